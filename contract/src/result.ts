@@ -1,0 +1,104 @@
+import { z } from "zod";
+import { CliName, ErrorKind, ProfileName } from "./profiles.ts";
+import { JobStatus } from "./job.ts";
+
+export const Tokens = z.strictObject({
+  input: z.int().nonnegative(),
+  output: z.int().nonnegative(),
+  cacheRead: z.int().nonnegative(),
+  cacheWrite: z.int().nonnegative(),
+});
+export type Tokens = z.infer<typeof Tokens>;
+
+export const RunError = z.strictObject({ kind: ErrorKind, message: z.string().max(4000) });
+export type RunError = z.infer<typeof RunError>;
+
+/** One CLI run, normalized across claude, codex and gemini. */
+export const RunResult = z.strictObject({
+  ok: z.boolean(),
+  cli: CliName,
+  text: z.string(),
+  exitCode: z.int().nullable(),
+  signal: z.string().nullable(),
+  durationMs: z.int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+  costSource: z.enum(["reported", "computed"]),
+  tokens: Tokens,
+  model: z.string(),
+  sessionId: z.string().nullable(),
+  /** True when stored output was cut at the cap (1 MiB). */
+  truncated: z.boolean(),
+  error: RunError.optional(),
+});
+export type RunResult = z.infer<typeof RunResult>;
+
+export const ChangedFile = z.strictObject({
+  path: z.string(),
+  /** null for binary files (git prints '-'). */
+  added: z.int().nonnegative().nullable(),
+  deleted: z.int().nonnegative().nullable(),
+});
+export type ChangedFile = z.infer<typeof ChangedFile>;
+
+export const VerifyResult = z.strictObject({
+  command: z.array(z.string()),
+  ok: z.boolean(),
+  exitCode: z.int().nullable(),
+  durationMs: z.int().nonnegative(),
+  output: z.string(),
+});
+export type VerifyResult = z.infer<typeof VerifyResult>;
+
+export const ConsensusVerdict = z.enum(["agree", "partial", "disagree"]);
+export type ConsensusVerdict = z.infer<typeof ConsensusVerdict>;
+
+export const ConsensusReport = z.strictObject({
+  verdict: ConsensusVerdict,
+  profiles: z.tuple([z.string(), z.string()]),
+  answerSimilarity: z.number().min(0).max(1),
+  filesBoth: z.array(z.string()),
+  filesOnlyA: z.array(z.string()),
+  filesOnlyB: z.array(z.string()),
+  /** Files both changed, and whether their diffs are the same. */
+  fileAgreement: z.array(z.strictObject({ path: z.string(), same: z.boolean() })),
+  verify: z.tuple([z.boolean().nullable(), z.boolean().nullable()]),
+  mermaid: z.string(),
+});
+export type ConsensusReport = z.infer<typeof ConsensusReport>;
+
+/** What one finished job produced: the run, the worktree's outcome, and the compressed view. */
+export const JobResult = z.strictObject({
+  ok: z.boolean(),
+  profile: z.union([ProfileName, z.literal("direct")]),
+  run: RunResult,
+  /** The second run of a consensus job. */
+  runB: RunResult.optional(),
+  files: z.array(ChangedFile),
+  branch: z.string().nullable(),
+  commit: z.string().nullable(),
+  verify: VerifyResult.optional(),
+  consensus: ConsensusReport.optional(),
+  /** The run compressed at the requested verbosity (Mermaid by default). */
+  compressed: z.string(),
+  /** Total cost of every CLI run in this job. */
+  costUsd: z.number().nonnegative(),
+});
+export type JobResult = z.infer<typeof JobResult>;
+
+/** GET /jobs/:id, the 202 of POST /jobs, and the callback body. */
+export const JobView = z.strictObject({
+  jobId: z.string(),
+  jobKey: z.string(),
+  status: JobStatus,
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  result: JobResult.nullable(),
+});
+export type JobView = z.infer<typeof JobView>;
+
+/** Body of every non-2xx answer from the executor and the Worker's REST API. */
+export const WireError = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+});
+export type WireError = z.infer<typeof WireError>;

@@ -1,0 +1,114 @@
+/**
+ * Seams between the executor's parts. Each part lives in its own module and is tested on its own;
+ * the job runner (`jobs/runner.ts`) wires them together.
+ *
+ *   queue → worktree.acquire → adapter.prepare/build → runProcess → adapter.parse
+ *         → verify (runProcess) → worktree.collect (numstat, commit) → compress → store → callback
+ */
+import type { ChangedFile, CliName, ConsensusReport, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+
+// ── process/run.ts ────────────────────────────────────────────────────────────────────────────
+export interface RunProcessOptions {
+  /** argv[0] is the executable; never run through a shell. */
+  argv: readonly string[];
+  cwd: string;
+  /** The complete environment of the child (nothing is inherited implicitly). */
+  env: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  /** SIGTERM to the process group, then SIGKILL after this grace. */
+  killGraceMs?: number;
+  /** Per-stream cap on stored output; the rest is drained and dropped. Default 1 MiB. */
+  maxOutputBytes?: number;
+  /** Aborting kills the tree like a timeout does (used by shutdown). */
+  signal?: AbortSignal;
+  /** Called once the child is spawned (e.g. to count live CLIs). */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface ProcessOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Killed by our timeout (the CLI's own exit code is then meaningless: gemini exits 0 on SIGTERM). */
+  timedOut: boolean;
+  /** Killed because the caller's AbortSignal fired. */
+  aborted: boolean;
+  /** The executable could not be started (ENOENT, EACCES). */
+  spawnError: string | null;
+  durationMs: number;
+  pid: number | null;
+}
+
+// ── worktree.ts ───────────────────────────────────────────────────────────────────────────────
+export interface Worktree {
+  repo: string;
+  path: string;
+  branch: string;
+  /** The commit the worktree was created at. */
+  baseCommit: string;
+}
+
+export interface WorktreeOutcome {
+  files: ChangedFile[];
+  /** Commit made on the job's branch when files changed, else null. */
+  commit: string | null;
+  /** Unified diff per changed path (for consensus), capped. */
+  diffs: Record<string, string>;
+}
+
+export interface WorktreeManager {
+  /** Throws a typed error for a repo outside the allowlist or a ref that does not exist. */
+  acquire(repo: string, ref: string | undefined, jobId: string): Promise<Worktree>;
+  /** Lists and commits what the CLI changed. */
+  collect(wt: Worktree): Promise<WorktreeOutcome>;
+  /** Removes (or recycles) a worktree after success; keeps it for the TTL after failure. */
+  release(wt: Worktree, opts: { keep: boolean }): Promise<void>;
+}
+
+// ── clis/*.ts ─────────────────────────────────────────────────────────────────────────────────
+export interface CliRunInput {
+  prompt: string;
+  model: string;
+  cwd: string;
+  /** A fresh per-run directory the adapter may use as HOME / config dir. */
+  home: string;
+  /** Environment from the executor's profile config (keys, base URLs). Never from the request. */
+  profileEnv: Readonly<Record<string, string>>;
+}
+
+export interface CliInvocation {
+  argv: string[];
+  env: Record<string, string>;
+}
+
+export interface CliAdapter {
+  readonly name: CliName;
+  /** Writes any config files the CLI needs into `input.home` and returns the argv and env. */
+  prepare(input: CliRunInput): Promise<CliInvocation>;
+  /** Normalizes what the process printed. Never throws: bad output → error.kind "bad_output". */
+  parse(outcome: ProcessOutcome, ctx: { model: string; cli: CliName }): RunResult;
+}
+
+// ── compress/ ─────────────────────────────────────────────────────────────────────────────────
+export interface CompressInput {
+  profile: string;
+  run: RunResult;
+  files: readonly ChangedFile[];
+  verify?: VerifyResult;
+  branch: string | null;
+  commit: string | null;
+}
+export type Compress = (input: CompressInput, verbosity: Verbosity) => string;
+
+// ── consensus.ts ──────────────────────────────────────────────────────────────────────────────
+export interface ConsensusSide {
+  profile: string;
+  run: RunResult;
+  files: readonly ChangedFile[];
+  diffs: Readonly<Record<string, string>>;
+  verify?: VerifyResult;
+}
+export type CompareRuns = (a: ConsensusSide, b: ConsensusSide) => ConsensusReport;

@@ -1,0 +1,2 @@
+import { expect, it } from "vitest";
+it("executor project runs", () => expect(1).toBe(1));

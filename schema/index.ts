@@ -1,0 +1,166 @@
+/**
+ * D1 tables. Every table and column is described in schema/README.md; change both together and run
+ * `npm run db:generate` (drizzle-kit writes migrations/). No ON DELETE CASCADE anywhere: D1 ignores
+ * `PRAGMA foreign_keys=OFF`, so a later table rebuild would delete child rows.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Milliseconds since the epoch; set by the writer (deterministic inside workflow steps). */
+const ms = (name: string) => integer(name, { mode: "number" });
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    status: text("status", {
+      enum: ["init", "running", "succeeded", "failed", "halted", "blocked", "needs_human", "closed"],
+    }).notNull(),
+    kind: text("kind").notNull().default("general"),
+    prompt: text("prompt").notNull(),
+    repo: text("repo").notNull(),
+    ref: text("ref"),
+    profile: text("profile").notNull().default("auto"),
+    verbosity: text("verbosity").notNull().default("mermaid"),
+    verify: text("verify", { mode: "json" }).$type<string[]>(),
+    budgetUsd: real("budget_usd"),
+    spec: text("spec"),
+    costUsd: real("cost_usd").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    result: text("result"),
+    error: text("error"),
+    flags: text("flags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    replayOf: text("replay_of"),
+    replayKey: text("replay_key"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+    closedAt: ms("closed_at"),
+  },
+  (t) => [
+    index("tasks_status_created_idx").on(t.status, t.createdAt),
+    index("tasks_created_idx").on(t.createdAt),
+    uniqueIndex("tasks_replay_key_uq").on(t.replayKey),
+  ],
+);
+
+export const stages = sqliteTable(
+  "stages",
+  {
+    /** `${taskId}:${attempt}`: a retried write step upserts the same row. */
+    id: text("id").primaryKey(),
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    attempt: integer("attempt").notNull(),
+    taskKind: text("task_kind").notNull().default("general"),
+    profile: text("profile").notNull(),
+    cli: text("cli").notNull(),
+    model: text("model").notNull(),
+    status: text("status", { enum: ["succeeded", "failed", "timeout", "error", "skipped"] }).notNull(),
+    costUsd: real("cost_usd").notNull().default(0),
+    tokensIn: integer("tokens_in").notNull().default(0),
+    tokensOut: integer("tokens_out").notNull().default(0),
+    tokensCacheRead: integer("tokens_cache_read").notNull().default(0),
+    tokensCacheWrite: integer("tokens_cache_write").notNull().default(0),
+    latencyMs: integer("latency_ms").notNull().default(0),
+    errorKind: text("error_kind"),
+    errorMessage: text("error_message"),
+    jobId: text("job_id"),
+    verifyOk: integer("verify_ok", { mode: "boolean" }),
+    filesChanged: integer("files_changed").notNull().default(0),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("stages_task_attempt_uq").on(t.taskId, t.attempt),
+    index("stages_created_idx").on(t.createdAt),
+    index("stages_profile_created_idx").on(t.profile, t.createdAt),
+  ],
+);
+
+/**
+ * Running spend totals per period, updated in the same D1 batch as the stage row, so a breaker check
+ * is two primary-key reads however large `stages` grows.
+ */
+export const circuitBreaker = sqliteTable("circuit_breaker", {
+  /** `day:YYYY-MM-DD` or `month:YYYY-MM` (UTC). */
+  scope: text("scope").primaryKey(),
+  spentUsd: real("spent_usd").notNull().default(0),
+  runs: integer("runs").notNull().default(0),
+  state: text("state", { enum: ["ok", "warn", "block", "flag"] }).notNull().default("ok"),
+  acknowledgedAt: ms("acknowledged_at"),
+  acknowledgedBy: text("acknowledged_by"),
+  updatedAt: ms("updated_at").notNull(),
+});
+
+export const modelStats = sqliteTable(
+  "model_stats",
+  {
+    profile: text("profile").notNull(),
+    taskKind: text("task_kind").notNull().default("general"),
+    runs: integer("runs").notNull().default(0),
+    successes: integer("successes").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
+    totalCostUsd: real("total_cost_usd").notNull().default(0),
+    totalLatencyMs: integer("total_latency_ms").notNull().default(0),
+    /** Failures since the last success; drives the ladder's cooldown. */
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    lastFailureAt: ms("last_failure_at"),
+    cooldownUntil: ms("cooldown_until"),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.profile, t.taskKind] })],
+);
+
+export const checkpoints = sqliteTable(
+  "checkpoints",
+  {
+    id: text("id").primaryKey(),
+    taskId: text("task_id").references(() => tasks.id),
+    label: text("label").notNull(),
+    state: text("state", { mode: "json" }).$type<unknown>().notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("checkpoints_task_idx").on(t.taskId, t.createdAt)],
+);
+
+export const decisions = sqliteTable(
+  "decisions",
+  {
+    id: text("id").primaryKey(),
+    taskId: text("task_id").references(() => tasks.id),
+    kind: text("kind", { enum: ["human", "budget", "replay", "close", "ack", "note"] }).notNull(),
+    decision: text("decision").notNull(),
+    rationale: text("rationale"),
+    actor: text("actor").notNull().default("orchestrator"),
+    /** Extra structured data (e.g. the replay's new task id, a raised cap). */
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("decisions_task_idx").on(t.taskId, t.createdAt)],
+);
+
+export const transcripts = sqliteTable(
+  "transcripts",
+  {
+    id: text("id").primaryKey(),
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    stageId: text("stage_id"),
+    attempt: integer("attempt"),
+    kind: text("kind", { enum: ["cli", "verify", "consensus", "note"] }).notNull().default("cli"),
+    content: text("content").notNull(),
+    bytes: integer("bytes").notNull(),
+    truncated: integer("truncated", { mode: "boolean" }).notNull().default(false),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("transcripts_task_idx").on(t.taskId, t.createdAt)],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;
+export type StageRow = typeof stages.$inferSelect;
+export type CircuitBreakerRow = typeof circuitBreaker.$inferSelect;
+export type ModelStatsRow = typeof modelStats.$inferSelect;
+export type CheckpointRow = typeof checkpoints.$inferSelect;
+export type DecisionRow = typeof decisions.$inferSelect;
+export type TranscriptRow = typeof transcripts.$inferSelect;
