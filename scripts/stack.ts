@@ -1,0 +1,264 @@
+/**
+ * The local stack as processes: `wrangler dev` (Worker, Workflows, D1, KV) and the executor beside it.
+ * Used by `npm start` (scripts/start.ts) and by the end-to-end tests, so both run the same thing.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+const BIN = path.join(ROOT, "node_modules", ".bin");
+
+export interface StackOptions {
+  workerPort: number;
+  executorPort: number;
+  inspectorPort: number;
+  /** Where local state lives: D1/KV/Workflows (wrangler), executor data, repos, worktrees. */
+  stateDir: string;
+  /** The .dev.vars-style file holding VAULT_AUTH_TOKEN, EXECUTOR_SECRET, CALLBACK_SECRET. */
+  secretsFile: string;
+  /** Extra executor environment (profiles, CLI paths, model API keys and base URLs). */
+  executorEnv?: Record<string, string>;
+  /** Extra Worker vars (`--var KEY:VALUE`). */
+  workerVars?: Record<string, string>;
+  /** Where child output goes; default: inherit. */
+  log?: (source: "worker" | "executor", line: string) => void;
+}
+
+export interface Secrets {
+  VAULT_AUTH_TOKEN: string;
+  EXECUTOR_SECRET: string;
+  CALLBACK_SECRET: string;
+}
+
+export interface RunningStack {
+  workerUrl: string;
+  executorUrl: string;
+  secrets: Secrets;
+  executor: ChildProcess;
+  worker: ChildProcess;
+  /** Kills and restarts the executor (same env, same data): for failure-injection tests. */
+  restartExecutor(signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class StackError extends Error {
+  override readonly name = "StackError";
+}
+
+const SECRET_KEYS = ["VAULT_AUTH_TOKEN", "EXECUTOR_SECRET", "CALLBACK_SECRET"] as const;
+
+/** Reads the secrets file, creating it (mode 0600) with random values for any key missing. */
+export function ensureSecrets(file: string): Secrets {
+  const existing = new Map<string, string>();
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const m = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+      if (m?.[1] && m[2] !== undefined) existing.set(m[1], m[2].replace(/^"(.*)"$/, "$1"));
+    }
+  }
+  const missing = SECRET_KEYS.filter((k) => !existing.get(k));
+  if (missing.length > 0) {
+    for (const k of missing) existing.set(k, randomBytes(24).toString("hex"));
+    const body = [...existing].map(([k, v]) => `${k}=${v}`).join("\n");
+    writeFileSync(file, `# Local secrets for wrangler dev and the executor (written by npm start; never commit).\n${body}\n`, { mode: 0o600 });
+  }
+  return {
+    VAULT_AUTH_TOKEN: existing.get("VAULT_AUTH_TOKEN") ?? "",
+    EXECUTOR_SECRET: existing.get("EXECUTOR_SECRET") ?? "",
+    CALLBACK_SECRET: existing.get("CALLBACK_SECRET") ?? "",
+  };
+}
+
+/** A tiny allowlisted repo so a fresh checkout has something to run tasks against. */
+export function ensureDemoRepo(reposDir: string, name = "demo"): string {
+  const dir = path.join(reposDir, name);
+  if (existsSync(path.join(dir, ".git"))) return dir;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "README.md"), "# demo\n\nA scratch repository for vault-mcp tasks.\n");
+  const git = (...args: string[]) => {
+    const r = spawnSync("git", ["-c", "user.name=vault", "-c", "user.email=vault@localhost", ...args], { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0) throw new StackError(`git ${args[0]} failed in ${dir}: ${r.stderr}`);
+  };
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "init");
+  return dir;
+}
+
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Polls `url` until it answers (2xx, or any status `accept` allows) or the child exits. */
+export async function waitHealthy(
+  url: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+  accept: (status: number) => boolean = (s) => s >= 200 && s < 300,
+): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new StackError(`${url} exited with code ${child.exitCode} before it was healthy`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (accept(res.status)) return await res.json();
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new StackError(`${url} not healthy after ${timeoutMs} ms (${last})`);
+}
+
+function pipeLines(child: ChildProcess, source: "worker" | "executor", log: StackOptions["log"]): void {
+  if (!log) return;
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      buf += chunk;
+      let i = buf.indexOf("\n");
+      while (i >= 0) {
+        log(source, buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        i = buf.indexOf("\n");
+      }
+    });
+  }
+}
+
+/** Signals a whole process group (children run detached), then SIGKILLs it after a grace. */
+async function stopGroup(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    return; // group already gone
+  }
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+  // workerd can outlive wrangler's node process; make sure nothing of the group is left listening.
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // nothing left
+  }
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  };
+}
+
+export function migrateLocal(persistTo: string): void {
+  const r = spawnSync(path.join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+    cwd: ROOT,
+    env: { ...baseEnv(), CI: "true" },
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new StackError(`applying D1 migrations failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  for (const [what, port] of [
+    ["worker", opts.workerPort],
+    ["executor", opts.executorPort],
+    ["inspector", opts.inspectorPort],
+  ] as const) {
+    if (!(await portFree(port))) {
+      throw new StackError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what holds it (e.g. \`ss -ltnp 'sport = :${port}'\`) or choose another port`);
+    }
+  }
+  mkdirSync(opts.stateDir, { recursive: true });
+  const secrets = ensureSecrets(opts.secretsFile);
+  const reposDir = path.join(opts.stateDir, "repos");
+  ensureDemoRepo(reposDir);
+  const wranglerState = path.join(opts.stateDir, "wrangler");
+  migrateLocal(wranglerState);
+
+  const workerUrl = `http://127.0.0.1:${opts.workerPort}`;
+  const executorUrl = `http://127.0.0.1:${opts.executorPort}`;
+  const executorEnv: NodeJS.ProcessEnv = {
+    ...baseEnv(),
+    HOST: "127.0.0.1",
+    PORT: String(opts.executorPort),
+    EXECUTOR_SECRET: secrets.EXECUTOR_SECRET,
+    CALLBACK_SECRET: secrets.CALLBACK_SECRET,
+    DATA_DIR: path.join(opts.stateDir, "executor"),
+    REPOS_DIR: reposDir,
+    WORKTREES_DIR: path.join(opts.stateDir, "worktrees"),
+    ...opts.executorEnv,
+  };
+  const spawnExecutor = (): ChildProcess => {
+    const child = spawn(process.execPath, [path.join(ROOT, "executor", "src", "main.ts")], {
+      cwd: ROOT,
+      env: executorEnv,
+      detached: true,
+      stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
+    });
+    pipeLines(child, "executor", opts.log);
+    return child;
+  };
+
+  const vars = { EXECUTOR_URL: executorUrl, PUBLIC_URL: workerUrl, ...opts.workerVars };
+  const worker = spawn(
+    path.join(BIN, "wrangler"),
+    [
+      "dev",
+      "--local",
+      "--ip", "127.0.0.1",
+      "--port", String(opts.workerPort),
+      "--inspector-port", String(opts.inspectorPort),
+      "--persist-to", wranglerState,
+      "--env-file", opts.secretsFile,
+      "--show-interactive-dev-session=false",
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
+    { cwd: ROOT, env: baseEnv(), detached: true, stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"] },
+  );
+  pipeLines(worker, "worker", opts.log);
+
+  const stack: RunningStack = {
+    workerUrl,
+    executorUrl,
+    secrets,
+    worker,
+    executor: spawnExecutor(),
+    async restartExecutor(signal = "SIGKILL") {
+      await stopGroup(stack.executor, signal, 10_000);
+      stack.executor = spawnExecutor();
+      await waitHealthy(`${executorUrl}/health`, 30_000, stack.executor);
+    },
+    async stop() {
+      await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
+    },
+  };
+  try {
+    await Promise.all([waitHealthy(`${executorUrl}/health`, 30_000, stack.executor), waitHealthy(`${workerUrl}/health`, 60_000, worker, (s) => s === 200 || s === 503)]);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}

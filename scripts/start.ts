@@ -1,0 +1,75 @@
+/**
+ * `npm start`: the whole system on this machine. Applies the D1 migrations, creates dev secrets when
+ * missing (.dev.vars), starts `wrangler dev` and the executor on explicit ports, prints how to connect,
+ * and stops both on Ctrl-C. Ports: VAULT_WORKER_PORT (28787), VAULT_EXECUTOR_PORT (28788),
+ * VAULT_INSPECTOR_PORT (29229). State: VAULT_STATE_DIR (.vault/).
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { ROOT, StackError, startStack } from "./stack.ts";
+
+const port = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const n = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    console.error(`${name} must be a port number (1-65535), got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+};
+
+const stateDir = path.resolve(process.env.VAULT_STATE_DIR ?? path.join(ROOT, ".vault"));
+const executorEnv: Record<string, string> = {};
+// Real model keys and base URLs for the agent CLIs, if the user keeps them in a local env file.
+const userExecutorEnv = path.join(stateDir, "executor.env");
+const cliBins = path.join(ROOT, "test", "clis", "node_modules", ".bin");
+if (existsSync(cliBins)) executorEnv.PATH = `${cliBins}${path.delimiter}${process.env.PATH ?? ""}`;
+if (existsSync(userExecutorEnv)) executorEnv.EXECUTOR_ENV_FILE = userExecutorEnv;
+
+try {
+  const stack = await startStack({
+    workerPort: port("VAULT_WORKER_PORT", 28787),
+    executorPort: port("VAULT_EXECUTOR_PORT", 28788),
+    inspectorPort: port("VAULT_INSPECTOR_PORT", 29229),
+    stateDir,
+    secretsFile: path.join(ROOT, ".dev.vars"),
+    executorEnv,
+  });
+  const health = (await (await fetch(`${stack.executorUrl}/health`)).json()) as { clis?: Record<string, { found?: boolean; version?: string | null; path?: string | null }> };
+  const clis = Object.entries(health.clis ?? {})
+    .map(([name, c]) => `${name} ${c.found ? `${c.version ?? "?"} (${c.path ?? "?"})` : "missing"}`)
+    .join(", ");
+  const token = stack.secrets.VAULT_AUTH_TOKEN;
+  console.log(`
+vault-mcp is running
+  MCP        ${stack.workerUrl}/mcp
+  REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
+  executor   ${stack.executorUrl}   CLIs: ${clis || "unknown"}
+  token      ${token}   (from .dev.vars)
+
+Connect Claude Code:
+  claude mcp add --transport http vault ${stack.workerUrl}/mcp --header "Authorization: Bearer ${token}"
+
+Ctrl-C stops both.
+`);
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nstopping…");
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  const exited = (what: string) => (code: number | null) => {
+    if (stopping) return;
+    console.error(`${what} exited (code ${code}); stopping the stack`);
+    void shutdown();
+  };
+  stack.worker.on("exit", exited("wrangler dev"));
+  stack.executor.on("exit", exited("executor"));
+} catch (err) {
+  console.error(err instanceof StackError ? `npm start: ${err.message}` : err);
+  process.exit(1);
+}
