@@ -1,0 +1,28 @@
+import { AppError, errorResponse } from "../errors.ts";
+import type { Guard } from "./types.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Constant-time token check: hash both sides so the compared buffers have equal length whatever
+ * the caller sent, then compare with timingSafeEqual.
+ */
+export async function tokensEqual(presented: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** Bearer auth, checked before the body is read. The token is never forwarded anywhere. */
+export const authGuard: Guard = async (request, config) => {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match?.[1] && (await tokensEqual(match[1], config.authToken))) return undefined;
+  return errorResponse(
+    new AppError("unauthorized", "missing or wrong bearer token; send 'Authorization: Bearer <VAULT_AUTH_TOKEN>'", {
+      headers: { "www-authenticate": 'Bearer realm="vault-mcp"' },
+    }),
+  );
+};

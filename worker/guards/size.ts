@@ -1,0 +1,9 @@
+import { AppError, errorResponse } from "../errors.ts";
+import type { Guard } from "./types.ts";
+
+/** Refuses a declared oversize body before reading it; readBodyText enforces the cap while reading. */
+export const sizeGuard: Guard = (request, config) => {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (!(declared > config.maxBodyBytes)) return undefined;
+  return errorResponse(new AppError("payload_too_large", `request body is larger than ${config.maxBodyBytes} bytes; send a smaller body`));
+};

@@ -1,0 +1,50 @@
+import { AppError } from "./errors.ts";
+
+/**
+ * Reads a request body as text, refusing more than `limit` bytes whatever Content-Length claims
+ * (a chunked body has none).
+ */
+export async function readBodyText(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError("payload_too_large", `request body is larger than ${limit} bytes; send a smaller body`);
+}
+
+/** Reads and parses a JSON body (REST). Empty bodies parse as `{}` so optional-only inputs work. */
+export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  const text = await readBodyText(request, limit);
+  if (text.trim() === "") return {};
+  if (!/^application\/json\b/i.test(type)) {
+    throw new AppError("unsupported_media_type", "send the body as JSON with 'Content-Type: application/json'");
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AppError("bad_json", "the request body is not valid JSON");
+  }
+}

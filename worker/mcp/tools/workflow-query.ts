@@ -1,0 +1,83 @@
+import { and, desc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { transcripts } from "../../../schema/index.ts";
+import { TaskId } from "../../../workflows/params.ts";
+import { getTaskState } from "../../../workflows/start.ts";
+import { AppError, parseInput } from "../../errors.ts";
+import { listModelStats, recommendProfile } from "../../services/stats.ts";
+import { taskDetail } from "../../services/tasks.ts";
+import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
+
+const Query = z.discriminatedUnion("query", [
+  z.strictObject({ query: z.literal("summary"), taskId: TaskId }),
+  z.strictObject({ query: z.literal("state"), taskId: TaskId }),
+  z.strictObject({ query: z.literal("consensus"), taskId: TaskId }),
+  z.strictObject({ query: z.literal("stats"), kind: z.string().max(40).optional() }),
+  z.strictObject({ query: z.literal("chooser"), kind: z.string().max(40).default("general") }),
+]);
+
+const shape = {
+  query: z.enum(["summary", "state", "consensus", "stats", "chooser"]).describe(
+    "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
+  ),
+  taskId: TaskId.optional().describe("For summary, state and consensus."),
+  kind: z.string().max(40).optional().describe("Task kind for stats and chooser, e.g. 'bugfix'."),
+};
+
+export async function consensusReport(db: D1Database, taskId: string): Promise<unknown> {
+  const [row] = await drizzle(db)
+    .select({ content: transcripts.content })
+    .from(transcripts)
+    .where(and(eq(transcripts.taskId, taskId), eq(transcripts.kind, "consensus")))
+    .orderBy(desc(transcripts.createdAt))
+    .limit(1);
+  if (!row) throw new AppError("not_found", `task '${taskId}' has no consensus run; consensus runs only at the ladder's consensus tier or with profile 'consensus'`);
+  return JSON.parse(row.content) as unknown;
+}
+
+export const registerWorkflowQuery: RegisterTool = (server, deps) => {
+  server.registerTool(
+    "workflow_query",
+    {
+      title: "Ask about tasks and models",
+      description:
+        "Read-only questions, free: 'state' returns a task's status and, once finished, its compressed result (use it after execute answered running); " +
+        "'summary' lists every stage (profile, status, cost, tokens, latency); 'consensus' returns the agree/partial/disagree report with its diff Mermaid; " +
+        "'stats' shows per-profile success, cost and latency; 'chooser' recommends a profile for a task kind from those stats.",
+      inputSchema: shape,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) =>
+      guarded(async () => {
+        const q = parseInput(Query, args);
+        switch (q.query) {
+          case "state": {
+            const s = await getTaskState(deps.env, q.taskId);
+            if (!s) throw new AppError("not_found", `no task '${q.taskId}'`);
+            return ok(`${s.taskId} ${s.status} $${s.costUsd.toFixed(4)}\n${s.result ?? s.progress ?? s.error ?? ""}`, { ...s });
+          }
+          case "summary": {
+            const d = await taskDetail(deps.env.DB, q.taskId);
+            const lines = d.stages.map(
+              (s) => `#${s.attempt} ${s.profile} ${s.status} $${s.costUsd.toFixed(4)} ${s.tokensIn}/${s.tokensOut} tok ${s.latencyMs} ms${s.errorKind ? ` ${s.errorKind}` : ""}`,
+            );
+            const text = [`${d.task.id} ${d.task.status} total $${d.task.costUsd.toFixed(4)}${d.task.flags.length ? ` [${d.task.flags.join(", ")}]` : ""}`, ...lines].join("\n");
+            return ok(text, { task: { ...d.task, prompt: d.task.prompt.slice(0, 500) }, stages: d.stages, decisions: d.decisions });
+          }
+          case "consensus": {
+            const report = await consensusReport(deps.env.DB, q.taskId);
+            return ok(brief(report), { report });
+          }
+          case "stats": {
+            const rows = await listModelStats(deps.env.DB, q.kind);
+            return ok(brief(rows), { stats: rows });
+          }
+          case "chooser": {
+            const rec = await recommendProfile(deps.env.DB, q.kind, deps.config.ladder);
+            return ok(`${rec.profile}: ${rec.reason}`, { ...rec });
+          }
+        }
+      }),
+  );
+};

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { BudgetEvent, HumanEvent, TaskId } from "../../../workflows/params.ts";
+import { parseInput } from "../../errors.ts";
+import { decide, raiseBudget } from "../../services/events.ts";
+import { closeTask, createTask, setSpec, TaskInit, writeNote } from "../../services/tasks.ts";
+import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
+
+const Action = z.discriminatedUnion("action", [
+  TaskInit.extend({ action: z.literal("init") }),
+  z.strictObject({ action: z.literal("spec"), taskId: TaskId, spec: z.string().min(1).max(100_000) }),
+  z.strictObject({ action: z.literal("write"), taskId: TaskId, content: z.string().min(1).max(1_000_000) }),
+  z.strictObject({ action: z.literal("close"), taskId: TaskId, note: z.string().max(20_000).optional() }),
+  z.strictObject({ action: z.literal("decide"), taskId: TaskId, human: HumanEvent.optional(), budget: BudgetEvent.optional() }).refine(
+    (a) => (a.human === undefined) !== (a.budget === undefined),
+    { message: "give exactly one of 'human' (for a needs_human task) or 'budget' (for a halted task)" },
+  ),
+]);
+
+// A flat object schema for clients (MCP wants type: object at the top); the union above validates.
+const shape = {
+  action: z.enum(["init", "spec", "write", "close", "decide"]).describe("init → spec → (execute) → write → close; decide answers a halted or human-escalated task."),
+  taskId: TaskId.optional().describe("Required for every action but init."),
+  ...TaskInit.partial().shape,
+  spec: z.string().optional().describe("spec: the task's specification text."),
+  content: z.string().optional().describe("write: the orchestrator's write-up (review notes, outcome)."),
+  note: z.string().optional().describe("close: why it is closed."),
+  human: HumanEvent.optional().describe("decide on a needs_human task: {decision: approve|reject|retry, profile?, instructions?}."),
+  budget: BudgetEvent.optional().describe("decide on a halted task: {capUsd} above what it spent."),
+};
+
+export const registerWorkflow: RegisterTool = (server, deps) => {
+  server.registerTool(
+    "workflow",
+    {
+      title: "Manage a task's lifecycle",
+      description:
+        "Task lifecycle around execute: 'init' registers a task (prompt, repo, …) without running it and returns its taskId; 'spec' stores a specification; " +
+        "'write' records your review or write-up; 'close' ends a finished task; 'decide' answers a task waiting on a human (needs_human: approve, reject or retry with a profile) " +
+        "or raises the cap of a halted task (budget). Free: no model runs, except that 'decide' with retry or a raised budget resumes a paid run.",
+      inputSchema: shape,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    async (args) =>
+      guarded(async () => {
+        const a = parseInput(Action, args);
+        const now = deps.now();
+        switch (a.action) {
+          case "init": {
+            const { action: _action, ...init } = a;
+            const task = await createTask(deps.env.DB, init, now);
+            return ok(`${task.id} init`, { taskId: task.id, status: task.status });
+          }
+          case "spec": {
+            const task = await setSpec(deps.env.DB, a.taskId, a.spec, now);
+            return ok(`${task.id} spec saved`, { taskId: task.id, status: task.status });
+          }
+          case "write": {
+            const out = await writeNote(deps.env.DB, a.taskId, a.content, now);
+            return ok(`${a.taskId} write-up saved (${out.transcriptId})`, { taskId: a.taskId, ...out });
+          }
+          case "close": {
+            const task = await closeTask(deps.env.DB, a.taskId, a.note, "orchestrator", now);
+            return ok(`${task.id} closed`, { taskId: task.id, status: task.status });
+          }
+          case "decide": {
+            const out = a.human ? await decide(deps.env, a.taskId, a.human, now) : await raiseBudget(deps.env, a.taskId, a.budget as BudgetEvent, now);
+            return ok(`${a.taskId}: decision sent (${out.decisionId})`, { ...out });
+          }
+        }
+      }),
+  );
+};

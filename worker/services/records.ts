@@ -1,0 +1,157 @@
+/** Checkpoints, decisions and transcripts: append-only records the orchestrator keeps per task. */
+import { desc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { checkpoints, decisions, transcripts, type CheckpointRow, type DecisionRow, type TranscriptRow } from "../../schema/index.ts";
+import { TaskId } from "../../workflows/params.ts";
+import { AppError } from "../errors.ts";
+import { newId } from "./ids.ts";
+import { requireTask } from "./tasks.ts";
+
+/** Transcripts are capped below D1's 2 MB value limit; longer text is cut and marked. */
+export const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
+
+export const CheckpointCreate = z.strictObject({
+  taskId: TaskId.optional().describe("Task the checkpoint belongs to (optional)."),
+  label: z.string().min(1).max(200).describe("Short name, e.g. 'after-refactor'."),
+  state: z.json().describe("Any JSON state worth restoring later (≤ 256 KiB)."),
+});
+export const DecisionCreate = z.strictObject({
+  taskId: TaskId.optional(),
+  kind: z.enum(["human", "budget", "replay", "close", "ack", "note"]).default("note"),
+  decision: z.string().min(1).max(2000).describe("What was decided."),
+  rationale: z.string().max(20_000).optional().describe("Why."),
+  actor: z.string().max(100).default("orchestrator"),
+});
+export const TranscriptCreate = z.strictObject({
+  taskId: TaskId,
+  kind: z.enum(["note", "cli", "verify"]).default("note"),
+  content: z.string().min(1).describe("Text to keep; over 1 MiB is truncated."),
+  attempt: z.number().int().min(1).optional(),
+});
+
+const encoder = new TextEncoder();
+
+async function taskMustExist(db: D1Database, taskId: string | undefined): Promise<void> {
+  if (taskId !== undefined) await requireTask(db, taskId);
+}
+
+export async function createCheckpoint(db: D1Database, input: z.infer<typeof CheckpointCreate>, now: number): Promise<CheckpointRow> {
+  if (encoder.encode(JSON.stringify(input.state)).byteLength > 256 * 1024) {
+    throw new AppError("invalid_input", "checkpoint state is larger than 256 KiB; store a summary or use the task tool (KV)");
+  }
+  await taskMustExist(db, input.taskId);
+  const [row] = await drizzle(db)
+    .insert(checkpoints)
+    .values({ id: newId("cp", now), taskId: input.taskId ?? null, label: input.label, state: input.state, createdAt: now })
+    .returning();
+  if (!row) throw new AppError("internal", "checkpoint was not stored");
+  return row;
+}
+
+export async function createDecision(db: D1Database, input: z.infer<typeof DecisionCreate>, now: number): Promise<DecisionRow> {
+  await taskMustExist(db, input.taskId);
+  const [row] = await drizzle(db)
+    .insert(decisions)
+    .values({
+      id: newId("d", now),
+      taskId: input.taskId ?? null,
+      kind: input.kind,
+      decision: input.decision,
+      rationale: input.rationale ?? null,
+      actor: input.actor,
+      createdAt: now,
+    })
+    .returning();
+  if (!row) throw new AppError("internal", "decision was not stored");
+  return row;
+}
+
+export function capText(text: string, maxBytes = MAX_TRANSCRIPT_BYTES): { content: string; bytes: number; truncated: boolean } {
+  const bytes = encoder.encode(text);
+  if (bytes.byteLength <= maxBytes) return { content: text, bytes: bytes.byteLength, truncated: false };
+  // A non-fatal decoder turns a code point cut at the boundary into U+FFFD, which is dropped.
+  const content = new TextDecoder("utf-8").decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, "");
+  return { content, bytes: bytes.byteLength, truncated: true };
+}
+
+export async function createTranscript(db: D1Database, input: z.infer<typeof TranscriptCreate>, now: number): Promise<Omit<TranscriptRow, "content">> {
+  await requireTask(db, input.taskId);
+  const capped = capText(input.content);
+  const [row] = await drizzle(db)
+    .insert(transcripts)
+    .values({
+      id: newId("tr", now),
+      taskId: input.taskId,
+      attempt: input.attempt ?? null,
+      kind: input.kind,
+      content: capped.content,
+      bytes: capped.bytes,
+      truncated: capped.truncated,
+      createdAt: now,
+    })
+    .returning({
+      id: transcripts.id,
+      taskId: transcripts.taskId,
+      stageId: transcripts.stageId,
+      attempt: transcripts.attempt,
+      kind: transcripts.kind,
+      bytes: transcripts.bytes,
+      truncated: transcripts.truncated,
+      createdAt: transcripts.createdAt,
+    });
+  if (!row) throw new AppError("internal", "transcript was not stored");
+  return row;
+}
+
+export const ListQuery = z.strictObject({
+  taskId: TaskId.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export async function listCheckpoints(db: D1Database, q: z.infer<typeof ListQuery>): Promise<CheckpointRow[]> {
+  const d = drizzle(db);
+  const base = d.select().from(checkpoints);
+  return (q.taskId ? base.where(eq(checkpoints.taskId, q.taskId)) : base).orderBy(desc(checkpoints.createdAt)).limit(q.limit);
+}
+
+export async function listDecisions(db: D1Database, q: z.infer<typeof ListQuery>): Promise<DecisionRow[]> {
+  const d = drizzle(db);
+  const base = d.select().from(decisions);
+  return (q.taskId ? base.where(eq(decisions.taskId, q.taskId)) : base).orderBy(desc(decisions.createdAt)).limit(q.limit);
+}
+
+/** Lists transcripts without their content (which can be 1 MiB each); get one by id for the text. */
+export async function listTranscripts(db: D1Database, q: z.infer<typeof ListQuery>): Promise<Omit<TranscriptRow, "content">[]> {
+  const d = drizzle(db);
+  const base = d
+    .select({
+      id: transcripts.id,
+      taskId: transcripts.taskId,
+      stageId: transcripts.stageId,
+      attempt: transcripts.attempt,
+      kind: transcripts.kind,
+      bytes: transcripts.bytes,
+      truncated: transcripts.truncated,
+      createdAt: transcripts.createdAt,
+    })
+    .from(transcripts);
+  return (q.taskId ? base.where(eq(transcripts.taskId, q.taskId)) : base).orderBy(desc(transcripts.createdAt)).limit(q.limit);
+}
+
+export async function getRecord<T extends "checkpoint" | "decision" | "transcript">(
+  db: D1Database,
+  type: T,
+  id: string,
+): Promise<CheckpointRow | DecisionRow | TranscriptRow> {
+  const d = drizzle(db);
+  const rows =
+    type === "checkpoint"
+      ? await d.select().from(checkpoints).where(eq(checkpoints.id, id)).limit(1)
+      : type === "decision"
+        ? await d.select().from(decisions).where(eq(decisions.id, id)).limit(1)
+        : await d.select().from(transcripts).where(eq(transcripts.id, id)).limit(1);
+  const row = rows[0];
+  if (!row) throw new AppError("not_found", `no ${type} '${id}'; list them first`);
+  return row;
+}

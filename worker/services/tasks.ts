@@ -1,0 +1,136 @@
+import { and, desc, eq, gte, inArray, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { GitRef, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
+import { decisions, stages, tasks, transcripts, type DecisionRow, type StageRow, type TaskRow } from "../../schema/index.ts";
+import { TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
+import { AppError } from "../errors.ts";
+import { newId, newTaskId } from "./ids.ts";
+
+export const TaskInit = z.strictObject({
+  prompt: z.string().min(1).max(100_000).describe("What the coding agent should do, self-contained."),
+  repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
+  ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
+  profile: z.union([z.literal("auto"), ProfileName]).default("auto").describe("'auto' climbs the ladder; or pin one profile."),
+  verbosity: Verbosity.default("mermaid"),
+  verify: VerifyCommand.optional().describe("Command run after the agent, as argv, e.g. ['npm','test']."),
+  budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default $5)."),
+  kind: z.string().regex(/^[a-z0-9-]{1,40}$/).default("general").describe("Task kind for statistics, e.g. 'bugfix'."),
+});
+export type TaskInit = z.infer<typeof TaskInit>;
+
+/** `24h`, `90m`, `7d` → milliseconds. */
+export const Since = z
+  .string()
+  .regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d")
+  .transform((s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"]);
+
+export const TaskFilter = z.strictObject({
+  status: z.union([TaskStatus, z.array(TaskStatus)]).optional(),
+  since: Since.optional(),
+  profile: z.string().max(40).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export type TaskFilter = z.infer<typeof TaskFilter>;
+
+export async function createTask(
+  db: D1Database,
+  input: TaskInit & { replayOf?: string; replayKey?: string; id?: string },
+  now: number,
+): Promise<TaskRow> {
+  const row: typeof tasks.$inferInsert = {
+    id: input.id ?? newTaskId(now),
+    status: "init",
+    kind: input.kind,
+    prompt: input.prompt,
+    repo: input.repo,
+    ref: input.ref ?? null,
+    profile: input.profile,
+    verbosity: input.verbosity,
+    verify: input.verify ?? null,
+    budgetUsd: input.budgetUsd ?? null,
+    replayOf: input.replayOf ?? null,
+    replayKey: input.replayKey ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const [created] = await drizzle(db).insert(tasks).values(row).returning();
+  if (!created) throw new AppError("internal", "task was not created");
+  return created;
+}
+
+export async function getTask(db: D1Database, id: string): Promise<TaskRow | null> {
+  const [row] = await drizzle(db).select().from(tasks).where(eq(tasks.id, id)).limit(1);
+  return row ?? null;
+}
+
+export async function requireTask(db: D1Database, id: string): Promise<TaskRow> {
+  const row = await getTask(db, id);
+  if (!row) throw new AppError("not_found", `no task '${id}'; list tasks with workflow_query or GET /api/tasks`);
+  return row;
+}
+
+export async function listTasks(db: D1Database, filter: TaskFilter, now: number): Promise<TaskRow[]> {
+  const where: SQL[] = [];
+  if (filter.status !== undefined) where.push(inArray(tasks.status, Array.isArray(filter.status) ? filter.status : [filter.status]));
+  if (filter.since !== undefined) where.push(gte(tasks.createdAt, now - filter.since));
+  if (filter.profile !== undefined) where.push(eq(tasks.profile, filter.profile));
+  return drizzle(db)
+    .select()
+    .from(tasks)
+    .where(where.length ? and(...where) : undefined)
+    .orderBy(desc(tasks.createdAt))
+    .limit(filter.limit);
+}
+
+export interface TaskDetail {
+  task: TaskRow;
+  stages: StageRow[];
+  decisions: DecisionRow[];
+}
+
+export async function taskDetail(db: D1Database, id: string): Promise<TaskDetail> {
+  const d = drizzle(db);
+  const [taskRows, stageRows, decisionRows] = await d.batch([
+    d.select().from(tasks).where(eq(tasks.id, id)).limit(1),
+    d.select().from(stages).where(eq(stages.taskId, id)).orderBy(stages.attempt),
+    d.select().from(decisions).where(eq(decisions.taskId, id)).orderBy(decisions.createdAt),
+  ]);
+  const task = taskRows[0];
+  if (!task) throw new AppError("not_found", `no task '${id}'; list tasks with workflow_query or GET /api/tasks`);
+  return { task, stages: stageRows, decisions: decisionRows };
+}
+
+export async function setSpec(db: D1Database, id: string, spec: string, now: number): Promise<TaskRow> {
+  await requireTask(db, id);
+  const [row] = await drizzle(db).update(tasks).set({ spec, updatedAt: now }).where(eq(tasks.id, id)).returning();
+  if (!row) throw new AppError("not_found", `no task '${id}'`);
+  return row;
+}
+
+/** The orchestrator's write-up of a task: a `note` transcript, kept beside the CLI transcripts. */
+export async function writeNote(db: D1Database, id: string, content: string, now: number): Promise<{ transcriptId: string }> {
+  await requireTask(db, id);
+  const transcriptId = newId("tr", now);
+  await drizzle(db)
+    .insert(transcripts)
+    .values({ id: transcriptId, taskId: id, kind: "note", content, bytes: new TextEncoder().encode(content).byteLength, createdAt: now });
+  return { transcriptId };
+}
+
+/** Closes a finished task after review. The status update and its decision row go in one batch. */
+export async function closeTask(db: D1Database, id: string, note: string | undefined, actor: string, now: number): Promise<TaskRow> {
+  const task = await requireTask(db, id);
+  if (task.status === "closed") return task;
+  if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
+    throw new AppError("conflict", `task '${id}' is ${task.status}; close it once it has finished (succeeded, failed, halted, blocked or needs_human)`);
+  }
+  const d = drizzle(db);
+  const [updated] = await d.batch([
+    d.update(tasks).set({ status: "closed", closedAt: now, updatedAt: now }).where(eq(tasks.id, id)).returning(),
+    d.insert(decisions).values({ id: newId("d", now), taskId: id, kind: "close", decision: "closed", rationale: note ?? null, actor, createdAt: now }),
+  ]);
+  const row = updated[0];
+  if (!row) throw new AppError("not_found", `no task '${id}'`);
+  return row;
+}

@@ -1,0 +1,135 @@
+/**
+ * The Worker's side of `execute`: create the task row and its ExecuteWorkflow instance, then wait a
+ * bounded time so a fast task answers in one tool call and a slow one answers `running` well before
+ * Claude.ai's ~60 s cut. `getTaskState` answers later calls from D1 plus the instance status.
+ */
+import { desc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { stages, tasks, type TaskRow } from "../schema/index.ts";
+import { getConfig } from "../worker/config.ts";
+import { AppError, describe } from "../worker/errors.ts";
+import { log } from "../worker/log.ts";
+import { createTask, requireTask } from "../worker/services/tasks.ts";
+import { readBreakers } from "./breakers.ts";
+import type { ExecuteInput, ExecuteOutcome, ExecuteParams } from "./params.ts";
+import { TERMINAL_TASK_STATUSES } from "./params.ts";
+import { progressMermaid } from "./progress.ts";
+
+export interface StartOptions {
+  waitSeconds: number;
+  onProgress?: (p: { message: string; progress: number; total?: number }) => Promise<void> | void;
+  replayOf?: string;
+  replayKey?: string;
+  /** Poll interval while waiting; tests shorten it. */
+  pollMs?: number;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return /UNIQUE constraint failed/i.test(describe(err));
+}
+
+export async function startExecute(env: Env, input: ExecuteInput, opts: StartOptions): Promise<ExecuteOutcome> {
+  const config = getConfig(env);
+  const now = Date.now();
+  const breakers = await readBreakers(env.DB, config.breakers, now);
+  if (breakers.blocked) {
+    throw new AppError(
+      "breaker_open",
+      `today's spend $${breakers.day.spentUsd.toFixed(2)} reached the $${breakers.day.limitUsd} daily block; no new dispatch until 00:00 UTC`,
+    );
+  }
+
+  let task: TaskRow;
+  if (input.taskId) {
+    task = await requireTask(env.DB, input.taskId);
+    if (task.status !== "init") throw new AppError("conflict", `task '${task.id}' is ${task.status}; only a task created with 'workflow init' can be executed by id`);
+  } else {
+    try {
+      task = await createTask(
+        env.DB,
+        { ...input, ...(opts.replayOf ? { replayOf: opts.replayOf } : {}), ...(opts.replayKey ? { replayKey: opts.replayKey } : {}) },
+        now,
+      );
+    } catch (err) {
+      if (opts.replayKey && isUniqueViolation(err)) {
+        throw new AppError("conflict", `already replayed (${opts.replayKey}); pass force to replay again`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  const params: ExecuteParams = {
+    taskId: task.id,
+    profile: task.profile as ExecuteParams["profile"],
+    repo: task.repo,
+    verbosity: task.verbosity as ExecuteParams["verbosity"],
+    kind: task.kind,
+    ...(task.ref ? { ref: task.ref } : {}),
+    ...(task.verify ? { verify: task.verify } : {}),
+    ...(task.budgetUsd ? { budgetUsd: task.budgetUsd } : {}),
+    ...(task.replayOf ? { replayOf: task.replayOf } : {}),
+  };
+  try {
+    await env.EXECUTE_WORKFLOW.create({ id: task.id, params });
+  } catch (err) {
+    if (/already.exists/i.test(describe(err))) {
+      throw new AppError("conflict", `an instance for task '${task.id}' already exists; query it with workflow_query state`, { cause: err });
+    }
+    // The row must not claim to run when no instance exists.
+    await drizzle(env.DB).update(tasks).set({ status: "failed", error: "could not start the workflow instance", updatedAt: Date.now() }).where(eq(tasks.id, task.id));
+    throw new AppError("internal", "could not start the workflow; retry", { cause: err });
+  }
+  log("info", "task_started", { taskId: task.id, profile: task.profile, repo: task.repo, replayOf: task.replayOf });
+  return waitForOutcome(env, task.id, opts);
+}
+
+async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Promise<ExecuteOutcome> {
+  const deadline = Date.now() + opts.waitSeconds * 1000;
+  const pollMs = opts.pollMs ?? 250;
+  let lastMessage = "";
+  let tick = 0;
+  for (;;) {
+    const state = await getTaskState(env, taskId);
+    if (state && state.status !== "running" && state.status !== "init") return state;
+    const message = state?.progress ? `${state.status}: ${state.progressText ?? ""}` : "starting";
+    if (opts.onProgress && message !== lastMessage) {
+      lastMessage = message;
+      await opts.onProgress({ message, progress: ++tick });
+    }
+    if (Date.now() >= deadline) {
+      return state ?? { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export async function getTaskState(env: Env, taskId: string): Promise<(ExecuteOutcome & { progressText?: string }) | null> {
+  const d = drizzle(env.DB);
+  const [[task], [last]] = await d.batch([
+    d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
+    d.select({ attempt: stages.attempt, profile: stages.profile, status: stages.status }).from(stages).where(eq(stages.taskId, taskId)).orderBy(desc(stages.attempt)).limit(1),
+  ]);
+  if (!task) return null;
+  const outcome: ExecuteOutcome & { progressText?: string } = {
+    taskId,
+    status: task.status,
+    flags: task.flags,
+    costUsd: task.costUsd,
+  };
+  if (task.result) outcome.result = task.result;
+  if (task.error) outcome.error = task.error;
+  if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
+    // The row lags the instance only if the instance died outside a step; surface that, never hang.
+    const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch(() => null);
+    const status = instance ? await instance.status().catch(() => null) : null;
+    if (status?.status === "errored" || status?.status === "terminated") {
+      outcome.status = "failed";
+      outcome.error = task.error ?? `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
+      return outcome;
+    }
+    const profile = last ? last.profile : null;
+    outcome.progressText = last ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${task.attempts + 1} next` : "first attempt under way";
+    outcome.progress = progressMermaid(taskId, task.status, Math.max(task.attempts, 1), profile);
+  }
+  return outcome;
+}
