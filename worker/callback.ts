@@ -4,7 +4,7 @@
  * instance is waiting for. A lost callback loses nothing: the workflow polls the executor.
  */
 import { JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
-import { EXECUTOR_RESULT_EVENT, TaskId } from "../workflows/params.ts";
+import { attemptOfJobKey, resultEventType, TaskId } from "../workflows/params.ts";
 import { getConfig } from "./config.ts";
 import { AppError, errorResponse, formatZodError } from "./errors.ts";
 import { readBodyText } from "./http.ts";
@@ -26,10 +26,13 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
     }
     const parsed = JobView.safeParse(json);
     if (!parsed.success) throw new AppError("invalid_input", `callback body is not a JobView: ${formatZodError(parsed.error)}`);
+    const attempt = attemptOfJobKey(parsed.data.jobKey);
+    if (attempt === null || !parsed.data.jobKey.startsWith(`${taskId}:`)) throw new AppError("invalid_input", "callback jobKey does not belong to this task");
     const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch((err: unknown) => {
       throw new AppError("not_found", `no instance for task '${taskId}'`, { cause: err });
     });
-    await instance.sendEvent({ type: EXECUTOR_RESULT_EVENT, payload: parsed.data });
+    // Only a wake-up: the write step reads the full result from the executor, so the event stays small.
+    await instance.sendEvent({ type: resultEventType(attempt), payload: { jobId: parsed.data.jobId, status: parsed.data.status } });
     log("info", "callback_received", { taskId, jobId: parsed.data.jobId, status: parsed.data.status });
     return Response.json({ ok: true }, { status: 202 });
   } catch (err) {

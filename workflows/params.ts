@@ -49,6 +49,13 @@ export type ExecuteParams = z.infer<typeof ExecuteParams>;
 
 // ── events an instance waits for (instance.sendEvent({ type, payload })) ──────────────────────
 export const EXECUTOR_RESULT_EVENT = "executor-result";
+/** The event a job's callback sends: one type per attempt, so a late callback never wakes the wrong wait. */
+export const resultEventType = (attempt: number): string => `${EXECUTOR_RESULT_EVENT}-${attempt}`;
+/** jobKey = `<taskId>:<attempt>` (see steps/dispatch.ts). */
+export function attemptOfJobKey(jobKey: string): number | null {
+  const m = /:(\d+)$/.exec(jobKey);
+  return m ? Number(m[1]) : null;
+}
 export const BUDGET_EVENT = "budget";
 export const HUMAN_EVENT = "human";
 
