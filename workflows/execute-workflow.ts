@@ -118,7 +118,8 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
         // The executor refused the job, stayed unreachable, or D1 kept failing: record an error stage
         // (best effort) and end with a clear message. Climbing would hit the same executor again.
         const message = describe(err).replace(/^Error: /, "");
-        const kind = err instanceof ExecutorError ? (err.status === null ? "unreachable" : "executor") : /refused/i.test(message) ? "auth" : "crash";
+        const refused = /refused the job \(HTTP (\d{3})\)/.exec(message)?.[1];
+        const kind = err instanceof ExecutorError ? (err.status === null ? "unreachable" : "executor") : refused ? (refused === "401" || refused === "403" ? "auth" : "executor") : "crash";
         log("warn", "attempt_failed", { taskId: p.taskId, attempt, profile, kind });
         try {
           await step.do(`write error #${attempt}`, DB_STEP, () => writeStage(db, errorFacts(base, kind, message), Date.now()));

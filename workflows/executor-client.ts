@@ -59,7 +59,7 @@ async function call(config: Config, method: string, path: string, body?: unknown
   }
   if (FINAL_STATUSES.has(res.status)) {
     const hint = res.status === 401 || res.status === 403 ? " (check EXECUTOR_SECRET on both sides)" : "";
-    throw new NonRetryableError(`executor refused the job: ${detail}${hint}`, "ExecutorRefused");
+    throw new NonRetryableError(`executor refused the job (HTTP ${res.status}): ${detail}${hint}`);
   }
   throw new ExecutorError(`executor error (${detail})`, res.status, true);
 }

@@ -97,7 +97,8 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
       await opts.onProgress({ message, progress: ++tick });
     }
     if (Date.now() >= deadline) {
-      return state ?? { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
+      // The instance exists, so a row still at `init` is only waiting for the init step.
+      return state ? { ...state, status: "running" } : { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

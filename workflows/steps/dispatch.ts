@@ -50,7 +50,7 @@ export async function dispatchJob(
   instructions: string | undefined,
 ): Promise<Dispatched> {
   const [task] = await drizzle(db).select({ prompt: tasks.prompt }).from(tasks).where(eq(tasks.id, p.taskId)).limit(1);
-  if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`, "TaskMissing");
+  if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
   const view = await submitJob(config, buildJobRequest(p, task.prompt, profile, attempt, config, instructions));
   return { jobId: view.jobId, jobKey: view.jobKey, status: view.status };
 }

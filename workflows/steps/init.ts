@@ -6,6 +6,6 @@ import { tasks } from "../../schema/index.ts";
 /** Moves the task to `running`. Re-running it is harmless: the same update again. */
 export async function initTask(db: D1Database, taskId: string, now: number): Promise<{ taskId: string; attempts: number }> {
   const [row] = await drizzle(db).update(tasks).set({ status: "running", updatedAt: now }).where(eq(tasks.id, taskId)).returning({ attempts: tasks.attempts });
-  if (!row) throw new NonRetryableError(`task '${taskId}' has no row; create it through execute`, "TaskMissing");
+  if (!row) throw new NonRetryableError(`task '${taskId}' has no row; create it through execute`);
   return { taskId, attempts: row.attempts };
 }
