@@ -14,7 +14,7 @@ import {
   listTranscripts,
   TranscriptCreate,
 } from "../../services/records.ts";
-import { brief, guarded, ok, type RegisterTool, type ToolDeps } from "../tool-kit.ts";
+import { brief, guarded, ok, optionalFields, type RegisterTool, type ToolDeps } from "../tool-kit.ts";
 
 interface RecordTool<C extends z.ZodObject> {
   name: "checkpoint" | "decision" | "transcript";
@@ -34,7 +34,7 @@ function recordTool<C extends z.ZodObject>(spec: RecordTool<C>): RegisterTool {
     action: z.enum(["create", "list", "get"]),
     id: z.string().optional().describe("get: the record id."),
     limit: z.number().int().optional().describe("list: how many, newest first (default 50)."),
-    ...spec.create.partial().shape,
+    ...optionalFields(spec.create.shape),
   };
   return (server, deps) => {
     server.registerTool(

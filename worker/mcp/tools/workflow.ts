@@ -3,7 +3,7 @@ import { BudgetEvent, HumanEvent, TaskId } from "../../../workflows/params.ts";
 import { parseInput } from "../../errors.ts";
 import { decide, raiseBudget } from "../../services/events.ts";
 import { closeTask, createTask, setSpec, TaskInit, writeNote } from "../../services/tasks.ts";
-import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
+import { guarded, ok, optionalFields, type RegisterTool } from "../tool-kit.ts";
 
 const Action = z.discriminatedUnion("action", [
   TaskInit.extend({ action: z.literal("init") }),
@@ -20,7 +20,7 @@ const Action = z.discriminatedUnion("action", [
 const shape = {
   action: z.enum(["init", "spec", "write", "close", "decide"]).describe("init → spec → (execute) → write → close; decide answers a halted or human-escalated task."),
   taskId: TaskId.optional().describe("Required for every action but init."),
-  ...TaskInit.partial().shape,
+  ...optionalFields(TaskInit.shape),
   spec: z.string().optional().describe("spec: the task's specification text."),
   content: z.string().optional().describe("write: the orchestrator's write-up (review notes, outcome)."),
   note: z.string().optional().describe("close: why it is closed."),

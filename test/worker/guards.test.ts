@@ -1,0 +1,76 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api } from "./mcp-client.ts";
+
+const rpc = (body: string, headers: Record<string, string> = {}) =>
+  exports.default.fetch(
+    new Request("http://localhost/mcp", {
+      method: "POST",
+      body,
+      headers: { authorization: "Bearer test-token", "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    }),
+  );
+const listTools = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
+
+describe("guards", () => {
+  it("401s without a token, with a wrong one, and with a non-bearer scheme, before parsing", async () => {
+    for (const auth of [undefined, "Bearer nope", "Basic dGVzdC10b2tlbg==", "Bearer test-token-extra"]) {
+      const res = await exports.default.fetch(
+        new Request("http://localhost/mcp", { method: "POST", body: "{not json", headers: auth ? { authorization: auth } : {} }),
+      );
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain("Bearer");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    }
+  });
+
+  it("lets the right token through", async () => {
+    const res = await rpc(listTools);
+    expect(res.status).toBe(200);
+  });
+
+  it("403s a foreign Origin and Origin: null, allows an allowlisted one and none", async () => {
+    expect((await rpc(listTools, { origin: "https://evil.example" })).status).toBe(403);
+    expect((await rpc(listTools, { origin: "null" })).status).toBe(403);
+    expect((await rpc(listTools, { origin: "https://claude.ai" })).status).toBe(200);
+    expect((await api("/api/health", { headers: { origin: "https://evil.example" } })).status).toBe(403);
+  });
+
+  it("answers GET and DELETE /mcp with 405", async () => {
+    for (const method of ["GET", "DELETE"]) {
+      const res = await exports.default.fetch(new Request("http://localhost/mcp", { method, headers: { authorization: "Bearer test-token" } }));
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("POST");
+    }
+  });
+
+  it("413s an oversize body, declared or streamed", async () => {
+    const big = "x".repeat(1024 * 1024 + 10);
+    expect((await rpc(big)).status).toBe(413);
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    const res = await exports.default.fetch(
+      new Request("http://localhost/api/tasks", { method: "POST", body: stream, headers: { authorization: "Bearer test-token", "content-type": "application/json" } }),
+    );
+    expect(res.status).toBe(413);
+  });
+
+  it("answers bad JSON with -32700 on /mcp and 400 on /api", async () => {
+    const res = await rpc("{nope");
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32700);
+    const rest = await api("/api/tasks", { method: "POST", body: "{nope" });
+    expect(rest.status).toBe(400);
+    expect(((await rest.json()) as { error: { code: string } }).error.code).toBe("bad_json");
+  });
+
+  it("406s a bad Accept and 415s a bad Content-Type", async () => {
+    expect((await rpc(listTools, { accept: "text/html" })).status).toBe(406);
+    expect((await rpc(listTools, { "content-type": "text/plain" })).status).toBe(415);
+    expect((await api("/api/tasks", { method: "POST", body: "prompt=x", headers: { "content-type": "text/plain" } })).status).toBe(415);
+  });
+});
