@@ -8,7 +8,8 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 const encoder = new TextEncoder();
 
-async function hmacKey(secret: string): Promise<CryptoKey> {
+// The return type is inferred: workerd and Node name the WebCrypto key type differently.
+async function hmacKey(secret: string) {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
     "verify",
