@@ -1,0 +1,97 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type ExecutorConfig } from "../../src/config.ts";
+import { createExecutor, type Executor, type ExecutorOverrides } from "../../src/executor.ts";
+
+export const SECRET = "executor-secret-0123456789";
+export const CALLBACK_SECRET = "callback-secret-0123456789";
+export const FAKE_CLAUDE = path.join(import.meta.dirname, "..", "fixtures", "fake-claude.mjs");
+
+export function makeRepo(reposDir: string, name = "demo"): string {
+  const dir = path.join(reposDir, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "README.md"), "# demo\n");
+  const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "init");
+  return dir;
+}
+
+export interface Harness {
+  dir: string;
+  env: Record<string, string>;
+  config: ExecutorConfig;
+  spawns(): string[];
+  cleanup(): void;
+}
+
+export function harness(extra: Record<string, string> = {}): Harness {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "vault-exec-"));
+  makeRepo(path.join(dir, "repos"));
+  const env = {
+    HOST: "127.0.0.1",
+    PORT: "0",
+    EXECUTOR_SECRET: SECRET,
+    CALLBACK_SECRET,
+    DATA_DIR: path.join(dir, "data"),
+    REPOS_DIR: path.join(dir, "repos"),
+    WORKTREES_DIR: path.join(dir, "worktrees"),
+    CLAUDE_BIN: FAKE_CLAUDE,
+    LOG_LEVEL: "error",
+    KILL_GRACE_MS: "300",
+    ...extra,
+  };
+  return {
+    dir,
+    env,
+    config: loadConfig(env),
+    spawns: () => {
+      try {
+        return readdirSync(path.join(dir, "data", "spawns")).map((f) => readFileSync(path.join(dir, "data", "spawns", f), "utf8"));
+      } catch {
+        return [];
+      }
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function start(h: Harness, o: ExecutorOverrides = {}): Promise<{ ex: Executor; url: string }> {
+  const ex = createExecutor(h.config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" }, ...o });
+  return { ex, url: await ex.listen() };
+}
+
+export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-auth-token": SECRET, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+export async function waitJob(url: string, jobId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = (await (await fetch(`${url}/jobs/${jobId}`, { headers: { "x-auth-token": SECRET } })).json()) as Record<string, unknown>;
+    if (!["queued", "running"].includes(String(view.status))) return view;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${view.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Live processes whose command line contains `needle` (zombies excluded: /proc stat state Z). */
+export function liveProcesses(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+      const state = readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "")[0];
+      if (cmd.includes(needle) && state !== "Z") pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+export const job = (over: Record<string, unknown> = {}) => ({ jobKey: `k-${Math.random().toString(36).slice(2)}`, profile: "sonnet", prompt: "write:hello.txt", repo: "demo", ...over });
