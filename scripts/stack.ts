@@ -39,8 +39,10 @@ export interface RunningStack {
   secrets: Secrets;
   executor: ChildProcess;
   worker: ChildProcess;
-  /** Kills and restarts the executor (same env, same data): for failure-injection tests. */
-  restartExecutor(signal?: NodeJS.Signals): Promise<void>;
+  /** Kills and restarts the executor (same data; `env` overrides): for failure-injection tests. */
+  restartExecutor(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
+  /** Stops the executor and leaves it down. */
+  stopExecutor(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -210,10 +212,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     WORKTREES_DIR: path.join(opts.stateDir, "worktrees"),
     ...opts.executorEnv,
   };
-  const spawnExecutor = (): ChildProcess => {
+  const spawnExecutor = (extra: Record<string, string> = {}): ChildProcess => {
     const child = spawn(process.execPath, [path.join(ROOT, "executor", "src", "main.ts")], {
       cwd: ROOT,
-      env: executorEnv,
+      env: { ...executorEnv, ...extra },
       detached: true,
       stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
     });
@@ -245,10 +247,13 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     secrets,
     worker,
     executor: spawnExecutor(),
-    async restartExecutor(signal = "SIGKILL") {
+    async restartExecutor(signal = "SIGKILL", env = {}) {
       await stopGroup(stack.executor, signal, 10_000);
-      stack.executor = spawnExecutor();
+      stack.executor = spawnExecutor(env);
       await waitHealthy(`${executorUrl}/health`, 30_000, stack.executor);
+    },
+    async stopExecutor(signal = "SIGTERM") {
+      await stopGroup(stack.executor, signal, 25_000);
     },
     async stop() {
       await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
