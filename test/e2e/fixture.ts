@@ -1,0 +1,117 @@
+/**
+ * The real stack as processes for end-to-end tests: wrangler dev (Worker, Workflows, D1, KV) and the
+ * executor (scripts/stack.ts, the same code `npm start` runs), the real agent CLIs, and the mock
+ * model API in place of the model providers. Profiles point each rung at a mock scenario.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ROOT, startStack, type RunningStack } from "../../scripts/stack.ts";
+import { cliPaths } from "../clis/paths.ts";
+import { startMockModelApi, type MockModelApi } from "../mock-model-api/server.ts";
+
+export interface E2E {
+  stack: RunningStack;
+  mock: MockModelApi;
+  dir: string;
+  token: string;
+  mcp(): Promise<Client>;
+  api(pathname: string, init?: RequestInit): Promise<Response>;
+  d1(sql: string): void;
+  stop(): Promise<void>;
+}
+
+/** Which mock scenario each profile talks to (ok, 500, hang, slow…). */
+export type Scenarios = Partial<Record<"deepseek" | "gemini-flash" | "gemini-pro" | "sonnet" | "opus" | "codex", string>>;
+
+export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): void {
+  const url = (p: keyof Scenarios) => `${mockUrl}/s/${sc[p] ?? "ok"}`;
+  const claude = (p: keyof Scenarios, model: string) => ({ cli: "claude", model, env: { ANTHROPIC_BASE_URL: url(p), ANTHROPIC_API_KEY: "sk-ant-mock" } });
+  const gemini = (p: keyof Scenarios, model: string) => ({ cli: "gemini", model, env: { GOOGLE_GEMINI_BASE_URL: url(p), GEMINI_API_KEY: "mock-key" } });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      profiles: {
+        deepseek: claude("deepseek", "deepseek-chat"),
+        "gemini-flash": gemini("gemini-flash", "gemini-2.5-flash"),
+        "gemini-pro": gemini("gemini-pro", "gemini-2.5-pro"),
+        sonnet: claude("sonnet", "claude-sonnet-5-5"),
+        opus: claude("opus", "claude-opus-5-5"),
+        codex: { cli: "codex", model: "gpt-5.5", env: { CODEX_BASE_URL: `${url("codex")}/v1`, CODEX_API_KEY: "sk-mock" } },
+      },
+      consensus: ["sonnet", "codex"],
+      direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
+    }),
+  );
+}
+
+export async function startE2E(ports: { worker: number; executor: number; inspector: number }, scenarios: Scenarios, workerVars: Record<string, string> = {}): Promise<E2E> {
+  for (const [name, p] of Object.entries(cliPaths)) if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
+  const mock = await startMockModelApi();
+  const profilesFile = path.join(dir, "profiles.json");
+  writeProfiles(profilesFile, mock.url, scenarios);
+  const stack = await startStack({
+    workerPort: ports.worker,
+    executorPort: ports.executor,
+    inspectorPort: ports.inspector,
+    stateDir: path.join(dir, "state"),
+    secretsFile: path.join(dir, "secrets.env"),
+    executorEnv: {
+      PROFILES_FILE: profilesFile,
+      CLAUDE_BIN: cliPaths.claude as string,
+      CODEX_BIN: cliPaths.codex as string,
+      GEMINI_BIN: cliPaths.gemini as string,
+      REPO_ALLOWLIST: "demo",
+      LOG_LEVEL: "warn",
+      KILL_GRACE_MS: "1000",
+    },
+    workerVars: { JOB_TIMEOUT_MS: "20000", ...workerVars },
+    log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,
+  });
+  const token = stack.secrets.VAULT_AUTH_TOKEN;
+  return {
+    stack,
+    mock,
+    dir,
+    token,
+    async mcp() {
+      const transport = new StreamableHTTPClientTransport(new URL(`${stack.workerUrl}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+      const client = new Client({ name: "e2e", version: "1.0.0" });
+      await client.connect(transport);
+      return client;
+    },
+    api(pathname, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      if (init.body) headers.set("content-type", "application/json");
+      return fetch(`${stack.workerUrl}${pathname}`, { ...init, headers });
+    },
+    d1(sql) {
+      const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(dir, "state", "wrangler"), "--command", sql], {
+        cwd: ROOT,
+        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+        encoding: "utf8",
+      });
+      if (r.status !== 0) throw new Error(`d1 execute failed: ${r.stderr}`);
+    },
+    async stop() {
+      await stack.stop();
+      await mock.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitState(e: E2E, taskId: string, timeoutMs = 60_000): Promise<{ status: string; result?: string; flags: string[]; costUsd: number; error?: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = (await (await e.api(`/api/tasks/${taskId}/state`)).json()) as { status: string; result?: string; flags: string[]; costUsd: number; error?: string };
+    if (!["running", "init"].includes(s.status)) return s;
+    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${s.status}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

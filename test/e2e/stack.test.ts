@@ -1,0 +1,141 @@
+/**
+ * End to end: the real Worker under wrangler dev, the real executor process, the real CLIs, driven
+ * over HTTP with the MCP SDK client and REST. Failures are injected in the model API (scenarios),
+ * the executor process (kill -9, down, wrong secret) and the clock (job timeout).
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startE2E, waitState, type E2E } from "./fixture.ts";
+
+let e: E2E;
+let client: Client;
+
+beforeAll(async () => {
+  // deepseek's API fails (500): the ladder must climb to gemini-flash.
+  e = await startE2E({ worker: 38787, executor: 38788, inspector: 39229 }, { deepseek: "500", opus: "hang" });
+  client = await e.mcp();
+}, 120_000);
+afterAll(async () => {
+  await client?.close();
+  await e?.stop();
+}, 60_000);
+
+type Tool = { structuredContent?: Record<string, unknown>; isError?: boolean; content: { text?: string }[] };
+const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Tool;
+
+describe("end to end", () => {
+  it("lists every tool over HTTP", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["execute", "workflow", "workflow_query", "task", "checkpoint", "decision", "transcript", "breakers", "replay", "health"]));
+  });
+
+  it("execute (claude) → result Mermaid, and a stage row with cost, latency and tokens", async () => {
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 40 });
+    expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+    const taskId = String(r.structuredContent?.taskId);
+    const state = r.structuredContent?.status === "running" ? await waitState(e, taskId) : (r.structuredContent as { status: string; result: string });
+    expect(state.status).toBe("succeeded");
+    expect(state.result).toContain("flowchart");
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { cli: string; costUsd: number; tokensIn: number; tokensOut: number; latencyMs: number; status: string }[] };
+    expect(detail.stages).toHaveLength(1);
+    expect(detail.stages[0]).toMatchObject({ cli: "claude", status: "succeeded", tokensIn: 1200, tokensOut: 34 });
+    expect(detail.stages[0]?.costUsd).toBeGreaterThan(0);
+    expect(detail.stages[0]?.latencyMs).toBeGreaterThan(0);
+  });
+
+  it("execute answers running when it cannot wait, then state returns the result", async () => {
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "gemini-flash", waitSeconds: 0 });
+    expect(r.structuredContent?.status).toBe("running");
+    const taskId = String(r.structuredContent?.taskId);
+    const s = await waitState(e, taskId);
+    expect(s.status).toBe("succeeded");
+    const q = await call("workflow_query", { query: "state", taskId });
+    expect(q.structuredContent).toMatchObject({ status: "succeeded" });
+  });
+
+  it("lifecycle: init → spec → execute → write → close", async () => {
+    const init = await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" });
+    const taskId = String(init.structuredContent?.taskId);
+    expect((await call("workflow", { action: "spec", taskId, spec: "hello.txt must contain hello" })).isError).toBeFalsy();
+    const ex = await call("execute", { prompt: "ignored: the task's own prompt runs", repo: "demo", taskId, waitSeconds: 40 });
+    const status = ex.structuredContent?.status === "running" ? (await waitState(e, taskId)).status : ex.structuredContent?.status;
+    expect(status).toBe("succeeded");
+    expect((await call("workflow", { action: "write", taskId, content: "Reviewed and merged" })).isError).toBeFalsy();
+    expect((await call("workflow", { action: "close", taskId })).structuredContent).toMatchObject({ status: "closed" });
+  });
+
+  it("the ladder climbs past a failing API (deepseek 500 → gemini-flash)", async () => {
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "auto", waitSeconds: 40 });
+    const taskId = String(r.structuredContent?.taskId);
+    expect((await waitState(e, taskId)).status).toBe("succeeded");
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { profile: string; status: string; errorKind: string | null }[] };
+    expect(detail.stages.map((s) => [s.profile, s.status, s.errorKind])).toEqual([
+      ["deepseek", "failed", "api"],
+      ["gemini-flash", "succeeded", null],
+    ]);
+  });
+
+  it("consensus (claude + codex) returns its diff Mermaid", async () => {
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "consensus", waitSeconds: 40 });
+    const taskId = String(r.structuredContent?.taskId);
+    await waitState(e, taskId);
+    const c = await call("workflow_query", { query: "consensus", taskId });
+    expect(c.isError, JSON.stringify(c.content)).toBeFalsy();
+    const report = c.structuredContent?.report as { verdict: string; profiles: string[]; mermaid: string };
+    expect(report.profiles).toEqual(["sonnet", "codex"]);
+    expect(["agree", "partial", "disagree"]).toContain(report.verdict);
+    expect(report.mermaid).toContain("flowchart");
+  });
+
+  it("a CLI that hangs is killed at the job timeout: timeout stage, task climbs on", async () => {
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "opus", waitSeconds: 0 });
+    const taskId = String(r.structuredContent?.taskId);
+    const s = await waitState(e, taskId, 90_000);
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { profile: string; status: string; errorKind: string | null }[] };
+    expect(detail.stages[0]).toMatchObject({ profile: "opus", status: "timeout", errorKind: "timeout" });
+    expect(["succeeded", "failed", "needs_human"]).toContain(s.status);
+  }, 120_000);
+
+  it("executor killed mid-job and restarted: the attempt ends interrupted, the task goes on, the CLI ran once for it", async () => {
+    const before = e.mock.requests().length;
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 });
+    const taskId = String(r.structuredContent?.taskId);
+    // Wait for the first model request of this task's CLI, then kill the executor under it.
+    const deadline = Date.now() + 20_000;
+    while (e.mock.requests().length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    await e.stack.restartExecutor("SIGKILL");
+    const s = await waitState(e, taskId, 90_000);
+    expect(["succeeded", "failed", "needs_human"]).toContain(s.status);
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { attempt: number; status: string }[] };
+    const attempts = detail.stages.map((st) => st.attempt);
+    expect(new Set(attempts).size).toBe(attempts.length);
+  }, 120_000);
+
+  it("a wrong executor secret is an auth failure, not retried", async () => {
+    await e.stack.restartExecutor("SIGTERM", { EXECUTOR_SECRET: "a-different-secret-0123456789" });
+    try {
+      const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 40 });
+      const taskId = String(r.structuredContent?.taskId);
+      const s = await waitState(e, taskId);
+      expect(s.status).toBe("failed");
+      expect(s.error).toMatch(/HTTP 401/);
+      const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { status: string; errorKind: string }[] };
+      expect(detail.stages).toEqual([expect.objectContaining({ status: "error", errorKind: "auth" })]);
+    } finally {
+      await e.stack.restartExecutor("SIGTERM");
+    }
+  }, 120_000);
+
+  it("the daily breaker blocks new tasks with a clear refusal and no dispatch", async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    e.d1(`INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('day:${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = 20`);
+    const before = e.mock.requests().length;
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 5 });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]?.text).toMatch(/daily block/);
+    expect(e.mock.requests().length).toBe(before);
+    const health = (await (await fetch(`${e.stack.workerUrl}/health`)).json()) as { breakers: { blocked: boolean } };
+    expect(health.breakers.blocked).toBe(true);
+    e.d1(`UPDATE circuit_breaker SET spent_usd = 0 WHERE scope = 'day:${day}'`);
+  });
+});
