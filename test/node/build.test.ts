@@ -19,7 +19,7 @@ describe("build and types", () => {
   });
 
   it("tsc --noEmit is clean for the Worker and the executor", () => {
-    for (const project of ["tsconfig.json", "executor/tsconfig.json"]) {
+    for (const project of ["tsconfig.json", "executor/tsconfig.json", "cli/tsconfig.json"]) {
       const r = run(bin("tsc"), ["--noEmit", "-p", project]);
       expect(r.status, `${project}\n${r.stdout}${r.stderr}`).toBe(0);
     }

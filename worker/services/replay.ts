@@ -61,7 +61,8 @@ export async function replay(env: Env, raw: unknown, now: number): Promise<Repla
       continue;
     }
     if (input.dryRun) {
-      items.push({ originalId: original.id, newTaskId: null, status: "would_start" });
+      const done = !input.force && (await env.DB.prepare("SELECT id FROM tasks WHERE replay_key = ?1").bind(`replay:${original.id}`).first<{ id: string }>());
+      items.push(done ? { originalId: original.id, newTaskId: done.id, status: "skipped", reason: "already replayed (use force to replay again)" } : { originalId: original.id, newTaskId: null, status: "would_start" });
       continue;
     }
     const exec = ExecuteInput.parse({
