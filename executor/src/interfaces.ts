@@ -62,8 +62,8 @@ export interface WorktreeOutcome {
 export interface WorktreeManager {
   /** Throws a typed error for a repo outside the allowlist or a ref that does not exist. */
   acquire(repo: string, ref: string | undefined, jobId: string): Promise<Worktree>;
-  /** Lists and commits what the CLI changed. */
-  collect(wt: Worktree): Promise<WorktreeOutcome>;
+  /** Lists and commits what the CLI changed; per-file diffs only when asked (consensus compares them). */
+  collect(wt: Worktree, opts?: { diffs?: boolean }): Promise<WorktreeOutcome>;
   /** Removes (or recycles) a worktree after success; keeps it for the TTL after failure. */
   release(wt: Worktree, opts: { keep: boolean }): Promise<void>;
 }

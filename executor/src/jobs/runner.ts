@@ -88,7 +88,8 @@ export class JobRunner {
     let result: JobResult | null;
     try {
       const sides = this.sidesFor(req);
-      const outcomes = await Promise.all(sides.map((side, i) => this.runSide(jobId, req, side, sides.length > 1 ? `-${"ab"[i]}` : "", signal)));
+      const consensus = sides.length > 1;
+      const outcomes = await Promise.all(sides.map((side, i) => this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, consensus)));
       result = this.buildResult(req, outcomes);
       const interrupted = outcomes.some((o) => o.run.error?.kind === "interrupted");
       status = interrupted ? "interrupted" : result.ok ? "succeeded" : "failed";
@@ -112,7 +113,7 @@ export class JobRunner {
     log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
   }
 
-  private async runSide(jobId: string, req: JobRequest, side: ResolvedSide, suffix: string, signal: AbortSignal): Promise<SideOutcome> {
+  private async runSide(jobId: string, req: JobRequest, side: ResolvedSide, suffix: string, signal: AbortSignal, diffs: boolean): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     const home = path.join(config.DATA_DIR, "homes", `${jobId}${suffix}`);
     let wt;
@@ -131,7 +132,7 @@ export class JobRunner {
       const outcome = await this.deps.runProcess({ argv: inv.argv, cwd: wt.path, env: inv.env, timeoutMs: this.timeoutFor(req), killGraceMs: config.KILL_GRACE_MS, signal });
       const run = adapter.parse(outcome, { model: side.model, cli: side.cli });
       const verify = req.verify && run.ok ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal) : undefined;
-      const collected = await worktrees.collect(wt);
+      const collected = await worktrees.collect(wt, { diffs });
       ok = run.ok && (verify?.ok ?? true);
       return { side, run, ...(verify ? { verify } : {}), collected, branch: wt.branch };
     } catch (err) {

@@ -102,13 +102,13 @@ export class GitWorktreeManager implements WorktreeManager {
     return { repo, path: dir, branch, baseCommit: commit };
   }
 
-  async collect(wt: Worktree): Promise<WorktreeOutcome> {
+  async collect(wt: Worktree, opts: { diffs?: boolean } = {}): Promise<WorktreeOutcome> {
     await git(wt.path, ["add", "-A"]);
     const numstat = await git(wt.path, ["diff", "--cached", "--numstat", "-z", "--no-renames"]);
     const files = parseNumstat(numstat);
     const diffs: Record<string, string> = {};
     const cap = this.opts.maxDiffBytes ?? 64 * 1024;
-    for (const f of files.slice(0, 50)) {
+    for (const f of opts.diffs ? files.slice(0, 50) : []) {
       const d = await git(wt.path, ["diff", "--cached", "--no-renames", "--", f.path]);
       diffs[f.path] = d.length > cap ? d.slice(0, cap) : d;
     }

@@ -41,7 +41,7 @@ describe("worktrees", () => {
     writeFileSync(path.join(wt.path, "new.txt"), "a\nb\n");
     writeFileSync(path.join(wt.path, "README.md"), "# changed\n");
     writeFileSync(path.join(wt.path, "bin.dat"), Buffer.from([0, 1, 2, 0, 255]));
-    const out = await m.collect(wt);
+    const out = await m.collect(wt, { diffs: true });
     expect(out.files).toEqual([
       { path: "README.md", added: 1, deleted: 1 },
       { path: "bin.dat", added: null, deleted: null },
