@@ -20,7 +20,7 @@ export interface StartOptions {
   onProgress?: (p: { message: string; progress: number; total?: number }) => Promise<void> | void;
   replayOf?: string;
   replayKey?: string;
-  /** Poll interval while waiting; tests shorten it. */
+  /** First poll interval while waiting (it backs off to 250 ms). */
   pollMs?: number;
 }
 
@@ -85,7 +85,9 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
 
 async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Promise<ExecuteOutcome> {
   const deadline = Date.now() + opts.waitSeconds * 1000;
-  const pollMs = opts.pollMs ?? 250;
+  // Fast tasks should answer fast: poll every 20 ms at first, backing off to 250 ms.
+  let pollMs = opts.pollMs ?? 20;
+  const maxPollMs = Math.max(pollMs, 250);
   let lastMessage = "";
   let tick = 0;
   for (;;) {
@@ -101,6 +103,7 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
       return state ? { ...state, status: "running" } : { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
     }
     await new Promise((r) => setTimeout(r, pollMs));
+    pollMs = Math.min(maxPollMs, Math.ceil(pollMs * 1.5));
   }
 }
 

@@ -48,7 +48,12 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
   );
 }
 
-export async function startE2E(ports: { worker: number; executor: number; inspector: number }, scenarios: Scenarios, workerVars: Record<string, string> = {}): Promise<E2E> {
+export async function startE2E(
+  ports: { worker: number; executor: number; inspector: number },
+  scenarios: Scenarios,
+  workerVars: Record<string, string> = {},
+  executorEnv: Record<string, string> = {},
+): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths)) if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   const mock = await startMockModelApi();
@@ -68,6 +73,7 @@ export async function startE2E(ports: { worker: number; executor: number; inspec
       REPO_ALLOWLIST: "demo",
       LOG_LEVEL: "warn",
       KILL_GRACE_MS: "1000",
+      ...executorEnv,
     },
     workerVars: { JOB_TIMEOUT_MS: "20000", ...workerVars },
     log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,

@@ -1,0 +1,89 @@
+/**
+ * The whole path: MCP `execute` on the Worker (wrangler dev) → workflow → executor → CLI → callback
+ * → result, with an instant fake CLI, against the same job sent straight to the executor. Then 100
+ * concurrent executes: completed, lost, duplicate stage rows.
+ */
+import { FAKE_CLAUDE } from "../executor/test/server/harness.ts";
+import { startE2E } from "../test/e2e/fixture.ts";
+import { percentile } from "./local-d1.ts";
+import type { BenchReport } from "./types.ts";
+
+const RUNS = 50;
+const CONCURRENT = 100;
+
+export async function run(): Promise<BenchReport> {
+  const e = await startE2E({ worker: 58787, executor: 58788, inspector: 59229 }, {}, {}, { CLAUDE_BIN: FAKE_CLAUDE, MAX_QUEUE: String(CONCURRENT + 10), WORKTREE_POOL: "4" });
+  try {
+    const client = await e.mcp();
+    const direct: number[] = [];
+    const orchestrated: number[] = [];
+    let n = 0;
+    const viaMcp = async () => {
+      const t0 = performance.now();
+      const r = (await client.callTool({ name: "execute", arguments: { prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 30 } })) as { structuredContent?: { status?: string } };
+      if (r.structuredContent?.status !== "succeeded") throw new Error(`execute ended ${r.structuredContent?.status}`);
+      return performance.now() - t0;
+    };
+    const viaExecutor = async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${e.stack.executorUrl}/execute`, { method: "POST", headers: { "content-type": "application/json", "x-auth-token": e.stack.secrets.EXECUTOR_SECRET }, body: JSON.stringify({ jobKey: `direct-${n++}`, profile: "sonnet", prompt: "write:hello.txt", repo: "demo" }) });
+      if (((await res.json()) as { status: string }).status !== "succeeded") throw new Error("direct job failed");
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 3; i++) {
+      await viaMcp();
+      await viaExecutor();
+    }
+    for (let i = 0; i < RUNS; i++) {
+      orchestrated.push(await viaMcp());
+      direct.push(await viaExecutor());
+    }
+    const overhead = orchestrated.map((o, i) => o - (direct[i] ?? 0));
+
+    // 100 at once through REST; each task must end with exactly one stage row.
+    const ids = await Promise.all(
+      Array.from({ length: CONCURRENT }, async () => {
+        const res = await e.api("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }) });
+        return res.ok ? ((await res.json()) as { taskId: string }).taskId : null;
+      }),
+    );
+    const deadline = Date.now() + 5 * 60_000;
+    const finished = new Map<string, string>();
+    while (finished.size < ids.filter(Boolean).length && Date.now() < deadline) {
+      await Promise.all(
+        ids.map(async (id) => {
+          if (!id || finished.has(id)) return;
+          const s = (await (await e.api(`/api/tasks/${id}/state`)).json()) as { status: string };
+          if (!["running", "init"].includes(s.status)) finished.set(id, s.status);
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const completed = [...finished.values()].filter((s) => s === "succeeded").length;
+    let duplicates = 0;
+    for (const id of ids) {
+      if (!id) continue;
+      const d = (await (await e.api(`/api/tasks/${id}`)).json()) as { stages: unknown[] };
+      if (d.stages.length > 1) duplicates += d.stages.length - 1;
+    }
+    const lost = CONCURRENT - completed;
+    const p50 = percentile(overhead, 50);
+    return {
+      title: "Orchestration (Worker + Workflow + executor, wrangler dev)",
+      runs: `${RUNS} sequential executes after 3 warm-up; ${CONCURRENT} concurrent executes; instant fake CLI`,
+      figures: [
+        { name: "MCP execute → result p50", value: percentile(orchestrated, 50), unit: "ms" },
+        { name: "direct executor call p50", value: percentile(direct, 50), unit: "ms" },
+        { name: "orchestration overhead p50", value: p50, unit: "ms", goal: "≤ 100 ms", met: p50 <= 100 },
+        { name: "orchestration overhead p95", value: percentile(overhead, 95), unit: "ms" },
+        { name: "ratio orchestrated / direct (p50)", value: percentile(orchestrated, 50) / percentile(direct, 50), unit: "×" },
+        { name: `concurrent executes completed (of ${CONCURRENT})`, value: completed, unit: "tasks" },
+        { name: "concurrent executes lost", value: lost, unit: "tasks", goal: "0", met: lost === 0 },
+        { name: "duplicate stage rows", value: duplicates, unit: "rows", goal: "0", met: duplicates === 0 },
+      ],
+      notes: ["Overhead = MCP execute wall time minus the same job sent straight to the executor (POST /execute), paired per run."],
+    };
+  } finally {
+    await e.stop();
+  }
+}
