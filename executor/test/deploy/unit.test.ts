@@ -1,0 +1,75 @@
+/** The shipped systemd unit verifies clean and scores ≤ 2.0 exposure; the install script dry-runs. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const DEPLOY = path.join(import.meta.dirname, "..", "..", "deploy");
+const UNIT = path.join(DEPLOY, "vault-executor.service");
+
+function analyze(args: string[]) {
+  const r = spawnSync("systemd-analyze", args, { encoding: "utf8" });
+  if (r.error) throw new Error("systemd-analyze is missing: install the 'systemd' package (.ci/run does)");
+  return r;
+}
+
+function exposure(unitFile: string): number {
+  const r = analyze(["security", "--offline=true", unitFile]);
+  const m = /Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(r.stdout);
+  if (!m?.[1]) throw new Error(`no exposure score in: ${r.stdout.slice(-500)} ${r.stderr}`);
+  return Number(m[1]);
+}
+
+/** A copy whose ExecStart uses this machine's node, so verify can resolve it; nothing else changes. */
+function localCopy(text: string): { file: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "vault-unit-"));
+  const file = path.join(dir, "vault-executor.service");
+  writeFileSync(file, text.replace("ExecStart=/usr/bin/node", `ExecStart=${process.execPath}`));
+  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe("systemd unit", () => {
+  it("systemd-analyze verify exits 0 with nothing on stderr", () => {
+    const copy = localCopy(readFileSync(UNIT, "utf8"));
+    try {
+      const r = analyze(["verify", copy.file]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr.trim()).toBe("");
+    } finally {
+      copy.cleanup();
+    }
+  });
+
+  it("exposure ≤ 2.0 offline, and the threshold check passes", () => {
+    expect(exposure(UNIT)).toBeLessThanOrEqual(2.0);
+    const r = analyze(["security", "--offline=true", "--threshold=20", UNIT]);
+    expect(r.status).toBe(0);
+  });
+
+  it("a weak unit scores above 2.0 and fails the threshold (the check can fail)", () => {
+    const weak = localCopy("[Service]\nExecStart=/usr/bin/node /opt/x.js\n");
+    try {
+      expect(exposure(weak.file)).toBeGreaterThan(2.0);
+      expect(analyze(["security", "--offline=true", "--threshold=20", weak.file]).status).not.toBe(0);
+    } finally {
+      weak.cleanup();
+    }
+  });
+
+  it("keeps MemoryDenyWriteExecute off (V8 needs W+X memory) and kills the whole cgroup", () => {
+    const text = readFileSync(UNIT, "utf8");
+    expect(text).toMatch(/^MemoryDenyWriteExecute=no$/m);
+    expect(text).toMatch(/^KillMode=control-group$/m);
+    expect(text).toMatch(/^NoNewPrivileges=yes$/m);
+  });
+
+  it("install.sh is valid bash and its dry run names every step without changing anything", () => {
+    expect(spawnSync("bash", ["-n", path.join(DEPLOY, "install.sh")]).status).toBe(0);
+    const r = spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], { encoding: "utf8", env: { ...process.env, PATH: process.env.PATH ?? "" } });
+    expect(r.status, r.stderr).toBe(0);
+    for (const step of ["create system user", "build the executor bundle", "install to /opt/vault-executor", "environment file", "install and start the unit", "health check"]) {
+      expect(r.stdout).toContain(step);
+    }
+  });
+});
