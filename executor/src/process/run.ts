@@ -52,7 +52,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessOutcom
       // A copy: Node reads the object once, and the caller's object must not be aliased.
       env: { ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
-      detached: false,
+      detached: true,
       shell: false,
       windowsHide: true,
     });
