@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type ExecutorConfig } from "../../src/config.ts";
@@ -78,15 +78,19 @@ export async function waitJob(url: string, jobId: string, timeoutMs = 20_000): P
   }
 }
 
-/** Live processes whose command line contains `needle` (zombies excluded: /proc stat state Z). */
+/**
+ * Live processes whose command line mentions `needle` or whose working directory is under it (a
+ * CLI runs in its worktree), zombies excluded (/proc stat state Z).
+ */
 export function liveProcesses(needle: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
       const state = readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "")[0];
-      if (cmd.includes(needle) && state !== "Z") pids.push(Number(entry));
+      if ((cmd.includes(needle) || cwd.startsWith(needle)) && state !== "Z") pids.push(Number(entry));
     } catch {
       // gone
     }
