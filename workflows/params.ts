@@ -17,8 +17,8 @@ export const DEFAULT_WAIT_SECONDS = 20;
 
 /** Input of the `execute` MCP tool and `POST /api/execute`. */
 export const ExecuteInput = z.strictObject({
-  prompt: z.string().min(1).max(100_000).describe("What the coding agent should do, self-contained."),
-  repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'my-app'."),
+  prompt: z.string().min(1).max(100_000).optional().describe("What the coding agent should do, self-contained. Required unless taskId is given."),
+  repo: RepoName.optional().describe("Allowlisted repository name on the executor VM, e.g. 'my-app'. Required unless taskId is given."),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
   profile: z
     .union([z.literal("auto"), ProfileName])
@@ -30,6 +30,9 @@ export const ExecuteInput = z.strictObject({
   kind: z.string().regex(/^[a-z0-9-]{1,40}$/).default("general").describe("Task kind for model statistics, e.g. 'bugfix'."),
   taskId: TaskId.optional().describe("Run a task created with `workflow init` instead of a new one."),
   waitSeconds: z.number().int().min(0).max(MAX_WAIT_SECONDS).default(DEFAULT_WAIT_SECONDS).describe("How long to wait for the result before answering 'running'."),
+}).refine((i) => i.taskId !== undefined || (i.prompt !== undefined && i.repo !== undefined), {
+  message: "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
+  path: ["prompt"],
 });
 export type ExecuteInput = z.infer<typeof ExecuteInput>;
 

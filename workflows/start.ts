@@ -43,11 +43,13 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   if (input.taskId) {
     task = await requireTask(env.DB, input.taskId);
     if (task.status !== "init") throw new AppError("conflict", `task '${task.id}' is ${task.status}; only a task created with 'workflow init' can be executed by id`);
+  } else if (input.prompt === undefined || input.repo === undefined) {
+    throw new AppError("invalid_input", "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'");
   } else {
     try {
       task = await createTask(
         env.DB,
-        { ...input, ...(opts.replayOf ? { replayOf: opts.replayOf } : {}), ...(opts.replayKey ? { replayKey: opts.replayKey } : {}) },
+        { ...input, prompt: input.prompt, repo: input.repo, ...(opts.replayOf ? { replayOf: opts.replayOf } : {}), ...(opts.replayKey ? { replayKey: opts.replayKey } : {}) },
         now,
       );
     } catch (err) {

@@ -102,6 +102,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         abort.abort();
         await queue.idle();
       }
+      await runner.settle();
       // Keep-alive sockets would hold close() open forever: close them once no job is left.
       const closed = new Promise<void>((r) => app.server.close(() => r()));
       app.server.closeAllConnections();

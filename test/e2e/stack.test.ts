@@ -57,7 +57,7 @@ describe("end to end", () => {
     const init = await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" });
     const taskId = String(init.structuredContent?.taskId);
     expect((await call("workflow", { action: "spec", taskId, spec: "hello.txt must contain hello" })).isError).toBeFalsy();
-    const ex = await call("execute", { prompt: "ignored: the task's own prompt runs", repo: "demo", taskId, waitSeconds: 40 });
+    const ex = await call("execute", { taskId, waitSeconds: 40 });
     const status = ex.structuredContent?.status === "running" ? (await waitState(e, taskId)).status : ex.structuredContent?.status;
     expect(status).toBe("succeeded");
     expect((await call("workflow", { action: "write", taskId, content: "Reviewed and merged" })).isError).toBeFalsy();

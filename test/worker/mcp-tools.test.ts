@@ -48,6 +48,24 @@ describe("MCP tools", () => {
     expect(textOf(bad)).toMatch(/prompt|repo/);
   });
 
+  it("execute sends progress notifications while it waits, and runs an init'ed task by id alone", async () => {
+    const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1 }));
+    setExecutorFetch(fake.fetch);
+    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
+    await intro.modifyAll(async (m) => {
+      await m.disableRetryDelays();
+      await m.forceEventTimeout({ name: "wait sonnet #1" });
+    });
+    const init = await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" });
+    const taskId = String(init.structuredContent?.taskId);
+    const progress: unknown[] = [];
+    const r = (await client.callTool({ name: "execute", arguments: { taskId, waitSeconds: 10 } }, undefined, { onprogress: (p) => progress.push(p) })) as ToolResult;
+    expect(r.isError, textOf(r)).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ taskId, status: "succeeded" });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(textOf(await call("execute", { waitSeconds: 0 }))).toMatch(/prompt and repo/);
+  });
+
   it("workflow: init → spec → write → close, and refuses to close an unfinished task", async () => {
     const init = await call("workflow", { action: "init", prompt: "Refactor auth", repo: "demo", kind: "refactor" });
     const taskId = String(init.structuredContent?.taskId);

@@ -32,6 +32,18 @@ export const TranscriptCreate = z.strictObject({
 
 const encoder = new TextEncoder();
 
+/** A transcript without its content (up to 1 MiB): what lists and inserts hand back. */
+const TRANSCRIPT_META = {
+  id: transcripts.id,
+  taskId: transcripts.taskId,
+  stageId: transcripts.stageId,
+  attempt: transcripts.attempt,
+  kind: transcripts.kind,
+  bytes: transcripts.bytes,
+  truncated: transcripts.truncated,
+  createdAt: transcripts.createdAt,
+};
+
 async function taskMustExist(db: D1Database, taskId: string | undefined): Promise<void> {
   if (taskId !== undefined) await requireTask(db, taskId);
 }
@@ -90,16 +102,7 @@ export async function createTranscript(db: D1Database, input: z.infer<typeof Tra
       truncated: capped.truncated,
       createdAt: now,
     })
-    .returning({
-      id: transcripts.id,
-      taskId: transcripts.taskId,
-      stageId: transcripts.stageId,
-      attempt: transcripts.attempt,
-      kind: transcripts.kind,
-      bytes: transcripts.bytes,
-      truncated: transcripts.truncated,
-      createdAt: transcripts.createdAt,
-    });
+    .returning(TRANSCRIPT_META);
   if (!row) throw new AppError("internal", "transcript was not stored");
   return row;
 }
@@ -125,16 +128,7 @@ export async function listDecisions(db: D1Database, q: z.infer<typeof ListQuery>
 export async function listTranscripts(db: D1Database, q: z.infer<typeof ListQuery>): Promise<Omit<TranscriptRow, "content">[]> {
   const d = drizzle(db);
   const base = d
-    .select({
-      id: transcripts.id,
-      taskId: transcripts.taskId,
-      stageId: transcripts.stageId,
-      attempt: transcripts.attempt,
-      kind: transcripts.kind,
-      bytes: transcripts.bytes,
-      truncated: transcripts.truncated,
-      createdAt: transcripts.createdAt,
-    })
+    .select(TRANSCRIPT_META)
     .from(transcripts);
   return (q.taskId ? base.where(eq(transcripts.taskId, q.taskId)) : base).orderBy(desc(transcripts.createdAt)).limit(q.limit);
 }

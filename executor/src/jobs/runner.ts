@@ -69,6 +69,18 @@ export class JobRunner {
     this.events.setMaxListeners(0);
   }
 
+  private readonly cleanups = new Set<Promise<void>>();
+
+  private track(p: Promise<void>): void {
+    this.cleanups.add(p);
+    void p.finally(() => this.cleanups.delete(p));
+  }
+
+  /** Waits for worktree releases still running (shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.cleanups.size > 0) await Promise.all([...this.cleanups]);
+  }
+
   timeoutFor(req: JobRequest): number {
     return Math.min(req.timeoutMs ?? this.deps.config.DEFAULT_TIMEOUT_MS, this.deps.config.MAX_TIMEOUT_MS);
   }
@@ -138,8 +150,13 @@ export class JobRunner {
     } catch (err) {
       return { side, run: failedRun(side, "crash", err instanceof Error ? err.message : String(err)), collected: EMPTY, branch: wt.branch };
     } finally {
-      await worktrees.release(wt, { keep: !ok }).catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: String(err) }));
-      await rm(home, { recursive: true, force: true }).catch(() => undefined);
+      // Off the job's critical path: the result does not wait for the tree to be cleaned.
+      this.track(
+        (async () => {
+          await worktrees.release(wt, { keep: !ok }).catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: String(err) }));
+          await rm(home, { recursive: true, force: true }).catch(() => undefined);
+        })(),
+      );
     }
   }
 

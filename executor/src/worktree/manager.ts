@@ -1,8 +1,8 @@
 /**
  * One git worktree per job, on its own branch `vault/<jobId>`, of an allowlisted repo. Creating a
  * worktree checks out every file; on a large repo that dominates job start-up, so finished
- * worktrees go back to a small per-repo pool and the next job only resets and cleans one
- * (`checkout -B` + `reset --hard` + `clean -fdx` touch just the files that differ).
+ * worktrees are reset and cleaned (`reset --hard` + `clean -fdx`) and go back to a small per-repo
+ * pool, and the next job only runs `checkout -B`, which touches just the files that differ.
  * Successful worktrees are recycled (or removed when the pool is full); failed ones are kept for
  * `keepFailedMs` so a human can look, then `sweep()` removes them. Branches are kept: they hold
  * the job's commit.
@@ -89,8 +89,8 @@ export class GitWorktreeManager implements WorktreeManager {
     const pooled = this.pools.get(repo)?.pop();
     if (pooled) {
       try {
+        // Cleaned when it was released: one checkout makes it this job's tree.
         await git(pooled, ["checkout", "-q", "-f", "-B", branch, commit]);
-        await git(pooled, ["clean", "-fdxq"]);
         return { repo, path: pooled, branch, baseCommit: commit };
       } catch {
         await this.remove(repoDir, pooled); // a broken pooled tree is dropped, never reused
@@ -129,8 +129,10 @@ export class GitWorktreeManager implements WorktreeManager {
     const pool = this.pools.get(wt.repo) ?? [];
     if (pool.length < this.opts.poolSize) {
       try {
-        // Detach so the job's branch (with its commit) is free and survives the next checkout.
-        await git(wt.path, ["checkout", "-q", "--detach"]);
+        // Untracked and ignored files go now, so the next job only needs a checkout. The job's
+        // branch keeps its commit: the next `checkout -B` moves this tree to a new branch.
+        await git(wt.path, ["reset", "-q", "--hard"]);
+        await git(wt.path, ["clean", "-fdxq"]);
         pool.push(wt.path);
         this.pools.set(wt.repo, pool);
         return;

@@ -65,7 +65,7 @@ describe("executor API", () => {
     const url = await boot({ MAX_EXECUTORS: "2", MAX_QUEUE: "8" });
     let peak = 0;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, liveProcesses(h.dir).filter((pid) => pid !== process.pid).length, ex?.queue.running ?? 0);
+      peak = Math.max(peak, liveProcesses(h.dir, "fake-claude").length, ex?.queue.running ?? 0);
     }, 20);
     const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => post(`${url}/jobs`, job({ prompt: `sleep:400 write:f${i}.txt` }))));
     const statuses = answers.map((r) => r.status);
@@ -115,7 +115,8 @@ describe("executor API", () => {
     const view = (await waitJob(url, jobId)) as { status: string; result: { ok: boolean; run: { error: { kind: string } } } };
     expect(view.status).toBe("failed");
     expect(view.result.run.error.kind).toBe("timeout");
-    expect(liveProcesses(`${h.dir}`).filter((p) => p !== process.pid)).toEqual([]);
+    await ex?.runner.settle(); // the worktree's own cleanup (git) runs after the result
+    expect(liveProcesses(`${h.dir}`)).toEqual([]);
   });
 
   it("a failed verify fails the job and keeps its worktree", async () => {

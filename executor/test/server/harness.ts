@@ -80,9 +80,10 @@ export async function waitJob(url: string, jobId: string, timeoutMs = 20_000): P
 
 /**
  * Live processes whose command line mentions `needle` or whose working directory is under it (a
- * CLI runs in its worktree), zombies excluded (/proc stat state Z).
+ * CLI runs in its worktree) and, if given, whose command line contains `command`; zombies excluded
+ * (/proc stat state Z).
  */
-export function liveProcesses(needle: string): number[] {
+export function liveProcesses(needle: string, command?: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -90,7 +91,7 @@ export function liveProcesses(needle: string): number[] {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
       const cwd = readlinkSync(`/proc/${entry}/cwd`);
       const state = readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "")[0];
-      if ((cmd.includes(needle) || cwd.startsWith(needle)) && state !== "Z") pids.push(Number(entry));
+      if ((cmd.includes(needle) || cwd.startsWith(needle)) && (!command || cmd.includes(command)) && state !== "Z") pids.push(Number(entry));
     } catch {
       // gone
     }
