@@ -111,6 +111,19 @@ describe("end to end", () => {
     expect(new Set(attempts).size).toBe(attempts.length);
   }, 120_000);
 
+  it("executor down at dispatch: the step retries, and the task completes once it is back", async () => {
+    await e.stack.stopExecutor("SIGTERM");
+    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 });
+    const taskId = String(r.structuredContent?.taskId);
+    await new Promise((res) => setTimeout(res, 3_000));
+    expect((await waitState(e, taskId, 1)).status).toBe("running");
+    await e.stack.restartExecutor("SIGTERM");
+    const s = await waitState(e, taskId, 90_000);
+    expect(s.status).toBe("succeeded");
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { status: string }[] };
+    expect(detail.stages).toEqual([expect.objectContaining({ status: "succeeded" })]);
+  }, 120_000);
+
   it("a wrong executor secret is an auth failure, not retried", async () => {
     await e.stack.restartExecutor("SIGTERM", { EXECUTOR_SECRET: "a-different-secret-0123456789" });
     try {
