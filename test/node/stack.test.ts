@@ -1,0 +1,36 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ensureSecrets, StackError, startStack } from "../../scripts/stack.ts";
+
+describe("npm start's stack", () => {
+  it("refuses a port in use with a message that says what to do, before starting anything", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const dir = mkdtempSync(path.join(os.tmpdir(), "vault-stack-"));
+    try {
+      const err = await startStack({ workerPort: port, executorPort: port + 1, inspectorPort: port + 2, stateDir: path.join(dir, "s"), secretsFile: path.join(dir, "secrets") }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StackError);
+      expect((err as Error).message).toContain(`port ${port} (worker) is already in use`);
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("creates missing dev secrets once (mode 0600) and keeps existing ones", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "vault-secrets-"));
+    try {
+      const file = path.join(dir, ".dev.vars");
+      const first = ensureSecrets(file);
+      expect(first.VAULT_AUTH_TOKEN).toMatch(/^[0-9a-f]{48}$/);
+      expect(ensureSecrets(file)).toEqual(first);
+      expect(readFileSync(file, "utf8")).toContain(`EXECUTOR_SECRET=${first.EXECUTOR_SECRET}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
