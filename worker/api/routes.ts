@@ -9,7 +9,8 @@ import { getTaskState, startExecute } from "../../workflows/start.ts";
 import type { Config } from "../config.ts";
 import { AppError, parseInput } from "../errors.ts";
 import { readJson } from "../http.ts";
-import { consensusReport } from "../mcp/tools/workflow-query.ts";
+import { consensusReport } from "../services/consensus.ts";
+import { ackMonthFlag } from "../services/breakers.ts";
 import { decide, raiseBudget } from "../services/events.ts";
 import { health } from "../services/health.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../services/kv.ts";
@@ -29,7 +30,6 @@ import {
 import { replay } from "../services/replay.ts";
 import { listModelStats, recommendProfile } from "../services/stats.ts";
 import { closeTask, createTask, listTasks, setSpec, TaskFilter, taskDetail, TaskInit, writeNote } from "../services/tasks.ts";
-import { ackMonthFlag } from "../mcp/tools/breakers.ts";
 
 export interface ApiContext {
   request: Request;
@@ -116,7 +116,7 @@ on("GET", "/transcripts/:id", (c) => getRecord(c.env.DB, "transcript", param(c, 
 on("GET", "/breakers", async (c) => ({ ...(await readBreakers(c.env.DB, c.config.breakers, c.now)), thresholds: c.config.breakers }));
 on("POST", "/breakers/ack", async (c) => {
   const b = parseInput(z.strictObject({ note: z.string().max(2000).optional(), actor: z.string().max(100).default("api") }), await body(c));
-  return ackMonthFlag({ env: c.env, config: c.config, ctx: c.ctx, now: () => c.now }, b.note, b.actor);
+  return ackMonthFlag(c.env.DB, c.config, b.note, b.actor, c.now);
 });
 on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
 on("GET", "/chooser", (c) => recommendProfile(c.env.DB, c.query.get("kind") ?? "general", c.config.ladder));

@@ -1,12 +1,10 @@
-import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { decisions } from "../../../schema/index.ts";
-import { acknowledgeMonthFlag, readBreakers } from "../../../workflows/breakers.ts";
+import { readBreakers } from "../../../workflows/breakers.ts";
 import { TaskId } from "../../../workflows/params.ts";
-import { AppError, parseInput } from "../../errors.ts";
+import { parseInput } from "../../errors.ts";
+import { ackMonthFlag } from "../../services/breakers.ts";
 import { raiseBudget } from "../../services/events.ts";
-import { newId } from "../../services/ids.ts";
-import { guarded, ok, type RegisterTool, type ToolDeps } from "../tool-kit.ts";
+import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 const Action = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("state") }),
@@ -21,14 +19,6 @@ const shape = {
   capUsd: z.number().optional().describe("raise: the new per-task cap in USD, above what it spent."),
   note: z.string().optional(),
 };
-
-export async function ackMonthFlag(deps: ToolDeps, note: string | undefined, actor: string): Promise<{ acknowledged: boolean }> {
-  const now = deps.now();
-  const acknowledged = await acknowledgeMonthFlag(deps.env.DB, deps.config.breakers, now, actor);
-  if (!acknowledged) throw new AppError("conflict", "this month's spend has not reached the flag; nothing to acknowledge");
-  await drizzle(deps.env.DB).insert(decisions).values({ id: newId("d", now), kind: "ack", decision: "monthly flag acknowledged", rationale: note ?? null, actor, createdAt: now });
-  return { acknowledged };
-}
 
 export const registerBreakers: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -53,7 +43,7 @@ export const registerBreakers: RegisterTool = (server, deps) => {
           case "thresholds":
             return ok(JSON.stringify(deps.config.breakers), { ...deps.config.breakers });
           case "ack": {
-            const r = await ackMonthFlag(deps, a.note, "orchestrator");
+            const r = await ackMonthFlag(deps.env.DB, deps.config, a.note, "orchestrator", deps.now());
             return ok("monthly flag acknowledged", r);
           }
           case "raise": {

@@ -1,10 +1,8 @@
-import { and, desc, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { transcripts } from "../../../schema/index.ts";
 import { TaskId } from "../../../workflows/params.ts";
 import { getTaskState } from "../../../workflows/start.ts";
 import { AppError, parseInput } from "../../errors.ts";
+import { consensusReport } from "../../services/consensus.ts";
 import { listModelStats, recommendProfile } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
@@ -24,17 +22,6 @@ const shape = {
   taskId: TaskId.optional().describe("For summary, state and consensus."),
   kind: z.string().max(40).optional().describe("Task kind for stats and chooser, e.g. 'bugfix'."),
 };
-
-export async function consensusReport(db: D1Database, taskId: string): Promise<unknown> {
-  const [row] = await drizzle(db)
-    .select({ content: transcripts.content })
-    .from(transcripts)
-    .where(and(eq(transcripts.taskId, taskId), eq(transcripts.kind, "consensus")))
-    .orderBy(desc(transcripts.createdAt))
-    .limit(1);
-  if (!row) throw new AppError("not_found", `task '${taskId}' has no consensus run; consensus runs only at the ladder's consensus tier or with profile 'consensus'`);
-  return JSON.parse(row.content) as unknown;
-}
 
 export const registerWorkflowQuery: RegisterTool = (server, deps) => {
   server.registerTool(
