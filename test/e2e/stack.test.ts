@@ -139,6 +139,33 @@ describe("end to end", () => {
     }
   }, 120_000);
 
+  it("task breakers: $2 spent warns on the result; $5 halts with no dispatch until the cap is raised, then it resumes", async () => {
+    const init = async () => String((await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" })).structuredContent?.taskId);
+    const warned = await init();
+    e.d1(`UPDATE tasks SET cost_usd = 2 WHERE id = '${warned}'`);
+    const w = await call("execute", { taskId: warned, waitSeconds: 40 });
+    const ws = w.structuredContent?.status === "running" ? await waitState(e, warned) : (w.structuredContent as { status: string; flags: string[] });
+    expect(ws.status).toBe("succeeded");
+    expect(ws.flags).toContain("task_warn");
+
+    const halted = await init();
+    e.d1(`UPDATE tasks SET cost_usd = 5 WHERE id = '${halted}'`);
+    const before = e.mock.requests().length;
+    await call("execute", { taskId: halted, waitSeconds: 0 });
+    expect((await waitState(e, halted)).status).toBe("halted");
+    expect(e.mock.requests().length).toBe(before);
+    const raise = await e.api(`/api/tasks/${halted}/budget`, { method: "POST", body: JSON.stringify({ capUsd: 10, actor: "e2e" }) });
+    expect(raise.status).toBe(202);
+    // The instance takes the event asynchronously: wait until the task has left `halted`.
+    let resumed = await waitState(e, halted, 60_000);
+    for (const deadline = Date.now() + 30_000; resumed.status === "halted" && Date.now() < deadline; ) {
+      await new Promise((res) => setTimeout(res, 200));
+      resumed = await waitState(e, halted, 60_000);
+    }
+    expect(resumed.status).toBe("succeeded");
+    expect(resumed.flags).toContain("task_warn");
+  }, 120_000);
+
   it("the daily breaker blocks new tasks with a clear refusal and no dispatch", async () => {
     const day = new Date().toISOString().slice(0, 10);
     e.d1(`INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('day:${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = 20`);
