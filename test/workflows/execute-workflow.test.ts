@@ -22,6 +22,16 @@ async function run(taskId: string, extra: Partial<ExecuteInput> = {}) {
   return startExecute(env, ExecuteInput.parse({ prompt: "x", repo: "demo", taskId, waitSeconds: 0, ...extra }), { waitSeconds: 0 });
 }
 
+/** Seeds a task, runs its instance with retry delays off, and waits until it completes. */
+async function runToCompletion(seed: Parameters<typeof seedTask>[0] = {}): Promise<string> {
+  const taskId = await seedTask(seed);
+  await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
+  await instance.modify(async (m) => m.disableRetryDelays());
+  await run(taskId);
+  await instance.waitForStatus("complete");
+  return taskId;
+}
+
 describe("ExecuteWorkflow", () => {
   it("runs the happy path: one dispatch, one stage row, succeeded with the result", async () => {
     const fake = useExecutor(() => ({ costUsd: 0.02 }));
@@ -59,11 +69,7 @@ describe("ExecuteWorkflow: faults and retries", () => {
 
   it("does not retry an executor 401 and ends failed with an error stage", async () => {
     const fake = useExecutor(() => ({ httpStatus: 401 }));
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
+    const taskId = await runToCompletion({ profile: "sonnet" });
     expect(fake.calls.filter((c) => c === "POST /jobs")).toHaveLength(1);
     expect(await stageRows(taskId)).toEqual([{ attempt: 1, profile: "sonnet", status: "error", cost_usd: 0, error_kind: "auth" }]);
     const task = await taskRow(taskId);
@@ -73,11 +79,7 @@ describe("ExecuteWorkflow: faults and retries", () => {
 
   it("retries an executor 503 and runs the CLI once", async () => {
     const fake = useExecutor(() => ({ httpStatus: 503, httpTimes: 2 }));
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
+    const taskId = await runToCompletion({ profile: "sonnet" });
     expect(fake.calls.filter((c) => c === "POST /jobs")).toHaveLength(3);
     expect([...fake.spawns.values()]).toEqual([1]);
     expect((await taskRow(taskId)).status).toBe("succeeded");
@@ -127,11 +129,7 @@ describe("ExecuteWorkflow: the ladder", () => {
     useExecutor((profile) =>
       profile === "deepseek" ? { errorKind: "api" } : profile === "gemini-flash" ? { verifyFails: true } : {},
     );
-    const taskId = await seedTask({ profile: "auto", verify: ["npm", "test"] });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
+    const taskId = await runToCompletion({ profile: "auto", verify: ["npm", "test"] });
     expect((await stageRows(taskId)).map((s) => [s.profile, s.status, s.error_kind])).toEqual([
       ["deepseek", "failed", "api"],
       ["gemini-flash", "failed", "verify"],
@@ -147,22 +145,14 @@ describe("ExecuteWorkflow: the ladder", () => {
     )
       .bind(Date.now() + 3_600_000)
       .run();
-    const taskId = await seedTask({ profile: "auto" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
+    const taskId = await runToCompletion({ profile: "auto" });
     expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["gemini-flash"]);
   });
 
   it("puts a profile in cooldown after three consecutive failures", async () => {
     useExecutor((profile) => (profile === "opus" ? {} : { errorKind: "api" }));
     for (let i = 0; i < 3; i++) {
-      const taskId = await seedTask({ profile: "sonnet" });
-      await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-      await instance.modify(async (m) => m.disableRetryDelays());
-      await run(taskId);
-      await instance.waitForStatus("complete");
+      const taskId = await runToCompletion({ profile: "sonnet" });
     }
     const row = await env.DB.prepare("SELECT consecutive_failures, cooldown_until FROM model_stats WHERE profile = 'sonnet'").first<{ consecutive_failures: number; cooldown_until: number | null }>();
     expect(row?.consecutive_failures).toBe(3);
@@ -240,11 +230,7 @@ describe("ExecuteWorkflow: breakers", () => {
       [2.0, true],
     ] as const) {
       useExecutor(() => ({ costUsd: cost }));
-      const taskId = await seedTask({ profile: "sonnet" });
-      await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-      await instance.modify(async (m) => m.disableRetryDelays());
-      await run(taskId);
-      await instance.waitForStatus("complete");
+      const taskId = await runToCompletion({ profile: "sonnet" });
       expect(JSON.parse((await taskRow(taskId)).flags).includes("task_warn")).toBe(warned);
     }
   });
@@ -255,22 +241,14 @@ describe("ExecuteWorkflow: breakers", () => {
     await expect(startExecute(env, ExecuteInput.parse({ prompt: "x", repo: "demo", waitSeconds: 0 }), { waitSeconds: 0 })).rejects.toThrow(/daily block/);
     expect(fake.calls).toEqual([]);
     await setSpend(19.99, 19.99);
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
+    const taskId = await runToCompletion({ profile: "sonnet" });
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
   it("blocks a running task when today's spend crosses $20 mid-task", async () => {
     const fake = useExecutor(() => ({ errorKind: "api", costUsd: 0.02 }));
     await setSpend(19.99, 19.99);
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
+    const taskId = await runToCompletion({ profile: "sonnet" });
     expect(fake.calls.filter((c) => c === "POST /jobs")).toHaveLength(1);
     expect((await taskRow(taskId)).status).toBe("blocked");
   });
@@ -283,11 +261,7 @@ describe("ExecuteWorkflow: breakers", () => {
       // A free run: the month total stays where the test put it.
       useExecutor(() => ({ costUsd: 0 }));
       await setSpend(0, month);
-      const taskId = await seedTask({ profile: "sonnet" });
-      await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-      await instance.modify(async (m) => m.disableRetryDelays());
-      await run(taskId);
-      await instance.waitForStatus("complete");
+      const taskId = await runToCompletion({ profile: "sonnet" });
       const task = await taskRow(taskId);
       expect(task.status).toBe("succeeded");
       expect(JSON.parse(task.flags).includes("month_flag")).toBe(flagged);
