@@ -108,8 +108,8 @@ export class JobStore {
 
   insert(id: string, req: JobRequest, hash: string, now: string): JobRecord {
     this.db
-      .prepare("INSERT INTO jobs (id, job_key, body_hash, request, status, created_at, callback_state) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
-      .run(id, req.jobKey, hash, JSON.stringify(req), now, req.callbackUrl ? "none" : "none");
+      .prepare("INSERT INTO jobs (id, job_key, body_hash, request, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)")
+      .run(id, req.jobKey, hash, JSON.stringify(req), now);
     return this.get(id) as JobRecord;
   }
 

@@ -73,6 +73,7 @@ export function createApp(deps: AppDeps): App {
       if (existing.bodyHash !== hash) throw new HttpError(422, "job_key_conflict", `jobKey '${job.jobKey}' was used with a different body; use a new jobKey`);
       return { status: 202, jobId: existing.id };
     }
+    // Checked again: shutdown may have begun while the body was being read.
     if (draining) throw new HttpError(503, "shutting_down", "the executor is shutting down; retry shortly", { "retry-after": "10" });
     if (!queue.hasRoom()) throw new HttpError(429, "queue_full", "all executors are busy and the queue is full; retry later", { "retry-after": String(queue.retryAfterSeconds()) });
     const jobId = `j-${randomUUID()}`;
@@ -80,6 +81,12 @@ export function createApp(deps: AppDeps): App {
     enqueue(jobId, sides);
     log("info", "job_accepted", { jobId, jobKey: job.jobKey, queued: queue.queued, running: queue.running });
     return { status: 202, jobId };
+  }
+
+  function viewOf(jobId: string) {
+    const rec = store.get(jobId);
+    if (!rec) throw new HttpError(404, "not_found", `no job '${jobId}'`);
+    return toView(rec);
   }
 
   function waitDone(jobId: string): Promise<void> {
@@ -118,20 +125,18 @@ export function createApp(deps: AppDeps): App {
     }
     if (url.pathname === "/jobs" && req.method === "POST") {
       const { jobId } = await submit(req);
-      send(res, 202, toView(store.get(jobId) ?? (null as never)));
+      send(res, 202, viewOf(jobId));
       return;
     }
     if (url.pathname === "/execute" && req.method === "POST") {
       const { jobId } = await submit(req);
       await waitDone(jobId);
-      send(res, 200, toView(store.get(jobId) ?? (null as never)));
+      send(res, 200, viewOf(jobId));
       return;
     }
     const m = /^\/jobs\/([A-Za-z0-9-]{1,64})$/.exec(url.pathname);
-    if (m && req.method === "GET") {
-      const rec = store.get(m[1] as string);
-      if (!rec) throw new HttpError(404, "not_found", `no job '${m[1]}'`);
-      send(res, 200, toView(rec));
+    if (m?.[1] && req.method === "GET") {
+      send(res, 200, viewOf(m[1]));
       return;
     }
     throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
