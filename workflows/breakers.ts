@@ -2,7 +2,7 @@
  * Circuit breakers. Spend totals live in `circuit_breaker` (one row per UTC day and month, updated in
  * the write step's batch), so a check is two primary-key reads whatever the size of `stages`.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { circuitBreaker } from "../schema/index.ts";
 import type { BreakerThresholds } from "../worker/config.ts";
@@ -76,7 +76,7 @@ export async function acknowledgeMonthFlag(db: D1Database, t: BreakerThresholds,
   await drizzle(db)
     .update(circuitBreaker)
     .set({ acknowledgedAt: now, acknowledgedBy: actor, updatedAt: now })
-    .where(and(eq(circuitBreaker.scope, scope)));
+    .where(eq(circuitBreaker.scope, scope));
   return true;
 }
 
