@@ -1,70 +1,188 @@
 #!/usr/bin/env bash
-# Installs the vault-mcp executor as a hardened systemd service. Idempotent; run as root from the
-# repo. --dry-run prints every step without changing anything.
+# Installs the vault-mcp executor as the hardened systemd service vault-executor, from this repo.
+# Idempotent: a re-run updates the code and the unit, keeps the env file, and restarts the service.
+#
+#   sudo executor/deploy/install.sh [--dry-run] [--skip-build]
+#
+#   --dry-run     print every step and command; change nothing (needs neither root nor systemd)
+#   --skip-build  install the existing executor/dist/server.js instead of running the build
+# Environment: NODE_BIN (node >= 22.13 the unit runs; default /usr/bin/node),
+#              HEALTH_TIMEOUT (seconds to wait for /health; default 30).
 set -euo pipefail
 
 DRY=0
-[[ "${1:-}" == "--dry-run" ]] && DRY=1
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY=1 ;;
+    --skip-build) BUILD=0 ;;
+    -h | --help)
+      sed -n '2,10s/^# \{0,1\}//p' "$0"
+      exit 0
+      ;;
+    *)
+      echo "install.sh: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DEPLOY="$REPO/executor/deploy"
+NAME=vault-executor
+UNIT="$NAME.service"
 PREFIX=/opt/vault-executor
 CONF=/etc/vault-executor
+ENV_FILE="$CONF/executor.env"
 STATE=/var/lib/vault-executor
-USER_NAME=vault-executor
-PORT="${PORT:-28788}"
+UNIT_DEST="/etc/systemd/system/$UNIT"
+NODE_BIN="${NODE_BIN:-/usr/bin/node}"
+HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
+# Oldest node that runs the bundle: node:sqlite without a flag (package.json engines).
+NODE_MIN_MAJOR=22
+NODE_MIN_MINOR=13
 
 step() { printf '==> %s\n' "$*"; }
-run() { if ((DRY)); then printf '    %s\n' "$*"; else "$@"; fi; }
+note() { printf '    %s\n' "$*"; }
+die() {
+  printf 'install.sh: %s\n' "$*" >&2
+  exit 1
+}
+# Runs a command, or only prints it (shell-quoted) in a dry run.
+run() {
+  if ((DRY)); then
+    printf '    $'
+    printf ' %q' "$@"
+    printf '\n'
+  else
+    "$@"
+  fi
+}
 
-step "check node >= 22.18"
-if ((!DRY)); then
-  major_minor=$(node -p 'process.versions.node.split(".").slice(0,2).join(".")')
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=18)?0:1)' ||
-    { echo "node $major_minor found; the executor needs node >= 22.18 at /usr/bin/node" >&2; exit 1; }
+step "preflight: root, systemd, node >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR at $NODE_BIN"
+if ((DRY)); then
+  note "dry run: nothing will be changed"
+else
+  ((EUID == 0)) || die "run as root (sudo $0), or try --dry-run"
+  [[ -d /run/systemd/system ]] || die "systemd is not running as PID 1 here; nothing to install into"
+fi
+[[ "$NODE_BIN" == /* && "$NODE_BIN" != *'|'* ]] || die "NODE_BIN must be an absolute path, got '$NODE_BIN'"
+case "$NODE_BIN" in
+  /home/* | /root/* | /tmp/* | /run/user/*)
+    die "NODE_BIN=$NODE_BIN is hidden from the service (ProtectHome/PrivateTmp); install node under /usr or /opt"
+    ;;
+esac
+[[ -x "$NODE_BIN" ]] || die "no node at $NODE_BIN; install node $NODE_MIN_MAJOR (e.g. NodeSource) or set NODE_BIN"
+node_version="$("$NODE_BIN" -p 'process.versions.node')" || die "$NODE_BIN does not run"
+IFS=. read -r major minor _ <<<"$node_version"
+if ((major < NODE_MIN_MAJOR || (major == NODE_MIN_MAJOR && minor < NODE_MIN_MINOR))); then
+  die "node $node_version at $NODE_BIN; the executor needs >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR (set NODE_BIN)"
+fi
+note "node $node_version"
+
+step "create system user $NAME"
+if getent group "$NAME" >/dev/null; then
+  note "group $NAME exists"
+else
+  run groupadd --system "$NAME"
+fi
+if id -u "$NAME" >/dev/null 2>&1; then
+  note "user $NAME exists"
+else
+  run useradd --system --gid "$NAME" --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin \
+    --comment "vault-mcp executor" "$NAME"
 fi
 
-step "create system user $USER_NAME"
-if ! id -u "$USER_NAME" >/dev/null 2>&1; then run useradd --system --home-dir "$STATE" --shell /usr/sbin/nologin "$USER_NAME"; fi
-
 step "build the executor bundle"
-run npm --prefix "$REPO" run build -w executor
+if ((BUILD)); then
+  [[ -x "$REPO/node_modules/.bin/esbuild" ]] ||
+    die "no build tools in $REPO/node_modules: run 'npm ci' there first, or pass --skip-build with a prebuilt executor/dist/server.js"
+  run npm --prefix "$REPO" run build -w executor
+else
+  note "--skip-build: using the existing executor/dist/server.js"
+fi
+if ((!DRY)); then
+  [[ -s "$REPO/executor/dist/server.js" ]] || die "$REPO/executor/dist/server.js is missing"
+fi
 
-step "install to $PREFIX"
+step "install to $PREFIX (root-owned, read-only for the service)"
 run install -d -m 0755 "$PREFIX" "$PREFIX/dist" "$PREFIX/config"
 run install -m 0644 "$REPO/executor/dist/server.js" "$PREFIX/dist/server.js"
 run install -m 0644 "$REPO/executor/config/profiles.json" "$REPO/executor/config/prices.json" "$PREFIX/config/"
 run install -m 0644 "$REPO/executor/README.md" "$PREFIX/README.md"
 
-step "directories: $STATE (0700, $USER_NAME), $CONF (0755, root)"
-run install -d -m 0700 -o "$USER_NAME" -g "$USER_NAME" "$STATE" "$STATE/repos"
-run install -d -m 0755 "$CONF"
+step "directories: $STATE (0700, $NAME), $CONF (0755, root)"
+run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE" "$STATE/repos"
+run install -d -m 0755 -o root -g root "$CONF"
 
-step "environment file $CONF/executor.env (only if missing; random secrets)"
-if [[ ! -f "$CONF/executor.env" ]]; then
-  secret() { od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; }
-  if ((DRY)); then
-    printf '    write %s with new EXECUTOR_SECRET and CALLBACK_SECRET (mode 0600)\n' "$CONF/executor.env"
-  else
-    umask 077
-    sed -e "s/^EXECUTOR_SECRET=.*/EXECUTOR_SECRET=$(secret)/" -e "s/^CALLBACK_SECRET=.*/CALLBACK_SECRET=$(secret)/" \
-      "$REPO/executor/deploy/executor.env.example" >"$CONF/executor.env"
-    chmod 0600 "$CONF/executor.env"
-    echo "    wrote $CONF/executor.env: copy EXECUTOR_SECRET and CALLBACK_SECRET into the Worker (wrangler secret put)"
-  fi
-fi
-
-step "install and start the unit"
-run install -m 0644 "$REPO/executor/deploy/vault-executor.service" /etc/systemd/system/vault-executor.service
-run systemctl daemon-reload
-run systemctl enable --now vault-executor.service
-
-step "health check http://127.0.0.1:$PORT/health"
-if ((!DRY)); then
-  for _ in $(seq 1 30); do
-    if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "    healthy"; exit 0; fi
-    sleep 1
-  done
-  echo "the executor did not answer on :$PORT within 30 s; see: journalctl -u vault-executor -n 50" >&2
-  exit 1
+step "environment file $ENV_FILE (only if missing; random secrets)"
+if [[ -f "$ENV_FILE" ]]; then
+  note "$ENV_FILE exists: kept as it is"
+elif ((DRY)); then
+  note "would write $ENV_FILE (root, 0600) from executor.env.example with a new EXECUTOR_SECRET and CALLBACK_SECRET"
 else
-  printf '    curl -fsS http://127.0.0.1:%s/health (30 tries)\n' "$PORT"
+  secret() {
+    if command -v openssl >/dev/null 2>&1; then openssl rand -hex 24; else od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; fi
+  }
+  # Written with umask 077 into a temp file and renamed, so the secrets are never world-readable
+  # and a half-written file never takes the real name.
+  (
+    umask 077
+    tmp="$(mktemp "$CONF/.executor.env.XXXXXX")"
+    sed -e "s/^EXECUTOR_SECRET=.*/EXECUTOR_SECRET=$(secret)/" -e "s/^CALLBACK_SECRET=.*/CALLBACK_SECRET=$(secret)/" \
+      "$DEPLOY/executor.env.example" >"$tmp"
+    chown root:root "$tmp"
+    chmod 0600 "$tmp"
+    mv "$tmp" "$ENV_FILE"
+  )
+  note "wrote $ENV_FILE. Copy its EXECUTOR_SECRET and CALLBACK_SECRET into the Worker (wrangler secret put),"
+  note "fill in the model keys and REPO_ALLOWLIST, then re-run this script or: systemctl restart $NAME"
 fi
+
+step "install the unit $UNIT_DEST, enable and (re)start it"
+if [[ "$NODE_BIN" == /usr/bin/node ]]; then
+  run install -m 0644 "$DEPLOY/$UNIT" "$UNIT_DEST"
+elif ((DRY)); then
+  note "would install $UNIT with ExecStart=$NODE_BIN …"
+else
+  tmp_unit="$(mktemp)"
+  trap 'rm -f "$tmp_unit"' EXIT
+  sed "s|^ExecStart=/usr/bin/node |ExecStart=$NODE_BIN |" "$DEPLOY/$UNIT" >"$tmp_unit"
+  install -m 0644 "$tmp_unit" "$UNIT_DEST"
+fi
+run systemctl daemon-reload
+run systemctl enable "$UNIT"
+# restart, not `enable --now`: on a re-run the service is already up and would keep the old code.
+# Running jobs get SHUTDOWN_GRACE_MS to finish first.
+run systemctl restart "$UNIT"
+
+port=28788
+host=127.0.0.1
+if [[ -r "$ENV_FILE" ]]; then
+  p="$(sed -n 's/^PORT=//p' "$ENV_FILE" | tail -n 1)"
+  h="$(sed -n 's/^HOST=//p' "$ENV_FILE" | tail -n 1)"
+  [[ -n "$p" ]] && port="$p"
+  [[ -n "$h" && "$h" != 0.0.0.0 && "$h" != "::" ]] && host="$h"
+fi
+[[ "$port" =~ ^[0-9]+$ ]] || die "PORT='$port' in $ENV_FILE is not a port number"
+[[ "$host" == *:* ]] && host="[$host]"
+url="http://$host:$port/health"
+step "health check $url (up to ${HEALTH_TIMEOUT}s)"
+if ((DRY)); then
+  note "would poll $url once a second, then fail with: journalctl -u $NAME -n 50 --no-pager"
+  exit 0
+fi
+deadline=$((SECONDS + HEALTH_TIMEOUT))
+while ((SECONDS < deadline)); do
+  if "$NODE_BIN" -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url"; then
+    note "healthy: $NAME answers on $url"
+    exit 0
+  fi
+  sleep 1
+done
+{
+  echo "install.sh: $NAME did not answer on $url within ${HEALTH_TIMEOUT}s."
+  echo "  status: systemctl status $NAME --no-pager"
+  echo "  logs:   journalctl -u $NAME -n 50 --no-pager"
+} >&2
+exit 1

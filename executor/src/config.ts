@@ -2,37 +2,48 @@
 import path from "node:path";
 import { z } from "zod";
 
-const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const int = (fallback: number, min: number, max: number, what: string) =>
+  z.coerce
+    .number({ error: `must be a whole number (${what})` })
+    .int(`must be a whole number (${what})`)
+    .min(min, `must be at least ${min} (${what})`)
+    .max(max, `must be at most ${max} (${what})`)
+    .default(fallback);
+const ms = (fallback: number, what: string) => int(fallback, 1, 24 * 3_600_000, `${what}, in milliseconds`);
+const secret = (what: string) =>
+  z
+    .string({ error: `is required: ${what} (at least 16 characters, e.g. \`openssl rand -hex 24\`)` })
+    .min(16, `must be at least 16 characters: ${what} (e.g. \`openssl rand -hex 24\`)`);
 const list = z
   .string()
   .default("")
   .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 
 const Schema = z.object({
-  HOST: z.string().default("127.0.0.1"),
-  PORT: z.coerce.number().int().min(0).max(65535).default(28788),
-  EXECUTOR_SECRET: z.string().min(16, "EXECUTOR_SECRET must be at least 16 characters"),
-  CALLBACK_SECRET: z.string().min(16, "CALLBACK_SECRET must be at least 16 characters"),
-  MAX_EXECUTORS: z.coerce.number().int().min(1).max(64).default(2),
-  MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(8),
-  DEFAULT_TIMEOUT_MS: ms(180_000),
-  MAX_TIMEOUT_MS: ms(1_800_000),
-  KILL_GRACE_MS: ms(5_000),
-  VERIFY_TIMEOUT_MS: ms(300_000),
-  SHUTDOWN_GRACE_MS: ms(20_000),
-  KEEP_FAILED_MS: ms(24 * 3_600_000),
-  DATA_DIR: z.string().default("/var/lib/vault-executor"),
-  REPOS_DIR: z.string().optional(),
-  WORKTREES_DIR: z.string().optional(),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(28788, 0, 65535, "the TCP port to listen on; 0 picks a free one"),
+  EXECUTOR_SECRET: secret("the x-auth-token every request but GET /health must carry"),
+  CALLBACK_SECRET: secret("the HMAC key that signs callbacks to the Worker"),
+  MAX_EXECUTORS: int(2, 1, 64, "CLIs running at once"),
+  MAX_QUEUE: int(8, 0, 10_000, "jobs waiting for a slot; beyond it POST /jobs answers 429"),
+  DEFAULT_TIMEOUT_MS: ms(180_000, "a job's CLI timeout when the request names none"),
+  MAX_TIMEOUT_MS: ms(1_800_000, "the longest CLI timeout a request may ask for"),
+  KILL_GRACE_MS: ms(5_000, "SIGTERM to SIGKILL of a CLI's process group"),
+  VERIFY_TIMEOUT_MS: ms(300_000, "the verify command's timeout"),
+  SHUTDOWN_GRACE_MS: ms(20_000, "how long running jobs may finish after SIGTERM"),
+  KEEP_FAILED_MS: ms(24 * 3_600_000, "how long a failed job's worktree is kept"),
+  DATA_DIR: z.string().min(1).default("/var/lib/vault-executor"),
+  REPOS_DIR: z.string().min(1).optional(),
+  WORKTREES_DIR: z.string().min(1).optional(),
   REPO_ALLOWLIST: list,
-  WORKTREE_POOL: z.coerce.number().int().min(0).max(16).default(2),
-  PROFILES_FILE: z.string().optional(),
-  PRICES_FILE: z.string().optional(),
-  CLAUDE_BIN: z.string().default("claude"),
-  CODEX_BIN: z.string().default("codex"),
-  GEMINI_BIN: z.string().default("gemini"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  WORKTREE_POOL: int(2, 0, 16, "cleaned worktrees kept per repo for reuse"),
+  PROFILES_FILE: z.string().min(1).optional(),
+  PRICES_FILE: z.string().min(1).optional(),
+  CLAUDE_BIN: z.string().min(1).default("claude"),
+  CODEX_BIN: z.string().min(1).default("codex"),
+  GEMINI_BIN: z.string().min(1).default("gemini"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" }).default("info"),
+  MAX_BODY_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024, "the largest request body accepted; larger ones get 413"),
 });
 
 export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR"> {
@@ -44,13 +55,24 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** Empty values count as unset, as in a systemd EnvironmentFile line `KEY=`. */
+function present(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(Schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== "") out[key] = v;
+  }
+  return out;
+}
+
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ExecutorConfig {
-  const r = Schema.safeParse(env);
+  const r = Schema.safeParse(present(env));
   if (!r.success) {
-    throw new ConfigError(`invalid executor configuration: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".")} ${i.message}`);
+    throw new ConfigError(`invalid executor configuration (environment):\n${lines.join("\n")}`);
   }
   const c = r.data;
-  if (c.DEFAULT_TIMEOUT_MS > c.MAX_TIMEOUT_MS) throw new ConfigError("DEFAULT_TIMEOUT_MS must not exceed MAX_TIMEOUT_MS");
+  if (c.DEFAULT_TIMEOUT_MS > c.MAX_TIMEOUT_MS) throw new ConfigError(`invalid executor configuration: DEFAULT_TIMEOUT_MS (${c.DEFAULT_TIMEOUT_MS}) must not exceed MAX_TIMEOUT_MS (${c.MAX_TIMEOUT_MS})`);
   return {
     ...c,
     DATA_DIR: path.resolve(c.DATA_DIR),

@@ -1,71 +1,79 @@
 /**
- * Two profiles on one prompt: compare their answers, the files they changed (and how), and their
- * verify results, and say `agree`, `partial` or `disagree` with a diff Mermaid.
+ * Two profiles on one prompt: compare their final answers, the files they changed (and how), and
+ * their verify results; give a verdict and a diff Mermaid.
  *
- * Rules: `disagree` when exactly one run succeeded, when verify passed for one and failed for the
- * other, or when both changed files but none in common; `agree` when both have the same outcome and
- * verify result, changed the same files with the same diffs, and (when neither changed a file)
- * their answers are similar (answerSimilarity ≥ 0.6); else `partial`.
+ * A side is *usable* when its run succeeded and its verification (if any) did not fail.
+ * Verdict rules, first match wins:
+ *   disagree  1. exactly one side is usable (one failed, or verify passed on one side only);
+ *             2. both runs failed: there is no answer to corroborate;
+ *             3. at least one side changed files and no file was changed by both (disjoint edits,
+ *                or one side edited while the other did not);
+ *             4. neither changed a file and the answers are dissimilar (similarity < 0.3).
+ *   agree     both usable, the same set of files, every shared file changed the same way (see
+ *             consensus/diff.ts) and, when no file changed, similar answers (similarity ≥ 0.6).
+ *             With files, the edits are the evidence and the prose around them may differ.
+ *   partial   everything else: overlapping but unequal file sets, a shared file changed
+ *             differently, answers in between, or both runs done but both failing verification.
+ * The similarity measure and its thresholds are explained in consensus/similarity.ts.
  */
-import type { ConsensusReport } from "@vault-mcp/contract";
-import { label } from "./compress/label.ts";
-import type { ConsensusSide } from "./interfaces.ts";
+import type { ConsensusReport, ConsensusVerdict, RunResult } from "@vault-mcp/contract";
+import { sameDiff } from "./consensus/diff.ts";
+import { consensusMermaid } from "./consensus/mermaid.ts";
+import { answerSimilarity } from "./consensus/similarity.ts";
+import type { CompareRuns, ConsensusSide } from "./interfaces.ts";
+
+export { changedLines, sameDiff } from "./consensus/diff.ts";
+export { answerSimilarity, contentWords } from "./consensus/similarity.ts";
 
 export const SIMILAR_ANSWERS = 0.6;
-const MAX_FILES_IN_DIAGRAM = 5;
+export const DISSIMILAR_ANSWERS = 0.3;
 
-function words(text: string): Set<string> {
-  return new Set(text.toLowerCase().match(/[a-z0-9_]+/g) ?? []);
+/** What the verdict is decided from; exported so the rules can be tested one by one. */
+export interface VerdictFacts {
+  runOk: readonly [boolean, boolean];
+  verify: readonly [boolean | null, boolean | null];
+  filesBoth: number;
+  filesOnlyA: number;
+  filesOnlyB: number;
+  /** Every file changed by both was changed the same way. */
+  allSame: boolean;
+  answerSimilarity: number;
 }
 
-/** Sørensen–Dice over the sets of words: order-insensitive and cheap, enough to tell "same answer in other words" from "different answer". */
-export function answerSimilarity(a: string, b: string): number {
-  const wa = words(a);
-  const wb = words(b);
-  if (wa.size === 0 && wb.size === 0) return 1;
-  let common = 0;
-  for (const w of wa) if (wb.has(w)) common += 1;
-  return (2 * common) / (wa.size + wb.size);
+export function verdict(f: VerdictFacts): ConsensusVerdict {
+  const usableA = f.runOk[0] && f.verify[0] !== false;
+  const usableB = f.runOk[1] && f.verify[1] !== false;
+  const anyFiles = f.filesBoth + f.filesOnlyA + f.filesOnlyB > 0;
+  if (usableA !== usableB) return "disagree";
+  if (!f.runOk[0] && !f.runOk[1]) return "disagree";
+  if (anyFiles && f.filesBoth === 0) return "disagree";
+  if (!anyFiles && f.answerSimilarity < DISSIMILAR_ANSWERS) return "disagree";
+  const sameFiles = f.filesOnlyA === 0 && f.filesOnlyB === 0 && f.allSame;
+  if (usableA && usableB && sameFiles && (anyFiles || f.answerSimilarity >= SIMILAR_ANSWERS)) return "agree";
+  return "partial";
 }
 
-/** A diff without its header lines and whitespace, so equal edits compare equal. */
-function normalizeDiff(diff: string): string {
-  return diff
-    .split("\n")
-    .filter((l) => !/^(diff --git|index |--- |\+\+\+ |@@)/.test(l))
-    .map((l) => l.replace(/\s+/g, ""))
-    .filter(Boolean)
-    .join("\n");
-}
+const outcome = (run: RunResult): string => (run.ok ? "ok" : (run.error?.kind ?? "failed"));
 
-export function compareRuns(a: ConsensusSide, b: ConsensusSide): ConsensusReport {
+export const compareRuns: CompareRuns = (a: ConsensusSide, b: ConsensusSide): ConsensusReport => {
   const pathsA = new Set(a.files.map((f) => f.path));
   const pathsB = new Set(b.files.map((f) => f.path));
   const filesBoth = [...pathsA].filter((p) => pathsB.has(p)).sort();
   const filesOnlyA = [...pathsA].filter((p) => !pathsB.has(p)).sort();
   const filesOnlyB = [...pathsB].filter((p) => !pathsA.has(p)).sort();
-  const fileAgreement = filesBoth.map((path) => ({ path, same: normalizeDiff(a.diffs[path] ?? "") === normalizeDiff(b.diffs[path] ?? "") }));
+  const fileAgreement = filesBoth.map((path) => ({ path, same: sameDiff(a.diffs[path], b.diffs[path]) }));
   const similarity = Math.round(answerSimilarity(a.run.text, b.run.text) * 1000) / 1000;
   const verify: [boolean | null, boolean | null] = [a.verify ? a.verify.ok : null, b.verify ? b.verify.ok : null];
-  const okA = a.run.ok && verify[0] !== false;
-  const okB = b.run.ok && verify[1] !== false;
-
-  let verdict: ConsensusReport["verdict"];
-  if (okA !== okB || (verify[0] !== null && verify[1] !== null && verify[0] !== verify[1]) || (pathsA.size > 0 && pathsB.size > 0 && filesBoth.length === 0)) {
-    verdict = "disagree";
-  } else if (
-    filesOnlyA.length === 0 &&
-    filesOnlyB.length === 0 &&
-    fileAgreement.every((f) => f.same) &&
-    (filesBoth.length > 0 || similarity >= SIMILAR_ANSWERS)
-  ) {
-    verdict = "agree";
-  } else {
-    verdict = "partial";
-  }
-
   const report: Omit<ConsensusReport, "mermaid"> = {
-    verdict,
+    verdict: verdict({
+      runOk: [a.run.ok, b.run.ok],
+      verify,
+      filesBoth: filesBoth.length,
+      filesOnlyA: filesOnlyA.length,
+      filesOnlyB: filesOnlyB.length,
+      allSame: fileAgreement.every((f) => f.same),
+      answerSimilarity: similarity,
+    }),
     profiles: [a.profile, b.profile],
     answerSimilarity: similarity,
     filesBoth,
@@ -74,23 +82,6 @@ export function compareRuns(a: ConsensusSide, b: ConsensusSide): ConsensusReport
     fileAgreement,
     verify,
   };
-  return { ...report, mermaid: diffMermaid(report, okA, okB) };
-}
-
-function diffMermaid(r: Omit<ConsensusReport, "mermaid">, okA: boolean, okB: boolean): string {
-  const lines = [
-    "flowchart LR",
-    `  A["${label(`${r.profiles[0]} ${okA ? "ok" : "failed"}`)}"] --- V{"${r.verdict} ${Math.round(r.answerSimilarity * 100)} pct"}`,
-    `  B["${label(`${r.profiles[1]} ${okB ? "ok" : "failed"}`)}"] --- V`,
-  ];
-  const more = (n: number) => (n > MAX_FILES_IN_DIAGRAM ? n - MAX_FILES_IN_DIAGRAM : 0);
-  r.fileAgreement.slice(0, MAX_FILES_IN_DIAGRAM).forEach((f, i) => {
-    lines.push(`  V --> S${i}["${label(f.path, 32)} ${f.same ? "same" : "differs"}"]:::${f.same ? "same" : "diff"}`);
-  });
-  r.filesOnlyA.slice(0, MAX_FILES_IN_DIAGRAM).forEach((p, i) => lines.push(`  A --> OA${i}["${label(p, 32)}"]:::diff`));
-  r.filesOnlyB.slice(0, MAX_FILES_IN_DIAGRAM).forEach((p, i) => lines.push(`  B --> OB${i}["${label(p, 32)}"]:::diff`));
-  const hidden = more(r.fileAgreement.length) + more(r.filesOnlyA.length) + more(r.filesOnlyB.length);
-  if (hidden > 0) lines.push(`  V --> M["${hidden} more files"]`);
-  lines.push("  classDef same fill:#d4f7d4", "  classDef diff fill:#f7d4d4");
-  return lines.join("\n");
-}
+  const mermaid = consensusMermaid(report, { profile: a.profile, outcome: outcome(a.run), verify: verify[0] }, { profile: b.profile, outcome: outcome(b.run), verify: verify[1] });
+  return { ...report, mermaid };
+};

@@ -1,10 +1,15 @@
-/** Wires config → store → worktrees → adapters → queue → runner → HTTP app. Used by main.ts and tests. */
+/**
+ * Wires config → store (+ crash recovery) → worktrees → adapters → queue → runner → HTTP app.
+ * main.ts runs it as the service; tests and benches run it in-process on port 0 and may swap the
+ * adapters, runProcess or the callback's fetch and schedule.
+ */
 import type { AddressInfo } from "node:net";
 import type { CliName } from "@vault-mcp/contract";
+import type { CallbackOptions } from "./callback.ts";
 import { makeAdapters, type AdapterRegistry } from "./clis/index.ts";
 import type { ExecutorConfig } from "./config.ts";
 import { probeClis, type CliInfo } from "./health.ts";
-import type { ProcessOutcome, RunProcessOptions, WorktreeManager } from "./interfaces.ts";
+import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { JobStore } from "./jobs/store.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -13,13 +18,16 @@ import { loadPrices } from "./pricing.ts";
 import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
 import { createApp, type App } from "./server/app.ts";
+import { shutdown } from "./shutdown.ts";
 import { GitWorktreeManager } from "./worktree/manager.ts";
 
 export interface ExecutorOverrides {
   adapters?: AdapterRegistry;
   runProcess?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
+  /** Where profile `${VAR}` references are read from (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>;
-  callbackFetch?: typeof fetch;
+  callback?: Omit<CallbackOptions, "signal">;
+  /** Probe the CLIs' `--version` at start-up (default true). */
   probeClis?: boolean;
 }
 
@@ -29,15 +37,24 @@ export interface Executor {
   queue: JobQueue;
   runner: JobRunner;
   worktrees: GitWorktreeManager;
+  /** Jobs found `running` or `queued` at start-up (a previous process died): now `interrupted`. */
+  recovered: readonly string[];
+  /** Resolves with the URL once listening. */
   listen(): Promise<string>;
-  /** SIGTERM behaviour: 503 for new jobs, let running ones end within the grace, then kill them. */
+  /** SIGTERM behaviour (shutdown.ts). */
   shutdown(): Promise<void>;
 }
+
+const SWEEP_EVERY_MS = 10 * 60_000;
 
 export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}): Executor {
   setLogLevel(config.LOG_LEVEL);
   const runProcess = o.runProcess ?? realRunProcess;
   const store = new JobStore(config.DATA_DIR);
+  // Before anything runs: what a dead process left `running` or `queued` reads `interrupted`.
+  const recovered = store.recover(new Date().toISOString());
+  if (recovered.length) log("warn", "jobs_interrupted_by_restart", { count: recovered.length, jobIds: recovered.slice(0, 50) });
+
   const worktrees = new GitWorktreeManager({
     reposDir: config.REPOS_DIR,
     worktreesDir: config.WORKTREES_DIR,
@@ -46,37 +63,43 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     poolSize: config.WORKTREE_POOL,
   });
   const adapters = o.adapters ?? makeAdapters(loadPrices(config.PRICES_FILE));
-  const profiles = loadProfiles(config.PROFILES_FILE);
+  const env = o.env ?? process.env;
+  const profiles = loadProfiles(config.PROFILES_FILE, env);
+  // A profile whose key is unset still runs (and fails with an auth error the ladder handles).
+  if (Object.keys(profiles.missingEnv).length) log("warn", "profiles_missing_env", { missing: profiles.missingEnv });
   const queue = new JobQueue(config.MAX_EXECUTORS, config.MAX_QUEUE);
   const runner = new JobRunner({
     config,
     store,
-    worktrees: worktrees satisfies WorktreeManager,
+    worktrees,
     adapters,
     profiles,
     runProcess,
-    env: o.env ?? process.env,
-    ...(o.callbackFetch ? { callbackFetch: o.callbackFetch } : {}),
+    env,
+    ...(o.callback ? { callback: o.callback } : {}),
   });
-  const abort = new AbortController();
+  const jobs = new AbortController();
   let clis: Record<CliName, CliInfo> | null = null;
-  const app = createApp({ config, store, queue, runner, worktrees, abort, clis: () => clis, startedAt: Date.now() });
+  const app = createApp({
+    config,
+    store,
+    queue,
+    runner,
+    checkRepo: (repo) => worktrees.repoPath(repo),
+    jobSignal: jobs.signal,
+    clis: () => clis,
+    startedAt: Date.now(),
+  });
 
-  // A crash left some jobs mid-run: they read `interrupted` (their CLIs died with us) and are
-  // owed a callback; jobs that never started run now.
-  const recovered = store.recover(new Date().toISOString());
-  if (recovered.interrupted.length || recovered.requeued.length) log("warn", "jobs_recovered", recovered);
-  for (const id of recovered.requeued) {
-    const rec = store.get(id);
-    if (rec) queue.submit({ id, slots: runner.sidesFor(rec.request).length, run: () => runner.run(id, abort.signal) });
-  }
-  for (const rec of store.pendingCallbacks()) void runner.deliver(rec.id);
+  for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
   if (o.probeClis !== false) {
     void probeClis({ claude: config.CLAUDE_BIN, codex: config.CODEX_BIN, gemini: config.GEMINI_BIN }, runProcess).then((c) => {
       clis = c;
+      log("info", "clis_probed", Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])));
     });
   }
-  const sweep = setInterval(() => void worktrees.sweep().catch(() => undefined), 10 * 60_000);
+  let stopping: Promise<void> | undefined;
+  const sweep = setInterval(() => void worktrees.sweep().catch((err: unknown) => log("warn", "worktree_sweep_failed", { error: String(err) })), SWEEP_EVERY_MS);
   sweep.unref();
 
   return {
@@ -85,29 +108,20 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     queue,
     runner,
     worktrees,
+    recovered,
     listen: () =>
-      new Promise((resolve) => {
+      new Promise((resolve, reject) => {
+        app.server.once("error", reject);
         app.server.listen(config.PORT, config.HOST, () => {
+          app.server.off("error", reject);
           const addr = app.server.address() as AddressInfo;
-          resolve(`http://${config.HOST}:${addr.port}`);
+          resolve(`http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${addr.port}`);
         });
       }),
-    async shutdown() {
-      app.startDraining();
+    shutdown: () => {
       clearInterval(sweep);
-      const grace = new Promise<"grace">((r) => setTimeout(() => r("grace"), config.SHUTDOWN_GRACE_MS).unref());
-      queue.drain(); // not started: they stay `queued` in the store and run after the restart
-      if ((await Promise.race([queue.idle().then(() => "idle" as const), grace])) === "grace") {
-        log("warn", "shutdown_killing_jobs", { running: queue.running });
-        abort.abort();
-        await queue.idle();
-      }
-      await runner.settle();
-      // Keep-alive sockets would hold close() open forever: close them once no job is left.
-      const closed = new Promise<void>((r) => app.server.close(() => r()));
-      app.server.closeAllConnections();
-      await closed;
-      store.close();
+      stopping ??= shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS });
+      return stopping;
     },
   };
 }

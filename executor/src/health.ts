@@ -1,8 +1,17 @@
-/** Which agent CLIs this machine has (path and version), probed once at start-up. */
+/**
+ * GET /health: which agent CLIs this machine has (path and `--version`, probed once at start-up
+ * with a short timeout and cached: a hung CLI must not hang the probe), and the queue's figures.
+ * Open route: it carries no secret, no prompt, no path from a request.
+ */
 import { access, constants } from "node:fs/promises";
 import path from "node:path";
 import type { CliName } from "@vault-mcp/contract";
+import pkg from "../package.json" with { type: "json" };
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
+
+/** The executor's package version (bundled into dist/server.js at build time). */
+export const VERSION: string = pkg.version;
+export const PROBE_TIMEOUT_MS = 5_000;
 
 export interface CliInfo {
   found: boolean;
@@ -17,7 +26,7 @@ export async function which(bin: string, envPath = process.env.PATH ?? ""): Prom
       await access(c, constants.X_OK);
       return path.resolve(c);
     } catch {
-      // next
+      // not here: the next PATH entry
     }
   }
   return null;
@@ -26,15 +35,28 @@ export async function which(bin: string, envPath = process.env.PATH ?? ""): Prom
 export async function probeClis(
   bins: Readonly<Record<CliName, string>>,
   runProcess: (o: RunProcessOptions) => Promise<ProcessOutcome>,
+  timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<Record<CliName, CliInfo>> {
   const entries = await Promise.all(
     (Object.entries(bins) as [CliName, string][]).map(async ([name, bin]): Promise<[CliName, CliInfo]> => {
       const found = await which(bin);
       if (!found) return [name, { found: false, path: null, version: null }];
-      const out = await runProcess({ argv: [found, "--version"], cwd: "/", env: { PATH: process.env.PATH ?? "", HOME: "/tmp", NO_COLOR: "1" }, timeoutMs: 15_000, killGraceMs: 1_000, maxOutputBytes: 4096 });
-      const version = out.exitCode === 0 ? (out.stdout.trim().split("\n")[0] ?? null) : null;
-      return [name, { found: true, path: found, version }];
+      const out = await runProcess({ argv: [found, "--version"], cwd: "/", env: { PATH: process.env.PATH ?? "", HOME: "/tmp", NO_COLOR: "1" }, timeoutMs, killGraceMs: 1_000, maxOutputBytes: 4096 });
+      const line = out.stdout.trim().split("\n")[0]?.slice(0, 200) ?? "";
+      return [name, { found: true, path: found, version: out.exitCode === 0 && !out.timedOut && line ? line : null }];
     }),
   );
   return Object.fromEntries(entries) as Record<CliName, CliInfo>;
+}
+
+export interface HealthView {
+  status: "ok" | "draining";
+  version: string;
+  uptimeSeconds: number;
+  running: number;
+  queued: number;
+  capacity: number;
+  maxQueue: number;
+  /** null until the start-up probe has finished. */
+  clis: Record<CliName, CliInfo> | null;
 }

@@ -1,32 +1,29 @@
-/** The executor service: `node dist/server.js` (or `node src/main.ts` on Node 22). */
-import { ConfigError, loadConfig } from "./config.ts";
+/**
+ * The executor service: `node dist/server.js` (the esbuild bundle) or `node src/main.ts` (Node 22
+ * strips the types). Config from the environment → store → managers → HTTP server; one
+ * "listening" line with the URL; SIGTERM/SIGINT shut down gracefully and exit 0.
+ */
+import { ConfigError, loadConfig, type ExecutorConfig } from "./config.ts";
 import { createExecutor } from "./executor.ts";
-import { log } from "./log.ts";
+import { announce, log } from "./log.ts";
+import { exitOnSignals } from "./shutdown.ts";
 
-let config;
+let config: ExecutorConfig;
 try {
   config = loadConfig();
 } catch (err) {
+  // Exit 2 = configuration: systemd's RestartPreventExitStatus can tell it from a crash.
   process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(2);
 }
-const executor = createExecutor(config);
-const url = await executor.listen();
-// Printed at every log level: operators and scripts wait for this line.
-process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), level: "info", event: "listening", url, capacity: config.MAX_EXECUTORS, maxQueue: config.MAX_QUEUE })}\n`);
 
-let stopping = false;
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log("info", "shutdown", { signal });
-    executor.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log("error", "shutdown_failed", { error: String(err) });
-        process.exit(1);
-      },
-    );
-  });
+try {
+  const executor = createExecutor(config);
+  exitOnSignals(() => executor.shutdown());
+  const url = await executor.listen();
+  announce("listening", { url, capacity: config.MAX_EXECUTORS, maxQueue: config.MAX_QUEUE, interruptedAtStart: executor.recovered.length });
+} catch (err) {
+  // A locked store, a busy port, a bad profiles file: one line saying which, then exit 1.
+  log("error", "start_failed", { error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
 }

@@ -1,106 +1,152 @@
 /**
- * claude -p (headless) with --output-format json. Runs in `acceptEdits` with an allowlist of tools:
- * as root the CLI refuses its permission bypass, and edits plus Bash inside the worktree are all a
- * coding task needs. Retries are off (CLAUDE_CODE_MAX_RETRIES=0): the ladder decides what is next.
+ * claude -p (headless), --output-format json: one result object on stdout.
+ *
+ * Permissions, the least that still lets the agent edit and test inside its worktree:
+ *  - `--permission-mode acceptEdits`: file edits are approved inside the working directory only
+ *    (edits elsewhere would need a prompt, and in -p mode a prompt is an automatic denial).
+ *  - `--allowedTools Bash`: without it acceptEdits still denies anything beyond simple filesystem
+ *    commands, e.g. `node -e …` or `npm test` (checked against the real CLI). Edit/Write are not
+ *    listed: a bare `Edit` rule would approve edits outside the worktree too.
+ *  - no bypass: as root the CLI refuses `--dangerously-skip-permissions` / bypassPermissions anyway.
+ *  - `--setting-sources user` (the per-run, empty CLAUDE_CONFIG_DIR) and `--strict-mcp-config`: the
+ *    repository's .claude/settings.json and .mcp.json are ignored. A project settings file can set
+ *    `env.ANTHROPIC_BASE_URL` and send our key elsewhere (checked: it does, without this flag).
+ * Retries are off (CLAUDE_CODE_MAX_RETRIES=0, else ~3 min of backoff): the ladder decides what is next.
+ *
+ * Cost: claude reports `total_cost_usd` from its own price list. For a model it does not know (DeepSeek
+ * behind ANTHROPIC_BASE_URL) it says `costBasis: "unknown"` and guesses; then our table prices it.
  */
 import { mkdir } from "node:fs/promises";
 import { z } from "zod";
-import type { RunError, RunResult } from "@vault-mcp/contract";
+import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
-import { baseEnv, baseResult, clip, kindForStatus, lastJsonObject, processFailure, stderrReason, ZERO_TOKENS } from "./common.ts";
+import { computeCost, type PriceTable } from "../pricing.ts";
+import { baseResult, binary, childEnv, clip, failedResult, kindForStatus, kindFromMessage, lastJsonObject, message, noPayload, processFailure, promptArg, ZERO_TOKENS } from "./common.ts";
 
-export const CLAUDE_ALLOWED_TOOLS = "Bash Edit Write Read Glob Grep";
-export const CLAUDE_MAX_TURNS = "40";
+export const CLAUDE_ALLOWED_TOOLS = "Bash";
+/** Model turns per run; a runaway loop ends as `budget` well before the job timeout. */
+export const CLAUDE_MAX_TURNS = 40;
 
-const ClaudeResult = z.looseObject({
+const count = z.number().int().nonnegative().catch(0);
+
+const ModelUsage = z.looseObject({
+  inputTokens: count,
+  outputTokens: count,
+  cacheReadInputTokens: count,
+  cacheCreationInputTokens: count,
+  costUSD: z.number().nonnegative().optional().catch(undefined),
+  costBasis: z.string().optional().catch(undefined),
+});
+
+export const ClaudeResult = z.looseObject({
   type: z.literal("result"),
   subtype: z.string(),
   is_error: z.boolean(),
   result: z.string().nullable().optional(),
   session_id: z.string().optional(),
-  total_cost_usd: z.number().nonnegative().optional(),
-  api_error_status: z.number().nullable().optional(),
-  errors: z.array(z.string()).optional(),
-  usage: z
-    .looseObject({
-      input_tokens: z.number().int().nonnegative().default(0),
-      output_tokens: z.number().int().nonnegative().default(0),
-      cache_read_input_tokens: z.number().int().nonnegative().default(0),
-      cache_creation_input_tokens: z.number().int().nonnegative().default(0),
-    })
-    .optional(),
-  modelUsage: z.record(z.string(), z.looseObject({ inputTokens: z.number().optional(), outputTokens: z.number().optional(), cacheReadInputTokens: z.number().optional(), cacheCreationInputTokens: z.number().optional() })).optional(),
+  total_cost_usd: z.number().nonnegative().optional().catch(undefined),
+  api_error_status: z.number().int().nullable().optional().catch(null),
+  errors: z.array(z.string()).optional().catch(undefined),
+  usage: z.looseObject({ input_tokens: count, output_tokens: count, cache_read_input_tokens: count, cache_creation_input_tokens: count }).optional().catch(undefined),
+  modelUsage: z.record(z.string(), ModelUsage).optional().catch(undefined),
 });
+type ClaudeResult = z.infer<typeof ClaudeResult>;
 
-function errorOf(r: z.infer<typeof ClaudeResult>): RunError | undefined {
+function errorOf(r: ClaudeResult): RunError | undefined {
   if (!r.is_error) return undefined;
-  const message = (r.result ?? r.errors?.join("; ") ?? r.subtype).slice(0, 2000);
-  if (r.subtype === "error_max_budget_usd" || r.subtype === "error_max_turns") return { kind: "budget", message };
-  if (typeof r.api_error_status === "number") return { kind: kindForStatus(r.api_error_status), message };
-  if (/not logged in|invalid api key|authenticat/i.test(message)) return { kind: "auth", message };
-  if (/API Error/i.test(message)) return { kind: "api", message };
-  return { kind: "crash", message };
+  const text = message(r.result ?? (r.errors?.length ? r.errors.join("; ") : r.subtype));
+  if (r.subtype === "error_max_budget_usd" || r.subtype === "error_max_turns") return { kind: "budget", message: text };
+  // API errors keep subtype "success" with is_error true; other error_* subtypes are the CLI's own failures.
+  if (typeof r.api_error_status === "number") return { kind: kindForStatus(r.api_error_status), message: text };
+  if (r.subtype.startsWith("error_")) return { kind: "crash", message: text };
+  return { kind: kindFromMessage(text), message: text };
 }
 
-export const claude: CliAdapter = {
-  name: "claude",
-  async prepare(input: CliRunInput) {
-    await mkdir(`${input.home}/.claude`, { recursive: true });
-    await mkdir(`${input.home}/tmp`, { recursive: true });
-    return {
-      argv: [
-        input.profileEnv.CLAUDE_BIN ?? "claude",
-        "-p",
-        input.prompt,
-        "--output-format",
-        "json",
-        "--model",
-        input.model,
-        "--max-turns",
-        CLAUDE_MAX_TURNS,
-        "--permission-mode",
-        "acceptEdits",
-        "--allowedTools",
-        CLAUDE_ALLOWED_TOOLS,
-      ],
-      env: {
-        ...baseEnv(input.home),
-        CLAUDE_CONFIG_DIR: `${input.home}/.claude`,
-        CLAUDE_CODE_MAX_RETRIES: "0",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        DISABLE_TELEMETRY: "1",
-        DISABLE_AUTOUPDATER: "1",
-        ...pick(input.profileEnv, ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"]),
-      },
-    };
-  },
-  parse(outcome, ctx): RunResult {
-    const base = baseResult("claude", outcome, ctx.model);
-    const failed = processFailure(outcome);
-    const parsed = ClaudeResult.safeParse(lastJsonObject(outcome.stdout));
-    if (!parsed.success) {
-      const error = failed ?? { kind: outcome.exitCode === 0 ? "bad_output" : "crash", message: stderrReason(outcome.stderr) || `no result JSON (exit ${outcome.exitCode})` };
-      return { ...base, ok: false, text: clip(outcome.stdout), costUsd: 0, costSource: "reported", tokens: ZERO_TOKENS, sessionId: null, error: error as RunError };
-    }
-    const r = parsed.data;
-    const u = r.usage;
-    const error = failed ?? errorOf(r);
-    return {
-      ...base,
-      ok: error === undefined,
-      text: clip(r.result ?? ""),
-      costUsd: r.total_cost_usd ?? 0,
-      costSource: "reported",
-      tokens: u ? { input: u.input_tokens, output: u.output_tokens, cacheRead: u.cache_read_input_tokens, cacheWrite: u.cache_creation_input_tokens } : ZERO_TOKENS,
-      model: Object.keys(r.modelUsage ?? {})[0] ?? ctx.model,
-      sessionId: r.session_id ?? null,
-      ...(error ? { error } : {}),
-    };
-  },
-};
+function tokensOf(r: ClaudeResult): Tokens {
+  const u = r.usage;
+  if (u) return { input: u.input_tokens, output: u.output_tokens, cacheRead: u.cache_read_input_tokens, cacheWrite: u.cache_creation_input_tokens };
+  return Object.values(r.modelUsage ?? {}).reduce<Tokens>(
+    (t, m) => ({ input: t.input + m.inputTokens, output: t.output + m.outputTokens, cacheRead: t.cacheRead + m.cacheReadInputTokens, cacheWrite: t.cacheWrite + m.cacheCreationInputTokens }),
+    { ...ZERO_TOKENS },
+  );
+}
 
-export function pick(env: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of keys) if (env[k] !== undefined) out[k] = env[k] as string;
-  return out;
+/** The reported cost, unless claude had to guess a model's price; then ours for those models. */
+function costOf(r: ClaudeResult, prices: PriceTable, fallbackModel: string, tokens: Tokens): Pick<RunResult, "costUsd" | "costSource"> {
+  const models = Object.entries(r.modelUsage ?? {});
+  const guessed = models.some(([, m]) => m.costBasis === "unknown" || m.costUSD === undefined);
+  if (!guessed && r.total_cost_usd !== undefined) return { costUsd: r.total_cost_usd, costSource: "reported" };
+  if (models.length === 0) return { costUsd: computeCost(prices, fallbackModel, tokens), costSource: "computed" };
+  const usd = models.reduce((sum, [name, m]) => {
+    if (m.costBasis !== "unknown" && m.costUSD !== undefined) return sum + m.costUSD;
+    return sum + computeCost(prices, name, { input: m.inputTokens, output: m.outputTokens, cacheRead: m.cacheReadInputTokens, cacheWrite: m.cacheCreationInputTokens });
+  }, 0);
+  return { costUsd: Math.round(usd * 1e8) / 1e8, costSource: "computed" };
+}
+
+/** The model that did the work: the one with the most output (claude may call a small model on the side). */
+function mainModel(r: ClaudeResult, fallback: string): string {
+  const models = Object.entries(r.modelUsage ?? {});
+  models.sort((a, b) => b[1].outputTokens - a[1].outputTokens);
+  return models[0]?.[0] ?? fallback;
+}
+
+export function makeClaude(prices: PriceTable): CliAdapter {
+  return {
+    name: "claude",
+    async prepare(input: CliRunInput) {
+      const prompt = promptArg(input.prompt);
+      const configDir = `${input.home}/.claude`;
+      await mkdir(configDir, { recursive: true, mode: 0o700 });
+      await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
+      return {
+        argv: [
+          binary("claude", input.profileEnv),
+          "-p",
+          "--output-format",
+          "json",
+          "--model",
+          input.model,
+          "--max-turns",
+          String(CLAUDE_MAX_TURNS),
+          "--permission-mode",
+          "acceptEdits",
+          "--allowedTools",
+          CLAUDE_ALLOWED_TOOLS,
+          "--setting-sources",
+          "user",
+          "--strict-mcp-config",
+          // The prompt is data: after `--` a prompt like "--version" is not read as a flag.
+          "--",
+          prompt,
+        ],
+        env: childEnv(input, [], {
+          CLAUDE_CONFIG_DIR: configDir,
+          CLAUDE_CODE_MAX_RETRIES: "0",
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+          DISABLE_TELEMETRY: "1",
+          DISABLE_AUTOUPDATER: "1",
+          DISABLE_ERROR_REPORTING: "1",
+        }),
+      };
+    },
+
+    parse(outcome, ctx): RunResult {
+      const failed = processFailure(outcome);
+      const parsed = ClaudeResult.safeParse(lastJsonObject(outcome.stdout));
+      if (!parsed.success) return failedResult("claude", outcome, ctx.model, "reported", failed ?? noPayload("claude", outcome, "result JSON"));
+      const r = parsed.data;
+      const tokens = tokensOf(r);
+      const error = failed ?? errorOf(r);
+      return {
+        ...baseResult("claude", outcome, mainModel(r, ctx.model)),
+        ok: error === undefined,
+        text: clip(r.result ?? ""),
+        ...costOf(r, prices, ctx.model, tokens),
+        tokens,
+        sessionId: r.session_id ?? null,
+        ...(error ? { error } : {}),
+      };
+    },
+  };
 }

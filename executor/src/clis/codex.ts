@@ -1,34 +1,44 @@
 /**
- * codex exec --json, always through a custom provider written to a per-run CODEX_HOME/config.toml:
- * the built-in provider ignores OPENAI_BASE_URL and tries WebSockets first. Retries are off in the
- * provider; an unreachable API still never ends codex, so the job timeout is what stops it.
- * Sandbox `workspace-write`: it may edit and run commands in the worktree only.
+ * codex exec --json: JSONL events on stdout.
+ *
+ * Always through a custom provider written to a per-run CODEX_HOME/config.toml: the built-in
+ * provider ignores OPENAI_BASE_URL and tries WebSockets first. Retries are off in the provider, but
+ * an unreachable API still never ends codex ("Reconnecting… waiting for network"), so the job
+ * timeout is what stops it and the run reads `timeout`.
+ *
+ * Sandbox `workspace-write` (the least that lets it edit and run tests): commands may write only
+ * in the worktree and $TMPDIR (the per-run home), with no network. `exclude_slash_tmp` also takes
+ * /tmp away, which workspace-write otherwise leaves writable (checked against the real CLI). exec
+ * never asks for approval. The repository's own .codex/config.toml is ignored: the project is not
+ * trusted in our config (checked).
+ *
+ * Cost is computed: codex reports tokens only. Its input figure includes the cached tokens.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
-import type { CliAdapter, CliRunInput } from "../interfaces.ts";
+import type { CliAdapter, CliRunInput, ProcessOutcome } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
-import { baseEnv, baseResult, clip, processFailure, stderrReason, ZERO_TOKENS } from "./common.ts";
+import { addTokens, baseResult, binary, childEnv, clip, failedResult, jsonLines, kindFromMessage, message, noPayload, processFailure, promptArg, stderrReason, ZERO_TOKENS } from "./common.ts";
 
-const KEY_VAR = "VAULT_CODEX_API_KEY";
+/** The variable our provider reads the key from (the profile gives it as CODEX_API_KEY). */
+export const CODEX_KEY_VAR = "VAULT_CODEX_API_KEY";
+export const CODEX_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
+const count = z.number().int().nonnegative().catch(0);
 const Event = z.discriminatedUnion("type", [
   z.looseObject({ type: z.literal("thread.started"), thread_id: z.string() }),
-  z.looseObject({ type: z.literal("turn.started") }),
-  z.looseObject({ type: z.literal("item.started") }),
-  z.looseObject({ type: z.literal("item.updated") }),
-  z.looseObject({ type: z.literal("item.completed"), item: z.looseObject({ type: z.string(), text: z.string().optional(), message: z.string().optional() }) }),
+  z.looseObject({ type: z.literal("item.completed"), item: z.looseObject({ type: z.string(), text: z.string().optional().catch(undefined) }) }),
   z.looseObject({
     type: z.literal("turn.completed"),
-    usage: z.looseObject({
-      input_tokens: z.number().int().nonnegative().default(0),
-      cached_input_tokens: z.number().int().nonnegative().default(0),
-      cache_write_input_tokens: z.number().int().nonnegative().default(0),
-      output_tokens: z.number().int().nonnegative().default(0),
+    usage: z.looseObject({ input_tokens: count, cached_input_tokens: count, cache_write_input_tokens: count, output_tokens: count }).catch({
+      input_tokens: 0,
+      cached_input_tokens: 0,
+      cache_write_input_tokens: 0,
+      output_tokens: 0,
     }),
   }),
-  z.looseObject({ type: z.literal("turn.failed"), error: z.looseObject({ message: z.string() }) }),
+  z.looseObject({ type: z.literal("turn.failed"), error: z.looseObject({ message: z.string() }).catch({ message: "turn failed" }) }),
   z.looseObject({ type: z.literal("error"), message: z.string() }),
 ]);
 
@@ -37,75 +47,102 @@ const toml = (s: string) => JSON.stringify(s); // a JSON string is a valid TOML 
 export function codexConfig(baseUrl: string): string {
   return [
     'model_provider = "vault"',
+    "check_for_update_on_startup = false",
     "",
     "[model_providers.vault]",
     'name = "vault"',
     `base_url = ${toml(baseUrl)}`,
-    `env_key = ${toml(KEY_VAR)}`,
+    `env_key = ${toml(CODEX_KEY_VAR)}`,
     'wire_api = "responses"',
     "request_max_retries = 0",
     "stream_max_retries = 0",
     "",
+    "[sandbox_workspace_write]",
+    "network_access = false",
+    "exclude_slash_tmp = true",
+    "",
   ].join("\n");
 }
 
-function kindOf(message: string): RunError["kind"] {
-  if (/\b(401|403)\b|unauthori[sz]ed|forbidden|missing environment variable|api key/i.test(message)) return "auth";
-  if (/\b429\b|rate limit|too many requests/i.test(message)) return "rate_limit";
-  return "api";
+interface Scan {
+  sessionId: string | null;
+  text: string;
+  tokens: Tokens | null;
+  failure: string | null;
+  lastError: string | null;
+  events: number;
+}
+
+function scan(stdout: string): Scan {
+  const s: Scan = { sessionId: null, text: "", tokens: null, failure: null, lastError: null, events: 0 };
+  for (const json of jsonLines(stdout)) {
+    const ev = Event.safeParse(json);
+    if (!ev.success) {
+      if (typeof json === "object" && json !== null && "type" in json) s.events++; // an event type we do not read
+      continue;
+    }
+    s.events++;
+    const e = ev.data;
+    if (e.type === "thread.started") s.sessionId = e.thread_id;
+    else if (e.type === "item.completed" && e.item.type === "agent_message" && e.item.text !== undefined) s.text = e.item.text;
+    else if (e.type === "turn.completed") {
+      const u = e.usage;
+      // OpenAI counts cached tokens inside input_tokens; our convention keeps them apart.
+      const t = { input: Math.max(0, u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens), output: u.output_tokens, cacheRead: u.cached_input_tokens, cacheWrite: u.cache_write_input_tokens };
+      s.tokens = addTokens(s.tokens ?? { ...ZERO_TOKENS }, t);
+    } else if (e.type === "turn.failed") s.failure = e.error.message;
+    else if (e.type === "error") s.lastError = e.message; // also "Reconnecting…" notices, which are not fatal
+  }
+  return s;
+}
+
+/** Success is a turn.completed; a turn.failed, or no ending at all, is not. */
+function errorOf(outcome: ProcessOutcome, s: Scan): RunError | undefined {
+  const failed = processFailure(outcome);
+  if (failed?.kind === "timeout" && s.lastError) return { kind: "timeout", message: message(`${failed.message}; last notice: ${s.lastError}`) };
+  if (failed) return failed;
+  if (s.failure !== null) return { kind: kindFromMessage(s.failure), message: message(s.failure) };
+  if (s.tokens !== null) return undefined;
+  const how = outcome.signal ? `killed by ${outcome.signal}` : `exit ${outcome.exitCode}`;
+  if (outcome.stdoutTruncated) return { kind: "bad_output", message: `codex output was cut at the output cap before the turn ended (${how})` };
+  if (s.lastError && !outcome.signal) return { kind: kindFromMessage(s.lastError), message: message(s.lastError) };
+  const last = s.lastError ?? stderrReason(outcome.stderr);
+  return { kind: "crash", message: message(`codex ended without completing the turn (${how})${last ? `: ${last}` : ""}`) };
 }
 
 export function makeCodex(prices: PriceTable): CliAdapter {
   return {
     name: "codex",
     async prepare(input: CliRunInput) {
+      const prompt = promptArg(input.prompt);
       const codexHome = `${input.home}/.codex`;
-      await mkdir(codexHome, { recursive: true });
-      await mkdir(`${input.home}/tmp`, { recursive: true });
-      await writeFile(`${codexHome}/config.toml`, codexConfig(input.profileEnv.CODEX_BASE_URL ?? "https://api.openai.com/v1"), { mode: 0o600 });
+      await mkdir(codexHome, { recursive: true, mode: 0o700 });
+      await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
+      const baseUrl = input.profileEnv.CODEX_BASE_URL || CODEX_DEFAULT_BASE_URL;
+      await writeFile(`${codexHome}/config.toml`, codexConfig(baseUrl), { mode: 0o600 });
+      const key = input.profileEnv.CODEX_API_KEY;
       return {
-        argv: [input.profileEnv.CODEX_BIN ?? "codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-C", input.cwd, "-m", input.model, input.prompt],
-        env: { ...baseEnv(input.home), CODEX_HOME: codexHome, ...(input.profileEnv.CODEX_API_KEY ? { [KEY_VAR]: input.profileEnv.CODEX_API_KEY } : {}) },
+        // `--` keeps a prompt that starts with "-" from being read as a flag.
+        argv: [binary("codex", input.profileEnv), "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-C", input.cwd, "-m", input.model, "--", prompt],
+        env: childEnv(input, ["CODEX_API_KEY", "CODEX_BASE_URL"], { CODEX_HOME: codexHome, ...(key ? { [CODEX_KEY_VAR]: key } : {}) }),
       };
     },
+
     parse(outcome, ctx): RunResult {
-      const base = baseResult("codex", outcome, ctx.model);
-      let sessionId: string | null = null;
-      let text = "";
-      let tokens: Tokens | null = null;
-      let failure: string | null = null;
-      let parsedAny = false;
-      // Killed runs end mid-stream: take every complete line, ignore a torn last one.
-      for (const line of outcome.stdout.split("\n")) {
-        if (!line.trim().startsWith("{")) continue;
-        let json: unknown;
-        try {
-          json = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        const ev = Event.safeParse(json);
-        if (!ev.success) continue;
-        parsedAny = true;
-        const e = ev.data;
-        if (e.type === "thread.started") sessionId = e.thread_id;
-        else if (e.type === "item.completed" && e.item.type === "agent_message" && e.item.text !== undefined) text = e.item.text;
-        else if (e.type === "turn.completed")
-          tokens = { input: e.usage.input_tokens, output: e.usage.output_tokens, cacheRead: e.usage.cached_input_tokens, cacheWrite: e.usage.cache_write_input_tokens };
-        else if (e.type === "turn.failed") failure = e.error.message;
-      }
-      const usage = tokens ?? ZERO_TOKENS;
-      const costUsd = computeCost(prices, ctx.model, usage, true);
-      const error: RunError | undefined =
-        processFailure(outcome) ??
-        (failure !== null
-          ? { kind: kindOf(failure), message: failure.slice(0, 2000) }
-          : tokens === null
-            ? parsedAny
-              ? { kind: "crash", message: `codex ended without completing the turn (exit ${outcome.exitCode})` }
-              : { kind: outcome.exitCode === 0 ? "bad_output" : "crash", message: stderrReason(outcome.stderr) || "no JSONL events on stdout" }
-            : undefined);
-      return { ...base, ok: error === undefined, text: clip(text), costUsd, costSource: "computed", tokens: usage, sessionId, ...(error ? { error } : {}) };
+      const s = scan(outcome.stdout);
+      if (s.events === 0 && !processFailure(outcome)) return failedResult("codex", outcome, ctx.model, "computed", noPayload("codex", outcome, "JSONL events"));
+      const tokens = s.tokens ?? { ...ZERO_TOKENS };
+      const error = errorOf(outcome, s);
+      return {
+        ...baseResult("codex", outcome, ctx.model),
+        ok: error === undefined,
+        text: clip(s.text),
+        costUsd: computeCost(prices, ctx.model, tokens),
+        costSource: "computed",
+        tokens,
+        sessionId: s.sessionId,
+        ...(error ? { error } : {}),
+      };
     },
   };
 }

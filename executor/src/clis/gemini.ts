@@ -1,84 +1,153 @@
 /**
- * gemini -p --output-format json. Headless gemini offers the model its editing and shell tools only
- * with --yolo (auto_edit still withholds the shell, so it cannot run tests); there is no sandbox
- * here (it needs docker), so the worktree and the systemd unit are the boundary. One GEMINI_CLI_HOME
- * per run: a lock file left in a shared home stalls the next start by ~13 s. No relaunch, so a
- * SIGTERM reaches the real process; retries off (maxAttempts 1).
+ * gemini -p, --output-format json: the result object on stdout; on failure stdout is empty and the
+ * error object comes last on stderr, with the exit code = HTTP status & 255 (or one of gemini's own
+ * codes: 41 auth, 53 turn limit, …).
+ *
+ * Permissions, the least that still lets the agent edit and test inside its worktree (checked
+ * against the real CLI through the mock's tool scenario):
+ *  - headless gemini offers the model no mutating tool at all unless an approval mode allows it;
+ *  - `--approval-mode auto_edit` offers write_file/replace but still withholds run_shell_command,
+ *    so the agent could not run tests;
+ *  - `--yolo` would approve every tool, web_fetch and web search included.
+ *  So: auto_edit plus a user policy (per-run home) that allows run_shell_command and denies the web
+ *  tools. There is no sandbox here (gemini's needs docker); the worktree is the boundary.
+ *
+ * Home: one GEMINI_CLI_HOME per run (a lock file left in a shared home stalls the next start by
+ * ~13 s). No relaunch, so our SIGTERM reaches the real process (it then exits 0: our timeout flag
+ * decides). Retries off (maxAttempts 1). GOOGLE_GEMINI_BASE_URL is always set: gemini reads the
+ * repository's .env, and only variables already set win over it (checked).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
-import { baseEnv, baseResult, clip, kindForStatus, lastJsonObject, processFailure, stderrReason, ZERO_TOKENS } from "./common.ts";
+import { addTokens, baseResult, binary, childEnv, clip, failedResult, kindForStatus, kindFromMessage, lastJsonObject, message, noPayload, processFailure, promptArg, ZERO_TOKENS } from "./common.ts";
 
+export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+
+/** Required with a base URL (else the auth type is "gateway", refused headless); retries, updates and telemetry off. */
 export const GEMINI_SETTINGS = {
   security: { auth: { selectedType: "gemini-api-key" } },
-  general: { maxAttempts: 1 },
+  general: { maxAttempts: 1, enableAutoUpdate: false, enableAutoUpdateNotification: false },
   privacy: { usageStatisticsEnabled: false },
+  telemetry: { enabled: false },
 };
 
-const ModelTokens = z.looseObject({
-  prompt: z.number().int().nonnegative().default(0),
-  candidates: z.number().int().nonnegative().default(0),
-  cached: z.number().int().nonnegative().default(0),
+export const GEMINI_POLICY = `# Written by vault-mcp for one headless run (with --approval-mode auto_edit).
+[[rule]]
+toolName = "run_shell_command"
+decision = "allow"
+priority = 100
+
+[[rule]]
+toolName = ["web_fetch", "google_web_search"]
+decision = "deny"
+priority = 100
+`;
+
+const count = z.number().int().nonnegative().catch(0);
+const ModelStats = z.looseObject({
+  tokens: z.looseObject({ prompt: count, candidates: count, cached: count, thoughts: count }).catch({ prompt: 0, candidates: 0, cached: 0, thoughts: 0 }),
 });
 const Success = z.looseObject({
-  session_id: z.string().optional(),
+  session_id: z.string().optional().catch(undefined),
   response: z.string(),
-  stats: z.looseObject({ models: z.record(z.string(), z.looseObject({ tokens: ModelTokens })) }).optional(),
+  stats: z.looseObject({ models: z.record(z.string(), ModelStats).catch({}) }).optional().catch(undefined),
 });
 const Failure = z.looseObject({
-  session_id: z.string().optional(),
-  error: z.looseObject({ message: z.string(), code: z.union([z.number(), z.string()]).optional() }),
+  session_id: z.string().optional().catch(undefined),
+  error: z.looseObject({ message: z.string(), code: z.union([z.number(), z.string()]).optional().catch(undefined) }),
 });
+type Failure = z.infer<typeof Failure>;
 
-/** The HTTP status hidden in gemini's error: its `code`, or the JSON error text inside `message`. */
-function statusOf(f: z.infer<typeof Failure>): number | null {
-  if (typeof f.error.code === "number" && f.error.code >= 400) return f.error.code;
-  const m = /"code":\s*(\d{3})/.exec(f.error.message);
-  return m ? Number(m[1]) : null;
+/** gemini's own fatal exit codes (FatalError subclasses in the bundle). */
+const FATAL: Record<number, RunError["kind"]> = { 41: "auth", 42: "crash", 44: "crash", 52: "crash", 53: "budget", 54: "crash", 55: "crash" };
+
+/** gemini exits with an API error's HTTP status & 255 (401 → 145, 429 → 173, 500 → 244). */
+const HTTP_STATUSES = [401, 403, 429, 500, 502, 503, 504];
+
+function kindOfExit(code: number): RunError["kind"] | undefined {
+  const status = HTTP_STATUSES.find((s) => (s & 255) === code);
+  return status !== undefined ? kindForStatus(status) : FATAL[code];
+}
+
+function errorOf(f: Failure, exitCode: number | null): RunError {
+  const text = message(f.error.message);
+  const code = typeof f.error.code === "number" ? f.error.code : Number.NaN;
+  if (code >= 400 && code < 600) return { kind: kindForStatus(code), message: text };
+  const fatal = FATAL[code] ?? (exitCode !== null ? FATAL[exitCode] : undefined);
+  if (fatal) return { kind: fatal, message: text };
+  // API errors carry the provider's JSON error inside the message.
+  const inner = /"code":\s*([45]\d\d)\b/.exec(f.error.message)?.[1];
+  if (inner) return { kind: kindForStatus(Number(inner)), message: text };
+  return { kind: kindFromMessage(f.error.message), message: text };
+}
+
+/** Our token convention: Gemini's prompt count includes cached tokens; thoughts are billed as output. */
+function tokensOf(m: z.infer<typeof ModelStats>): Tokens {
+  const t = m.tokens;
+  return { input: Math.max(0, t.prompt - t.cached), output: t.candidates + t.thoughts, cacheRead: t.cached, cacheWrite: 0 };
 }
 
 export function makeGemini(prices: PriceTable): CliAdapter {
   return {
     name: "gemini",
     async prepare(input: CliRunInput) {
-      await mkdir(`${input.home}/.gemini`, { recursive: true });
-      await mkdir(`${input.home}/tmp`, { recursive: true });
-      await writeFile(`${input.home}/.gemini/settings.json`, JSON.stringify(GEMINI_SETTINGS), { mode: 0o600 });
-      const pass: Record<string, string> = {};
-      for (const k of ["GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"]) if (input.profileEnv[k]) pass[k] = input.profileEnv[k] as string;
+      const prompt = promptArg(input.prompt, "--prompt=");
+      const dir = `${input.home}/.gemini`;
+      await mkdir(`${dir}/policies`, { recursive: true, mode: 0o700 });
+      await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
+      await writeFile(`${dir}/settings.json`, JSON.stringify(GEMINI_SETTINGS), { mode: 0o600 });
+      await writeFile(`${dir}/policies/vault.toml`, GEMINI_POLICY, { mode: 0o600 });
       return {
-        argv: [input.profileEnv.GEMINI_BIN ?? "gemini", "-p", input.prompt, "--output-format", "json", "-m", input.model, "--skip-trust", "--yolo"],
-        env: { ...baseEnv(input.home), GEMINI_CLI_HOME: input.home, GEMINI_CLI_NO_RELAUNCH: "true", GEMINI_CLI_TRUST_WORKSPACE: "true", ...pass },
+        argv: [
+          binary("gemini", input.profileEnv),
+          "--output-format",
+          "json",
+          "-m",
+          input.model,
+          "--skip-trust",
+          "--approval-mode",
+          "auto_edit",
+          // `--prompt=` form: a prompt that starts with "-" stays the prompt (checked: `-p --version` prints the version).
+          prompt,
+        ],
+        env: childEnv(input, [], {
+          GOOGLE_GEMINI_BASE_URL: input.profileEnv.GOOGLE_GEMINI_BASE_URL || GEMINI_DEFAULT_BASE_URL,
+          GEMINI_CLI_HOME: input.home,
+          GEMINI_CLI_NO_RELAUNCH: "true",
+          GEMINI_CLI_TRUST_WORKSPACE: "true",
+        }),
       };
     },
+
     parse(outcome, ctx): RunResult {
-      const base = baseResult("gemini", outcome, ctx.model);
       const failed = processFailure(outcome);
-      if (outcome.exitCode === 0 && !failed) {
-        const ok = Success.safeParse(lastJsonObject(outcome.stdout));
-        if (!ok.success) {
-          return { ...base, ok: false, text: clip(outcome.stdout), costUsd: 0, costSource: "computed", tokens: ZERO_TOKENS, sessionId: null, error: { kind: "bad_output", message: "gemini exited 0 without its result JSON" } };
-        }
-        const models = Object.entries(ok.data.stats?.models ?? {});
-        const tokens: Tokens = models.reduce(
-          (acc, [, m]) => ({ input: acc.input + m.tokens.prompt, output: acc.output + m.tokens.candidates, cacheRead: acc.cacheRead + m.tokens.cached, cacheWrite: 0 }),
-          ZERO_TOKENS,
-        );
-        const model = models[0]?.[0] ?? ctx.model;
-        return { ...base, ok: true, text: clip(ok.data.response), costUsd: computeCost(prices, model, tokens, true), costSource: "computed", tokens, model, sessionId: ok.data.session_id ?? null };
+      if (failed) return failedResult("gemini", outcome, ctx.model, "computed", failed);
+      const ok = outcome.exitCode === 0 ? Success.safeParse(lastJsonObject(outcome.stdout)) : null;
+      if (ok?.success) {
+        const models = Object.entries(ok.data.stats?.models ?? {}).map(([name, m]) => ({ name, tokens: tokensOf(m) }));
+        const tokens = models.reduce<Tokens>((t, m) => addTokens(t, m.tokens), { ...ZERO_TOKENS });
+        // Side calls (routing, compression) may use other models: each is priced as itself.
+        const usd = models.reduce((sum, m) => sum + computeCost(prices, m.name, m.tokens), 0);
+        const main = [...models].sort((a, b) => b.tokens.output - a.tokens.output)[0]?.name ?? ctx.model;
+        return {
+          ...baseResult("gemini", outcome, main),
+          ok: true,
+          text: clip(ok.data.response),
+          costUsd: Math.round(usd * 1e8) / 1e8,
+          costSource: "computed",
+          tokens,
+          sessionId: ok.data.session_id ?? null,
+        };
       }
       const f = Failure.safeParse(lastJsonObject(outcome.stderr));
-      let error: RunError;
-      if (failed) error = failed;
-      else if (f.success) {
-        const status = statusOf(f.data);
-        const message = f.data.error.message.slice(0, 2000);
-        error = status !== null ? { kind: kindForStatus(status), message } : /api.?key|auth/i.test(message) ? { kind: "auth", message } : { kind: "api", message };
-      } else error = { kind: "crash", message: stderrReason(outcome.stderr) || `gemini exited ${outcome.exitCode}` };
-      return { ...base, ok: false, text: "", costUsd: 0, costSource: "computed", tokens: ZERO_TOKENS, sessionId: f.success ? (f.data.session_id ?? null) : null, error };
+      if (f.success) return failedResult("gemini", outcome, ctx.model, "computed", errorOf(f.data, outcome.exitCode), f.data.session_id ?? null);
+      // No error object (e.g. stderr cut at the cap before it): the exit code still tells the kind.
+      const none = noPayload("gemini", outcome, "result JSON");
+      const byExit = outcome.signal === null && outcome.exitCode !== null ? kindOfExit(outcome.exitCode) : undefined;
+      return failedResult("gemini", outcome, ctx.model, "computed", byExit && none.kind === "crash" ? { ...none, kind: byExit } : none);
     },
   };
 }

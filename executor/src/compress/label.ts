@@ -1,20 +1,93 @@
 /**
- * Mermaid-safe label text. Whatever a model wrote (quotes, brackets, backticks, newlines, `end`,
- * `%%`, `-->`, entities) becomes plain words: characters with meaning to Mermaid's grammar are
- * dropped, whitespace is folded, and the text is cut to `max` characters. Labels are always
- * emitted inside `["…"]`, where what remains cannot close the node.
+ * Mermaid-safe label text. Every label we emit sits inside `["…"]` (or `{"…"}`, `(["…"])`), and
+ * inside a quoted string Mermaid's flowchart lexer accepts anything but `"`; the other traps are in
+ * the preprocessing before the parser and in the renderer. So each rule below answers one trap,
+ * checked with `mermaid.parse` in test/compress (what the parser cannot see is noted):
+ *
+ * | trap                                                        | rule                                  |
+ * |-------------------------------------------------------------|---------------------------------------|
+ * | `"` ends the string (parse error)                           | `"` → `'`                             |
+ * | a line starting `%%` is a comment and eats the `"]` after it | no newline survives (whitespace fold) |
+ * | `%%{init: …}%%` anywhere is a config directive (render)     | runs of `%` → one `%`                 |
+ * | `#quot;` / `#35;` entity codes are decoded (render)          | `#` → space                           |
+ * | `<b>`, `<img onerror>`: labels are HTML (render)            | `<` `>` → space                       |
+ * | a label starting with a backtick is Markdown (render)       | `` ` `` → `'`                         |
+ * | `$$…$$` is KaTeX (render)                                   | runs of `$` → one `$`                 |
+ * | `""` (empty) is a parse error                               | empty → `-`                           |
+ * | control, zero-width and bidi-override characters            | dropped (they hide or reorder text)   |
+ * | lone surrogates (a string cut mid-pair)                     | dropped                               |
+ * | very long text, or rare scripts at ~4 tokens a character    | cut to `max` UTF-8 bytes, with `…`    |
+ *
+ * `end`, `subgraph`, `|`, `;`, `:`, brackets and braces are harmless inside quotes (tested) and
+ * stay, so paths and error messages read as written (`-->` only loses its `>`). Node ids and class
+ * names are never built from input.
  */
-const UNSAFE = /["`'[\](){}<>|#;:&\\%*=~^$@!?]/g;
 
-export function label(text: string, max = 40): string {
-  const cleaned = text
-    .replace(/\r?\n|\r|\t/g, " ")
-    .replace(/-{2,}>?|={2,}>?|\.{2,}/g, " ")
-    .replace(UNSAFE, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  const cut = cleaned.length > max ? `${cleaned.slice(0, max - 1).trimEnd()}…` : cleaned;
-  return cut.length > 0 ? cut : "-";
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Control (Cc) and format (Cf: zero-width, bidi overrides, BOM) characters, after newlines/tabs became spaces. */
+const INVISIBLE = /[\p{Cc}\p{Cf}]/gu;
+
+/** One line of plain text: no control or invisible characters, whitespace folded. Also used for the text levels. */
+export function plain(text: string): string {
+  return text.replace(/\s+/g, " ").replace(LONE_SURROGATE, "").replace(INVISIBLE, "").replace(/ {2,}/g, " ").trim();
 }
 
-export const money = (usd: number): string => (usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`);
+function mermaidSafe(text: string): string {
+  return plain(text.replace(/["`]/g, "'").replace(/[#<>]/g, " ").replace(/%+/g, "%").replace(/\$+/g, "$"));
+}
+
+/** UTF-8 size of one code point; a lone surrogate is written as U+FFFD (3 bytes), as TextEncoder does. */
+export const utf8Size = (cp: number): number => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
+
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (const ch of text) n += utf8Size(ch.codePointAt(0) ?? 0);
+  return n;
+}
+
+/**
+ * Cuts `text` to at most `maxBytes` UTF-8 bytes, never inside a code point, marking the cut with
+ * `…` at the end (`head`) or the start (`tail`). Bytes, not characters, because a BPE token always
+ * covers at least one byte: a byte cap is a hard cap on tokens too, whatever the script (40 rare
+ * astral characters cost ~150 o200k tokens; 40 bytes of them cost at most 40).
+ */
+export function cut(text: string, maxBytes: number, keep: "head" | "tail" = "head"): string {
+  if (utf8Length(text) <= maxBytes) return text;
+  const points = Array.from(text);
+  if (keep === "tail") points.reverse();
+  let budget = maxBytes - 3; // the ellipsis is 3 bytes
+  let n = 0;
+  for (const p of points) {
+    budget -= utf8Size(p.codePointAt(0) ?? 0);
+    if (budget < 0) break;
+    n += 1;
+  }
+  return keep === "head" ? `${points.slice(0, n).join("").trimEnd()}…` : `…${points.slice(0, n).reverse().join("").trimStart()}`;
+}
+
+/** Label text for a Mermaid node: safe (see the table above), at most `max` UTF-8 bytes, never empty. */
+export function label(text: string, max = 40, keep: "head" | "tail" = "head"): string {
+  const out = cut(mermaidSafe(text), max, keep);
+  return out.length > 0 ? out : "-";
+}
+
+/**
+ * A file path as a label. The end of a path is what tells files apart, so a long one keeps its
+ * last whole segments after `…/` (`…/worktree/manager.ts`), or the tail of a too-long file name.
+ */
+export function pathLabel(path: string, max = 32): string {
+  const safe = mermaidSafe(path);
+  if (utf8Length(safe) <= max) return safe.length > 0 ? safe : "-";
+  const parts = safe.split("/");
+  let tail = parts.pop() ?? "";
+  if (utf8Length(tail) + 4 > max) return cut(tail, max, "tail");
+  for (let next = parts.pop(); next !== undefined && utf8Length(`${next}/${tail}`) + 4 <= max; next = parts.pop()) tail = `${next}/${tail}`;
+  return `…/${tail}`;
+}
+
+/** Cost for people: 2 decimals from a dollar up, 4 below, `$0` for free runs; anything non-finite is unknown. */
+export function money(usd: number): string {
+  if (!Number.isFinite(usd) || usd < 0) return "$?";
+  if (usd === 0) return "$0";
+  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}

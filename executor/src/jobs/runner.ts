@@ -1,25 +1,31 @@
 /**
  * Runs one job: worktree → CLI → parse → verify → collect → compress → store → callback. For
  * `consensus` it runs both profiles at once in two worktrees and compares them. Every dependency
- * is injected, so this is tested with real processes and git but without the HTTP layer.
+ * (worktrees, adapters, runProcess, compress, compareRuns, clock, callback fetch) is injected, so
+ * the runner is tested on its own.
  */
 import { EventEmitter } from "node:events";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { JobRequest, JobResult, JobStatus, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import { sendCallback, type CallbackOptions } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
-import { compress } from "../compress/index.ts";
-import { compareRuns } from "../consensus.ts";
+import { compress as realCompress } from "../compress/index.ts";
 import type { ExecutorConfig } from "../config.ts";
-import type { ProcessOutcome, RunProcessOptions, WorktreeManager, WorktreeOutcome } from "../interfaces.ts";
+import { compareRuns as realCompareRuns } from "../consensus.ts";
+import type { CompareRuns, Compress, ProcessOutcome, RunProcessOptions, Worktree, WorktreeManager, WorktreeOutcome } from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
 import { resolveSides, type ProfilesFile, type ResolvedSide } from "../profiles.ts";
 import { runVerify } from "../verify.ts";
-import { sendCallback } from "../callback.ts";
 import { toView, type JobStore } from "./store.ts";
 
+export type RunnerConfig = Pick<
+  ExecutorConfig,
+  "DATA_DIR" | "DEFAULT_TIMEOUT_MS" | "MAX_TIMEOUT_MS" | "KILL_GRACE_MS" | "VERIFY_TIMEOUT_MS" | "CALLBACK_SECRET" | "CLAUDE_BIN" | "CODEX_BIN" | "GEMINI_BIN"
+>;
+
 export interface RunnerDeps {
-  config: ExecutorConfig;
+  config: RunnerConfig;
   store: JobStore;
   worktrees: WorktreeManager;
   adapters: AdapterRegistry;
@@ -27,7 +33,11 @@ export interface RunnerDeps {
   runProcess: (o: RunProcessOptions) => Promise<ProcessOutcome>;
   /** Where profile `${VAR}` references are read from. */
   env: Readonly<Record<string, string | undefined>>;
-  callbackFetch?: typeof fetch;
+  compress?: Compress;
+  compareRuns?: CompareRuns;
+  now?: () => Date;
+  /** Retry schedule and fetch for callbacks (tests shorten the backoff). */
+  callback?: Omit<CallbackOptions, "signal">;
 }
 
 interface SideOutcome {
@@ -58,18 +68,29 @@ function failedRun(side: ResolvedSide, kind: "crash" | "interrupted", message: s
   };
 }
 
+const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 export class JobRunner {
   /** Emits `done` with the job id when a job reaches a terminal status. */
   readonly events = new EventEmitter();
 
   private readonly deps: RunnerDeps;
+  private readonly now: () => Date;
+  private readonly compress: Compress;
+  private readonly compareRuns: CompareRuns;
+  /** Worktree releases and home removals, off the job's critical path. */
+  private readonly cleanups = new Set<Promise<void>>();
+  /** Callbacks being delivered; they hold no queue slot. */
+  private readonly deliveries = new Map<string, Promise<void>>();
+  private readonly stopCallbacks = new AbortController();
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
+    this.now = deps.now ?? (() => new Date());
+    this.compress = deps.compress ?? realCompress;
+    this.compareRuns = deps.compareRuns ?? realCompareRuns;
     this.events.setMaxListeners(0);
   }
-
-  private readonly cleanups = new Set<Promise<void>>();
 
   private track(p: Promise<void>): void {
     this.cleanups.add(p);
@@ -81,10 +102,12 @@ export class JobRunner {
     while (this.cleanups.size > 0) await Promise.all([...this.cleanups]);
   }
 
-  timeoutFor(req: JobRequest): number {
+  /** The job's CLI timeout: the request may ask for less than the default, never more than the max. */
+  timeoutFor(req: Pick<JobRequest, "timeoutMs">): number {
     return Math.min(req.timeoutMs ?? this.deps.config.DEFAULT_TIMEOUT_MS, this.deps.config.MAX_TIMEOUT_MS);
   }
 
+  /** Throws ProfileError for a profile the config does not define. */
   sidesFor(req: JobRequest): ResolvedSide[] {
     return resolveSides(this.deps.profiles, req, this.deps.env);
   }
@@ -92,9 +115,9 @@ export class JobRunner {
   async run(jobId: string, signal: AbortSignal): Promise<void> {
     const { store } = this.deps;
     const rec = store.get(jobId);
-    if (!rec) return;
+    if (!rec || rec.status !== "queued") return;
     const req = rec.request;
-    store.markRunning(jobId, new Date().toISOString());
+    store.markRunning(jobId, this.now().toISOString());
     log("info", "job_started", { jobId, jobKey: req.jobKey, profile: req.profile ?? req.executor, repo: req.repo, ...(debugEnabled() ? { prompt: req.prompt } : {}) });
     let status: JobStatus;
     let result: JobResult | null;
@@ -103,36 +126,69 @@ export class JobRunner {
       const consensus = sides.length > 1;
       const outcomes = await Promise.all(sides.map((side, i) => this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, consensus)));
       result = this.buildResult(req, outcomes);
-      const interrupted = outcomes.some((o) => o.run.error?.kind === "interrupted");
-      status = interrupted ? "interrupted" : result.ok ? "succeeded" : "failed";
+      const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
+      status = result.ok ? "succeeded" : cut ? "interrupted" : "failed";
     } catch (err) {
-      log("error", "job_crashed", { jobId, error: err instanceof Error ? err.message : String(err) });
-      status = "failed";
+      log("error", "job_crashed", { jobId, error: errText(err) });
+      status = signal.aborted ? "interrupted" : "failed";
       result = null;
     }
-    store.finish(jobId, status, result, new Date().toISOString(), Boolean(req.callbackUrl));
+    store.finish(jobId, status, result, this.now().toISOString(), Boolean(req.callbackUrl));
     log("info", "job_finished", { jobId, status, costUsd: result?.costUsd ?? 0, errorKind: result?.run.error?.kind ?? null });
     this.events.emit("done", jobId);
-    if (req.callbackUrl) await this.deliver(jobId);
+    this.deliver(jobId);
   }
 
-  /** Sends the job's callback (also used at startup for callbacks owed from before a restart). */
-  async deliver(jobId: string): Promise<void> {
+  /** Ends a job that will not run (drained at shutdown): `interrupted`, callback owed. */
+  interrupt(jobId: string): void {
+    this.deps.store.interrupt(jobId, this.now().toISOString());
+    log("warn", "job_interrupted", { jobId });
+    this.events.emit("done", jobId);
+    this.deliver(jobId);
+  }
+
+  /**
+   * Starts delivering the job's callback if one is owed (after a job, and at start-up for callbacks
+   * owed from before a restart). Never holds a queue slot; at most one delivery per job at a time.
+   */
+  deliver(jobId: string): void {
     const rec = this.deps.store.get(jobId);
-    if (!rec?.request.callbackUrl) return;
-    const sent = await sendCallback(rec.request.callbackUrl, this.deps.config.CALLBACK_SECRET, toView(rec), this.deps.callbackFetch ? { fetch: this.deps.callbackFetch } : {});
-    this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "failed", sent.attempts);
-    log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
+    if (!rec?.request.callbackUrl || rec.callbackState !== "pending" || this.deliveries.has(jobId)) return;
+    const url = rec.request.callbackUrl;
+    const p = (async () => {
+      const sent = await sendCallback(url, this.deps.config.CALLBACK_SECRET, toView(rec), { ...this.deps.callback, signal: this.stopCallbacks.signal });
+      if (!sent.ok && sent.reason === "stopped") {
+        // Still `pending` in the store: the next start sends it.
+        this.deps.store.callbackAttempted(jobId, sent.attempts);
+        return;
+      }
+      this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "failed", sent.attempts);
+      log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
+    })()
+      .catch((err: unknown) => log("error", "callback_crashed", { jobId, error: errText(err) }))
+      .finally(() => this.deliveries.delete(jobId));
+    this.deliveries.set(jobId, p);
+  }
+
+  /** Shutdown: lets callbacks in flight finish until `deadline` (epoch ms), then stops them (they stay owed). */
+  async flushCallbacks(deadline: number): Promise<void> {
+    const all = Promise.all([...this.deliveries.values()]);
+    const wait = Math.max(0, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, wait)))]);
+    clearTimeout(timer);
+    this.stopCallbacks.abort();
+    await all;
   }
 
   private async runSide(jobId: string, req: JobRequest, side: ResolvedSide, suffix: string, signal: AbortSignal, diffs: boolean): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     const home = path.join(config.DATA_DIR, "homes", `${jobId}${suffix}`);
-    let wt;
+    let wt: Worktree;
     try {
       wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`);
     } catch (err) {
-      return { side, run: failedRun(side, "crash", `worktree: ${err instanceof Error ? err.message : String(err)}`), collected: EMPTY, branch: null };
+      return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
     let ok = false;
     try {
@@ -140,7 +196,7 @@ export class JobRunner {
       const adapter = adapters[side.cli];
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
       const inv = await adapter.prepare({ prompt: req.prompt, model: side.model, cwd: wt.path, home, profileEnv: { ...bins, ...side.env } });
-      if (signal.aborted) return { side, run: failedRun(side, "interrupted", "executor shutting down"), collected: EMPTY, branch: wt.branch };
+      if (signal.aborted) return { side, run: failedRun(side, "interrupted", "stopped by executor shutdown before the CLI started"), collected: EMPTY, branch: wt.branch };
       const outcome = await this.deps.runProcess({ argv: inv.argv, cwd: wt.path, env: inv.env, timeoutMs: this.timeoutFor(req), killGraceMs: config.KILL_GRACE_MS, signal });
       const run = adapter.parse(outcome, { model: side.model, cli: side.cli });
       const verify = req.verify && run.ok ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal) : undefined;
@@ -148,12 +204,14 @@ export class JobRunner {
       ok = run.ok && (verify?.ok ?? true);
       return { side, run, ...(verify ? { verify } : {}), collected, branch: wt.branch };
     } catch (err) {
-      return { side, run: failedRun(side, "crash", err instanceof Error ? err.message : String(err)), collected: EMPTY, branch: wt.branch };
+      return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
     } finally {
-      // Off the job's critical path: the result does not wait for the tree to be cleaned.
+      // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed
+      // run's worktree is kept (for the TTL) so a human can look at what the agent left.
+      const keep = !ok;
       this.track(
         (async () => {
-          await worktrees.release(wt, { keep: !ok }).catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: String(err) }));
+          await worktrees.release(wt, { keep }).catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: errText(err) }));
           await rm(home, { recursive: true, force: true }).catch(() => undefined);
         })(),
       );
@@ -165,7 +223,7 @@ export class JobRunner {
     const [a, b] = outcomes as [SideOutcome, SideOutcome | undefined];
     const profile = req.profile ?? "direct";
     const okOf = (o: SideOutcome) => o.run.ok && (o.verify?.ok ?? true);
-    const single = compress({ profile: a.side.profile, run: a.run, files: a.collected.files, ...(a.verify ? { verify: a.verify } : {}), branch: a.branch, commit: a.collected.commit }, verbosity);
+    const single = this.compress({ profile: a.side.profile, run: a.run, files: a.collected.files, ...(a.verify ? { verify: a.verify } : {}), branch: a.branch, commit: a.collected.commit }, verbosity);
     if (!b) {
       return {
         ok: okOf(a),
@@ -180,7 +238,7 @@ export class JobRunner {
       };
     }
     const side = (o: SideOutcome) => ({ profile: o.side.profile, run: o.run, files: o.collected.files, diffs: o.collected.diffs, ...(o.verify ? { verify: o.verify } : {}) });
-    const consensus = compareRuns(side(a), side(b));
+    const consensus = this.compareRuns(side(a), side(b));
     const compressed = verbosity === "summary" ? `${consensus.verdict} · ${single}` : verbosity === "mermaid" ? consensus.mermaid : `${consensus.mermaid}\n\n${single}`;
     return {
       ok: okOf(a) && okOf(b) && consensus.verdict !== "disagree",

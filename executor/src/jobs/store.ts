@@ -3,13 +3,16 @@
  * executor/STORAGE.md. All calls are synchronous: a lookup and the insert that follows it cannot
  * interleave with another request, which is what makes jobKey idempotency exact.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { JobRequest, JobResult, type JobStatus, type JobView } from "@vault-mcp/contract";
 
 export const SCHEMA_VERSION = 1;
+
+export class StoreLockedError extends Error {
+  override readonly name = "StoreLockedError";
+}
 
 export type CallbackState = "none" | "pending" | "sent" | "failed";
 
@@ -41,13 +44,6 @@ interface Row {
   callback_attempts: number;
 }
 
-/** Canonical JSON (sorted keys) so the same body always hashes the same. */
-export function bodyHash(req: JobRequest): string {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canon(x)])) : v;
-  return createHash("sha256").update(JSON.stringify(canon(req))).digest("hex");
-}
-
 export function toView(r: JobRecord): JobView {
   return { jobId: r.id, jobKey: r.jobKey, status: r.status, createdAt: r.createdAt, startedAt: r.startedAt, finishedAt: r.finishedAt, result: r.result };
 }
@@ -56,9 +52,19 @@ export class JobStore {
   private readonly db: DatabaseSync;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new DatabaseSync(path.join(dataDir, "jobs.sqlite"));
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, "jobs.sqlite");
+    this.db = new DatabaseSync(file);
+    try {
+      // EXCLUSIVE locking: this process holds the file's lock until it exits (the kernel drops it on
+      // kill -9), so a second executor on the same DATA_DIR fails here instead of "recovering"
+      // (interrupting) the first one's running jobs. It also keeps WAL's index in memory: no -shm.
+      this.db.exec("PRAGMA busy_timeout = 1000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE; COMMIT;");
+    } catch (err) {
+      this.db.close();
+      if (err instanceof Error && /locked|busy/i.test(err.message)) throw new StoreLockedError(`another executor is using ${file}; each executor needs its own DATA_DIR`);
+      throw err;
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS jobs (
@@ -77,7 +83,10 @@ export class JobStore {
       CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);`);
     const v = this.db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
     if (!v) this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
-    else if (v.version !== SCHEMA_VERSION) throw new Error(`job store schema ${v.version} is not ${SCHEMA_VERSION}; see executor/STORAGE.md`);
+    else if (v.version !== SCHEMA_VERSION) {
+      this.db.close();
+      throw new Error(`job store ${path.join(dataDir, "jobs.sqlite")} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`);
+    }
   }
 
   private fromRow(row: Row): JobRecord {
@@ -123,22 +132,34 @@ export class JobStore {
       .run(status, result ? JSON.stringify(result) : null, now, callbackPending ? "pending" : "none", id);
   }
 
+  /** `attempts` are added to those made before (across restarts). */
   callbackDone(id: string, state: "sent" | "failed", attempts: number): void {
-    this.db.prepare("UPDATE jobs SET callback_state = ?, callback_attempts = ? WHERE id = ?").run(state, attempts, id);
+    this.db.prepare("UPDATE jobs SET callback_state = ?, callback_attempts = callback_attempts + ? WHERE id = ?").run(state, attempts, id);
+  }
+
+  /** Attempts made by a delivery that was stopped (shutdown): the callback stays `pending`. */
+  callbackAttempted(id: string, attempts: number): void {
+    this.db.prepare("UPDATE jobs SET callback_attempts = callback_attempts + ? WHERE id = ?").run(attempts, id);
   }
 
   /**
-   * After a crash: a job that was running reads `interrupted` (its CLI died with the process; it
-   * is never run again) and its callback is owed; queued jobs never started, so they run now.
+   * At start-up, before anything runs: a job still `running` or `queued` belongs to a process that
+   * is gone (its CLI died with it, or it never started). It reads `interrupted`, is never run again
+   * (the caller decides whether to retry, with a new jobKey), and its callback is owed.
    */
-  recover(now: string): { interrupted: string[]; requeued: string[] } {
-    const running = (this.db.prepare("SELECT id, request FROM jobs WHERE status = 'running'").all() as { id: string; request: string }[]).map((r) => r.id);
-    for (const id of running) {
-      const rec = this.get(id);
-      this.finish(id, "interrupted", null, now, Boolean(rec?.request.callbackUrl));
-    }
-    const requeued = (this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at").all() as { id: string }[]).map((r) => r.id);
-    return { interrupted: running, requeued };
+  recover(now: string): string[] {
+    const ids = (this.db.prepare("SELECT id FROM jobs WHERE status IN ('running', 'queued') ORDER BY created_at").all() as { id: string }[]).map((r) => r.id);
+    for (const id of ids) this.interrupt(id, now);
+    return ids;
+  }
+
+  /** Ends a job that will not run (on): `interrupted`, callback owed when it has a callbackUrl. */
+  interrupt(id: string, now: string): void {
+    this.db
+      .prepare(
+        "UPDATE jobs SET status = 'interrupted', finished_at = ?, callback_state = CASE WHEN json_extract(request, '$.callbackUrl') IS NULL THEN 'none' ELSE 'pending' END WHERE id = ? AND status IN ('running', 'queued')",
+      )
+      .run(now, id);
   }
 
   pendingCallbacks(): JobRecord[] {

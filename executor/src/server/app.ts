@@ -1,34 +1,40 @@
 /**
- * The executor's HTTP API: POST /jobs (202, idempotent by jobKey), GET /jobs/:id, POST /execute
- * (waits), GET /health (open). Every other route needs `x-auth-token`, checked before the body is
- * read. Admission (queue room) and idempotency are decided synchronously after validation.
+ * The executor's HTTP API (node:http, JSON, WireError bodies):
+ *   POST /jobs      → 202 JobView, idempotent by jobKey
+ *   POST /execute   → like /jobs, answers 200 with the finished JobView (curl, scripts)
+ *   GET  /jobs/:id  → JobView
+ *   GET  /health    → open: version, uptime, queue figures, CLIs found
+ * Every route but /health needs `x-auth-token`, checked from the headers before any byte of the body
+ * is read. Order for a new job: draining → body (415/413/400) → schema (400) → profile and repo (400)
+ * → idempotency and admission, synchronously (422/429/503) → queue.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { JobRequest, TERMINAL_JOB_STATUSES, type CliName } from "@vault-mcp/contract";
+import { JobRequest, TERMINAL_JOB_STATUSES, type CliName, type JobView } from "@vault-mcp/contract";
 import type { ExecutorConfig } from "../config.ts";
-import type { CliInfo } from "../health.ts";
+import { VERSION, type CliInfo, type HealthView } from "../health.ts";
+import { admit } from "../jobs/idempotency.ts";
 import type { JobRunner } from "../jobs/runner.ts";
-import { bodyHash, toView, type JobStore } from "../jobs/store.ts";
+import { toView, type JobStore } from "../jobs/store.ts";
 import { log } from "../log.ts";
 import { ProfileError } from "../profiles.ts";
 import type { JobQueue } from "../queue.ts";
-import type { GitWorktreeManager } from "../worktree/manager.ts";
 import { tokenMatches } from "./auth.ts";
 import { HttpError, readJson, send, sendError } from "./http.ts";
-
-export const VERSION = "0.1.0";
+import { describeIssues } from "./validation.ts";
 
 export interface AppDeps {
-  config: ExecutorConfig;
+  config: Pick<ExecutorConfig, "EXECUTOR_SECRET" | "MAX_BODY_BYTES">;
   store: JobStore;
   queue: JobQueue;
   runner: JobRunner;
-  worktrees: Pick<GitWorktreeManager, "repoPath">;
-  /** Aborts running CLIs at shutdown. */
-  abort: AbortController;
+  /** Refuses a repo the worktree manager would refuse, so the caller gets a 400, not a failed job. */
+  checkRepo?: (repo: string) => Promise<unknown>;
+  /** Aborted at shutdown when the grace is over: kills the running CLIs. */
+  jobSignal: AbortSignal;
   clis: () => Record<CliName, CliInfo> | null;
   startedAt: number;
+  now?: () => Date;
 }
 
 export interface App {
@@ -38,54 +44,61 @@ export interface App {
   readonly draining: boolean;
 }
 
-function zodMessage(err: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  return err.issues
-    .slice(0, 8)
-    .map((i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`)
-    .join("; ");
-}
+/** Caller mistakes the worktree manager reports (see worktree/errors.ts). */
+const REPO_ERROR_CODES = new Set(["repo_not_allowed", "repo_not_found"]);
+
+const shuttingDown = () => new HttpError(503, "shutting_down", "the executor is shutting down; retry in a few seconds", { "retry-after": "10" });
 
 export function createApp(deps: AppDeps): App {
   const { config, store, queue, runner } = deps;
+  const now = deps.now ?? (() => new Date());
   let draining = false;
 
-  const enqueue = (jobId: string, slots: number) => queue.submit({ id: jobId, slots, run: () => runner.run(jobId, deps.abort.signal) });
-
-  async function submit(req: IncomingMessage): Promise<{ status: number; jobId: string }> {
-    if (draining) throw new HttpError(503, "shutting_down", "the executor is shutting down; retry shortly", { "retry-after": "10" });
+  async function submit(req: IncomingMessage): Promise<string> {
+    if (draining) throw shuttingDown();
     const parsed = JobRequest.safeParse(await readJson(req, config.MAX_BODY_BYTES));
-    if (!parsed.success) throw new HttpError(400, "invalid_input", `invalid job: ${zodMessage(parsed.error)}`);
+    if (!parsed.success) throw new HttpError(400, "invalid_input", `invalid job: ${describeIssues(parsed.error.issues)}`);
     const job = parsed.data;
-    let sides: number;
+    let slots: number;
     try {
-      sides = runner.sidesFor(job).length;
-      await deps.worktrees.repoPath(job.repo);
+      slots = runner.sidesFor(job).length;
+      await deps.checkRepo?.(job.repo);
     } catch (err) {
-      if (err instanceof ProfileError || (err instanceof Error && "code" in err && err.code === "repo_not_allowed")) {
-        throw new HttpError(400, "invalid_input", err.message);
-      }
+      const code = err instanceof Error && "code" in err ? String(err.code) : "";
+      if (err instanceof ProfileError || REPO_ERROR_CODES.has(code)) throw new HttpError(400, "invalid_input", `invalid job: ${(err as Error).message}`);
       throw err;
     }
-    // From here to the insert there is no await: concurrent duplicates cannot both insert.
-    const hash = bodyHash(job);
-    const existing = store.byKey(job.jobKey);
-    if (existing) {
-      if (existing.bodyHash !== hash) throw new HttpError(422, "job_key_conflict", `jobKey '${job.jobKey}' was used with a different body; use a new jobKey`);
-      return { status: 202, jobId: existing.id };
+    // No await from here to the enqueue: concurrent duplicates cannot both insert (jobs/idempotency.ts).
+    const a = admit(store, job, {
+      newId: () => `j-${randomUUID()}`,
+      now,
+      gate: () => (draining ? "draining" : queue.hasRoom() ? null : "queue_full"),
+    });
+    switch (a.kind) {
+      case "existing":
+        return a.jobId;
+      case "conflict":
+        throw new HttpError(422, "job_key_conflict", `jobKey '${job.jobKey}' was already used with a different body; send the same body again or use a new jobKey`);
+      case "refused":
+        if (a.reason === "draining") throw shuttingDown();
+        throw new HttpError(429, "queue_full", "all executors are busy and the queue is full; retry after the Retry-After seconds", { "retry-after": String(queue.retryAfterSeconds()) });
+      case "created": {
+        const accepted = queue.submit({ id: a.jobId, slots, run: () => runner.run(a.jobId, deps.jobSignal) });
+        // hasRoom() was true a moment ago with no await in between, so this cannot happen; if it
+        // ever does, the job must not sit `queued` forever.
+        if (!accepted) {
+          runner.interrupt(a.jobId);
+          throw new HttpError(429, "queue_full", "the queue is full; retry later", { "retry-after": String(queue.retryAfterSeconds()) });
+        }
+        log("info", "job_accepted", { jobId: a.jobId, jobKey: job.jobKey, queued: queue.queued, running: queue.running });
+        return a.jobId;
+      }
     }
-    // Checked again: shutdown may have begun while the body was being read.
-    if (draining) throw new HttpError(503, "shutting_down", "the executor is shutting down; retry shortly", { "retry-after": "10" });
-    if (!queue.hasRoom()) throw new HttpError(429, "queue_full", "all executors are busy and the queue is full; retry later", { "retry-after": String(queue.retryAfterSeconds()) });
-    const jobId = `j-${randomUUID()}`;
-    store.insert(jobId, job, hash, new Date().toISOString());
-    enqueue(jobId, sides);
-    log("info", "job_accepted", { jobId, jobKey: job.jobKey, queued: queue.queued, running: queue.running });
-    return { status: 202, jobId };
   }
 
-  function viewOf(jobId: string) {
+  function viewOf(jobId: string): JobView {
     const rec = store.get(jobId);
-    if (!rec) throw new HttpError(404, "not_found", `no job '${jobId}'`);
+    if (!rec) throw new HttpError(404, "not_found", `no job '${jobId}' on this executor`);
     return toView(rec);
   }
 
@@ -104,51 +117,52 @@ export function createApp(deps: AppDeps): App {
     });
   }
 
+  function health(): HealthView {
+    return {
+      status: draining ? "draining" : "ok",
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      running: queue.running,
+      queued: queue.queued,
+      capacity: queue.capacity,
+      maxQueue: queue.maxQueue,
+      clis: deps.clis(),
+    };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://executor");
-    if (url.pathname === "/health" && req.method === "GET") {
-      send(res, 200, {
-        status: draining ? "draining" : "ok",
-        version: VERSION,
-        uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
-        running: queue.running,
-        queued: queue.queued,
-        capacity: queue.capacity,
-        maxQueue: queue.maxQueue,
-        clis: deps.clis(),
-      });
-      return;
+    const { pathname } = new URL(req.url ?? "/", "http://executor");
+    if (pathname === "/health") {
+      if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", "use GET /health", { allow: "GET" });
+      return send(res, 200, health());
     }
-    if (!tokenMatches(req.headers["x-auth-token"], config.EXECUTOR_SECRET)) {
-      req.resume();
-      throw new HttpError(401, "unauthorized", "missing or wrong x-auth-token");
-    }
-    if (url.pathname === "/jobs" && req.method === "POST") {
-      const { jobId } = await submit(req);
-      send(res, 202, viewOf(jobId));
-      return;
-    }
-    if (url.pathname === "/execute" && req.method === "POST") {
-      const { jobId } = await submit(req);
+    if (!tokenMatches(req.headers["x-auth-token"], config.EXECUTOR_SECRET)) throw new HttpError(401, "unauthorized", "missing or wrong x-auth-token");
+    if (pathname === "/jobs" || pathname === "/execute") {
+      if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", `use POST ${pathname}`, { allow: "POST" });
+      const jobId = await submit(req);
+      if (pathname === "/jobs") return send(res, 202, viewOf(jobId));
       await waitDone(jobId);
-      send(res, 200, viewOf(jobId));
-      return;
+      return send(res, 200, viewOf(jobId));
     }
-    const m = /^\/jobs\/([A-Za-z0-9-]{1,64})$/.exec(url.pathname);
-    if (m?.[1] && req.method === "GET") {
-      send(res, 200, viewOf(m[1]));
-      return;
+    const m = /^\/jobs\/([^/]{1,200})$/.exec(pathname);
+    if (m?.[1]) {
+      if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", "use GET /jobs/:id", { allow: "GET" });
+      return send(res, 200, viewOf(decodeURIComponent(m[1])));
     }
-    throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
+    throw new HttpError(404, "not_found", `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /execute, GET /health`);
   }
 
   const server = createServer((req, res) => {
+    const t0 = performance.now();
+    res.once("finish", () => log("debug", "http_request", { method: req.method, path: req.url?.split("?")[0], status: res.statusCode, ms: Math.round(performance.now() - t0) }));
     handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return sendError(res, err);
+      if (err instanceof HttpError) return sendError(req, res, err);
+      if (err instanceof URIError) return sendError(req, res, new HttpError(404, "not_found", "no such job"));
       log("error", "request_failed", { error: err instanceof Error ? err.message : String(err) });
-      sendError(res, new HttpError(500, "internal", "internal error; see the executor's logs"));
+      sendError(req, res, new HttpError(500, "internal", "internal error; see the executor's logs"));
     });
   });
+  // Idle keep-alive sockets go quickly: shutdown closes whatever is left once no job runs.
   server.keepAliveTimeout = 5_000;
 
   return {

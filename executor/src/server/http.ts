@@ -1,4 +1,6 @@
+/** Small node:http helpers: typed errors as WireError bodies, and a bounded JSON body reader. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { WireError } from "@vault-mcp/contract";
 
 export class HttpError extends Error {
   override readonly name = "HttpError";
@@ -15,35 +17,67 @@ export class HttpError extends Error {
 }
 
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  send(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+/**
+ * Answers with a WireError. When the request body was not (fully) read — a 401, 413 or 415 decided
+ * from the headers — the connection is closed after the answer instead of being kept alive: keeping
+ * it would make node drain the whole unread body first, which is exactly what refusing early avoids.
+ */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: HttpError): void {
+  const body: WireError = { error: { code: err.code, message: err.message } };
+  send(res, err.status, body, req.complete ? err.headers : { ...err.headers, connection: "close" });
 }
 
-/** Reads a JSON body, refusing more than `limit` bytes and anything but application/json. */
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+
+/** Reads a JSON body: 415 for anything but application/json, 413 past `limit` bytes, 400 for bad JSON. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
-    req.resume();
-    throw new HttpError(415, "unsupported_media_type", "send the body as JSON with 'Content-Type: application/json'");
+  if (!JSON_TYPE.test(req.headers["content-type"] ?? "")) {
+    throw new HttpError(415, "unsupported_media_type", "send the body as JSON with the header 'Content-Type: application/json'");
   }
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) {
-    req.resume();
-    throw new HttpError(413, "payload_too_large", `body larger than ${limit} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, "payload_too_large", `body larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
+  const tooLarge = () => new HttpError(413, "payload_too_large", `the body is larger than ${limit} bytes; send a shorter prompt`);
+  if (Number(req.headers["content-length"] ?? "0") > limit) throw tooLarge();
+  // Listeners rather than `for await`: leaving that loop early destroys the socket, and the 413
+  // could not be sent any more.
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      // Chunked bodies declare no length: stop collecting the moment the limit is passed.
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => onError(new Error("the client closed the connection before the body ended"));
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new HttpError(400, "bad_json", "the body is not valid JSON");
   }

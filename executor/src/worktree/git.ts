@@ -1,32 +1,87 @@
-import { execFile } from "node:child_process";
+/**
+ * git, run the one way the executor allows: an argv through runProcess (no shell, own process group,
+ * timeout with a group kill), a minimal environment, and config overrides that keep repository
+ * config from running programs on our behalf.
+ */
+import os from "node:os";
+import { runProcess } from "../process/run.ts";
+import { GitError } from "./errors.ts";
 
-export class GitError extends Error {
-  override readonly name = "GitError";
-  readonly stderr: string;
+export { GitError } from "./errors.ts";
 
-  constructor(message: string, stderr: string) {
-    super(message);
-    this.stderr = stderr;
-  }
+/**
+ * Prepended to every command. Hooks and fsmonitor would run a program the repository (or an agent
+ * that edited .git/config) chose; auto-gc would too, and daemonizes with setsid(), escaping the
+ * group kill; signing needs a key and an agent. core.quotePath=false keeps UTF-8 paths readable.
+ */
+export const GIT_SAFETY_CONFIG: readonly string[] = [
+  "-c", "core.hooksPath=/dev/null",
+  "-c", "core.fsmonitor=false",
+  "-c", "gc.auto=0",
+  "-c", "maintenance.auto=false",
+  "-c", "commit.gpgSign=false",
+  "-c", "advice.detachedHead=false",
+  "-c", "core.quotePath=false",
+];
+
+/**
+ * Nothing inherited: a GIT_DIR or GIT_INDEX_FILE in the executor's own environment would aim every
+ * command at another repository, and the operator's ~/.gitconfig (aliases, autocrlf, includes,
+ * diff.noprefix) must not change what the executor does, hence no global or system config.
+ */
+function gitEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: os.tmpdir(),
+    LANG: "C",
+    LC_ALL: "C",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_PAGER: "cat",
+  };
 }
 
-/** git with an argv array, no hooks, no prompts, no pager; throws GitError with stderr on failure. */
-export function git(cwd: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "git",
-      ["-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false", "-c", "gc.auto=0", ...args],
-      {
-        cwd,
-        timeout: timeoutMs,
-        maxBuffer: 64 * 1024 * 1024,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", LANG: "C" },
-        encoding: "utf8",
-      },
-      (err, stdout, stderr) => {
-        if (err) reject(new GitError(`git ${args[0]} failed: ${stderr.trim().split("\n")[0] ?? err.message}`, stderr));
-        else resolve(stdout);
-      },
-    );
+export interface GitOptions {
+  /** Default 120 s: the first checkout of a large repository is slow. */
+  timeoutMs?: number;
+  /** Default 64 MiB; output past it fails the command rather than being parsed cut. */
+  maxOutputBytes?: number;
+  /** Exit codes that count as success (e.g. [0, 1] for `diff --quiet`). Default [0]. */
+  okCodes?: readonly number[];
+  /** Return output cut at maxOutputBytes (flagged `truncated`) instead of failing. */
+  allowTruncated?: boolean;
+}
+
+export interface GitResult {
+  stdout: string;
+  exitCode: number;
+  truncated: boolean;
+}
+
+/** Runs `git <args>` in `cwd` and returns stdout; anything else throws a GitError carrying stderr. */
+export async function git(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<string> {
+  return (await gitStatus(cwd, args, opts)).stdout;
+}
+
+/** Like `git`, but also returns which of `okCodes` git exited with. */
+export async function gitStatus(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<GitResult> {
+  const argv = ["git", ...GIT_SAFETY_CONFIG, ...args];
+  const out = await runProcess({
+    argv,
+    cwd,
+    env: gitEnv(),
+    timeoutMs: opts.timeoutMs ?? 120_000,
+    killGraceMs: 2_000,
+    maxOutputBytes: opts.maxOutputBytes ?? 64 * 1024 * 1024,
   });
+  const what = `git ${args[0] ?? ""}`;
+  if (out.spawnError !== null) throw new GitError(`${what}: could not start git`, out.spawnError, argv);
+  if (out.timedOut) throw new GitError(`${what}: timed out after ${out.durationMs} ms`, out.stderr, argv);
+  if (out.stdoutTruncated && !opts.allowTruncated) throw new GitError(`${what}: output over the limit`, out.stderr, argv);
+  if (out.exitCode === null || !(opts.okCodes ?? [0]).includes(out.exitCode)) {
+    const firstLine = out.stderr.trim().split("\n")[0] ?? "";
+    throw new GitError(`${what} failed (${out.exitCode ?? out.signal}): ${firstLine}`, out.stderr, argv);
+  }
+  return { stdout: out.stdout, exitCode: out.exitCode, truncated: out.stdoutTruncated };
 }

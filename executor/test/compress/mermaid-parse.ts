@@ -1,27 +1,37 @@
 /**
- * Mermaid's own parser in Node: mermaid needs a DOM (DOMPurify, d3), which jsdom provides.
- * `parseMermaid` resolves true for a valid diagram and throws Mermaid's error for an invalid one.
+ * Mermaid's own parser in Node 22, for tests. `mermaid.parse` needs no layout or rendering, only
+ * DOMPurify (labels are sanitized while parsing), and DOMPurify binds to `globalThis.window` when
+ * it is first imported: without it, importing mermaid fails with "DOMPurify.addHook is not a
+ * function". So the minimal setup is one global, `window`, from a jsdom document, set before the
+ * dynamic import (document, DOMParser, Element… are reached through it and are not needed as
+ * globals; checked by removing them one by one).
  */
 import { JSDOM } from "jsdom";
 
-let ready: Promise<(text: string) => Promise<unknown>> | null = null;
+type Parse = (text: string) => Promise<{ diagramType: string }>;
+let loading: Promise<Parse> | null = null;
 
-async function load(): Promise<(text: string) => Promise<unknown>> {
-  const dom = new JSDOM("<!doctype html><html><body></body></html>", { pretendToBeVisual: true });
-  const g = globalThis as Record<string, unknown>;
-  g.window = dom.window;
-  g.document = dom.window.document;
-  g.DOMParser = dom.window.DOMParser;
-  g.Element = dom.window.Element;
-  g.HTMLElement = dom.window.HTMLElement;
-  g.SVGElement = dom.window.SVGElement;
-  g.Node = dom.window.Node;
+async function load(): Promise<Parse> {
+  const g = globalThis as { window?: unknown };
+  g.window ??= new JSDOM("<!doctype html><html><body></body></html>").window;
   const { default: mermaid } = await import("mermaid");
-  mermaid.initialize({ startOnLoad: false });
-  return (text: string) => mermaid.parse(text);
+  // Without suppressErrors, parse throws Mermaid's own error for an invalid diagram.
+  return async (text) => ({ diagramType: (await mermaid.parse(text)).diagramType });
 }
 
-export async function parseMermaid(text: string): Promise<unknown> {
-  ready ??= load();
-  return (await ready)(text);
+/** Resolves with the diagram type for valid Mermaid; rejects with Mermaid's error (and the diagram) otherwise. */
+export async function parseMermaid(text: string): Promise<{ diagramType: string }> {
+  loading ??= load();
+  const parse = await loading;
+  try {
+    return await parse(text);
+  } catch (err) {
+    throw new Error(`invalid Mermaid: ${err instanceof Error ? err.message : String(err)}\n--- diagram ---\n${text}`, { cause: err });
+  }
+}
+
+/** Asserts a valid *flowchart* (every diagram we emit is one). */
+export async function expectFlowchart(text: string): Promise<void> {
+  const { diagramType } = await parseMermaid(text);
+  if (!diagramType.startsWith("flowchart")) throw new Error(`expected a flowchart, got ${diagramType}\n${text}`);
 }

@@ -1,185 +1,361 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+/** The HTTP API in-process on port 0: real git repo, real worktrees, the fake claude as a real process. */
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { verifyBody } from "@vault-mcp/contract";
-import { CALLBACK_SECRET, harness, job, liveProcesses, post, start, waitJob, type Harness } from "./harness.ts";
+import { JobView, WireError } from "@vault-mcp/contract";
 import type { Executor } from "../../src/executor.ts";
+import { CALLBACK_SECRET, getJob, harness, job, liveProcesses, post, SECRET, start, until, waitJob, type Harness } from "./harness.ts";
 
-let h: Harness;
+let h: Harness | undefined;
 let ex: Executor | undefined;
 afterEach(async () => {
   await ex?.shutdown().catch(() => undefined);
   ex = undefined;
   h?.cleanup();
+  h = undefined;
 });
 
-async function boot(extra: Record<string, string> = {}) {
+async function boot(extra: Record<string, string> = {}, o: Parameters<typeof start>[1] = {}) {
   h = harness(extra);
-  const s = await start(h);
+  const s = await start(h, o);
   ex = s.ex;
   return s.url;
 }
 
-describe("executor API", () => {
-  it("runs a job in a worktree: files, commit, cost, compressed result", async () => {
+const hostPort = (url: string) => {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+};
+
+/** Sends raw bytes and collects what comes back until the server closes the connection. */
+function raw(url: string, head: string, body = ""): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(hostPort(url));
+    let text = "";
+    sock.on("data", (c: Buffer) => (text += c.toString()));
+    sock.on("error", reject);
+    sock.on("close", () => resolve({ text, closed: true }));
+    sock.write(head + body);
+    // Never finish the body: an answer can only come from the headers.
+    setTimeout(() => {
+      sock.destroy();
+      resolve({ text, closed: false });
+    }, 3_000).unref();
+  });
+}
+
+const readdirIfAny = (dir: string) => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+const errorOf = async (res: Response) => WireError.parse(await res.json()).error;
+
+describe("POST /jobs and GET /jobs/:id", () => {
+  it("runs a job in a worktree: 202 JobView, then files, commit, cost and the Mermaid result", async () => {
     const url = await boot();
     const res = await post(`${url}/jobs`, job());
     expect(res.status).toBe(202);
-    const accepted = (await res.json()) as { jobId: string; status: string };
+    const accepted = JobView.parse(await res.json());
     expect(["queued", "running"]).toContain(accepted.status);
-    const view = (await waitJob(url, accepted.jobId)) as { status: string; result: { ok: boolean; files: unknown; commit: string; run: { costUsd: number; costSource: string }; compressed: string; branch: string } };
+    expect(accepted.result).toBeNull();
+    const view = JobView.parse(await waitJob(url, accepted.jobId));
     expect(view.status).toBe("succeeded");
-    expect(view.result.files).toEqual([{ path: "hello.txt", added: 1, deleted: 0 }]);
-    expect(view.result.commit).toMatch(/^[0-9a-f]{40}$/);
-    expect(view.result.branch).toBe(`vault/${accepted.jobId}`);
-    expect(view.result.run).toMatchObject({ costUsd: 0.002895, costSource: "reported" });
-    expect(view.result.compressed).toContain("flowchart");
+    expect(view.startedAt).not.toBeNull();
+    expect(view.result?.files).toEqual([{ path: "hello.txt", added: 1, deleted: 0 }]);
+    expect(view.result?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(view.result?.branch).toBe(`vault/${accepted.jobId}`);
+    expect(view.result?.run).toMatchObject({ ok: true, cli: "claude", costUsd: 0.002895, costSource: "reported" });
+    expect(view.result?.compressed).toContain("flowchart");
   });
 
-  it("POST /execute waits and returns the result", async () => {
+  it("POST /execute waits and returns the full result", async () => {
     const url = await boot();
-    const res = await post(`${url}/execute`, job({ verbosity: "summary" }));
+    const res = await post(`${url}/execute`, job({ verbosity: "summary", prompt: "sleep:200 write:a.txt" }));
     expect(res.status).toBe(200);
-    const view = (await res.json()) as { status: string; result: { compressed: string } };
+    const view = JobView.parse(await res.json());
     expect(view.status).toBe("succeeded");
-    expect(view.result.compressed).toMatch(/^ok · sonnet/);
+    expect(view.finishedAt).not.toBeNull();
+    expect(view.result?.files.map((f) => f.path)).toEqual(["a.txt"]);
+    expect(view.result?.compressed).toMatch(/^ok · sonnet/);
   });
 
-  it("50 concurrent identical POST /jobs → one job, one spawn; another body with the key → 422", async () => {
+  it("100 concurrent identical POST /jobs → one job and one spawn; the key with another body → 422", async () => {
     const url = await boot();
     const body = job({ prompt: "sleep:300 write:a.txt" });
-    const answers = await Promise.all(Array.from({ length: 50 }, () => post(`${url}/jobs`, body).then(async (r) => ({ status: r.status, id: ((await r.json()) as { jobId: string }).jobId }))));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => post(`${url}/jobs`, body).then(async (r) => ({ status: r.status, id: JobView.parse(await r.json()).jobId }))),
+    );
     expect(new Set(answers.map((a) => a.status))).toEqual(new Set([202]));
     expect(new Set(answers.map((a) => a.id)).size).toBe(1);
     await waitJob(url, answers[0]?.id as string);
-    expect(h.spawns()).toHaveLength(1);
+    // Key order does not make another body.
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    expect(JobView.parse(await (await post(`${url}/jobs`, reordered)).json()).jobId).toBe(answers[0]?.id);
     const conflict = await post(`${url}/jobs`, { ...body, prompt: "something else" });
     expect(conflict.status).toBe(422);
-    expect(h.spawns()).toHaveLength(1);
+    expect(await errorOf(conflict)).toMatchObject({ code: "job_key_conflict" });
+    expect(h?.spawns()).toHaveLength(1);
+    expect(ex?.store.counts().succeeded).toBe(1);
   });
 
   it("2 executors + queue of 8: 15 requests → 10 accepted, 5 × 429 with Retry-After; never > 2 CLIs alive", async () => {
     const url = await boot({ MAX_EXECUTORS: "2", MAX_QUEUE: "8" });
+    const dir = h?.dir as string;
     let peak = 0;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, liveProcesses(h.dir, "fake-claude").length, ex?.queue.running ?? 0);
+      peak = Math.max(peak, liveProcesses(dir, "fake-claude").length, ex?.queue.running ?? 0);
     }, 20);
-    const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => post(`${url}/jobs`, job({ prompt: `sleep:400 write:f${i}.txt` }))));
-    const statuses = answers.map((r) => r.status);
-    expect(statuses.filter((s) => s === 202)).toHaveLength(10);
-    const refused = answers.filter((r) => r.status === 429);
-    expect(refused).toHaveLength(5);
-    for (const r of refused) expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
-    await ex?.queue.idle();
-    clearInterval(sampler);
+    try {
+      const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => post(`${url}/jobs`, job({ prompt: `sleep:400 write:f${i}.txt` }))));
+      expect(answers.filter((r) => r.status === 202)).toHaveLength(10);
+      const refused = answers.filter((r) => r.status === 429);
+      expect(refused).toHaveLength(5);
+      for (const r of refused) {
+        expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(await errorOf(r)).toMatchObject({ code: "queue_full" });
+      }
+      await ex?.queue.idle();
+    } finally {
+      clearInterval(sampler);
+    }
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(2);
-    expect(h.spawns()).toHaveLength(10);
+    expect(h?.spawns()).toHaveLength(10);
+    expect(ex?.store.counts()).toMatchObject({ succeeded: 10, queued: 0, running: 0 });
   });
 
-  it("401 without the right token, before the body is read, and nothing runs", async () => {
+  it("GET /jobs/:id of an unknown job → 404; a wrong method → 405; an unknown route → 404", async () => {
     const url = await boot();
-    for (const headers of [{ "x-auth-token": "wrong" }, { "x-auth-token": "" }]) {
-      const res = await post(`${url}/jobs`, "x".repeat(2 * 1024 * 1024), headers);
+    const missing = await fetch(`${url}/jobs/j-nope`, { headers: { "x-auth-token": SECRET } });
+    expect(missing.status).toBe(404);
+    expect(await errorOf(missing)).toMatchObject({ code: "not_found" });
+    const wrong = await fetch(`${url}/jobs`, { headers: { "x-auth-token": SECRET } });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("POST");
+    expect((await fetch(`${url}/nope`, { headers: { "x-auth-token": SECRET } })).status).toBe(404);
+  });
+});
+
+describe("auth and body checks", () => {
+  it("401 without the right token, nothing runs; /health stays open", async () => {
+    const url = await boot();
+    for (const headers of [{ "x-auth-token": "wrong" }, { "x-auth-token": "" }, { "x-auth-token": `${SECRET}x` }]) {
+      const res = await post(`${url}/jobs`, job(), headers);
       expect(res.status).toBe(401);
+      expect(await errorOf(res)).toEqual({ code: "unauthorized", message: "missing or wrong x-auth-token" });
     }
+    const noHeader = await fetch(`${url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(job()) });
+    expect(noHeader.status).toBe(401);
     expect((await fetch(`${url}/jobs/j-1`)).status).toBe(401);
-    expect(h.spawns()).toHaveLength(0);
     expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect(h?.spawns()).toHaveLength(0);
+    expect(ex?.store.counts()).toMatchObject({ queued: 0, running: 0, succeeded: 0 });
   });
 
-  it("bad bodies → 400/413/415 with a message that says what to fix; traversal refused", async () => {
+  it("answers 401 from the headers alone, without reading the body, and closes the connection", async () => {
     const url = await boot();
-    const bad = await post(`${url}/jobs`, { jobKey: "k", repo: "demo" });
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/prompt/);
-    expect((await post(`${url}/jobs`, "{nope")).status).toBe(400);
-    expect((await post(`${url}/jobs`, JSON.stringify(job()), { "content-type": "text/plain" })).status).toBe(415);
-    expect((await post(`${url}/jobs`, JSON.stringify({ ...job(), prompt: "x".repeat(300 * 1024) }))).status).toBe(413);
-    for (const repo of ["../demo", "/etc", "demo/../../x", "nope"]) {
-      const r = await post(`${url}/jobs`, job({ repo }));
-      expect(r.status, repo).toBe(400);
-    }
-    expect((await post(`${url}/jobs`, job({ profile: "sonnet", executor: "claude" }))).status).toBe(400);
-    expect((await post(`${url}/jobs`, job({ timeoutMs: 10 }))).status).toBe(400);
-    expect(h.spawns()).toHaveLength(0);
+    const head = `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\nx-auth-token: wrong\r\n\r\n`;
+    const r = await raw(url, head, '{"jobKey":"k",');
+    expect(r.text).toMatch(/^HTTP\/1\.1 401 /);
+    expect(r.text.toLowerCase()).toContain("connection: close");
+    // 50 MB were announced and never sent: the server hung up instead of waiting for them.
+    expect(r.closed).toBe(true);
+    // A 2 MB body with a wrong token gets its 401 as well (fetch sees the answer, not a reset).
+    expect((await post(`${url}/jobs`, "x".repeat(2 * 1024 * 1024), { "x-auth-token": "wrong" })).status).toBe(401);
   });
 
-  it("a timeout kills the CLI's whole tree and reads timeout", async () => {
+  it("413 for a body over the limit, declared or streamed; 415 for another content type; 400 for bad JSON", async () => {
+    const url = await boot();
+    const big = await post(`${url}/jobs`, JSON.stringify({ ...job(), prompt: "x".repeat(300 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(await errorOf(big)).toMatchObject({ code: "payload_too_large" });
+    const declared = await raw(url, `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nx-auth-token: ${SECRET}\r\n\r\n`);
+    expect(declared.text).toMatch(/^HTTP\/1\.1 413 /);
+    const chunk = "x".repeat(64 * 1024);
+    const chunked = await raw(url, `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nx-auth-token: ${SECRET}\r\n\r\n`, `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(5));
+    expect(chunked.text).toMatch(/^HTTP\/1\.1 413 /);
+    const text = await post(`${url}/jobs`, JSON.stringify(job()), { "content-type": "text/plain" });
+    expect(text.status).toBe(415);
+    expect((await errorOf(text)).message).toMatch(/application\/json/);
+    const bad = await post(`${url}/jobs`, "{nope");
+    expect(bad.status).toBe(400);
+    expect(await errorOf(bad)).toMatchObject({ code: "bad_json" });
+    expect(h?.spawns()).toHaveLength(0);
+  });
+
+  it("400s name the field and say what would be accepted", async () => {
+    const url = await boot();
+    const cases: [unknown, RegExp][] = [
+      [{ jobKey: "k", repo: "demo", profile: "sonnet" }, /'prompt' is required: a non-empty string/],
+      [{ ...job(), extra: 1 }, /unknown field 'extra'; the fields are jobKey, /],
+      [job({ executor: "claude" }), /exactly one of 'profile'.*or 'executor'/],
+      [job({ profile: "gpt" }), /'profile' must be one of deepseek, gemini-flash/],
+      [job({ verify: "npm test" }), /'verify' must be an array, not a string: a command as an argument array/],
+      [job({ timeoutMs: 10 }), /'timeoutMs' is invalid .*from 1000 to 3600000/],
+      [job({ repo: "../etc" }), /'repo': repo must be a plain name/],
+      [job({ callbackUrl: "ftp://x/y" }), /'callbackUrl' is invalid .*http\(s\) URL/],
+      [[1, 2], /the body must be a JSON object like .*, not an array/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await post(`${url}/jobs`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const err = await errorOf(res);
+      expect(err.code).toBe("invalid_input");
+      expect(err.message).toMatch(message);
+    }
+    expect(h?.spawns()).toHaveLength(0);
+  });
+
+  it("refuses repos outside the allowlist, traversal and symlinks out of REPOS_DIR with 400, creating nothing", async () => {
+    const url = await boot({ REPO_ALLOWLIST: "demo,escape" });
+    const outside = mkdtempSync(path.join(os.tmpdir(), "vault-outside-"));
+    try {
+      const { symlinkSync } = await import("node:fs");
+      symlinkSync(outside, path.join(h?.dir as string, "repos", "escape"));
+      for (const repo of ["../demo", "/etc", "demo/../../x", "nope", "escape"]) {
+        const r = await post(`${url}/jobs`, job({ repo }));
+        expect(r.status, repo).toBe(400);
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+    expect(h?.spawns()).toHaveLength(0);
+    expect(ex?.store.counts()).toMatchObject({ queued: 0, running: 0, failed: 0 });
+    expect(readdirIfAny(path.join(h?.dir as string, "worktrees"))).toEqual([]);
+  });
+});
+
+describe("runs that fail", () => {
+  it("a timeout kills the CLI's whole tree; the result reads timeout", async () => {
     const url = await boot();
     const res = await post(`${url}/jobs`, job({ prompt: "hang", timeoutMs: 1000 }));
-    const { jobId } = (await res.json()) as { jobId: string };
-    const view = (await waitJob(url, jobId)) as { status: string; result: { ok: boolean; run: { error: { kind: string } } } };
+    const { jobId } = JobView.parse(await res.json());
+    const view = JobView.parse(await waitJob(url, jobId));
     expect(view.status).toBe("failed");
-    expect(view.result.run.error.kind).toBe("timeout");
+    expect(view.result?.run.error?.kind).toBe("timeout");
     await ex?.runner.settle(); // the worktree's own cleanup (git) runs after the result
-    expect(liveProcesses(`${h.dir}`)).toEqual([]);
+    expect(liveProcesses(h?.dir as string)).toEqual([]);
   });
 
-  it("a failed verify fails the job and keeps its worktree", async () => {
+  it("a failed verify fails the job; a passing one succeeds", async () => {
     const url = await boot();
-    const res = await post(`${url}/execute`, job({ verify: ["node", "-e", "process.exit(3)"] }));
-    const view = (await res.json()) as { status: string; result: { ok: boolean; verify: { ok: boolean; exitCode: number } } };
-    expect(view.status).toBe("failed");
-    expect(view.result.verify).toMatchObject({ ok: false, exitCode: 3 });
-    const ok = (await (await post(`${url}/execute`, job({ verify: ["node", "-e", "process.exit(0)"] }))).json()) as { status: string };
+    const failed = JobView.parse(await (await post(`${url}/execute`, job({ verify: ["node", "-e", "process.exit(3)"] }))).json());
+    expect(failed.status).toBe("failed");
+    expect(failed.result?.verify).toMatchObject({ ok: false, exitCode: 3 });
+    expect(failed.result?.run.ok).toBe(true);
+    const ok = JobView.parse(await (await post(`${url}/execute`, job({ verify: ["node", "-e", "require('fs').statSync('hello.txt')"] }))).json());
     expect(ok.status).toBe("succeeded");
+    expect(ok.result?.verify).toMatchObject({ ok: true, exitCode: 0 });
   });
 
-  it("posts a signed callback, retrying after a 500", async () => {
-    const bodies: { sig: string | undefined; body: string }[] = [];
-    let calls = 0;
+  it("a CLI that floods its output: stored capped and marked truncated, the job record stays small", async () => {
+    const url = await boot();
+    const view = JobView.parse(await (await post(`${url}/execute`, job({ prompt: "flood" }))).json());
+    expect(["succeeded", "failed"]).toContain(view.status);
+    expect(view.result?.run.truncated).toBe(true);
+    expect(JSON.stringify(view).length).toBeLessThan(1.5 * 1024 * 1024);
+  });
+
+  it("a CLI API error fails the job with the adapter's error kind", async () => {
+    const url = await boot();
+    const view = JobView.parse(await (await post(`${url}/execute`, job({ prompt: "fail" }))).json());
+    expect(view.status).toBe("failed");
+    expect(view.result?.ok).toBe(false);
+    expect(view.result?.run.error?.kind).toBe("api");
+  });
+});
+
+describe("callbacks and health", () => {
+  it("posts a signed callback to callbackUrl, retried after a 500", async () => {
+    const { createServer } = await import("node:http");
+    const { verifyBody, SIGNATURE_HEADER } = await import("@vault-mcp/contract");
+    const got: { sig: string; body: string }[] = [];
     const receiver = createServer((req, res) => {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
       req.on("end", () => {
-        calls += 1;
-        bodies.push({ sig: req.headers["x-vault-signature"] as string | undefined, body });
-        res.writeHead(calls === 1 ? 500 : 200).end();
+        got.push({ sig: String(req.headers[SIGNATURE_HEADER]), body });
+        res.writeHead(got.length === 1 ? 500 : 204).end();
       });
     });
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-    const port = (receiver.address() as AddressInfo).port;
     try {
-      h = harness();
-      const s = await start(h);
-      ex = s.ex;
-      const { jobId } = (await (await post(`${s.url}/jobs`, job({ callbackUrl: `http://127.0.0.1:${port}/cb` }))).json()) as { jobId: string };
-      await waitJob(s.url, jobId);
-      const deadline = Date.now() + 10_000;
-      while (calls < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(calls).toBe(2);
-      const last = bodies[1] as { sig: string; body: string };
+      const port = (receiver.address() as net.AddressInfo).port;
+      const url = await boot();
+      const { jobId } = JobView.parse(await (await post(`${url}/jobs`, job({ callbackUrl: `http://127.0.0.1:${port}/cb?task=1` }))).json());
+      await waitJob(url, jobId);
+      await until(() => got.length >= 2 && ex?.store.get(jobId)?.callbackState === "sent", 10_000, "callback");
+      expect(got).toHaveLength(2);
+      const last = got[1] as { sig: string; body: string };
       expect(await verifyBody(CALLBACK_SECRET, last.body, last.sig)).toBe(true);
       expect(await verifyBody("wrong-secret-0123456789", last.body, last.sig)).toBe(false);
-      expect(JSON.parse(last.body)).toMatchObject({ jobId, status: "succeeded" });
+      const view = JobView.parse(JSON.parse(last.body));
+      expect(view).toMatchObject({ jobId, status: "succeeded" });
+      expect(view).toEqual(JobView.parse(await getJob(url, jobId)));
+      expect(ex?.store.get(jobId)?.callbackAttempts).toBe(2);
     } finally {
       receiver.close();
     }
   });
 
-  it("consensus runs two profiles in two worktrees at once and compares them", async () => {
-    // The configured pair is sonnet + codex; here both sides run the fake claude.
+  it("GET /health: version, uptime, queue figures and each CLI found or missing, probed once; no secret", async () => {
+    const bin = mkdtempSync(path.join(os.tmpdir(), "vault-bin-"));
+    const fakeVersion = path.join(bin, "claude");
+    writeFileSync(fakeVersion, `#!${process.execPath}\nprocess.stdout.write("2.1.331 (Claude Code)\\n");\n`);
+    chmodSync(fakeVersion, 0o755);
+    try {
+      const url = await boot({ CLAUDE_BIN: fakeVersion, CODEX_BIN: path.join(bin, "codex-missing"), GEMINI_BIN: "no-such-gemini-cli" }, { probeClis: true });
+      await until(async () => ((await (await fetch(`${url}/health`)).json()) as { clis: unknown }).clis !== null, 10_000, "the CLI probe");
+      const res = await fetch(`${url}/health`);
+      const text = await res.text();
+      expect(res.status).toBe(200);
+      expect(JSON.parse(text)).toMatchObject({
+        status: "ok",
+        version: expect.any(String),
+        uptimeSeconds: expect.any(Number),
+        running: 0,
+        queued: 0,
+        capacity: 2,
+        maxQueue: 8,
+        clis: {
+          claude: { found: true, path: fakeVersion, version: "2.1.331 (Claude Code)" },
+          codex: { found: false, path: null, version: null },
+          gemini: { found: false, path: null, version: null },
+        },
+      });
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(CALLBACK_SECRET);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("consensus", () => {
+  it("runs two profiles in two worktrees at once (two slots) and compares them", async () => {
+    // The shipped pair is sonnet + codex; here it is sonnet + opus, so both sides run the fake claude.
     const dir = mkdtempSync(path.join(os.tmpdir(), "vault-profiles-"));
     const file = path.join(dir, "profiles.json");
-    const claudeSide = (model: string) => ({ cli: "claude", model, env: {} });
-    writeFileSync(file, JSON.stringify({ profiles: { sonnet: claudeSide("sonnet"), opus: claudeSide("opus") }, consensus: ["sonnet", "opus"], direct: { claude: "sonnet", codex: "sonnet", gemini: "sonnet" } }));
+    const shipped = JSON.parse(readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...shipped, consensus: ["sonnet", "opus"] }));
     try {
       const url = await boot({ PROFILES_FILE: file });
-      const res = await post(`${url}/execute`, job({ profile: "consensus" }));
-      const view = (await res.json()) as { status: string; result: { consensus: { verdict: string; filesBoth: string[] }; runB: unknown; compressed: string; costUsd: number } };
+      const res = await post(`${url}/execute`, job({ profile: "consensus", prompt: "sleep:300 write:hello.txt" }));
+      const view = JobView.parse(await res.json());
       expect(view.status).toBe("succeeded");
-      expect(view.result.consensus).toMatchObject({ verdict: "agree", filesBoth: ["hello.txt"] });
-      expect(view.result.runB).toBeTruthy();
-      expect(view.result.costUsd).toBeCloseTo(2 * 0.002895, 8);
-      expect(view.result.compressed).toContain("flowchart");
-      expect(h.spawns()).toHaveLength(2);
+      expect(view.result?.consensus).toMatchObject({ verdict: "agree", filesBoth: ["hello.txt"], profiles: ["sonnet", "opus"] });
+      expect(view.result?.runB?.ok).toBe(true);
+      expect(view.result?.costUsd).toBeCloseTo(2 * 0.002895, 8);
+      expect(view.result?.compressed).toContain("flowchart");
+      expect(h?.spawns()).toHaveLength(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
-

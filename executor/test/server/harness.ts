@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,7 +7,7 @@ import { createExecutor, type Executor, type ExecutorOverrides } from "../../src
 
 export const SECRET = "executor-secret-0123456789";
 export const CALLBACK_SECRET = "callback-secret-0123456789";
-export const FAKE_CLAUDE = path.join(import.meta.dirname, "..", "fixtures", "fake-claude.mjs");
+export const FAKE_CLAUDE = path.join(import.meta.dirname, "fixtures", "fake-claude.mjs");
 
 export function makeRepo(reposDir: string, name = "demo"): string {
   const dir = path.join(reposDir, name);
@@ -59,9 +59,44 @@ export function harness(extra: Record<string, string> = {}): Harness {
   };
 }
 
+/** The executor in-process on port 0; callbacks retry after 50 ms instead of 2 s. */
 export async function start(h: Harness, o: ExecutorOverrides = {}): Promise<{ ex: Executor; url: string }> {
-  const ex = createExecutor(h.config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" }, ...o });
+  const ex = createExecutor(h.config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" }, callback: { baseDelayMs: 50 }, ...o });
   return { ex, url: await ex.listen() };
+}
+
+export const MAIN = path.join(import.meta.dirname, "..", "..", "src", "main.ts");
+
+/** The executor as a real process (`node src/main.ts`, Node 22 strips the types) on port 0. */
+export async function spawnExecutor(h: Harness, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...h.env, ANTHROPIC_API_KEY: "k", ...extra }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /"event":"listening","url":"([^"]+)"/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+    child.once("exit", (code) => reject(new Error(`executor exited ${code}: ${out}`)));
+  });
+  return { child, url, output: () => out };
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once("exit", (code) => r(code)));
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function getJob(url: string, jobId: string): Promise<Record<string, unknown>> {
+  return fetch(`${url}/jobs/${jobId}`, { headers: { "x-auth-token": SECRET } }).then((r) => r.json() as Promise<Record<string, unknown>>);
 }
 
 export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

@@ -1,0 +1,50 @@
+/**
+ * What a worktree directory is for, stored beside it (`<dir>.state.json`) so that it survives an
+ * executor restart, when the in-memory pool is gone:
+ *   idle  cleaned and in the pool: may be reused after a restart
+ *   kept  a failed job's tree, kept for a human until `keepUntil` (ms since epoch)
+ *   (no file) held by a running job; found after a restart, it is a crashed job's tree and is
+ *   treated like a kept one.
+ * A sidecar rather than a file inside the tree: a kept tree stays exactly as the CLI left it.
+ */
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { z } from "zod";
+
+export const SlotState = z.discriminatedUnion("state", [
+  z.strictObject({ state: z.literal("idle") }),
+  z.strictObject({ state: z.literal("kept"), keepUntil: z.number().int(), branch: z.string(), reason: z.enum(["failed", "orphaned"]) }),
+]);
+export type SlotState = z.infer<typeof SlotState>;
+
+export const STATE_SUFFIX = ".state.json";
+
+export function statePath(dir: string): string {
+  return `${dir}${STATE_SUFFIX}`;
+}
+
+/** Written to a temporary name and renamed, so a crash never leaves half a file. */
+export async function writeSlotState(dir: string, state: SlotState): Promise<void> {
+  const tmp = `${statePath(dir)}.tmp`;
+  await writeFile(tmp, JSON.stringify(state));
+  await rename(tmp, statePath(dir));
+}
+
+/** null when there is no state file; an unreadable one counts as none (the tree is then kept). */
+export async function readSlotState(dir: string): Promise<SlotState | null> {
+  let text: string;
+  try {
+    text = await readFile(statePath(dir), "utf8");
+  } catch {
+    return null;
+  }
+  try {
+    const parsed = SlotState.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function clearSlotState(dir: string): Promise<void> {
+  await rm(statePath(dir), { force: true });
+}

@@ -1,0 +1,226 @@
+/**
+ * What each adapter hands to the process runner (argv, the complete env, the config files it writes)
+ * and how parse() copes with outcomes no capture shows: never a throw, always a valid RunResult.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunResult, type CliName } from "@vault-mcp/contract";
+import { PromptArgError } from "../../src/clis/common.ts";
+import { CODEX_KEY_VAR, codexConfig } from "../../src/clis/codex.ts";
+import { GEMINI_POLICY, GEMINI_SETTINGS } from "../../src/clis/gemini.ts";
+import { makeAdapters } from "../../src/clis/index.ts";
+import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
+import { loadPrices } from "../../src/pricing.ts";
+import { fixtureOutcome } from "./fixtures.ts";
+
+const adapters = makeAdapters(loadPrices());
+const CLIS: CliName[] = ["claude", "codex", "gemini"];
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "vault-adapters-"));
+  process.env.VAULT_CANARY_SECRET = "must-not-leak";
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  delete process.env.VAULT_CANARY_SECRET;
+});
+
+const PROFILE: Record<CliName, Record<string, string>> = {
+  claude: { CLAUDE_BIN: "/opt/claude", ANTHROPIC_API_KEY: "sk-ant-1", ANTHROPIC_BASE_URL: "http://127.0.0.1:1/s/ok", ANTHROPIC_SMALL_FAST_MODEL: "deepseek-chat" },
+  codex: { CODEX_BIN: "/opt/codex", CODEX_API_KEY: "sk-oa-1", CODEX_BASE_URL: "http://127.0.0.1:1/s/ok/v1" },
+  gemini: { GEMINI_BIN: "/opt/gemini", GEMINI_API_KEY: "g-1", GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:1/s/ok" },
+};
+
+let n = 0;
+async function prepare(cli: CliName, prompt = "Fix the bug", profileEnv: Record<string, string> = PROFILE[cli]): Promise<{ inv: CliInvocation; home: string }> {
+  const home = path.join(dir, `h${++n}`);
+  const inv = await adapters[cli].prepare({ prompt, model: "m-1", cwd: "/work/wt", home, profileEnv });
+  return { inv, home };
+}
+
+describe("prepare", () => {
+  it("claude: headless JSON, acceptEdits + Bash only, repo settings ignored, prompt after --", async () => {
+    const { inv, home } = await prepare("claude", "--dangerously-skip-permissions");
+    expect(inv.argv).toEqual([
+      "/opt/claude", "-p", "--output-format", "json", "--model", "m-1", "--max-turns", "40",
+      "--permission-mode", "acceptEdits", "--allowedTools", "Bash", "--setting-sources", "user", "--strict-mcp-config",
+      "--", "--dangerously-skip-permissions",
+    ]);
+    expect(inv.env).toMatchObject({
+      HOME: home,
+      CLAUDE_CONFIG_DIR: `${home}/.claude`,
+      TMPDIR: `${home}/tmp`,
+      ANTHROPIC_API_KEY: "sk-ant-1",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:1/s/ok",
+      ANTHROPIC_SMALL_FAST_MODEL: "deepseek-chat",
+      CLAUDE_CODE_MAX_RETRIES: "0",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      DISABLE_TELEMETRY: "1",
+      DISABLE_AUTOUPDATER: "1",
+    });
+    expect(statSync(`${home}/.claude`).isDirectory()).toBe(true);
+  });
+
+  it("codex: exec --json in workspace-write, a per-run provider with retries off, key renamed", async () => {
+    const { inv, home } = await prepare("codex", "-rf everything");
+    expect(inv.argv).toEqual(["/opt/codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-C", "/work/wt", "-m", "m-1", "--", "-rf everything"]);
+    expect(inv.env).toMatchObject({ HOME: home, CODEX_HOME: `${home}/.codex`, [CODEX_KEY_VAR]: "sk-oa-1" });
+    // The key reaches codex only under the provider's variable; codex hides *KEY* variables from the commands it runs.
+    expect(inv.env.CODEX_API_KEY).toBeUndefined();
+    expect(inv.env.CODEX_BASE_URL).toBeUndefined();
+    const toml = readFileSync(`${home}/.codex/config.toml`, "utf8");
+    expect(toml).toBe(codexConfig("http://127.0.0.1:1/s/ok/v1"));
+    for (const line of ['model_provider = "vault"', 'base_url = "http://127.0.0.1:1/s/ok/v1"', `env_key = "${CODEX_KEY_VAR}"`, 'wire_api = "responses"', "request_max_retries = 0", "stream_max_retries = 0", "exclude_slash_tmp = true", "network_access = false"]) {
+      expect(toml).toContain(line);
+    }
+    expect(statSync(`${home}/.codex/config.toml`).mode & 0o777).toBe(0o600);
+  });
+
+  it("codex: a base URL cannot break out of its TOML string", () => {
+    const toml = codexConfig('http://x/"\nmodel_provider = "evil');
+    expect(toml.match(/^model_provider = /gm)).toHaveLength(1);
+    expect(toml).toContain(String.raw`base_url = "http://x/\"\nmodel_provider = \"evil"`);
+  });
+
+  it("gemini: JSON, auto_edit plus a policy for the shell, per-run home, no relaunch, prompt as --prompt=", async () => {
+    const { inv, home } = await prepare("gemini", "--version");
+    expect(inv.argv).toEqual(["/opt/gemini", "--output-format", "json", "-m", "m-1", "--skip-trust", "--approval-mode", "auto_edit", "--prompt=--version"]);
+    expect(inv.env).toMatchObject({ HOME: home, GEMINI_CLI_HOME: home, GEMINI_CLI_NO_RELAUNCH: "true", GEMINI_API_KEY: "g-1", GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:1/s/ok" });
+    expect(JSON.parse(readFileSync(`${home}/.gemini/settings.json`, "utf8"))).toEqual(GEMINI_SETTINGS);
+    expect(GEMINI_SETTINGS).toMatchObject({ security: { auth: { selectedType: "gemini-api-key" } }, general: { maxAttempts: 1, enableAutoUpdate: false }, privacy: { usageStatisticsEnabled: false }, telemetry: { enabled: false } });
+    expect(readFileSync(`${home}/.gemini/policies/vault.toml`, "utf8")).toBe(GEMINI_POLICY);
+  });
+
+  it("gemini: the base URL is always set, so a repository's .env cannot redirect the key", async () => {
+    const { inv } = await prepare("gemini", "x", { GEMINI_API_KEY: "g-1" });
+    expect(inv.env.GOOGLE_GEMINI_BASE_URL).toBe("https://generativelanguage.googleapis.com");
+  });
+
+  for (const cli of CLIS) {
+    it(`${cli}: the env is the profile's plus the adapter's, nothing from the executor's own env`, async () => {
+      const { inv } = await prepare(cli);
+      expect(inv.env.VAULT_CANARY_SECRET).toBeUndefined();
+      expect(Object.values(inv.env)).not.toContain("must-not-leak");
+      expect(inv.env[`${cli.toUpperCase()}_BIN`]).toBeUndefined();
+      expect(inv.env.PATH).toBe(process.env.PATH);
+    });
+
+    it(`${cli}: the adapter's own settings win over the profile's`, async () => {
+      const { inv, home } = await prepare(cli, "x", { ...PROFILE[cli], HOME: "/root", TMPDIR: "/tmp", CLAUDE_CODE_MAX_RETRIES: "10", GEMINI_CLI_HOME: "/root", CODEX_HOME: "/root/.codex" });
+      expect(inv.env.HOME).toBe(home);
+      expect(inv.env.TMPDIR).toBe(`${home}/tmp`);
+      if (cli === "claude") expect(inv.env.CLAUDE_CODE_MAX_RETRIES).toBe("0");
+      if (cli === "gemini") expect(inv.env.GEMINI_CLI_HOME).toBe(home);
+      if (cli === "codex") expect(inv.env.CODEX_HOME).toBe(`${home}/.codex`);
+    });
+
+    it(`${cli}: a prompt execve cannot carry is refused before anything runs, with the reason`, async () => {
+      await expect(prepare(cli, "é".repeat(70_000))).rejects.toThrow(/is 1400\d\d bytes as UTF-8/);
+      await expect(prepare(cli, "a\u0000b")).rejects.toThrow(PromptArgError);
+      // The contract's limit in ASCII fits.
+      await expect(prepare(cli, "a".repeat(100_000))).resolves.toBeDefined();
+    });
+
+    it(`${cli}: without a configured path the executable is looked up by name`, async () => {
+      const { [`${cli.toUpperCase()}_BIN`]: _bin, ...rest } = PROFILE[cli];
+      const { inv } = await prepare(cli, "x", rest);
+      expect(inv.argv[0]).toBe(cli);
+    });
+  }
+});
+
+const base = (over: Partial<ProcessOutcome>): ProcessOutcome => ({
+  exitCode: 0,
+  signal: null,
+  stdout: "",
+  stderr: "",
+  stdoutTruncated: false,
+  stderrTruncated: false,
+  timedOut: false,
+  aborted: false,
+  spawnError: null,
+  durationMs: 10,
+  pid: 1,
+  ...over,
+});
+
+describe("parse: outcomes no capture shows", () => {
+  for (const cli of CLIS) {
+    const parse = (o: ProcessOutcome) => adapters[cli].parse(o, { model: "m", cli });
+    it(`${cli}: missing executable → crash with the reason`, () => {
+      const r = parse(base({ exitCode: null, spawnError: "ENOENT: spawn claude ENOENT" }));
+      expect(r).toMatchObject({ ok: false, error: { kind: "crash" } });
+      expect(r.error?.message).toContain("ENOENT");
+    });
+    it(`${cli}: garbage on stdout → bad_output`, () => {
+      expect(parse(base({ stdout: "not json at all\n" })).error?.kind).toBe("bad_output");
+    });
+    it(`${cli}: exit 0 and nothing printed → crash`, () => {
+      expect(parse(base({})).error?.kind).toBe("crash");
+    });
+    it(`${cli}: executor shutdown → interrupted`, () => {
+      expect(parse(base({ aborted: true, signal: "SIGTERM", exitCode: null })).error?.kind).toBe("interrupted");
+    });
+    it(`${cli}: our timeout wins over a success payload printed just before the kill`, () => {
+      const name = { claude: "claude-json-success", codex: "codex-jsonl-success", gemini: "gemini-json-success" }[cli];
+      expect(parse(fixtureOutcome(name, { timedOut: true })).error?.kind).toBe("timeout");
+    });
+    it(`${cli}: never throws, always a valid RunResult`, () => {
+      const name = { claude: "claude-json-success", codex: "codex-jsonl-tool-workspace-write", gemini: "gemini-json-success" }[cli];
+      const good = fixtureOutcome(name);
+      fc.assert(
+        fc.property(
+          fc.oneof(fc.string(), fc.nat({ max: good.stdout.length }).map((k) => good.stdout.slice(0, k)), fc.json()),
+          fc.oneof(fc.string(), fc.constant(fixtureOutcome("gemini-json-401").stderr)),
+          fc.option(fc.integer({ min: 0, max: 255 })),
+          fc.boolean(),
+          (stdout, stderr, exitCode, stdoutTruncated) => {
+            const r = parse(base({ stdout, stderr, exitCode, stdoutTruncated }));
+            expect(RunResult.safeParse(r).success).toBe(true);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it("claude: a result cut at the output cap → bad_output that says so", () => {
+    const good = fixtureOutcome("claude-json-success");
+    const r = adapters.claude.parse({ ...good, stdout: good.stdout.slice(0, 500), stdoutTruncated: true }, { model: "sonnet", cli: "claude" });
+    expect(r).toMatchObject({ ok: false, truncated: true, error: { kind: "bad_output" } });
+    expect(r.error?.message).toMatch(/output cap/);
+  });
+
+  it("codex: a stream cut at the output cap before turn.completed → bad_output, not a failed turn", () => {
+    const good = fixtureOutcome("codex-jsonl-tool-workspace-write");
+    const cut = good.stdout.slice(0, good.stdout.indexOf('{"type":"turn.completed"') + 20);
+    const r = adapters.codex.parse({ ...good, stdout: cut, stdoutTruncated: true }, { model: "gpt-5.5", cli: "codex" });
+    expect(r).toMatchObject({ ok: false, text: "Done: created hello.txt", error: { kind: "bad_output" } });
+  });
+
+  it("codex: a torn last line is skipped, the complete events still count", () => {
+    const good = fixtureOutcome("codex-jsonl-success");
+    const r = adapters.codex.parse({ ...good, stdout: `${good.stdout}{"type":"item.comp` }, { model: "gpt-5.5", cli: "codex" });
+    expect(r.ok).toBe(true);
+  });
+
+  it("claude: tolerates unknown keys and wrong-typed extras in its result", () => {
+    const good = JSON.parse(fixtureOutcome("claude-json-success").stdout) as Record<string, unknown>;
+    const stdout = JSON.stringify({ ...good, brand_new_field: { x: 1 }, errors: "not-an-array", api_error_status: "n/a" });
+    const r = adapters.claude.parse(base({ stdout }), { model: "sonnet", cli: "claude" });
+    expect(r).toMatchObject({ ok: true, text: "Done: created hello.txt", costUsd: 0.002895 });
+  });
+
+  it("gemini: without its error object (stderr cut at the cap) the exit code still gives the kind", () => {
+    const parse = (exitCode: number) => adapters.gemini.parse(base({ exitCode, stderr: "Error: x\n    at y\n", stderrTruncated: true }), { model: "m", cli: "gemini" }).error?.kind;
+    expect([parse(145), parse(147), parse(173), parse(244), parse(41), parse(1)]).toEqual(["auth", "auth", "rate_limit", "api", "auth", "crash"]);
+  });
+
+  it("gemini: a turn-limit exit is budget", () => {
+    const stderr = '{"session_id":"s","error":{"type":"FatalTurnLimitedError","message":"Reached max session turns","code":53}}';
+    expect(adapters.gemini.parse(base({ exitCode: 53, stderr }), { model: "m", cli: "gemini" }).error?.kind).toBe("budget");
+  });
+});

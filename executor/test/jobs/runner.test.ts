@@ -1,0 +1,247 @@
+/**
+ * The job runner with every dependency injected: an in-memory worktree manager, a recording
+ * adapter and runProcess, a fixed clock, stub compress/compareRuns, and the real SQLite store.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { CliName, JobRequest, JobView, RunResult } from "@vault-mcp/contract";
+import type { CliAdapter, CompareRuns, Compress, ProcessOutcome, RunProcessOptions, Worktree, WorktreeManager } from "../../src/interfaces.ts";
+import { bodyHash } from "../../src/jobs/idempotency.ts";
+import { JobRunner, type RunnerConfig, type RunnerDeps } from "../../src/jobs/runner.ts";
+import { JobStore } from "../../src/jobs/store.ts";
+import type { ProfilesFile } from "../../src/profiles.ts";
+
+const NOW = new Date("2026-03-01T12:00:00.000Z");
+let dir: string;
+let store: JobStore;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "vault-runner-"));
+  store = new JobStore(path.join(dir, "data"));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const config = (): RunnerConfig => ({
+  DATA_DIR: path.join(dir, "data"),
+  DEFAULT_TIMEOUT_MS: 2_000,
+  MAX_TIMEOUT_MS: 3_000,
+  KILL_GRACE_MS: 111,
+  VERIFY_TIMEOUT_MS: 4_444,
+  CALLBACK_SECRET: "callback-secret-0123456789",
+  CLAUDE_BIN: "/opt/claude",
+  CODEX_BIN: "codex",
+  GEMINI_BIN: "gemini",
+});
+
+const profiles: ProfilesFile = {
+  profiles: {
+    sonnet: { cli: "claude", model: "sonnet", env: { ANTHROPIC_API_KEY: "${ANTHROPIC_API_KEY}" } },
+    opus: { cli: "claude", model: "opus", env: {} },
+  },
+  consensus: ["sonnet", "opus"],
+  direct: { claude: "sonnet", codex: "sonnet", gemini: "sonnet" },
+};
+
+function outcome(over: Partial<ProcessOutcome> = {}): ProcessOutcome {
+  return { exitCode: 0, signal: null, stdout: "answer", stderr: "", stdoutTruncated: false, stderrTruncated: false, timedOut: false, aborted: false, spawnError: null, durationMs: 10, pid: 1, ...over };
+}
+
+/** Records every call in order. */
+function fakes(opts: { cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>; verify?: (o: RunProcessOptions) => Promise<ProcessOutcome>; acquireFails?: boolean; callback?: RunnerDeps["callback"] } = {}) {
+  const calls: string[] = [];
+  const procs: RunProcessOptions[] = [];
+  const released: { path: string; keep: boolean }[] = [];
+  const homes: string[] = [];
+  const worktrees: WorktreeManager = {
+    async acquire(repo, ref, jobId): Promise<Worktree> {
+      calls.push(`acquire ${repo} ${ref ?? "-"} ${jobId}`);
+      if (opts.acquireFails) throw Object.assign(new Error("repo 'demo' is not allowed"), { code: "repo_not_allowed" });
+      return { repo, path: path.join(dir, "wt", jobId), branch: `vault/${jobId}`, baseCommit: "0".repeat(40) };
+    },
+    async collect(wt, o) {
+      calls.push(`collect ${path.basename(wt.path)} diffs=${String(Boolean(o?.diffs))}`);
+      return { files: [{ path: "a.txt", added: 1, deleted: 0 }], commit: "c".repeat(40), diffs: { "a.txt": "+a" } };
+    },
+    async release(wt, o) {
+      calls.push(`release ${path.basename(wt.path)}`);
+      released.push({ path: wt.path, keep: o.keep });
+    },
+  };
+  const adapter: CliAdapter = {
+    name: "claude",
+    async prepare(input) {
+      calls.push(`prepare ${input.model}`);
+      homes.push(input.home);
+      expect(existsSync(input.home)).toBe(true);
+      return { argv: [String(input.profileEnv.CLAUDE_BIN), "-p", input.prompt], env: { HOME: input.home, KEY: input.profileEnv.ANTHROPIC_API_KEY ?? "" } };
+    },
+    parse(o, ctx): RunResult {
+      calls.push(`parse ${ctx.model}`);
+      const error = o.timedOut ? { kind: "timeout" as const, message: "t" } : o.aborted ? { kind: "interrupted" as const, message: "a" } : o.exitCode !== 0 ? { kind: "api" as const, message: "e" } : undefined;
+      return { ok: !error, cli: ctx.cli, text: o.stdout, exitCode: o.exitCode, signal: o.signal, durationMs: o.durationMs, costUsd: 0.5, costSource: "reported", tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, model: ctx.model, sessionId: null, truncated: false, ...(error ? { error } : {}) };
+    },
+  };
+  const adapters = { claude: adapter, codex: adapter, gemini: adapter } satisfies Record<CliName, CliAdapter>;
+  const runProcess = async (o: RunProcessOptions) => {
+    procs.push(o);
+    const isVerify = o.argv[0] === "verify";
+    calls.push(isVerify ? "verify" : `run ${o.argv[2] ?? ""}`);
+    return (isVerify ? (opts.verify ?? (async () => outcome())) : (opts.cli ?? (async () => outcome())))(o);
+  };
+  const compress: Compress = (input, verbosity) => `${verbosity}:${input.profile}:${input.run.ok ? "ok" : "fail"}`;
+  const compareRuns: CompareRuns = (a, b) => ({
+    verdict: "agree",
+    profiles: [a.profile, b.profile],
+    answerSimilarity: 1,
+    filesBoth: ["a.txt"],
+    filesOnlyA: [],
+    filesOnlyB: [],
+    fileAgreement: [{ path: "a.txt", same: true }],
+    verify: [null, null],
+    mermaid: "flowchart LR\n  a --- b",
+  });
+  const runner = new JobRunner({ config: config(), store, worktrees, adapters, profiles, runProcess, env: { ANTHROPIC_API_KEY: "sk-test" }, compress, compareRuns, now: () => NOW, ...(opts.callback ? { callback: opts.callback } : {}) });
+  return { runner, calls, procs, released, homes };
+}
+
+let seq = 0;
+function submit(over: Partial<JobRequest> = {}): string {
+  const req: JobRequest = { jobKey: `k-${++seq}`, profile: "sonnet", prompt: "do it", repo: "demo", ...over };
+  const id = `j-${seq}`;
+  store.insert(id, req, bodyHash(req), NOW.toISOString());
+  return id;
+}
+
+const never = new AbortController().signal;
+
+describe("JobRunner", () => {
+  it("worktree → prepare (fresh home) → CLI → parse → collect → compress → store → done; then release and home removal", async () => {
+    const f = fakes();
+    const id = submit({ ref: "main" });
+    const done: string[] = [];
+    f.runner.events.on("done", (j: string) => done.push(j));
+    await f.runner.run(id, never);
+    expect(f.calls.slice(0, 5)).toEqual([`acquire demo main ${id}`, "prepare sonnet", "run do it", "parse sonnet", `collect ${id} diffs=false`]);
+    expect(f.procs[0]).toMatchObject({ argv: ["/opt/claude", "-p", "do it"], cwd: path.join(dir, "wt", id), timeoutMs: 2_000, killGraceMs: 111, env: { KEY: "sk-test" } });
+    expect(f.homes).toEqual([path.join(dir, "data", "homes", id)]);
+    const rec = store.get(id);
+    expect(rec).toMatchObject({ status: "succeeded", startedAt: NOW.toISOString(), finishedAt: NOW.toISOString(), callbackState: "none" });
+    expect(rec?.result).toMatchObject({ ok: true, profile: "sonnet", compressed: "mermaid:sonnet:ok", commit: "c".repeat(40), branch: `vault/${id}`, costUsd: 0.5 });
+    expect(done).toEqual([id]);
+    await f.runner.settle();
+    expect(f.released).toEqual([{ path: path.join(dir, "wt", id), keep: false }]);
+    expect(existsSync(f.homes[0] as string)).toBe(false);
+  });
+
+  it("the CLI timeout: the default, less when asked, never more than MAX_TIMEOUT_MS", async () => {
+    const f = fakes();
+    for (const timeoutMs of [undefined, 1_000, 3_600_000]) await f.runner.run(submit(timeoutMs ? { timeoutMs } : {}), never);
+    expect(f.procs.map((p) => p.timeoutMs)).toEqual([2_000, 1_000, 3_000]);
+  });
+
+  it("a direct run uses the named CLI and model, and reads profile 'direct'", async () => {
+    const f = fakes();
+    const id = submit({ profile: undefined, executor: "claude", model: "haiku", verbosity: "summary" });
+    await f.runner.run(id, never);
+    expect(f.calls).toContain("prepare haiku");
+    expect(store.get(id)?.result).toMatchObject({ profile: "direct", compressed: "summary:direct:ok" });
+  });
+
+  it("a timed-out CLI fails the job (error kind timeout), skips verify, keeps the worktree", async () => {
+    const f = fakes({ cli: async () => outcome({ timedOut: true, exitCode: null, signal: "SIGKILL" }) });
+    const id = submit({ verify: ["verify"] });
+    await f.runner.run(id, never);
+    expect(store.get(id)).toMatchObject({ status: "failed", result: { ok: false, run: { error: { kind: "timeout" } } } });
+    expect(f.calls).not.toContain("verify");
+    await f.runner.settle();
+    expect(f.released[0]?.keep).toBe(true);
+  });
+
+  it("verify runs after a good CLI run, in the worktree, with its own timeout; failing it fails the job", async () => {
+    const f = fakes({ verify: async () => outcome({ exitCode: 1, stdout: "1 test failed" }) });
+    const id = submit({ verify: ["verify", "--all"] });
+    await f.runner.run(id, never);
+    const v = f.procs.find((p) => p.argv[0] === "verify");
+    expect(v).toMatchObject({ argv: ["verify", "--all"], cwd: path.join(dir, "wt", id), timeoutMs: 4_444 });
+    expect(store.get(id)).toMatchObject({ status: "failed", result: { ok: false, run: { ok: true }, verify: { ok: false, exitCode: 1 } } });
+    await f.runner.settle();
+    expect(f.released[0]?.keep).toBe(true);
+  });
+
+  it("a worktree that cannot be acquired fails the job without starting a CLI", async () => {
+    const f = fakes({ acquireFails: true });
+    const id = submit();
+    await f.runner.run(id, never);
+    expect(f.procs).toEqual([]);
+    expect(store.get(id)).toMatchObject({ status: "failed", result: { run: { error: { kind: "crash", message: "worktree: repo 'demo' is not allowed" } } } });
+  });
+
+  it("an abort (shutdown past the grace) ends the job interrupted", async () => {
+    const ac = new AbortController();
+    const f = fakes({
+      cli: (o) =>
+        new Promise((resolve) => {
+          o.signal?.addEventListener("abort", () => resolve(outcome({ aborted: true, exitCode: null, signal: "SIGTERM" })));
+          ac.abort();
+        }),
+    });
+    const id = submit();
+    await f.runner.run(id, ac.signal);
+    expect(store.get(id)).toMatchObject({ status: "interrupted", result: { run: { error: { kind: "interrupted" } } } });
+  });
+
+  it("runs a job only from `queued` (never twice)", async () => {
+    const f = fakes();
+    const id = submit();
+    await f.runner.run(id, never);
+    await f.runner.run(id, never);
+    expect(f.procs).toHaveLength(1);
+  });
+
+  it("consensus: both profiles at once in two worktrees, diffs collected, compared, costs added", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const f = fakes({
+      cli: async () => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight -= 1;
+        return outcome();
+      },
+    });
+    const id = submit({ profile: "consensus" });
+    await f.runner.run(id, never);
+    expect(peak).toBe(2);
+    expect(f.calls.filter((c) => c.startsWith("acquire")).sort()).toEqual([`acquire demo - ${id}-a`, `acquire demo - ${id}-b`]);
+    expect(f.calls.filter((c) => c.startsWith("collect")).every((c) => c.endsWith("diffs=true"))).toBe(true);
+    const result = store.get(id)?.result;
+    expect(result).toMatchObject({ ok: true, profile: "consensus", run: { model: "sonnet" }, runB: { model: "opus" }, consensus: { verdict: "agree", profiles: ["sonnet", "opus"] }, compressed: "flowchart LR\n  a --- b", costUsd: 1 });
+  });
+
+  it("owes and sends the callback after the job, signed, without holding the job open", async () => {
+    const sent: { url: string; body: string; sig: string | null }[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const fetchStub: typeof fetch = async (url, init) => {
+      await held;
+      sent.push({ url: String(url), body: String(init?.body), sig: new Headers(init?.headers).get("x-vault-signature") });
+      return new Response(null, { status: 204 });
+    };
+    const { runner } = fakes({ callback: { fetch: fetchStub, baseDelayMs: 1 } });
+    const id = submit({ callbackUrl: "http://127.0.0.1:9/cb" });
+    await runner.run(id, never);
+    // run() returned while the callback is still in flight: the queue slot is already free.
+    expect(store.get(id)?.callbackState).toBe("pending");
+    release();
+    await runner.flushCallbacks(Date.now() + 5_000);
+    expect(store.get(id)).toMatchObject({ callbackState: "sent", callbackAttempts: 1 });
+    expect(sent).toHaveLength(1);
+    expect((JSON.parse(sent[0]?.body ?? "{}") as JobView).status).toBe("succeeded");
+    expect(sent[0]?.sig).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+  });
+});

@@ -1,2 +1,0 @@
-import { expect, it } from "vitest";
-it("executor project runs", () => expect(1).toBe(1));
