@@ -1,59 +1,143 @@
-/** `vault`: ops CLI over the Worker's REST API. Exit codes: 0 ok, 1 failure, 2 bad usage. */
+/**
+ * `vault`: the ops CLI over the Worker's REST API. Exit codes: 0 ok, 1 a failure (one line on
+ * stderr), 2 bad usage (the message and the command's usage on stderr), 130 interrupted.
+ */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { CliError, resolveTarget } from "./client.ts";
-import { breakersCommand, decideCommand, healthCommand, OPS_USAGE } from "./commands/ops.ts";
-import { REPLAY_USAGE, replayCommand } from "./commands/replay.ts";
-import { TASKS_USAGE, tasksList, tasksShow, UsageError } from "./commands/tasks.ts";
+import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError } from "./args.ts";
+import { helpText, usageText, type Command, type Io } from "./command.ts";
+import { breakers } from "./commands/breakers.ts";
+import { decide } from "./commands/decide.ts";
+import { health } from "./commands/health.ts";
+import { replay } from "./commands/replay.ts";
+import { tasksList } from "./commands/tasks-list.ts";
+import { tasksShow } from "./commands/tasks-show.ts";
+import { CliError } from "./http.ts";
 
-const USAGE = `usage: vault [--url URL] [--token TOKEN] <command>
+export const COMMANDS: readonly Command[] = [tasksList, tasksShow, replay, decide, breakers, health];
 
-${TASKS_USAGE}
-${REPLAY_USAGE}
-${OPS_USAGE}
+const GROUPS: Readonly<Record<string, string>> = { tasks: "Look at tasks." };
 
-URL and token default to VAULT_URL / VAULT_AUTH_TOKEN, then the local stack (.dev.vars).`;
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `vault: replay, inspect and answer vault-mcp tasks from the terminal, over the Worker's REST API.
 
-export async function run(argv: string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s), tty: Boolean(process.stdout.isTTY) }): Promise<number> {
+USAGE
+  vault <command> [flags]
+
+COMMANDS
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+GLOBAL FLAGS
+${GLOBAL_HELP}
+  --version        print the CLI's version
+
+Exit codes: 0 ok, 1 a failure (wrong token, Worker down, unknown task, a replay that did not
+succeed), 2 bad usage. Run 'vault <command> --help' for a command's flags and examples.`;
+}
+
+function groupHelp(group: string): string {
+  const cmds = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return `${GROUPS[group] ?? ""}\n\nUSAGE\n${cmds.map(usageText).join("\n")}\n\nRun 'vault ${group} <command> --help' for a command's flags.`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+export function processIo(): Io {
+  const tty = process.stdout.isTTY === true;
+  return {
+    out: (line) => void process.stdout.write(`${line}\n`),
+    err: (line) => void process.stderr.write(`${line}\n`),
+    tty,
+    // https://no-color.org: any non-empty NO_COLOR turns colour off.
+    color: tty && !process.env.NO_COLOR && process.env.TERM !== "dumb",
+    env: process.env,
+    cwd: process.cwd(),
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+}
+
+interface Resolved {
+  command?: Command;
+  /** A group named without its subcommand (`vault tasks`). */
+  group?: string;
+  /** argv without the command's own words. */
+  rest: string[];
+  help: boolean;
+  version: boolean;
+}
+
+/**
+ * Finds the command among the positionals, so global flags may come before it
+ * (`vault --url X tasks list`) or after it; everything else is left for the command to parse.
+ */
+export function resolve(argv: readonly string[]): Resolved {
+  const { tokens } = parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, version: { type: "boolean" } }, strict: false, allowPositionals: true, tokens: true });
+  const terminator = tokens.find((t) => t.kind === "option-terminator")?.index ?? argv.length;
+  const words = tokens.filter((t): t is Extract<typeof t, { kind: "positional" }> => t.kind === "positional" && t.index < terminator);
+  const help = tokens.some((t) => t.kind === "option" && t.name === "help" && t.index < terminator);
+  const wantsVersion = tokens.some((t) => t.kind === "option" && t.name === "version" && t.index < terminator);
+  const drop = (n: number) => {
+    const at = new Set(words.slice(0, n).map((w) => w.index));
+    return argv.filter((_, i) => !at.has(i));
+  };
+  const [first, second] = words.map((w) => w.value);
+  if (first === undefined) return { rest: [...argv], help, version: wantsVersion };
+  if (first === "help") {
+    // `vault help replay`, `vault help tasks list`
+    const inner = resolve(drop(1));
+    return { ...inner, help: true };
+  }
+  if (GROUPS[first] !== undefined) {
+    const command = COMMANDS.find((c) => c.name === `${first} ${second ?? ""}`);
+    if (!command) {
+      if (second !== undefined) throw new UsageError(`unknown command 'vault ${first} ${second}'; one of: ${COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name).join(", ")}`);
+      return { group: first, rest: drop(1), help, version: false };
+    }
+    return { command, rest: drop(2), help, version: false };
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) throw new UsageError(`unknown command '${first}'; run 'vault --help' for the list`);
+  return { command, rest: drop(1), help, version: false };
+}
+
+export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let resolved: Resolved | undefined;
   try {
-    const { values, tokens } = parseArgs({ args: argv, options: { url: { type: "string" }, token: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: false, tokens: true });
-    // Global flags come before the command; everything from the command on belongs to it.
-    const first = tokens.find((tk) => tk.kind === "positional");
-    const rest = first ? argv.slice(first.index) : [];
-    const [cmd, ...args] = rest;
-    if (!cmd || values.help === true || args.includes("--help") || args.includes("-h")) {
-      io.out(USAGE);
-      return cmd || values.help === true ? 0 : 2;
+    resolved = resolve(argv);
+    const { command, group, rest, help } = resolved;
+    if (resolved.version && !command) {
+      io.out(version());
+      return 0;
     }
-    const target = () => resolveTarget({ url: typeof values.url === "string" ? values.url : undefined, token: typeof values.token === "string" ? values.token : undefined });
-    const port = new URL(typeof values.url === "string" ? values.url : (process.env.VAULT_URL ?? "http://127.0.0.1:28787")).port || "8787";
-    switch (cmd) {
-      case "tasks": {
-        const [sub, ...subArgs] = args;
-        if (sub === "list") return await tasksList(target(), subArgs, io.out);
-        if (sub === "show") return await tasksShow(target(), subArgs, io.out, io.tty, port);
-        throw new UsageError("tasks takes 'list' or 'show'");
-      }
-      case "replay":
-        return await replayCommand(target(), args, io.out, io.err);
-      case "breakers":
-        return await breakersCommand(target(), args, io.out);
-      case "decide":
-        return await decideCommand(target(), args, io.out);
-      case "health":
-        return await healthCommand(target(), args, io.out);
-      default:
-        throw new UsageError(`unknown command '${cmd}'`);
+    if (!command) {
+      const text = group ? groupHelp(group) : topHelp();
+      if (help) io.out(text);
+      else io.err(text);
+      return help ? 0 : 2;
     }
-  } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))) {
-      io.err(`vault: ${e.message}\n\n${USAGE}`);
+    if (help) {
+      io.out(helpText(command));
+      return 0;
+    }
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      const cmd = resolved?.command;
+      io.err(`vault: ${err.message}`);
+      io.err(cmd ? `\nUSAGE\n${usageText(cmd)}\n\nRun 'vault ${cmd.name} --help' for the flags.` : "\nRun 'vault --help' for the commands.");
       return 2;
     }
-    if (e instanceof CliError) {
-      io.err(`vault: ${e.message}`);
-      return e.exitCode;
+    if (err instanceof CliError) {
+      io.err(`vault: ${err.message}`);
+      return err.exitCode;
     }
-    io.err(`vault: ${e instanceof Error ? e.message : String(e)}`);
+    // A bug, not a condition the user can fix: still one line, with where it came from.
+    io.err(`vault: internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`.replace(/\s*\n\s*/g, " "));
     return 1;
   }
 }

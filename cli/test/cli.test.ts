@@ -1,110 +1,307 @@
-/** The `vault` binary as a real process against the real local stack. */
-import { spawn } from "node:child_process";
+/**
+ * The `vault` binary as a real child process against the real local stack (scripts/stack.ts through
+ * the e2e fixture: wrangler dev + executor + the real claude CLI against the mock model API).
+ * The ladder is just `deepseek`, whose mock answers 500: a task on `auto` fails and waits for a
+ * human at once; `sonnet` answers, so a replay `--from-tier sonnet` succeeds.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startE2E, waitState, type E2E } from "../../test/e2e/fixture.ts";
+import type { Io } from "../src/command.ts";
+import { run } from "../src/main.ts";
+import { cleanEnv, parseJson as json, ROOT, runVault, spawnRun, type Ran } from "./helpers.ts";
 
-const BIN = path.join(import.meta.dirname, "..", "bin", "vault.mjs");
+// Ports of their own, so this file can run beside test/e2e (38787…) and the bench (58787…).
+const PORTS = { worker: 48787, executor: 48788, inspector: 49229 };
+const FAST = ["--interval", "0.2"];
+
 let e: E2E;
 
-function vault(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, VAULT_URL: e.stack.workerUrl, VAULT_AUTH_TOKEN: e.token, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("exit", (code) => resolve({ code, out, err }));
-  });
+/** The binary pointed at the test stack (`env` overrides; `undefined` removes a variable). */
+function vault(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<Ran> {
+  return runVault(args, { VAULT_URL: e.stack.workerUrl, VAULT_AUTH_TOKEN: e.token, ...env }, cwd);
 }
 
-/** A task pinned to deepseek, whose API answers 500: it fails and waits for a human. */
+async function api<T>(pathname: string, init?: RequestInit): Promise<T> {
+  const res = await e.api(pathname, init);
+  if (!res.ok) throw new Error(`${pathname}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** A task on `auto` (ladder: deepseek, answering 500): fails and waits for a human. */
 async function failedTask(): Promise<string> {
-  const res = await e.api("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "deepseek", waitSeconds: 0 }) });
-  const { taskId } = (await res.json()) as { taskId: string };
+  const { taskId } = await api<{ taskId: string }>("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", waitSeconds: 0 }) });
   expect((await waitState(e, taskId)).status).toBe("needs_human");
   return taskId;
 }
 
+/** Waits until the task's status satisfies `done` (events reach an instance asynchronously). */
+async function waitStatus(id: string, done: (s: string) => boolean, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status } = await api<{ status: string }>(`/api/tasks/${id}/state`);
+    if (done(status) || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const replaysOf = async (id: string) => (await api<{ tasks: { id: string; replayOf: string | null }[] }>("/api/tasks?limit=500")).tasks.filter((t) => t.replayOf === id);
+
+interface ReplayJson {
+  dryRun: boolean;
+  items: { originalId: string; newTaskId: string | null; status: string; reason?: string; outcome?: string; costUsd?: number }[];
+  started: number;
+  skipped: number;
+  errors: number;
+  succeeded: number;
+  failed: number;
+}
+
 beforeAll(async () => {
-  e = await startE2E({ worker: 48787, executor: 48788, inspector: 49229 }, { deepseek: "500" }, { LADDER: "deepseek" });
+  e = await startE2E(PORTS, { deepseek: "500" }, { LADDER: "deepseek" });
 }, 120_000);
+
 afterAll(async () => {
   await e?.stop();
 }, 60_000);
 
-describe("vault CLI", () => {
-  it("lists and shows a failed task (table and --json)", async () => {
+describe("vault tasks", () => {
+  it("list: a table by default, a JSON array with --json, filtered by status", async () => {
     const id = await failedTask();
-    const list = await vault(["tasks", "list", "--status", "needs_human", "--since", "1h"]);
-    expect(list.code).toBe(0);
-    expect(list.out).toContain(id);
-    const json = await vault(["tasks", "list", "--json"]);
-    expect((JSON.parse(json.out) as { id: string }[]).map((t) => t.id)).toContain(id);
+    const table = await vault(["tasks", "list", "--status", "needs_human", "--since", "1h"]);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out.split("\n")[0]).toMatch(/^ID\s+STATUS\s+PROFILE\s+TRIES\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
+    expect(table.out).toMatch(new RegExp(`${id}\\s+needs_human\\s+auto\\s+1\\s+\\$0\\.0000\\s+\\d+s ago\\s+Create hello\\.txt`));
+    const list = json<{ id: string; status: string }[]>(await vault(["tasks", "list", "--json", "--limit", "500"]));
+    expect(list.find((t) => t.id === id)).toMatchObject({ status: "needs_human" });
+    const none = await vault(["tasks", "list", "--status", "closed", "--json"]);
+    expect(json<unknown[]>(none)).toEqual([]);
+  });
+
+  it("show: stages, cost, error and the wrangler describe line; --json is the API's detail", async () => {
+    const id = await failedTask();
     const show = await vault(["tasks", "show", id]);
-    expect(show.code).toBe(0);
-    expect(show.out).toMatch(/deepseek\s+claude\s+failed/);
-    expect(show.out).toContain(`workflows instances describe execute-workflow ${id}`);
-    const showJson = JSON.parse((await vault(["tasks", "show", id, "--json"])).out) as { stages: unknown[] };
-    expect(showJson.stages).toHaveLength(1);
+    expect(show.code, show.err).toBe(0);
+    expect(show.out.split("\n")[0]).toBe(`${id}  needs_human  $0.0000 total`);
+    expect(show.out).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000/);
+    expect(show.out).toContain("error: every rung of the ladder failed");
+    expect(show.out.trimEnd().split("\n").at(-1)).toBe(`npx wrangler workflows instances describe execute-workflow ${id} --local --port ${PORTS.worker}`);
+    const detail = json<{ task: { id: string }; stages: { profile: string }[] }>(await vault(["tasks", "show", id, "--json"]));
+    expect(detail.task.id).toBe(id);
+    expect(detail.stages.map((s) => s.profile)).toEqual(["deepseek"]);
   });
 
-  it("replays one failed task from another tier: one new linked instance, recorded; twice starts nothing", async () => {
+  it("show on a terminal draws the result diagram; piped, it prints the Mermaid source", async () => {
+    const { taskId } = await api<{ taskId: string }>("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }) });
+    expect((await waitState(e, taskId)).status).toBe("succeeded");
+    const piped = await vault(["tasks", "show", taskId]);
+    expect(piped.out).toMatch(/result:\nflowchart LR\n {2}P\["sonnet claude-sonnet-5-5"\] --> O\{"ok"\}/);
+    // The same code path as the binary, with stdout said to be a terminal.
+    const lines: string[] = [];
+    const io: Io = { out: (l) => lines.push(l), err: (l) => lines.push(l), tty: true, color: false, env: cleanEnv(), cwd: ROOT, now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+    expect(await run(["tasks", "show", taskId, "--url", e.stack.workerUrl, "--token", e.token], io)).toBe(0);
+    const text = lines.join("\n");
+    expect(text).toContain("result:\n[sonnet claude-sonnet-5-5]\n└─▶ <ok>\n");
+    expect(text).not.toContain("flowchart");
+  });
+});
+
+describe("vault replay", () => {
+  it("one task: a new instance from another tier, linked and recorded; again → skipped; --force → a second one", async () => {
     const id = await failedTask();
-    const first = await vault(["replay", id, "--from-tier", "sonnet", "--json", "--poll-ms", "200"]);
+    const first = await vault(["replay", id, "--from-tier", "sonnet", "--json", ...FAST]);
     expect(first.code, first.err).toBe(0);
-    const rows = JSON.parse(first.out) as { original: string; replay: string; outcome: string }[];
-    expect(rows).toEqual([expect.objectContaining({ original: id, outcome: "succeeded" })]);
-    const detail = (await (await e.api(`/api/tasks/${rows[0]?.replay}`)).json()) as { task: { replayOf: string } };
-    expect(detail.task.replayOf).toBe(id);
-    const decisions = (await (await e.api(`/api/decisions?taskId=${id}`)).json()) as { items: { kind: string }[] };
-    expect(decisions.items.map((d) => d.kind)).toContain("replay");
-    const again = await vault(["replay", id, "--from-tier", "sonnet", "--json"]);
-    expect(again.code).toBe(0);
-    expect(JSON.parse(again.out)).toEqual([expect.objectContaining({ original: id, outcome: expect.stringContaining("skipped") })]);
+    expect(first.err).toBe("");
+    const report = json<ReplayJson>(first);
+    expect(report).toMatchObject({ dryRun: false, started: 1, skipped: 0, errors: 0, succeeded: 1, failed: 0 });
+    const newId = report.items[0]?.newTaskId as string;
+    expect(report.items).toEqual([{ originalId: id, newTaskId: newId, status: "started", outcome: "succeeded", costUsd: expect.any(Number) }]);
+
+    const replayDetail = json<{ task: { replayOf: string; status: string; profile: string } }>(await vault(["tasks", "show", newId, "--json"]));
+    expect(replayDetail.task).toMatchObject({ replayOf: id, status: "succeeded", profile: "sonnet" });
+    const original = json<{ decisions: { kind: string; decision: string }[] }>(await vault(["tasks", "show", id, "--json"]));
+    expect(original.decisions).toEqual([expect.objectContaining({ kind: "replay", decision: `replayed as ${newId}` })]);
+
+    const again = await vault(["replay", id, "--from-tier", "sonnet", "--json", ...FAST]);
+    expect(again.code, again.err).toBe(0);
+    expect(json<ReplayJson>(again)).toMatchObject({ started: 0, skipped: 1, items: [{ originalId: id, newTaskId: newId, status: "skipped" }] });
+    expect((await replaysOf(id)).map((t) => t.id)).toEqual([newId]);
+
+    const forced = json<ReplayJson>(await vault(["replay", id, "--from-tier", "sonnet", "--force", "--json", ...FAST]));
+    expect(forced).toMatchObject({ started: 1, succeeded: 1 });
+    expect(forced.items[0]?.newTaskId).not.toBe(newId);
+    expect(await replaysOf(id)).toHaveLength(2);
   });
 
-  it("bulk replay: --dry-run starts nothing; for real each once; a second run starts nothing; a failed replay exits 1", async () => {
+  it("without --json: a progress line per state change on stderr, the summary table on stdout", async () => {
+    const id = await failedTask();
+    const r = await vault(["replay", id, "--from-tier", "sonnet", ...FAST]);
+    expect(r.code, r.err).toBe(0);
+    const [newId] = (await replaysOf(id)).map((t) => t.id);
+    expect(r.err).toContain(`${id} → ${newId}  started from sonnet`);
+    expect(r.err).toMatch(new RegExp(`${newId}  succeeded`));
+    const progress = r.err.trim().split("\n");
+    expect(new Set(progress).size).toBe(progress.length);
+    expect(r.out).toMatch(/^ORIGINAL\s+REPLAY\s+OUTCOME\s+COST\n/);
+    expect(r.out).toMatch(new RegExp(`${id}\\s+${newId}\\s+succeeded\\s+\\$\\d`));
+    expect(r.out).toContain("1 replayed: 1 succeeded, 0 did not · 0 skipped · 0 errors");
+  });
+
+  it("bulk: --dry-run starts nothing; for real each task once (a failed replay exits 1); a second run starts nothing", async () => {
     const a = await failedTask();
     const b = await failedTask();
-    const count = async () => ((await (await e.api("/api/tasks?limit=500")).json()) as { tasks: unknown[] }).tasks.length;
-    const before = await count();
-    const dry = await vault(["replay", "--failed", "--since", "1h", "--dry-run", "--json"]);
-    expect(dry.code).toBe(0);
-    const planned = JSON.parse(dry.out) as { original: string; outcome: string }[];
-    expect(planned.filter((r) => r.outcome === "would replay").map((r) => r.original)).toEqual(expect.arrayContaining([a, b]));
-    expect(await count()).toBe(before);
-    // Replays run at deepseek again, fail, and wait for a human: the command reports failure.
-    const real = await vault(["replay", "--failed", "--since", "1h", "--concurrency", "2", "--json", "--poll-ms", "200"]);
-    expect(real.code).toBe(1);
-    const started = (JSON.parse(real.out) as { original: string; replay: string | null; outcome: string }[]).filter((r) => r.replay && !r.outcome.startsWith("skipped"));
-    expect(started.map((r) => r.original)).toEqual(expect.arrayContaining([a, b]));
-    const second = await vault(["replay", "--failed", "--since", "1h", "--json"]);
-    expect((JSON.parse(second.out) as { outcome: string }[]).every((r) => r.outcome.startsWith("skipped"))).toBe(true);
+    const countTasks = async () => (await api<{ tasks: unknown[] }>("/api/tasks?limit=500")).tasks.length;
+    const before = await countTasks();
+
+    const dry = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--dry-run", "--json"]);
+    expect(dry.code, dry.err).toBe(0);
+    const plan = json<ReplayJson>(dry);
+    expect(plan.dryRun).toBe(true);
+    expect(plan.items.filter((i) => i.status === "would_start").map((i) => i.originalId)).toEqual(expect.arrayContaining([a, b]));
+    expect(plan.started).toBe(0);
+    expect(await countTasks()).toBe(before);
+    const dryTable = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--dry-run"]);
+    expect(dryTable.out).toMatch(new RegExp(`${a}\\s+-\\s+would replay`));
+    expect(dryTable.out).toMatch(/would be replayed, \d+ skipped \(dry run: nothing started\)/);
+    expect(await countTasks()).toBe(before);
+
+    // Replays run on `auto` again: deepseek fails, they wait for a human, so the command exits 1.
+    const real = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--concurrency", "3", "--json", ...FAST]);
+    expect(real.code, real.err).toBe(1);
+    const done = json<ReplayJson>(real);
+    const started = done.items.filter((i) => i.status === "started");
+    expect(started.map((i) => i.originalId)).toEqual(expect.arrayContaining([a, b]));
+    for (const i of started) expect(i.outcome).toBe("needs_human");
+    expect(done.failed).toBe(started.length);
+    for (const orig of [a, b]) expect(await replaysOf(orig)).toHaveLength(1);
+
+    const afterFirst = await countTasks();
+    const second = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--json", ...FAST]);
+    expect(second.code, second.err).toBe(0);
+    const again = json<ReplayJson>(second);
+    expect(again.started).toBe(0);
+    expect(again.items.every((i) => i.status === "skipped")).toBe(true);
+    expect(await countTasks()).toBe(afterFirst);
+    for (const orig of [a, b]) expect(await replaysOf(orig)).toHaveLength(1);
+  }, 120_000);
+});
+
+describe("vault replay under today's block", () => {
+  it("the first start is refused, the rest are not tried, exit 1", async () => {
+    const a = await failedTask();
+    const b = await failedTask();
+    const day = `day:${new Date().toISOString().slice(0, 10)}`;
+    e.d1(`INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + 20`);
+    try {
+      const r = await vault(["replay", a, b, "--concurrency", "1", "--json", ...FAST]);
+      expect(r.code, r.err).toBe(1);
+      const report = json<ReplayJson>(r);
+      expect(report.items).toEqual([
+        { originalId: a, newTaskId: null, status: "error", reason: expect.stringMatching(/daily block/) },
+        { originalId: b, newTaskId: null, status: "error", reason: expect.stringMatching(/^not started: today's spend \$\S+ reached the \$20\.00 daily block/) },
+      ]);
+      expect(report).toMatchObject({ started: 0, errors: 2, failed: 2 });
+      expect([...(await replaysOf(a)), ...(await replaysOf(b))]).toEqual([]);
+    } finally {
+      e.d1(`UPDATE circuit_breaker SET spent_usd = spent_usd - 20 WHERE scope = '${day}'`);
+    }
+  }, 60_000);
+});
+
+describe("vault decide and breakers", () => {
+  it("decide --retry-with runs the task again on that profile; --reject ends one failed; a task not waiting is refused", async () => {
+    const retried = await failedTask();
+    const r = await vault(["decide", retried, "--retry-with", "sonnet", "--note", "try sonnet"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^${retried}: retry with sonnet sent \\(decision d-`));
+    expect(await waitStatus(retried, (s) => s === "succeeded" || s === "failed")).toBe("succeeded");
+    const detail = json<{ decisions: { kind: string; decision: string; rationale: string; actor: string }[]; stages: { profile: string }[] }>(await vault(["tasks", "show", retried, "--json"]));
+    expect(detail.decisions).toEqual([expect.objectContaining({ kind: "human", decision: "retry", rationale: "try sonnet", actor: expect.stringMatching(/^vault-cli/) })]);
+    // The retry ran on the profile asked for (the stage history itself is the workflow's to test).
+    expect(detail.stages.at(-1)?.profile).toBe("sonnet");
+
+    const rejected = await failedTask();
+    expect((await vault(["decide", rejected, "--reject"])).code).toBe(0);
+    expect(await waitStatus(rejected, (s) => s !== "needs_human")).toBe("failed");
+
+    const refused = await vault(["decide", retried, "--approve"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err.trim().split("\n")).toHaveLength(1);
+    expect(refused.err).toMatch(/^vault: task '.*' is succeeded; a human decision is taken only when it is needs_human/);
   }, 120_000);
 
-  it("exit codes: wrong token, Worker down and unknown task → 1 with one line; bad usage → 2", async () => {
-    const wrong = await vault(["tasks", "list"], { VAULT_AUTH_TOKEN: "nope" });
-    expect(wrong.code).toBe(1);
-    expect(wrong.err.trim().split("\n")).toHaveLength(1);
-    expect(wrong.err).toContain("unauthorized");
-    const down = await vault(["health"], { VAULT_URL: "http://127.0.0.1:9" });
-    expect(down.code).toBe(1);
-    expect(down.err).toContain("cannot reach");
-    const unknown = await vault(["tasks", "show", "t-20200101-0000-aaaaaa"]);
-    expect(unknown.code).toBe(1);
-    expect(unknown.err).toContain("not found");
-    for (const args of [["frobnicate"], ["tasks"], ["replay"], ["replay", "--failed"], ["decide", "x"], ["tasks", "list", "--nope"], []]) {
-      const r = await vault(args);
-      expect(r.code, args.join(" ")).toBe(2);
+  it("breakers: the table and --json; --ack with no flag is refused; --raise resumes a halted task", async () => {
+    const table = await vault(["breakers"]);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/^PERIOD\s+SPENT\s+LIMIT\s+RUNS\s+STATE\ntoday\s+\$\S+\s+\$20\.00\s+\d+\s+ok\nmonth\s+\$\S+\s+\$80\.00\s+\d+\s+ok/);
+    expect(json<{ blocked: boolean; flagged: boolean }>(await vault(["breakers", "--json"]))).toMatchObject({ blocked: false, flagged: false });
+
+    const ack = await vault(["breakers", "--ack"]);
+    expect(ack.code).toBe(1);
+    expect(ack.err).toMatch(/^vault: this month's spend has not reached the flag; nothing to acknowledge/);
+
+    // A task that has spent its $5 cap halts before dispatch (the cost is set in D1, as in test/e2e).
+    const created = await api<{ id: string }>("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet" }) });
+    e.d1(`UPDATE tasks SET cost_usd = 5 WHERE id = '${created.id}'`);
+    await api("/api/execute", { method: "POST", body: JSON.stringify({ taskId: created.id, waitSeconds: 0 }) });
+    expect(await waitStatus(created.id, (s) => s === "halted")).toBe("halted");
+    const tooLow = await vault(["breakers", "--raise", created.id, "--cap", "4"]);
+    expect(tooLow.code).toBe(1);
+    expect(tooLow.err).toMatch(/capUsd must exceed what the task has spent/);
+    const raise = await vault(["breakers", "--raise", created.id, "--cap", "10", "--note", "worth it"]);
+    expect(raise.code, raise.err).toBe(0);
+    expect(raise.out).toContain(`${created.id}: cap raised to $10.00; the task resumes`);
+    expect(await waitStatus(created.id, (s) => s !== "halted" && s !== "running")).toBe("succeeded");
+  }, 120_000);
+});
+
+describe("exit codes and errors", () => {
+  it("wrong token, unknown task: one line on stderr and exit 1 (Worker down: http.test.ts)", async () => {
+    const wrong = await vault(["tasks", "list"], { VAULT_AUTH_TOKEN: "not-the-token" });
+    expect(wrong).toMatchObject({ code: 1, out: "" });
+    expect(wrong.err).toBe(`vault: unauthorized: the Worker at ${e.stack.workerUrl} rejected the token from VAULT_AUTH_TOKEN\n`);
+
+
+    for (const args of [["tasks", "show", "t-20200101-0000-aaaaaa"], ["replay", "t-20200101-0000-aaaaaa"], ["decide", "t-20200101-0000-aaaaaa", "--approve"]]) {
+      const unknown = await vault(args);
+      expect(unknown.code, args.join(" ")).toBe(1);
+      expect(unknown.err, args.join(" ")).toBe("vault: no task 't-20200101-0000-aaaaaa' (vault tasks list shows recent tasks)\n");
+    }
+  });
+});
+
+describe("URL and token defaults, npx, health", () => {
+  it("the token comes from .dev.vars for a local Worker when no variable is set", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "vault-cli-devvars-"));
+    try {
+      writeFileSync(path.join(dir, ".dev.vars"), `VAULT_AUTH_TOKEN=${e.token}\n`);
+      const r = await vault(["tasks", "list", "--json", "--limit", "1"], { VAULT_AUTH_TOKEN: undefined }, dir);
+      expect(r.code, r.err).toBe(0);
+      const none = await vault(["tasks", "list"], { VAULT_AUTH_TOKEN: undefined }, os.tmpdir());
+      expect(none.code).toBe(1);
+      expect(none.err).toMatch(/^vault: no token for http:\/\/127\.0\.0\.1:48787: set VAULT_AUTH_TOKEN/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it("breakers and health", async () => {
-    const b = await vault(["breakers", "--json"]);
-    expect(b.code).toBe(0);
-    expect(JSON.parse(b.out)).toMatchObject({ blocked: false });
-    const h = await vault(["health"]);
-    expect(h.out).toMatch(/d1 up\s+executor up/);
+  it("`npx vault` runs the bin from the repo", async () => {
+    const env = { ...cleanEnv(), VAULT_URL: e.stack.workerUrl, VAULT_AUTH_TOKEN: e.token, PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}` };
+    const r = await spawnRun("npx", ["--no-install", "vault", "health", "--json"], env, ROOT);
+    expect(r.code, r.err).toBe(0);
+    expect(json<{ status: string }>(r)).toMatchObject({ status: "ok" });
   });
+
+  it("health: up → exit 0; executor down → degraded, exit 1 with one line on stderr", async () => {
+    const up = await vault(["health"]);
+    expect(up.code, up.err).toBe(0);
+    expect(up.out).toMatch(/^ok {2}worker v\S+\nd1 {8}up \(\d+ms\)\nexecutor {2}up \(\d+ms/);
+    await e.stack.stopExecutor();
+    const down = await vault(["health"]);
+    expect(down.code).toBe(1);
+    expect(down.out).toMatch(/^degraded {2}worker v\S+\nd1 {8}up \(\d+ms\)\nexecutor {2}DOWN\n/);
+    expect(down.err).toBe("vault: the Worker reports degraded: executor unreachable\n");
+  }, 60_000);
 });

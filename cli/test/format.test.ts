@@ -1,24 +1,138 @@
+/** Tables, figures and the two task views, from fixed data (no clock, no Worker). */
 import { describe, expect, it } from "vitest";
 import { compress } from "../../executor/src/compress/index.ts";
-import { input } from "../../executor/test/compress/fixtures.ts";
-import { age, duration, money, renderMermaid, table } from "../src/format.ts";
+import { input, passing } from "../../executor/test/compress/fixtures.ts";
+import { renderBreakers } from "../src/commands/breakers.ts";
+import { renderTaskTable } from "../src/commands/tasks-list.ts";
+import { describeCommand, renderTaskDetail } from "../src/commands/tasks-show.ts";
+import { age, count, duration, money, oneLine, paint, status, table, truncate, visibleLength } from "../src/format.ts";
+import type { Task, TaskDetail } from "../src/schemas.ts";
 
-describe("formatting", () => {
-  it("draws our Mermaid diagrams as text, labels instead of ids", () => {
-    const text = renderMermaid(compress(input({ verify: { command: ["npm", "test"], ok: true, exitCode: 0, durationMs: 1, output: "" } }), "mermaid"));
-    expect(text).toContain("[sonnet claude-sonnet-5-5] ──▶ [ok]");
-    expect(text).toContain("[ok] ──▶ [1 file +1 -0]");
-    expect(text).toContain("[verify pass]");
-    expect(text).not.toContain("flowchart");
-    expect(renderMermaid('flowchart LR\n  A["a"] --- V{"agree 90 pct"}\n  classDef same fill:#fff')).toBe("[a] ─── [agree 90 pct]");
+const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
+
+function task(over: Partial<Task> = {}): Task {
+  return {
+    id: "t-20261124-1100-aaaaaa",
+    status: "needs_human",
+    kind: "general",
+    repo: "demo",
+    profile: "auto",
+    prompt: "Create hello.txt with a greeting\nand nothing else",
+    costUsd: 0.0123,
+    attempts: 2,
+    flags: [],
+    result: null,
+    error: "every rung of the ladder failed",
+    replayOf: null,
+    createdAt: NOW - 3_600_000,
+    updatedAt: NOW - 3_000_000,
+    ...over,
+  };
+}
+
+describe("figures", () => {
+  it("money: four decimals under a dollar, two above", () => {
+    expect(money(0.002895)).toBe("$0.0029");
+    expect(money(0)).toBe("$0.0000");
+    expect(money(12.5)).toBe("$12.50");
   });
 
-  it("formats tables, money, durations and ages", () => {
-    expect(table(["A", "BB"], [["x", "y"], ["long", "z"]]).split("\n")).toEqual(["A     BB", "────  ──", "x     y", "long  z"]);
-    expect(money(0.002895)).toBe("$0.0029");
-    expect(money(12.5)).toBe("$12.50");
-    expect(duration(950)).toBe("950 ms");
-    expect(duration(61_000)).toBe("1m1s");
-    expect(age(0, 3_600_000)).toBe("60m ago");
+  it("durations, ages and counts", () => {
+    expect([950, 1500, 61_000, 3_600_000 + 120_000].map(duration)).toEqual(["950ms", "1.5s", "1m01s", "1h02m"]);
+    expect([NOW - 5_000, NOW - 600_000, NOW - 7_200_000, NOW - 5 * 86_400_000, NOW + 1000].map((t) => age(t, NOW))).toEqual(["5s ago", "10m ago", "2h ago", "5d ago", "0s ago"]);
+    expect([999, 1200, 45_000, 2_500_000].map(count)).toEqual(["999", "1.2k", "45k", "2.5M"]);
+  });
+
+  it("truncate folds whitespace; oneLine makes one line", () => {
+    expect(truncate("a\n  b   c", 10)).toBe("a b c");
+    expect(truncate("abcdefghij", 5)).toBe("abcd…");
+    expect(oneLine("first\n  second\nthird")).toBe("first second third");
+  });
+});
+
+describe("table", () => {
+  it("pads columns to the widest cell, right-aligns the numeric ones, trims line ends", () => {
+    expect(table(["ID", "COST", "NOTE"], [["a", "$1.00", ""], ["long-id", "$12.50", "x"]], [1]).split("\n")).toEqual([
+      "ID         COST  NOTE",
+      "a         $1.00",
+      "long-id  $12.50  x",
+    ]);
+  });
+
+  it("colour codes take no width, and colour is off unless asked for", () => {
+    const red = status("failed", true);
+    expect(red).toBe("\x1b[31mfailed\x1b[0m");
+    expect(visibleLength(red)).toBe(6);
+    expect(status("failed", false)).toBe("failed");
+    expect(paint("x", null, true)).toBe("x");
+    expect(table(["S", "N"], [[red, "1"], ["ok", "2"]]).split("\n")[1]).toBe(`${red}  1`);
+  });
+});
+
+describe("tasks list table", () => {
+  it("one row per task; the REPLAY OF column only when a task is a replay", () => {
+    const plain = renderTaskTable([task()], NOW, false).split("\n");
+    expect(plain[0]).toMatch(/^ID\s+STATUS\s+PROFILE\s+TRIES\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
+    expect(plain[1]).toMatch(/^t-20261124-1100-aaaaaa\s+needs_human\s+auto\s+2\s+\$0\.0123\s+1h ago\s+Create hello\.txt with a greeting and no…$/);
+    const withReplay = renderTaskTable([task(), task({ id: "t-20261124-1130-bbbbbb", replayOf: "t-20261124-1100-aaaaaa", flags: ["task_warn"] })], NOW, false).split("\n");
+    expect(withReplay[0]).toContain("REPLAY OF");
+    expect(withReplay[2]).toMatch(/t-20261124-1130-bbbbbb .* t-20261124-1100-aaaaaa\s+task_warn/);
+  });
+});
+
+describe("tasks show", () => {
+  const result = compress(input({ verify: passing }), "mermaid");
+  const detail: TaskDetail = {
+    task: task({ status: "succeeded", error: null, result, flags: ["task_warn"], replayOf: "t-20261124-1000-cccccc" }),
+    stages: [
+      { attempt: 1, profile: "deepseek", cli: "claude", model: "deepseek-chat", status: "failed", costUsd: 0, tokensIn: 0, tokensOut: 0, latencyMs: 850, errorKind: "server_error", errorMessage: "API Error: 500" },
+      { attempt: 2, profile: "sonnet", cli: "claude", model: "claude-sonnet-5-5", status: "succeeded", costUsd: 0.0123, tokensIn: 1200, tokensOut: 34, latencyMs: 4200, errorKind: null, errorMessage: null, branch: "vault/j-2", commit: "0123456789abcdef0123" },
+    ],
+    decisions: [{ kind: "human", decision: "retry", rationale: "use sonnet", actor: "vault-cli:ops", createdAt: NOW - 120_000 }],
+    breakers: { dayBlocked: false, monthFlagged: true },
+  };
+
+  it("stages with cost, tokens, latency and error; total; flags; decisions; the describe line", () => {
+    const text = renderTaskDetail(detail, { tty: false, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("t-20261124-1100-aaaaaa  succeeded  $0.0123 total  flags: task_warn, month_flagged");
+    expect(lines[1]).toBe("repo demo · profile auto · kind general · 2 attempts · created 1h ago · replay of t-20261124-1000-cccccc");
+    expect(text).toMatch(/#\s+PROFILE\s+CLI\s+MODEL\s+STATUS\s+COST\s+TOKENS IN\s+OUT\s+LATENCY\s+ERROR/);
+    expect(text).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000\s+0\s+0\s+850ms\s+server_error: API Error: 500/);
+    expect(text).toMatch(/2\s+sonnet\s+claude\s+claude-sonnet-5-5\s+succeeded\s+\$0\.0123\s+1\.2k\s+34\s+4\.2s/);
+    expect(text).toContain("2 stages, $0.0123\nwork: branch vault/j-2 @ 0123456789ab on the executor (attempt 2)");
+    expect(text).toMatch(/2m ago\s+human\s+retry — use sonnet \(vault-cli:ops\)/);
+    expect(lines.at(-1)).toBe("npx wrangler workflows instances describe execute-workflow t-20261124-1100-aaaaaa --local --port 28787");
+  });
+
+  it("the result: Mermaid source when piped, a drawing on a terminal", () => {
+    const piped = renderTaskDetail(detail, { tty: false, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
+    expect(piped).toContain(`result:\n${result}\n`);
+    const tty = renderTaskDetail(detail, { tty: true, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
+    expect(tty).toContain("result:\n[sonnet claude-sonnet-5-5]\n└─▶ <ok>\n");
+    expect(tty).not.toContain("flowchart");
+  });
+
+  it("the describe line has --local --port only for a local Worker", () => {
+    expect(describeCommand("t-1", "http://localhost:38787")).toBe("npx wrangler workflows instances describe execute-workflow t-1 --local --port 38787");
+    expect(describeCommand("t-1", "https://vault.example.workers.dev")).toBe("npx wrangler workflows instances describe execute-workflow t-1");
+  });
+});
+
+describe("breakers view", () => {
+  it("shows both periods and says what to do about a block or a flag", () => {
+    const text = renderBreakers(
+      {
+        day: { spentUsd: 20.5, limitUsd: 20, runs: 40, state: "block" },
+        month: { spentUsd: 81, limitUsd: 80, runs: 300, state: "flag", acknowledgedAt: null },
+        blocked: true,
+        flagged: true,
+        thresholds: { taskWarnUsd: 2, taskHaltUsd: 5 },
+      },
+      false,
+    );
+    expect(text).toMatch(/today\s+\$20\.50\s+\$20\.00\s+40\s+BLOCKED until 00:00 UTC/);
+    expect(text).toMatch(/month\s+\$81\.00\s+\$80\.00\s+300\s+FLAGGED: vault breakers --ack/);
+    expect(text).toContain("per task: warns at $2.00, halts at $5.00");
   });
 });
