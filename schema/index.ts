@@ -68,6 +68,9 @@ export const stages = sqliteTable(
     jobId: text("job_id"),
     verifyOk: integer("verify_ok", { mode: "boolean" }),
     filesChanged: integer("files_changed").notNull().default(0),
+    /** Where the attempt's work is on the executor VM: `vault/<jobKey>` and its commit (null when nothing ran). */
+    branch: text("branch"),
+    commit: text("commit"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [

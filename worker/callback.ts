@@ -1,23 +1,35 @@
 /**
  * The executor's signed callback: POST /api/callback/:taskId with the finished JobView. It is
- * authenticated by its HMAC (CALLBACK_SECRET), not the bearer, and turned into the event the
- * instance is waiting for. A lost callback loses nothing: the workflow polls the executor.
+ * authenticated by its HMAC signature (CALLBACK_SECRET, `x-vault-signature`), not the bearer, and
+ * becomes the `executor-result-<attempt>` event the instance waits for: one event type per attempt,
+ * so a late callback of attempt 1 can never wake attempt 2's wait. The payload is the JobView slimmed
+ * (workflows/result-event.ts); the workflow validates it again and matches the job id. A lost
+ * callback loses nothing: the workflow polls the executor when its wait times out.
  */
 import { JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
 import { attemptOfJobKey, resultEventType, TaskId } from "../workflows/params.ts";
+import { slimJobView } from "../workflows/result-event.ts";
 import { getConfig } from "./config.ts";
 import { AppError, errorResponse, formatZodError } from "./errors.ts";
 import { readBodyText } from "./http.ts";
 import { log } from "./log.ts";
 
+/**
+ * A finished job's view holds up to two CLI outputs (1 MiB each at the executor's cap) plus verify
+ * output, so a callback can exceed the API's MAX_BODY_BYTES. Refusing it would cost the task the
+ * whole wait (job timeout + 60 s) before the poll; the HMAC check follows the read either way.
+ */
+export const CALLBACK_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
 export async function handleCallback(request: Request, env: Env, taskId: string): Promise<Response> {
   try {
     const config = getConfig(env);
-    if (!TaskId.safeParse(taskId).success) throw new AppError("not_found", "unknown task");
-    const body = await readBodyText(request, config.maxBodyBytes);
+    // Verify before parsing anything else: an unsigned body is never looked at.
+    const body = await readBodyText(request, Math.max(config.maxBodyBytes, CALLBACK_MAX_BODY_BYTES));
     if (!(await verifyBody(config.callbackSecret, body, request.headers.get(SIGNATURE_HEADER)))) {
       throw new AppError("unauthorized", "bad or missing callback signature");
     }
+    if (!TaskId.safeParse(taskId).success) throw new AppError("not_found", "unknown task");
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -26,14 +38,22 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
     }
     const parsed = JobView.safeParse(json);
     if (!parsed.success) throw new AppError("invalid_input", `callback body is not a JobView: ${formatZodError(parsed.error)}`);
-    const attempt = attemptOfJobKey(parsed.data.jobKey);
-    if (attempt === null || !parsed.data.jobKey.startsWith(`${taskId}:`)) throw new AppError("invalid_input", "callback jobKey does not belong to this task");
-    const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch((err: unknown) => {
+    const view = parsed.data;
+    const attempt = attemptOfJobKey(view.jobKey);
+    if (attempt === null || view.jobKey !== `${taskId}:${attempt}`) throw new AppError("invalid_input", "callback jobKey does not belong to this task");
+    let instance: WorkflowInstance;
+    try {
+      instance = await env.EXECUTE_WORKFLOW.get(taskId);
+    } catch (err) {
       throw new AppError("not_found", `no instance for task '${taskId}'`, { cause: err });
-    });
-    // Only a wake-up: the write step reads the full result from the executor, so the event stays small.
-    await instance.sendEvent({ type: resultEventType(attempt), payload: { jobId: parsed.data.jobId, status: parsed.data.status } });
-    log("info", "callback_received", { taskId, jobId: parsed.data.jobId, status: parsed.data.status });
+    }
+    try {
+      await instance.sendEvent({ type: resultEventType(attempt), payload: slimJobView(view) });
+    } catch (err) {
+      // A finished instance takes no events. The executor may retry; the workflow polls anyway.
+      throw new AppError("conflict", `task '${taskId}' takes no result event now`, { cause: err });
+    }
+    log("info", "callback_received", { taskId, attempt, jobId: view.jobId, status: view.status });
     return Response.json({ ok: true }, { status: 202 });
   } catch (err) {
     return errorResponse(err);

@@ -1,34 +1,35 @@
 /**
- * One instance per `execute`. Reads as its step names:
- *   init → [breaker-check #k → dispatch <profile> #n → wait <profile> #n → (poll <profile> #n) →
- *   write <profile> #n → escalate #n]… → finish
- * with `budget #h` waits when the task cap halts it and `human #h` waits at the ladder's top.
- * Step bodies live in ./steps and are tested on their own. Code outside step.do only branches on
- * step results and event payloads, which the engine replays identically, so re-running it is safe.
+ * One instance per `execute`; instance id = task id. It reads as its step names:
+ *
+ *   breaker-check #1 → init → dispatch <profile> #1 → wait <profile> #1 → [poll <profile> #1]
+ *     → write <profile> #1 → escalate #1 → breaker-check #2 → dispatch <next> #2 → … → finish
+ *   halt #h → budget #h → resume #h           the task's cap is reached (waits for a budget event)
+ *   await-human #h → human #h → resume-human #h   the ladder's top (waits for a human event)
+ *   write error <profile> #n → finish          the executor refused the job or stayed unreachable
+ *   fail                                       best effort, before the instance errors (D1, bugs)
+ *
+ * Step bodies live in ./steps (tested on their own); retries and timeouts in ./step-config.ts.
+ * Replay safety: outside step.do this file only counts, branches on step results and event
+ * payloads (which the engine stores and hands back identically) and builds step names from them, so
+ * every replay takes the same path with the same names. Clocks, D1 and fetch run only in steps.
  */
-import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
-import { getConfig } from "../worker/config.ts";
-import { describe } from "../worker/errors.ts";
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowSleepDuration, type WorkflowStep } from "cloudflare:workers";
+import { getConfig, type Config } from "../worker/config.ts";
 import { log } from "../worker/log.ts";
-import { ExecutorError } from "./executor-client.ts";
-import { HUMAN, nextProfile, coolingProfiles } from "./ladder.ts";
+import { executorClient, executorFetch, isFinished, type ExecutorClient } from "./executor-client.ts";
+import { classifyFailure } from "./failures.ts";
+import { AUTO, HUMAN, type Wanted } from "./ladder.ts";
 import { BUDGET_EVENT, BudgetEvent, ExecuteParams, HUMAN_EVENT, HumanEvent, resultEventType, type TaskStatus } from "./params.ts";
-import { checkBreakers } from "./steps/breaker-check.ts";
+import { finishedJobFromEvent } from "./result-event.ts";
+import { BUDGET_WAIT, DB_STEP, DISPATCH_STEP, FAIL_STEP, HUMAN_WAIT, POLL_STEP, resultWait, WRITE_STEP } from "./step-config.ts";
+import { checkBreakers, type BreakerCheck } from "./steps/breaker-check.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
+import { escalate } from "./steps/escalate.ts";
+import { errorFacts } from "./steps/facts.ts";
 import { setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
 import { pollJob } from "./steps/poll.ts";
-import { errorFacts, writeJobStage, writeStage, type Written } from "./steps/write.ts";
-
-// Short D1 steps: a few quick retries.
-const DB_STEP: WorkflowStepConfig = { retries: { limit: 4, delay: "1 second", backoff: "exponential" }, timeout: "30 seconds" };
-// The executor may be restarting (systemd) or busy (429): retry longer.
-const DISPATCH_STEP: WorkflowStepConfig = { retries: { limit: 6, delay: "2 seconds", backoff: "exponential" }, timeout: "60 seconds" };
-// Polling a job whose callback never came: up to ~1 h of exponential backoff, then give up.
-const POLL_STEP: WorkflowStepConfig = { retries: { limit: 10, delay: "5 seconds", backoff: "exponential" }, timeout: "30 seconds" };
-const WRITE_STEP: WorkflowStepConfig = { retries: { limit: 6, delay: "2 seconds", backoff: "exponential" }, timeout: "60 seconds" };
-const HUMAN_WAIT = "24 hours";
-const BUDGET_WAIT = "24 hours";
+import { writeJobStage, writeStage, type Written } from "./steps/write.ts";
 
 export interface ExecuteOutput {
   taskId: string;
@@ -37,99 +38,181 @@ export interface ExecuteOutput {
   flags: string[];
 }
 
+type AttemptOutcome = { ran: true; written: Written } | { ran: false; message: string };
+
 export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
   override async run(event: WorkflowEvent<ExecuteParams>, step: WorkflowStep): Promise<ExecuteOutput> {
-    // Pure: the same payload parses the same way on every replay.
+    // Safe to re-run: the engine hands back the same stored payload, which parses the same way.
     const p = ExecuteParams.parse(event.payload);
-    const config = getConfig(this.env);
-    const db = this.env.DB;
-    const t = config.breakers;
-    const ladder = config.ladder;
-
-    const finish = async (status: TaskStatus, error: string | null, attempts: number): Promise<ExecuteOutput> => {
-      const out = await step.do("finish", DB_STEP, () => setTaskStatus(db, t, p.taskId, status, error, Date.now()));
-      return { taskId: p.taskId, status, attempts, flags: out.flags };
-    };
-    /** A wait that times out answers null instead of failing the instance. */
-    const waitFor = async (name: string, type: string, timeout: WorkflowStepConfig["timeout"]): Promise<unknown> => {
-      try {
-        return (await step.waitForEvent(name, { type, timeout: timeout ?? "1 hour" })).payload;
-      } catch {
-        return null;
-      }
-    };
-
-    await step.do("init", DB_STEP, () => initTask(db, p.taskId, Date.now()));
-
-    // Loop state is derived only from step results and event payloads: replays rebuild it exactly.
-    let wanted: string = p.profile === "auto" ? (ladder[0] ?? "sonnet") : p.profile;
-    let capUsd = p.budgetUsd;
-    let instructions: string | undefined;
-    let attempt = 0;
-    let checks = 0;
-    let halts = 0;
-    let humans = 0;
-
-    for (;;) {
-      checks += 1;
-      const check = await step.do(`breaker-check #${checks}`, DB_STEP, () =>
-        checkBreakers(db, t, { taskId: p.taskId, capUsd, wanted, ladder }, Date.now()),
-      );
-      if (check.verdict === "block") {
-        return finish("blocked", `today's spend $${check.daySpentUsd.toFixed(2)} reached the $${t.dayBlockUsd} daily block; dispatch resumes after 00:00 UTC (replay the task then)`, attempt);
-      }
-      if (check.verdict === "halt") {
-        halts += 1;
-        const cap = capUsd ?? t.taskHaltUsd;
-        const why = `task spend $${check.taskCostUsd.toFixed(2)} reached its $${cap} cap; raise it (workflow decide with budget, or breakers raise) to resume`;
-        await step.do(`halt #${halts}`, DB_STEP, () => setTaskStatus(db, t, p.taskId, "halted", why, Date.now()));
-        const raised = BudgetEvent.safeParse(await waitFor(`budget #${halts}`, BUDGET_EVENT, BUDGET_WAIT));
-        if (!raised.success) return finish("halted", why, attempt);
-        capUsd = raised.data.capUsd;
-        await step.do(`resume #${halts}`, DB_STEP, () => setTaskStatus(db, t, p.taskId, "running", null, Date.now()));
-        continue;
-      }
-
-      const profile = check.profile;
-      if (profile === HUMAN) {
-        humans += 1;
-        await step.do(`await-human #${humans}`, DB_STEP, () =>
-          setTaskStatus(db, t, p.taskId, "needs_human", "every rung of the ladder failed; approve, reject or retry with a profile (workflow decide)", Date.now()),
-        );
-        const answer = HumanEvent.safeParse(await waitFor(`human #${humans}`, HUMAN_EVENT, HUMAN_WAIT));
-        if (!answer.success) return finish("needs_human", "no human decision within 24 hours", attempt);
-        if (answer.data.decision === "approve") return finish("succeeded", null, attempt);
-        if (answer.data.decision === "reject") return finish("failed", `rejected by ${answer.data.actor}`, attempt);
-        wanted = answer.data.profile ?? "sonnet";
-        instructions = answer.data.instructions;
-        await step.do(`resume-human #${humans}`, DB_STEP, () => setTaskStatus(db, t, p.taskId, "running", null, Date.now()));
-        continue;
-      }
-
-      attempt += 1;
-      const base = { taskId: p.taskId, attempt, kind: p.kind, profile };
-      let written: Written;
-      try {
-        const job = await step.do(`dispatch ${profile} #${attempt}`, DISPATCH_STEP, () => dispatchJob(db, config, p, profile, attempt, instructions));
-        const woke = await waitFor(`wait ${profile} #${attempt}`, resultEventType(attempt), `${Math.ceil(config.jobTimeoutMs / 1000) + 60} seconds`);
-        if (woke === null) await step.do(`poll ${profile} #${attempt}`, POLL_STEP, () => pollJob(config, job.jobId));
-        written = await step.do(`write ${profile} #${attempt}`, WRITE_STEP, () => writeJobStage(db, config, job.jobId, base, Date.now()));
-      } catch (err) {
-        // The executor refused the job, stayed unreachable, or D1 kept failing: record an error stage
-        // (best effort) and end with a clear message. Climbing would hit the same executor again.
-        const message = describe(err).replace(/^Error: /, "");
-        const refused = /refused the job \(HTTP (\d{3})\)/.exec(message)?.[1];
-        const kind = err instanceof ExecutorError ? (err.status === null ? "unreachable" : "executor") : refused ? (refused === "401" || refused === "403" ? "auth" : "executor") : "crash";
-        log("warn", "attempt_failed", { taskId: p.taskId, attempt, profile, kind });
-        try {
-          await step.do(`write error #${attempt}`, DB_STEP, () => writeStage(db, errorFacts(base, kind, message), Date.now()));
-        } catch {
-          // D1 itself is failing; the finish step below is the last word.
-        }
-        return finish("failed", `attempt ${attempt} (${profile}) could not run: ${message.slice(0, 500)}`, attempt);
-      }
-      if (written.ok) return finish("succeeded", null, attempt);
-      wanted = await step.do(`escalate #${attempt}`, DB_STEP, async () => nextProfile(ladder, profile, await coolingProfiles(db, Date.now())));
+    try {
+      // Safe to re-run: config is the deployment's vars; the client is a plain object over fetch.
+      const config = getConfig(this.env);
+      return await new TaskRun(this.env.DB, config, executorClient(config, executorFetch()), p, step).drive();
+    } catch (err) {
+      // D1 stayed down through a step's retries, or a bug. The instance errors (visible in the
+      // dashboard and to getTaskState), but first one best-effort step marks the task failed so the row
+      // does not claim `running` forever. If D1 is still down that step fails too; the error stands.
+      const message = classifyFailure(err).message;
+      await step
+        .do("fail", FAIL_STEP, async () => {
+          await this.env.DB.prepare("UPDATE tasks SET status = 'failed', error = ?1, updated_at = ?2 WHERE id = ?3 AND status <> 'closed'")
+            .bind(`the workflow stopped: ${message}`.slice(0, 2000), Date.now(), p.taskId)
+            .run();
+          return { taskId: p.taskId };
+        })
+        .catch(() => undefined);
+      throw err;
     }
   }
+}
+
+/** One drive of the ladder. Its fields change only from step results and event payloads. */
+class TaskRun {
+  private attempt = 0;
+  private checks = 0;
+  private halts = 0;
+  private humans = 0;
+  private started = false;
+  private wanted: Wanted;
+  private capUsd: number | undefined;
+  private instructions: string | undefined;
+
+  constructor(
+    private readonly db: D1Database,
+    private readonly config: Config,
+    private readonly client: ExecutorClient,
+    private readonly p: ExecuteParams,
+    private readonly step: WorkflowStep,
+  ) {
+    // A pinned profile is an explicit choice: its first attempt runs even if it is cooling down.
+    this.wanted = { profile: p.profile, forced: p.profile !== AUTO };
+    this.capUsd = p.budgetUsd;
+  }
+
+  async drive(): Promise<ExecuteOutput> {
+    const { db, config, step, p } = this;
+    // Each pass is one breaker check and at most one attempt. The counters in the step names move
+    // in the same order on every replay, so the names repeat exactly.
+    for (;;) {
+      const gate = await step.do(`breaker-check #${++this.checks}`, DB_STEP, () =>
+        checkBreakers(db, config.breakers, { taskId: p.taskId, capUsd: this.capUsd, wanted: this.wanted, ladder: config.ladder }, Date.now()),
+      );
+      // Branches on a stored step result: a replay takes the same one.
+      if (gate.verdict === "block") return this.finish("blocked", blockedMessage(gate, config.breakers.dayBlockUsd));
+      if (gate.verdict === "halt") {
+        if (await this.haltUntilRaised(gate)) continue;
+        return this.finish("halted", haltedMessage(gate));
+      }
+      if (!this.started) {
+        await step.do("init", DB_STEP, () => initTask(db, p.taskId, Date.now()));
+        this.started = true;
+      }
+
+      if (gate.profile === HUMAN) {
+        // Branches on the stored event payload (or its absence): a replay takes the same one.
+        const answer = await this.askHuman();
+        if (answer === null) return this.finish("needs_human", "no human decision within 24 hours; the ladder's last rung failed");
+        if (answer.decision === "approve") return this.finish("succeeded", null);
+        if (answer.decision === "reject") return this.finish("failed", `rejected by ${answer.actor}`);
+        // retry: a chosen profile runs as chosen; without one the ladder starts again from its first rung.
+        this.wanted = answer.profile ? { profile: answer.profile, forced: true } : { profile: AUTO, forced: false };
+        this.instructions = answer.instructions;
+        continue;
+      }
+
+      const outcome = await this.runAttempt(gate.profile);
+      // The outcome is built from stored step results and errors: a replay sees the same.
+      if (!outcome.ran) return this.finish("failed", outcome.message);
+      if (outcome.written.ok) return this.finish("succeeded", null);
+      const next = await step.do(`escalate #${this.attempt}`, DB_STEP, () => escalate(db, config.ladder, gate.profile, Date.now()));
+      this.wanted = { profile: next.profile, forced: false };
+    }
+  }
+
+  /** dispatch → wait for the callback → (poll if none came) → write. No step holds a request open. */
+  private async runAttempt(profile: string): Promise<AttemptOutcome> {
+    const { db, config, client, step, p } = this;
+    const n = ++this.attempt;
+    const base = { taskId: p.taskId, attempt: n, kind: p.kind, profile };
+    let jobId: string | null = null;
+    try {
+      const job = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, () => dispatchJob(db, client, config, p, profile, n, this.instructions));
+      jobId = job.jobId;
+      // A retried dispatch may find the job already finished: then there is nothing to wait for.
+      if (!isFinished(job)) {
+        const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
+        if (finishedJobFromEvent(event, job.jobId) === null) {
+          await step.do(`poll ${profile} #${n}`, POLL_STEP, () => pollJob(client, job.jobId));
+        }
+      }
+      const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, () => writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers));
+      return { ran: true, written };
+    } catch (err) {
+      // Pure: reads the tag of the (stored) step error.
+      const failure = classifyFailure(err);
+      // Storage or a bug: nothing to record here; run() marks the task failed and the instance errors.
+      if (failure.scope === "internal") throw err;
+      // The executor refused the job, stayed unreachable, or never finished it. Climbing would meet
+      // the same executor, so record an `error` stage and end the task with a clear message.
+      const facts = errorFacts(base, failure.stageErrorKind, failure.message, jobId);
+      await step.do(`write error ${profile} #${n}`, DB_STEP, async () => {
+        log("warn", "attempt_failed", { taskId: p.taskId, attempt: n, profile, kind: failure.stageErrorKind });
+        return writeStage(db, facts, Date.now(), config.breakers);
+      });
+      return { ran: false, message: `attempt ${n} (${profile}) could not run: ${failure.message}` };
+    }
+  }
+
+  /** Halted: no dispatch until a budget event raises the cap (then the next breaker-check decides). */
+  private async haltUntilRaised(gate: BreakerCheck): Promise<boolean> {
+    const { db, config, step, p } = this;
+    const h = ++this.halts;
+    await step.do(`halt #${h}`, DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status: "halted", error: haltedMessage(gate) }, Date.now()));
+    // Parsing the stored payload is pure; an invalid one counts as no raise (the task ends halted).
+    const raised = BudgetEvent.safeParse(await waitFor(step, `budget #${h}`, BUDGET_EVENT, BUDGET_WAIT));
+    if (!raised.success) return false;
+    this.capUsd = raised.data.capUsd;
+    await step.do(`resume #${h}`, DB_STEP, () =>
+      setTaskStatus(db, config.breakers, p.taskId, { status: this.started ? "running" : "init", error: null, budgetUsd: raised.data.capUsd }, Date.now()),
+    );
+    return true;
+  }
+
+  /** The ladder's top: needs_human until a human event (approve / reject / retry) or the timeout. */
+  private async askHuman(): Promise<HumanEvent | null> {
+    const { db, config, step, p } = this;
+    const h = ++this.humans;
+    const why = "every rung of the ladder failed; approve, reject, or retry with a profile and instructions (workflow decide)";
+    await step.do(`await-human #${h}`, DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status: "needs_human", error: why }, Date.now()));
+    // Parsing the stored payload is pure; an invalid one counts as no answer (the task ends needs_human).
+    const answer = HumanEvent.safeParse(await waitFor(step, `human #${h}`, HUMAN_EVENT, HUMAN_WAIT));
+    if (!answer.success) return null;
+    if (answer.data.decision === "retry") {
+      await step.do(`resume-human #${h}`, DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status: "running", error: null }, Date.now()));
+    }
+    return answer.data;
+  }
+
+  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput> {
+    const { db, config, step, p } = this;
+    const out = await step.do("finish", DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status, error }, Date.now()));
+    return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags };
+  }
+}
+
+/** A wait that times out (or fails) answers null: each caller has a safe path for "no event". */
+async function waitFor(step: WorkflowStep, name: string, type: string, timeout: WorkflowSleepDuration): Promise<unknown> {
+  try {
+    return (await step.waitForEvent(name, { type, timeout })).payload;
+  } catch {
+    return null;
+  }
+}
+
+function blockedMessage(gate: BreakerCheck, dayBlockUsd: number): string {
+  return `today's spend $${gate.daySpentUsd.toFixed(2)} reached the $${dayBlockUsd} daily block; no dispatch until 00:00 UTC (replay the task then)`;
+}
+
+function haltedMessage(gate: BreakerCheck): string {
+  return `task spend $${gate.taskCostUsd.toFixed(2)} reached its $${gate.capUsd} cap; raise it (workflow decide with a budget, or POST /api/tasks/:id/budget) to resume`;
 }

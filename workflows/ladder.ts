@@ -1,35 +1,62 @@
-/** The escalation ladder: which profile runs next, skipping profiles in cooldown. */
-import { and, gt } from "drizzle-orm";
+/**
+ * The escalation ladder (config LADDER, default deepseek → gemini-flash → gemini-pro → sonnet → opus →
+ * consensus → human). Pure choices here; the only D1 read is `coolingProfiles`.
+ *
+ * Cooldown: a profile with COOLDOWN_AFTER_FAILURES consecutive failed runs (any task kind, counted in
+ * model_stats by the write step) is skipped for COOLDOWN_MS when the ladder picks a rung (`auto` and
+ * escalation). An explicit choice (a pinned profile's first attempt, a human's `retry` profile) runs
+ * as asked: someone chose it knowing the ladder exists.
+ */
+import { gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { modelStats } from "../schema/index.ts";
 
 export const HUMAN = "human";
-/** Consecutive failures of a profile (any kind) that start its cooldown. */
+export const AUTO = "auto";
 export const COOLDOWN_AFTER_FAILURES = 3;
 export const COOLDOWN_MS = 30 * 60_000;
 
-/**
- * The first usable profile at or after `from` in the ladder. Profiles in cooldown are skipped;
- * `human` is never skipped (it is the last resort). A profile not on the ladder runs as asked.
- */
-export function firstUsable(ladder: readonly string[], from: string, cooling: ReadonlySet<string>): string {
-  const start = ladder.indexOf(from);
-  if (start < 0) return from;
-  for (const p of ladder.slice(start)) if (p === HUMAN || !cooling.has(p)) return p;
-  return HUMAN;
+/** What the next attempt should run: `auto` (the first usable rung), a rung, or a forced profile. */
+export interface Wanted {
+  profile: string;
+  forced: boolean;
 }
 
-/** The profile after `current`; off-ladder profiles escalate straight to a human. */
-export function nextProfile(ladder: readonly string[], current: string, cooling: ReadonlySet<string>): string {
+export interface Choice {
+  profile: string;
+  /** Rungs passed over because they were cooling down (shown in the breaker-check output). */
+  skipped: string[];
+}
+
+/** The first usable rung at or after `from`; `human` is never skipped. Off-ladder profiles run as asked. */
+export function firstUsable(ladder: readonly string[], from: string, cooling: ReadonlySet<string>): Choice {
+  const start = ladder.indexOf(from);
+  if (start < 0) return { profile: from, skipped: [] };
+  const skipped: string[] = [];
+  for (const p of ladder.slice(start)) {
+    if (p === HUMAN || !cooling.has(p)) return { profile: p, skipped };
+    skipped.push(p);
+  }
+  return { profile: HUMAN, skipped };
+}
+
+export function chooseProfile(ladder: readonly string[], wanted: Wanted, cooling: ReadonlySet<string>): Choice {
+  if (wanted.profile === AUTO) return firstUsable(ladder, ladder[0] ?? HUMAN, cooling);
+  if (wanted.forced) return { profile: wanted.profile, skipped: [] };
+  return firstUsable(ladder, wanted.profile, cooling);
+}
+
+/** The rung after `current`; the top (or an off-ladder profile) escalates to a human. */
+export function nextProfile(ladder: readonly string[], current: string, cooling: ReadonlySet<string>): Choice {
   const i = ladder.indexOf(current);
   const next = i < 0 ? undefined : ladder[i + 1];
-  return next === undefined ? HUMAN : firstUsable(ladder, next, cooling);
+  return next === undefined ? { profile: HUMAN, skipped: [] } : firstUsable(ladder, next, cooling);
 }
 
+/** Profiles cooling down now (model_stats is one row per profile × task kind: a small table). */
 export async function coolingProfiles(db: D1Database, now: number): Promise<Set<string>> {
-  const rows = await drizzle(db)
-    .select({ profile: modelStats.profile })
-    .from(modelStats)
-    .where(and(gt(modelStats.cooldownUntil, now)));
+  const rows = await drizzle(db).select({ profile: modelStats.profile }).from(modelStats).where(gt(modelStats.cooldownUntil, now));
   return new Set(rows.map((r) => r.profile));
 }
+
+export const COOLING_SQL = "SELECT DISTINCT profile FROM model_stats WHERE cooldown_until > ?1";

@@ -52,7 +52,10 @@ export type ExecuteParams = z.infer<typeof ExecuteParams>;
 
 // ── events an instance waits for (instance.sendEvent({ type, payload })) ──────────────────────
 export const EXECUTOR_RESULT_EVENT = "executor-result";
-/** The event a job's callback sends: one type per attempt, so a late callback never wakes the wrong wait. */
+/**
+ * The event a job's callback sends: `executor-result-<attempt>`, one type per attempt, so a late
+ * callback never wakes the wrong wait. Payload: the JobView slimmed (workflows/result-event.ts).
+ */
 export const resultEventType = (attempt: number): string => `${EXECUTOR_RESULT_EVENT}-${attempt}`;
 /** jobKey = `<taskId>:<attempt>` (see steps/dispatch.ts). */
 export function attemptOfJobKey(jobKey: string): number | null {
@@ -74,7 +77,7 @@ export type BudgetEvent = z.infer<typeof BudgetEvent>;
 
 export const HumanEvent = z.strictObject({
   decision: z.enum(["approve", "reject", "retry"]).describe("approve = accept as is; reject = end failed; retry = run again."),
-  profile: ProfileName.optional().describe("With 'retry': the profile to run next."),
+  profile: ProfileName.optional().describe("With 'retry': the profile to run next (runs even if cooling down; default: the ladder from its first rung)."),
   instructions: z.string().max(20_000).optional().describe("Extra instructions appended to the prompt on retry."),
   actor: z.string().max(100).default("human"),
 });

@@ -11,9 +11,8 @@ import { AppError, describe } from "../worker/errors.ts";
 import { log } from "../worker/log.ts";
 import { createTask, requireTask } from "../worker/services/tasks.ts";
 import { readBreakers } from "./breakers.ts";
-import type { ExecuteInput, ExecuteOutcome, ExecuteParams } from "./params.ts";
-import { TERMINAL_TASK_STATUSES } from "./params.ts";
-import { progressMermaid } from "./progress.ts";
+import { DEFAULT_WAIT_SECONDS, ExecuteParams, MAX_WAIT_SECONDS, TERMINAL_TASK_STATUSES, type ExecuteInput, type ExecuteOutcome } from "./params.ts";
+import { attemptsMermaid, progressMermaid, PROGRESS_ATTEMPTS } from "./progress.ts";
 
 export interface StartOptions {
   waitSeconds: number;
@@ -22,6 +21,11 @@ export interface StartOptions {
   replayKey?: string;
   /** First poll interval while waiting (it backs off to 250 ms). */
   pollMs?: number;
+  /**
+   * The caller's context. Nothing needs it today (the instance runs on its own and the wait is
+   * bounded); accepted so the MCP tool and REST route can pass it without a signature change later.
+   */
+  ctx?: ExecutionContext;
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -60,17 +64,20 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
     }
   }
 
-  const params: ExecuteParams = {
+  // Validated here, at the boundary: the instance parses its params again and must never fail to.
+  const parsed = ExecuteParams.safeParse({
     taskId: task.id,
-    profile: task.profile as ExecuteParams["profile"],
+    profile: task.profile,
     repo: task.repo,
-    verbosity: task.verbosity as ExecuteParams["verbosity"],
+    verbosity: task.verbosity,
     kind: task.kind,
     ...(task.ref ? { ref: task.ref } : {}),
     ...(task.verify ? { verify: task.verify } : {}),
     ...(task.budgetUsd ? { budgetUsd: task.budgetUsd } : {}),
     ...(task.replayOf ? { replayOf: task.replayOf } : {}),
-  };
+  });
+  if (!parsed.success) throw new AppError("internal", `task '${task.id}' cannot run: its stored fields are invalid`, { cause: parsed.error });
+  const params = parsed.data;
   try {
     await env.EXECUTE_WORKFLOW.create({ id: task.id, params });
   } catch (err) {
@@ -85,8 +92,13 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   return waitForOutcome(env, task.id, opts);
 }
 
+/** Claude.ai cuts a tool call at ~60 s: never wait past MAX_WAIT_SECONDS, whatever the caller asks. */
+export function clampWaitSeconds(waitSeconds: number): number {
+  return Math.min(Math.max(Number.isFinite(waitSeconds) ? waitSeconds : DEFAULT_WAIT_SECONDS, 0), MAX_WAIT_SECONDS);
+}
+
 async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Promise<ExecuteOutcome> {
-  const deadline = Date.now() + opts.waitSeconds * 1000;
+  const deadline = Date.now() + clampWaitSeconds(opts.waitSeconds) * 1000;
   // Fast tasks should answer fast: poll every 20 ms at first, backing off to 250 ms.
   let pollMs = opts.pollMs ?? 20;
   const maxPollMs = Math.max(pollMs, 250);
@@ -95,13 +107,13 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
   for (;;) {
     const state = await getTaskState(env, taskId);
     if (state && state.status !== "running" && state.status !== "init") return state;
-    const message = state?.progress ? `${state.status}: ${state.progressText ?? ""}` : "starting";
+    const message = state?.progressText ?? "starting";
     if (opts.onProgress && message !== lastMessage) {
       lastMessage = message;
       await opts.onProgress({ message, progress: ++tick });
     }
     if (Date.now() >= deadline) {
-      // The instance exists, so a row still at `init` is only waiting for the init step.
+      // The instance exists, so a row still at `init` is only waiting for its first steps.
       return state ? { ...state, status: "running" } : { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
     }
     await new Promise((r) => setTimeout(r, pollMs));
@@ -109,11 +121,15 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
   }
 }
 
+/**
+ * The task as `workflow_query state` shows it: the result and flags once finished, else `running`
+ * with a progress diagram. Reads D1 (one batch); asks the instance only while the row says it runs.
+ */
 export async function getTaskState(env: Env, taskId: string): Promise<(ExecuteOutcome & { progressText?: string }) | null> {
   const d = drizzle(env.DB);
-  const [[task], [last]] = await d.batch([
+  const [[task], recent] = await d.batch([
     d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
-    d.select({ attempt: stages.attempt, profile: stages.profile, status: stages.status }).from(stages).where(eq(stages.taskId, taskId)).orderBy(desc(stages.attempt)).limit(1),
+    d.select({ attempt: stages.attempt, profile: stages.profile, status: stages.status }).from(stages).where(eq(stages.taskId, taskId)).orderBy(desc(stages.attempt)).limit(PROGRESS_ATTEMPTS),
   ]);
   if (!task) return null;
   const outcome: ExecuteOutcome & { progressText?: string } = {
@@ -125,7 +141,8 @@ export async function getTaskState(env: Env, taskId: string): Promise<(ExecuteOu
   if (task.result) outcome.result = task.result;
   if (task.error) outcome.error = task.error;
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
-    // The row lags the instance only if the instance died outside a step; surface that, never hang.
+    // The row lags the instance only if the instance died and its last `fail` step could not write
+    // either; surface that as failed, never as running forever.
     const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch(() => null);
     const status = instance ? await instance.status().catch(() => null) : null;
     if (status?.status === "errored" || status?.status === "terminated") {
@@ -133,9 +150,10 @@ export async function getTaskState(env: Env, taskId: string): Promise<(ExecuteOu
       outcome.error = task.error ?? `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
       return outcome;
     }
-    const profile = last ? last.profile : null;
-    outcome.progressText = last ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${task.attempts + 1} next` : "first attempt under way";
-    outcome.progress = progressMermaid(taskId, task.status, Math.max(task.attempts, 1), profile);
+    const done = recent.reverse();
+    const last = done.at(-1);
+    outcome.progressText = last ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way` : "first attempt under way";
+    outcome.progress = attemptsMermaid(taskId, task.status, done, Math.max(0, (done[0]?.attempt ?? 1) - 1));
   }
   return outcome;
 }

@@ -1,106 +1,91 @@
 /**
- * A local mock of the three model APIs the agent CLIs call, speaking their real wire formats
- * (SSE event sequences as captured from the real CLIs, see /shared notes section 7):
+ * A local mock of the three model APIs the agent CLIs call, speaking their real wire formats (see
+ * wire.ts):
  *   Anthropic  POST …/v1/messages                                  (claude)
  *   OpenAI     POST …/v1/responses                                 (codex, custom provider)
  *   Gemini     POST …/v1beta/models/{model}:streamGenerateContent  (gemini)
  * Usage is always input 1200, output 34, cache-read 300, cache-write 50 (Anthropic), reasoning 7.
- * A scenario is chosen by a path prefix `/s/<name>`: ok (default), 401, 403, 429, 500, hang, slow,
- * drop. Binds 127.0.0.1 only. Plain node:http, no dependencies; erasable TS so Node 22 runs it.
+ *
+ * A scenario is chosen by a path prefix `/s/<name>/…` in the CLI's base URL:
+ *   ok (default)  one text answer
+ *   tool          a real shell tool call (`echo hello > hello.txt`), then "Done: …" or "Failed: …"
+ *                 depending on the tool result the CLI sends back
+ *   401 403 429 500 529 (any 4xx/5xx)   that status with the provider's error body
+ *   hang          reads the request and never answers
+ *   slow          streams the answer one word per `slowMs` (default 1000)
+ *   drop          sends the first SSE event, then destroys the socket
+ * "Server down" needs no scenario: point the CLI at a closed port.
+ *
+ * Control endpoints: GET /__mock/health, GET /__mock/log (every request so far), POST /__mock/reset.
+ * Binds 127.0.0.1 only. Plain node:http, no dependencies, erasable TS so Node 22 runs it directly.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  anthropicMessage,
+  anthropicTurn,
+  DEFAULT_TOOL_COMMAND,
+  errorBody,
+  FAILED_REPLY,
+  geminiGenerate,
+  geminiTurn,
+  NO_TOOL_REPLY,
+  openaiTurn,
+  REPLY,
+  shellTool,
+  summarize,
+  USAGE,
+  type Provider,
+  type SseEvent,
+  type Turn,
+} from "./wire.ts";
 
-export const USAGE = { input: 1200, output: 34, cacheRead: 300, cacheWrite: 50, reasoning: 7 };
-export const REPLY = "Done: created hello.txt";
+export { DEFAULT_TOOL_COMMAND, FAILED_REPLY, NO_TOOL_REPLY, REPLY, USAGE } from "./wire.ts";
 
 export interface MockRequest {
+  seq: number;
+  at: string;
   method: string;
+  /** Path without the `/s/<scenario>` prefix and without the query. */
   path: string;
+  query: string;
   scenario: string;
-  provider: "anthropic" | "openai" | "gemini" | "other";
+  provider: Provider | "other";
   model: string | null;
+  stream: boolean;
+  /** Names of the tools the CLI offered the model. */
+  tools: string[];
+  /** The tool result the CLI sent back, when this request carries one. */
+  toolResult: { ok: boolean; text: string } | null;
+  /** Text of the last user message (capped), to check which prompt reached the model. */
+  userText: string;
+}
+
+export interface MockModelApiOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Delay between streamed words in the `slow` scenario. */
+  slowMs?: number;
+  /** The shell command the `tool` scenario asks the CLI to run. */
+  toolCommand?: string;
 }
 
 export interface MockModelApi {
+  /** `http://127.0.0.1:<port>`; append `/s/<scenario>` for a scenario. */
   url: string;
+  port: number;
+  /** A copy of every request so far (control endpoints excluded). */
   requests(): MockRequest[];
   reset(): void;
+  /** Closes the server and every connection, including hanging ones. */
   close(): Promise<void>;
 }
 
-type Provider = MockRequest["provider"];
+const SCENARIO = /^\/s\/([a-z0-9_-]+)(\/.*)?$/;
+const KNOWN = new Set(["ok", "tool", "hang", "slow", "drop"]);
 
-const ERRORS: Record<string, { status: number; anthropic: string; openai: string; gemini: string; message: string }> = {
-  "401": { status: 401, anthropic: "authentication_error", openai: "invalid_api_key", gemini: "UNAUTHENTICATED", message: "mock: invalid API key" },
-  "403": { status: 403, anthropic: "permission_error", openai: "insufficient_permissions", gemini: "PERMISSION_DENIED", message: "mock: forbidden" },
-  "429": { status: 429, anthropic: "rate_limit_error", openai: "rate_limit_exceeded", gemini: "RESOURCE_EXHAUSTED", message: "mock: rate limit exceeded" },
-  "500": { status: 500, anthropic: "api_error", openai: "server_error", gemini: "INTERNAL", message: "mock: internal server error" },
-};
-
-function sse(res: ServerResponse, events: { event?: string; data: unknown }[], drop: boolean): void {
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  for (const [i, e] of events.entries()) {
-    res.write(`${e.event ? `event: ${e.event}\n` : ""}data: ${JSON.stringify(e.data)}\n\n`);
-    if (drop && i === 0) {
-      res.socket?.destroy();
-      return;
-    }
-  }
-  res.end();
-}
-
-function anthropicEvents(model: string): { event: string; data: unknown }[] {
-  const msg = { id: "msg_mock", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: USAGE.input, cache_creation_input_tokens: USAGE.cacheWrite, cache_read_input_tokens: USAGE.cacheRead, output_tokens: 1 } };
-  return [
-    { event: "message_start", data: { type: "message_start", message: msg } },
-    { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } },
-    { event: "content_block_delta", data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: REPLY } } },
-    { event: "content_block_stop", data: { type: "content_block_stop", index: 0 } },
-    { event: "message_delta", data: { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: USAGE.output } } },
-    { event: "message_stop", data: { type: "message_stop" } },
-  ];
-}
-
-function openaiEvents(model: string): { event: string; data: unknown }[] {
-  const item = { id: "msg_mock", type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: REPLY, annotations: [] }] };
-  const response = (status: string, output: unknown[]) => ({ id: "resp_mock", object: "response", created_at: Math.floor(Date.now() / 1000), status, model, output });
-  return [
-    { event: "response.created", data: { type: "response.created", sequence_number: 0, response: response("in_progress", []) } },
-    { event: "response.output_item.added", data: { type: "response.output_item.added", sequence_number: 1, output_index: 0, item: { ...item, status: "in_progress", content: [] } } },
-    { event: "response.output_text.delta", data: { type: "response.output_text.delta", sequence_number: 2, item_id: "msg_mock", output_index: 0, content_index: 0, delta: REPLY } },
-    { event: "response.output_item.done", data: { type: "response.output_item.done", sequence_number: 3, output_index: 0, item } },
-    {
-      event: "response.completed",
-      data: {
-        type: "response.completed",
-        sequence_number: 4,
-        response: {
-          ...response("completed", [item]),
-          usage: { input_tokens: USAGE.input, input_tokens_details: { cached_tokens: USAGE.cacheRead }, output_tokens: USAGE.output, output_tokens_details: { reasoning_tokens: USAGE.reasoning }, total_tokens: USAGE.input + USAGE.output },
-        },
-      },
-    },
-  ];
-}
-
-function geminiEvents(model: string): { data: unknown }[] {
-  return [
-    {
-      data: {
-        candidates: [{ content: { role: "model", parts: [{ text: REPLY }] }, finishReason: "STOP", index: 0 }],
-        usageMetadata: { promptTokenCount: USAGE.input, candidatesTokenCount: USAGE.output, totalTokenCount: USAGE.input + USAGE.output + USAGE.reasoning, cachedContentTokenCount: USAGE.cacheRead, thoughtsTokenCount: USAGE.reasoning },
-        modelVersion: model,
-        responseId: "resp_mock",
-      },
-    },
-  ];
-}
-
-function errorBody(provider: Provider, e: (typeof ERRORS)[string]): unknown {
-  if (provider === "anthropic") return { type: "error", error: { type: e.anthropic, message: e.message } };
-  if (provider === "openai") return { error: { message: e.message, type: e.openai, code: e.openai } };
-  return { error: { code: e.status, message: e.message, status: e.gemini } };
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -109,49 +94,114 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function startMockModelApi(opts: { port?: number } = {}): Promise<MockModelApi> {
+function providerOf(path: string): Provider | "other" {
+  if (path.endsWith("/messages")) return "anthropic";
+  if (path.endsWith("/responses")) return "openai";
+  if (/:(stream)?generateContent$/i.test(path)) return "gemini";
+  return "other";
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise<MockModelApi> {
+  const slowMs = opts.slowMs ?? 1000;
+  const toolCommand = opts.toolCommand ?? DEFAULT_TOOL_COMMAND;
   const log: MockRequest[] = [];
-  const open = new Set<ServerResponse>();
-  const server: Server = createServer(async (req, res) => {
+  let seq = 0;
+
+  async function streamEvents(res: ServerResponse, events: SseEvent[], scenario: string): Promise<void> {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    for (const [i, e] of events.entries()) {
+      if (res.destroyed) return;
+      if (scenario === "slow" && i > 0) await sleep(slowMs);
+      res.write(`${e.event ? `event: ${e.event}\n` : ""}data: ${JSON.stringify(e.data)}\n\n`);
+      if (scenario === "drop") {
+        // Let the first event reach the client, then cut the connection mid-stream.
+        await new Promise<void>((r) => res.write("", () => r()));
+        res.socket?.destroy();
+        return;
+      }
+    }
+    res.end();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://mock");
-    const m = /^\/s\/([a-z0-9]+)(\/.*)$/.exec(url.pathname);
+    if (url.pathname === "/__mock/health") return json(res, 200, { ok: true, requests: log.length });
+    if (url.pathname === "/__mock/log") return json(res, 200, log);
+    if (url.pathname === "/__mock/reset") {
+      log.splice(0);
+      return json(res, 200, { ok: true });
+    }
+    const m = SCENARIO.exec(url.pathname);
     const scenario = m?.[1] ?? "ok";
-    const path = m?.[2] ?? url.pathname;
-    if (path === "/__mock/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-    if (req.method === "HEAD" || req.method === "GET") return void res.writeHead(200).end();
-    const body = await readBody(req);
-    const provider: Provider = path.endsWith("/v1/messages") ? "anthropic" : path.endsWith("/responses") ? "openai" : path.includes(":streamGenerateContent") || path.includes(":generateContent") ? "gemini" : "other";
-    let model: string | null = null;
+    const path = m ? (m[2] ?? "/") : url.pathname;
+    const body = req.method === "POST" ? await readBody(req) : "";
+    let parsed: unknown;
     try {
-      model = (JSON.parse(body) as { model?: string }).model ?? null;
+      parsed = body ? JSON.parse(body) : undefined;
     } catch {
-      // not JSON
+      parsed = undefined;
     }
-    if (provider === "gemini") model = /models\/([^:]+):/.exec(path)?.[1] ?? model;
-    log.push({ method: req.method ?? "POST", path, scenario, provider, model });
-    const err = ERRORS[scenario];
-    if (err) return void res.writeHead(err.status, { "content-type": "application/json" }).end(JSON.stringify(errorBody(provider, err)));
-    if (scenario === "hang") {
-      open.add(res);
-      return;
+    const provider = providerOf(path);
+    const pathModel = provider === "gemini" ? (/models\/([^:/]+):/.exec(path)?.[1] ?? null) : null;
+    const summary =
+      provider === "other"
+        ? { model: null, stream: false, tools: [], toolResult: null, userText: "" }
+        : summarize(provider, parsed, pathModel);
+    log.push({ seq: ++seq, at: new Date().toISOString(), method: req.method ?? "GET", path, query: url.search, scenario, provider, ...summary });
+
+    // claude's connectivity probe (HEAD /api/hello; 2.1.197 sent HEAD /) and anything else harmless.
+    if (req.method === "HEAD") return void res.writeHead(200).end();
+    if (/^\d{3}$/.test(scenario) && Number(scenario) >= 400) return json(res, Number(scenario), errorBody(provider, Number(scenario)));
+    if (!KNOWN.has(scenario)) return json(res, 404, { error: { message: `mock: unknown scenario '${scenario}'` } });
+    if (req.method !== "POST") return json(res, 404, { error: { message: "mock: not found" } });
+    if (path.endsWith("/messages/count_tokens")) return json(res, 200, { input_tokens: USAGE.input });
+    if (/:countTokens$/i.test(path)) return json(res, 200, { totalTokens: USAGE.input });
+    if (provider === "other") return json(res, 404, { error: { message: "mock: unknown endpoint" } });
+    if (scenario === "hang") return; // the response stays open until the client gives up or close()
+
+    const model = summary.model ?? "mock-model";
+    let turn: Turn;
+    if (scenario !== "tool") turn = { kind: "text", text: REPLY, words: scenario === "slow" };
+    else if (summary.toolResult) turn = { kind: "text", text: summary.toolResult.ok ? REPLY : FAILED_REPLY };
+    else {
+      const tool = shellTool(provider, summary.tools);
+      turn = tool ? { kind: "tool", tool, command: toolCommand } : { kind: "text", text: NO_TOOL_REPLY };
     }
-    const name = model ?? "mock-model";
-    const events = provider === "anthropic" ? anthropicEvents(name) : provider === "openai" ? openaiEvents(name) : provider === "gemini" ? geminiEvents(name) : null;
-    if (!events) return void res.writeHead(404, { "content-type": "application/json" }).end('{"error":"unknown endpoint"}');
-    if (scenario === "slow") await new Promise((r) => setTimeout(r, 1000));
-    sse(res, events, scenario === "drop");
+    const streamed = provider === "gemini" ? /:streamGenerateContent$/i.test(path) : summary.stream;
+    if (!streamed) {
+      // claude retries a dropped stream once without streaming (even with retries off): drop that too.
+      if (scenario === "drop") return void res.socket?.destroy();
+      if (scenario === "slow") await sleep(slowMs);
+      if (provider === "anthropic") return json(res, 200, anthropicMessage(model, turn.kind === "text" ? turn.text : REPLY));
+      if (provider === "gemini") return json(res, 200, geminiGenerate(model, parsed));
+      return json(res, 400, errorBody(provider, 400));
+    }
+    const events = provider === "anthropic" ? anthropicTurn(model, turn) : provider === "openai" ? openaiTurn(model, turn) : geminiTurn(model, turn);
+    await streamEvents(res, events, scenario);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: { message: `mock crashed: ${String(err)}` } });
+      else res.destroy();
+    });
   });
-  await new Promise<void>((r) => server.listen(opts.port ?? 0, "127.0.0.1", () => r()));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
-    requests: () => [...log],
+    port,
+    requests: () => log.map((r) => ({ ...r, tools: [...r.tools] })),
     reset: () => void log.splice(0),
     close: () =>
-      new Promise((r) => {
-        for (const res of open) res.socket?.destroy();
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
         server.closeAllConnections();
-        server.close(() => r());
       }),
   };
 }

@@ -73,4 +73,38 @@ describe("guards", () => {
     expect((await rpc(listTools, { "content-type": "text/plain" })).status).toBe(415);
     expect((await api("/api/tasks", { method: "POST", body: "prompt=x", headers: { "content-type": "text/plain" } })).status).toBe(415);
   });
+
+  it("checks Accept and Content-Type before it reads the body", async () => {
+    expect((await rpc("{nope", { accept: "text/html" })).status).toBe(406);
+    expect((await rpc("{nope", { accept: "application/json" })).status).toBe(406);
+    const wrongType = await rpc("{nope", { "content-type": "text/plain" });
+    expect(wrongType.status).toBe(415);
+    expect(((await wrongType.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
+    expect((await api("/api/kv/a", { method: "PUT", body: "v", headers: { "content-type": "text/plain" } })).status).toBe(415);
+    // A parameter on the media type is fine.
+    expect((await rpc(listTools, { "content-type": "application/json; charset=utf-8" })).status).toBe(200);
+  });
+
+  it("authenticates before the size check: an oversize body without a token is a 401", async () => {
+    const res = await exports.default.fetch(new Request("http://localhost/mcp", { method: "POST", body: "x".repeat(2 * 1024 * 1024) }));
+    expect(res.status).toBe(401);
+  });
+
+  it("answers unknown routes with a 404 JSON error and POST /health with 405", async () => {
+    const res = await exports.default.fetch("http://localhost/nope");
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await api("/api/nope")).status).toBe(404);
+    expect((await exports.default.fetch(new Request("http://localhost/health", { method: "POST" }))).status).toBe(405);
+  });
+
+  it("mounts the executor callback without the bearer: its HMAC decides, and the bearer does not replace it", async () => {
+    const url = "http://localhost/api/callback/t-20200101-0000-aaaaaa";
+    const unsigned = await exports.default.fetch(new Request(url, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }));
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: { message: string } }).error.message).toContain("signature");
+    const bearerOnly = await api("/api/callback/t-20200101-0000-aaaaaa", { method: "POST", body: "{}" });
+    expect(bearerOnly.status).toBe(401);
+  });
 });
+

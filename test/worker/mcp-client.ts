@@ -31,3 +31,14 @@ export function textOf(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((c) => c.text ?? "").join("\n");
 }
+
+/** A raw JSON-RPC POST to /mcp (no initialize needed: the server is stateless). */
+export function rpc(method: string, params: unknown, id: number | string = 1): Promise<Response> {
+  return exports.default.fetch(
+    new Request("http://localhost/mcp", {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    }),
+  );
+}

@@ -2,6 +2,7 @@ import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { setHealthFetch } from "../../worker/services/health.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
 import { connect, textOf } from "./mcp-client.ts";
@@ -10,7 +11,10 @@ let client: Client;
 beforeAll(async () => {
   client = await connect();
 });
-afterEach(() => setExecutorFetch(null));
+afterEach(() => {
+  setExecutorFetch(null);
+  setHealthFetch(null);
+});
 
 type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { text?: string }[] };
 const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as ToolResult;
@@ -27,7 +31,18 @@ describe("MCP tools", () => {
       expect(t.annotations?.readOnlyHint, t.name).toBeTypeOf("boolean");
       expect(t.inputSchema.type).toBe("object");
     }
-    expect(tools.find((t) => t.name === "workflow_query")?.annotations?.readOnlyHint).toBe(true);
+    for (const t of tools) {
+      for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) expect(t.annotations?.[hint], `${t.name}.${hint}`).toBeTypeOf("boolean");
+    }
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get("workflow_query")?.annotations?.readOnlyHint).toBe(true);
+    expect(byName.get("health")?.annotations?.readOnlyHint).toBe(true);
+    expect(byName.get("task")?.annotations?.destructiveHint).toBe(true);
+    expect(byName.get("execute")?.annotations).toMatchObject({ readOnlyHint: false, idempotentHint: false, openWorldHint: true });
+    for (const name of ["execute", "health", "replay"]) expect(byName.get(name)?.outputSchema?.type, name).toBe("object");
+    // Every advertised field of every tool carries a description or is self-explanatory by enum.
+    const execProps = byName.get("execute")?.inputSchema.properties as Record<string, { description?: string }>;
+    for (const [field, schema] of Object.entries(execProps)) expect(schema.description, `execute.${field}`).toBeTruthy();
   });
 
   it("rejects an unauthenticated client", async () => {
@@ -149,6 +164,10 @@ describe("MCP tools", () => {
     expect(dry.structuredContent).toMatchObject({ dryRun: true, started: 0, items: [{ originalId: taskId, status: "would_start" }] });
     const real = await call("replay", { taskId });
     expect(real.structuredContent).toMatchObject({ started: 1 });
+    // Let the replay finish on the fake executor before afterEach swaps it out.
+    const replayId = String((real.structuredContent?.items as { newTaskId: string }[])[0]?.newTaskId);
+    for (let i = 0; i < 200 && (await call("workflow_query", { query: "state", taskId: replayId })).structuredContent?.status === "running"; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await call("workflow_query", { query: "state", taskId: replayId })).structuredContent).toMatchObject({ status: "succeeded" });
     const again = await call("replay", { taskId });
     expect(again.structuredContent).toMatchObject({ started: 0, skipped: 1 });
     const linked = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE replay_of = ?1").bind(taskId).first<{ n: number }>();
@@ -159,7 +178,13 @@ describe("MCP tools", () => {
   });
 
   it("health: reports D1 and breakers", async () => {
+    setHealthFetch(() => Promise.reject(new Error("down")));
     const h = await call("health", {});
-    expect(h.structuredContent).toMatchObject({ d1: { reachable: true } });
+    expect(h.isError).toBeFalsy();
+    expect(h.structuredContent).toMatchObject({ status: "degraded", d1: { reachable: true }, executor: { reachable: false }, breakers: { blocked: false } });
+    expect(textOf(h)).toMatch(/^degraded: d1 up, executor down/);
+    const extra = await call("health", { verbose: true });
+    expect(extra.isError).toBe(true);
+    expect(textOf(extra)).toContain("verbose");
   });
 });

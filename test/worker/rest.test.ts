@@ -40,6 +40,14 @@ describe("REST /api", () => {
     const { id } = await json<{ id: string }>(created);
     expect((await api(`/api/tasks/${id}/spec`, { method: "POST", body: JSON.stringify({ spec: "s" }) })).status).toBe(200);
     expect((await api(`/api/tasks/${id}/write`, { method: "POST", body: JSON.stringify({ content: "w" }) })).status).toBe(201);
+    const both = await api(`/api/tasks/${id}/write`, { method: "POST", body: JSON.stringify({ content: "w2", checkpoint: { label: "l", state: { a: 1 } } }) });
+    expect(both.status).toBe(201);
+    const ids = await json<{ transcriptId: string; checkpointId: string }>(both);
+    expect(await json(await api(`/api/checkpoints/${ids.checkpointId}`))).toMatchObject({ label: "l", state: { a: 1 }, taskId: id });
+    expect(await json(await api(`/api/transcripts/${ids.transcriptId}`))).toMatchObject({ kind: "note", content: "w2", taskId: id });
+    expect((await api(`/api/tasks/${id}/write`, { method: "POST", body: "{}" })).status).toBe(400);
+    expect((await api(`/api/tasks/${id}/consensus`)).status).toBe(404);
+    expect((await api("/api/breakers/ack", { method: "POST", body: "{}" })).status).toBe(409);
     expect((await api(`/api/tasks/${id}/close`, { method: "POST", body: "{}" })).status).toBe(409);
     const bad = await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "", repo: "a/b" }) });
     expect(bad.status).toBe(400);

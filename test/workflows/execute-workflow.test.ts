@@ -1,301 +1,208 @@
+/** ExecuteWorkflow end to end in workerd: the happy path, each step failing once, executor faults, D1 exhaustion. */
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
-import { setExecutorFetch } from "../../workflows/executor-client.ts";
-import { startExecute } from "../../workflows/start.ts";
-import { ExecuteInput } from "../../workflows/params.ts";
-import { FakeExecutor, type Scenario } from "./fake-executor.ts";
-import { seedTask, setSpend, stageRows, taskRow } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { resetBetweenTests, run, runTo, seedTask, stageRows, taskRow, useExecutor } from "./helpers.ts";
 
-afterEach(async () => {
-  setExecutorFetch(null);
-  await env.DB.exec("DELETE FROM circuit_breaker; DELETE FROM model_stats;");
-});
+resetBetweenTests();
 
-function useExecutor(scenario: (profile: string, attempt: number) => Scenario): FakeExecutor {
-  const fake = new FakeExecutor(scenario);
-  setExecutorFetch(fake.fetch);
-  return fake;
-}
-
-async function run(taskId: string, extra: Partial<ExecuteInput> = {}) {
-  return startExecute(env, ExecuteInput.parse({ prompt: "x", repo: "demo", taskId, waitSeconds: 0, ...extra }), { waitSeconds: 0 });
-}
-
-/** Seeds a task, runs its instance with retry delays off, and waits until it completes. */
-async function runToCompletion(seed: Parameters<typeof seedTask>[0] = {}): Promise<string> {
-  const taskId = await seedTask(seed);
-  await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-  await instance.modify(async (m) => m.disableRetryDelays());
-  await run(taskId);
-  await instance.waitForStatus("complete");
-  return taskId;
-}
-
-describe("ExecuteWorkflow", () => {
-  it("runs the happy path: one dispatch, one stage row, succeeded with the result", async () => {
+// Whole runs through the workflow: more than vitest's 5 s default on a loaded 2-core machine.
+describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
+  it("one dispatch, one stage row, transcripts, stats and spend, succeeded with the result", async () => {
     const fake = useExecutor(() => ({ costUsd: 0.02 }));
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    expect(await instance.getOutput()).toMatchObject({ taskId, status: "succeeded", attempts: 1 });
+    const { taskId, output } = await runTo({ profile: "sonnet" });
+    expect(output).toEqual({ taskId, status: "succeeded", attempts: 1, flags: [] });
     expect(await stageRows(taskId)).toEqual([{ attempt: 1, profile: "sonnet", status: "succeeded", cost_usd: 0.02, error_kind: null }]);
     const task = await taskRow(taskId);
-    expect(task).toMatchObject({ status: "succeeded", cost_usd: 0.02, attempts: 1 });
+    expect(task).toMatchObject({ status: "succeeded", cost_usd: 0.02, attempts: 1, error: null });
     expect(task.result).toContain("flowchart");
-    expect([...fake.spawns.values()]).toEqual([1]);
+    expect([...fake.spawns.entries()]).toEqual([[`${taskId}:1`, 1]]);
+    // The callback woke the wait: one GET (the write step's), no poll.
+    expect(fake.calls).toEqual(["POST /jobs", expect.stringMatching(/^GET \/jobs\//)]);
+    expect([...fake.tokens]).toEqual(["test-executor-secret"]);
+    const stage = await env.DB.prepare("SELECT cli, model, tokens_in, tokens_out, tokens_cache_read, latency_ms, job_id, branch, \"commit\" FROM stages WHERE task_id = ?1").bind(taskId).first();
+    expect(stage).toMatchObject({ cli: "claude", model: "sonnet-model", tokens_in: 1200, tokens_out: 34, tokens_cache_read: 300, latency_ms: 1200, branch: `vault/${taskId}:1` });
+    const tr = await env.DB.prepare("SELECT id, kind, content FROM transcripts WHERE task_id = ?1").bind(taskId).all();
+    expect(tr.results).toEqual([{ id: `${taskId}:1:cli`, kind: "cli", content: "Done: created hello.txt" }]);
+    const stats = await env.DB.prepare("SELECT runs, successes, failures, consecutive_failures FROM model_stats WHERE profile = 'sonnet'").first();
+    expect(stats).toEqual({ runs: 1, successes: 1, failures: 0, consecutive_failures: 0 });
+    const spend = await env.DB.prepare("SELECT scope, spent_usd, runs FROM circuit_breaker ORDER BY scope").all();
+    expect(spend.results.map((r) => [String(r.scope).split(":")[0], r.spent_usd, r.runs])).toEqual([
+      ["day", 0.02, 1],
+      ["month", 0.02, 1],
+    ]);
+  });
+
+  it("stores a consensus run's report and both outputs", async () => {
+    useExecutor(() => ({ consensus: true }));
+    const { taskId } = await runTo({ profile: "consensus" });
+    const tr = await env.DB.prepare("SELECT id, kind FROM transcripts WHERE task_id = ?1 ORDER BY id").bind(taskId).all();
+    expect(tr.results.map((r) => r.id)).toEqual([`${taskId}:1:cli`, `${taskId}:1:cli-b`, `${taskId}:1:consensus`]);
+    const report = await env.DB.prepare("SELECT content FROM transcripts WHERE id = ?1").bind(`${taskId}:1:consensus`).first<{ content: string }>();
+    expect(JSON.parse(report?.content ?? "{}")).toMatchObject({ verdict: "agree" });
   });
 });
 
-describe("ExecuteWorkflow: faults and retries", () => {
-  for (const stepName of ["init", "breaker-check #1", "dispatch sonnet #1", "write sonnet #1", "finish"]) {
-    it(`completes when '${stepName}' fails once, with one stage row and one job per jobKey`, async () => {
-      const fake = useExecutor(() => ({}));
-      const taskId = await seedTask({ profile: "sonnet" });
-      await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-      await instance.modify(async (m) => {
-        await m.disableRetryDelays();
-        await m.mockStepError({ name: stepName }, new Error("injected once"), 1);
-      });
-      await run(taskId);
-      await instance.waitForStatus("complete");
+describe("ExecuteWorkflow: each step failing once", { timeout: 30_000 }, () => {
+  for (const name of ["breaker-check #1", "init", "dispatch sonnet #1", "write sonnet #1", "finish"]) {
+    it(`'${name}' fails once → completes with one stage row, one job per jobKey, spend counted once`, async () => {
+      const fake = useExecutor(() => ({ costUsd: 0.5 }));
+      const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.mockStepError({ name }, new Error("injected once"), 1));
       expect((await stageRows(taskId)).map((s) => [s.attempt, s.status])).toEqual([[1, "succeeded"]]);
       expect([...fake.spawns.entries()]).toEqual([[`${taskId}:1`, 1]]);
-      expect((await taskRow(taskId)).status).toBe("succeeded");
+      expect(await taskRow(taskId)).toMatchObject({ status: "succeeded", cost_usd: 0.5 });
+      const day = await env.DB.prepare("SELECT spent_usd, runs FROM circuit_breaker WHERE scope LIKE 'day:%'").first();
+      expect(day).toEqual({ spent_usd: 0.5, runs: 1 });
     });
   }
 
-  it("does not retry an executor 401 and ends failed with an error stage", async () => {
-    const fake = useExecutor(() => ({ httpStatus: 401 }));
-    const taskId = await runToCompletion({ profile: "sonnet" });
-    expect(fake.calls.filter((c) => c === "POST /jobs")).toHaveLength(1);
-    expect(await stageRows(taskId)).toEqual([{ attempt: 1, profile: "sonnet", status: "error", cost_usd: 0, error_kind: "auth" }]);
-    const task = await taskRow(taskId);
-    expect(task.status).toBe("failed");
-    expect(task.error).toContain("EXECUTOR_SECRET");
+  it("'poll sonnet #1' fails once (callback lost) → completes with one stage row", async () => {
+    const fake = useExecutor(() => ({ loseCallback: true }));
+    const { taskId } = await runTo({ profile: "sonnet" }, async (m) => {
+      await m.forceEventTimeout({ name: "wait sonnet #1" });
+      await m.mockStepError({ name: "poll sonnet #1" }, new Error("injected once"), 1);
+    });
+    expect((await stageRows(taskId)).map((s) => s.status)).toEqual(["succeeded"]);
+    expect([...fake.spawns.values()]).toEqual([1]);
   });
 
-  it("retries an executor 503 and runs the CLI once", async () => {
+  it("'escalate #1' fails once → the ladder still climbs one rung, one job per jobKey", async () => {
+    const fake = useExecutor((profile) => (profile === "deepseek" ? { errorKind: "api" } : {}));
+    const { taskId } = await runTo({ profile: "auto" }, (m) => m.mockStepError({ name: "escalate #1" }, new Error("injected once"), 1));
+    expect((await stageRows(taskId)).map((s) => [s.profile, s.status])).toEqual([
+      ["deepseek", "failed"],
+      ["gemini-flash", "succeeded"],
+    ]);
+    expect([...fake.spawns.values()]).toEqual([1, 1]);
+  });
+});
+
+describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
+  for (const [status, kind] of [
+    [400, "refused"],
+    [401, "auth"],
+    [403, "auth"],
+    [404, "refused"],
+    [422, "refused"],
+  ] as const) {
+    it(`executor ${status} → not retried; an error stage, task failed with a clear message, instance complete`, async () => {
+      const fake = useExecutor(() => ({ httpStatus: status }));
+      const { taskId, output } = await runTo({ profile: "sonnet" });
+      expect(output).toMatchObject({ status: "failed", attempts: 1 });
+      expect(fake.postCount()).toBe(1);
+      expect(await stageRows(taskId)).toEqual([{ attempt: 1, profile: "sonnet", status: "error", cost_usd: 0, error_kind: kind }]);
+      const task = await taskRow(taskId);
+      expect(task.status).toBe("failed");
+      expect(task.error).toContain(`HTTP ${status}`);
+      if (kind === "auth") expect(task.error).toContain("EXECUTOR_SECRET");
+      // The executor's refusal says nothing about the model: no model_stats row, no cooldown.
+      expect(await env.DB.prepare("SELECT count(*) AS n FROM model_stats").first("n")).toBe(0);
+    });
+  }
+
+  it("executor 503 twice → retried; the CLI runs once", async () => {
     const fake = useExecutor(() => ({ httpStatus: 503, httpTimes: 2 }));
-    const taskId = await runToCompletion({ profile: "sonnet" });
-    expect(fake.calls.filter((c) => c === "POST /jobs")).toHaveLength(3);
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect(fake.postCount()).toBe(3);
     expect([...fake.spawns.values()]).toEqual([1]);
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
-  it("polls the executor when the callback is lost", async () => {
+  it("the job was created but its 202 was lost → the retried dispatch gets the same job: one CLI run", async () => {
+    const fake = useExecutor(() => ({ loseAnswerTimes: 1 }));
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect(fake.posts.get(`${taskId}:1`)).toBe(2);
+    expect([...fake.spawns.values()]).toEqual([1]);
+    expect(await stageRows(taskId)).toHaveLength(1);
+    expect((await taskRow(taskId)).status).toBe("succeeded");
+  });
+
+  it("executor 429 with Retry-After → retried; the CLI runs once", async () => {
+    const fake = useExecutor(() => ({ httpStatus: 429, httpTimes: 1, retryAfter: "3" }));
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect(fake.postCount()).toBe(2);
+    expect((await taskRow(taskId)).status).toBe("succeeded");
+  });
+
+  it("executor unreachable through every retry → an `unreachable` error stage, task failed, instance complete", async () => {
+    const fake = useExecutor(() => ({ networkError: true }));
+    const { taskId, output } = await runTo({ profile: "sonnet" });
+    expect(output).toMatchObject({ status: "failed" });
+    expect(fake.postCount()).toBe(9); // the first try + 8 retries
+    expect(fake.spawns.size).toBe(0);
+    expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "unreachable"]]);
+    expect((await taskRow(taskId)).error).toMatch(/could not run: executor unreachable/);
+  });
+
+  it("executor 5xx through every retry → an `executor` error stage, task failed", async () => {
+    useExecutor(() => ({ httpStatus: 500 }));
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect((await stageRows(taskId)).map((s) => s.error_kind)).toEqual(["executor"]);
+    expect((await taskRow(taskId)).status).toBe("failed");
+  });
+
+  it("callback lost → the wait times out and the poll step reads the job until it has finished", async () => {
     const fake = useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => {
-      await m.disableRetryDelays();
-      await m.forceEventTimeout({ name: "wait sonnet #1" });
-    });
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    expect(fake.calls.filter((c) => c.startsWith("GET /jobs/")).length).toBeGreaterThanOrEqual(3);
+    const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
+    // poll: running, running, done; then the write step's read.
+    expect(fake.calls.filter((c) => c.startsWith("GET /jobs/"))).toHaveLength(4);
     expect((await taskRow(taskId)).status).toBe("succeeded");
     expect(await stageRows(taskId)).toHaveLength(1);
   });
 
-  it("keeps a 10 MiB CLI output out of step outputs and caps its transcript", async () => {
-    const big = "x".repeat(10 * 1024 * 1024);
-    const fake = new FakeExecutor(() => ({}));
-    setExecutorFetch(async (input, init) => {
-      const res = await fake.fetch(input, init);
-      if (!(init?.method ?? "GET").startsWith("GET")) return res;
-      const view = (await res.json()) as { result: { run: { text: string } } | null };
-      if (view.result) view.result.run.text = big;
-      return Response.json(view, { status: res.status });
-    });
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    const written = await instance.waitForStepResult({ name: "write sonnet #1" });
-    expect(JSON.stringify(written).length).toBeLessThan(1024);
-    const tr = await env.DB.prepare("SELECT bytes, truncated, length(content) AS len FROM transcripts WHERE task_id = ?1 AND kind = 'cli'").bind(taskId).first<{ bytes: number; truncated: number; len: number }>();
-    expect(tr?.truncated).toBe(1);
-    expect(tr?.bytes).toBeGreaterThan(10 * 1024 * 1024);
-    expect(tr?.len).toBeLessThanOrEqual(1024 * 1024);
-  });
-});
-
-describe("ExecuteWorkflow: the ladder", () => {
-  it("climbs on a failed run and on a failed verify, then succeeds", async () => {
-    useExecutor((profile) =>
-      profile === "deepseek" ? { errorKind: "api" } : profile === "gemini-flash" ? { verifyFails: true } : {},
-    );
-    const taskId = await runToCompletion({ profile: "auto", verify: ["npm", "test"] });
-    expect((await stageRows(taskId)).map((s) => [s.profile, s.status, s.error_kind])).toEqual([
-      ["deepseek", "failed", "api"],
-      ["gemini-flash", "failed", "verify"],
-      ["gemini-pro", "succeeded", null],
-    ]);
+  it("a callback naming another job is not trusted: the instance polls the executor", async () => {
+    const fake = useExecutor(() => ({ callbackJobId: "job-someone-else" }));
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect(fake.calls.filter((c) => c.startsWith("GET /jobs/"))).toHaveLength(2); // poll + write
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
-  it("skips a profile in cooldown", async () => {
-    useExecutor(() => ({}));
-    await env.DB.prepare(
-      "INSERT INTO model_stats (profile, task_kind, runs, failures, consecutive_failures, cooldown_until, updated_at) VALUES ('deepseek', 'general', 3, 3, 3, ?1, ?1)",
-    )
-      .bind(Date.now() + 3_600_000)
-      .run();
-    const taskId = await runToCompletion({ profile: "auto" });
-    expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["gemini-flash"]);
+  it("a job that never finishes → the poll gives up; a `timeout` error stage, task failed, instance complete", async () => {
+    useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1000 }));
+    const { taskId, output } = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
+    expect(output).toMatchObject({ status: "failed" });
+    expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "timeout"]]);
+    expect((await taskRow(taskId)).error).toContain("still running");
   });
 
-  it("puts a profile in cooldown after three consecutive failures", async () => {
-    useExecutor((profile) => (profile === "opus" ? {} : { errorKind: "api" }));
-    for (let i = 0; i < 3; i++) {
-      const taskId = await runToCompletion({ profile: "sonnet" });
-    }
-    const row = await env.DB.prepare("SELECT consecutive_failures, cooldown_until FROM model_stats WHERE profile = 'sonnet'").first<{ consecutive_failures: number; cooldown_until: number | null }>();
-    expect(row?.consecutive_failures).toBe(3);
-    expect(row?.cooldown_until).toBeGreaterThan(Date.now());
-  });
-
-  it("waits for a human at the top, and a human retry resumes with the chosen profile", async () => {
-    useExecutor((profile, attempt) => (attempt === 7 && profile === "sonnet" ? {} : { errorKind: "api" }));
-    const taskId = await seedTask({ profile: "auto" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => {
-      await m.disableRetryDelays();
-      await m.mockEvent({ type: "human", payload: { decision: "retry", profile: "sonnet", instructions: "use node:fs", actor: "alice" } });
-    });
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    const stages = await stageRows(taskId);
-    expect(stages.map((s) => s.profile)).toEqual(["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "sonnet"]);
-    expect((await taskRow(taskId)).status).toBe("succeeded");
-  });
-
-  it("ends needs_human when no human answers in time", async () => {
-    useExecutor(() => ({ errorKind: "api" }));
-    const taskId = await seedTask({ profile: "opus" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => {
-      await m.disableRetryDelays();
-      await m.forceEventTimeout({ name: "human #1" });
-    });
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["opus", "consensus"]);
-    expect((await taskRow(taskId)).status).toBe("needs_human");
-  });
-});
-
-describe("ExecuteWorkflow: breakers", () => {
-  it("halts at the $5 task cap, then a budget event resumes it", async () => {
-    useExecutor((_p, attempt) => (attempt === 1 ? { errorKind: "api", costUsd: 5 } : { costUsd: 0.5 }));
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => {
-      await m.disableRetryDelays();
-      await m.mockEvent({ type: "budget", payload: { capUsd: 10, actor: "alice" } });
-    });
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    expect((await stageRows(taskId)).map((s) => [s.profile, s.status])).toEqual([
-      ["sonnet", "failed"],
-      ["opus", "succeeded"],
-    ]);
-    const task = await taskRow(taskId);
-    expect(task.status).toBe("succeeded");
-    expect(JSON.parse(task.flags)).toContain("task_warn");
-  });
-
-  it("ends halted when nobody raises the cap", async () => {
-    useExecutor(() => ({ errorKind: "api", costUsd: 4.99 }));
-    const taskId = await seedTask({ profile: "opus", budgetUsd: 5 });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => {
-      await m.disableRetryDelays();
-      await m.forceEventTimeout({ name: "budget #1" });
-    });
-    await run(taskId);
-    await instance.waitForStatus("complete");
-    // $4.99 after attempt 1 is under the cap: attempt 2 runs; $9.98 then halts.
-    expect(await stageRows(taskId)).toHaveLength(2);
-    expect((await taskRow(taskId)).status).toBe("halted");
-  });
-
-  it("warns at $2.00 but not at $1.99", async () => {
-    for (const [cost, warned] of [
-      [1.99, false],
-      [2.0, true],
-    ] as const) {
-      useExecutor(() => ({ costUsd: cost }));
-      const taskId = await runToCompletion({ profile: "sonnet" });
-      expect(JSON.parse((await taskRow(taskId)).flags).includes("task_warn")).toBe(warned);
-    }
-  });
-
-  it("refuses new tasks at $20 today with no executor call, and runs at $19.99", async () => {
-    const fake = useExecutor(() => ({}));
-    await setSpend(20, 20);
-    await expect(startExecute(env, ExecuteInput.parse({ prompt: "x", repo: "demo", waitSeconds: 0 }), { waitSeconds: 0 })).rejects.toThrow(/daily block/);
-    expect(fake.calls).toEqual([]);
-    await setSpend(19.99, 19.99);
-    const taskId = await runToCompletion({ profile: "sonnet" });
-    expect((await taskRow(taskId)).status).toBe("succeeded");
-  });
-
-  it("blocks a running task when today's spend crosses $20 mid-task", async () => {
-    const fake = useExecutor(() => ({ errorKind: "api", costUsd: 0.02 }));
-    await setSpend(19.99, 19.99);
-    const taskId = await runToCompletion({ profile: "sonnet" });
-    expect(fake.calls.filter((c) => c === "POST /jobs")).toHaveLength(1);
-    expect((await taskRow(taskId)).status).toBe("blocked");
-  });
-
-  it("flags results at $80 this month but not at $79.99", async () => {
-    for (const [month, flagged] of [
-      [79.99, false],
-      [80, true],
-    ] as const) {
-      // A free run: the month total stays where the test put it.
-      useExecutor(() => ({ costUsd: 0 }));
-      await setSpend(0, month);
-      const taskId = await runToCompletion({ profile: "sonnet" });
-      const task = await taskRow(taskId);
-      expect(task.status).toBe("succeeded");
-      expect(JSON.parse(task.flags).includes("month_flag")).toBe(flagged);
-    }
-  });
-});
-
-describe("execute and state", () => {
-  it("refuses a duplicate execute of the same task id", async () => {
-    useExecutor(() => ({}));
-    const taskId = await seedTask({ profile: "sonnet" });
-    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
-    await instance.modify(async (m) => m.disableRetryDelays());
-    await run(taskId);
-    await expect(run(taskId)).rejects.toThrow(/only a task created with 'workflow init'/);
-    await expect(env.EXECUTE_WORKFLOW.create({ id: taskId, params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general" } })).rejects.toThrow(/already.exists/);
-    await instance.waitForStatus("complete");
-  });
-
-  it("answers running first, then state returns the result", async () => {
-    useExecutor(() => ({ loseCallback: true }));
+  it("a 10 MiB CLI output stays out of step outputs; its transcript is capped", async () => {
+    useExecutor(() => ({ textBytes: 10 * 1024 * 1024 + 1, loseCallback: true }));
     const taskId = await seedTask({ profile: "sonnet" });
     await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
     await instance.modify(async (m) => {
       await m.disableRetryDelays();
       await m.forceEventTimeout({ name: "wait sonnet #1" });
     });
-    const first = await run(taskId);
-    expect(first.status).toBe("running");
-    expect(first.progress).toContain("flowchart");
+    await run(taskId);
     await instance.waitForStatus("complete");
-    const { getTaskState } = await import("../../workflows/start.ts");
-    const later = await getTaskState(env, taskId);
-    expect(later).toMatchObject({ status: "succeeded", costUsd: 0.01 });
-    expect(later?.result).toContain("flowchart");
+    for (const name of ["dispatch sonnet #1", "poll sonnet #1", "write sonnet #1", "finish"]) {
+      expect(JSON.stringify(await instance.waitForStepResult({ name })).length, name).toBeLessThan(1024);
+    }
+    const tr = await env.DB.prepare("SELECT bytes, truncated, length(content) AS len FROM transcripts WHERE task_id = ?1 AND kind = 'cli'").bind(taskId).first();
+    expect(tr).toEqual({ bytes: 10 * 1024 * 1024 + 1, truncated: 1, len: 1024 * 1024 });
+  });
+});
+
+describe("ExecuteWorkflow: D1 failures", { timeout: 30_000 }, () => {
+  it("a write that fails through every retry → the instance errors, and a last step marks the task failed", async () => {
+    const fake = useExecutor(() => ({}));
+    const { taskId, output } = await runTo(
+      { profile: "sonnet" },
+      (m) => m.mockStepError({ name: "write sonnet #1" }, new Error("D1_ERROR: database is locked"), 7),
+      "errored",
+    );
+    expect(String((output as Error).message)).toContain("D1_ERROR");
+    const task = await taskRow(taskId);
+    expect(task.status).toBe("failed");
+    expect(task.error).toContain("D1_ERROR: database is locked");
+    expect([...fake.spawns.values()]).toEqual([1]);
+    expect(await stageRows(taskId)).toEqual([]);
+  });
+
+  it("a breaker check that fails through every retry → errored instance, task failed, no dispatch", async () => {
+    const fake = useExecutor(() => ({}));
+    const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.mockStepError({ name: "breaker-check #1" }, new Error("D1_ERROR: overloaded"), 6), "errored");
+    expect(fake.calls).toEqual([]);
+    expect((await taskRow(taskId)).status).toBe("failed");
   });
 });

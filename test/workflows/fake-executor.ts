@@ -1,10 +1,11 @@
 /**
  * A format-faithful fake of the executor's job API for workerd tests: it answers POST /jobs and
  * GET /jobs/:id with real JobView/JobResult shapes (validated by the contract), keeps one job per
- * jobKey like the real one, and sends the signed callback through the Worker's own fetch handler.
+ * jobKey like the real one, counts spawns and POSTs per jobKey (a second spawn would be a duplicate
+ * CLI run), and sends the signed callback through the Worker's own fetch handler, like the real one.
  * Only the model behind the CLI is fake here; everything on the Worker side runs for real.
  */
-import { JobRequest, JobView, signBody, type JobResult, type RunResult } from "@vault-mcp/contract";
+import { JobRequest, JobView, SIGNATURE_HEADER, signBody, type JobResult, type RunResult } from "@vault-mcp/contract";
 import { exports } from "cloudflare:workers";
 
 export interface Scenario {
@@ -12,74 +13,93 @@ export interface Scenario {
   costUsd?: number;
   errorKind?: NonNullable<RunResult["error"]>["kind"];
   verifyFails?: boolean;
-  /** HTTP status for POST /jobs (e.g. 401, 503); `times` limits how often. */
+  /** HTTP status for POST /jobs (401, 429, 503, …), `httpTimes` times per jobKey (default always). */
   httpStatus?: number;
   httpTimes?: number;
+  /** Retry-After header sent with `httpStatus`. */
+  retryAfter?: string;
+  /** POST /jobs fails at the network level `networkTimes` times per jobKey (default always). */
+  networkError?: boolean;
+  networkTimes?: number;
+  /** The job is created but the 202 is lost (a network error) this many times: the retry must not spawn again. */
+  loseAnswerTimes?: number;
   /** Do not send the callback (the workflow must poll). */
   loseCallback?: boolean;
+  /** Send the callback with another job's id (the workflow must not trust it). */
+  callbackJobId?: string;
   /** GET /jobs/:id says `running` this many times before the result. */
   pollsBeforeDone?: number;
   consensus?: boolean;
+  /** Size of the CLI's output text in GET /jobs/:id (the callback carries it too). */
+  textBytes?: number;
 }
 
 export class FakeExecutor {
   readonly jobs = new Map<string, { view: JobView; request: JobRequest; polls: number }>();
-  /** Spawns per jobKey: a second one would be a duplicate CLI run. */
+  /** CLI runs per jobKey: any value above 1 is a duplicate spawn. */
   readonly spawns = new Map<string, number>();
+  /** POST /jobs per jobKey (retries included). */
+  readonly posts = new Map<string, number>();
   readonly calls: string[] = [];
-  private httpFailures = new Map<string, number>();
+  /** x-auth-token of every request: the executor's secret, never the caller's bearer. */
+  readonly tokens = new Set<string | null>();
+  private failures = new Map<string, number>();
 
   constructor(
     private readonly scenario: (profile: string, attempt: number) => Scenario,
     private readonly callbackSecret = "test-callback-secret",
   ) {}
 
+  postCount(): number {
+    return this.calls.filter((c) => c === "POST /jobs").length;
+  }
+
+  private failOnce(key: string, limit: number | undefined): boolean {
+    const seen = this.failures.get(key) ?? 0;
+    if (seen >= (limit ?? Number.POSITIVE_INFINITY)) return false;
+    this.failures.set(key, seen + 1);
+    return true;
+  }
+
   fetch = async (input: string, init?: RequestInit): Promise<Response> => {
     const url = new URL(input);
     const method = init?.method ?? "GET";
     this.calls.push(`${method} ${url.pathname}`);
+    this.tokens.add(new Headers(init?.headers).get("x-auth-token"));
     if (method === "POST" && url.pathname === "/jobs") {
       const req = JobRequest.parse(JSON.parse(String(init?.body)));
-      const attempt = Number(req.jobKey.split(":").pop());
-      const sc = this.scenario(req.profile ?? "direct", attempt);
-      if (sc.httpStatus) {
-        const key = `${req.jobKey}`;
-        const seen = this.httpFailures.get(key) ?? 0;
-        if (seen < (sc.httpTimes ?? Number.POSITIVE_INFINITY)) {
-          this.httpFailures.set(key, seen + 1);
-          return Response.json({ error: { code: "fake", message: `fake ${sc.httpStatus}` } }, { status: sc.httpStatus });
-        }
+      this.posts.set(req.jobKey, (this.posts.get(req.jobKey) ?? 0) + 1);
+      const sc = this.scenario(req.profile ?? "direct", Number(req.jobKey.split(":").pop()));
+      if (sc.networkError && this.failOnce(`net:${req.jobKey}`, sc.networkTimes)) throw new TypeError("fetch failed: connect ECONNREFUSED");
+      if (sc.httpStatus && this.failOnce(`http:${req.jobKey}`, sc.httpTimes)) {
+        return Response.json(
+          { error: { code: "fake", message: `fake ${sc.httpStatus}` } },
+          { status: sc.httpStatus, headers: sc.retryAfter ? { "retry-after": sc.retryAfter } : {} },
+        );
       }
       const existing = this.jobs.get(req.jobKey);
       if (existing) return Response.json(existing.view, { status: 202 });
       this.spawns.set(req.jobKey, (this.spawns.get(req.jobKey) ?? 0) + 1);
-      const view = JobView.parse({
-        jobId: `job-${this.jobs.size + 1}`,
-        jobKey: req.jobKey,
-        status: "succeeded",
-        createdAt: new Date().toISOString(),
-        startedAt: new Date().toISOString(),
-        finishedAt: new Date().toISOString(),
-        result: this.result(req, sc),
-      });
-      if (!view.result?.ok) view.status = "failed";
+      const now = new Date().toISOString();
+      const result = this.result(req, sc);
+      const view = JobView.parse({ jobId: `job-${crypto.randomUUID().slice(0, 8)}`, jobKey: req.jobKey, status: result.ok ? "succeeded" : "failed", createdAt: now, startedAt: now, finishedAt: now, result });
       this.jobs.set(req.jobKey, { view, request: req, polls: 0 });
       if (!sc.loseCallback && req.callbackUrl) {
-        const body = JSON.stringify(view);
+        const body = JSON.stringify(sc.callbackJobId ? { ...view, jobId: sc.callbackJobId } : view);
         const signature = await signBody(this.callbackSecret, body);
         // After the 202, like the real executor: the callback races the instance's wait.
         setTimeout(() => {
-          void exports.default.fetch(new Request(req.callbackUrl as string, { method: "POST", body, headers: { "content-type": "application/json", "x-vault-signature": signature } }));
+          void exports.default.fetch(new Request(req.callbackUrl as string, { method: "POST", body, headers: { "content-type": "application/json", [SIGNATURE_HEADER]: signature } }));
         }, 5);
       }
+      if (sc.loseAnswerTimes && this.failOnce(`lost:${req.jobKey}`, sc.loseAnswerTimes)) throw new TypeError("network connection lost");
       return Response.json({ ...view, status: "queued", finishedAt: null, result: null }, { status: 202 });
     }
     const m = /^\/jobs\/([^/]+)$/.exec(url.pathname);
     if (method === "GET" && m) {
-      const job = [...this.jobs.values()].find((j) => j.view.jobId === m[1]);
+      const job = [...this.jobs.values()].find((j) => j.view.jobId === decodeURIComponent(m[1] as string));
       if (!job) return Response.json({ error: { code: "not_found", message: "no job" } }, { status: 404 });
-      const attempt = Number(job.view.jobKey.split(":").pop());
-      const sc = this.scenario(job.request.profile ?? "direct", attempt);
+      const sc = this.scenario(job.request.profile ?? "direct", Number(job.view.jobKey.split(":").pop()));
       job.polls += 1;
       if (job.polls <= (sc.pollsBeforeDone ?? 0)) return Response.json({ ...job.view, status: "running", finishedAt: null, result: null });
       return Response.json(job.view);
@@ -89,11 +109,11 @@ export class FakeExecutor {
 
   private result(req: JobRequest, sc: Scenario): JobResult {
     const ok = (sc.ok ?? true) && !sc.verifyFails && !sc.errorKind;
-    const cli = req.profile === "deepseek" || req.profile === "sonnet" || req.profile === "opus" ? "claude" : req.profile === "consensus" ? "claude" : "gemini";
+    const cli = req.profile === "gemini-flash" || req.profile === "gemini-pro" ? "gemini" : "claude";
     const run: RunResult = {
       ok: !sc.errorKind && (sc.ok ?? true),
       cli,
-      text: "Done: created hello.txt",
+      text: sc.textBytes ? "x".repeat(sc.textBytes) : "Done: created hello.txt",
       exitCode: sc.errorKind ? 1 : 0,
       signal: null,
       durationMs: 1200,
@@ -109,6 +129,7 @@ export class FakeExecutor {
       ok,
       profile: req.profile ?? "direct",
       run,
+      ...(sc.consensus ? { runB: { ...run, cli: "codex", model: "codex-model", text: "Done too" } } : {}),
       files: [{ path: "hello.txt", added: 1, deleted: 0 }],
       branch: `vault/${req.jobKey}`,
       commit: "0123456789abcdef0123456789abcdef01234567",

@@ -26,10 +26,12 @@ import {
   ListQuery,
   listTranscripts,
   TranscriptCreate,
+  WriteUp,
+  writeUp,
 } from "../services/records.ts";
 import { replay } from "../services/replay.ts";
 import { listModelStats, recommendProfile } from "../services/stats.ts";
-import { closeTask, createTask, listTasks, setSpec, TaskFilter, taskDetail, TaskInit, writeNote } from "../services/tasks.ts";
+import { closeTask, createTask, listTasks, setSpec, TaskFilter, taskDetail, TaskInit } from "../services/tasks.ts";
 
 export interface ApiContext {
   request: Request;
@@ -87,7 +89,7 @@ on("GET", "/tasks/:id/state", async (c) => {
 });
 on("GET", "/tasks/:id/consensus", (c) => consensusReport(c.env.DB, param(c, "id")));
 on("POST", "/tasks/:id/spec", async (c) => setSpec(c.env.DB, param(c, "id"), parseInput(z.strictObject({ spec: z.string().min(1).max(100_000) }), await body(c)).spec, c.now));
-on("POST", "/tasks/:id/write", async (c) => writeNote(c.env.DB, param(c, "id"), parseInput(z.strictObject({ content: z.string().min(1).max(1_000_000) }), await body(c)).content, c.now), 201);
+on("POST", "/tasks/:id/write", async (c) => writeUp(c.env.DB, param(c, "id"), parseInput(WriteUp, await body(c)), c.now), 201);
 on("POST", "/tasks/:id/close", async (c) => {
   const b = parseInput(z.strictObject({ note: z.string().max(20_000).optional(), actor: z.string().max(100).default("api") }), await body(c));
   return closeTask(c.env.DB, param(c, "id"), b.note, b.actor, c.now);

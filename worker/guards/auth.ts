@@ -1,26 +1,32 @@
 import { AppError, errorResponse } from "../errors.ts";
-import type { Guard } from "./types.ts";
+import type { AsyncGuard } from "./types.ts";
 
 const encoder = new TextEncoder();
 
 /**
+ * workerd's constant-time compare. worker-configuration.d.ts declares it, but @types/node (pulled in
+ * by the test types) redeclares the global `crypto` without it, hence this one narrow assertion.
+ */
+const subtle = crypto.subtle as typeof crypto.subtle & { timingSafeEqual(a: ArrayBuffer, b: ArrayBuffer): boolean };
+
+/**
  * Constant-time token check: hash both sides so the compared buffers have the same length whatever
- * the caller sent, then compare every byte (no early exit).
+ * the caller sent (timingSafeEqual throws on unequal lengths, and a length check would leak one),
+ * then compare the digests with the runtime's constant-time compare.
  */
 export async function tokensEqual(presented: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+    subtle.digest("SHA-256", encoder.encode(presented)),
+    subtle.digest("SHA-256", encoder.encode(expected)),
   ]);
-  const x = new Uint8Array(a);
-  const y = new Uint8Array(b);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= (x[i] as number) ^ (y[i] as number);
-  return diff === 0;
+  return subtle.timingSafeEqual(a, b);
 }
 
-/** Bearer auth, checked before the body is read. The token is never forwarded anywhere. */
-export const authGuard: Guard = async (request, config) => {
+/**
+ * Bearer auth, checked before the body is read. The token is compared and dropped: nothing the
+ * Worker sends (executor jobs, health probes, logs) ever carries it.
+ */
+export const authGuard: AsyncGuard = async (request, config) => {
   const header = request.headers.get("authorization") ?? "";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (match?.[1] && (await tokensEqual(match[1], config.authToken))) return undefined;

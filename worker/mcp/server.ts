@@ -6,6 +6,7 @@ import { AppError, toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
 import { VERSION } from "../services/health.ts";
 import type { RegisterTool } from "./tool-kit.ts";
+import { invalidParamsResponse } from "./validate.ts";
 import { registerBreakers } from "./tools/breakers.ts";
 import { registerExecute } from "./tools/execute.ts";
 import { registerHealth } from "./tools/health.ts";
@@ -45,7 +46,9 @@ function wantsProgress(body: unknown): boolean {
 /**
  * Stateless Streamable HTTP: a new server and transport per request, POST only (a stateless GET
  * would open an SSE stream that never ends). The body is read here, capped, so the size limit and
- * the JSON error hold whatever the SDK does.
+ * the JSON error hold whatever the SDK does. Answers are plain JSON unless the call asked for
+ * progress: in JSON mode the SDK drops notifications tied to a request (it has one response to
+ * send), so `execute`'s progress would never reach Claude Code; an SSE answer carries them.
  */
 export async function handleMcp(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   if (request.method !== "POST") {
@@ -62,6 +65,8 @@ export async function handleMcp(request: Request, env: Env, ctx: ExecutionContex
     if (err instanceof AppError) return jsonRpcError(err.status, -32600, err.message);
     return jsonRpcError(400, -32700, "Parse error: the body is not valid JSON");
   }
+  const invalid = invalidParamsResponse(body);
+  if (invalid) return invalid;
   const server = new McpServer({ name: "vault-mcp", version: VERSION }, { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
   const deps = { env, config, ctx, now: () => Date.now() };
   for (const register of TOOLS) register(server, deps);

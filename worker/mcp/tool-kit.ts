@@ -38,6 +38,12 @@ export function brief(value: unknown, max = 4000): string {
   return s.length <= max ? s : `${s.slice(0, max)}… (truncated; see structuredContent)`;
 }
 
+/*
+ * Every tool advertises a z.strictObject input schema: the SDK parses arguments with it before the
+ * handler runs, and a plain object would silently drop an unknown or misspelt field (a paid
+ * `execute` with `budget` instead of `budgetUsd` would run uncapped by the caller's intent).
+ */
+
 /**
  * Fields for a tool's flat, advertised input schema: all optional and without defaults, because
  * the SDK fills defaults in before our per-action schema runs, and a default that belongs to one

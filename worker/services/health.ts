@@ -1,19 +1,48 @@
 /** What GET /health and the `health` tool report. No secret, token or prompt ever goes in here. */
-import { readBreakers, type BreakerSnapshot } from "../../workflows/breakers.ts";
+import { z } from "zod";
+import { readBreakers } from "../../workflows/breakers.ts";
 import type { Config } from "../config.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 
 export const VERSION = "0.1.0";
 
-export interface Health {
-  status: "ok" | "degraded";
-  version: string;
-  time: string;
-  d1: { reachable: boolean; latencyMs: number };
-  executor: { reachable: boolean; latencyMs: number; version?: string; running?: number; queued?: number; capacity?: number };
-  breakers: (BreakerSnapshot & { thresholds: Config["breakers"] }) | null;
-}
+const Period = {
+  scope: z.string(),
+  spentUsd: z.number(),
+  limitUsd: z.number(),
+  runs: z.number(),
+};
+
+/**
+ * The advertised shape (also the `health` tool's outputSchema, which admits no other fields):
+ * health() copies each field explicitly, so a field added to the breaker snapshot stays out until
+ * it is added here.
+ */
+export const HealthSchema = z.object({
+  status: z.enum(["ok", "degraded"]).describe("degraded: D1 or the executor is unreachable, or the breakers could not be read."),
+  version: z.string(),
+  time: z.string(),
+  d1: z.object({ reachable: z.boolean(), latencyMs: z.number() }),
+  executor: z.object({
+    reachable: z.boolean(),
+    latencyMs: z.number(),
+    version: z.string().optional(),
+    running: z.number().optional(),
+    queued: z.number().optional(),
+    capacity: z.number().optional(),
+  }),
+  breakers: z
+    .looseObject({
+      day: z.object({ ...Period, state: z.enum(["ok", "block"]) }),
+      month: z.object({ ...Period, state: z.enum(["ok", "flag"]), acknowledgedAt: z.number().nullable() }),
+      blocked: z.boolean().describe("Today's spend reached the daily block: no new dispatch until 00:00 UTC."),
+      flagged: z.boolean().describe("This month's spend reached the flag and nobody acknowledged it yet."),
+      thresholds: z.object({ taskWarnUsd: z.number(), taskHaltUsd: z.number(), dayBlockUsd: z.number(), monthFlagUsd: z.number() }),
+    })
+    .nullable(),
+});
+export type Health = z.infer<typeof HealthSchema>;
 
 async function checkD1(db: D1Database): Promise<Health["d1"]> {
   const started = Date.now();
@@ -26,22 +55,42 @@ async function checkD1(db: D1Database): Promise<Health["d1"]> {
   }
 }
 
-async function checkExecutor(config: Config, fetcher: typeof fetch): Promise<Health["executor"]> {
+/** The executor's open /health, read leniently: only these typed facts cross over. */
+const ExecutorHealth = z.object({
+  version: z.string().max(64).optional().catch(undefined),
+  running: z.number().optional().catch(undefined),
+  queued: z.number().optional().catch(undefined),
+  capacity: z.number().optional().catch(undefined),
+});
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+let probeFetch: Fetch | null = null;
+
+/** Tests swap in a fake executor /health; production uses the global fetch. */
+export function setHealthFetch(f: Fetch | null): void {
+  probeFetch = f;
+}
+
+/** Short: a health probe that hangs on a dead VM would make /health itself look dead. */
+export const EXECUTOR_PROBE_TIMEOUT_MS = 2000;
+
+async function checkExecutor(config: Config): Promise<Health["executor"]> {
   const started = Date.now();
+  const f = probeFetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
   try {
-    // The executor's /health is open: no secret is sent.
-    const res = await fetcher(`${config.executorUrl}/health`, { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) return { reachable: false, latencyMs: Date.now() - started };
-    const body = (await res.json()) as Record<string, unknown>;
-    const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+    // The executor's /health is open: no header at all is sent, so no secret or caller token can leak.
+    const res = await f(`${config.executorUrl}/health`, { signal: AbortSignal.timeout(EXECUTOR_PROBE_TIMEOUT_MS) });
+    if (!res.ok) {
+      log("warn", "health_executor_unhealthy", { status: res.status });
+      return { reachable: false, latencyMs: Date.now() - started };
+    }
+    const parsed = ExecutorHealth.safeParse(await res.json());
+    const facts = parsed.success ? parsed.data : {};
     const out: Health["executor"] = { reachable: true, latencyMs: Date.now() - started };
-    if (typeof body.version === "string") out.version = body.version;
-    const running = num(body.running);
-    const queued = num(body.queued);
-    const capacity = num(body.capacity);
-    if (running !== undefined) out.running = running;
-    if (queued !== undefined) out.queued = queued;
-    if (capacity !== undefined) out.capacity = capacity;
+    if (facts.version !== undefined) out.version = facts.version;
+    if (facts.running !== undefined) out.running = facts.running;
+    if (facts.queued !== undefined) out.queued = facts.queued;
+    if (facts.capacity !== undefined) out.capacity = facts.capacity;
     return out;
   } catch (err) {
     log("warn", "health_executor_unreachable", { error: describe(err) });
@@ -49,12 +98,21 @@ async function checkExecutor(config: Config, fetcher: typeof fetch): Promise<Hea
   }
 }
 
-export async function health(env: Env, config: Config, now: number, fetcher: typeof fetch = fetch): Promise<Health> {
-  const [d1, executor] = await Promise.all([checkD1(env.DB), checkExecutor(config, fetcher)]);
+export async function health(env: Env, config: Config, now: number): Promise<Health> {
+  const [d1, executor] = await Promise.all([checkD1(env.DB), checkExecutor(config)]);
   let breakers: Health["breakers"] = null;
   if (d1.reachable) {
     try {
-      breakers = { ...(await readBreakers(env.DB, config.breakers, now)), thresholds: config.breakers };
+      const b = await readBreakers(env.DB, config.breakers, now);
+      const t = config.breakers;
+      const period = (p: { scope: string; spentUsd: number; limitUsd: number; runs: number }) => ({ scope: p.scope, spentUsd: p.spentUsd, limitUsd: p.limitUsd, runs: p.runs });
+      breakers = {
+        day: { ...period(b.day), state: b.day.state },
+        month: { ...period(b.month), state: b.month.state, acknowledgedAt: b.month.acknowledgedAt },
+        blocked: b.blocked,
+        flagged: b.flagged,
+        thresholds: { taskWarnUsd: t.taskWarnUsd, taskHaltUsd: t.taskHaltUsd, dayBlockUsd: t.dayBlockUsd, monthFlagUsd: t.monthFlagUsd },
+      };
     } catch (err) {
       log("warn", "health_breakers_unreadable", { error: describe(err) });
     }

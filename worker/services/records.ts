@@ -14,7 +14,10 @@ export const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
 export const CheckpointCreate = z.strictObject({
   taskId: TaskId.optional().describe("Task the checkpoint belongs to (optional)."),
   label: z.string().min(1).max(200).describe("Short name, e.g. 'after-refactor'."),
-  state: z.json().describe("Any JSON state worth restoring later (≤ 256 KiB)."),
+  state: z
+    .json()
+    .refine((v) => v !== null, "state must be JSON other than null")
+    .describe("Any JSON state worth restoring later: object, array, string, number or boolean (≤ 256 KiB)."),
 });
 export const DecisionCreate = z.strictObject({
   taskId: TaskId.optional(),
@@ -48,10 +51,16 @@ async function taskMustExist(db: D1Database, taskId: string | undefined): Promis
   if (taskId !== undefined) await requireTask(db, taskId);
 }
 
-export async function createCheckpoint(db: D1Database, input: z.infer<typeof CheckpointCreate>, now: number): Promise<CheckpointRow> {
-  if (encoder.encode(JSON.stringify(input.state)).byteLength > 256 * 1024) {
+const MAX_CHECKPOINT_BYTES = 256 * 1024;
+
+function checkStateSize(state: unknown): void {
+  if (encoder.encode(JSON.stringify(state)).byteLength > MAX_CHECKPOINT_BYTES) {
     throw new AppError("invalid_input", "checkpoint state is larger than 256 KiB; store a summary or use the task tool (KV)");
   }
+}
+
+export async function createCheckpoint(db: D1Database, input: z.infer<typeof CheckpointCreate>, now: number): Promise<CheckpointRow> {
+  checkStateSize(input.state);
   await taskMustExist(db, input.taskId);
   const [row] = await drizzle(db)
     .insert(checkpoints)
@@ -148,4 +157,35 @@ export async function getRecord<T extends "checkpoint" | "decision" | "transcrip
   const row = rows[0];
   if (!row) throw new AppError("not_found", `no ${type} '${id}'; list them first`);
   return row;
+}
+
+/** `workflow write`: the orchestrator's write-up (a `note` transcript) and/or a checkpoint. */
+export const WriteUpFields = {
+  content: z.string().min(1).max(1_000_000).optional().describe("write: your write-up (review notes, outcome, next steps), kept as a 'note' transcript."),
+  checkpoint: CheckpointCreate.omit({ taskId: true }).optional().describe("write: a checkpoint to save with it, {label, state}."),
+};
+export const hasWriteUp = (w: { content?: string | undefined; checkpoint?: unknown }) => w.content !== undefined || w.checkpoint !== undefined;
+export const WRITE_UP_NEEDS = { message: "give content, a checkpoint, or both", path: ["content"] };
+export const WriteUp = z.strictObject(WriteUpFields).refine(hasWriteUp, WRITE_UP_NEEDS);
+export type WriteUp = z.infer<typeof WriteUp>;
+
+/** Both rows in one D1 batch: a bad half (e.g. an oversize state) is refused before anything is written. */
+export async function writeUp(db: D1Database, taskId: string, input: WriteUp, now: number): Promise<{ taskId: string; transcriptId?: string; checkpointId?: string }> {
+  if (input.checkpoint) checkStateSize(input.checkpoint.state);
+  await requireTask(db, taskId);
+  const d = drizzle(db);
+  const out: { taskId: string; transcriptId?: string; checkpointId?: string } = { taskId };
+  const writes = [];
+  if (input.content !== undefined) {
+    const capped = capText(input.content);
+    out.transcriptId = newId("tr", now);
+    writes.push(d.insert(transcripts).values({ id: out.transcriptId, taskId, kind: "note", ...capped, createdAt: now }));
+  }
+  if (input.checkpoint) {
+    out.checkpointId = newId("cp", now);
+    writes.push(d.insert(checkpoints).values({ id: out.checkpointId, taskId, label: input.checkpoint.label, state: input.checkpoint.state, createdAt: now }));
+  }
+  const [first, ...rest] = writes;
+  if (first) await d.batch([first, ...rest]);
+  return out;
 }

@@ -1,83 +1,128 @@
 /**
- * Replays failed tasks with their original params. Each replay is a new task linked by `replay_of`
- * and recorded in `decisions`; its `replay_key` (unique) makes running the same replay twice a no-op
- * unless `force` is given.
+ * Replays failed tasks with their original params, shared by the `replay` tool and POST /api/replay
+ * (the ops CLI). Each replay is a new task linked by `replay_of` and recorded in `decisions` on the
+ * original. Its `replay_key` (`replay:<origId>:<n>`, unique in D1) makes the same replay twice a
+ * no-op: without `force` n is always 1, so a task is replayed once however often it is asked;
+ * `force` takes the next n.
  */
+import { count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { ProfileName } from "@vault-mcp/contract";
-import { decisions, type TaskRow } from "../../schema/index.ts";
-import { ExecuteInput, TaskId, TaskStatus } from "../../workflows/params.ts";
+import { decisions, tasks, type TaskRow } from "../../schema/index.ts";
+import { ExecuteInput, TaskId, TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
 import { startExecute } from "../../workflows/start.ts";
-import { AppError, toWireError } from "../errors.ts";
+import { AppError, parseInput, toWireError } from "../errors.ts";
 import { newId } from "./ids.ts";
-import { listTasks, requireTask, Since } from "./tasks.ts";
+import { listTasks, requireTask, Since, SinceText } from "./tasks.ts";
 
 export const REPLAYABLE: readonly TaskStatus[] = ["failed", "halted", "blocked", "needs_human"];
 
+/**
+ * The fields as a tool advertises them: `since` stays text here, because the MCP SDK validates
+ * arguments with this shape and hands the parsed value on; ReplayInput below converts it.
+ */
+export const ReplayFields = {
+  taskId: TaskId.optional().describe("Replay this one task (it must have finished)."),
+  status: z.array(TaskStatus).min(1).optional().describe("Bulk: statuses to replay (default failed, halted, blocked, needs_human)."),
+  since: SinceText.optional().describe("Bulk (required without taskId): only tasks created within this window, e.g. '24h', '90m', '7d'."),
+  profile: z.string().max(40).optional().describe("Bulk: only tasks that asked for this profile."),
+  fromTier: ProfileName.optional().describe("Start the replay at this ladder profile instead of the original one."),
+  dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
+  force: z.boolean().default(false).describe("Replay even tasks replayed before."),
+  limit: z.number().int().min(1).max(100).default(20).describe("Bulk: at most this many tasks, newest first."),
+};
+
 export const ReplayInput = z
-  .strictObject({
-    taskId: TaskId.optional().describe("Replay this one task."),
-    status: z.array(TaskStatus).min(1).optional().describe("Statuses to replay (default failed, halted, blocked, needs_human)."),
-    since: Since.optional().describe("Only tasks created within this window, e.g. '24h'."),
-    profile: z.string().max(40).optional().describe("Only tasks that asked for this profile."),
-    fromTier: ProfileName.optional().describe("Start the replay at this ladder profile instead of the original."),
-    dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
-    force: z.boolean().default(false).describe("Replay even tasks replayed before."),
-    limit: z.number().int().min(1).max(100).default(20),
-  })
-  .refine((r) => r.taskId !== undefined || r.since !== undefined, { message: "give a taskId, or a 'since' window for a bulk replay", path: ["since"] });
+  .strictObject({ ...ReplayFields, since: Since.optional() })
+  .refine((r) => r.taskId !== undefined || r.since !== undefined, { message: "give a taskId, or a 'since' window (e.g. '24h') for a bulk replay", path: ["since"] });
 export type ReplayInput = z.input<typeof ReplayInput>;
 
-export interface ReplayItem {
-  originalId: string;
-  newTaskId: string | null;
-  status: "started" | "skipped" | "would_start" | "error";
-  reason?: string;
+export const ReplayItem = z.object({
+  originalId: z.string(),
+  newTaskId: z.string().nullable(),
+  status: z.enum(["started", "skipped", "would_start", "error"]),
+  reason: z.string().optional(),
+});
+export type ReplayItem = z.infer<typeof ReplayItem>;
+
+export const ReplayReport = z.object({
+  dryRun: z.boolean(),
+  items: z.array(ReplayItem),
+  started: z.number(),
+  skipped: z.number(),
+  errors: z.number(),
+});
+export type ReplayReport = z.infer<typeof ReplayReport>;
+
+const firstKey = (id: string) => `replay:${id}:1`;
+
+/** The key of the next replay: n = 1 without force, else one past the replays made so far. */
+async function nextReplayKey(db: D1Database, original: TaskRow, force: boolean): Promise<string> {
+  if (!force) return firstKey(original.id);
+  const [row] = await drizzle(db).select({ n: count() }).from(tasks).where(eq(tasks.replayOf, original.id));
+  return `replay:${original.id}:${(row?.n ?? 0) + 1}`;
 }
 
-export interface ReplayReport {
-  dryRun: boolean;
-  items: ReplayItem[];
-  started: number;
-  skipped: number;
-  errors: number;
+async function replayedAs(db: D1Database, originalId: string): Promise<string | null> {
+  const [row] = await drizzle(db).select({ id: tasks.id }).from(tasks).where(eq(tasks.replayKey, firstKey(originalId))).limit(1);
+  return row?.id ?? null;
 }
 
-function replayKey(original: TaskRow, force: boolean, now: number): string {
-  return force ? `replay:${original.id}:${now}` : `replay:${original.id}`;
+/** The original's params, re-validated: a row written by an older version must still be a valid input. */
+function executeInputOf(original: TaskRow, fromTier: string | undefined): ExecuteInput {
+  return ExecuteInput.parse({
+    prompt: original.prompt,
+    repo: original.repo,
+    ...(original.ref ? { ref: original.ref } : {}),
+    profile: fromTier ?? original.profile,
+    verbosity: original.verbosity,
+    ...(original.verify ? { verify: original.verify } : {}),
+    ...(original.budgetUsd ? { budgetUsd: original.budgetUsd } : {}),
+    kind: original.kind,
+    waitSeconds: 0,
+  });
 }
+
+const ALREADY = "already replayed (use force to replay again)";
 
 export async function replay(env: Env, raw: unknown, now: number): Promise<ReplayReport> {
-  const input = ReplayInput.parse(raw);
+  const input = parseInput(ReplayInput, raw);
   const originals = input.taskId
     ? [await requireTask(env.DB, input.taskId)]
     : await listTasks(env.DB, { status: [...(input.status ?? REPLAYABLE)], since: input.since, profile: input.profile, limit: input.limit }, now);
   const items: ReplayItem[] = [];
+  let stopped: string | null = null;
   for (const original of originals) {
-    if (original.replayOf !== null && !input.taskId) {
-      // A replay of a replay only happens when asked for by id; bulk runs replay originals.
-      items.push({ originalId: original.id, newTaskId: null, status: "skipped", reason: "is itself a replay" });
+    const skip = (reason: string, newTaskId: string | null = null) => items.push({ originalId: original.id, newTaskId, status: "skipped", reason });
+    if (stopped) {
+      items.push({ originalId: original.id, newTaskId: null, status: "error", reason: stopped });
       continue;
+    }
+    if (!TERMINAL_TASK_STATUSES.includes(original.status)) {
+      skip(`still ${original.status}; only a finished task is replayed`);
+      continue;
+    }
+    if (original.replayOf !== null && !input.taskId) {
+      // A bulk run replays originals; a replay of a replay happens only when asked for by id.
+      skip("is itself a replay");
+      continue;
+    }
+    if (!input.force) {
+      const done = await replayedAs(env.DB, original.id);
+      if (done) {
+        skip(ALREADY, done);
+        continue;
+      }
     }
     if (input.dryRun) {
-      const done = !input.force && (await env.DB.prepare("SELECT id FROM tasks WHERE replay_key = ?1").bind(`replay:${original.id}`).first<{ id: string }>());
-      items.push(done ? { originalId: original.id, newTaskId: done.id, status: "skipped", reason: "already replayed (use force to replay again)" } : { originalId: original.id, newTaskId: null, status: "would_start" });
+      items.push({ originalId: original.id, newTaskId: null, status: "would_start" });
       continue;
     }
-    const exec = ExecuteInput.parse({
-      prompt: original.prompt,
-      repo: original.repo,
-      ...(original.ref ? { ref: original.ref } : {}),
-      profile: input.fromTier ?? original.profile,
-      verbosity: original.verbosity,
-      ...(original.verify ? { verify: original.verify } : {}),
-      ...(original.budgetUsd ? { budgetUsd: original.budgetUsd } : {}),
-      kind: original.kind,
-      waitSeconds: 0,
-    });
     try {
-      const out = await startExecute(env, exec, { waitSeconds: 0, replayOf: original.id, replayKey: replayKey(original, input.force, now) });
+      const exec = executeInputOf(original, input.fromTier);
+      const key = await nextReplayKey(env.DB, original, input.force);
+      const out = await startExecute(env, exec, { waitSeconds: 0, replayOf: original.id, replayKey: key });
       await drizzle(env.DB)
         .insert(decisions)
         .values({
@@ -86,16 +131,17 @@ export async function replay(env: Env, raw: unknown, now: number): Promise<Repla
           kind: "replay",
           decision: `replayed as ${out.taskId}`,
           actor: "replay",
-          data: { newTaskId: out.taskId, profile: exec.profile },
+          data: { newTaskId: out.taskId, replayKey: key, profile: exec.profile },
           createdAt: now,
         });
       items.push({ originalId: original.id, newTaskId: out.taskId, status: "started" });
     } catch (err) {
-      if (err instanceof AppError && err.code === "conflict") {
-        items.push({ originalId: original.id, newTaskId: null, status: "skipped", reason: "already replayed (use force to replay again)" });
-      } else {
-        items.push({ originalId: original.id, newTaskId: null, status: "error", reason: toWireError(err).body.error.message });
-      }
+      const wire = toWireError(err).body.error;
+      // A concurrent identical replay won the unique replay_key: the same outcome as "done before".
+      if (err instanceof AppError && err.code === "conflict") skip(ALREADY);
+      else items.push({ originalId: original.id, newTaskId: null, status: "error", reason: wire.message });
+      // Today's block refuses every later start too: say so instead of trying each.
+      if (err instanceof AppError && err.code === "breaker_open") stopped = wire.message;
     }
   }
   return {

@@ -2,7 +2,7 @@ import { and, desc, eq, gte, inArray, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { GitRef, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
-import { decisions, stages, tasks, transcripts, type DecisionRow, type StageRow, type TaskRow } from "../../schema/index.ts";
+import { decisions, stages, tasks, type DecisionRow, type StageRow, type TaskRow } from "../../schema/index.ts";
 import { TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
 import { AppError } from "../errors.ts";
 import { newId, newTaskId } from "./ids.ts";
@@ -19,11 +19,10 @@ export const TaskInit = z.strictObject({
 });
 export type TaskInit = z.infer<typeof TaskInit>;
 
+/** A time window as text: `90m`, `24h`, `7d`. Advertised as is in tool schemas (no transform there). */
+export const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
 /** `24h`, `90m`, `7d` → milliseconds. */
-export const Since = z
-  .string()
-  .regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d")
-  .transform((s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"]);
+export const Since = SinceText.transform((s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"]);
 
 export const TaskFilter = z.strictObject({
   status: z.union([TaskStatus, z.array(TaskStatus)]).optional(),
@@ -106,16 +105,6 @@ export async function setSpec(db: D1Database, id: string, spec: string, now: num
   const [row] = await drizzle(db).update(tasks).set({ spec, updatedAt: now }).where(eq(tasks.id, id)).returning();
   if (!row) throw new AppError("not_found", `no task '${id}'`);
   return row;
-}
-
-/** The orchestrator's write-up of a task: a `note` transcript, kept beside the CLI transcripts. */
-export async function writeNote(db: D1Database, id: string, content: string, now: number): Promise<{ transcriptId: string }> {
-  await requireTask(db, id);
-  const transcriptId = newId("tr", now);
-  await drizzle(db)
-    .insert(transcripts)
-    .values({ id: transcriptId, taskId: id, kind: "note", content, bytes: new TextEncoder().encode(content).byteLength, createdAt: now });
-  return { transcriptId };
 }
 
 /** Closes a finished task after review. The status update and its decision row go in one batch. */

@@ -1,56 +1,60 @@
-import type { JobRequest, Verbosity } from "@vault-mcp/contract";
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { ProfileName, type JobRequest, type JobStatus } from "@vault-mcp/contract";
 import { NonRetryableError } from "cloudflare:workflows";
-import { tasks } from "../../schema/index.ts";
 import type { Config } from "../../worker/config.ts";
-import { submitJob } from "../executor-client.ts";
+import { executorTag, type ExecutorClient } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
 
+/** The executor's idempotency key: one CLI run per attempt of a task, however often dispatch retries. */
 export const jobKeyFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
 
-/** What an instance needs back from dispatch: small, so the step output stays tiny. */
+/** What an instance keeps from dispatch: small, so the step output stays tiny. */
 export interface Dispatched {
   jobId: string;
   jobKey: string;
-  status: string;
+  status: JobStatus;
 }
 
+/** Pure: the same inputs give the same body, which the executor's jobKey check requires (else 422). */
 export function buildJobRequest(
-  p: ExecuteParams,
+  p: Pick<ExecuteParams, "taskId" | "repo" | "ref" | "verbosity" | "verify">,
   prompt: string,
-  profile: string,
+  profile: ProfileName,
   attempt: number,
-  config: Config,
+  config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
   instructions: string | undefined,
 ): JobRequest {
   return {
     jobKey: jobKeyFor(p.taskId, attempt),
-    profile: profile as JobRequest["profile"],
+    profile,
     prompt: instructions ? `${prompt}\n\nInstructions from the reviewer:\n${instructions}` : prompt,
     repo: p.repo,
     ...(p.ref ? { ref: p.ref } : {}),
     timeoutMs: config.jobTimeoutMs,
-    verbosity: p.verbosity as Verbosity,
+    verbosity: p.verbosity,
     ...(p.verify ? { verify: p.verify } : {}),
     callbackUrl: `${config.publicUrl}/api/callback/${p.taskId}`,
   };
 }
 
 /**
- * POSTs the job and returns at once (202). A retried step sends the same jobKey and body, which
- * the executor answers with the job it already has: never a second CLI run.
+ * Reads the prompt (it lives in D1, not in the instance params) and POSTs the job; the executor
+ * answers 202 at once. A retried step sends the same jobKey and body, which the executor answers with
+ * the job it already has: never a second CLI run.
  */
 export async function dispatchJob(
   db: D1Database,
-  config: Config,
+  client: ExecutorClient,
+  config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
   p: ExecuteParams,
   profile: string,
   attempt: number,
   instructions: string | undefined,
 ): Promise<Dispatched> {
-  const [task] = await drizzle(db).select({ prompt: tasks.prompt }).from(tasks).where(eq(tasks.id, p.taskId)).limit(1);
+  const known = ProfileName.safeParse(profile);
+  // A LADDER entry the executor cannot run is a deployment error: fail the attempt clearly.
+  if (!known.success) throw new NonRetryableError(`${executorTag("refused")} profile '${profile}' is not one the executor runs (check LADDER)`);
+  const task = await db.prepare("SELECT prompt FROM tasks WHERE id = ?1").bind(p.taskId).first<{ prompt: string }>();
   if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
-  const view = await submitJob(config, buildJobRequest(p, task.prompt, profile, attempt, config, instructions));
+  const view = await client.submitJob(buildJobRequest(p, task.prompt, known.data, attempt, config, instructions));
   return { jobId: view.jobId, jobKey: view.jobKey, status: view.status };
 }

@@ -1,26 +1,32 @@
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { tasks } from "../../schema/index.ts";
 import type { BreakerThresholds } from "../../worker/config.ts";
-import { readBreakers } from "../breakers.ts";
+import { snapshotFrom, spendRowsStatement, type SpendRow } from "../breakers.ts";
 import type { TaskStatus } from "../params.ts";
 import { flagsFor } from "./breaker-check.ts";
 
+export interface StatusChange {
+  status: TaskStatus;
+  error: string | null;
+  /** A raised per-task cap to keep on the row (budget resume). */
+  budgetUsd?: number;
+}
+
 /**
  * Sets the task's status (final, or halted / needs_human while the instance waits) with the flags it
- * carries now. The same update again on a retry.
+ * carries now. A task the orchestrator already `closed` stays closed. Re-running it writes the same.
  */
 export async function setTaskStatus(
   db: D1Database,
   t: BreakerThresholds,
   taskId: string,
-  status: TaskStatus,
-  error: string | null,
+  change: StatusChange,
   now: number,
 ): Promise<{ taskId: string; status: TaskStatus; flags: string[] }> {
-  const d = drizzle(db);
-  const [snapshot, [task]] = await Promise.all([readBreakers(db, t, now), d.select({ costUsd: tasks.costUsd }).from(tasks).where(eq(tasks.id, taskId)).limit(1)]);
-  const flags = flagsFor(task?.costUsd ?? 0, t, snapshot.flagged);
-  await d.update(tasks).set({ status, error, flags, updatedAt: now }).where(eq(tasks.id, taskId));
-  return { taskId, status, flags };
+  const [spend, task] = await db.batch<unknown>([spendRowsStatement(db, now), db.prepare("SELECT cost_usd AS costUsd FROM tasks WHERE id = ?1").bind(taskId)]);
+  const costUsd = ((task?.results[0] ?? null) as { costUsd: number } | null)?.costUsd ?? 0;
+  const flags = flagsFor(costUsd, t, snapshotFrom((spend?.results ?? []) as SpendRow[], t, now).flagged);
+  await db
+    .prepare("UPDATE tasks SET status = ?1, error = ?2, flags = ?3, budget_usd = COALESCE(?4, budget_usd), updated_at = ?5 WHERE id = ?6 AND status <> 'closed'")
+    .bind(change.status, change.error?.slice(0, 2000) ?? null, JSON.stringify(flags), change.budgetUsd ?? null, now, taskId)
+    .run();
+  return { taskId, status: change.status, flags };
 }

@@ -1,12 +1,11 @@
-import { TERMINAL_JOB_STATUSES } from "@vault-mcp/contract";
-import type { Config } from "../../worker/config.ts";
-import { ExecutorError, getJob } from "../executor-client.ts";
+import { ExecutorError, isFinished, type ExecutorClient } from "../executor-client.ts";
 
-/** Used when no callback came: throws (and the step retries with backoff) until the job is done. */
-export async function pollJob(config: Config, jobId: string): Promise<{ jobId: string; status: string }> {
-  const view = await getJob(config, jobId);
-  if (!TERMINAL_JOB_STATUSES.includes(view.status)) {
-    throw new ExecutorError(`job ${jobId} is still ${view.status}`, null, true);
-  }
+/**
+ * Used when no callback came. Throws (the step retries with backoff, bounded) until the job has
+ * finished; a job the executor no longer knows is final (404 → NonRetryableError).
+ */
+export async function pollJob(client: ExecutorClient, jobId: string): Promise<{ jobId: string; status: string }> {
+  const view = await client.getJob(jobId);
+  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, null);
   return { jobId, status: view.status };
 }

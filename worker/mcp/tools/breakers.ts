@@ -28,7 +28,7 @@ export const registerBreakers: RegisterTool = (server, deps) => {
       description:
         "Spend limits that guard every dispatch: $2/task warns, $5/task halts the task (raise its cap to resume), $20/day blocks new dispatch until 00:00 UTC, $80/month flags every result until acknowledged. " +
         "'state' shows today's and this month's spend against the limits. Free.",
-      inputSchema: shape,
+      inputSchema: z.strictObject(shape),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) =>

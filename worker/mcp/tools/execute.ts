@@ -1,7 +1,38 @@
-import { ExecuteInput } from "../../../workflows/params.ts";
+import { z } from "zod";
+import { ExecuteInput, TaskStatus, type ExecuteOutcome } from "../../../workflows/params.ts";
 import { startExecute } from "../../../workflows/start.ts";
 import { parseInput } from "../../errors.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
+
+/** What execute (and workflow_query state) hand back as structuredContent. */
+export const OutcomeOutput = {
+  taskId: z.string().describe("Use it with workflow_query state/summary."),
+  status: TaskStatus.describe("running: ask again later with workflow_query state; succeeded/failed/halted/blocked/needs_human: finished."),
+  flags: z.array(z.string()).describe("Breaker flags, e.g. task_warn, month_flag."),
+  costUsd: z.number(),
+  result: z.string().optional().describe("The compressed result (a small Mermaid diagram by default) once finished."),
+  progress: z.string().optional().describe("A progress Mermaid while running."),
+  error: z.string().optional(),
+};
+
+/** Exactly the advertised fields (the output schema admits no others). */
+export function outcomeContent(o: ExecuteOutcome): z.infer<z.ZodObject<typeof OutcomeOutput>> {
+  return {
+    taskId: o.taskId,
+    status: o.status,
+    flags: o.flags,
+    costUsd: o.costUsd,
+    ...(o.result !== undefined ? { result: o.result } : {}),
+    ...(o.progress !== undefined ? { progress: o.progress } : {}),
+    ...(o.error !== undefined ? { error: o.error } : {}),
+  };
+}
+
+export function outcomeText(o: ExecuteOutcome): string {
+  const head = `${o.taskId} ${o.status}${o.flags.length ? ` [${o.flags.join(", ")}]` : ""} $${o.costUsd.toFixed(4)}`;
+  const next = o.status === "running" ? `\nstill running: call workflow_query {query:'state', taskId:'${o.taskId}'} in a while` : "";
+  return `${head}\n${o.result ?? o.progress ?? o.error ?? ""}${next}`;
+}
 
 export const registerExecute: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -12,13 +43,16 @@ export const registerExecute: RegisterTool = (server, deps) => {
         "Hands a self-contained coding task to a coding-agent CLI (claude, codex or gemini) in a fresh git worktree of an allowlisted repo on the executor VM. " +
         "profile 'auto' starts at the cheapest model and climbs the ladder (DeepSeek → Gemini Flash → Gemini Pro → Sonnet → Opus → consensus → human) when a run or its verify command fails. " +
         "Costs real money: each run is priced; a task warns at $2 and halts at $5, and all dispatch stops for the day at $20. " +
-        "Waits up to waitSeconds (default 20, max 45): returns the result as a small Mermaid diagram if done, else {status:'running'} — then call workflow_query with query 'state' and the taskId.",
-      inputSchema: ExecuteInput.shape,
+        "Waits up to waitSeconds (default 20, max 45), sending progress notifications if you asked for them: returns the result as a small Mermaid diagram if done, " +
+        "else {status:'running'} — then call workflow_query with query 'state' and the taskId. Not idempotent: each call starts a new task (unless taskId names an init'ed one).",
+      inputSchema: ExecuteInput,
+      outputSchema: OutcomeOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) =>
       guarded(async () => {
         const input = parseInput(ExecuteInput, args);
+        // Progress only reaches the client when it sent a token; server.ts then answers over SSE.
         const progressToken = extra._meta?.progressToken;
         const out = await startExecute(deps.env, input, {
           waitSeconds: input.waitSeconds,
@@ -31,9 +65,7 @@ export const registerExecute: RegisterTool = (server, deps) => {
                     params: { progressToken, progress: p.progress, message: p.message, ...(p.total ? { total: p.total } : {}) },
                   }),
         });
-        const head = `${out.taskId} ${out.status}${out.flags.length ? ` [${out.flags.join(", ")}]` : ""} $${out.costUsd.toFixed(4)}`;
-        const body = out.result ?? out.progress ?? out.error ?? "";
-        return ok(`${head}\n${body}`, { ...out });
+        return ok(outcomeText(out), outcomeContent(out));
       }),
   );
 };

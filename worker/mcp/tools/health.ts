@@ -1,4 +1,5 @@
-import { health } from "../../services/health.ts";
+import { z } from "zod";
+import { health, HealthSchema } from "../../services/health.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 export const registerHealth: RegisterTool = (server, deps) => {
@@ -6,14 +7,18 @@ export const registerHealth: RegisterTool = (server, deps) => {
     "health",
     {
       title: "System health",
-      description: "Whether D1 and the executor are reachable, and the spend breakers' state. Free; call it when a task fails for reasons outside the code.",
-      inputSchema: {},
+      description:
+        "Whether D1 and the executor VM are reachable (with their latency and the executor's queue), and the spend breakers: today's and this month's spend against the limits, " +
+        "whether new dispatch is blocked for the day and whether the monthly flag awaits acknowledgement. Free and read-only; call it before a large batch or when a task fails for reasons outside the code.",
+      inputSchema: z.strictObject({}),
+      outputSchema: HealthSchema.shape,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () =>
       guarded(async () => {
         const h = await health(deps.env, deps.config, deps.now());
-        return ok(`${h.status}: d1 ${h.d1.reachable ? "up" : "down"}, executor ${h.executor.reachable ? "up" : "down"}${h.breakers?.blocked ? ", daily block" : ""}${h.breakers?.flagged ? ", monthly flag" : ""}`, { ...h });
+        const text = `${h.status}: d1 ${h.d1.reachable ? "up" : "down"}, executor ${h.executor.reachable ? "up" : "down"}${h.breakers?.blocked ? ", daily block" : ""}${h.breakers?.flagged ? ", monthly flag" : ""}`;
+        return ok(text, { ...h });
       }),
   );
 };

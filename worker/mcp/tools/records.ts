@@ -42,7 +42,7 @@ function recordTool<C extends z.ZodObject>(spec: RecordTool<C>): RegisterTool {
       {
         title: spec.title,
         description: spec.description,
-        inputSchema: shape,
+        inputSchema: z.strictObject(shape),
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
       },
       async (args) =>

@@ -1,4 +1,5 @@
-import { ReplayInput, replay } from "../../services/replay.ts";
+import { z } from "zod";
+import { ReplayFields, ReplayReport, replay } from "../../services/replay.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 export const registerReplay: RegisterTool = (server, deps) => {
@@ -7,9 +8,11 @@ export const registerReplay: RegisterTool = (server, deps) => {
     {
       title: "Replay failed tasks",
       description:
-        "Starts failed, halted, blocked or needs_human tasks again with their original params (one task by taskId, or every match since a window like '24h'), optionally from a given ladder tier. " +
-        "Each replay is a new task linked to the original; replaying the same task twice does nothing unless force. dryRun lists what would run. Costs like execute.",
-      inputSchema: ReplayInput.shape,
+        "Starts finished tasks again with their original params: one task by taskId, or in bulk every failed, halted, blocked or needs_human task created within 'since' (e.g. '24h'), " +
+        "optionally filtered by profile and started from a given ladder tier (fromTier). Each replay is a new task linked to the original (replay_of) and logged as a decision; " +
+        "replaying the same task again does nothing unless force. Use dryRun first to see what would start. Costs like execute for every task started; returns at once (poll each new taskId with workflow_query state).",
+      inputSchema: z.strictObject(ReplayFields),
+      outputSchema: ReplayReport.shape,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args) =>

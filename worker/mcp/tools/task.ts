@@ -27,7 +27,7 @@ export const registerTask: RegisterTool = (server, deps) => {
       title: "Task storage (key-value)",
       description:
         "Keeps free-form notes between calls: plans, task lists, context you want back later. get/put/list/delete on text values (≤ 128 KiB) under keys like 'plan/x'. Free; 'delete' removes a value for good.",
-      inputSchema: shape,
+      inputSchema: z.strictObject(shape),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) =>

@@ -6,6 +6,7 @@ import { consensusReport } from "../../services/consensus.ts";
 import { listModelStats, recommendProfile } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
+import { outcomeContent, outcomeText } from "./execute.ts";
 
 const Query = z.discriminatedUnion("query", [
   z.strictObject({ query: z.literal("summary"), taskId: TaskId }),
@@ -32,7 +33,7 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
         "Read-only questions, free: 'state' returns a task's status and, once finished, its compressed result (use it after execute answered running); " +
         "'summary' lists every stage (profile, status, cost, tokens, latency); 'consensus' returns the agree/partial/disagree report with its diff Mermaid; " +
         "'stats' shows per-profile success, cost and latency; 'chooser' recommends a profile for a task kind from those stats.",
-      inputSchema: shape,
+      inputSchema: z.strictObject(shape),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) =>
@@ -42,7 +43,7 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
           case "state": {
             const s = await getTaskState(deps.env, q.taskId);
             if (!s) throw new AppError("not_found", `no task '${q.taskId}'`);
-            return ok(`${s.taskId} ${s.status} $${s.costUsd.toFixed(4)}\n${s.result ?? s.progress ?? s.error ?? ""}`, { ...s });
+            return ok(outcomeText(s), outcomeContent(s));
           }
           case "summary": {
             const d = await taskDetail(deps.env.DB, q.taskId);

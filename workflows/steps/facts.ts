@@ -1,0 +1,118 @@
+/** Pure mapping from the executor's finished job (or a failed attempt) to one stage row and its transcripts. */
+import type { JobView } from "@vault-mcp/contract";
+
+export type StageStatus = "succeeded" | "failed" | "timeout" | "error";
+
+export interface StageBase {
+  taskId: string;
+  attempt: number;
+  kind: string;
+  profile: string;
+}
+
+export interface TranscriptPart {
+  /** Suffix of the transcript id `<stage id>:<suffix>`. */
+  suffix: string;
+  kind: "cli" | "verify" | "consensus";
+  text: string;
+}
+
+export interface StageFacts extends StageBase {
+  cli: string;
+  model: string;
+  status: StageStatus;
+  costUsd: number;
+  tokensIn: number;
+  tokensOut: number;
+  tokensCacheRead: number;
+  tokensCacheWrite: number;
+  latencyMs: number;
+  errorKind: string | null;
+  errorMessage: string | null;
+  jobId: string | null;
+  verifyOk: boolean | null;
+  filesChanged: number;
+  branch: string | null;
+  commit: string | null;
+  /** The compressed result (Mermaid by default), kept on the task row. */
+  compressed: string | null;
+  /** A CLI really ran: only then does the profile's model_stats row (and its cooldown) move. */
+  modelRun: boolean;
+  transcripts: TranscriptPart[];
+}
+
+export function factsFromJob(view: JobView, base: StageBase): StageFacts {
+  const r = view.result;
+  const run = r?.run;
+  const status: StageStatus = !r ? "error" : r.ok ? "succeeded" : run?.error?.kind === "timeout" ? "timeout" : "failed";
+  const tokens = [run, r?.runB].reduce(
+    (acc, x) => (x ? { i: acc.i + x.tokens.input, o: acc.o + x.tokens.output, cr: acc.cr + x.tokens.cacheRead, cw: acc.cw + x.tokens.cacheWrite } : acc),
+    { i: 0, o: 0, cr: 0, cw: 0 },
+  );
+  const verifyFailed = r?.verify !== undefined && !r.verify.ok;
+  const errorMessage = !r
+    ? `the executor's job ended ${view.status} with no result`
+    : r.ok
+      ? null
+      : (run?.error?.message ?? r.runB?.error?.message ?? (verifyFailed && r.verify ? `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}` : "the run failed"));
+  const errorKind = !r
+    ? view.status === "interrupted"
+      ? "interrupted"
+      : "crash"
+    : r.ok
+      ? null
+      : (run?.error?.kind ?? r.runB?.error?.kind ?? (verifyFailed ? "verify" : "crash"));
+  const transcripts: TranscriptPart[] = [];
+  if (run) transcripts.push({ suffix: "cli", kind: "cli", text: run.text });
+  if (r?.runB) transcripts.push({ suffix: "cli-b", kind: "cli", text: r.runB.text });
+  if (r?.verify) transcripts.push({ suffix: "verify", kind: "verify", text: r.verify.output });
+  if (r?.consensus) transcripts.push({ suffix: "consensus", kind: "consensus", text: JSON.stringify(r.consensus) });
+  return {
+    ...base,
+    cli: run?.cli ?? "none",
+    model: run?.model ?? "none",
+    status,
+    costUsd: r?.costUsd ?? 0,
+    tokensIn: tokens.i,
+    tokensOut: tokens.o,
+    tokensCacheRead: tokens.cr,
+    tokensCacheWrite: tokens.cw,
+    latencyMs: (run?.durationMs ?? 0) + (r?.runB?.durationMs ?? 0),
+    errorKind,
+    errorMessage: errorMessage?.slice(0, 2000) ?? null,
+    jobId: view.jobId,
+    verifyOk: r?.verify ? r.verify.ok : null,
+    filesChanged: r?.files.length ?? 0,
+    branch: r?.branch ?? null,
+    commit: r?.commit ?? null,
+    compressed: r?.compressed ?? null,
+    modelRun: r !== null,
+    transcripts,
+  };
+}
+
+/** A stage for an attempt that produced no job result (the executor refused, was unreachable, …). */
+export function errorFacts(base: StageBase, errorKind: string, message: string, jobId: string | null = null): StageFacts {
+  return {
+    ...base,
+    cli: "none",
+    model: "none",
+    status: "error",
+    costUsd: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    tokensCacheRead: 0,
+    tokensCacheWrite: 0,
+    latencyMs: 0,
+    errorKind,
+    errorMessage: message.slice(0, 2000),
+    jobId,
+    verifyOk: null,
+    filesChanged: 0,
+    branch: null,
+    commit: null,
+    compressed: null,
+    modelRun: false,
+    transcripts: [],
+  };
+}
