@@ -12,7 +12,12 @@ const RUNS = 50;
 const CONCURRENT = 100;
 
 export async function run(): Promise<BenchReport> {
-  const e = await startE2E({ worker: 58787, executor: 58788, inspector: 59229 }, {}, {}, { CLAUDE_BIN: FAKE_CLAUDE, MAX_QUEUE: String(CONCURRENT + 10), WORKTREE_POOL: "4" });
+  const e = await startE2E(
+    { worker: 58787, executor: 58788, inspector: 59229 },
+    {},
+    {},
+    { CLAUDE_BIN: FAKE_CLAUDE, MAX_QUEUE: String(CONCURRENT + 10), WORKTREE_POOL: "4" },
+  );
   try {
     const client = await e.mcp();
     const direct: number[] = [];
@@ -20,13 +25,20 @@ export async function run(): Promise<BenchReport> {
     let n = 0;
     const viaMcp = async () => {
       const t0 = performance.now();
-      const r = (await client.callTool({ name: "execute", arguments: { prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 30 } })) as { structuredContent?: { status?: string } };
+      const r = (await client.callTool({
+        name: "execute",
+        arguments: { prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 30 },
+      })) as { structuredContent?: { status?: string } };
       if (r.structuredContent?.status !== "succeeded") throw new Error(`execute ended ${r.structuredContent?.status}`);
       return performance.now() - t0;
     };
     const viaExecutor = async () => {
       const t0 = performance.now();
-      const res = await fetch(`${e.stack.executorUrl}/execute`, { method: "POST", headers: { "content-type": "application/json", "x-auth-token": e.stack.secrets.EXECUTOR_SECRET }, body: JSON.stringify({ jobKey: `direct-${n++}`, profile: "sonnet", prompt: "write:hello.txt", repo: "demo" }) });
+      const res = await fetch(`${e.stack.executorUrl}/execute`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-auth-token": e.stack.secrets.EXECUTOR_SECRET },
+        body: JSON.stringify({ jobKey: `direct-${n++}`, profile: "sonnet", prompt: "write:hello.txt", repo: "demo" }),
+      });
       if (((await res.json()) as { status: string }).status !== "succeeded") throw new Error("direct job failed");
       return performance.now() - t0;
     };
@@ -43,7 +55,10 @@ export async function run(): Promise<BenchReport> {
     // 100 at once through REST; each task must end with exactly one stage row.
     const ids = await Promise.all(
       Array.from({ length: CONCURRENT }, async () => {
-        const res = await e.api("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }) });
+        const res = await e.api("/api/execute", {
+          method: "POST",
+          body: JSON.stringify({ prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }),
+        });
         return res.ok ? ((await res.json()) as { taskId: string }).taskId : null;
       }),
     );
@@ -76,12 +91,18 @@ export async function run(): Promise<BenchReport> {
         { name: "direct executor call p50", value: percentile(direct, 50), unit: "ms" },
         { name: "orchestration overhead p50", value: p50, unit: "ms", goal: "≤ 100 ms", met: p50 <= 100 },
         { name: "orchestration overhead p95", value: percentile(overhead, 95), unit: "ms" },
-        { name: "ratio orchestrated / direct (p50)", value: percentile(orchestrated, 50) / percentile(direct, 50), unit: "×" },
+        {
+          name: "ratio orchestrated / direct (p50)",
+          value: percentile(orchestrated, 50) / percentile(direct, 50),
+          unit: "×",
+        },
         { name: `concurrent executes completed (of ${CONCURRENT})`, value: completed, unit: "tasks" },
         { name: "concurrent executes lost", value: lost, unit: "tasks", goal: "0", met: lost === 0 },
         { name: "duplicate stage rows", value: duplicates, unit: "rows", goal: "0", met: duplicates === 0 },
       ],
-      notes: ["Overhead = MCP execute wall time minus the same job sent straight to the executor (POST /execute), paired per run."],
+      notes: [
+        "Overhead = MCP execute wall time minus the same job sent straight to the executor (POST /execute), paired per run.",
+      ],
     };
   } finally {
     await e.stop();

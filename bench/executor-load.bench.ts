@@ -31,7 +31,13 @@ function liveFakes(dir: string): number {
     if (!/^\d+$/.test(e)) continue;
     try {
       if (!readlinkSync(`/proc/${e}/cwd`).startsWith(dir)) continue;
-      if (readFileSync(`/proc/${e}/cmdline`, "utf8").includes("fake-claude.mjs") && !readFileSync(`/proc/${e}/stat`, "utf8").replace(/^.*\) /, "").startsWith("Z")) n += 1;
+      if (
+        readFileSync(`/proc/${e}/cmdline`, "utf8").includes("fake-claude.mjs") &&
+        !readFileSync(`/proc/${e}/stat`, "utf8")
+          .replace(/^.*\) /, "")
+          .startsWith("Z")
+      )
+        n += 1;
     } catch {
       // gone
     }
@@ -100,11 +106,16 @@ export async function run(): Promise<BenchReport> {
     const t0 = performance.now();
     const ids = await Promise.all(
       Array.from({ length: JOBS }, async (_, i) => {
-        const res = await fetch(`${url}/jobs`, { method: "POST", headers, body: JSON.stringify({ jobKey: `load-${i}`, profile: "sonnet", prompt: `write:f${i}.txt`, repo: "demo" }) });
+        const res = await fetch(`${url}/jobs`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ jobKey: `load-${i}`, profile: "sonnet", prompt: `write:f${i}.txt`, repo: "demo" }),
+        });
         return res.status === 202 ? ((await res.json()) as { jobId: string }).jobId : null;
       }),
     );
-    const status = async (id: string) => ((await (await fetch(`${url}/jobs/${id}`, { headers })).json()) as { status: string }).status;
+    const status = async (id: string) =>
+      ((await (await fetch(`${url}/jobs/${id}`, { headers })).json()) as { status: string }).status;
     const done = new Map<string, string>();
     const deadline = Date.now() + 10 * 60_000;
     while (done.size < ids.filter(Boolean).length && Date.now() < deadline) {

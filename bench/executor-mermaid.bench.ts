@@ -8,8 +8,8 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import type { ChangedFile, CliName, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { makeAdapters } from "../executor/src/clis/index.ts";
 import { compress, progressMermaid } from "../executor/src/compress/index.ts";
 import { compareRuns } from "../executor/src/consensus.ts";
@@ -44,12 +44,26 @@ const FILE_SETS: ChangedFile[][] = [
     { path: "src/app.test.ts", added: 30, deleted: 0 },
   ],
 ];
-const PASS: VerifyResult = { command: ["npm", "test"], ok: true, exitCode: 0, durationMs: 900, output: "Tests: 11 passed, 11 total" };
-const FAIL: VerifyResult = { ...PASS, ok: false, exitCode: 1, output: "FAIL src/app.test.ts\nTests: 1 failed, 10 passed, 11 total" };
+const PASS: VerifyResult = {
+  command: ["npm", "test"],
+  ok: true,
+  exitCode: 0,
+  durationMs: 900,
+  output: "Tests: 11 passed, 11 total",
+};
+const FAIL: VerifyResult = {
+  ...PASS,
+  ok: false,
+  exitCode: 1,
+  output: "FAIL src/app.test.ts\nTests: 1 failed, 10 passed, 11 total",
+};
 const VERIFIES: (VerifyResult | undefined)[] = [undefined, PASS, FAIL];
 const VERBOSITIES: Verbosity[] = ["summary", "mermaid", "standard", "full"];
 
-function parseFixture(adapters: ReturnType<typeof makeAdapters>, [cli, name, ext, model]: [CliName, string, string, string, string]): RunResult {
+function parseFixture(
+  adapters: ReturnType<typeof makeAdapters>,
+  [cli, name, ext, model]: [CliName, string, string, string, string],
+): RunResult {
   const read = (suffix: string) => readFileSync(path.join(FIXTURES, `${name}${suffix}`), "utf8");
   const meta = JSON.parse(read(".meta.json")) as { exit_code: number | null; signal?: string | null; wall_ms: number };
   const outcome: ProcessOutcome = {
@@ -77,7 +91,9 @@ function stats(prefix: string, values: number[], goal?: number): BenchFigure[] {
   return [
     { name: `${prefix} min`, value: s[0] ?? 0, unit: "tokens" },
     { name: `${prefix} median`, value: median, unit: "tokens" },
-    goal === undefined ? { name: `${prefix} max`, value: max, unit: "tokens" } : { name: `${prefix} max`, value: max, unit: "tokens", goal: `< ${goal} tokens`, met: max < goal },
+    goal === undefined
+      ? { name: `${prefix} max`, value: max, unit: "tokens" }
+      : { name: `${prefix} max`, value: max, unit: "tokens", goal: `< ${goal} tokens`, met: max < goal },
   ];
 }
 
@@ -89,21 +105,45 @@ export const run: Bench = async () => {
   const simple: CompressInput[] = [];
   for (const fixture of SUCCESSES) {
     const result = parseFixture(adapters, fixture);
-    for (const files of FILE_SETS) for (const verify of VERIFIES) simple.push({ profile: fixture[4], run: result, files, ...(verify ? { verify } : {}), ...base });
+    for (const files of FILE_SETS)
+      for (const verify of VERIFIES)
+        simple.push({ profile: fixture[4], run: result, files, ...(verify ? { verify } : {}), ...base });
   }
-  const failures: CompressInput[] = FAILURES.map((f) => ({ profile: f[4], run: parseFixture(adapters, f), files: [], branch: null, commit: null }));
+  const failures: CompressInput[] = FAILURES.map((f) => ({
+    profile: f[4],
+    run: parseFixture(adapters, f),
+    files: [],
+    branch: null,
+    commit: null,
+  }));
 
-  const counts = Object.fromEntries(VERBOSITIES.map((v) => [v, simple.map((c) => tokens(compress(c, v)))])) as Record<Verbosity, number[]>;
+  const counts = Object.fromEntries(VERBOSITIES.map((v) => [v, simple.map((c) => tokens(compress(c, v)))])) as Record<
+    Verbosity,
+    number[]
+  >;
   const failureCounts = failures.map((c) => tokens(compress(c, "mermaid")));
-  const progress = [progressMermaid("01JDEMO7Q3K9W2M4X8Z5V6B1N0", "queued", 0, null), progressMermaid("01JDEMO7Q3K9W2M4X8Z5V6B1N0", "running", 2, "sonnet")].map(tokens);
+  const progress = [
+    progressMermaid("01JDEMO7Q3K9W2M4X8Z5V6B1N0", "queued", 0, null),
+    progressMermaid("01JDEMO7Q3K9W2M4X8Z5V6B1N0", "running", 2, "sonnet"),
+  ].map(tokens);
 
   // Consensus of two real successful runs that made the same one-file change, and of two whose edits only overlap.
-  const [claudeRun, codexRun] = [parseFixture(adapters, SUCCESSES[0] as (typeof SUCCESSES)[0]), parseFixture(adapters, SUCCESSES[1] as (typeof SUCCESSES)[0])];
-  const helloDiff = "diff --git a/hello.txt b/hello.txt\nnew file mode 100644\nindex 0000000..ce01362\n--- /dev/null\n+++ b/hello.txt\n@@ -0,0 +1 @@\n+hello\n";
+  const [claudeRun, codexRun] = [
+    parseFixture(adapters, SUCCESSES[0] as (typeof SUCCESSES)[0]),
+    parseFixture(adapters, SUCCESSES[1] as (typeof SUCCESSES)[0]),
+  ];
+  const helloDiff =
+    "diff --git a/hello.txt b/hello.txt\nnew file mode 100644\nindex 0000000..ce01362\n--- /dev/null\n+++ b/hello.txt\n@@ -0,0 +1 @@\n+hello\n";
   const hello = FILE_SETS[1] ?? [];
   const two = FILE_SETS[2] ?? [];
-  const agree = compareRuns({ profile: "sonnet", run: claudeRun, files: hello, diffs: { "hello.txt": helloDiff }, verify: PASS }, { profile: "codex", run: codexRun, files: hello, diffs: { "hello.txt": helloDiff }, verify: PASS });
-  const partial = compareRuns({ profile: "sonnet", run: claudeRun, files: two, diffs: {}, verify: PASS }, { profile: "codex", run: codexRun, files: [...hello, ...two.slice(1)], diffs: {}, verify: PASS });
+  const agree = compareRuns(
+    { profile: "sonnet", run: claudeRun, files: hello, diffs: { "hello.txt": helloDiff }, verify: PASS },
+    { profile: "codex", run: codexRun, files: hello, diffs: { "hello.txt": helloDiff }, verify: PASS },
+  );
+  const partial = compareRuns(
+    { profile: "sonnet", run: claudeRun, files: two, diffs: {}, verify: PASS },
+    { profile: "codex", run: codexRun, files: [...hello, ...two.slice(1)], diffs: {}, verify: PASS },
+  );
 
   const median = (v: number[]) => stats("", v)[1]?.value ?? 0;
   return {
@@ -111,7 +151,13 @@ export const run: Bench = async () => {
     runs: `${simple.length} simple runs (${SUCCESSES.length} captured successes × ${FILE_SETS.length} file sets × ${VERIFIES.length} verify results) + ${failures.length} captured failures`,
     figures: [
       ...stats("mermaid (default)", counts.mermaid, GOAL_TOKENS),
-      { name: "mermaid, failure shape max", value: Math.max(...failureCounts), unit: "tokens", goal: `< ${GOAL_TOKENS} tokens`, met: Math.max(...failureCounts) < GOAL_TOKENS },
+      {
+        name: "mermaid, failure shape max",
+        value: Math.max(...failureCounts),
+        unit: "tokens",
+        goal: `< ${GOAL_TOKENS} tokens`,
+        met: Math.max(...failureCounts) < GOAL_TOKENS,
+      },
       { name: "summary median", value: median(counts.summary), unit: "tokens" },
       { name: "standard median", value: median(counts.standard), unit: "tokens" },
       { name: "full median", value: median(counts.full), unit: "tokens" },

@@ -17,7 +17,17 @@ const RUNS = 20;
 export async function run(): Promise<BenchReport> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-bench-exec-"));
   const cwd = makeRepo(path.join(dir, "repos"));
-  const config = loadConfig({ HOST: "127.0.0.1", PORT: "0", EXECUTOR_SECRET: SECRET, CALLBACK_SECRET: "callback-secret-0123456789", DATA_DIR: path.join(dir, "data"), REPOS_DIR: path.join(dir, "repos"), WORKTREES_DIR: path.join(dir, "wt"), CLAUDE_BIN: FAKE_CLAUDE, LOG_LEVEL: "error" });
+  const config = loadConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    EXECUTOR_SECRET: SECRET,
+    CALLBACK_SECRET: "callback-secret-0123456789",
+    DATA_DIR: path.join(dir, "data"),
+    REPOS_DIR: path.join(dir, "repos"),
+    WORKTREES_DIR: path.join(dir, "wt"),
+    CLAUDE_BIN: FAKE_CLAUDE,
+    LOG_LEVEL: "error",
+  });
   const ex = createExecutor(config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" } });
   const url = await ex.listen();
   // Time spent in the worktree manager on the job's path (acquire, collect), to report the overhead
@@ -37,14 +47,23 @@ export async function run(): Promise<BenchReport> {
   const home = path.join(dir, "home");
   const direct = async (prompt: string) => {
     const t0 = performance.now();
-    await runProcess({ argv: [process.execPath, FAKE_CLAUDE, "-p", prompt, "--output-format", "json"], cwd, env: { PATH: process.env.PATH ?? "", HOME: path.join(home, "x", "y") }, timeoutMs: 60_000 });
+    await runProcess({
+      argv: [process.execPath, FAKE_CLAUDE, "-p", prompt, "--output-format", "json"],
+      cwd,
+      env: { PATH: process.env.PATH ?? "", HOME: path.join(home, "x", "y") },
+      timeoutMs: 60_000,
+    });
     return performance.now() - t0;
   };
   let n = 0;
   const viaExecutor = async (prompt: string) => {
     wtMs = 0;
     const t0 = performance.now();
-    const res = await fetch(`${url}/execute`, { method: "POST", headers: { "content-type": "application/json", "x-auth-token": SECRET }, body: JSON.stringify({ jobKey: `b-${n++}`, profile: "sonnet", prompt, repo: "demo" }) });
+    const res = await fetch(`${url}/execute`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-auth-token": SECRET },
+      body: JSON.stringify({ jobKey: `b-${n++}`, profile: "sonnet", prompt, repo: "demo" }),
+    });
     const view = (await res.json()) as { status: string };
     if (view.status !== "succeeded") throw new Error(`bench job ended ${view.status}`);
     const wall = performance.now() - t0;
@@ -76,11 +95,28 @@ export async function run(): Promise<BenchReport> {
         { name: `${label}: direct spawn p50`, value: percentile(d, 50), unit: "ms" },
         { name: `${label}: via executor p50`, value: percentile(e, 50), unit: "ms" },
         { name: `${label}: via executor p95`, value: percentile(e, 95), unit: "ms" },
-        { name: `${label}: ratio executor / direct (p50)`, value: ratio, unit: "×", ...(label === "1 s job" ? { goal: "≤ 1.05", met: ratio <= 1.05 } : {}) },
-        { name: `${label}: overhead excluding the worktree (p50)`, value: overhead, unit: "ms", ...(label === "instant job" ? { goal: "≤ 20 ms", met: overhead <= 20 } : {}) },
+        {
+          name: `${label}: ratio executor / direct (p50)`,
+          value: ratio,
+          unit: "×",
+          ...(label === "1 s job" ? { goal: "≤ 1.05", met: ratio <= 1.05 } : {}),
+        },
+        {
+          name: `${label}: overhead excluding the worktree (p50)`,
+          value: overhead,
+          unit: "ms",
+          ...(label === "instant job" ? { goal: "≤ 20 ms", met: overhead <= 20 } : {}),
+        },
       );
     }
-    return { title: "Executor overhead per job", runs: `${RUNS} jobs per kind, one at a time, after a warm-up`, figures, notes: ["The fake CLI is a node script printing claude's real JSON; `direct` spawns it the same way the executor does (process group, stdin /dev/null)."] };
+    return {
+      title: "Executor overhead per job",
+      runs: `${RUNS} jobs per kind, one at a time, after a warm-up`,
+      figures,
+      notes: [
+        "The fake CLI is a node script printing claude's real JSON; `direct` spawns it the same way the executor does (process group, stdin /dev/null).",
+      ],
+    };
   } finally {
     await ex.shutdown();
     rmSync(dir, { recursive: true, force: true });

@@ -16,12 +16,21 @@ const RUNS = 20;
 
 function git(cwd: string, ...args: string[]): string {
   try {
-    return execFileSync("git", ["-c", "user.name=b", "-c", "user.email=b@b", "-c", "core.hooksPath=/dev/null", ...args], {
-      cwd,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir(), GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
-    }).trim();
+    return execFileSync(
+      "git",
+      ["-c", "user.name=b", "-c", "user.email=b@b", "-c", "core.hooksPath=/dev/null", ...args],
+      {
+        cwd,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: os.tmpdir(),
+          GIT_CONFIG_GLOBAL: "/dev/null",
+          GIT_CONFIG_NOSYSTEM: "1",
+        },
+      },
+    ).trim();
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? "";
     throw new Error(`git ${args.join(" ")} failed: ${stderr.trim()}`, { cause: err });
@@ -31,7 +40,8 @@ function git(cwd: string, ...args: string[]): string {
 function generateRepo(repo: string): void {
   for (let d = 0; d < 100; d++) {
     mkdirSync(path.join(repo, `d${d}`), { recursive: true });
-    for (let f = 0; f < FILES / 100; f++) writeFileSync(path.join(repo, `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`.repeat(20));
+    for (let f = 0; f < FILES / 100; f++)
+      writeFileSync(path.join(repo, `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`.repeat(20));
   }
   git(repo, "init", "-q", "-b", "main");
   git(repo, "add", "-A");
@@ -45,7 +55,13 @@ export async function run(): Promise<BenchReport> {
     generateRepo(repo);
     const commit = git(repo, "rev-parse", "HEAD");
 
-    const m = new GitWorktreeManager({ reposDir: path.join(dir, "repos"), worktreesDir: path.join(dir, "wt"), allowlist: ["big"], keepFailedMs: 60_000, poolSize: 2 });
+    const m = new GitWorktreeManager({
+      reposDir: path.join(dir, "repos"),
+      worktreesDir: path.join(dir, "wt"),
+      allowlist: ["big"],
+      keepFailedMs: 60_000,
+      poolSize: 2,
+    });
     // The first job pays for a full checkout, as a plain add does; later jobs reuse its tree.
     await m.release(await m.acquire("big", "main", "warm"), { keep: false });
 

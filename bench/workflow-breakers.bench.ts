@@ -58,10 +58,22 @@ export default {
 async function fill(db: D1Database, total: number, now: number): Promise<void> {
   const iso = new Date(now).toISOString();
   await db.batch([
-    db.prepare("INSERT OR IGNORE INTO tasks (id, status, prompt, repo, cost_usd, created_at, updated_at) VALUES (?1, 'running', 'x', 'demo', 1.25, ?2, ?2)").bind(TASK, now),
-    db.prepare("INSERT OR IGNORE INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES (?1, 12.5, 900, 'ok', ?3), (?2, 61, 9000, 'ok', ?3)").bind(`day:${iso.slice(0, 10)}`, `month:${iso.slice(0, 7)}`, now),
+    db
+      .prepare(
+        "INSERT OR IGNORE INTO tasks (id, status, prompt, repo, cost_usd, created_at, updated_at) VALUES (?1, 'running', 'x', 'demo', 1.25, ?2, ?2)",
+      )
+      .bind(TASK, now),
+    db
+      .prepare(
+        "INSERT OR IGNORE INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES (?1, 12.5, 900, 'ok', ?3), (?2, 61, 9000, 'ok', ?3)",
+      )
+      .bind(`day:${iso.slice(0, 10)}`, `month:${iso.slice(0, 7)}`, now),
     // One profile cooling down, as in a busy month.
-    db.prepare("INSERT OR IGNORE INTO model_stats (profile, task_kind, runs, failures, consecutive_failures, cooldown_until, updated_at) VALUES ('deepseek', 'general', 9, 3, 3, ?1, ?1), ('sonnet', 'general', 50, 1, 0, NULL, ?1)").bind(now + 3_600_000),
+    db
+      .prepare(
+        "INSERT OR IGNORE INTO model_stats (profile, task_kind, runs, failures, consecutive_failures, cooldown_until, updated_at) VALUES ('deepseek', 'general', 9, 3, 3, ?1, ?1), ('sonnet', 'general', 50, 1, 0, NULL, ?1)",
+      )
+      .bind(now + 3_600_000),
   ]);
   const have = (await db.prepare("SELECT count(*) AS n FROM stages").first<{ n: number }>())?.n ?? 0;
   // Rows spread over the last 60 days, 100k per statement by a recursive CTE inside SQLite.
@@ -106,15 +118,21 @@ export const run: Bench = async (): Promise<BenchReport> => {
       ["DB1M", 1_000_000],
     ] as const) {
       const db = (await mf.getD1Database(binding)) as unknown as D1Database;
-      for (const file of readdirSync(path.join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
-        for (const stmt of readFileSync(path.join(ROOT, "migrations", file), "utf8").split("--> statement-breakpoint")) {
+      for (const file of readdirSync(path.join(ROOT, "migrations"))
+        .filter((f) => f.endsWith(".sql"))
+        .sort()) {
+        for (const stmt of readFileSync(path.join(ROOT, "migrations", file), "utf8").split(
+          "--> statement-breakpoint",
+        )) {
           if (stmt.trim()) await db.prepare(stmt).run();
         }
       }
       await fill(db, rows, now);
     }
     const ask = async (what: string, extra = ""): Promise<unknown> => {
-      const res = await mf.dispatchFetch(`http://bench/?what=${what}&now=${now}&task=${TASK}&groups=${GROUPS}&per=${PER_GROUP}${extra}`);
+      const res = await mf.dispatchFetch(
+        `http://bench/?what=${what}&now=${now}&task=${TASK}&groups=${GROUPS}&per=${PER_GROUP}${extra}`,
+      );
       if (!res.ok) throw new Error(`bench worker: ${res.status} ${await res.text()}`);
       return res.json();
     };
@@ -124,7 +142,8 @@ export const run: Bench = async (): Promise<BenchReport> => {
     };
 
     const sanity = (await ask("check", "&once=1")) as { verdict: string; profile: string }[];
-    if (!sanity.every((c) => c.verdict === "ok" && c.profile === "gemini-flash")) throw new Error(`unexpected check result ${JSON.stringify(sanity)}`);
+    if (!sanity.every((c) => c.verdict === "ok" && c.profile === "gemini-flash"))
+      throw new Error(`unexpected check result ${JSON.stringify(sanity)}`);
     const check = await measure("check");
     const totals = await measure("totals");
     const trip = await measure("trip");
@@ -138,12 +157,28 @@ export const run: Bench = async (): Promise<BenchReport> => {
       title: "Breaker check (local D1, timed inside workerd)",
       runs: `${GROUPS} groups × ${PER_GROUP} checks per size, 10k and 1M alternating, after 20 warm-up; sample = group mean; load average ${load.toFixed(1)} on ${os.cpus().length} cores`,
       figures: [
-        { name: "check p50 at 10k stages", value: p50(check.small), unit: "ms", goal: "≤ 5 ms", met: p50(check.small) <= 5 },
-        { name: "check p50 at 1M stages", value: p50(check.large), unit: "ms", goal: "≤ 5 ms", met: p50(check.large) <= 5 },
+        {
+          name: "check p50 at 10k stages",
+          value: p50(check.small),
+          unit: "ms",
+          goal: "≤ 5 ms",
+          met: p50(check.small) <= 5,
+        },
+        {
+          name: "check p50 at 1M stages",
+          value: p50(check.large),
+          unit: "ms",
+          goal: "≤ 5 ms",
+          met: p50(check.large) <= 5,
+        },
         { name: "ratio 1M / 10k (check p50)", value: ratio, unit: "×", goal: "≤ 1.5", met: ratio <= 1.5 },
         { name: "check p95 at 10k stages", value: percentile(check.small, 95), unit: "ms" },
         { name: "check p95 at 1M stages", value: percentile(check.large, 95), unit: "ms" },
-        { name: "D1 round trip (SELECT 1) p50 at 10k / 1M", value: (p50(trip.small) + p50(trip.large)) / 2, unit: "ms" },
+        {
+          name: "D1 round trip (SELECT 1) p50 at 10k / 1M",
+          value: (p50(trip.small) + p50(trip.large)) / 2,
+          unit: "ms",
+        },
         { name: "spend totals alone (readBreakers) p50 at 10k", value: p50(totals.small), unit: "ms" },
         { name: "spend totals alone (readBreakers) p50 at 1M", value: p50(totals.large), unit: "ms" },
         { name: "naive day sum over stages p50 at 10k", value: p50(naive.small), unit: "ms" },

@@ -89,7 +89,9 @@ export const circuitBreaker = sqliteTable("circuit_breaker", {
   scope: text("scope").primaryKey(),
   spentUsd: real("spent_usd").notNull().default(0),
   runs: integer("runs").notNull().default(0),
-  state: text("state", { enum: ["ok", "warn", "block", "flag"] }).notNull().default("ok"),
+  state: text("state", { enum: ["ok", "warn", "block", "flag"] })
+    .notNull()
+    .default("ok"),
   acknowledgedAt: ms("acknowledged_at"),
   acknowledgedBy: text("acknowledged_by"),
   updatedAt: ms("updated_at").notNull(),
@@ -151,7 +153,9 @@ export const transcripts = sqliteTable(
       .references(() => tasks.id),
     stageId: text("stage_id"),
     attempt: integer("attempt"),
-    kind: text("kind", { enum: ["cli", "verify", "consensus", "note"] }).notNull().default("cli"),
+    kind: text("kind", { enum: ["cli", "verify", "consensus", "note"] })
+      .notNull()
+      .default("cli"),
     content: text("content").notNull(),
     bytes: integer("bytes").notNull(),
     truncated: integer("truncated", { mode: "boolean" }).notNull().default(false),

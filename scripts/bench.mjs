@@ -26,7 +26,9 @@ for (const file of files) {
     process.stdout.write(`  ${report.title} (${report.runs})\n`);
     for (const f of report.figures) {
       const goal = f.goal ? `  goal ${f.goal} ${f.met === undefined ? "" : f.met ? "✓" : "✗"}` : "";
-      process.stdout.write(`  ${f.name}: ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit}${goal}\n`);
+      process.stdout.write(
+        `  ${f.name}: ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit}${goal}\n`,
+      );
     }
   } catch (err) {
     failedBenches += 1;
@@ -38,7 +40,10 @@ const at = new Date().toISOString();
 if (!filter) {
   writeFileSync(path.join(root, "bench", "results.json"), `${JSON.stringify({ at, machine, reports }, null, 2)}\n`);
   const rows = reports.flatMap((r) =>
-    r.figures.map((f) => `| ${r.title} | ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit} | ${f.goal ?? ""} | ${f.met === undefined ? "" : f.met ? "met" : "**missed**"} | ${r.runs} |`),
+    r.figures.map(
+      (f) =>
+        `| ${r.title} | ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(3)} ${f.unit} | ${f.goal ?? ""} | ${f.met === undefined ? "" : f.met ? "met" : "**missed**"} | ${r.runs} |`,
+    ),
   );
   const md = [
     "# Benchmarks",

@@ -65,7 +65,11 @@ export function ensureSecrets(file: string): Secrets {
   if (missing.length > 0) {
     for (const k of missing) existing.set(k, randomBytes(24).toString("hex"));
     const body = [...existing].map(([k, v]) => `${k}=${v}`).join("\n");
-    writeFileSync(file, `# Local secrets for wrangler dev and the executor (written by npm start; never commit).\n${body}\n`, { mode: 0o600 });
+    writeFileSync(
+      file,
+      `# Local secrets for wrangler dev and the executor (written by npm start; never commit).\n${body}\n`,
+      { mode: 0o600 },
+    );
   }
   return {
     VAULT_AUTH_TOKEN: existing.get("VAULT_AUTH_TOKEN") ?? "",
@@ -81,7 +85,10 @@ export function ensureDemoRepo(reposDir: string, name = "demo"): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "README.md"), "# demo\n\nA scratch repository for vault-mcp tasks.\n");
   const git = (...args: string[]) => {
-    const r = spawnSync("git", ["-c", "user.name=vault", "-c", "user.email=vault@localhost", ...args], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync("git", ["-c", "user.name=vault", "-c", "user.email=vault@localhost", ...args], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new StackError(`git ${args[0]} failed in ${dir}: ${r.stderr}`);
   };
   git("init", "-q", "-b", "main");
@@ -108,7 +115,8 @@ export async function waitHealthy(
   const deadline = Date.now() + timeoutMs;
   let last = "no answer";
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new StackError(`${url} exited with code ${child.exitCode} before it was healthy`);
+    if (child && child.exitCode !== null)
+      throw new StackError(`${url} exited with code ${child.exitCode} before it was healthy`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (accept(res.status)) return await res.json();
@@ -174,11 +182,15 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 export function migrateLocal(persistTo: string): void {
-  const r = spawnSync(path.join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-    cwd: ROOT,
-    env: { ...baseEnv(), CI: "true" },
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    path.join(BIN, "wrangler"),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    {
+      cwd: ROOT,
+      env: { ...baseEnv(), CI: "true" },
+      encoding: "utf8",
+    },
+  );
   if (r.status !== 0) throw new StackError(`applying D1 migrations failed:\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -189,7 +201,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     ["inspector", opts.inspectorPort],
   ] as const) {
     if (!(await portFree(port))) {
-      throw new StackError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what holds it (e.g. \`ss -ltnp 'sport = :${port}'\`) or choose another port`);
+      throw new StackError(
+        `port ${port} (${what}) is already in use on 127.0.0.1: stop what holds it (e.g. \`ss -ltnp 'sport = :${port}'\`) or choose another port`,
+      );
     }
   }
   mkdirSync(opts.stateDir, { recursive: true });
@@ -229,15 +243,25 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     [
       "dev",
       "--local",
-      "--ip", "127.0.0.1",
-      "--port", String(opts.workerPort),
-      "--inspector-port", String(opts.inspectorPort),
-      "--persist-to", wranglerState,
-      "--env-file", opts.secretsFile,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(opts.workerPort),
+      "--inspector-port",
+      String(opts.inspectorPort),
+      "--persist-to",
+      wranglerState,
+      "--env-file",
+      opts.secretsFile,
       "--show-interactive-dev-session=false",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
-    { cwd: ROOT, env: baseEnv(), detached: true, stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"] },
+    {
+      cwd: ROOT,
+      env: baseEnv(),
+      detached: true,
+      stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
+    },
   );
   pipeLines(worker, "worker", opts.log);
 
@@ -260,7 +284,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     },
   };
   try {
-    await Promise.all([waitHealthy(`${executorUrl}/health`, 30_000, stack.executor), waitHealthy(`${workerUrl}/health`, 60_000, worker, (s) => s === 200 || s === 503)]);
+    await Promise.all([
+      waitHealthy(`${executorUrl}/health`, 30_000, stack.executor),
+      waitHealthy(`${workerUrl}/health`, 60_000, worker, (s) => s === 200 || s === 503),
+    ]);
   } catch (err) {
     await stack.stop();
     throw err;

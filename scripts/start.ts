@@ -35,7 +35,9 @@ try {
     secretsFile: path.join(ROOT, ".dev.vars"),
     executorEnv,
   });
-  const health = (await (await fetch(`${stack.executorUrl}/health`)).json()) as { clis?: Record<string, { found?: boolean; version?: string | null; path?: string | null }> };
+  const health = (await (await fetch(`${stack.executorUrl}/health`)).json()) as {
+    clis?: Record<string, { found?: boolean; version?: string | null; path?: string | null }>;
+  };
   const clis = Object.entries(health.clis ?? {})
     .map(([name, c]) => `${name} ${c.found ? `${c.version ?? "?"} (${c.path ?? "?"})` : "missing"}`)
     .join(", ");

@@ -37,10 +37,12 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
       throw new AppError("bad_json", "the callback body is not valid JSON");
     }
     const parsed = JobView.safeParse(json);
-    if (!parsed.success) throw new AppError("invalid_input", `callback body is not a JobView: ${formatZodError(parsed.error)}`);
+    if (!parsed.success)
+      throw new AppError("invalid_input", `callback body is not a JobView: ${formatZodError(parsed.error)}`);
     const view = parsed.data;
     const attempt = attemptOfJobKey(view.jobKey);
-    if (attempt === null || view.jobKey !== `${taskId}:${attempt}`) throw new AppError("invalid_input", "callback jobKey does not belong to this task");
+    if (attempt === null || view.jobKey !== `${taskId}:${attempt}`)
+      throw new AppError("invalid_input", "callback jobKey does not belong to this task");
     let instance: WorkflowInstance;
     try {
       instance = await env.EXECUTE_WORKFLOW.get(taskId);

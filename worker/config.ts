@@ -17,7 +17,11 @@ const ConfigSchema = z.object({
       .map((o) => o.trim())
       .filter(Boolean),
   ),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024),
   BREAKER_TASK_WARN_USD: usd,
   BREAKER_TASK_HALT_USD: usd,
   BREAKER_DAY_BLOCK_USD: usd,

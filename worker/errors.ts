@@ -89,11 +89,16 @@ export interface WireErrorBody {
 /** Maps anything thrown to a wire error. Unknown failures get a generic message and are logged. */
 export function toWireError(err: unknown): { status: number; body: WireErrorBody; headers: Record<string, string> } {
   if (err instanceof AppError) {
-    if (err.cause !== undefined) log("warn", "request_failed", { code: err.code, message: err.message, cause: describe(err.cause) });
+    if (err.cause !== undefined)
+      log("warn", "request_failed", { code: err.code, message: err.message, cause: describe(err.cause) });
     return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers };
   }
   if (err instanceof z.ZodError) {
-    return { status: 400, body: { error: { code: "invalid_input", message: `invalid input: ${formatZodError(err)}` } }, headers: {} };
+    return {
+      status: 400,
+      body: { error: { code: "invalid_input", message: `invalid input: ${formatZodError(err)}` } },
+      headers: {},
+    };
   }
   const message =
     err instanceof ConfigError

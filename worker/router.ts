@@ -21,7 +21,8 @@ export async function route(request: Request, env: Env, ctx: ExecutionContext): 
     const url = new URL(request.url);
     const config = getConfig(env);
     if (url.pathname === "/health") {
-      if (request.method !== "GET" && request.method !== "HEAD") return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
+      if (request.method !== "GET" && request.method !== "HEAD")
+        return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
       const h = await health(env, config, Date.now());
       return Response.json(h, { status: h.status === "ok" ? 200 : 503, headers: { "cache-control": "no-store" } });
     }
@@ -37,7 +38,10 @@ export async function route(request: Request, env: Env, ctx: ExecutionContext): 
         (isMcp ? await handleMcp(request, env, ctx, config) : await handleApi(request, env, ctx, config))
       );
     }
-    throw new AppError("not_found", `no route ${request.method} ${url.pathname}; the MCP endpoint is POST /mcp, REST is under /api (docs/API.md)`);
+    throw new AppError(
+      "not_found",
+      `no route ${request.method} ${url.pathname}; the MCP endpoint is POST /mcp, REST is under /api (docs/API.md)`,
+    );
   } catch (err) {
     return errorResponse(err);
   }

@@ -72,7 +72,14 @@ export function snapshotFrom(rows: readonly SpendRow[], t: BreakerThresholds, no
   const acknowledgedAt = monthRow?.acknowledgedAt ?? null;
   return {
     day: { scope: day, spentUsd: daySpent, limitUsd: t.dayBlockUsd, runs: dayRow?.runs ?? 0, state: dayState },
-    month: { scope: month, spentUsd: monthSpent, limitUsd: t.monthFlagUsd, runs: monthRow?.runs ?? 0, state: monthState, acknowledgedAt },
+    month: {
+      scope: month,
+      spentUsd: monthSpent,
+      limitUsd: t.monthFlagUsd,
+      runs: monthRow?.runs ?? 0,
+      state: monthState,
+      acknowledgedAt,
+    },
     blocked: dayState === "block",
     flagged: monthState === "flag" && acknowledgedAt === null,
   };
@@ -81,7 +88,9 @@ export function snapshotFrom(rows: readonly SpendRow[], t: BreakerThresholds, no
 /** The period-rows read as one prepared statement, for callers that batch it with other reads. */
 export function spendRowsStatement(db: D1Database, now: number): D1PreparedStatement {
   return db
-    .prepare("SELECT scope, spent_usd AS spentUsd, runs, acknowledged_at AS acknowledgedAt FROM circuit_breaker WHERE scope IN (?1, ?2)")
+    .prepare(
+      "SELECT scope, spent_usd AS spentUsd, runs, acknowledged_at AS acknowledgedAt FROM circuit_breaker WHERE scope IN (?1, ?2)",
+    )
     .bind(dayScope(now), monthScope(now));
 }
 
@@ -91,7 +100,12 @@ export async function readBreakers(db: D1Database, t: BreakerThresholds, now: nu
 }
 
 /** Acknowledges this month's flag; returns false when there was nothing to acknowledge. */
-export async function acknowledgeMonthFlag(db: D1Database, t: BreakerThresholds, now: number, actor: string): Promise<boolean> {
+export async function acknowledgeMonthFlag(
+  db: D1Database,
+  t: BreakerThresholds,
+  now: number,
+  actor: string,
+): Promise<boolean> {
   const scope = monthScope(now);
   const snapshot = await readBreakers(db, t, now);
   if (snapshot.month.state !== "flag") return false;
@@ -107,7 +121,13 @@ export async function acknowledgeMonthFlag(db: D1Database, t: BreakerThresholds,
  * column, shown by `wrangler d1` and the dashboard, in step with the thresholds). They are guarded by
  * `NOT EXISTS stage`, so a retried write batch (its stage insert comes after them) adds nothing twice.
  */
-export function addSpendStatements(db: D1Database, stageId: string, costUsd: number, now: number, t?: BreakerThresholds): D1PreparedStatement[] {
+export function addSpendStatements(
+  db: D1Database,
+  stageId: string,
+  costUsd: number,
+  now: number,
+  t?: BreakerThresholds,
+): D1PreparedStatement[] {
   const sql = `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at)
     SELECT ?1, ?2, 1, CASE WHEN ?2 + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, ?3 WHERE NOT EXISTS (SELECT 1 FROM stages WHERE id = ?4)
     ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd, runs = runs + 1,

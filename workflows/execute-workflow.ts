@@ -13,23 +13,45 @@
  * payloads (which the engine stores and hands back identically) and builds step names from them, so
  * every replay takes the same path with the same names. Clocks, D1 and fetch run only in steps.
  */
-import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowSleepDuration, type WorkflowStep } from "cloudflare:workers";
-import { getConfig, type Config } from "../worker/config.ts";
+import {
+  WorkflowEntrypoint,
+  type WorkflowEvent,
+  type WorkflowSleepDuration,
+  type WorkflowStep,
+} from "cloudflare:workers";
+import { type Config, getConfig } from "../worker/config.ts";
 import { log } from "../worker/log.ts";
-import { executorClient, executorFetch, isFinished, type ExecutorClient } from "./executor-client.ts";
+import { type ExecutorClient, executorClient, executorFetch, isFinished } from "./executor-client.ts";
 import { classifyFailure } from "./failures.ts";
 import { AUTO, HUMAN, type Wanted } from "./ladder.ts";
-import { BUDGET_EVENT, BudgetEvent, ExecuteParams, HUMAN_EVENT, HumanEvent, resultEventType, type TaskStatus } from "./params.ts";
+import {
+  BUDGET_EVENT,
+  BudgetEvent,
+  ExecuteParams,
+  HUMAN_EVENT,
+  HumanEvent,
+  resultEventType,
+  type TaskStatus,
+} from "./params.ts";
 import { finishedJobFromEvent } from "./result-event.ts";
-import { BUDGET_WAIT, DB_STEP, DISPATCH_STEP, FAIL_STEP, HUMAN_WAIT, POLL_STEP, resultWait, WRITE_STEP } from "./step-config.ts";
-import { checkBreakers, type BreakerCheck } from "./steps/breaker-check.ts";
+import {
+  BUDGET_WAIT,
+  DB_STEP,
+  DISPATCH_STEP,
+  FAIL_STEP,
+  HUMAN_WAIT,
+  POLL_STEP,
+  resultWait,
+  WRITE_STEP,
+} from "./step-config.ts";
+import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
 import { escalate } from "./steps/escalate.ts";
 import { errorFacts } from "./steps/facts.ts";
 import { setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
 import { pollJob } from "./steps/poll.ts";
-import { writeJobStage, writeStage, type Written } from "./steps/write.ts";
+import { type Written, writeJobStage, writeStage } from "./steps/write.ts";
 
 export interface ExecuteOutput {
   taskId: string;
@@ -55,7 +77,9 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
       const message = classifyFailure(err).message;
       await step
         .do("fail", FAIL_STEP, async () => {
-          await this.env.DB.prepare("UPDATE tasks SET status = 'failed', error = ?1, updated_at = ?2 WHERE id = ?3 AND status <> 'closed'")
+          await this.env.DB.prepare(
+            "UPDATE tasks SET status = 'failed', error = ?1, updated_at = ?2 WHERE id = ?3 AND status <> 'closed'",
+          )
             .bind(`the workflow stopped: ${message}`.slice(0, 2000), Date.now(), p.taskId)
             .run();
           return { taskId: p.taskId };
@@ -95,7 +119,12 @@ class TaskRun {
     // in the same order on every replay, so the names repeat exactly.
     for (;;) {
       const gate = await step.do(`breaker-check #${++this.checks}`, DB_STEP, () =>
-        checkBreakers(db, config.breakers, { taskId: p.taskId, capUsd: this.capUsd, wanted: this.wanted, ladder: config.ladder }, Date.now()),
+        checkBreakers(
+          db,
+          config.breakers,
+          { taskId: p.taskId, capUsd: this.capUsd, wanted: this.wanted, ladder: config.ladder },
+          Date.now(),
+        ),
       );
       // Branches on a stored step result: a replay takes the same one.
       if (gate.verdict === "block") return this.finish("blocked", blockedMessage(gate, config.breakers.dayBlockUsd));
@@ -111,7 +140,8 @@ class TaskRun {
       if (gate.profile === HUMAN) {
         // Branches on the stored event payload (or its absence): a replay takes the same one.
         const answer = await this.askHuman();
-        if (answer === null) return this.finish("needs_human", "no human decision within 24 hours; the ladder's last rung failed");
+        if (answer === null)
+          return this.finish("needs_human", "no human decision within 24 hours; the ladder's last rung failed");
         if (answer.decision === "approve") return this.finish("succeeded", null);
         if (answer.decision === "reject") return this.finish("failed", `rejected by ${answer.actor}`);
         // retry: a chosen profile runs as chosen; without one the ladder starts again from its first rung.
@@ -124,7 +154,9 @@ class TaskRun {
       // The outcome is built from stored step results and errors: a replay sees the same.
       if (!outcome.ran) return this.finish("failed", outcome.message);
       if (outcome.written.ok) return this.finish("succeeded", null);
-      const next = await step.do(`escalate #${this.attempt}`, DB_STEP, () => escalate(db, config.ladder, gate.profile, Date.now()));
+      const next = await step.do(`escalate #${this.attempt}`, DB_STEP, () =>
+        escalate(db, config.ladder, gate.profile, Date.now()),
+      );
       this.wanted = { profile: next.profile, forced: false };
     }
   }
@@ -136,7 +168,9 @@ class TaskRun {
     const base = { taskId: p.taskId, attempt: n, kind: p.kind, profile };
     let jobId: string | null = null;
     try {
-      const job = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, () => dispatchJob(db, client, config, p, profile, n, this.instructions));
+      const job = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, () =>
+        dispatchJob(db, client, config, p, profile, n, this.instructions),
+      );
       jobId = job.jobId;
       // A retried dispatch may find the job already finished: then there is nothing to wait for.
       if (!isFinished(job)) {
@@ -145,7 +179,9 @@ class TaskRun {
           await step.do(`poll ${profile} #${n}`, POLL_STEP, () => pollJob(client, job.jobId));
         }
       }
-      const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, () => writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers));
+      const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, () =>
+        writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers),
+      );
       return { ran: true, written };
     } catch (err) {
       // Pure: reads the tag of the (stored) step error.
@@ -167,13 +203,21 @@ class TaskRun {
   private async haltUntilRaised(gate: BreakerCheck): Promise<boolean> {
     const { db, config, step, p } = this;
     const h = ++this.halts;
-    await step.do(`halt #${h}`, DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status: "halted", error: haltedMessage(gate) }, Date.now()));
+    await step.do(`halt #${h}`, DB_STEP, () =>
+      setTaskStatus(db, config.breakers, p.taskId, { status: "halted", error: haltedMessage(gate) }, Date.now()),
+    );
     // Parsing the stored payload is pure; an invalid one counts as no raise (the task ends halted).
     const raised = BudgetEvent.safeParse(await waitFor(step, `budget #${h}`, BUDGET_EVENT, BUDGET_WAIT));
     if (!raised.success) return false;
     this.capUsd = raised.data.capUsd;
     await step.do(`resume #${h}`, DB_STEP, () =>
-      setTaskStatus(db, config.breakers, p.taskId, { status: this.started ? "running" : "init", error: null, budgetUsd: raised.data.capUsd }, Date.now()),
+      setTaskStatus(
+        db,
+        config.breakers,
+        p.taskId,
+        { status: this.started ? "running" : "init", error: null, budgetUsd: raised.data.capUsd },
+        Date.now(),
+      ),
     );
     return true;
   }
@@ -182,26 +226,38 @@ class TaskRun {
   private async askHuman(): Promise<HumanEvent | null> {
     const { db, config, step, p } = this;
     const h = ++this.humans;
-    const why = "every rung of the ladder failed; approve, reject, or retry with a profile and instructions (workflow decide)";
-    await step.do(`await-human #${h}`, DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status: "needs_human", error: why }, Date.now()));
+    const why =
+      "every rung of the ladder failed; approve, reject, or retry with a profile and instructions (workflow decide)";
+    await step.do(`await-human #${h}`, DB_STEP, () =>
+      setTaskStatus(db, config.breakers, p.taskId, { status: "needs_human", error: why }, Date.now()),
+    );
     // Parsing the stored payload is pure; an invalid one counts as no answer (the task ends needs_human).
     const answer = HumanEvent.safeParse(await waitFor(step, `human #${h}`, HUMAN_EVENT, HUMAN_WAIT));
     if (!answer.success) return null;
     if (answer.data.decision === "retry") {
-      await step.do(`resume-human #${h}`, DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status: "running", error: null }, Date.now()));
+      await step.do(`resume-human #${h}`, DB_STEP, () =>
+        setTaskStatus(db, config.breakers, p.taskId, { status: "running", error: null }, Date.now()),
+      );
     }
     return answer.data;
   }
 
   private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput> {
     const { db, config, step, p } = this;
-    const out = await step.do("finish", DB_STEP, () => setTaskStatus(db, config.breakers, p.taskId, { status, error }, Date.now()));
+    const out = await step.do("finish", DB_STEP, () =>
+      setTaskStatus(db, config.breakers, p.taskId, { status, error }, Date.now()),
+    );
     return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags };
   }
 }
 
 /** A wait that times out (or fails) answers null: each caller has a safe path for "no event". */
-async function waitFor(step: WorkflowStep, name: string, type: string, timeout: WorkflowSleepDuration): Promise<unknown> {
+async function waitFor(
+  step: WorkflowStep,
+  name: string,
+  type: string,
+  timeout: WorkflowSleepDuration,
+): Promise<unknown> {
   try {
     return (await step.waitForEvent(name, { type, timeout })).payload;
   } catch {

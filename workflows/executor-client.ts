@@ -7,8 +7,9 @@
  * and fields are lost), so each message starts with a `[executor:<failure>]` tag that
  * `classifyFailure` (./failures.ts) and `executorRetryDelay` read back.
  */
-import { JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
+
 import { NonRetryableError } from "cloudflare:workflows";
+import { JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
 import type { Config } from "../worker/config.ts";
 
 export type ExecutorFailure = "auth" | "refused" | "unreachable" | "busy" | "server" | "running" | "bad_answer";
@@ -71,7 +72,10 @@ function safeJson(text: string): unknown {
   }
 }
 
-export function executorClient(config: Pick<Config, "executorUrl" | "executorSecret">, fetchFn: ExecutorFetch = executorFetch()): ExecutorClient {
+export function executorClient(
+  config: Pick<Config, "executorUrl" | "executorSecret">,
+  fetchFn: ExecutorFetch = executorFetch(),
+): ExecutorClient {
   async function call(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     let res: Response;
     let text: string;
@@ -79,42 +83,61 @@ export function executorClient(config: Pick<Config, "executorUrl" | "executorSec
       res = await fetchFn(`${config.executorUrl}${path}`, {
         method,
         // The executor's own secret; the caller's bearer token is never forwarded.
-        headers: { "x-auth-token": config.executorSecret, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          "x-auth-token": config.executorSecret,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       text = await res.text();
     } catch (err) {
-      throw new ExecutorError("unreachable", `executor unreachable at ${config.executorUrl}: ${err instanceof Error ? err.message : String(err)}`, null);
+      throw new ExecutorError(
+        "unreachable",
+        `executor unreachable at ${config.executorUrl}: ${err instanceof Error ? err.message : String(err)}`,
+        null,
+      );
     }
     if (res.ok) {
       const json = safeJson(text);
-      if (json === null) throw final("bad_answer", `executor sent a non-JSON ${res.status} answer to ${method} ${path}`);
+      if (json === null)
+        throw final("bad_answer", `executor sent a non-JSON ${res.status} answer to ${method} ${path}`);
       return json;
     }
     const wire = WireError.safeParse(safeJson(text));
-    const detail = wire.success ? `${wire.data.error.code}: ${wire.data.error.message.slice(0, 300)}` : `HTTP ${res.status}`;
+    const detail = wire.success
+      ? `${wire.data.error.code}: ${wire.data.error.message.slice(0, 300)}`
+      : `HTTP ${res.status}`;
     if (res.status === 429) {
       const afterMs = parseRetryAfter(res.headers.get("retry-after"));
       throw new ExecutorError("busy", `executor busy (${detail}); retry after ${Math.ceil(afterMs / 1000)} s`, 429);
     }
     if (res.status === 401 || res.status === 403) {
-      throw final("auth", `executor refused the job (HTTP ${res.status}): ${detail}; check EXECUTOR_SECRET on both sides`);
+      throw final(
+        "auth",
+        `executor refused the job (HTTP ${res.status}): ${detail}; check EXECUTOR_SECRET on both sides`,
+      );
     }
-    if (FINAL_STATUSES.has(res.status)) throw final("refused", `executor refused ${method} ${path} (HTTP ${res.status}): ${detail}`);
+    if (FINAL_STATUSES.has(res.status))
+      throw final("refused", `executor refused ${method} ${path} (HTTP ${res.status}): ${detail}`);
     throw new ExecutorError("server", `executor error on ${method} ${path} (${detail})`, res.status);
   }
 
   function view(json: unknown, what: string): JobView {
     const parsed = JobView.safeParse(json);
-    if (!parsed.success) throw final("bad_answer", `executor's answer to ${what} is not a JobView (contract mismatch between Worker and executor)`);
+    if (!parsed.success)
+      throw final(
+        "bad_answer",
+        `executor's answer to ${what} is not a JobView (contract mismatch between Worker and executor)`,
+      );
     return parsed.data;
   }
 
   return {
     async submitJob(req) {
       const v = view(await call("POST", "/jobs", JobRequest.parse(req)), "POST /jobs");
-      if (v.jobKey !== req.jobKey) throw final("bad_answer", `executor answered job key '${v.jobKey}' for '${req.jobKey}'`);
+      if (v.jobKey !== req.jobKey)
+        throw final("bad_answer", `executor answered job key '${v.jobKey}' for '${req.jobKey}'`);
       return v;
     },
     async getJob(jobId) {
@@ -130,7 +153,10 @@ export const isFinished = (v: Pick<JobView, "status">): boolean => TERMINAL_JOB_
  * shorter than the executor's Retry-After (read from the tagged message, the only part that survives).
  * Pass it with `backoff: "constant"`: the engine multiplies a function's answer for other backoffs.
  */
-export function executorRetryDelay(baseMs: number, maxMs: number): (input: { ctx: { attempt: number }; error: Error }) => number {
+export function executorRetryDelay(
+  baseMs: number,
+  maxMs: number,
+): (input: { ctx: { attempt: number }; error: Error }) => number {
   return ({ ctx, error }) => {
     const backoff = Math.min(baseMs * 2 ** Math.max(0, ctx.attempt - 1), maxMs);
     const m = /retry after (\d+) s/.exec(error.message);

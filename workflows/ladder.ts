@@ -55,7 +55,10 @@ export function nextProfile(ladder: readonly string[], current: string, cooling:
 
 /** Profiles cooling down now (model_stats is one row per profile × task kind: a small table). */
 export async function coolingProfiles(db: D1Database, now: number): Promise<Set<string>> {
-  const rows = await drizzle(db).select({ profile: modelStats.profile }).from(modelStats).where(gt(modelStats.cooldownUntil, now));
+  const rows = await drizzle(db)
+    .select({ profile: modelStats.profile })
+    .from(modelStats)
+    .where(gt(modelStats.cooldownUntil, now));
   return new Set(rows.map((r) => r.profile));
 }
 

@@ -5,9 +5,25 @@
 import { GitRef, JobView, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
 import { z } from "zod";
 
-export const TaskStatus = z.enum(["init", "running", "succeeded", "failed", "halted", "blocked", "needs_human", "closed"]);
+export const TaskStatus = z.enum([
+  "init",
+  "running",
+  "succeeded",
+  "failed",
+  "halted",
+  "blocked",
+  "needs_human",
+  "closed",
+]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
-export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ["succeeded", "failed", "halted", "blocked", "needs_human", "closed"];
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
+  "succeeded",
+  "failed",
+  "halted",
+  "blocked",
+  "needs_human",
+  "closed",
+];
 
 /** `t-20261124-1530-ab12cd`: sortable, readable in the dashboard, unique enough per minute. */
 export const TaskId = z.string().regex(/^t-\d{8}-\d{4}-[a-z0-9]{6}$/, "task ids look like t-20261124-1530-ab12cd");
@@ -16,24 +32,50 @@ export const MAX_WAIT_SECONDS = 45;
 export const DEFAULT_WAIT_SECONDS = 20;
 
 /** Input of the `execute` MCP tool and `POST /api/execute`. */
-export const ExecuteInput = z.strictObject({
-  prompt: z.string().min(1).max(100_000).optional().describe("What the coding agent should do, self-contained. Required unless taskId is given."),
-  repo: RepoName.optional().describe("Allowlisted repository name on the executor VM, e.g. 'my-app'. Required unless taskId is given."),
-  ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
-  profile: z
-    .union([z.literal("auto"), ProfileName])
-    .default("auto")
-    .describe("'auto' climbs the ladder from the cheapest profile; or pin one profile."),
-  verbosity: Verbosity.default("mermaid").describe("How much of the result to return; 'mermaid' is a tiny diagram."),
-  verify: VerifyCommand.optional().describe("Command run in the worktree after the agent, as argv, e.g. ['npm','test']. A non-zero exit fails the attempt."),
-  budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default: the configured $5)."),
-  kind: z.string().regex(/^[a-z0-9-]{1,40}$/).default("general").describe("Task kind for model statistics, e.g. 'bugfix'."),
-  taskId: TaskId.optional().describe("Run a task created with `workflow init` instead of a new one."),
-  waitSeconds: z.number().int().min(0).max(MAX_WAIT_SECONDS).default(DEFAULT_WAIT_SECONDS).describe("How long to wait for the result before answering 'running'."),
-}).refine((i) => i.taskId !== undefined || (i.prompt !== undefined && i.repo !== undefined), {
-  message: "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
-  path: ["prompt"],
-});
+export const ExecuteInput = z
+  .strictObject({
+    prompt: z
+      .string()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe("What the coding agent should do, self-contained. Required unless taskId is given."),
+    repo: RepoName.optional().describe(
+      "Allowlisted repository name on the executor VM, e.g. 'my-app'. Required unless taskId is given.",
+    ),
+    ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
+    profile: z
+      .union([z.literal("auto"), ProfileName])
+      .default("auto")
+      .describe("'auto' climbs the ladder from the cheapest profile; or pin one profile."),
+    verbosity: Verbosity.default("mermaid").describe("How much of the result to return; 'mermaid' is a tiny diagram."),
+    verify: VerifyCommand.optional().describe(
+      "Command run in the worktree after the agent, as argv, e.g. ['npm','test']. A non-zero exit fails the attempt.",
+    ),
+    budgetUsd: z
+      .number()
+      .positive()
+      .max(1000)
+      .optional()
+      .describe("Per-task halt cap in USD (default: the configured $5)."),
+    kind: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/)
+      .default("general")
+      .describe("Task kind for model statistics, e.g. 'bugfix'."),
+    taskId: TaskId.optional().describe("Run a task created with `workflow init` instead of a new one."),
+    waitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .default(DEFAULT_WAIT_SECONDS)
+      .describe("How long to wait for the result before answering 'running'."),
+  })
+  .refine((i) => i.taskId !== undefined || (i.prompt !== undefined && i.repo !== undefined), {
+    message: "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
+    path: ["prompt"],
+  });
 export type ExecuteInput = z.infer<typeof ExecuteInput>;
 
 /** Params of one ExecuteWorkflow instance (instance id = taskId). Kept small: the prompt lives in D1. */
@@ -76,8 +118,12 @@ export const BudgetEvent = z.strictObject({
 export type BudgetEvent = z.infer<typeof BudgetEvent>;
 
 export const HumanEvent = z.strictObject({
-  decision: z.enum(["approve", "reject", "retry"]).describe("approve = accept as is; reject = end failed; retry = run again."),
-  profile: ProfileName.optional().describe("With 'retry': the profile to run next (runs even if cooling down; default: the ladder from its first rung)."),
+  decision: z
+    .enum(["approve", "reject", "retry"])
+    .describe("approve = accept as is; reject = end failed; retry = run again."),
+  profile: ProfileName.optional().describe(
+    "With 'retry': the profile to run next (runs even if cooling down; default: the ladder from its first rung).",
+  ),
   instructions: z.string().max(20_000).optional().describe("Extra instructions appended to the prompt on retry."),
   actor: z.string().max(100).default("human"),
 });

@@ -2,7 +2,11 @@
  * Tiny Mermaid flowcharts of where a running task is (Claude.ai shows no progress on its own).
  * Labels are stripped of characters Mermaid would read as syntax. The vault CLI renders both.
  */
-const safe = (s: string) => s.replace(/["\\`<>{}[\]|#;]/g, "").replace(/\s+/g, " ").slice(0, 60);
+const safe = (s: string) =>
+  s
+    .replace(/["\\`<>{}[\]|#;]/g, "")
+    .replace(/\s+/g, " ")
+    .slice(0, 60);
 
 /** One attempt in progress: task → attempt → status. */
 export function progressMermaid(taskId: string, status: string, attempt: number, profile: string | null): string {

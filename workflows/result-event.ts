@@ -21,18 +21,40 @@ export function slimJobView(view: JobView): JobView {
         result: {
           ok: r.ok,
           profile: r.profile,
-          run: { ...r.run, text: cut(r.run.text), ...(r.run.error ? { error: { ...r.run.error, message: cut(r.run.error.message) } } : {}) },
-          ...(r.runB ? { runB: { ...r.runB, text: cut(r.runB.text), ...(r.runB.error ? { error: { ...r.runB.error, message: cut(r.runB.error.message) } } : {}) } } : {}),
+          run: {
+            ...r.run,
+            text: cut(r.run.text),
+            ...(r.run.error ? { error: { ...r.run.error, message: cut(r.run.error.message) } } : {}),
+          },
+          ...(r.runB
+            ? {
+                runB: {
+                  ...r.runB,
+                  text: cut(r.runB.text),
+                  ...(r.runB.error ? { error: { ...r.runB.error, message: cut(r.runB.error.message) } } : {}),
+                },
+              }
+            : {}),
           files: r.files.slice(0, MAX_FILES).map((f) => ({ ...f, path: cut(f.path, 200) })),
           branch: r.branch,
           commit: r.commit,
-          ...(r.verify ? { verify: { ...r.verify, command: r.verify.command.map((a) => cut(a, 200)), output: cut(r.verify.output) } } : {}),
+          ...(r.verify
+            ? {
+                verify: {
+                  ...r.verify,
+                  command: r.verify.command.map((a) => cut(a, 200)),
+                  output: cut(r.verify.output),
+                },
+              }
+            : {}),
           compressed: cut(r.compressed, 4_000),
           costUsd: r.costUsd,
         },
       }
     : view;
-  return new TextEncoder().encode(JSON.stringify(slim)).byteLength <= MAX_EVENT_BYTES ? slim : { ...view, result: null };
+  return new TextEncoder().encode(JSON.stringify(slim)).byteLength <= MAX_EVENT_BYTES
+    ? slim
+    : { ...view, result: null };
 }
 
 /**
@@ -41,6 +63,7 @@ export function slimJobView(view: JobView): JobView {
  */
 export function finishedJobFromEvent(payload: unknown, jobId: string): JobView | null {
   const parsed = JobView.safeParse(payload);
-  if (!parsed.success || parsed.data.jobId !== jobId || !TERMINAL_JOB_STATUSES.includes(parsed.data.status)) return null;
+  if (!parsed.success || parsed.data.jobId !== jobId || !TERMINAL_JOB_STATUSES.includes(parsed.data.status))
+    return null;
   return parsed.data;
 }

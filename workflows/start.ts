@@ -5,14 +5,21 @@
  */
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { stages, tasks, type TaskRow } from "../schema/index.ts";
+import { stages, type TaskRow, tasks } from "../schema/index.ts";
 import { getConfig } from "../worker/config.ts";
 import { AppError, describe } from "../worker/errors.ts";
 import { log } from "../worker/log.ts";
 import { createTask, requireTask } from "../worker/services/tasks.ts";
 import { readBreakers } from "./breakers.ts";
-import { DEFAULT_WAIT_SECONDS, ExecuteParams, MAX_WAIT_SECONDS, TERMINAL_TASK_STATUSES, type ExecuteInput, type ExecuteOutcome } from "./params.ts";
-import { attemptsMermaid, progressMermaid, PROGRESS_ATTEMPTS } from "./progress.ts";
+import {
+  DEFAULT_WAIT_SECONDS,
+  type ExecuteInput,
+  type ExecuteOutcome,
+  ExecuteParams,
+  MAX_WAIT_SECONDS,
+  TERMINAL_TASK_STATUSES,
+} from "./params.ts";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "./progress.ts";
 
 export interface StartOptions {
   waitSeconds: number;
@@ -46,19 +53,34 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   let task: TaskRow;
   if (input.taskId) {
     task = await requireTask(env.DB, input.taskId);
-    if (task.status !== "init") throw new AppError("conflict", `task '${task.id}' is ${task.status}; only a task created with 'workflow init' can be executed by id`);
+    if (task.status !== "init")
+      throw new AppError(
+        "conflict",
+        `task '${task.id}' is ${task.status}; only a task created with 'workflow init' can be executed by id`,
+      );
   } else if (input.prompt === undefined || input.repo === undefined) {
-    throw new AppError("invalid_input", "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'");
+    throw new AppError(
+      "invalid_input",
+      "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
+    );
   } else {
     try {
       task = await createTask(
         env.DB,
-        { ...input, prompt: input.prompt, repo: input.repo, ...(opts.replayOf ? { replayOf: opts.replayOf } : {}), ...(opts.replayKey ? { replayKey: opts.replayKey } : {}) },
+        {
+          ...input,
+          prompt: input.prompt,
+          repo: input.repo,
+          ...(opts.replayOf ? { replayOf: opts.replayOf } : {}),
+          ...(opts.replayKey ? { replayKey: opts.replayKey } : {}),
+        },
         now,
       );
     } catch (err) {
       if (opts.replayKey && isUniqueViolation(err)) {
-        throw new AppError("conflict", `already replayed (${opts.replayKey}); pass force to replay again`, { cause: err });
+        throw new AppError("conflict", `already replayed (${opts.replayKey}); pass force to replay again`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -76,16 +98,26 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
     ...(task.budgetUsd ? { budgetUsd: task.budgetUsd } : {}),
     ...(task.replayOf ? { replayOf: task.replayOf } : {}),
   });
-  if (!parsed.success) throw new AppError("internal", `task '${task.id}' cannot run: its stored fields are invalid`, { cause: parsed.error });
+  if (!parsed.success)
+    throw new AppError("internal", `task '${task.id}' cannot run: its stored fields are invalid`, {
+      cause: parsed.error,
+    });
   const params = parsed.data;
   try {
     await env.EXECUTE_WORKFLOW.create({ id: task.id, params });
   } catch (err) {
     if (/already.exists/i.test(describe(err))) {
-      throw new AppError("conflict", `an instance for task '${task.id}' already exists; query it with workflow_query state`, { cause: err });
+      throw new AppError(
+        "conflict",
+        `an instance for task '${task.id}' already exists; query it with workflow_query state`,
+        { cause: err },
+      );
     }
     // The row must not claim to run when no instance exists.
-    await drizzle(env.DB).update(tasks).set({ status: "failed", error: "could not start the workflow instance", updatedAt: Date.now() }).where(eq(tasks.id, task.id));
+    await drizzle(env.DB)
+      .update(tasks)
+      .set({ status: "failed", error: "could not start the workflow instance", updatedAt: Date.now() })
+      .where(eq(tasks.id, task.id));
     throw new AppError("internal", "could not start the workflow; retry", { cause: err });
   }
   log("info", "task_started", { taskId: task.id, profile: task.profile, repo: task.repo, replayOf: task.replayOf });
@@ -114,7 +146,9 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
     }
     if (Date.now() >= deadline) {
       // The instance exists, so a row still at `init` is only waiting for its first steps.
-      return state ? { ...state, status: "running" } : { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
+      return state
+        ? { ...state, status: "running" }
+        : { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
     }
     await new Promise((r) => setTimeout(r, pollMs));
     pollMs = Math.min(maxPollMs, Math.ceil(pollMs * 1.5));
@@ -125,11 +159,19 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
  * The task as `workflow_query state` shows it: the result and flags once finished, else `running`
  * with a progress diagram. Reads D1 (one batch); asks the instance only while the row says it runs.
  */
-export async function getTaskState(env: Env, taskId: string): Promise<(ExecuteOutcome & { progressText?: string }) | null> {
+export async function getTaskState(
+  env: Env,
+  taskId: string,
+): Promise<(ExecuteOutcome & { progressText?: string }) | null> {
   const d = drizzle(env.DB);
   const [[task], recent] = await d.batch([
     d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
-    d.select({ attempt: stages.attempt, profile: stages.profile, status: stages.status }).from(stages).where(eq(stages.taskId, taskId)).orderBy(desc(stages.attempt)).limit(PROGRESS_ATTEMPTS),
+    d
+      .select({ attempt: stages.attempt, profile: stages.profile, status: stages.status })
+      .from(stages)
+      .where(eq(stages.taskId, taskId))
+      .orderBy(desc(stages.attempt))
+      .limit(PROGRESS_ATTEMPTS),
   ]);
   if (!task) return null;
   const outcome: ExecuteOutcome & { progressText?: string } = {
@@ -147,12 +189,16 @@ export async function getTaskState(env: Env, taskId: string): Promise<(ExecuteOu
     const status = instance ? await instance.status().catch(() => null) : null;
     if (status?.status === "errored" || status?.status === "terminated") {
       outcome.status = "failed";
-      outcome.error = task.error ?? `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
+      outcome.error =
+        task.error ??
+        `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
       return outcome;
     }
     const done = recent.reverse();
     const last = done.at(-1);
-    outcome.progressText = last ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way` : "first attempt under way";
+    outcome.progressText = last
+      ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way`
+      : "first attempt under way";
     outcome.progress = attemptsMermaid(taskId, task.status, done, Math.max(0, (done[0]?.attempt ?? 1) - 1));
   }
   return outcome;

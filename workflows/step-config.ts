@@ -3,10 +3,16 @@ import type { WorkflowSleepDuration, WorkflowStepConfig } from "cloudflare:worke
 import { executorRetryDelay } from "./executor-client.ts";
 
 /** Short D1 steps: a few quick retries ride out a D1 blip (1+2+4+8+16 s), then the instance errors. */
-export const DB_STEP = { retries: { limit: 5, delay: "1 second", backoff: "exponential" }, timeout: "30 seconds" } satisfies WorkflowStepConfig;
+export const DB_STEP = {
+  retries: { limit: 5, delay: "1 second", backoff: "exponential" },
+  timeout: "30 seconds",
+} satisfies WorkflowStepConfig;
 
 /** The last, best-effort step after an unrecoverable error: brief, since D1 may be what failed. */
-export const FAIL_STEP = { retries: { limit: 2, delay: "1 second", backoff: "constant" }, timeout: "15 seconds" } satisfies WorkflowStepConfig;
+export const FAIL_STEP = {
+  retries: { limit: 2, delay: "1 second", backoff: "constant" },
+  timeout: "15 seconds",
+} satisfies WorkflowStepConfig;
 
 /**
  * POST /jobs. The executor may be restarting (systemd, a deploy) or busy (429 + Retry-After): about
@@ -34,7 +40,8 @@ export const WRITE_STEP = {
 } satisfies WorkflowStepConfig;
 
 /** The callback comes when the CLI ends; the executor kills a CLI at the job timeout, so a little above. */
-export const resultWait = (jobTimeoutMs: number): WorkflowSleepDuration => `${Math.ceil(jobTimeoutMs / 1000) + 60} seconds`;
+export const resultWait = (jobTimeoutMs: number): WorkflowSleepDuration =>
+  `${Math.ceil(jobTimeoutMs / 1000) + 60} seconds`;
 
 /** A human raises a halted task's cap or answers at the ladder's top within a day, or the task ends. */
 export const BUDGET_WAIT: WorkflowSleepDuration = "24 hours";

@@ -3,7 +3,7 @@
  * error (exit 2) before anything is sent. Task ids, statuses and profile names are checked with the
  * project's own schemas, so the CLI accepts exactly what the Worker does.
  */
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { ProfileName } from "@vault-mcp/contract";
 import { TaskId, TaskStatus } from "../../workflows/params.ts";
 
@@ -41,7 +41,8 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[
 
 export function taskId(value: string | undefined, what = "a task id"): string {
   if (value === undefined) throw new UsageError(`give ${what}`);
-  if (!TaskId.safeParse(value).success) throw new UsageError(`'${value}' is not a task id; they look like t-20261124-1530-ab12cd`);
+  if (!TaskId.safeParse(value).success)
+    throw new UsageError(`'${value}' is not a task id; they look like t-20261124-1530-ab12cd`);
   return value;
 }
 
@@ -55,9 +56,13 @@ export function since(value: string | undefined): string | undefined {
 /** `failed,halted` or repeated flags → statuses, each checked. */
 export function statuses(values: readonly string[] | undefined): TaskStatus[] | undefined {
   if (!values || values.length === 0) return undefined;
-  const all = values.flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
+  const all = values
+    .flatMap((v) => v.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of all) {
-    if (!TaskStatus.safeParse(s).success) throw new UsageError(`unknown status '${s}'; one of ${TaskStatus.options.join(", ")}`);
+    if (!TaskStatus.safeParse(s).success)
+      throw new UsageError(`unknown status '${s}'; one of ${TaskStatus.options.join(", ")}`);
   }
   return all as TaskStatus[];
 }
@@ -72,14 +77,18 @@ export function profile(flag: string, value: string | undefined): ProfileName | 
 export function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not '${value}'`);
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not '${value}'`);
   return n;
 }
 
 export function positive(flag: string, value: string | undefined, max = Number.POSITIVE_INFINITY): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value.replace(/^\$/, ""));
-  if (!Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`${flag} takes a positive number${Number.isFinite(max) ? ` up to ${max}` : ""}, not '${value}'`);
+  if (!Number.isFinite(n) || n <= 0 || n > max)
+    throw new UsageError(
+      `${flag} takes a positive number${Number.isFinite(max) ? ` up to ${max}` : ""}, not '${value}'`,
+    );
   return n;
 }
 

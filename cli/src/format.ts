@@ -1,6 +1,7 @@
 /** Plain-text output: tables, money, durations, ages, and status colours for terminals. */
 
 // SGR escape codes (colours): they take no room on screen.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escape codes is the point
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Width as a terminal shows it: escape codes take no room. */
@@ -15,7 +16,11 @@ const pad = (s: string, width: number, right: boolean): string => {
  * Columns padded to their widest cell, two spaces apart, like `gh` and `wrangler` lists. Columns
  * named in `right` are right-aligned (numbers); trailing spaces are trimmed.
  */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string {
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly number[] = [],
+): string {
   const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ""))));
   const line = (cells: readonly string[]) =>
     headers

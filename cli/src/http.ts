@@ -57,7 +57,11 @@ function devVarsToken(cwd: string): { token: string; file: string } | null {
  * URL: --url, VAULT_URL, else the local stack. Token: --token, VAULT_AUTH_TOKEN, else the local
  * stack's .dev.vars — only for a local URL, so a dev token is never sent to a deployed Worker.
  */
-export function resolveTarget(flags: { url?: string | undefined; token?: string | undefined }, env: NodeJS.ProcessEnv, cwd: string): Target {
+export function resolveTarget(
+  flags: { url?: string | undefined; token?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Target {
   const raw = flags.url ?? env.VAULT_URL ?? DEFAULT_URL;
   let parsed: URL;
   try {
@@ -65,7 +69,8 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
   } catch {
     throw new CliError(`'${raw}' is not a URL (--url or VAULT_URL), e.g. ${DEFAULT_URL}`, 2);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new CliError(`'${raw}' must be an http(s) URL`, 2);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new CliError(`'${raw}' must be an http(s) URL`, 2);
   const url = parsed.href.replace(/\/+$/, "");
   if (flags.token) return { url, token: flags.token, tokenSource: "--token" };
   if (env.VAULT_AUTH_TOKEN) return { url, token: env.VAULT_AUTH_TOKEN, tokenSource: "VAULT_AUTH_TOKEN" };
@@ -73,7 +78,9 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
     const found = devVarsToken(cwd);
     if (found) return { url, token: found.token, tokenSource: found.file };
   }
-  throw new CliError(`no token for ${url}: set VAULT_AUTH_TOKEN (or pass --token)${isLocal(parsed) ? ", or run from the repo after npm start wrote .dev.vars" : ""}`);
+  throw new CliError(
+    `no token for ${url}: set VAULT_AUTH_TOKEN (or pass --token)${isLocal(parsed) ? ", or run from the repo after npm start wrote .dev.vars" : ""}`,
+  );
 }
 
 /** Short enough that a hung Worker is reported, long enough for a cold `wrangler dev`. */
@@ -106,12 +113,19 @@ export class Api {
     try {
       res = await fetch(`${url}${pathname}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (err) {
-      if (err instanceof Error && err.name === "TimeoutError") throw new CliError(`the Worker at ${url} did not answer ${method} ${pathname} within ${REQUEST_TIMEOUT_MS / 1000}s`);
+      if (err instanceof Error && err.name === "TimeoutError")
+        throw new CliError(
+          `the Worker at ${url} did not answer ${method} ${pathname} within ${REQUEST_TIMEOUT_MS / 1000}s`,
+        );
       const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
       throw new CliError(`cannot reach the Worker at ${url}${cause}; is it running? (npm start, or set VAULT_URL)`);
     }
@@ -127,13 +141,19 @@ export class Api {
       const wire = isJson ? (json as { error?: { code?: unknown; message?: unknown } } | null)?.error : undefined;
       const code = typeof wire?.code === "string" ? wire.code : `http_${res.status}`;
       const message = typeof wire?.message === "string" ? wire.message : `HTTP ${res.status} ${res.statusText}`.trim();
-      if (res.status === 401) throw new ApiError(401, code, `unauthorized: the Worker at ${url} rejected the token from ${tokenSource}`);
+      if (res.status === 401)
+        throw new ApiError(401, code, `unauthorized: the Worker at ${url} rejected the token from ${tokenSource}`);
       throw new ApiError(res.status, code, `${message} (${method} ${pathname}: ${res.status})`);
     }
-    if (!isJson) throw new CliError(`the answer to ${method} ${pathname} from ${url} is not JSON (HTTP ${res.status}); is VAULT_URL the vault Worker?`);
+    if (!isJson)
+      throw new CliError(
+        `the answer to ${method} ${pathname} from ${url} is not JSON (HTTP ${res.status}); is VAULT_URL the vault Worker?`,
+      );
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new CliError(`unexpected answer to ${method} ${pathname} (${describeIssues(parsed.error.issues)}); is the Worker the same version as this CLI?`);
+      throw new CliError(
+        `unexpected answer to ${method} ${pathname} (${describeIssues(parsed.error.issues)}); is the Worker the same version as this CLI?`,
+      );
     }
     return parsed.data;
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError } from "./args.ts";
-import { helpText, usageText, type Command, type Io } from "./command.ts";
+import { type Command, helpText, type Io, usageText } from "./command.ts";
 import { breakers } from "./commands/breakers.ts";
 import { decide } from "./commands/decide.ts";
 import { health } from "./commands/health.ts";
@@ -76,9 +76,17 @@ interface Resolved {
  * (`vault --url X tasks list`) or after it; everything else is left for the command to parse.
  */
 export function resolve(argv: readonly string[]): Resolved {
-  const { tokens } = parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, version: { type: "boolean" } }, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: { ...GLOBAL_OPTIONS, version: { type: "boolean" } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const terminator = tokens.find((t) => t.kind === "option-terminator")?.index ?? argv.length;
-  const words = tokens.filter((t): t is Extract<typeof t, { kind: "positional" }> => t.kind === "positional" && t.index < terminator);
+  const words = tokens.filter(
+    (t): t is Extract<typeof t, { kind: "positional" }> => t.kind === "positional" && t.index < terminator,
+  );
   const help = tokens.some((t) => t.kind === "option" && t.name === "help" && t.index < terminator);
   const wantsVersion = tokens.some((t) => t.kind === "option" && t.name === "version" && t.index < terminator);
   const drop = (n: number) => {
@@ -95,7 +103,12 @@ export function resolve(argv: readonly string[]): Resolved {
   if (GROUPS[first] !== undefined) {
     const command = COMMANDS.find((c) => c.name === `${first} ${second ?? ""}`);
     if (!command) {
-      if (second !== undefined) throw new UsageError(`unknown command 'vault ${first} ${second}'; one of: ${COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name).join(", ")}`);
+      if (second !== undefined)
+        throw new UsageError(
+          `unknown command 'vault ${first} ${second}'; one of: ${COMMANDS.filter((c) => c.name.startsWith(`${first} `))
+            .map((c) => c.name)
+            .join(", ")}`,
+        );
       return { group: first, rest: drop(1), help, version: false };
     }
     return { command, rest: drop(2), help, version: false };
@@ -129,7 +142,11 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     if (err instanceof UsageError) {
       const cmd = resolved?.command;
       io.err(`vault: ${err.message}`);
-      io.err(cmd ? `\nUSAGE\n${usageText(cmd)}\n\nRun 'vault ${cmd.name} --help' for the flags.` : "\nRun 'vault --help' for the commands.");
+      io.err(
+        cmd
+          ? `\nUSAGE\n${usageText(cmd)}\n\nRun 'vault ${cmd.name} --help' for the flags.`
+          : "\nRun 'vault --help' for the commands.",
+      );
       return 2;
     }
     if (err instanceof CliError) {
@@ -137,7 +154,12 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
       return err.exitCode;
     }
     // A bug, not a condition the user can fix: still one line, with where it came from.
-    io.err(`vault: internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`.replace(/\s*\n\s*/g, " "));
+    io.err(
+      `vault: internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`.replace(
+        /\s*\n\s*/g,
+        " ",
+      ),
+    );
     return 1;
   }
 }

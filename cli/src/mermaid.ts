@@ -8,7 +8,17 @@
  * read is skipped, and a diagram with no nodes comes back as its source.
  */
 
-export type Shape = "rect" | "round" | "stadium" | "subroutine" | "database" | "circle" | "rhombus" | "hexagon" | "flag" | "parallelogram";
+export type Shape =
+  | "rect"
+  | "round"
+  | "stadium"
+  | "subroutine"
+  | "database"
+  | "circle"
+  | "rhombus"
+  | "hexagon"
+  | "flag"
+  | "parallelogram";
 
 export interface FlowNode {
   id: string;
@@ -243,7 +253,8 @@ function connector(e: FlowEdge): string {
 export function drawFlowchart(chart: Flowchart): string {
   const out: string[] = [];
   const links = new Map<string, { edge: FlowEdge; to: string }[]>();
-  const link = (from: string, edge: FlowEdge, to: string) => links.set(from, [...(links.get(from) ?? []), { edge, to }]);
+  const link = (from: string, edge: FlowEdge, to: string) =>
+    links.set(from, [...(links.get(from) ?? []), { edge, to }]);
   const pointedAt = new Set<string>();
   for (const e of chart.edges) {
     link(e.from, e, e.to);

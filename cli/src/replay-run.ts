@@ -5,9 +5,9 @@
  * crash, the second start of the same original is answered `skipped`.
  */
 import { TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
-import { CliError, type Api } from "./http.ts";
 import { money } from "./format.ts";
-import { Breakers, ReplayReport, TaskState, type ReplayItem } from "./schemas.ts";
+import { type Api, CliError } from "./http.ts";
+import { Breakers, type ReplayItem, ReplayReport, TaskState } from "./schemas.ts";
 
 export interface ReplayResult extends ReplayItem {
   /** The replay's final task status (succeeded, needs_human, …) once it ended. */
@@ -32,7 +32,8 @@ const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 /** Polls that may fail in a row (a Worker reload, a blip) before a replay is reported as lost. */
 const POLL_FAILURES_TOLERATED = 3;
 
-export const isFailure = (r: ReplayResult): boolean => r.status === "error" || (r.status === "started" && r.outcome !== "succeeded");
+export const isFailure = (r: ReplayResult): boolean =>
+  r.status === "error" || (r.status === "started" && r.outcome !== "succeeded");
 
 /**
  * Once a start fails, is it today's block? Then every later start would fail the same way: the rest
@@ -41,10 +42,16 @@ export const isFailure = (r: ReplayResult): boolean => r.status === "error" || (
  */
 async function dayBlock(api: Api): Promise<string | null> {
   const b = await api.get("/api/breakers", Breakers).catch(() => null);
-  return b?.blocked ? `today's spend ${money(b.day.spentUsd)} reached the ${money(b.day.limitUsd)} daily block; replay again after 00:00 UTC` : null;
+  return b?.blocked
+    ? `today's spend ${money(b.day.spentUsd)} reached the ${money(b.day.limitUsd)} daily block; replay again after 00:00 UTC`
+    : null;
 }
 
-export async function startAndFollow(api: Api, originals: readonly string[], o: FollowOptions): Promise<ReplayResult[]> {
+export async function startAndFollow(
+  api: Api,
+  originals: readonly string[],
+  o: FollowOptions,
+): Promise<ReplayResult[]> {
   const results = new Map<string, ReplayResult>();
   const queue = [...originals];
   let stopped: string | null = null;
@@ -69,7 +76,11 @@ export async function startAndFollow(api: Api, originals: readonly string[], o: 
 async function replayOne(api: Api, originalId: string, o: FollowOptions): Promise<ReplayResult> {
   let item: ReplayItem | undefined;
   try {
-    const report = await api.post("/api/replay", { taskId: originalId, force: o.force, ...(o.fromTier ? { fromTier: o.fromTier } : {}) }, ReplayReport);
+    const report = await api.post(
+      "/api/replay",
+      { taskId: originalId, force: o.force, ...(o.fromTier ? { fromTier: o.fromTier } : {}) },
+      ReplayReport,
+    );
     item = report.items[0];
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
@@ -106,7 +117,12 @@ async function replayOne(api: Api, originalId: string, o: FollowOptions): Promis
       if (line !== last) o.progress?.(`${newId}  ${line}`);
       last = line;
       if (TERMINAL.has(state.status)) {
-        return { ...item, outcome: state.status, costUsd: state.costUsd, ...(state.error ? { error: state.error } : {}) };
+        return {
+          ...item,
+          outcome: state.status,
+          costUsd: state.costUsd,
+          ...(state.error ? { error: state.error } : {}),
+        };
       }
       await o.sleep(o.intervalMs);
     }

@@ -98,7 +98,14 @@ export const Health = z.looseObject({
   status: z.string(),
   version: z.string(),
   d1: z.looseObject({ reachable: z.boolean(), latencyMs: z.number() }),
-  executor: z.looseObject({ reachable: z.boolean(), latencyMs: z.number(), version: z.string().optional(), running: z.number().optional(), queued: z.number().optional(), capacity: z.number().optional() }),
+  executor: z.looseObject({
+    reachable: z.boolean(),
+    latencyMs: z.number(),
+    version: z.string().optional(),
+    running: z.number().optional(),
+    queued: z.number().optional(),
+    capacity: z.number().optional(),
+  }),
   breakers: z.looseObject({ blocked: z.boolean(), flagged: z.boolean() }).nullable(),
 });
 export type Health = z.infer<typeof Health>;

@@ -9,14 +9,27 @@ import { resolve } from "../src/main.ts";
 
 describe("resolve: which command, and what is left for it", () => {
   it("finds one- and two-word commands with global flags before or after", () => {
-    expect(resolve(["tasks", "list", "--json"])).toMatchObject({ command: { name: "tasks list" }, rest: ["--json"], help: false });
-    expect(resolve(["--url", "http://x:1", "tasks", "show", "t-1"])).toMatchObject({ command: { name: "tasks show" }, rest: ["--url", "http://x:1", "t-1"] });
-    expect(resolve(["replay", "--failed", "--token", "tok", "--since", "24h"])).toMatchObject({ command: { name: "replay" }, rest: ["--failed", "--token", "tok", "--since", "24h"] });
+    expect(resolve(["tasks", "list", "--json"])).toMatchObject({
+      command: { name: "tasks list" },
+      rest: ["--json"],
+      help: false,
+    });
+    expect(resolve(["--url", "http://x:1", "tasks", "show", "t-1"])).toMatchObject({
+      command: { name: "tasks show" },
+      rest: ["--url", "http://x:1", "t-1"],
+    });
+    expect(resolve(["replay", "--failed", "--token", "tok", "--since", "24h"])).toMatchObject({
+      command: { name: "replay" },
+      rest: ["--failed", "--token", "tok", "--since", "24h"],
+    });
   });
 
   it("a value that looks like a command name stays the flag's value", () => {
     // `--url` takes a value: 'health' here is the URL, and the command is `tasks list`.
-    expect(resolve(["--url", "health", "tasks", "list"])).toMatchObject({ command: { name: "tasks list" }, rest: ["--url", "health"] });
+    expect(resolve(["--url", "health", "tasks", "list"])).toMatchObject({
+      command: { name: "tasks list" },
+      rest: ["--url", "health"],
+    });
   });
 
   it("sees --help / -h / `help <command>` before `--` only", () => {
@@ -29,7 +42,9 @@ describe("resolve: which command, and what is left for it", () => {
 
   it("unknown commands are usage errors", () => {
     expect(() => resolve(["frobnicate"])).toThrow(UsageError);
-    expect(() => resolve(["tasks", "delete"])).toThrow(/unknown command 'vault tasks delete'; one of: tasks list, tasks show/);
+    expect(() => resolve(["tasks", "delete"])).toThrow(
+      /unknown command 'vault tasks delete'; one of: tasks list, tasks show/,
+    );
   });
 });
 
@@ -54,7 +69,8 @@ describe("parseFlags and the value checks", () => {
     expect(profile("--from-tier", "sonnet")).toBe("sonnet");
     expect(() => profile("--from-tier", "gpt")).toThrow(/--from-tier takes a profile: deepseek, /);
     expect(integer("--limit", "20", 1, 100)).toBe(20);
-    for (const bad of ["0", "101", "2.5", "-1", "ten"]) expect(() => integer("--limit", bad, 1, 100)).toThrow(UsageError);
+    for (const bad of ["0", "101", "2.5", "-1", "ten"])
+      expect(() => integer("--limit", bad, 1, 100)).toThrow(UsageError);
     expect(positive("--cap", "$10", 1000)).toBe(10);
     expect(positive("--interval", "0.2")).toBe(0.2);
     for (const bad of ["0", "-3", "x", "1001"]) expect(() => positive("--cap", bad, 1000)).toThrow(UsageError);
@@ -70,16 +86,30 @@ describe("resolveTarget: flags, then the environment, then the local stack", () 
 
   it("prefers --url/--token, then VAULT_URL/VAULT_AUTH_TOKEN", () => {
     const env = { VAULT_URL: "http://127.0.0.1:1/", VAULT_AUTH_TOKEN: "env-token" };
-    expect(resolveTarget({ url: "https://w.example.dev/", token: "flag-token" }, env, dir)).toEqual({ url: "https://w.example.dev", token: "flag-token", tokenSource: "--token" });
-    expect(resolveTarget({}, env, dir)).toEqual({ url: "http://127.0.0.1:1", token: "env-token", tokenSource: "VAULT_AUTH_TOKEN" });
+    expect(resolveTarget({ url: "https://w.example.dev/", token: "flag-token" }, env, dir)).toEqual({
+      url: "https://w.example.dev",
+      token: "flag-token",
+      tokenSource: "--token",
+    });
+    expect(resolveTarget({}, env, dir)).toEqual({
+      url: "http://127.0.0.1:1",
+      token: "env-token",
+      tokenSource: "VAULT_AUTH_TOKEN",
+    });
   });
 
   it("defaults to the local stack and the nearest .dev.vars above the working directory", () => {
-    expect(resolveTarget({}, {}, nested)).toEqual({ url: "http://127.0.0.1:28787", token: "dev-token", tokenSource: path.join(dir, ".dev.vars") });
+    expect(resolveTarget({}, {}, nested)).toEqual({
+      url: "http://127.0.0.1:28787",
+      token: "dev-token",
+      tokenSource: path.join(dir, ".dev.vars"),
+    });
   });
 
   it("never sends the local dev token to a remote Worker", () => {
-    expect(() => resolveTarget({ url: "https://vault.example.workers.dev" }, {}, nested)).toThrow(new CliError("no token for https://vault.example.workers.dev: set VAULT_AUTH_TOKEN (or pass --token)"));
+    expect(() => resolveTarget({ url: "https://vault.example.workers.dev" }, {}, nested)).toThrow(
+      new CliError("no token for https://vault.example.workers.dev: set VAULT_AUTH_TOKEN (or pass --token)"),
+    );
   });
 
   it("a URL that is not http(s) is bad usage", () => {

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startE2E, waitState, type E2E } from "../../test/e2e/fixture.ts";
+import { type E2E, startE2E, waitState } from "../../test/e2e/fixture.ts";
 import type { Io } from "../src/command.ts";
 import { run } from "../src/main.ts";
-import { cleanEnv, parseJson as json, ROOT, runVault, spawnRun, type Ran } from "./helpers.ts";
+import { cleanEnv, parseJson as json, type Ran, ROOT, runVault, spawnRun } from "./helpers.ts";
 
 // Ports of their own, so this file can run beside test/e2e (38787…) and the bench (58787…).
 const PORTS = { worker: 48787, executor: 48788, inspector: 49229 };
@@ -32,7 +32,10 @@ async function api<T>(pathname: string, init?: RequestInit): Promise<T> {
 
 /** A task on `auto` (ladder: deepseek, answering 500): fails and waits for a human. */
 async function failedTask(): Promise<string> {
-  const { taskId } = await api<{ taskId: string }>("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", waitSeconds: 0 }) });
+  const { taskId } = await api<{ taskId: string }>("/api/execute", {
+    method: "POST",
+    body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", waitSeconds: 0 }),
+  });
   expect((await waitState(e, taskId)).status).toBe("needs_human");
   return taskId;
 }
@@ -47,11 +50,21 @@ async function waitStatus(id: string, done: (s: string) => boolean, timeoutMs = 
   }
 }
 
-const replaysOf = async (id: string) => (await api<{ tasks: { id: string; replayOf: string | null }[] }>("/api/tasks?limit=500")).tasks.filter((t) => t.replayOf === id);
+const replaysOf = async (id: string) =>
+  (await api<{ tasks: { id: string; replayOf: string | null }[] }>("/api/tasks?limit=500")).tasks.filter(
+    (t) => t.replayOf === id,
+  );
 
 interface ReplayJson {
   dryRun: boolean;
-  items: { originalId: string; newTaskId: string | null; status: string; reason?: string; outcome?: string; costUsd?: number }[];
+  items: {
+    originalId: string;
+    newTaskId: string | null;
+    status: string;
+    reason?: string;
+    outcome?: string;
+    costUsd?: number;
+  }[];
   started: number;
   skipped: number;
   errors: number;
@@ -73,7 +86,9 @@ describe("vault tasks", () => {
     const table = await vault(["tasks", "list", "--status", "needs_human", "--since", "1h"]);
     expect(table.code, table.err).toBe(0);
     expect(table.out.split("\n")[0]).toMatch(/^ID\s+STATUS\s+PROFILE\s+TRIES\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
-    expect(table.out).toMatch(new RegExp(`${id}\\s+needs_human\\s+auto\\s+1\\s+\\$0\\.0000\\s+\\d+s ago\\s+Create hello\\.txt`));
+    expect(table.out).toMatch(
+      new RegExp(`${id}\\s+needs_human\\s+auto\\s+1\\s+\\$0\\.0000\\s+\\d+s ago\\s+Create hello\\.txt`),
+    );
     const list = json<{ id: string; status: string }[]>(await vault(["tasks", "list", "--json", "--limit", "500"]));
     expect(list.find((t) => t.id === id)).toMatchObject({ status: "needs_human" });
     const none = await vault(["tasks", "list", "--status", "closed", "--json"]);
@@ -87,20 +102,36 @@ describe("vault tasks", () => {
     expect(show.out.split("\n")[0]).toBe(`${id}  needs_human  $0.0000 total`);
     expect(show.out).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000/);
     expect(show.out).toContain("error: every rung of the ladder failed");
-    expect(show.out.trimEnd().split("\n").at(-1)).toBe(`npx wrangler workflows instances describe execute-workflow ${id} --local --port ${PORTS.worker}`);
-    const detail = json<{ task: { id: string }; stages: { profile: string }[] }>(await vault(["tasks", "show", id, "--json"]));
+    expect(show.out.trimEnd().split("\n").at(-1)).toBe(
+      `npx wrangler workflows instances describe execute-workflow ${id} --local --port ${PORTS.worker}`,
+    );
+    const detail = json<{ task: { id: string }; stages: { profile: string }[] }>(
+      await vault(["tasks", "show", id, "--json"]),
+    );
     expect(detail.task.id).toBe(id);
     expect(detail.stages.map((s) => s.profile)).toEqual(["deepseek"]);
   });
 
   it("show on a terminal draws the result diagram; piped, it prints the Mermaid source", async () => {
-    const { taskId } = await api<{ taskId: string }>("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }) });
+    const { taskId } = await api<{ taskId: string }>("/api/execute", {
+      method: "POST",
+      body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }),
+    });
     expect((await waitState(e, taskId)).status).toBe("succeeded");
     const piped = await vault(["tasks", "show", taskId]);
     expect(piped.out).toMatch(/result:\nflowchart LR\n {2}P\["sonnet claude-sonnet-5-5"\] --> O\{"ok"\}/);
     // The same code path as the binary, with stdout said to be a terminal.
     const lines: string[] = [];
-    const io: Io = { out: (l) => lines.push(l), err: (l) => lines.push(l), tty: true, color: false, env: cleanEnv(), cwd: ROOT, now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+    const io: Io = {
+      out: (l) => lines.push(l),
+      err: (l) => lines.push(l),
+      tty: true,
+      color: false,
+      env: cleanEnv(),
+      cwd: ROOT,
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    };
     expect(await run(["tasks", "show", taskId, "--url", e.stack.workerUrl, "--token", e.token], io)).toBe(0);
     const text = lines.join("\n");
     expect(text).toContain("result:\n[sonnet claude-sonnet-5-5]\n└─▶ <ok>\n");
@@ -117,16 +148,26 @@ describe("vault replay", () => {
     const report = json<ReplayJson>(first);
     expect(report).toMatchObject({ dryRun: false, started: 1, skipped: 0, errors: 0, succeeded: 1, failed: 0 });
     const newId = report.items[0]?.newTaskId as string;
-    expect(report.items).toEqual([{ originalId: id, newTaskId: newId, status: "started", outcome: "succeeded", costUsd: expect.any(Number) }]);
+    expect(report.items).toEqual([
+      { originalId: id, newTaskId: newId, status: "started", outcome: "succeeded", costUsd: expect.any(Number) },
+    ]);
 
-    const replayDetail = json<{ task: { replayOf: string; status: string; profile: string } }>(await vault(["tasks", "show", newId, "--json"]));
+    const replayDetail = json<{ task: { replayOf: string; status: string; profile: string } }>(
+      await vault(["tasks", "show", newId, "--json"]),
+    );
     expect(replayDetail.task).toMatchObject({ replayOf: id, status: "succeeded", profile: "sonnet" });
-    const original = json<{ decisions: { kind: string; decision: string }[] }>(await vault(["tasks", "show", id, "--json"]));
+    const original = json<{ decisions: { kind: string; decision: string }[] }>(
+      await vault(["tasks", "show", id, "--json"]),
+    );
     expect(original.decisions).toEqual([expect.objectContaining({ kind: "replay", decision: `replayed as ${newId}` })]);
 
     const again = await vault(["replay", id, "--from-tier", "sonnet", "--json", ...FAST]);
     expect(again.code, again.err).toBe(0);
-    expect(json<ReplayJson>(again)).toMatchObject({ started: 0, skipped: 1, items: [{ originalId: id, newTaskId: newId, status: "skipped" }] });
+    expect(json<ReplayJson>(again)).toMatchObject({
+      started: 0,
+      skipped: 1,
+      items: [{ originalId: id, newTaskId: newId, status: "skipped" }],
+    });
     expect((await replaysOf(id)).map((t) => t.id)).toEqual([newId]);
 
     const forced = json<ReplayJson>(await vault(["replay", id, "--from-tier", "sonnet", "--force", "--json", ...FAST]));
@@ -159,7 +200,9 @@ describe("vault replay", () => {
     expect(dry.code, dry.err).toBe(0);
     const plan = json<ReplayJson>(dry);
     expect(plan.dryRun).toBe(true);
-    expect(plan.items.filter((i) => i.status === "would_start").map((i) => i.originalId)).toEqual(expect.arrayContaining([a, b]));
+    expect(plan.items.filter((i) => i.status === "would_start").map((i) => i.originalId)).toEqual(
+      expect.arrayContaining([a, b]),
+    );
     expect(plan.started).toBe(0);
     expect(await countTasks()).toBe(before);
     const dryTable = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--dry-run"]);
@@ -168,7 +211,18 @@ describe("vault replay", () => {
     expect(await countTasks()).toBe(before);
 
     // Replays run on `auto` again: deepseek fails, they wait for a human, so the command exits 1.
-    const real = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--concurrency", "3", "--json", ...FAST]);
+    const real = await vault([
+      "replay",
+      "--failed",
+      "--since",
+      "1h",
+      "--limit",
+      "100",
+      "--concurrency",
+      "3",
+      "--json",
+      ...FAST,
+    ]);
     expect(real.code, real.err).toBe(1);
     const done = json<ReplayJson>(real);
     const started = done.items.filter((i) => i.status === "started");
@@ -193,14 +247,21 @@ describe("vault replay under today's block", () => {
     const a = await failedTask();
     const b = await failedTask();
     const day = `day:${new Date().toISOString().slice(0, 10)}`;
-    e.d1(`INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + 20`);
+    e.d1(
+      `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + 20`,
+    );
     try {
       const r = await vault(["replay", a, b, "--concurrency", "1", "--json", ...FAST]);
       expect(r.code, r.err).toBe(1);
       const report = json<ReplayJson>(r);
       expect(report.items).toEqual([
         { originalId: a, newTaskId: null, status: "error", reason: expect.stringMatching(/daily block/) },
-        { originalId: b, newTaskId: null, status: "error", reason: expect.stringMatching(/^not started: today's spend \$\S+ reached the \$20\.00 daily block/) },
+        {
+          originalId: b,
+          newTaskId: null,
+          status: "error",
+          reason: expect.stringMatching(/^not started: today's spend \$\S+ reached the \$20\.00 daily block/),
+        },
       ]);
       expect(report).toMatchObject({ started: 0, errors: 2, failed: 2 });
       expect([...(await replaysOf(a)), ...(await replaysOf(b))]).toEqual([]);
@@ -217,8 +278,18 @@ describe("vault decide and breakers", () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(new RegExp(`^${retried}: retry with sonnet sent \\(decision d-`));
     expect(await waitStatus(retried, (s) => s === "succeeded" || s === "failed")).toBe("succeeded");
-    const detail = json<{ decisions: { kind: string; decision: string; rationale: string; actor: string }[]; stages: { profile: string }[] }>(await vault(["tasks", "show", retried, "--json"]));
-    expect(detail.decisions).toEqual([expect.objectContaining({ kind: "human", decision: "retry", rationale: "try sonnet", actor: expect.stringMatching(/^vault-cli/) })]);
+    const detail = json<{
+      decisions: { kind: string; decision: string; rationale: string; actor: string }[];
+      stages: { profile: string }[];
+    }>(await vault(["tasks", "show", retried, "--json"]));
+    expect(detail.decisions).toEqual([
+      expect.objectContaining({
+        kind: "human",
+        decision: "retry",
+        rationale: "try sonnet",
+        actor: expect.stringMatching(/^vault-cli/),
+      }),
+    ]);
     // The retry ran on the profile asked for (the stage history itself is the workflow's to test).
     expect(detail.stages.at(-1)?.profile).toBe("sonnet");
 
@@ -229,21 +300,31 @@ describe("vault decide and breakers", () => {
     const refused = await vault(["decide", retried, "--approve"]);
     expect(refused.code).toBe(1);
     expect(refused.err.trim().split("\n")).toHaveLength(1);
-    expect(refused.err).toMatch(/^vault: task '.*' is succeeded; a human decision is taken only when it is needs_human/);
+    expect(refused.err).toMatch(
+      /^vault: task '.*' is succeeded; a human decision is taken only when it is needs_human/,
+    );
   }, 120_000);
 
   it("breakers: the table and --json; --ack with no flag is refused; --raise resumes a halted task", async () => {
     const table = await vault(["breakers"]);
     expect(table.code, table.err).toBe(0);
-    expect(table.out).toMatch(/^PERIOD\s+SPENT\s+LIMIT\s+RUNS\s+STATE\ntoday\s+\$\S+\s+\$20\.00\s+\d+\s+ok\nmonth\s+\$\S+\s+\$80\.00\s+\d+\s+ok/);
-    expect(json<{ blocked: boolean; flagged: boolean }>(await vault(["breakers", "--json"]))).toMatchObject({ blocked: false, flagged: false });
+    expect(table.out).toMatch(
+      /^PERIOD\s+SPENT\s+LIMIT\s+RUNS\s+STATE\ntoday\s+\$\S+\s+\$20\.00\s+\d+\s+ok\nmonth\s+\$\S+\s+\$80\.00\s+\d+\s+ok/,
+    );
+    expect(json<{ blocked: boolean; flagged: boolean }>(await vault(["breakers", "--json"]))).toMatchObject({
+      blocked: false,
+      flagged: false,
+    });
 
     const ack = await vault(["breakers", "--ack"]);
     expect(ack.code).toBe(1);
     expect(ack.err).toMatch(/^vault: this month's spend has not reached the flag; nothing to acknowledge/);
 
     // A task that has spent its $5 cap halts before dispatch (the cost is set in D1, as in test/e2e).
-    const created = await api<{ id: string }>("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet" }) });
+    const created = await api<{ id: string }>("/api/tasks", {
+      method: "POST",
+      body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet" }),
+    });
     e.d1(`UPDATE tasks SET cost_usd = 5 WHERE id = '${created.id}'`);
     await api("/api/execute", { method: "POST", body: JSON.stringify({ taskId: created.id, waitSeconds: 0 }) });
     expect(await waitStatus(created.id, (s) => s === "halted")).toBe("halted");
@@ -261,13 +342,20 @@ describe("exit codes and errors", () => {
   it("wrong token, unknown task: one line on stderr and exit 1 (Worker down: http.test.ts)", async () => {
     const wrong = await vault(["tasks", "list"], { VAULT_AUTH_TOKEN: "not-the-token" });
     expect(wrong).toMatchObject({ code: 1, out: "" });
-    expect(wrong.err).toBe(`vault: unauthorized: the Worker at ${e.stack.workerUrl} rejected the token from VAULT_AUTH_TOKEN\n`);
+    expect(wrong.err).toBe(
+      `vault: unauthorized: the Worker at ${e.stack.workerUrl} rejected the token from VAULT_AUTH_TOKEN\n`,
+    );
 
-
-    for (const args of [["tasks", "show", "t-20200101-0000-aaaaaa"], ["replay", "t-20200101-0000-aaaaaa"], ["decide", "t-20200101-0000-aaaaaa", "--approve"]]) {
+    for (const args of [
+      ["tasks", "show", "t-20200101-0000-aaaaaa"],
+      ["replay", "t-20200101-0000-aaaaaa"],
+      ["decide", "t-20200101-0000-aaaaaa", "--approve"],
+    ]) {
       const unknown = await vault(args);
       expect(unknown.code, args.join(" ")).toBe(1);
-      expect(unknown.err, args.join(" ")).toBe("vault: no task 't-20200101-0000-aaaaaa' (vault tasks list shows recent tasks)\n");
+      expect(unknown.err, args.join(" ")).toBe(
+        "vault: no task 't-20200101-0000-aaaaaa' (vault tasks list shows recent tasks)\n",
+      );
     }
   });
 });
@@ -288,7 +376,12 @@ describe("URL and token defaults, npx, health", () => {
   });
 
   it("`npx vault` runs the bin from the repo", async () => {
-    const env = { ...cleanEnv(), VAULT_URL: e.stack.workerUrl, VAULT_AUTH_TOKEN: e.token, PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}` };
+    const env = {
+      ...cleanEnv(),
+      VAULT_URL: e.stack.workerUrl,
+      VAULT_AUTH_TOKEN: e.token,
+      PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
+    };
     const r = await spawnRun("npx", ["--no-install", "vault", "health", "--json"], env, ROOT);
     expect(r.code, r.err).toBe(0);
     expect(json<{ status: string }>(r)).toMatchObject({ status: "ok" });

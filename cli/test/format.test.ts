@@ -39,7 +39,9 @@ describe("figures", () => {
 
   it("durations, ages and counts", () => {
     expect([950, 1500, 61_000, 3_600_000 + 120_000].map(duration)).toEqual(["950ms", "1.5s", "1m01s", "1h02m"]);
-    expect([NOW - 5_000, NOW - 600_000, NOW - 7_200_000, NOW - 5 * 86_400_000, NOW + 1000].map((t) => age(t, NOW))).toEqual(["5s ago", "10m ago", "2h ago", "5d ago", "0s ago"]);
+    expect(
+      [NOW - 5_000, NOW - 600_000, NOW - 7_200_000, NOW - 5 * 86_400_000, NOW + 1000].map((t) => age(t, NOW)),
+    ).toEqual(["5s ago", "10m ago", "2h ago", "5d ago", "0s ago"]);
     expect([999, 1200, 45_000, 2_500_000].map(count)).toEqual(["999", "1.2k", "45k", "2.5M"]);
   });
 
@@ -52,11 +54,16 @@ describe("figures", () => {
 
 describe("table", () => {
   it("pads columns to the widest cell, right-aligns the numeric ones, trims line ends", () => {
-    expect(table(["ID", "COST", "NOTE"], [["a", "$1.00", ""], ["long-id", "$12.50", "x"]], [1]).split("\n")).toEqual([
-      "ID         COST  NOTE",
-      "a         $1.00",
-      "long-id  $12.50  x",
-    ]);
+    expect(
+      table(
+        ["ID", "COST", "NOTE"],
+        [
+          ["a", "$1.00", ""],
+          ["long-id", "$12.50", "x"],
+        ],
+        [1],
+      ).split("\n"),
+    ).toEqual(["ID         COST  NOTE", "a         $1.00", "long-id  $12.50  x"]);
   });
 
   it("colour codes take no width, and colour is off unless asked for", () => {
@@ -65,7 +72,15 @@ describe("table", () => {
     expect(visibleLength(red)).toBe(6);
     expect(status("failed", false)).toBe("failed");
     expect(paint("x", null, true)).toBe("x");
-    expect(table(["S", "N"], [[red, "1"], ["ok", "2"]]).split("\n")[1]).toBe(`${red}  1`);
+    expect(
+      table(
+        ["S", "N"],
+        [
+          [red, "1"],
+          ["ok", "2"],
+        ],
+      ).split("\n")[1],
+    ).toBe(`${red}  1`);
   });
 });
 
@@ -73,8 +88,14 @@ describe("tasks list table", () => {
   it("one row per task; the REPLAY OF column only when a task is a replay", () => {
     const plain = renderTaskTable([task()], NOW, false).split("\n");
     expect(plain[0]).toMatch(/^ID\s+STATUS\s+PROFILE\s+TRIES\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
-    expect(plain[1]).toMatch(/^t-20261124-1100-aaaaaa\s+needs_human\s+auto\s+2\s+\$0\.0123\s+1h ago\s+Create hello\.txt with a greeting and no…$/);
-    const withReplay = renderTaskTable([task(), task({ id: "t-20261124-1130-bbbbbb", replayOf: "t-20261124-1100-aaaaaa", flags: ["task_warn"] })], NOW, false).split("\n");
+    expect(plain[1]).toMatch(
+      /^t-20261124-1100-aaaaaa\s+needs_human\s+auto\s+2\s+\$0\.0123\s+1h ago\s+Create hello\.txt with a greeting and no…$/,
+    );
+    const withReplay = renderTaskTable(
+      [task(), task({ id: "t-20261124-1130-bbbbbb", replayOf: "t-20261124-1100-aaaaaa", flags: ["task_warn"] })],
+      NOW,
+      false,
+    ).split("\n");
     expect(withReplay[0]).toContain("REPLAY OF");
     expect(withReplay[2]).toMatch(/t-20261124-1130-bbbbbb .* t-20261124-1100-aaaaaa\s+task_warn/);
   });
@@ -85,10 +106,38 @@ describe("tasks show", () => {
   const detail: TaskDetail = {
     task: task({ status: "succeeded", error: null, result, flags: ["task_warn"], replayOf: "t-20261124-1000-cccccc" }),
     stages: [
-      { attempt: 1, profile: "deepseek", cli: "claude", model: "deepseek-chat", status: "failed", costUsd: 0, tokensIn: 0, tokensOut: 0, latencyMs: 850, errorKind: "server_error", errorMessage: "API Error: 500" },
-      { attempt: 2, profile: "sonnet", cli: "claude", model: "claude-sonnet-5-5", status: "succeeded", costUsd: 0.0123, tokensIn: 1200, tokensOut: 34, latencyMs: 4200, errorKind: null, errorMessage: null, branch: "vault/j-2", commit: "0123456789abcdef0123" },
+      {
+        attempt: 1,
+        profile: "deepseek",
+        cli: "claude",
+        model: "deepseek-chat",
+        status: "failed",
+        costUsd: 0,
+        tokensIn: 0,
+        tokensOut: 0,
+        latencyMs: 850,
+        errorKind: "server_error",
+        errorMessage: "API Error: 500",
+      },
+      {
+        attempt: 2,
+        profile: "sonnet",
+        cli: "claude",
+        model: "claude-sonnet-5-5",
+        status: "succeeded",
+        costUsd: 0.0123,
+        tokensIn: 1200,
+        tokensOut: 34,
+        latencyMs: 4200,
+        errorKind: null,
+        errorMessage: null,
+        branch: "vault/j-2",
+        commit: "0123456789abcdef0123",
+      },
     ],
-    decisions: [{ kind: "human", decision: "retry", rationale: "use sonnet", actor: "vault-cli:ops", createdAt: NOW - 120_000 }],
+    decisions: [
+      { kind: "human", decision: "retry", rationale: "use sonnet", actor: "vault-cli:ops", createdAt: NOW - 120_000 },
+    ],
     breakers: { dayBlocked: false, monthFlagged: true },
   };
 
@@ -96,13 +145,19 @@ describe("tasks show", () => {
     const text = renderTaskDetail(detail, { tty: false, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
     const lines = text.split("\n");
     expect(lines[0]).toBe("t-20261124-1100-aaaaaa  succeeded  $0.0123 total  flags: task_warn, month_flagged");
-    expect(lines[1]).toBe("repo demo · profile auto · kind general · 2 attempts · created 1h ago · replay of t-20261124-1000-cccccc");
+    expect(lines[1]).toBe(
+      "repo demo · profile auto · kind general · 2 attempts · created 1h ago · replay of t-20261124-1000-cccccc",
+    );
     expect(text).toMatch(/#\s+PROFILE\s+CLI\s+MODEL\s+STATUS\s+COST\s+TOKENS IN\s+OUT\s+LATENCY\s+ERROR/);
-    expect(text).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000\s+0\s+0\s+850ms\s+server_error: API Error: 500/);
+    expect(text).toMatch(
+      /1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000\s+0\s+0\s+850ms\s+server_error: API Error: 500/,
+    );
     expect(text).toMatch(/2\s+sonnet\s+claude\s+claude-sonnet-5-5\s+succeeded\s+\$0\.0123\s+1\.2k\s+34\s+4\.2s/);
     expect(text).toContain("2 stages, $0.0123\nwork: branch vault/j-2 @ 0123456789ab on the executor (attempt 2)");
     expect(text).toMatch(/2m ago\s+human\s+retry — use sonnet \(vault-cli:ops\)/);
-    expect(lines.at(-1)).toBe("npx wrangler workflows instances describe execute-workflow t-20261124-1100-aaaaaa --local --port 28787");
+    expect(lines.at(-1)).toBe(
+      "npx wrangler workflows instances describe execute-workflow t-20261124-1100-aaaaaa --local --port 28787",
+    );
   });
 
   it("the result: Mermaid source when piped, a drawing on a terminal", () => {
@@ -114,8 +169,12 @@ describe("tasks show", () => {
   });
 
   it("the describe line has --local --port only for a local Worker", () => {
-    expect(describeCommand("t-1", "http://localhost:38787")).toBe("npx wrangler workflows instances describe execute-workflow t-1 --local --port 38787");
-    expect(describeCommand("t-1", "https://vault.example.workers.dev")).toBe("npx wrangler workflows instances describe execute-workflow t-1");
+    expect(describeCommand("t-1", "http://localhost:38787")).toBe(
+      "npx wrangler workflows instances describe execute-workflow t-1 --local --port 38787",
+    );
+    expect(describeCommand("t-1", "https://vault.example.workers.dev")).toBe(
+      "npx wrangler workflows instances describe execute-workflow t-1",
+    );
   });
 });
 

@@ -15,12 +15,21 @@ describe("renderMermaid on the executor's result diagram", () => {
   it("draws a successful run as a tree: who → outcome → files, cost, verify", () => {
     const src = compress(input({ verify: passing }), "mermaid");
     expect(renderMermaid(src)).toBe(
-      ["[sonnet claude-sonnet-5-5]", "└─▶ <ok>", "    ├─▶ [hello.txt +1 -0]", "    ├─▶ [$0.0029]", "    └─▶ [verify pass]"].join("\n"),
+      [
+        "[sonnet claude-sonnet-5-5]",
+        "└─▶ <ok>",
+        "    ├─▶ [hello.txt +1 -0]",
+        "    ├─▶ [$0.0029]",
+        "    └─▶ [verify pass]",
+      ].join("\n"),
     );
   });
 
   it("keeps a failed run's error, with the colon inside the quoted label", () => {
-    const src = compress(input({ files: [] }, { ok: false, error: { kind: "rate_limit", message: "API Error: 429 Too Many Requests" } }), "mermaid");
+    const src = compress(
+      input({ files: [] }, { ok: false, error: { kind: "rate_limit", message: "API Error: 429 Too Many Requests" } }),
+      "mermaid",
+    );
     const text = renderMermaid(src);
     expect(text).toContain("└─▶ <rate_limit>");
     expect(text).toContain("├─▶ [API Error: 429 Too Many Requests]");
@@ -88,9 +97,13 @@ describe("renderMermaid on other diagrams we write", () => {
 
 describe("the flowchart subset", () => {
   it("reads edge labels, both label forms, & groups, shapes, dotted and thick links, ; separators", () => {
-    const text = renderMermaid('graph TD; A[Start] -->|yes| B(Round); A -- no --> C{{Hex}}; B & C ==> D[(DB)]; D -.-> E>"flag"]');
+    const text = renderMermaid(
+      'graph TD; A[Start] -->|yes| B(Round); A -- no --> C{{Hex}}; B & C ==> D[(DB)]; D -.-> E>"flag"]',
+    );
     expect(text).toBe(
-      ["[Start]", "├─yes─▶ (Round)", "│   └═▶ [(DB)]", "│       └╌▶ >flag]", "└─no─▶ {{Hex}}", "    └═▶ [(DB)] ↑"].join("\n"),
+      ["[Start]", "├─yes─▶ (Round)", "│   └═▶ [(DB)]", "│       └╌▶ >flag]", "└─no─▶ {{Hex}}", "    └═▶ [(DB)] ↑"].join(
+        "\n",
+      ),
     );
   });
 
@@ -99,7 +112,9 @@ describe("the flowchart subset", () => {
   });
 
   it("a label given where a node is defined is kept when a later line names it bare", () => {
-    expect(renderMermaid('flowchart LR\n  X["the label"]\n  X --> Y\n  Y["why"]')).toBe(["[the label]", "└─▶ [why]"].join("\n"));
+    expect(renderMermaid('flowchart LR\n  X["the label"]\n  X --> Y\n  Y["why"]')).toBe(
+      ["[the label]", "└─▶ [why]"].join("\n"),
+    );
   });
 
   it("a quoted label may hold brackets and arrows", () => {
@@ -107,12 +122,14 @@ describe("the flowchart subset", () => {
   });
 
   it("skips subgraph frames, comments and styling, and draws lone nodes", () => {
-    const src = "flowchart TB\n  %% a comment\n  subgraph one\n    A[alone]\n  end\n  style A fill:#f9f\n  classDef x fill:#fff\n  class A x";
+    const src =
+      "flowchart TB\n  %% a comment\n  subgraph one\n    A[alone]\n  end\n  style A fill:#f9f\n  classDef x fill:#fff\n  class A x";
     expect(renderMermaid(src)).toBe("[alone]");
   });
 
   it("hands back anything that is not a flowchart unchanged", () => {
-    for (const src of ["sequenceDiagram\n  A->>B: hi", "ok · sonnet · 1 file", "", "flowchart LR\n  %% nothing"]) expect(renderMermaid(src)).toBe(src);
+    for (const src of ["sequenceDiagram\n  A->>B: hi", "ok · sonnet · 1 file", "", "flowchart LR\n  %% nothing"])
+      expect(renderMermaid(src)).toBe(src);
   });
 
   it("renders fenced mermaid blocks inside text", () => {
@@ -121,7 +138,13 @@ describe("the flowchart subset", () => {
   });
 
   it("never throws on malformed input", () => {
-    for (const src of ["flowchart LR\n  A[unclosed --> B", "flowchart LR\n  --> -->", 'flowchart LR\n  A["x', "flowchart LR\n  A --> ", "graph\n;;;"]) {
+    for (const src of [
+      "flowchart LR\n  A[unclosed --> B",
+      "flowchart LR\n  --> -->",
+      'flowchart LR\n  A["x',
+      "flowchart LR\n  A --> ",
+      "graph\n;;;",
+    ]) {
       expect(() => renderMermaid(src)).not.toThrow();
     }
   });

@@ -26,8 +26,14 @@ describe("bad usage: the message and the command's usage on stderr, exit 2", () 
     [["replay", "--failed"], /^vault: --failed needs --since, e\.g\. --since 24h/],
     [["replay", ID, "--failed", "--since", "1h"], /^vault: give task ids or --failed, not both/],
     [["replay", ID, "--profile", "auto"], /^vault: --profile selects tasks for --failed; it does not go with task ids/],
-    [["replay", "--failed", "--since", "1h", "--concurrency", "0"], /^vault: --concurrency takes a whole number from 1 to 20/],
-    [["replay", ID, "--from-tier", "gpt-9"], /^vault: --from-tier takes a profile: deepseek, gemini-flash, gemini-pro, sonnet, opus, consensus; not 'gpt-9'/],
+    [
+      ["replay", "--failed", "--since", "1h", "--concurrency", "0"],
+      /^vault: --concurrency takes a whole number from 1 to 20/,
+    ],
+    [
+      ["replay", ID, "--from-tier", "gpt-9"],
+      /^vault: --from-tier takes a profile: deepseek, gemini-flash, gemini-pro, sonnet, opus, consensus; not 'gpt-9'/,
+    ],
     [["decide", ID], /^vault: give exactly one of --approve, --reject, --retry-with <profile>/],
     [["decide", ID, "--approve", "--reject"], /^vault: give exactly one of/],
     [["decide", ID, "--retry-with"], /^vault: Option '--retry-with <value>' argument missing/],
@@ -46,7 +52,18 @@ describe("bad usage: the message and the command's usage on stderr, exit 2", () 
 });
 
 describe("--help on every command: exit 0, usage, flags and examples on stdout", () => {
-  const cases = [["--help"], ["tasks", "--help"], ["tasks", "list", "--help"], ["tasks", "show", "-h"], ["replay", "--help"], ["decide", "--help"], ["breakers", "--help"], ["health", "--help"], ["help", "replay"], ["--url", "x", "replay", "-h"]];
+  const cases = [
+    ["--help"],
+    ["tasks", "--help"],
+    ["tasks", "list", "--help"],
+    ["tasks", "show", "-h"],
+    ["replay", "--help"],
+    ["decide", "--help"],
+    ["breakers", "--help"],
+    ["health", "--help"],
+    ["help", "replay"],
+    ["--url", "x", "replay", "-h"],
+  ];
   it.each(cases)("vault %j", async (...args) => {
     const r = await runVault(args, env);
     expect(r).toMatchObject({ code: 0, err: "" });
@@ -55,7 +72,18 @@ describe("--help on every command: exit 0, usage, flags and examples on stdout",
 
   it("a command's help names its flags and the global ones", async () => {
     const r = await runVault(["replay", "--help"], env);
-    for (const flag of ["--failed", "--since", "--from-tier", "--dry-run", "--concurrency", "--force", "--json", "--url", "--token"]) expect(r.out).toContain(flag);
+    for (const flag of [
+      "--failed",
+      "--since",
+      "--from-tier",
+      "--dry-run",
+      "--concurrency",
+      "--force",
+      "--json",
+      "--url",
+      "--token",
+    ])
+      expect(r.out).toContain(flag);
     expect(r.out).toContain("EXAMPLES\n  $ vault replay");
   });
 

@@ -1,4 +1,4 @@
-export * from "./profiles.ts";
 export * from "./job.ts";
+export * from "./profiles.ts";
 export * from "./result.ts";
 export * from "./signature.ts";

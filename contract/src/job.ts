@@ -24,7 +24,10 @@ export const JobRequest = z
     jobKey: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/, "jobKey must be 1-200 of [A-Za-z0-9:._-]"),
     profile: ProfileName.optional(),
     executor: CliName.optional(),
-    model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, "model must be a model name like 'sonnet'").optional(),
+    model: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, "model must be a model name like 'sonnet'")
+      .optional(),
     prompt: z.string().min(1).max(MAX_PROMPT_CHARS),
     repo: RepoName,
     ref: GitRef.optional(),

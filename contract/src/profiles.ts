@@ -15,5 +15,14 @@ export type ProfileName = z.infer<typeof ProfileName>;
 export const Verbosity = z.enum(["summary", "mermaid", "standard", "full"]);
 export type Verbosity = z.infer<typeof Verbosity>;
 
-export const ErrorKind = z.enum(["auth", "rate_limit", "api", "timeout", "crash", "bad_output", "budget", "interrupted"]);
+export const ErrorKind = z.enum([
+  "auth",
+  "rate_limit",
+  "api",
+  "timeout",
+  "crash",
+  "bad_output",
+  "budget",
+  "interrupted",
+]);
 export type ErrorKind = z.infer<typeof ErrorKind>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { CliName, ErrorKind, ProfileName } from "./profiles.ts";
 import { JobStatus } from "./job.ts";
+import { CliName, ErrorKind, ProfileName } from "./profiles.ts";
 
 export const Tokens = z.strictObject({
   input: z.int().nonnegative(),

@@ -27,7 +27,11 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
   return out;
 }
 
-export async function signBody(secret: string, body: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
+export async function signBody(
+  secret: string,
+  body: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(`${nowSeconds}.${body}`));
   return `t=${nowSeconds},v1=${toHex(mac)}`;
 }

@@ -4,7 +4,7 @@
  * the state stays `pending` in the store until it is delivered (a restart resends it), and the
  * Worker also polls GET /jobs/:id.
  */
-import { SIGNATURE_HEADER, signBody, type JobView } from "@vault-mcp/contract";
+import { type JobView, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
 import { log } from "./log.ts";
 
 export interface CallbackOptions {
@@ -42,7 +42,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export async function sendCallback(url: string, secret: string, view: JobView, opts: CallbackOptions = {}): Promise<CallbackOutcome> {
+export async function sendCallback(
+  url: string,
+  secret: string,
+  view: JobView,
+  opts: CallbackOptions = {},
+): Promise<CallbackOutcome> {
   const attempts = opts.attempts ?? 6;
   const base = opts.baseDelayMs ?? 2_000;
   const doFetch = opts.fetch ?? fetch;
@@ -68,7 +73,11 @@ export async function sendCallback(url: string, secret: string, view: JobView, o
       log("warn", "callback_retry", { jobId: view.jobId, status: res.status, attempt: i });
     } catch (err) {
       if (opts.signal?.aborted) return { ok: false, attempts: i, reason: "stopped" };
-      log("warn", "callback_retry", { jobId: view.jobId, error: err instanceof Error ? err.message : String(err), attempt: i });
+      log("warn", "callback_retry", {
+        jobId: view.jobId,
+        error: err instanceof Error ? err.message : String(err),
+        attempt: i,
+      });
     }
     if (i < attempts) await sleep(backoffMs(i, base, opts.random), opts.signal);
   }

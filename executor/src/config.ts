@@ -17,7 +17,12 @@ const secret = (what: string) =>
 const list = z
   .string()
   .default("")
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 const Schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -42,7 +47,9 @@ const Schema = z.object({
   CLAUDE_BIN: z.string().min(1).default("claude"),
   CODEX_BIN: z.string().min(1).default("codex"),
   GEMINI_BIN: z.string().min(1).default("gemini"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" }).default("info"),
+  LOG_LEVEL: z
+    .enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" })
+    .default("info"),
   MAX_BODY_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024, "the largest request body accepted; larger ones get 413"),
 });
 
@@ -72,7 +79,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`invalid executor configuration (environment):\n${lines.join("\n")}`);
   }
   const c = r.data;
-  if (c.DEFAULT_TIMEOUT_MS > c.MAX_TIMEOUT_MS) throw new ConfigError(`invalid executor configuration: DEFAULT_TIMEOUT_MS (${c.DEFAULT_TIMEOUT_MS}) must not exceed MAX_TIMEOUT_MS (${c.MAX_TIMEOUT_MS})`);
+  if (c.DEFAULT_TIMEOUT_MS > c.MAX_TIMEOUT_MS)
+    throw new ConfigError(
+      `invalid executor configuration: DEFAULT_TIMEOUT_MS (${c.DEFAULT_TIMEOUT_MS}) must not exceed MAX_TIMEOUT_MS (${c.MAX_TIMEOUT_MS})`,
+    );
   return {
     ...c,
     DATA_DIR: path.resolve(c.DATA_DIR),

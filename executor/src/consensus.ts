@@ -82,6 +82,10 @@ export const compareRuns: CompareRuns = (a: ConsensusSide, b: ConsensusSide): Co
     fileAgreement,
     verify,
   };
-  const mermaid = consensusMermaid(report, { profile: a.profile, outcome: outcome(a.run), verify: verify[0] }, { profile: b.profile, outcome: outcome(b.run), verify: verify[1] });
+  const mermaid = consensusMermaid(
+    report,
+    { profile: a.profile, outcome: outcome(a.run), verify: verify[0] },
+    { profile: b.profile, outcome: outcome(b.run), verify: verify[1] },
+  );
   return { ...report, mermaid };
 };

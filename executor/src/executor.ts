@@ -6,18 +6,18 @@
 import type { AddressInfo } from "node:net";
 import type { CliName } from "@vault-mcp/contract";
 import type { CallbackOptions } from "./callback.ts";
-import { makeAdapters, type AdapterRegistry } from "./clis/index.ts";
+import { type AdapterRegistry, makeAdapters } from "./clis/index.ts";
 import type { ExecutorConfig } from "./config.ts";
-import { probeClis, type CliInfo } from "./health.ts";
+import { type CliInfo, probeClis } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { JobStore } from "./jobs/store.ts";
 import { log, setLogLevel } from "./log.ts";
-import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadPrices } from "./pricing.ts";
+import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
-import { createApp, type App } from "./server/app.ts";
+import { type App, createApp } from "./server/app.ts";
 import { shutdown } from "./shutdown.ts";
 import { GitWorktreeManager } from "./worktree/manager.ts";
 
@@ -53,7 +53,8 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   const store = new JobStore(config.DATA_DIR);
   // Before anything runs: what a dead process left `running` or `queued` reads `interrupted`.
   const recovered = store.recover(new Date().toISOString());
-  if (recovered.length) log("warn", "jobs_interrupted_by_restart", { count: recovered.length, jobIds: recovered.slice(0, 50) });
+  if (recovered.length)
+    log("warn", "jobs_interrupted_by_restart", { count: recovered.length, jobIds: recovered.slice(0, 50) });
 
   const worktrees = new GitWorktreeManager({
     reposDir: config.REPOS_DIR,
@@ -93,13 +94,22 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
 
   for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
   if (o.probeClis !== false) {
-    void probeClis({ claude: config.CLAUDE_BIN, codex: config.CODEX_BIN, gemini: config.GEMINI_BIN }, runProcess).then((c) => {
-      clis = c;
-      log("info", "clis_probed", Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])));
-    });
+    void probeClis({ claude: config.CLAUDE_BIN, codex: config.CODEX_BIN, gemini: config.GEMINI_BIN }, runProcess).then(
+      (c) => {
+        clis = c;
+        log(
+          "info",
+          "clis_probed",
+          Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])),
+        );
+      },
+    );
   }
   let stopping: Promise<void> | undefined;
-  const sweep = setInterval(() => void worktrees.sweep().catch((err: unknown) => log("warn", "worktree_sweep_failed", { error: String(err) })), SWEEP_EVERY_MS);
+  const sweep = setInterval(
+    () => void worktrees.sweep().catch((err: unknown) => log("warn", "worktree_sweep_failed", { error: String(err) })),
+    SWEEP_EVERY_MS,
+  );
   sweep.unref();
 
   return {

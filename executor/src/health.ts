@@ -20,7 +20,12 @@ export interface CliInfo {
 }
 
 export async function which(bin: string, envPath = process.env.PATH ?? ""): Promise<string | null> {
-  const candidates = bin.includes("/") ? [bin] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+  const candidates = bin.includes("/")
+    ? [bin]
+    : envPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.join(d, bin));
   for (const c of candidates) {
     try {
       await access(c, constants.X_OK);
@@ -41,7 +46,14 @@ export async function probeClis(
     (Object.entries(bins) as [CliName, string][]).map(async ([name, bin]): Promise<[CliName, CliInfo]> => {
       const found = await which(bin);
       if (!found) return [name, { found: false, path: null, version: null }];
-      const out = await runProcess({ argv: [found, "--version"], cwd: "/", env: { PATH: process.env.PATH ?? "", HOME: "/tmp", NO_COLOR: "1" }, timeoutMs, killGraceMs: 1_000, maxOutputBytes: 4096 });
+      const out = await runProcess({
+        argv: [found, "--version"],
+        cwd: "/",
+        env: { PATH: process.env.PATH ?? "", HOME: "/tmp", NO_COLOR: "1" },
+        timeoutMs,
+        killGraceMs: 1_000,
+        maxOutputBytes: 4096,
+      });
       const line = out.stdout.trim().split("\n")[0]?.slice(0, 200) ?? "";
       return [name, { found: true, path: found, version: out.exitCode === 0 && !out.timedOut && line ? line : null }];
     }),

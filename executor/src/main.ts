@@ -3,7 +3,7 @@
  * strips the types). Config from the environment → store → managers → HTTP server; one
  * "listening" line with the URL; SIGTERM/SIGINT shut down gracefully and exit 0.
  */
-import { ConfigError, loadConfig, type ExecutorConfig } from "./config.ts";
+import { ConfigError, type ExecutorConfig, loadConfig } from "./config.ts";
 import { createExecutor } from "./executor.ts";
 import { announce, log } from "./log.ts";
 import { exitOnSignals } from "./shutdown.ts";
@@ -21,7 +21,12 @@ try {
   const executor = createExecutor(config);
   exitOnSignals(() => executor.shutdown());
   const url = await executor.listen();
-  announce("listening", { url, capacity: config.MAX_EXECUTORS, maxQueue: config.MAX_QUEUE, interruptedAtStart: executor.recovered.length });
+  announce("listening", {
+    url,
+    capacity: config.MAX_EXECUTORS,
+    maxQueue: config.MAX_QUEUE,
+    interruptedAtStart: executor.recovered.length,
+  });
 } catch (err) {
   // A locked store, a busy port, a bad profiles file: one line saying which, then exit 1.
   log("error", "start_failed", { error: err instanceof Error ? err.message : String(err) });

@@ -30,10 +30,15 @@ export function loadPrices(file: string | URL = DEFAULT_PRICES_FILE): PriceTable
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new PriceTableError(`cannot read the price table ${String(file)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PriceTableError(
+      `cannot read the price table ${String(file)}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const r = PriceTable.safeParse(raw);
-  if (!r.success) throw new PriceTableError(`invalid price table ${String(file)}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!r.success)
+    throw new PriceTableError(
+      `invalid price table ${String(file)}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   return r.data;
 }
 
@@ -47,7 +52,12 @@ export function priceFor(prices: PriceTable, model: string): { price: Price; kno
   if (exact) return { price: exact, known: true };
   let best: string | null = null;
   for (const key of Object.keys(prices.models)) {
-    if (model.startsWith(key) && VERSION_SUFFIX.test(model.slice(key.length)) && (best === null || key.length > best.length)) best = key;
+    if (
+      model.startsWith(key) &&
+      VERSION_SUFFIX.test(model.slice(key.length)) &&
+      (best === null || key.length > best.length)
+    )
+      best = key;
   }
   const prefixed = best === null ? undefined : prices.models[best];
   return prefixed ? { price: prefixed, known: true } : { price: prices.default, known: false };
@@ -61,6 +71,7 @@ export function priceFor(prices: PriceTable, model: string): { price: Price; kno
 export function computeCost(prices: PriceTable, model: string, t: Tokens, inputIncludesCache = false): number {
   const { price: p } = priceFor(prices, model);
   const uncached = inputIncludesCache ? Math.max(0, t.input - t.cacheRead - t.cacheWrite) : t.input;
-  const usd = (uncached * p.input + t.output * p.output + t.cacheRead * p.cacheRead + t.cacheWrite * p.cacheWrite) / 1_000_000;
+  const usd =
+    (uncached * p.input + t.output * p.output + t.cacheRead * p.cacheRead + t.cacheWrite * p.cacheWrite) / 1_000_000;
   return Math.round(usd * 1e8) / 1e8;
 }

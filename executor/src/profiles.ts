@@ -10,7 +10,7 @@
  * config); gemini GEMINI_API_KEY / GOOGLE_GEMINI_BASE_URL.
  */
 import { readFileSync } from "node:fs";
-import { CliName, ProfileName, type JobRequest } from "@vault-mcp/contract";
+import { CliName, type JobRequest, ProfileName } from "@vault-mcp/contract";
 import { z } from "zod";
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -18,14 +18,17 @@ const REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
 
 export const Profile = z.strictObject({
   cli: CliName,
-  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/\[\]-]{0,99}$/, "model must be a model name like 'sonnet'"),
+  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/[\]-]{0,99}$/, "model must be a model name like 'sonnet'"),
   env: z.record(z.string().regex(ENV_NAME, "env names are upper-case like ANTHROPIC_API_KEY"), z.string()).default({}),
   description: z.string().optional(),
 });
 export type Profile = z.infer<typeof Profile>;
 
 export const ProfilesFile = z.object({
-  profiles: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "profile names are lower-case like 'gemini-flash'"), Profile),
+  profiles: z.record(
+    z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "profile names are lower-case like 'gemini-flash'"),
+    Profile,
+  ),
   /** The two profiles a `consensus` job runs side by side. */
   consensus: z.tuple([z.string(), z.string()]),
   /** The profile a direct run (`executor: <cli>`) uses for each CLI. */
@@ -60,7 +63,9 @@ export function loadProfiles(file: string | URL = DEFAULT_PROFILES_FILE, env: En
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new ProfileError(`cannot read the profiles file ${String(file)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ProfileError(
+      `cannot read the profiles file ${String(file)}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   return checkProfiles(raw, env, String(file));
 }
@@ -68,17 +73,22 @@ export function loadProfiles(file: string | URL = DEFAULT_PROFILES_FILE, env: En
 /** The validation of loadProfiles, for a value already in memory. */
 export function checkProfiles(raw: unknown, env: Env = process.env, source = "profiles"): LoadedProfiles {
   const r = ProfilesFile.safeParse(raw);
-  if (!r.success) throw new ProfileError(`invalid ${source}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  if (!r.success)
+    throw new ProfileError(
+      `invalid ${source}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+    );
   const file = r.data;
   const problems: string[] = [];
   for (const name of ProfileName.options) {
     if (name === "consensus") {
-      if (file.profiles[name]) problems.push("'consensus' is reserved for the pair in `consensus` and cannot be a profile");
+      if (file.profiles[name])
+        problems.push("'consensus' is reserved for the pair in `consensus` and cannot be a profile");
     } else if (!file.profiles[name]) problems.push(`ladder profile '${name}' is not defined`);
   }
   const [a, b] = file.consensus;
   if (a === b) problems.push(`consensus needs two different profiles, got '${a}' twice`);
-  for (const name of file.consensus) if (!file.profiles[name]) problems.push(`consensus names '${name}', which is not defined`);
+  for (const name of file.consensus)
+    if (!file.profiles[name]) problems.push(`consensus names '${name}', which is not defined`);
   for (const cli of CliName.options) {
     const name = file.direct[cli];
     const p = name === undefined ? undefined : file.profiles[name];
@@ -125,12 +135,17 @@ export function expandEnv(template: Readonly<Record<string, string>>, env: Env):
 /** One profile with its environment expanded; `model` overrides the profile's model. */
 export function resolveProfile(file: ProfilesFile, name: string, env: Env, model?: string): ResolvedSide {
   const p = Object.hasOwn(file.profiles, name) ? file.profiles[name] : undefined;
-  if (!p) throw new ProfileError(`unknown profile '${name}'; known: ${Object.keys(file.profiles).join(", ")}, consensus`);
+  if (!p)
+    throw new ProfileError(`unknown profile '${name}'; known: ${Object.keys(file.profiles).join(", ")}, consensus`);
   return { profile: name, cli: p.cli, model: model ?? p.model, env: expandEnv(p.env, env) };
 }
 
 /** One side per CLI run: two for `consensus` (each with its own profile's model). */
-export function resolveSides(file: ProfilesFile, req: Pick<JobRequest, "profile" | "executor" | "model">, env: Env): ResolvedSide[] {
+export function resolveSides(
+  file: ProfilesFile,
+  req: Pick<JobRequest, "profile" | "executor" | "model">,
+  env: Env,
+): ResolvedSide[] {
   if (req.profile === "consensus") return file.consensus.map((name) => resolveProfile(file, name, env));
   if (req.profile) return [resolveProfile(file, req.profile, env, req.model)];
   if (req.executor) {

@@ -76,6 +76,8 @@ export class JobQueue {
   }
 
   idle(): Promise<void> {
-    return this.busy === 0 && this.waiting.length === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+    return this.busy === 0 && this.waiting.length === 0
+      ? Promise.resolve()
+      : new Promise((r) => this.idleWaiters.push(r));
   }
 }

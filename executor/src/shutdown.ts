@@ -5,10 +5,11 @@
  * the store is closed (WAL checkpointed) and the process exits 0. The whole sequence stays inside
  * systemd's TimeoutStopSec (40 s) with the defaults: 20 s grace + 5 s kill grace + 2 s callbacks.
  */
-import type { JobQueue } from "./queue.ts";
+
 import type { JobRunner } from "./jobs/runner.ts";
 import type { JobStore } from "./jobs/store.ts";
 import { log } from "./log.ts";
+import type { JobQueue } from "./queue.ts";
 import type { App } from "./server/app.ts";
 
 /** How long owed callbacks may still be sent once no job runs any more. */

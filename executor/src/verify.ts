@@ -22,7 +22,11 @@ export async function runVerify(
     ...(signal ? { signal } : {}),
   });
   const text = `${out.stdout}${out.stderr ? `\n${out.stderr}` : ""}`.trim();
-  const reason = out.spawnError ? `could not start: ${out.spawnError}` : out.timedOut ? `killed after ${timeoutMs} ms` : "";
+  const reason = out.spawnError
+    ? `could not start: ${out.spawnError}`
+    : out.timedOut
+      ? `killed after ${timeoutMs} ms`
+      : "";
   return {
     command: [...command],
     ok: out.exitCode === 0 && !out.timedOut && !out.spawnError,

@@ -13,14 +13,20 @@ const marker = path.join(dir, "node_modules", ".installed");
 const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` };
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 22) {
-  console.error(`test/clis/install.mjs needs node >= 22 (this is ${process.version}); run it through npm test or the repo's node_modules/.bin/node`);
+  console.error(
+    `test/clis/install.mjs needs node >= 22 (this is ${process.version}); run it through npm test or the repo's node_modules/.bin/node`,
+  );
   process.exit(1);
 }
 
 // `--verify` only checks an existing install (no registry access).
 if (!process.argv.includes("--verify")) {
   console.log("installing the pinned agent CLIs for the contract tests (once; ~880 MB)…");
-  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"], { cwd: dir, stdio: "inherit", env });
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"], {
+    cwd: dir,
+    stdio: "inherit",
+    env,
+  });
   if (r.status !== 0) {
     console.error("could not install the agent CLIs; the contract tests need them");
     process.exit(r.status ?? 1);
@@ -42,7 +48,9 @@ for (const [name, version] of checks) {
   }
   const v = spawnSync(bin, ["--version"], { env, encoding: "utf8", timeout: 60_000 });
   if (v.status !== 0 || !v.stdout.includes(version)) {
-    console.error(`${name} did not report version ${version} (${bin}): ${(v.stdout || v.stderr || String(v.error)).trim()}`);
+    console.error(
+      `${name} did not report version ${version} (${bin}): ${(v.stdout || v.stderr || String(v.error)).trim()}`,
+    );
     process.exit(1);
   }
 }

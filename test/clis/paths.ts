@@ -42,7 +42,9 @@ const triple = process.arch === "arm64" ? "aarch64-unknown-linux-musl" : "x86_64
 
 export const cliPaths: Readonly<Record<PinnedCli, string | null>> = Object.freeze({
   /** The native (Bun-compiled) binary. */
-  claude: executable(path.join(nm, "@anthropic-ai", `claude-code-linux-${arch}`, "claude")) ?? isElf(executable(path.join(nm, "@anthropic-ai", "claude-code", "bin", "claude.exe"))),
+  claude:
+    executable(path.join(nm, "@anthropic-ai", `claude-code-linux-${arch}`, "claude")) ??
+    isElf(executable(path.join(nm, "@anthropic-ai", "claude-code", "bin", "claude.exe"))),
   /** codex's native (static musl) binary, run directly. */
   codex: executable(path.join(nm, "@openai", `codex-linux-${arch}`, "vendor", triple, "bin", "codex")),
   /** gemini's JS bundle (a `#!/usr/bin/env node` script: node ≥ 20 must be on the child's PATH). */
@@ -57,6 +59,9 @@ export function missingClis(): PinnedCli[] {
 /** The path of one CLI, or an error that says how to install it. */
 export function requireCli(name: PinnedCli): string {
   const p = cliPaths[name];
-  if (!p) throw new Error(`the pinned ${name} CLI is not installed: run \`node test/clis/install.mjs\` (npm test does it once)`);
+  if (!p)
+    throw new Error(
+      `the pinned ${name} CLI is not installed: run \`node test/clis/install.mjs\` (npm test does it once)`,
+    );
   return p;
 }

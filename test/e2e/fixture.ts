@@ -9,9 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ROOT, startStack, type RunningStack } from "../../scripts/stack.ts";
+import { ROOT, type RunningStack, startStack } from "../../scripts/stack.ts";
 import { cliPaths } from "../clis/paths.ts";
-import { startMockModelApi, type MockModelApi } from "../mock-model-api/server.ts";
+import { type MockModelApi, startMockModelApi } from "../mock-model-api/server.ts";
 
 export interface E2E {
   stack: RunningStack;
@@ -25,12 +25,22 @@ export interface E2E {
 }
 
 /** Which mock scenario each profile talks to (ok, 500, hang, slow…). */
-export type Scenarios = Partial<Record<"deepseek" | "gemini-flash" | "gemini-pro" | "sonnet" | "opus" | "codex", string>>;
+export type Scenarios = Partial<
+  Record<"deepseek" | "gemini-flash" | "gemini-pro" | "sonnet" | "opus" | "codex", string>
+>;
 
 export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): void {
   const url = (p: keyof Scenarios) => `${mockUrl}/s/${sc[p] ?? "ok"}`;
-  const claude = (p: keyof Scenarios, model: string) => ({ cli: "claude", model, env: { ANTHROPIC_BASE_URL: url(p), ANTHROPIC_API_KEY: "sk-ant-mock" } });
-  const gemini = (p: keyof Scenarios, model: string) => ({ cli: "gemini", model, env: { GOOGLE_GEMINI_BASE_URL: url(p), GEMINI_API_KEY: "mock-key" } });
+  const claude = (p: keyof Scenarios, model: string) => ({
+    cli: "claude",
+    model,
+    env: { ANTHROPIC_BASE_URL: url(p), ANTHROPIC_API_KEY: "sk-ant-mock" },
+  });
+  const gemini = (p: keyof Scenarios, model: string) => ({
+    cli: "gemini",
+    model,
+    env: { GOOGLE_GEMINI_BASE_URL: url(p), GEMINI_API_KEY: "mock-key" },
+  });
   writeFileSync(
     file,
     JSON.stringify({
@@ -40,7 +50,11 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
         "gemini-pro": gemini("gemini-pro", "gemini-2.5-pro"),
         sonnet: claude("sonnet", "claude-sonnet-5-5"),
         opus: claude("opus", "claude-opus-5-5"),
-        codex: { cli: "codex", model: "gpt-5.5", env: { CODEX_BASE_URL: `${url("codex")}/v1`, CODEX_API_KEY: "sk-mock" } },
+        codex: {
+          cli: "codex",
+          model: "gpt-5.5",
+          env: { CODEX_BASE_URL: `${url("codex")}/v1`, CODEX_API_KEY: "sk-mock" },
+        },
       },
       consensus: ["sonnet", "codex"],
       direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
@@ -54,7 +68,8 @@ export async function startE2E(
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
 ): Promise<E2E> {
-  for (const [name, p] of Object.entries(cliPaths)) if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
+  for (const [name, p] of Object.entries(cliPaths))
+    if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   const mock = await startMockModelApi();
   const profilesFile = path.join(dir, "profiles.json");
@@ -85,7 +100,9 @@ export async function startE2E(
     dir,
     token,
     async mcp() {
-      const transport = new StreamableHTTPClientTransport(new URL(`${stack.workerUrl}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+      const transport = new StreamableHTTPClientTransport(new URL(`${stack.workerUrl}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      });
       const client = new Client({ name: "e2e", version: "1.0.0" });
       await client.connect(transport);
       return client;
@@ -97,11 +114,15 @@ export async function startE2E(
       return fetch(`${stack.workerUrl}${pathname}`, { ...init, headers });
     },
     d1(sql) {
-      const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", path.join(dir, "state", "wrangler"), "--command", sql], {
-        cwd: ROOT,
-        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-        encoding: "utf8",
-      });
+      const r = spawnSync(
+        path.join(ROOT, "node_modules", ".bin", "wrangler"),
+        ["d1", "execute", "DB", "--local", "--persist-to", path.join(dir, "state", "wrangler"), "--command", sql],
+        {
+          cwd: ROOT,
+          env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+          encoding: "utf8",
+        },
+      );
       if (r.status !== 0) throw new Error(`d1 execute failed: ${r.stderr}`);
     },
     async stop() {
@@ -112,10 +133,20 @@ export async function startE2E(
   };
 }
 
-export async function waitState(e: E2E, taskId: string, timeoutMs = 60_000): Promise<{ status: string; result?: string; flags: string[]; costUsd: number; error?: string }> {
+export async function waitState(
+  e: E2E,
+  taskId: string,
+  timeoutMs = 60_000,
+): Promise<{ status: string; result?: string; flags: string[]; costUsd: number; error?: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = (await (await e.api(`/api/tasks/${taskId}/state`)).json()) as { status: string; result?: string; flags: string[]; costUsd: number; error?: string };
+    const s = (await (await e.api(`/api/tasks/${taskId}/state`)).json()) as {
+      status: string;
+      result?: string;
+      flags: string[];
+      costUsd: number;
+      error?: string;
+    };
     if (!["running", "init"].includes(s.status) || Date.now() > deadline) return s;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -5,7 +5,7 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startE2E, waitState, type E2E } from "./fixture.ts";
+import { type E2E, startE2E, waitState } from "./fixture.ts";
 
 let e: E2E;
 let client: Client;
@@ -21,22 +21,48 @@ afterAll(async () => {
 }, 60_000);
 
 type Tool = { structuredContent?: Record<string, unknown>; isError?: boolean; content: { text?: string }[] };
-const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Tool;
+const call = async (name: string, args: Record<string, unknown>) =>
+  (await client.callTool({ name, arguments: args })) as Tool;
 
 describe("end to end", () => {
   it("lists every tool over HTTP", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["execute", "workflow", "workflow_query", "task", "checkpoint", "decision", "transcript", "breakers", "replay", "health"]));
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining([
+        "execute",
+        "workflow",
+        "workflow_query",
+        "task",
+        "checkpoint",
+        "decision",
+        "transcript",
+        "breakers",
+        "replay",
+        "health",
+      ]),
+    );
   });
 
   it("execute (claude) → result Mermaid, and a stage row with cost, latency and tokens", async () => {
     const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 40 });
     expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
     const taskId = String(r.structuredContent?.taskId);
-    const state = r.structuredContent?.status === "running" ? await waitState(e, taskId) : (r.structuredContent as { status: string; result: string });
+    const state =
+      r.structuredContent?.status === "running"
+        ? await waitState(e, taskId)
+        : (r.structuredContent as { status: string; result: string });
     expect(state.status).toBe("succeeded");
     expect(state.result).toContain("flowchart");
-    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { cli: string; costUsd: number; tokensIn: number; tokensOut: number; latencyMs: number; status: string }[] };
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as {
+      stages: {
+        cli: string;
+        costUsd: number;
+        tokensIn: number;
+        tokensOut: number;
+        latencyMs: number;
+        status: string;
+      }[];
+    };
     expect(detail.stages).toHaveLength(1);
     expect(detail.stages[0]).toMatchObject({ cli: "claude", status: "succeeded", tokensIn: 1200, tokensOut: 34 });
     expect(detail.stages[0]?.costUsd).toBeGreaterThan(0);
@@ -44,7 +70,12 @@ describe("end to end", () => {
   });
 
   it("execute answers running when it cannot wait, then state returns the result", async () => {
-    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "gemini-flash", waitSeconds: 0 });
+    const r = await call("execute", {
+      prompt: "Create hello.txt",
+      repo: "demo",
+      profile: "gemini-flash",
+      waitSeconds: 0,
+    });
     expect(r.structuredContent?.status).toBe("running");
     const taskId = String(r.structuredContent?.taskId);
     const s = await waitState(e, taskId);
@@ -54,11 +85,19 @@ describe("end to end", () => {
   });
 
   it("lifecycle: init → spec → execute → write → close", async () => {
-    const init = await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" });
+    const init = await call("workflow", {
+      action: "init",
+      prompt: "Create hello.txt",
+      repo: "demo",
+      profile: "sonnet",
+    });
     const taskId = String(init.structuredContent?.taskId);
-    expect((await call("workflow", { action: "spec", taskId, spec: "hello.txt must contain hello" })).isError).toBeFalsy();
+    expect(
+      (await call("workflow", { action: "spec", taskId, spec: "hello.txt must contain hello" })).isError,
+    ).toBeFalsy();
     const ex = await call("execute", { taskId, waitSeconds: 40 });
-    const status = ex.structuredContent?.status === "running" ? (await waitState(e, taskId)).status : ex.structuredContent?.status;
+    const status =
+      ex.structuredContent?.status === "running" ? (await waitState(e, taskId)).status : ex.structuredContent?.status;
     expect(status).toBe("succeeded");
     expect((await call("workflow", { action: "write", taskId, content: "Reviewed and merged" })).isError).toBeFalsy();
     expect((await call("workflow", { action: "close", taskId })).structuredContent).toMatchObject({ status: "closed" });
@@ -68,7 +107,9 @@ describe("end to end", () => {
     const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "auto", waitSeconds: 40 });
     const taskId = String(r.structuredContent?.taskId);
     expect((await waitState(e, taskId)).status).toBe("succeeded");
-    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { profile: string; status: string; errorKind: string | null }[] };
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as {
+      stages: { profile: string; status: string; errorKind: string | null }[];
+    };
     expect(detail.stages.map((s) => [s.profile, s.status, s.errorKind])).toEqual([
       ["deepseek", "failed", "api"],
       ["gemini-flash", "succeeded", null],
@@ -76,7 +117,12 @@ describe("end to end", () => {
   });
 
   it("consensus (claude + codex) returns its diff Mermaid", async () => {
-    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "consensus", waitSeconds: 40 });
+    const r = await call("execute", {
+      prompt: "Create hello.txt",
+      repo: "demo",
+      profile: "consensus",
+      waitSeconds: 40,
+    });
     const taskId = String(r.structuredContent?.taskId);
     await waitState(e, taskId);
     const c = await call("workflow_query", { query: "consensus", taskId });
@@ -91,7 +137,9 @@ describe("end to end", () => {
     const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "opus", waitSeconds: 0 });
     const taskId = String(r.structuredContent?.taskId);
     const s = await waitState(e, taskId, 90_000);
-    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { profile: string; status: string; errorKind: string | null }[] };
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as {
+      stages: { profile: string; status: string; errorKind: string | null }[];
+    };
     expect(detail.stages[0]).toMatchObject({ profile: "opus", status: "timeout", errorKind: "timeout" });
     expect(["succeeded", "failed", "needs_human"]).toContain(s.status);
   }, 120_000);
@@ -102,11 +150,14 @@ describe("end to end", () => {
     const taskId = String(r.structuredContent?.taskId);
     // Wait for the first model request of this task's CLI, then kill the executor under it.
     const deadline = Date.now() + 20_000;
-    while (e.mock.requests().length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    while (e.mock.requests().length === before && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 10));
     await e.stack.restartExecutor("SIGKILL");
     const s = await waitState(e, taskId, 90_000);
     expect(["succeeded", "failed", "needs_human"]).toContain(s.status);
-    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { attempt: number; status: string }[] };
+    const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as {
+      stages: { attempt: number; status: string }[];
+    };
     const attempts = detail.stages.map((st) => st.attempt);
     expect(new Set(attempts).size).toBe(attempts.length);
   }, 120_000);
@@ -132,7 +183,9 @@ describe("end to end", () => {
       const s = await waitState(e, taskId);
       expect(s.status).toBe("failed");
       expect(s.error).toMatch(/HTTP 401/);
-      const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as { stages: { status: string; errorKind: string }[] };
+      const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as {
+        stages: { status: string; errorKind: string }[];
+      };
       expect(detail.stages).toEqual([expect.objectContaining({ status: "error", errorKind: "auth" })]);
     } finally {
       await e.stack.restartExecutor("SIGTERM");
@@ -140,11 +193,18 @@ describe("end to end", () => {
   }, 120_000);
 
   it("task breakers: $2 spent warns on the result; $5 halts with no dispatch until the cap is raised, then it resumes", async () => {
-    const init = async () => String((await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" })).structuredContent?.taskId);
+    const init = async () =>
+      String(
+        (await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" }))
+          .structuredContent?.taskId,
+      );
     const warned = await init();
     e.d1(`UPDATE tasks SET cost_usd = 2 WHERE id = '${warned}'`);
     const w = await call("execute", { taskId: warned, waitSeconds: 40 });
-    const ws = w.structuredContent?.status === "running" ? await waitState(e, warned) : (w.structuredContent as { status: string; flags: string[] });
+    const ws =
+      w.structuredContent?.status === "running"
+        ? await waitState(e, warned)
+        : (w.structuredContent as { status: string; flags: string[] });
     expect(ws.status).toBe("succeeded");
     expect(ws.flags).toContain("task_warn");
 
@@ -154,7 +214,10 @@ describe("end to end", () => {
     await call("execute", { taskId: halted, waitSeconds: 0 });
     expect((await waitState(e, halted)).status).toBe("halted");
     expect(e.mock.requests().length).toBe(before);
-    const raise = await e.api(`/api/tasks/${halted}/budget`, { method: "POST", body: JSON.stringify({ capUsd: 10, actor: "e2e" }) });
+    const raise = await e.api(`/api/tasks/${halted}/budget`, {
+      method: "POST",
+      body: JSON.stringify({ capUsd: 10, actor: "e2e" }),
+    });
     expect(raise.status).toBe(202);
     // The instance takes the event asynchronously: wait until the task has left `halted`.
     let resumed = await waitState(e, halted, 60_000);
@@ -168,7 +231,9 @@ describe("end to end", () => {
 
   it("the daily breaker blocks new tasks with a clear refusal and no dispatch", async () => {
     const day = new Date().toISOString().slice(0, 10);
-    e.d1(`INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('day:${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = 20`);
+    e.d1(
+      `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('day:${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = 20`,
+    );
     const before = e.mock.requests().length;
     const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 5 });
     expect(r.isError).toBe(true);

@@ -31,13 +31,13 @@ import {
   geminiTurn,
   NO_TOOL_REPLY,
   openaiTurn,
+  type Provider,
   REPLY,
+  type SseEvent,
   shellTool,
   summarize,
-  USAGE,
-  type Provider,
-  type SseEvent,
   type Turn,
+  USAGE,
 } from "./wire.ts";
 
 export { DEFAULT_TOOL_COMMAND, FAILED_REPLY, NO_TOOL_REPLY, REPLY, USAGE } from "./wire.ts";
@@ -149,11 +149,21 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
       provider === "other"
         ? { model: null, stream: false, tools: [], toolResult: null, userText: "" }
         : summarize(provider, parsed, pathModel);
-    log.push({ seq: ++seq, at: new Date().toISOString(), method: req.method ?? "GET", path, query: url.search, scenario, provider, ...summary });
+    log.push({
+      seq: ++seq,
+      at: new Date().toISOString(),
+      method: req.method ?? "GET",
+      path,
+      query: url.search,
+      scenario,
+      provider,
+      ...summary,
+    });
 
     // claude's connectivity probe (HEAD /api/hello; 2.1.197 sent HEAD /) and anything else harmless.
     if (req.method === "HEAD") return void res.writeHead(200).end();
-    if (/^\d{3}$/.test(scenario) && Number(scenario) >= 400) return json(res, Number(scenario), errorBody(provider, Number(scenario)));
+    if (/^\d{3}$/.test(scenario) && Number(scenario) >= 400)
+      return json(res, Number(scenario), errorBody(provider, Number(scenario)));
     if (!KNOWN.has(scenario)) return json(res, 404, { error: { message: `mock: unknown scenario '${scenario}'` } });
     if (req.method !== "POST") return json(res, 404, { error: { message: "mock: not found" } });
     if (path.endsWith("/messages/count_tokens")) return json(res, 200, { input_tokens: USAGE.input });
@@ -174,11 +184,17 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
       // claude retries a dropped stream once without streaming (even with retries off): drop that too.
       if (scenario === "drop") return void res.socket?.destroy();
       if (scenario === "slow") await sleep(slowMs);
-      if (provider === "anthropic") return json(res, 200, anthropicMessage(model, turn.kind === "text" ? turn.text : REPLY));
+      if (provider === "anthropic")
+        return json(res, 200, anthropicMessage(model, turn.kind === "text" ? turn.text : REPLY));
       if (provider === "gemini") return json(res, 200, geminiGenerate(model, parsed));
       return json(res, 400, errorBody(provider, 400));
     }
-    const events = provider === "anthropic" ? anthropicTurn(model, turn) : provider === "openai" ? openaiTurn(model, turn) : geminiTurn(model, turn);
+    const events =
+      provider === "anthropic"
+        ? anthropicTurn(model, turn)
+        : provider === "openai"
+          ? openaiTurn(model, turn)
+          : geminiTurn(model, turn);
     await streamEvents(res, events, scenario);
   }
 

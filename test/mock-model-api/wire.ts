@@ -61,11 +61,19 @@ export function summarize(provider: Provider, body: unknown, pathModel: string |
     const last = arr(b.messages).at(-1);
     const result = isObj(last) ? arr(last.content).find((c) => isObj(c) && c.type === "tool_result") : undefined;
     const toolResult = isObj(result) ? { ok: result.is_error !== true, text: textOf(result.content) } : null;
-    return { model, stream: b.stream === true, tools, toolResult, userText: lastText(arr(b.messages), "user", "content") };
+    return {
+      model,
+      stream: b.stream === true,
+      tools,
+      toolResult,
+      userText: lastText(arr(b.messages), "user", "content"),
+    };
   }
   if (provider === "openai") {
     const tools = arr(b.tools).flatMap((t) => (isObj(t) && typeof t.name === "string" ? [t.name] : []));
-    const out = arr(b.input).findLast((i) => isObj(i) && (i.type === "function_call_output" || i.type === "custom_tool_call_output"));
+    const out = arr(b.input).findLast(
+      (i) => isObj(i) && (i.type === "function_call_output" || i.type === "custom_tool_call_output"),
+    );
     let toolResult: RequestSummary["toolResult"] = null;
     if (isObj(out)) {
       const text = isObj(out.output) ? str(out.output.content ?? out.output) : textOf(out.output);
@@ -76,7 +84,9 @@ export function summarize(provider: Provider, body: unknown, pathModel: string |
     return { model, stream: b.stream === true, tools, toolResult, userText };
   }
   const contents = arr(b.contents);
-  const tools = arr(b.tools).flatMap((t) => (isObj(t) ? arr(t.functionDeclarations) : [])).flatMap((f) => (isObj(f) && typeof f.name === "string" ? [f.name] : []));
+  const tools = arr(b.tools)
+    .flatMap((t) => (isObj(t) ? arr(t.functionDeclarations) : []))
+    .flatMap((f) => (isObj(f) && typeof f.name === "string" ? [f.name] : []));
   const lastContent = contents.at(-1);
   const lastParts = isObj(lastContent) ? arr(lastContent.parts) : [];
   const fr = lastParts.map((p) => (isObj(p) ? p.functionResponse : undefined)).find(isObj);
@@ -119,24 +129,40 @@ export function anthropicTurn(model: string, turn: Turn): SseEvent[] {
     content: [],
     stop_reason: null,
     stop_sequence: null,
-    usage: { input_tokens: USAGE.input, cache_creation_input_tokens: USAGE.cacheWrite, cache_read_input_tokens: USAGE.cacheRead, output_tokens: 1 },
+    usage: {
+      input_tokens: USAGE.input,
+      cache_creation_input_tokens: USAGE.cacheWrite,
+      cache_read_input_tokens: USAGE.cacheRead,
+      output_tokens: 1,
+    },
   };
   const ev = (type: string, rest: Json): SseEvent => ({ event: type, data: { type, ...rest } });
   const body: SseEvent[] =
     turn.kind === "text"
       ? [
           ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-          ...words(turn.text, turn.words).map((w) => ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: w } })),
+          ...words(turn.text, turn.words).map((w) =>
+            ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: w } }),
+          ),
         ]
       : [
-          ev("content_block_start", { index: 0, content_block: { type: "tool_use", id: "toolu_mock_1", name: turn.tool, input: {} } }),
-          ev("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: JSON.stringify(toolArgs(turn.tool, turn.command)) } }),
+          ev("content_block_start", {
+            index: 0,
+            content_block: { type: "tool_use", id: "toolu_mock_1", name: turn.tool, input: {} },
+          }),
+          ev("content_block_delta", {
+            index: 0,
+            delta: { type: "input_json_delta", partial_json: JSON.stringify(toolArgs(turn.tool, turn.command)) },
+          }),
         ];
   return [
     ev("message_start", { message }),
     ...body,
     ev("content_block_stop", { index: 0 }),
-    ev("message_delta", { delta: { stop_reason: turn.kind === "text" ? "end_turn" : "tool_use", stop_sequence: null }, usage: { output_tokens: USAGE.output } }),
+    ev("message_delta", {
+      delta: { stop_reason: turn.kind === "text" ? "end_turn" : "tool_use", stop_sequence: null },
+      usage: { output_tokens: USAGE.output },
+    }),
     ev("message_stop", {}),
   ];
 }
@@ -151,14 +177,26 @@ export function anthropicMessage(model: string, text: string): Json {
     content: [{ type: "text", text }],
     stop_reason: "end_turn",
     stop_sequence: null,
-    usage: { input_tokens: USAGE.input, cache_creation_input_tokens: USAGE.cacheWrite, cache_read_input_tokens: USAGE.cacheRead, output_tokens: USAGE.output },
+    usage: {
+      input_tokens: USAGE.input,
+      cache_creation_input_tokens: USAGE.cacheWrite,
+      cache_read_input_tokens: USAGE.cacheRead,
+      output_tokens: USAGE.output,
+    },
   };
 }
 
 export function openaiTurn(model: string, turn: Turn): SseEvent[] {
   let seq = 0;
   const ev = (type: string, rest: Json): SseEvent => ({ event: type, data: { type, sequence_number: seq++, ...rest } });
-  const response = (status: string, output: unknown[]) => ({ id: "resp_mock", object: "response", created_at: Math.floor(Date.now() / 1000), status, model, output });
+  const response = (status: string, output: unknown[]) => ({
+    id: "resp_mock",
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model,
+    output,
+  });
   const usage = {
     input_tokens: USAGE.input,
     input_tokens_details: { cached_tokens: USAGE.cacheRead },
@@ -169,16 +207,36 @@ export function openaiTurn(model: string, turn: Turn): SseEvent[] {
   let item: Json;
   let middle: SseEvent[];
   if (turn.kind === "text") {
-    item = { id: "msg_mock", type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: turn.text, annotations: [] }] };
+    item = {
+      id: "msg_mock",
+      type: "message",
+      status: "completed",
+      role: "assistant",
+      content: [{ type: "output_text", text: turn.text, annotations: [] }],
+    };
     middle = [
       ev("response.output_item.added", { output_index: 0, item: { ...item, status: "in_progress", content: [] } }),
-      ev("response.content_part.added", { item_id: "msg_mock", output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }),
-      ...words(turn.text, turn.words).map((w) => ev("response.output_text.delta", { item_id: "msg_mock", output_index: 0, content_index: 0, delta: w })),
+      ev("response.content_part.added", {
+        item_id: "msg_mock",
+        output_index: 0,
+        content_index: 0,
+        part: { type: "output_text", text: "", annotations: [] },
+      }),
+      ...words(turn.text, turn.words).map((w) =>
+        ev("response.output_text.delta", { item_id: "msg_mock", output_index: 0, content_index: 0, delta: w }),
+      ),
       ev("response.output_text.done", { item_id: "msg_mock", output_index: 0, content_index: 0, text: turn.text }),
     ];
   } else {
     const args = JSON.stringify(toolArgs(turn.tool, turn.command));
-    item = { id: "fc_mock", type: "function_call", status: "completed", call_id: "call_mock_1", name: turn.tool, arguments: args };
+    item = {
+      id: "fc_mock",
+      type: "function_call",
+      status: "completed",
+      call_id: "call_mock_1",
+      name: turn.tool,
+      arguments: args,
+    };
     middle = [
       ev("response.output_item.added", { output_index: 0, item: { ...item, status: "in_progress", arguments: "" } }),
       ev("response.function_call_arguments.delta", { item_id: "fc_mock", output_index: 0, delta: args }),
@@ -213,7 +271,16 @@ function geminiChunk(model: string, parts: unknown[], last: boolean): Json {
 }
 
 export function geminiTurn(model: string, turn: Turn): SseEvent[] {
-  if (turn.kind === "tool") return [{ data: geminiChunk(model, [{ functionCall: { name: turn.tool, args: toolArgs(turn.tool, turn.command) } }], true) }];
+  if (turn.kind === "tool")
+    return [
+      {
+        data: geminiChunk(
+          model,
+          [{ functionCall: { name: turn.tool, args: toolArgs(turn.tool, turn.command) } }],
+          true,
+        ),
+      },
+    ];
   const ws = words(turn.text, turn.words);
   return ws.map((w, i) => ({ data: geminiChunk(model, [{ text: w }], i === ws.length - 1) }));
 }
@@ -260,7 +327,8 @@ const ERROR_MESSAGES: Record<number, string> = {
 
 /** The error body each provider sends with a failing HTTP status. */
 export function errorBody(provider: Provider | "other", status: number): Json {
-  const [a, o, g] = ERROR_TYPES[status] ?? (status >= 500 ? ERROR_TYPES[500] : ERROR_TYPES[400]) ?? ["api_error", "server_error", "INTERNAL"];
+  const [a, o, g] = ERROR_TYPES[status] ??
+    (status >= 500 ? ERROR_TYPES[500] : ERROR_TYPES[400]) ?? ["api_error", "server_error", "INTERNAL"];
   const message = ERROR_MESSAGES[status] ?? `mock: HTTP ${status}`;
   if (provider === "anthropic") return { type: "error", error: { type: a, message } };
   if (provider === "openai") return { error: { message, type: o, code: o, param: null } };

@@ -25,6 +25,11 @@ describe("build and types", () => {
     }
   });
 
+  it("biome: lint and format are clean (npm run lint; npm run format fixes what it can)", () => {
+    const r = run(bin("biome"), ["check", "--colors=off", "."]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
   it("wrangler deploy --dry-run builds the Worker bundle", () => {
     const out = mkdtempSync(path.join(os.tmpdir(), "vault-build-"));
     try {

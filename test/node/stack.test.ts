@@ -12,7 +12,13 @@ describe("npm start's stack", () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const dir = mkdtempSync(path.join(os.tmpdir(), "vault-stack-"));
     try {
-      const err = await startStack({ workerPort: port, executorPort: port + 1, inspectorPort: port + 2, stateDir: path.join(dir, "s"), secretsFile: path.join(dir, "secrets") }).catch((e: unknown) => e);
+      const err = await startStack({
+        workerPort: port,
+        executorPort: port + 1,
+        inspectorPort: port + 2,
+        stateDir: path.join(dir, "s"),
+        secretsFile: path.join(dir, "secrets"),
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StackError);
       expect((err as Error).message).toContain(`port ${port} (worker) is already in use`);
     } finally {

@@ -7,7 +7,12 @@ const rpc = (body: string, headers: Record<string, string> = {}) =>
     new Request("http://localhost/mcp", {
       method: "POST",
       body,
-      headers: { authorization: "Bearer test-token", "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      headers: {
+        authorization: "Bearer test-token",
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...headers,
+      },
     }),
   );
 const listTools = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
@@ -16,7 +21,11 @@ describe("guards", () => {
   it("401s without a token, with a wrong one, and with a non-bearer scheme, before parsing", async () => {
     for (const auth of [undefined, "Bearer nope", "Basic dGVzdC10b2tlbg==", "Bearer test-token-extra"]) {
       const res = await exports.default.fetch(
-        new Request("http://localhost/mcp", { method: "POST", body: "{not json", headers: auth ? { authorization: auth } : {} }),
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          body: "{not json",
+          headers: auth ? { authorization: auth } : {},
+        }),
       );
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toContain("Bearer");
@@ -38,7 +47,9 @@ describe("guards", () => {
 
   it("answers GET and DELETE /mcp with 405", async () => {
     for (const method of ["GET", "DELETE"]) {
-      const res = await exports.default.fetch(new Request("http://localhost/mcp", { method, headers: { authorization: "Bearer test-token" } }));
+      const res = await exports.default.fetch(
+        new Request("http://localhost/mcp", { method, headers: { authorization: "Bearer test-token" } }),
+      );
       expect(res.status).toBe(405);
       expect(res.headers.get("allow")).toBe("POST");
     }
@@ -54,7 +65,11 @@ describe("guards", () => {
       },
     });
     const res = await exports.default.fetch(
-      new Request("http://localhost/api/tasks", { method: "POST", body: stream, headers: { authorization: "Bearer test-token", "content-type": "application/json" } }),
+      new Request("http://localhost/api/tasks", {
+        method: "POST",
+        body: stream,
+        headers: { authorization: "Bearer test-token", "content-type": "application/json" },
+      }),
     );
     expect(res.status).toBe(413);
   });
@@ -71,7 +86,9 @@ describe("guards", () => {
   it("406s a bad Accept and 415s a bad Content-Type", async () => {
     expect((await rpc(listTools, { accept: "text/html" })).status).toBe(406);
     expect((await rpc(listTools, { "content-type": "text/plain" })).status).toBe(415);
-    expect((await api("/api/tasks", { method: "POST", body: "prompt=x", headers: { "content-type": "text/plain" } })).status).toBe(415);
+    expect(
+      (await api("/api/tasks", { method: "POST", body: "prompt=x", headers: { "content-type": "text/plain" } })).status,
+    ).toBe(415);
   });
 
   it("checks Accept and Content-Type before it reads the body", async () => {
@@ -80,13 +97,17 @@ describe("guards", () => {
     const wrongType = await rpc("{nope", { "content-type": "text/plain" });
     expect(wrongType.status).toBe(415);
     expect(((await wrongType.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
-    expect((await api("/api/kv/a", { method: "PUT", body: "v", headers: { "content-type": "text/plain" } })).status).toBe(415);
+    expect(
+      (await api("/api/kv/a", { method: "PUT", body: "v", headers: { "content-type": "text/plain" } })).status,
+    ).toBe(415);
     // A parameter on the media type is fine.
     expect((await rpc(listTools, { "content-type": "application/json; charset=utf-8" })).status).toBe(200);
   });
 
   it("authenticates before the size check: an oversize body without a token is a 401", async () => {
-    const res = await exports.default.fetch(new Request("http://localhost/mcp", { method: "POST", body: "x".repeat(2 * 1024 * 1024) }));
+    const res = await exports.default.fetch(
+      new Request("http://localhost/mcp", { method: "POST", body: "x".repeat(2 * 1024 * 1024) }),
+    );
     expect(res.status).toBe(401);
   });
 
@@ -100,11 +121,12 @@ describe("guards", () => {
 
   it("mounts the executor callback without the bearer: its HMAC decides, and the bearer does not replace it", async () => {
     const url = "http://localhost/api/callback/t-20200101-0000-aaaaaa";
-    const unsigned = await exports.default.fetch(new Request(url, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }));
+    const unsigned = await exports.default.fetch(
+      new Request(url, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }),
+    );
     expect(unsigned.status).toBe(401);
     expect(((await unsigned.json()) as { error: { message: string } }).error.message).toContain("signature");
     const bearerOnly = await api("/api/callback/t-20200101-0000-aaaaaa", { method: "POST", body: "{}" });
     expect(bearerOnly.status).toBe(401);
   });
 });
-

@@ -1,7 +1,7 @@
+import { exports } from "cloudflare:workers";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import { exports } from "cloudflare:workers";
 
 export const TOKEN = "test-token";
 
@@ -15,7 +15,10 @@ export async function connect(token = TOKEN): Promise<Client> {
       return exports.default.fetch(req);
     },
   });
-  const client = new Client({ name: "test", version: "1.0.0" }, { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  const client = new Client(
+    { name: "test", version: "1.0.0" },
+    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
+  );
   await client.connect(transport);
   return client;
 }
@@ -38,7 +41,11 @@ export function rpc(method: string, params: unknown, id: number | string = 1): P
     new Request("http://localhost/mcp", {
       method: "POST",
       body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
     }),
   );
 }

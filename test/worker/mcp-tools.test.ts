@@ -1,7 +1,7 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setHealthFetch } from "../../worker/services/health.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
@@ -17,9 +17,21 @@ afterEach(() => {
 });
 
 type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { text?: string }[] };
-const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as ToolResult;
+const call = async (name: string, args: Record<string, unknown>) =>
+  (await client.callTool({ name, arguments: args })) as ToolResult;
 
-const TOOLS = ["execute", "workflow", "workflow_query", "task", "checkpoint", "decision", "transcript", "breakers", "replay", "health"];
+const TOOLS = [
+  "execute",
+  "workflow",
+  "workflow_query",
+  "task",
+  "checkpoint",
+  "decision",
+  "transcript",
+  "breakers",
+  "replay",
+  "health",
+];
 
 describe("MCP tools", () => {
   it("lists every tool with a title, a description and annotations", async () => {
@@ -32,17 +44,24 @@ describe("MCP tools", () => {
       expect(t.inputSchema.type).toBe("object");
     }
     for (const t of tools) {
-      for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) expect(t.annotations?.[hint], `${t.name}.${hint}`).toBeTypeOf("boolean");
+      for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const)
+        expect(t.annotations?.[hint], `${t.name}.${hint}`).toBeTypeOf("boolean");
     }
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect(byName.get("workflow_query")?.annotations?.readOnlyHint).toBe(true);
     expect(byName.get("health")?.annotations?.readOnlyHint).toBe(true);
     expect(byName.get("task")?.annotations?.destructiveHint).toBe(true);
-    expect(byName.get("execute")?.annotations).toMatchObject({ readOnlyHint: false, idempotentHint: false, openWorldHint: true });
-    for (const name of ["execute", "health", "replay"]) expect(byName.get(name)?.outputSchema?.type, name).toBe("object");
+    expect(byName.get("execute")?.annotations).toMatchObject({
+      readOnlyHint: false,
+      idempotentHint: false,
+      openWorldHint: true,
+    });
+    for (const name of ["execute", "health", "replay"])
+      expect(byName.get(name)?.outputSchema?.type, name).toBe("object");
     // Every advertised field of every tool carries a description or is self-explanatory by enum.
     const execProps = byName.get("execute")?.inputSchema.properties as Record<string, { description?: string }>;
-    for (const [field, schema] of Object.entries(execProps)) expect(schema.description, `execute.${field}`).toBeTruthy();
+    for (const [field, schema] of Object.entries(execProps))
+      expect(schema.description, `execute.${field}`).toBeTruthy();
   });
 
   it("rejects an unauthenticated client", async () => {
@@ -71,10 +90,17 @@ describe("MCP tools", () => {
       await m.disableRetryDelays();
       await m.forceEventTimeout({ name: "wait sonnet #1" });
     });
-    const init = await call("workflow", { action: "init", prompt: "Create hello.txt", repo: "demo", profile: "sonnet" });
+    const init = await call("workflow", {
+      action: "init",
+      prompt: "Create hello.txt",
+      repo: "demo",
+      profile: "sonnet",
+    });
     const taskId = String(init.structuredContent?.taskId);
     const progress: unknown[] = [];
-    const r = (await client.callTool({ name: "execute", arguments: { taskId, waitSeconds: 10 } }, undefined, { onprogress: (p) => progress.push(p) })) as ToolResult;
+    const r = (await client.callTool({ name: "execute", arguments: { taskId, waitSeconds: 10 } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    })) as ToolResult;
     expect(r.isError, textOf(r)).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ taskId, status: "succeeded" });
     expect(progress.length).toBeGreaterThan(0);
@@ -102,7 +128,9 @@ describe("MCP tools", () => {
   it("workflow_query: state, summary, stats and chooser; unknown task is not_found", async () => {
     const init = await call("workflow", { action: "init", prompt: "x", repo: "demo" });
     const taskId = String(init.structuredContent?.taskId);
-    expect((await call("workflow_query", { query: "state", taskId })).structuredContent).toMatchObject({ status: "init" });
+    expect((await call("workflow_query", { query: "state", taskId })).structuredContent).toMatchObject({
+      status: "init",
+    });
     expect(textOf(await call("workflow_query", { query: "summary", taskId }))).toContain(taskId);
     expect((await call("workflow_query", { query: "stats" })).isError).toBeFalsy();
     const chooser = await call("workflow_query", { query: "chooser", kind: "bugfix" });
@@ -116,7 +144,9 @@ describe("MCP tools", () => {
   it("task: put, get, list, delete; bad keys refused", async () => {
     expect((await call("task", { action: "put", key: "plan/a", value: "step 1" })).isError).toBeFalsy();
     expect(textOf(await call("task", { action: "get", key: "plan/a" }))).toBe("step 1");
-    expect((await call("task", { action: "list", prefix: "plan/" })).structuredContent).toMatchObject({ keys: ["plan/a"] });
+    expect((await call("task", { action: "list", prefix: "plan/" })).structuredContent).toMatchObject({
+      keys: ["plan/a"],
+    });
     expect((await call("task", { action: "delete", key: "plan/a" })).isError).toBeFalsy();
     expect(textOf(await call("task", { action: "get", key: "plan/a" }))).toContain("not_found");
     expect((await call("task", { action: "put", key: "../x", value: "v" })).isError).toBe(true);
@@ -128,28 +158,55 @@ describe("MCP tools", () => {
     const taskId = String(init.structuredContent?.taskId);
     const cp = await call("checkpoint", { action: "create", taskId, label: "after-tests", state: { step: 3 } });
     expect(cp.isError).toBeFalsy();
-    expect(textOf(await call("checkpoint", { action: "get", id: String(cp.structuredContent?.id) }))).toContain("after-tests");
-    expect((await call("decision", { action: "create", taskId, decision: "use zod", rationale: "one schema" })).isError).toBeFalsy();
+    expect(textOf(await call("checkpoint", { action: "get", id: String(cp.structuredContent?.id) }))).toContain(
+      "after-tests",
+    );
+    expect(
+      (await call("decision", { action: "create", taskId, decision: "use zod", rationale: "one schema" })).isError,
+    ).toBeFalsy();
     expect(((await call("decision", { action: "list", taskId })).structuredContent?.items as unknown[]).length).toBe(1);
     const tr = await call("transcript", { action: "create", taskId, content: "notes" });
     expect(tr.isError).toBeFalsy();
-    expect(((await call("transcript", { action: "list", taskId })).structuredContent?.items as unknown[]).length).toBe(1);
-    const orphan = await call("checkpoint", { action: "create", taskId: "t-20200101-0000-aaaaaa", label: "x", state: {} });
+    expect(((await call("transcript", { action: "list", taskId })).structuredContent?.items as unknown[]).length).toBe(
+      1,
+    );
+    const orphan = await call("checkpoint", {
+      action: "create",
+      taskId: "t-20200101-0000-aaaaaa",
+      label: "x",
+      state: {},
+    });
     expect(textOf(orphan)).toContain("not_found");
     expect((await call("decision", { action: "create" })).isError).toBe(true);
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM checkpoints WHERE task_id = 't-20200101-0000-aaaaaa'").first<{ n: number }>();
+    const count = await env.DB.prepare(
+      "SELECT count(*) AS n FROM checkpoints WHERE task_id = 't-20200101-0000-aaaaaa'",
+    ).first<{ n: number }>();
     expect(count?.n).toBe(0);
   });
 
   it("breakers: state, thresholds; ack refused when nothing is flagged; raise refused on a running task", async () => {
-    expect((await call("breakers", { action: "state" })).structuredContent).toMatchObject({ blocked: false, flagged: false });
-    expect((await call("breakers", { action: "thresholds" })).structuredContent).toMatchObject({ taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 });
+    expect((await call("breakers", { action: "state" })).structuredContent).toMatchObject({
+      blocked: false,
+      flagged: false,
+    });
+    expect((await call("breakers", { action: "thresholds" })).structuredContent).toMatchObject({
+      taskWarnUsd: 2,
+      taskHaltUsd: 5,
+      dayBlockUsd: 20,
+      monthFlagUsd: 80,
+    });
     expect(textOf(await call("breakers", { action: "ack" }))).toContain("conflict");
     const month = `month:${new Date().toISOString().slice(0, 7)}`;
-    await env.DB.prepare("INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES (?1, 80, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = 80").bind(month).run();
+    await env.DB.prepare(
+      "INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES (?1, 80, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = 80",
+    )
+      .bind(month)
+      .run();
     expect((await call("breakers", { action: "ack", note: "expected spend" })).isError).toBeFalsy();
     expect((await call("breakers", { action: "state" })).structuredContent).toMatchObject({ flagged: false });
-    expect((await call("breakers", { action: "raise", taskId: "t-20200101-0000-aaaaaa", capUsd: 10 })).isError).toBe(true);
+    expect((await call("breakers", { action: "raise", taskId: "t-20200101-0000-aaaaaa", capUsd: 10 })).isError).toBe(
+      true,
+    );
   });
 
   it("replay: dry run lists a failed task; real run starts one linked replay once", async () => {
@@ -161,18 +218,34 @@ describe("MCP tools", () => {
     const taskId = String(init.structuredContent?.taskId);
     await env.DB.prepare("UPDATE tasks SET status = 'failed' WHERE id = ?1").bind(taskId).run();
     const dry = await call("replay", { taskId, dryRun: true });
-    expect(dry.structuredContent).toMatchObject({ dryRun: true, started: 0, items: [{ originalId: taskId, status: "would_start" }] });
+    expect(dry.structuredContent).toMatchObject({
+      dryRun: true,
+      started: 0,
+      items: [{ originalId: taskId, status: "would_start" }],
+    });
     const real = await call("replay", { taskId });
     expect(real.structuredContent).toMatchObject({ started: 1 });
     // Let the replay finish on the fake executor before afterEach swaps it out.
     const replayId = String((real.structuredContent?.items as { newTaskId: string }[])[0]?.newTaskId);
-    for (let i = 0; i < 200 && (await call("workflow_query", { query: "state", taskId: replayId })).structuredContent?.status === "running"; i++) await new Promise((r) => setTimeout(r, 25));
-    expect((await call("workflow_query", { query: "state", taskId: replayId })).structuredContent).toMatchObject({ status: "succeeded" });
+    for (
+      let i = 0;
+      i < 200 &&
+      (await call("workflow_query", { query: "state", taskId: replayId })).structuredContent?.status === "running";
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 25));
+    expect((await call("workflow_query", { query: "state", taskId: replayId })).structuredContent).toMatchObject({
+      status: "succeeded",
+    });
     const again = await call("replay", { taskId });
     expect(again.structuredContent).toMatchObject({ started: 0, skipped: 1 });
-    const linked = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE replay_of = ?1").bind(taskId).first<{ n: number }>();
+    const linked = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE replay_of = ?1")
+      .bind(taskId)
+      .first<{ n: number }>();
     expect(linked?.n).toBe(1);
-    const recorded = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE task_id = ?1 AND kind = 'replay'").bind(taskId).first<{ n: number }>();
+    const recorded = await env.DB.prepare("SELECT count(*) AS n FROM decisions WHERE task_id = ?1 AND kind = 'replay'")
+      .bind(taskId)
+      .first<{ n: number }>();
     expect(recorded?.n).toBe(1);
     expect((await call("replay", {})).isError).toBe(true);
   });
@@ -181,7 +254,12 @@ describe("MCP tools", () => {
     setHealthFetch(() => Promise.reject(new Error("down")));
     const h = await call("health", {});
     expect(h.isError).toBeFalsy();
-    expect(h.structuredContent).toMatchObject({ status: "degraded", d1: { reachable: true }, executor: { reachable: false }, breakers: { blocked: false } });
+    expect(h.structuredContent).toMatchObject({
+      status: "degraded",
+      d1: { reachable: true },
+      executor: { reachable: false },
+      breakers: { blocked: false },
+    });
     expect(textOf(h)).toMatch(/^degraded: d1 up, executor down/);
     const extra = await call("health", { verbose: true });
     expect(extra.isError).toBe(true);

@@ -4,8 +4,8 @@
  * and nothing ever answers ≥ 500 or with JSON-RPC's internal error (-32603).
  */
 import { env } from "cloudflare:workers";
-import fc from "fast-check";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setHealthFetch } from "../../worker/services/health.ts";
 import { connect, rpc } from "./mcp-client.ts";
@@ -19,7 +19,8 @@ beforeAll(async () => {
 afterAll(() => setHealthFetch(null));
 
 type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { text?: string }[] };
-const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as ToolResult;
+const call = async (name: string, args: Record<string, unknown>) =>
+  (await client.callTool({ name, arguments: args })) as ToolResult;
 const taskCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM tasks").first<{ n: number }>())?.n ?? 0;
 
 const kvKey = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9:._/-]{0,40}$/);
@@ -28,13 +29,32 @@ const kind = fc.stringMatching(/^[a-z0-9-]{1,40}$/);
 
 describe("MCP tools under generated inputs", () => {
   it("never answers ≥ 500 or -32603 for arbitrary arguments to any side-effect-safe tool", async () => {
-    const tools = fc.constantFrom("task", "workflow", "workflow_query", "checkpoint", "decision", "transcript", "breakers", "health", "nope");
-    const args = fc.oneof(fc.anything(), fc.dictionary(fc.constantFrom("action", "query", "taskId", "key", "value", "label", "state", "id", "limit", "prompt", "repo"), fc.anything()));
+    const tools = fc.constantFrom(
+      "task",
+      "workflow",
+      "workflow_query",
+      "checkpoint",
+      "decision",
+      "transcript",
+      "breakers",
+      "health",
+      "nope",
+    );
+    const args = fc.oneof(
+      fc.anything(),
+      fc.dictionary(
+        fc.constantFrom("action", "query", "taskId", "key", "value", "label", "state", "id", "limit", "prompt", "repo"),
+        fc.anything(),
+      ),
+    );
     await fc.assert(
       fc.asyncProperty(tools, args, async (name, a) => {
         const res = await rpc("tools/call", { name, arguments: a });
         expect(res.status).toBeLessThan(500);
-        const body = (await res.json()) as { result?: { isError?: boolean; content: unknown[] }; error?: { code: number } };
+        const body = (await res.json()) as {
+          result?: { isError?: boolean; content: unknown[] };
+          error?: { code: number };
+        };
         if (body.error) expect(body.error.code).not.toBe(-32603);
         else expect(Array.isArray(body.result?.content)).toBe(true);
       }),
@@ -50,10 +70,36 @@ describe("MCP tools under generated inputs", () => {
     const w0 = fc.constant(0);
     const invalid = fc.oneof(
       fc.record({ prompt: fc.constant(""), repo, waitSeconds: w0 }),
-      fc.record({ prompt, repo: fc.constantFrom("../x", "/etc", "a/b", "", ".hidden", "-rf", "a..b"), waitSeconds: w0 }),
-      fc.record({ prompt, repo, waitSeconds: fc.oneof(fc.integer({ min: 46 }), fc.integer({ max: -1 }), fc.double({ min: 0.1, max: 0.9 })) }),
-      fc.record({ prompt, repo, waitSeconds: w0, profile: fc.string().filter((p) => !["auto", "deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus"].includes(p)) }),
-      fc.record({ prompt, repo, waitSeconds: w0, budgetUsd: fc.oneof(fc.constant(0), fc.double({ max: -0.01, noNaN: true }), fc.double({ min: 1000.01, max: 1e9, noNaN: true })) }),
+      fc.record({
+        prompt,
+        repo: fc.constantFrom("../x", "/etc", "a/b", "", ".hidden", "-rf", "a..b"),
+        waitSeconds: w0,
+      }),
+      fc.record({
+        prompt,
+        repo,
+        waitSeconds: fc.oneof(fc.integer({ min: 46 }), fc.integer({ max: -1 }), fc.double({ min: 0.1, max: 0.9 })),
+      }),
+      fc.record({
+        prompt,
+        repo,
+        waitSeconds: w0,
+        profile: fc
+          .string()
+          .filter(
+            (p) => !["auto", "deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus"].includes(p),
+          ),
+      }),
+      fc.record({
+        prompt,
+        repo,
+        waitSeconds: w0,
+        budgetUsd: fc.oneof(
+          fc.constant(0),
+          fc.double({ max: -0.01, noNaN: true }),
+          fc.double({ min: 1000.01, max: 1e9, noNaN: true }),
+        ),
+      }),
       // undefined would vanish from the JSON and leave a valid input.
       fc.record({ prompt, repo, waitSeconds: w0, unknownField: fc.anything().filter((v) => v !== undefined) }),
       fc.record({ repo, waitSeconds: w0 }),
@@ -78,7 +124,12 @@ describe("MCP tools under generated inputs", () => {
       }),
       { numRuns: 40 },
     );
-    const badKey = fc.oneof(fc.constant(""), fc.string({ minLength: 1, maxLength: 20 }).map((s) => ` ${s}`), fc.string().map((s) => `/${s}`), fc.string({ minLength: 257, maxLength: 300 }));
+    const badKey = fc.oneof(
+      fc.constant(""),
+      fc.string({ minLength: 1, maxLength: 20 }).map((s) => ` ${s}`),
+      fc.string().map((s) => `/${s}`),
+      fc.string({ minLength: 257, maxLength: 300 }),
+    );
     await fc.assert(
       fc.asyncProperty(badKey, async (key) => {
         expect((await call("task", { action: "put", key, value: "v" })).isError).toBe(true);
@@ -89,20 +140,36 @@ describe("MCP tools under generated inputs", () => {
 
   it("workflow init and checkpoint create: generated valid inputs are stored; invalid ones refused", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 300 }), repo, kind, fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== null), async (prompt, r, k, state) => {
-        const init = await call("workflow", { action: "init", prompt, repo: r, kind: k });
-        expect(init.isError, JSON.stringify(init.content)).toBeFalsy();
-        const taskId = String(init.structuredContent?.taskId);
-        const cp = await call("checkpoint", { action: "create", taskId, label: "gen", state });
-        expect(cp.isError, JSON.stringify(cp.content)).toBeFalsy();
-      }),
+      fc.asyncProperty(
+        fc.string({ minLength: 1, maxLength: 300 }),
+        repo,
+        kind,
+        fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== null),
+        async (prompt, r, k, state) => {
+          const init = await call("workflow", { action: "init", prompt, repo: r, kind: k });
+          expect(init.isError, JSON.stringify(init.content)).toBeFalsy();
+          const taskId = String(init.structuredContent?.taskId);
+          const cp = await call("checkpoint", { action: "create", taskId, label: "gen", state });
+          expect(cp.isError, JSON.stringify(cp.content)).toBeFalsy();
+        },
+      ),
       { numRuns: 30 },
     );
     const before = await taskCount();
     const badInit = fc.oneof(
       fc.record({ action: fc.constant("init"), prompt: fc.constant(""), repo }),
-      fc.record({ action: fc.constant("init"), prompt: fc.string({ minLength: 1 }), repo, kind: fc.string().filter((s) => !/^[a-z0-9-]{1,40}$/.test(s)) }),
-      fc.record({ action: fc.constant("init"), prompt: fc.string({ minLength: 1 }), repo, verify: fc.constantFrom([], [""], "npm test") }),
+      fc.record({
+        action: fc.constant("init"),
+        prompt: fc.string({ minLength: 1 }),
+        repo,
+        kind: fc.string().filter((s) => !/^[a-z0-9-]{1,40}$/.test(s)),
+      }),
+      fc.record({
+        action: fc.constant("init"),
+        prompt: fc.string({ minLength: 1 }),
+        repo,
+        verify: fc.constantFrom([], [""], "npm test"),
+      }),
       fc.record({ action: fc.constant("spec"), taskId: fc.string(), spec: fc.string() }),
     );
     await fc.assert(

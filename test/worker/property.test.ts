@@ -12,7 +12,10 @@ describe("input schemas under generated inputs", () => {
     });
     const invalid = fc.oneof(
       fc.record({ prompt: fc.constant(""), repo: fc.constant("demo") }),
-      fc.record({ prompt: fc.string({ minLength: 1 }), repo: fc.constantFrom("../x", "/etc", "a/b", "", ".hidden", "-rf") }),
+      fc.record({
+        prompt: fc.string({ minLength: 1 }),
+        repo: fc.constantFrom("../x", "/etc", "a/b", "", ".hidden", "-rf"),
+      }),
       fc.record({ prompt: fc.integer(), repo: fc.anything() }),
       fc.dictionary(fc.string(), fc.anything()),
       fc.anything(),
@@ -37,7 +40,10 @@ describe("input schemas under generated inputs", () => {
   it("PUT /api/kv/:key never answers ≥ 500 for arbitrary keys and values", async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 300 }), fc.anything(), async (key, value) => {
-        const res = await api(`/api/kv/${encodeURIComponent(key) || "x"}`, { method: "PUT", body: JSON.stringify({ value }) });
+        const res = await api(`/api/kv/${encodeURIComponent(key) || "x"}`, {
+          method: "PUT",
+          body: JSON.stringify({ value }),
+        });
         expect(res.status).toBeLessThan(500);
       }),
       { numRuns: 60 },

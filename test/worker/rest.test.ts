@@ -18,13 +18,22 @@ describe("REST /api", () => {
     setExecutorFetch(new FakeExecutor(() => ({ costUsd: 0.05 })).fetch);
     await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
     await intro.modifyAll(async (m) => m.disableRetryDelays());
-    const res = await api("/api/execute", { method: "POST", body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 10 }) });
+    const res = await api("/api/execute", {
+      method: "POST",
+      body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 10 }),
+    });
     expect(res.status).toBe(200);
     const out = await json<{ taskId: string; status: string; result: string }>(res);
     expect(out.status).toBe("succeeded");
-    const list = await json<{ tasks: { id: string; status: string }[] }>(await api("/api/tasks?status=succeeded&since=1h"));
+    const list = await json<{ tasks: { id: string; status: string }[] }>(
+      await api("/api/tasks?status=succeeded&since=1h"),
+    );
     expect(list.tasks.map((t) => t.id)).toContain(out.taskId);
-    const detail = await json<{ task: { id: string }; stages: { profile: string; costUsd: number; tokensIn: number; latencyMs: number }[]; breakers: unknown }>(await api(`/api/tasks/${out.taskId}`));
+    const detail = await json<{
+      task: { id: string };
+      stages: { profile: string; costUsd: number; tokensIn: number; latencyMs: number }[];
+      breakers: unknown;
+    }>(await api(`/api/tasks/${out.taskId}`));
     expect(detail.stages).toMatchObject([{ profile: "sonnet", costUsd: 0.05, tokensIn: 1200, latencyMs: 1200 }]);
     expect(detail.breakers).toEqual({ dayBlocked: false, monthFlagged: false });
     expect(await json(await api(`/api/tasks/${out.taskId}/state`))).toMatchObject({ status: "succeeded" });
@@ -38,13 +47,28 @@ describe("REST /api", () => {
     const created = await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "x", repo: "demo" }) });
     expect(created.status).toBe(201);
     const { id } = await json<{ id: string }>(created);
-    expect((await api(`/api/tasks/${id}/spec`, { method: "POST", body: JSON.stringify({ spec: "s" }) })).status).toBe(200);
-    expect((await api(`/api/tasks/${id}/write`, { method: "POST", body: JSON.stringify({ content: "w" }) })).status).toBe(201);
-    const both = await api(`/api/tasks/${id}/write`, { method: "POST", body: JSON.stringify({ content: "w2", checkpoint: { label: "l", state: { a: 1 } } }) });
+    expect((await api(`/api/tasks/${id}/spec`, { method: "POST", body: JSON.stringify({ spec: "s" }) })).status).toBe(
+      200,
+    );
+    expect(
+      (await api(`/api/tasks/${id}/write`, { method: "POST", body: JSON.stringify({ content: "w" }) })).status,
+    ).toBe(201);
+    const both = await api(`/api/tasks/${id}/write`, {
+      method: "POST",
+      body: JSON.stringify({ content: "w2", checkpoint: { label: "l", state: { a: 1 } } }),
+    });
     expect(both.status).toBe(201);
     const ids = await json<{ transcriptId: string; checkpointId: string }>(both);
-    expect(await json(await api(`/api/checkpoints/${ids.checkpointId}`))).toMatchObject({ label: "l", state: { a: 1 }, taskId: id });
-    expect(await json(await api(`/api/transcripts/${ids.transcriptId}`))).toMatchObject({ kind: "note", content: "w2", taskId: id });
+    expect(await json(await api(`/api/checkpoints/${ids.checkpointId}`))).toMatchObject({
+      label: "l",
+      state: { a: 1 },
+      taskId: id,
+    });
+    expect(await json(await api(`/api/transcripts/${ids.transcriptId}`))).toMatchObject({
+      kind: "note",
+      content: "w2",
+      taskId: id,
+    });
     expect((await api(`/api/tasks/${id}/write`, { method: "POST", body: "{}" })).status).toBe(400);
     expect((await api(`/api/tasks/${id}/consensus`)).status).toBe(404);
     expect((await api("/api/breakers/ack", { method: "POST", body: "{}" })).status).toBe(409);
@@ -59,10 +83,18 @@ describe("REST /api", () => {
   });
 
   it("decide and budget refuse tasks in the wrong state", async () => {
-    const { id } = await json<{ id: string }>(await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "x", repo: "demo" }) }));
-    expect((await api(`/api/tasks/${id}/decide`, { method: "POST", body: JSON.stringify({ decision: "approve" }) })).status).toBe(409);
-    expect((await api(`/api/tasks/${id}/budget`, { method: "POST", body: JSON.stringify({ capUsd: 9 }) })).status).toBe(409);
-    expect((await api(`/api/tasks/${id}/decide`, { method: "POST", body: JSON.stringify({ decision: "maybe" }) })).status).toBe(400);
+    const { id } = await json<{ id: string }>(
+      await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "x", repo: "demo" }) }),
+    );
+    expect(
+      (await api(`/api/tasks/${id}/decide`, { method: "POST", body: JSON.stringify({ decision: "approve" }) })).status,
+    ).toBe(409);
+    expect((await api(`/api/tasks/${id}/budget`, { method: "POST", body: JSON.stringify({ capUsd: 9 }) })).status).toBe(
+      409,
+    );
+    expect(
+      (await api(`/api/tasks/${id}/decide`, { method: "POST", body: JSON.stringify({ decision: "maybe" }) })).status,
+    ).toBe(400);
   });
 
   it("KV, checkpoints, decisions, transcripts, chooser and replay routes", async () => {
@@ -71,16 +103,30 @@ describe("REST /api", () => {
     expect(await json(await api("/api/kv?prefix=notes"))).toMatchObject({ keys: ["notes/a"] });
     expect((await api("/api/kv/notes%2Fa", { method: "DELETE" })).status).toBe(200);
     expect((await api("/api/kv/notes%2Fa")).status).toBe(404);
-    const { id } = await json<{ id: string }>(await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "x", repo: "demo" }) }));
-    expect((await api("/api/checkpoints", { method: "POST", body: JSON.stringify({ taskId: id, label: "l", state: [1] }) })).status).toBe(201);
-    expect((await api("/api/decisions", { method: "POST", body: JSON.stringify({ taskId: id, decision: "d" }) })).status).toBe(201);
-    expect((await api("/api/transcripts", { method: "POST", body: JSON.stringify({ taskId: id, content: "c" }) })).status).toBe(201);
+    const { id } = await json<{ id: string }>(
+      await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "x", repo: "demo" }) }),
+    );
+    expect(
+      (await api("/api/checkpoints", { method: "POST", body: JSON.stringify({ taskId: id, label: "l", state: [1] }) }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await api("/api/decisions", { method: "POST", body: JSON.stringify({ taskId: id, decision: "d" }) })).status,
+    ).toBe(201);
+    expect(
+      (await api("/api/transcripts", { method: "POST", body: JSON.stringify({ taskId: id, content: "c" }) })).status,
+    ).toBe(201);
     for (const kind of ["checkpoints", "decisions", "transcripts"]) {
       expect((await json<{ items: unknown[] }>(await api(`/api/${kind}?taskId=${id}`))).items).toHaveLength(1);
     }
-    expect(await json(await api("/api/chooser?kind=general"))).toMatchObject({ basis: expect.any(String), profile: expect.any(String) });
+    expect(await json(await api("/api/chooser?kind=general"))).toMatchObject({
+      basis: expect.any(String),
+      profile: expect.any(String),
+    });
     await env.DB.prepare("UPDATE tasks SET status = 'failed' WHERE id = ?1").bind(id).run();
-    const dry = await json<{ items: { originalId: string; status: string }[] }>(await api("/api/replay", { method: "POST", body: JSON.stringify({ since: "1h", dryRun: true }) }));
+    const dry = await json<{ items: { originalId: string; status: string }[] }>(
+      await api("/api/replay", { method: "POST", body: JSON.stringify({ since: "1h", dryRun: true }) }),
+    );
     expect(dry.items).toContainEqual({ originalId: id, newTaskId: null, status: "would_start" });
     expect((await api("/api/nope")).status).toBe(404);
     expect((await api("/api/tasks", { method: "DELETE" })).status).toBe(405);

@@ -1,7 +1,16 @@
 /** Circuit breakers: the pure thresholds, the spend totals, and each breaker at and around its line in real instances. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { addSpendStatements, dayBreaker, dayScope, monthBreaker, monthScope, readBreakers, snapshotFrom, taskBreaker } from "../../workflows/breakers.ts";
+import {
+  addSpendStatements,
+  dayBreaker,
+  dayScope,
+  monthBreaker,
+  monthScope,
+  readBreakers,
+  snapshotFrom,
+  taskBreaker,
+} from "../../workflows/breakers.ts";
 import { ExecuteInput } from "../../workflows/params.ts";
 import { startExecute } from "../../workflows/start.ts";
 import { checkBreakers, flagsFor } from "../../workflows/steps/breaker-check.ts";
@@ -30,8 +39,16 @@ describe("breakers (pure)", () => {
       { scope: dayScope(now), spentUsd: 20, runs: 3, acknowledgedAt: null },
       { scope: monthScope(now), spentUsd: 80, runs: 9, acknowledgedAt: null },
     ];
-    expect(snapshotFrom(rows, T, now)).toMatchObject({ blocked: true, flagged: true, day: { scope: "day:2026-11-24" }, month: { scope: "month:2026-11" } });
-    expect(snapshotFrom([{ ...rows[1]!, acknowledgedAt: now }], T, now)).toMatchObject({ blocked: false, flagged: false });
+    expect(snapshotFrom(rows, T, now)).toMatchObject({
+      blocked: true,
+      flagged: true,
+      day: { scope: "day:2026-11-24" },
+      month: { scope: "month:2026-11" },
+    });
+    expect(snapshotFrom([{ ...rows[1]!, acknowledgedAt: now }], T, now)).toMatchObject({
+      blocked: false,
+      flagged: false,
+    });
     // The next UTC day starts unblocked.
     expect(snapshotFrom(rows, T, Date.UTC(2026, 10, 25, 0, 0, 1)).blocked).toBe(false);
   });
@@ -41,8 +58,11 @@ describe("spend totals and the check", () => {
   it("addSpendStatements adds once per stage: a replayed batch adds nothing", async () => {
     const taskId = await seedTask();
     const now = Date.now();
-    const stageInsert = env.DB.prepare("INSERT INTO stages (id, task_id, attempt, profile, cli, model, status, cost_usd, created_at) VALUES (?1, ?2, 1, 'sonnet', 'claude', 'm', 'succeeded', 0.4, ?3) ON CONFLICT(id) DO NOTHING").bind(`${taskId}:1`, taskId, now);
-    for (let i = 0; i < 3; i++) await env.DB.batch([...addSpendStatements(env.DB, `${taskId}:1`, 0.4, now, T), stageInsert]);
+    const stageInsert = env.DB.prepare(
+      "INSERT INTO stages (id, task_id, attempt, profile, cli, model, status, cost_usd, created_at) VALUES (?1, ?2, 1, 'sonnet', 'claude', 'm', 'succeeded', 0.4, ?3) ON CONFLICT(id) DO NOTHING",
+    ).bind(`${taskId}:1`, taskId, now);
+    for (let i = 0; i < 3; i++)
+      await env.DB.batch([...addSpendStatements(env.DB, `${taskId}:1`, 0.4, now, T), stageInsert]);
     const snap = await readBreakers(env.DB, T, now);
     expect([snap.day.spentUsd, snap.day.runs, snap.month.spentUsd, snap.month.runs]).toEqual([0.4, 1, 0.4, 1]);
   });
@@ -52,7 +72,10 @@ describe("spend totals and the check", () => {
     const taskId = await seedTask();
     const now = Date.now();
     await env.DB.batch(addSpendStatements(env.DB, `${taskId}:1`, 0.5, now, T));
-    const rows = await env.DB.prepare("SELECT scope, state FROM circuit_breaker ORDER BY scope").all<{ scope: string; state: string }>();
+    const rows = await env.DB.prepare("SELECT scope, state FROM circuit_breaker ORDER BY scope").all<{
+      scope: string;
+      state: string;
+    }>();
     expect(rows.results.map((r) => r.state)).toEqual(["block", "flag"]);
   });
 
@@ -62,7 +85,14 @@ describe("spend totals and the check", () => {
     await setSpend(5, 80);
     const input = { taskId, capUsd: undefined, wanted: { profile: "auto", forced: false }, ladder: LADDER };
     const warn = await checkBreakers(env.DB, T, input, Date.now());
-    expect(warn).toMatchObject({ verdict: "warn", capUsd: 5, taskCostUsd: 4.99, flags: ["task_warn", "month_flag"], profile: "deepseek", skipped: [] });
+    expect(warn).toMatchObject({
+      verdict: "warn",
+      capUsd: 5,
+      taskCostUsd: 4.99,
+      flags: ["task_warn", "month_flag"],
+      profile: "deepseek",
+      skipped: [],
+    });
     expect(await flagsOf(taskId)).toEqual(["task_warn", "month_flag"]);
     expect((await checkBreakers(env.DB, T, { ...input, capUsd: 4.99 }, Date.now())).verdict).toBe("halt");
     await setSpend(20, 80);
@@ -96,14 +126,18 @@ describe("ExecuteWorkflow: breakers at their lines", { timeout: 30_000 }, () => 
 
   it("a task's own budgetUsd is its halt line", async () => {
     const fake = useExecutor(() => ({ errorKind: "api", costUsd: 1 }));
-    const { taskId } = await runTo({ profile: "deepseek", budgetUsd: 1 }, (m) => m.forceEventTimeout({ name: "budget #1" }));
+    const { taskId } = await runTo({ profile: "deepseek", budgetUsd: 1 }, (m) =>
+      m.forceEventTimeout({ name: "budget #1" }),
+    );
     expect(fake.postCount()).toBe(1);
     expect((await taskRow(taskId)).status).toBe("halted");
   });
 
   it("halt, then a budget event above the spend resumes the ladder; the raised cap is kept on the row", async () => {
     useExecutor((_p, attempt) => (attempt === 1 ? { errorKind: "api", costUsd: 5 } : { costUsd: 0.5 }));
-    const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.mockEvent({ type: "budget", payload: { capUsd: 10, actor: "alice" } }));
+    const { taskId } = await runTo({ profile: "sonnet" }, (m) =>
+      m.mockEvent({ type: "budget", payload: { capUsd: 10, actor: "alice" } }),
+    );
     expect((await stageRows(taskId)).map((s) => [s.profile, s.status])).toEqual([
       ["sonnet", "failed"],
       ["opus", "succeeded"],
@@ -117,7 +151,9 @@ describe("ExecuteWorkflow: breakers at their lines", { timeout: 30_000 }, () => 
     const fake = useExecutor(() => ({}));
     await setSpend(20, 20);
     const before = await env.DB.prepare("SELECT count(*) AS n FROM tasks").first("n");
-    await expect(startExecute(env, ExecuteInput.parse({ prompt: "x", repo: "demo", waitSeconds: 0 }), { waitSeconds: 0 })).rejects.toMatchObject({ code: "breaker_open", message: expect.stringContaining("daily block") });
+    await expect(
+      startExecute(env, ExecuteInput.parse({ prompt: "x", repo: "demo", waitSeconds: 0 }), { waitSeconds: 0 }),
+    ).rejects.toMatchObject({ code: "breaker_open", message: expect.stringContaining("daily block") });
     expect(await env.DB.prepare("SELECT count(*) AS n FROM tasks").first("n")).toBe(before);
     expect(fake.calls).toEqual([]);
     await setSpend(19.99, 19.99);
@@ -145,7 +181,9 @@ describe("ExecuteWorkflow: breakers at their lines", { timeout: 30_000 }, () => 
       expect((await taskRow(taskId)).status).toBe("succeeded");
       expect((await flagsOf(taskId)).includes("month_flag")).toBe(flagged);
     }
-    await env.DB.prepare("UPDATE circuit_breaker SET acknowledged_at = ?1 WHERE scope LIKE 'month:%'").bind(Date.now()).run();
+    await env.DB.prepare("UPDATE circuit_breaker SET acknowledged_at = ?1 WHERE scope LIKE 'month:%'")
+      .bind(Date.now())
+      .run();
     const { taskId } = await runTo({ profile: "sonnet" });
     expect(await flagsOf(taskId)).toEqual([]);
   });

@@ -1,7 +1,8 @@
 /** POST /api/callback/:taskId through the Worker's fetch handler: HMAC, ownership, and the event it sends. */
-import { JobView, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
+
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { JobView, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { finishedJobFromEvent, MAX_EVENT_BYTES, slimJobView } from "../../workflows/result-event.ts";
 import { resetBetweenTests, run, seedTask, taskRow, useExecutor } from "./helpers.ts";
@@ -22,7 +23,20 @@ function view(taskId: string, textBytes = 10): JobView {
     result: {
       ok: true,
       profile: "sonnet",
-      run: { ok: true, cli: "claude", text: "y".repeat(textBytes), exitCode: 0, signal: null, durationMs: 5, costUsd: 0.01, costSource: "computed", tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, model: "m", sessionId: null, truncated: false },
+      run: {
+        ok: true,
+        cli: "claude",
+        text: "y".repeat(textBytes),
+        exitCode: 0,
+        signal: null,
+        durationMs: 5,
+        costUsd: 0.01,
+        costSource: "computed",
+        tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
+        model: "m",
+        sessionId: null,
+        truncated: false,
+      },
       files: Array.from({ length: 500 }, (_, i) => ({ path: `src/f${i}.ts`, added: 1, deleted: 0 })),
       branch: "b",
       commit: "c",
@@ -35,7 +49,11 @@ function view(taskId: string, textBytes = 10): JobView {
 
 async function post(taskId: string, body: string, signature: string | null): Promise<Response> {
   return exports.default.fetch(
-    new Request(`http://localhost/api/callback/${taskId}`, { method: "POST", body, headers: { "content-type": "application/json", ...(signature ? { [SIGNATURE_HEADER]: signature } : {}) } }),
+    new Request(`http://localhost/api/callback/${taskId}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...(signature ? { [SIGNATURE_HEADER]: signature } : {}) },
+    }),
   );
 }
 
@@ -45,7 +63,9 @@ describe("executor callback", () => {
     const body = JSON.stringify(view(taskId));
     expect((await post(taskId, body, null)).status).toBe(401);
     expect((await post(taskId, body, await signBody("wrong-secret", body))).status).toBe(401);
-    expect((await post(taskId, body, await signBody(SECRET, body, Math.floor(Date.now() / 1000) - 3600))).status).toBe(401);
+    expect((await post(taskId, body, await signBody(SECRET, body, Math.floor(Date.now() / 1000) - 3600))).status).toBe(
+      401,
+    );
     expect((await post(taskId, "not json at all", null)).status).toBe(401);
   });
 
@@ -66,7 +86,10 @@ describe("executor callback", () => {
     while (!fake.jobs.has(`${taskId}:1`)) await new Promise((r) => setTimeout(r, 5));
     // A 3 MiB view (two outputs near the executor's cap) is over the API's body limit but a valid callback.
     const full = { ...(fake.jobs.get(`${taskId}:1`)?.view as JobView) };
-    const big = JSON.stringify({ ...full, result: full.result && { ...full.result, run: { ...full.result.run, text: "x".repeat(3 * 1024 * 1024) } } });
+    const big = JSON.stringify({
+      ...full,
+      result: full.result && { ...full.result, run: { ...full.result.run, text: "x".repeat(3 * 1024 * 1024) } },
+    });
     const res = await post(taskId, big, await signBody(SECRET, big));
     expect(res.status).toBe(202);
     await instance.waitForStatus("complete");

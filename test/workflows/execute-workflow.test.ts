@@ -12,7 +12,9 @@ describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
     const fake = useExecutor(() => ({ costUsd: 0.02 }));
     const { taskId, output } = await runTo({ profile: "sonnet" });
     expect(output).toEqual({ taskId, status: "succeeded", attempts: 1, flags: [] });
-    expect(await stageRows(taskId)).toEqual([{ attempt: 1, profile: "sonnet", status: "succeeded", cost_usd: 0.02, error_kind: null }]);
+    expect(await stageRows(taskId)).toEqual([
+      { attempt: 1, profile: "sonnet", status: "succeeded", cost_usd: 0.02, error_kind: null },
+    ]);
     const task = await taskRow(taskId);
     expect(task).toMatchObject({ status: "succeeded", cost_usd: 0.02, attempts: 1, error: null });
     expect(task.result).toContain("flowchart");
@@ -20,11 +22,25 @@ describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
     // The callback woke the wait: one GET (the write step's), no poll.
     expect(fake.calls).toEqual(["POST /jobs", expect.stringMatching(/^GET \/jobs\//)]);
     expect([...fake.tokens]).toEqual(["test-executor-secret"]);
-    const stage = await env.DB.prepare("SELECT cli, model, tokens_in, tokens_out, tokens_cache_read, latency_ms, job_id, branch, \"commit\" FROM stages WHERE task_id = ?1").bind(taskId).first();
-    expect(stage).toMatchObject({ cli: "claude", model: "sonnet-model", tokens_in: 1200, tokens_out: 34, tokens_cache_read: 300, latency_ms: 1200, branch: `vault/${taskId}:1` });
+    const stage = await env.DB.prepare(
+      'SELECT cli, model, tokens_in, tokens_out, tokens_cache_read, latency_ms, job_id, branch, "commit" FROM stages WHERE task_id = ?1',
+    )
+      .bind(taskId)
+      .first();
+    expect(stage).toMatchObject({
+      cli: "claude",
+      model: "sonnet-model",
+      tokens_in: 1200,
+      tokens_out: 34,
+      tokens_cache_read: 300,
+      latency_ms: 1200,
+      branch: `vault/${taskId}:1`,
+    });
     const tr = await env.DB.prepare("SELECT id, kind, content FROM transcripts WHERE task_id = ?1").bind(taskId).all();
     expect(tr.results).toEqual([{ id: `${taskId}:1:cli`, kind: "cli", content: "Done: created hello.txt" }]);
-    const stats = await env.DB.prepare("SELECT runs, successes, failures, consecutive_failures FROM model_stats WHERE profile = 'sonnet'").first();
+    const stats = await env.DB.prepare(
+      "SELECT runs, successes, failures, consecutive_failures FROM model_stats WHERE profile = 'sonnet'",
+    ).first();
     expect(stats).toEqual({ runs: 1, successes: 1, failures: 0, consecutive_failures: 0 });
     const spend = await env.DB.prepare("SELECT scope, spent_usd, runs FROM circuit_breaker ORDER BY scope").all();
     expect(spend.results.map((r) => [String(r.scope).split(":")[0], r.spent_usd, r.runs])).toEqual([
@@ -36,9 +52,13 @@ describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
   it("stores a consensus run's report and both outputs", async () => {
     useExecutor(() => ({ consensus: true }));
     const { taskId } = await runTo({ profile: "consensus" });
-    const tr = await env.DB.prepare("SELECT id, kind FROM transcripts WHERE task_id = ?1 ORDER BY id").bind(taskId).all();
+    const tr = await env.DB.prepare("SELECT id, kind FROM transcripts WHERE task_id = ?1 ORDER BY id")
+      .bind(taskId)
+      .all();
     expect(tr.results.map((r) => r.id)).toEqual([`${taskId}:1:cli`, `${taskId}:1:cli-b`, `${taskId}:1:consensus`]);
-    const report = await env.DB.prepare("SELECT content FROM transcripts WHERE id = ?1").bind(`${taskId}:1:consensus`).first<{ content: string }>();
+    const report = await env.DB.prepare("SELECT content FROM transcripts WHERE id = ?1")
+      .bind(`${taskId}:1:consensus`)
+      .first<{ content: string }>();
     expect(JSON.parse(report?.content ?? "{}")).toMatchObject({ verdict: "agree" });
   });
 });
@@ -47,7 +67,9 @@ describe("ExecuteWorkflow: each step failing once", { timeout: 30_000 }, () => {
   for (const name of ["breaker-check #1", "init", "dispatch sonnet #1", "write sonnet #1", "finish"]) {
     it(`'${name}' fails once → completes with one stage row, one job per jobKey, spend counted once`, async () => {
       const fake = useExecutor(() => ({ costUsd: 0.5 }));
-      const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.mockStepError({ name }, new Error("injected once"), 1));
+      const { taskId } = await runTo({ profile: "sonnet" }, (m) =>
+        m.mockStepError({ name }, new Error("injected once"), 1),
+      );
       expect((await stageRows(taskId)).map((s) => [s.attempt, s.status])).toEqual([[1, "succeeded"]]);
       expect([...fake.spawns.entries()]).toEqual([[`${taskId}:1`, 1]]);
       expect(await taskRow(taskId)).toMatchObject({ status: "succeeded", cost_usd: 0.5 });
@@ -68,7 +90,9 @@ describe("ExecuteWorkflow: each step failing once", { timeout: 30_000 }, () => {
 
   it("'escalate #1' fails once → the ladder still climbs one rung, one job per jobKey", async () => {
     const fake = useExecutor((profile) => (profile === "deepseek" ? { errorKind: "api" } : {}));
-    const { taskId } = await runTo({ profile: "auto" }, (m) => m.mockStepError({ name: "escalate #1" }, new Error("injected once"), 1));
+    const { taskId } = await runTo({ profile: "auto" }, (m) =>
+      m.mockStepError({ name: "escalate #1" }, new Error("injected once"), 1),
+    );
     expect((await stageRows(taskId)).map((s) => [s.profile, s.status])).toEqual([
       ["deepseek", "failed"],
       ["gemini-flash", "succeeded"],
@@ -90,7 +114,9 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
       const { taskId, output } = await runTo({ profile: "sonnet" });
       expect(output).toMatchObject({ status: "failed", attempts: 1 });
       expect(fake.postCount()).toBe(1);
-      expect(await stageRows(taskId)).toEqual([{ attempt: 1, profile: "sonnet", status: "error", cost_usd: 0, error_kind: kind }]);
+      expect(await stageRows(taskId)).toEqual([
+        { attempt: 1, profile: "sonnet", status: "error", cost_usd: 0, error_kind: kind },
+      ]);
       const task = await taskRow(taskId);
       expect(task.status).toBe("failed");
       expect(task.error).toContain(`HTTP ${status}`);
@@ -159,7 +185,9 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
 
   it("a job that never finishes → the poll gives up; a `timeout` error stage, task failed, instance complete", async () => {
     useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1000 }));
-    const { taskId, output } = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
+    const { taskId, output } = await runTo({ profile: "sonnet" }, (m) =>
+      m.forceEventTimeout({ name: "wait sonnet #1" }),
+    );
     expect(output).toMatchObject({ status: "failed" });
     expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "timeout"]]);
     expect((await taskRow(taskId)).error).toContain("still running");
@@ -178,7 +206,11 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     for (const name of ["dispatch sonnet #1", "poll sonnet #1", "write sonnet #1", "finish"]) {
       expect(JSON.stringify(await instance.waitForStepResult({ name })).length, name).toBeLessThan(1024);
     }
-    const tr = await env.DB.prepare("SELECT bytes, truncated, length(content) AS len FROM transcripts WHERE task_id = ?1 AND kind = 'cli'").bind(taskId).first();
+    const tr = await env.DB.prepare(
+      "SELECT bytes, truncated, length(content) AS len FROM transcripts WHERE task_id = ?1 AND kind = 'cli'",
+    )
+      .bind(taskId)
+      .first();
     expect(tr).toEqual({ bytes: 10 * 1024 * 1024 + 1, truncated: 1, len: 1024 * 1024 });
   });
 });
@@ -201,7 +233,11 @@ describe("ExecuteWorkflow: D1 failures", { timeout: 30_000 }, () => {
 
   it("a breaker check that fails through every retry → errored instance, task failed, no dispatch", async () => {
     const fake = useExecutor(() => ({}));
-    const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.mockStepError({ name: "breaker-check #1" }, new Error("D1_ERROR: overloaded"), 6), "errored");
+    const { taskId } = await runTo(
+      { profile: "sonnet" },
+      (m) => m.mockStepError({ name: "breaker-check #1" }, new Error("D1_ERROR: overloaded"), 6),
+      "errored",
+    );
     expect(fake.calls).toEqual([]);
     expect((await taskRow(taskId)).status).toBe("failed");
   });

@@ -1,12 +1,22 @@
 /** The executor client's failure classes, Retry-After, and how a failure reads after crossing step.do. */
 import { NonRetryableError } from "cloudflare:workflows";
 import { describe, expect, it } from "vitest";
-import { ExecutorError, executorClient, executorRetryDelay, parseRetryAfter, type ExecutorFetch } from "../../workflows/executor-client.ts";
+import {
+  ExecutorError,
+  type ExecutorFetch,
+  executorClient,
+  executorRetryDelay,
+  parseRetryAfter,
+} from "../../workflows/executor-client.ts";
 import { classifyFailure } from "../../workflows/failures.ts";
 
 const CONFIG = { executorUrl: "http://executor.test", executorSecret: "s3cret" };
 
-function answering(status: number, body: unknown = { error: { code: "x", message: "nope" } }, headers: Record<string, string> = {}): ExecutorFetch {
+function answering(
+  status: number,
+  body: unknown = { error: { code: "x", message: "nope" } },
+  headers: Record<string, string> = {},
+): ExecutorFetch {
   return async () => new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers });
 }
 
@@ -14,10 +24,12 @@ function answering(status: number, body: unknown = { error: { code: "x", message
 const acrossStep = (err: unknown): Error => new Error(`${(err as Error).name}: ${(err as Error).message}`);
 
 async function failureOf(f: ExecutorFetch): Promise<unknown> {
-  return executorClient(CONFIG, f).getJob("job-1").then(
-    () => null,
-    (err: unknown) => err,
-  );
+  return executorClient(CONFIG, f)
+    .getJob("job-1")
+    .then(
+      () => null,
+      (err: unknown) => err,
+    );
 }
 
 describe("executor client", () => {
@@ -64,9 +76,25 @@ describe("executor client", () => {
     const seen: { url: string; headers: Headers; body: unknown }[] = [];
     const f: ExecutorFetch = async (url, init) => {
       seen.push({ url, headers: new Headers(init?.headers), body: JSON.parse(String(init?.body)) });
-      return Response.json({ jobId: "j", jobKey: "t-x:1", status: "queued", createdAt: "now", startedAt: null, finishedAt: null, result: null }, { status: 202 });
+      return Response.json(
+        {
+          jobId: "j",
+          jobKey: "t-x:1",
+          status: "queued",
+          createdAt: "now",
+          startedAt: null,
+          finishedAt: null,
+          result: null,
+        },
+        { status: 202 },
+      );
     };
-    const view = await executorClient(CONFIG, f).submitJob({ jobKey: "t-x:1", profile: "sonnet", prompt: "p", repo: "demo" });
+    const view = await executorClient(CONFIG, f).submitJob({
+      jobKey: "t-x:1",
+      profile: "sonnet",
+      prompt: "p",
+      repo: "demo",
+    });
     expect(view.status).toBe("queued");
     expect(seen[0]?.url).toBe("http://executor.test/jobs");
     expect(seen[0]?.headers.get("x-auth-token")).toBe("s3cret");
@@ -75,8 +103,22 @@ describe("executor client", () => {
   });
 
   it("an answer for another jobKey is refused", async () => {
-    const f: ExecutorFetch = async () => Response.json({ jobId: "j", jobKey: "t-x:2", status: "queued", createdAt: "now", startedAt: null, finishedAt: null, result: null }, { status: 202 });
-    await expect(executorClient(CONFIG, f).submitJob({ jobKey: "t-x:1", profile: "sonnet", prompt: "p", repo: "demo" })).rejects.toThrow(/\[executor:bad_answer\]/);
+    const f: ExecutorFetch = async () =>
+      Response.json(
+        {
+          jobId: "j",
+          jobKey: "t-x:2",
+          status: "queued",
+          createdAt: "now",
+          startedAt: null,
+          finishedAt: null,
+          result: null,
+        },
+        { status: 202 },
+      );
+    await expect(
+      executorClient(CONFIG, f).submitJob({ jobKey: "t-x:1", profile: "sonnet", prompt: "p", repo: "demo" }),
+    ).rejects.toThrow(/\[executor:bad_answer\]/);
   });
 });
 
@@ -93,7 +135,9 @@ describe("retry delays", () => {
   it("doubles from the base up to the cap, and never comes before Retry-After", () => {
     const delay = executorRetryDelay(2_000, 60_000);
     const plain = new Error("ExecutorError: [executor:server] executor error");
-    expect([1, 2, 3, 6, 7, 20].map((attempt) => delay({ ctx: { attempt }, error: plain }))).toEqual([2_000, 4_000, 8_000, 60_000, 60_000, 60_000]);
+    expect([1, 2, 3, 6, 7, 20].map((attempt) => delay({ ctx: { attempt }, error: plain }))).toEqual([
+      2_000, 4_000, 8_000, 60_000, 60_000, 60_000,
+    ]);
     const busy = new Error("ExecutorError: [executor:busy] executor busy (x: y); retry after 45 s");
     expect(delay({ ctx: { attempt: 1 }, error: busy })).toBe(45_000);
     expect(delay({ ctx: { attempt: 6 }, error: busy })).toBe(60_000);
@@ -102,8 +146,13 @@ describe("retry delays", () => {
 
 describe("classifyFailure", () => {
   it("untagged errors (D1, bugs) are internal; tags are stripped from the message", () => {
-    expect(classifyFailure(new Error("Error: D1_ERROR: no such table"))).toEqual({ scope: "internal", message: "D1_ERROR: no such table" });
-    expect(classifyFailure(new Error("NonRetryableError: [executor:auth] executor refused the job (HTTP 401): x"))).toEqual({
+    expect(classifyFailure(new Error("Error: D1_ERROR: no such table"))).toEqual({
+      scope: "internal",
+      message: "D1_ERROR: no such table",
+    });
+    expect(
+      classifyFailure(new Error("NonRetryableError: [executor:auth] executor refused the job (HTTP 401): x")),
+    ).toEqual({
       scope: "executor",
       failure: "auth",
       stageErrorKind: "auth",

@@ -5,8 +5,9 @@
  * CLI run), and sends the signed callback through the Worker's own fetch handler, like the real one.
  * Only the model behind the CLI is fake here; everything on the Worker side runs for real.
  */
-import { JobRequest, JobView, SIGNATURE_HEADER, signBody, type JobResult, type RunResult } from "@vault-mcp/contract";
+
 import { exports } from "cloudflare:workers";
+import { JobRequest, type JobResult, JobView, type RunResult, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
 
 export interface Scenario {
   ok?: boolean;
@@ -70,7 +71,8 @@ export class FakeExecutor {
       const req = JobRequest.parse(JSON.parse(String(init?.body)));
       this.posts.set(req.jobKey, (this.posts.get(req.jobKey) ?? 0) + 1);
       const sc = this.scenario(req.profile ?? "direct", Number(req.jobKey.split(":").pop()));
-      if (sc.networkError && this.failOnce(`net:${req.jobKey}`, sc.networkTimes)) throw new TypeError("fetch failed: connect ECONNREFUSED");
+      if (sc.networkError && this.failOnce(`net:${req.jobKey}`, sc.networkTimes))
+        throw new TypeError("fetch failed: connect ECONNREFUSED");
       if (sc.httpStatus && this.failOnce(`http:${req.jobKey}`, sc.httpTimes)) {
         return Response.json(
           { error: { code: "fake", message: `fake ${sc.httpStatus}` } },
@@ -82,17 +84,32 @@ export class FakeExecutor {
       this.spawns.set(req.jobKey, (this.spawns.get(req.jobKey) ?? 0) + 1);
       const now = new Date().toISOString();
       const result = this.result(req, sc);
-      const view = JobView.parse({ jobId: `job-${crypto.randomUUID().slice(0, 8)}`, jobKey: req.jobKey, status: result.ok ? "succeeded" : "failed", createdAt: now, startedAt: now, finishedAt: now, result });
+      const view = JobView.parse({
+        jobId: `job-${crypto.randomUUID().slice(0, 8)}`,
+        jobKey: req.jobKey,
+        status: result.ok ? "succeeded" : "failed",
+        createdAt: now,
+        startedAt: now,
+        finishedAt: now,
+        result,
+      });
       this.jobs.set(req.jobKey, { view, request: req, polls: 0 });
       if (!sc.loseCallback && req.callbackUrl) {
         const body = JSON.stringify(sc.callbackJobId ? { ...view, jobId: sc.callbackJobId } : view);
         const signature = await signBody(this.callbackSecret, body);
         // After the 202, like the real executor: the callback races the instance's wait.
         setTimeout(() => {
-          void exports.default.fetch(new Request(req.callbackUrl as string, { method: "POST", body, headers: { "content-type": "application/json", [SIGNATURE_HEADER]: signature } }));
+          void exports.default.fetch(
+            new Request(req.callbackUrl as string, {
+              method: "POST",
+              body,
+              headers: { "content-type": "application/json", [SIGNATURE_HEADER]: signature },
+            }),
+          );
         }, 5);
       }
-      if (sc.loseAnswerTimes && this.failOnce(`lost:${req.jobKey}`, sc.loseAnswerTimes)) throw new TypeError("network connection lost");
+      if (sc.loseAnswerTimes && this.failOnce(`lost:${req.jobKey}`, sc.loseAnswerTimes))
+        throw new TypeError("network connection lost");
       return Response.json({ ...view, status: "queued", finishedAt: null, result: null }, { status: 202 });
     }
     const m = /^\/jobs\/([^/]+)$/.exec(url.pathname);
@@ -101,7 +118,8 @@ export class FakeExecutor {
       if (!job) return Response.json({ error: { code: "not_found", message: "no job" } }, { status: 404 });
       const sc = this.scenario(job.request.profile ?? "direct", Number(job.view.jobKey.split(":").pop()));
       job.polls += 1;
-      if (job.polls <= (sc.pollsBeforeDone ?? 0)) return Response.json({ ...job.view, status: "running", finishedAt: null, result: null });
+      if (job.polls <= (sc.pollsBeforeDone ?? 0))
+        return Response.json({ ...job.view, status: "running", finishedAt: null, result: null });
       return Response.json(job.view);
     }
     return Response.json({ error: { code: "not_found", message: "no route" } }, { status: 404 });
@@ -133,7 +151,9 @@ export class FakeExecutor {
       files: [{ path: "hello.txt", added: 1, deleted: 0 }],
       branch: `vault/${req.jobKey}`,
       commit: "0123456789abcdef0123456789abcdef01234567",
-      ...(sc.verifyFails ? { verify: { command: ["npm", "test"], ok: false, exitCode: 1, durationMs: 10, output: "1 failing" } } : {}),
+      ...(sc.verifyFails
+        ? { verify: { command: ["npm", "test"], ok: false, exitCode: 1, durationMs: 10, output: "1 failing" } }
+        : {}),
       ...(sc.consensus
         ? {
             consensus: {

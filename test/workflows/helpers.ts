@@ -1,10 +1,10 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
+import { createTask } from "../../worker/services/tasks.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { ExecuteInput } from "../../workflows/params.ts";
 import { startExecute } from "../../workflows/start.ts";
-import { createTask } from "../../worker/services/tasks.ts";
 import { FakeExecutor, type Scenario } from "./fake-executor.ts";
 
 /** Registers the per-test reset: the real fetch back, clean spend and statistics (cooldowns). */
@@ -64,7 +64,11 @@ export interface StageRowView {
 }
 
 export async function stageRows(taskId: string): Promise<StageRowView[]> {
-  const r = await env.DB.prepare("SELECT attempt, profile, status, cost_usd, error_kind FROM stages WHERE task_id = ?1 ORDER BY attempt").bind(taskId).all<StageRowView>();
+  const r = await env.DB.prepare(
+    "SELECT attempt, profile, status, cost_usd, error_kind FROM stages WHERE task_id = ?1 ORDER BY attempt",
+  )
+    .bind(taskId)
+    .all<StageRowView>();
   return r.results;
 }
 
@@ -79,12 +83,17 @@ export interface TaskRowView {
 }
 
 export async function taskRow(taskId: string): Promise<TaskRowView> {
-  const r = await env.DB.prepare("SELECT status, cost_usd, flags, result, error, attempts, budget_usd FROM tasks WHERE id = ?1").bind(taskId).first<TaskRowView>();
+  const r = await env.DB.prepare(
+    "SELECT status, cost_usd, flags, result, error, attempts, budget_usd FROM tasks WHERE id = ?1",
+  )
+    .bind(taskId)
+    .first<TaskRowView>();
   if (!r) throw new Error(`no task ${taskId}`);
   return r;
 }
 
-export const flagsOf = async (taskId: string): Promise<string[]> => JSON.parse((await taskRow(taskId)).flags) as string[];
+export const flagsOf = async (taskId: string): Promise<string[]> =>
+  JSON.parse((await taskRow(taskId)).flags) as string[];
 
 /** Puts today's and this month's spend where a test needs it. */
 export async function setSpend(dayUsd: number, monthUsd: number, now = Date.now()): Promise<void> {
@@ -94,7 +103,9 @@ export async function setSpend(dayUsd: number, monthUsd: number, now = Date.now(
       [`day:${iso.slice(0, 10)}`, dayUsd],
       [`month:${iso.slice(0, 7)}`, monthUsd],
     ].map(([scope, usd]) =>
-      env.DB.prepare("INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES (?1, ?2, 0, 'ok', ?3) ON CONFLICT(scope) DO UPDATE SET spent_usd = excluded.spent_usd, acknowledged_at = NULL").bind(scope, usd, now),
+      env.DB.prepare(
+        "INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES (?1, ?2, 0, 'ok', ?3) ON CONFLICT(scope) DO UPDATE SET spent_usd = excluded.spent_usd, acknowledged_at = NULL",
+      ).bind(scope, usd, now),
     ),
   );
 }

@@ -12,7 +12,10 @@ const none = new Set<string>();
 
 describe("ladder (pure)", () => {
   it("auto starts at the first rung; a rung climbs to the next; the top goes to a human", () => {
-    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, none)).toEqual({ profile: "deepseek", skipped: [] });
+    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, none)).toEqual({
+      profile: "deepseek",
+      skipped: [],
+    });
     expect(nextProfile(LADDER, "deepseek", none)).toEqual({ profile: "gemini-flash", skipped: [] });
     expect(nextProfile(LADDER, "consensus", none)).toEqual({ profile: HUMAN, skipped: [] });
     // A ladder configured without `human` still ends with one.
@@ -24,8 +27,14 @@ describe("ladder (pure)", () => {
 
   it("skips cooling rungs when the ladder picks, never a forced choice, never the human", () => {
     const cooling = new Set(["deepseek", "gemini-flash", "opus", "consensus"]);
-    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, cooling)).toEqual({ profile: "gemini-pro", skipped: ["deepseek", "gemini-flash"] });
-    expect(chooseProfile(LADDER, { profile: "deepseek", forced: true }, cooling)).toEqual({ profile: "deepseek", skipped: [] });
+    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, cooling)).toEqual({
+      profile: "gemini-pro",
+      skipped: ["deepseek", "gemini-flash"],
+    });
+    expect(chooseProfile(LADDER, { profile: "deepseek", forced: true }, cooling)).toEqual({
+      profile: "deepseek",
+      skipped: [],
+    });
     expect(nextProfile(LADDER, "sonnet", cooling)).toEqual({ profile: HUMAN, skipped: ["opus", "consensus"] });
     expect(chooseProfile(LADDER, { profile: "auto", forced: false }, new Set(LADDER)).profile).toBe(HUMAN);
   });
@@ -33,13 +42,19 @@ describe("ladder (pure)", () => {
   it("escalate reads the cooldowns from model_stats", async () => {
     await coolDown("opus");
     await coolDown("consensus", Date.now() - 1); // expired
-    expect(await escalate(env.DB, LADDER, "sonnet", Date.now())).toEqual({ from: "sonnet", profile: "consensus", skipped: ["opus"] });
+    expect(await escalate(env.DB, LADDER, "sonnet", Date.now())).toEqual({
+      from: "sonnet",
+      profile: "consensus",
+      skipped: ["opus"],
+    });
   });
 });
 
 describe("ExecuteWorkflow: the ladder", { timeout: 30_000 }, () => {
   it("climbs on a failed run and on a failed verify, then succeeds", async () => {
-    useExecutor((profile) => (profile === "deepseek" ? { errorKind: "api" } : profile === "gemini-flash" ? { verifyFails: true } : {}));
+    useExecutor((profile) =>
+      profile === "deepseek" ? { errorKind: "api" } : profile === "gemini-flash" ? { verifyFails: true } : {},
+    );
     const { taskId, output } = await runTo({ profile: "auto", verify: ["npm", "test"] });
     expect((await stageRows(taskId)).map((s) => [s.profile, s.status, s.error_kind])).toEqual([
       ["deepseek", "failed", "api"],
@@ -47,7 +62,9 @@ describe("ExecuteWorkflow: the ladder", { timeout: 30_000 }, () => {
       ["gemini-pro", "succeeded", null],
     ]);
     expect(output).toMatchObject({ status: "succeeded", attempts: 3 });
-    const verify = await env.DB.prepare("SELECT content FROM transcripts WHERE id = ?1").bind(`${taskId}:2:verify`).first("content");
+    const verify = await env.DB.prepare("SELECT content FROM transcripts WHERE id = ?1")
+      .bind(`${taskId}:2:verify`)
+      .first("content");
     expect(verify).toBe("1 failing");
   });
 
@@ -78,13 +95,17 @@ describe("ExecuteWorkflow: the ladder", { timeout: 30_000 }, () => {
   it("three consecutive failed runs start a 30 min cooldown; a success clears it", async () => {
     useExecutor((profile) => (profile === "opus" ? {} : { errorKind: "api" }));
     for (let i = 0; i < 3; i++) await runTo({ profile: "sonnet" });
-    const row = await env.DB.prepare("SELECT consecutive_failures, cooldown_until FROM model_stats WHERE profile = 'sonnet'").first<{ consecutive_failures: number; cooldown_until: number }>();
+    const row = await env.DB.prepare(
+      "SELECT consecutive_failures, cooldown_until FROM model_stats WHERE profile = 'sonnet'",
+    ).first<{ consecutive_failures: number; cooldown_until: number }>();
     expect(row?.consecutive_failures).toBe(3);
     expect(row?.cooldown_until).toBeGreaterThan(Date.now() + 29 * 60_000);
     expect(row?.cooldown_until).toBeLessThanOrEqual(Date.now() + 30 * 60_000);
     useExecutor(() => ({}));
     await runTo({ profile: "sonnet" }); // pinned: runs although cooling, and succeeds
-    const after = await env.DB.prepare("SELECT consecutive_failures, cooldown_until FROM model_stats WHERE profile = 'sonnet'").first();
+    const after = await env.DB.prepare(
+      "SELECT consecutive_failures, cooldown_until FROM model_stats WHERE profile = 'sonnet'",
+    ).first();
     expect(after).toEqual({ consecutive_failures: 0, cooldown_until: null });
   });
 });
@@ -96,7 +117,10 @@ describe("ExecuteWorkflow: the human tier", { timeout: 30_000 }, () => {
     const fake = useExecutor((profile, attempt) => (attempt === 3 && profile === "deepseek" ? {} : allFail()));
     await coolDown("deepseek");
     const { taskId, output } = await runTo({ profile: "opus" }, (m) =>
-      m.mockEvent({ type: "human", payload: { decision: "retry", profile: "deepseek", instructions: "use node:fs", actor: "alice" } }),
+      m.mockEvent({
+        type: "human",
+        payload: { decision: "retry", profile: "deepseek", instructions: "use node:fs", actor: "alice" },
+      }),
     );
     expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["opus", "consensus", "deepseek"]);
     expect(output).toMatchObject({ status: "succeeded", attempts: 3 });
@@ -105,10 +129,14 @@ describe("ExecuteWorkflow: the human tier", { timeout: 30_000 }, () => {
 
   it("approve → succeeded as is; reject → failed", async () => {
     useExecutor(allFail);
-    const approved = await runTo({ profile: "consensus" }, (m) => m.mockEvent({ type: "human", payload: { decision: "approve", actor: "alice" } }));
+    const approved = await runTo({ profile: "consensus" }, (m) =>
+      m.mockEvent({ type: "human", payload: { decision: "approve", actor: "alice" } }),
+    );
     expect(await taskRow(approved.taskId)).toMatchObject({ status: "succeeded", error: null });
     expect((await taskRow(approved.taskId)).result).toContain("failed consensus");
-    const rejected = await runTo({ profile: "consensus" }, (m) => m.mockEvent({ type: "human", payload: { decision: "reject", actor: "bob" } }));
+    const rejected = await runTo({ profile: "consensus" }, (m) =>
+      m.mockEvent({ type: "human", payload: { decision: "reject", actor: "bob" } }),
+    );
     expect(await taskRow(rejected.taskId)).toMatchObject({ status: "failed", error: "rejected by bob" });
   });
 

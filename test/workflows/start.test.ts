@@ -34,7 +34,10 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
     await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
     await instance.modify(async (m) => m.disableRetryDelays());
     const progress: string[] = [];
-    const out = await startExecute(env, ExecuteInput.parse({ taskId }), { waitSeconds: 20, onProgress: (p) => void progress.push(p.message) });
+    const out = await startExecute(env, ExecuteInput.parse({ taskId }), {
+      waitSeconds: 20,
+      onProgress: (p) => void progress.push(p.message),
+    });
     expect(out).toMatchObject({ taskId, status: "succeeded", costUsd: 0.04 });
     expect(out.result).toContain("flowchart");
     expect(progress.length).toBeGreaterThan(0);
@@ -46,8 +49,14 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
     await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
     await instance.modify(async (m) => m.disableRetryDelays());
     // Another execute won the race: its instance exists while the row still says `init`.
-    await env.EXECUTE_WORKFLOW.create({ id: taskId, params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general" } });
-    await expect(run(taskId)).rejects.toMatchObject({ code: "conflict", message: expect.stringContaining("already exists") });
+    await env.EXECUTE_WORKFLOW.create({
+      id: taskId,
+      params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general" },
+    });
+    await expect(run(taskId)).rejects.toMatchObject({
+      code: "conflict",
+      message: expect.stringContaining("already exists"),
+    });
     await instance.waitForStatus("complete");
     // Executing a finished task again is refused too, before any instance call.
     await expect(run(taskId)).rejects.toMatchObject({ code: "conflict" });
@@ -65,7 +74,10 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
     await run(taskId);
     await instance.waitForStatus("errored");
     expect((await taskRow(taskId)).status).toBe("running");
-    expect(await getTaskState(env, taskId)).toMatchObject({ status: "failed", error: expect.stringContaining("instances describe execute-workflow") });
+    expect(await getTaskState(env, taskId)).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("instances describe execute-workflow"),
+    });
   });
 
   it("getTaskState of an unknown task is null", async () => {
@@ -74,10 +86,17 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
 
   it("the wait is bounded at 45 s whatever the caller asks; the progress diagram shows the recent attempts", () => {
     expect([-5, 0, 20, 45, 60, Number.NaN].map(clampWaitSeconds)).toEqual([0, 0, 20, 45, 45, 20]);
-    const m = attemptsMermaid("t-1", "running", [
-      { attempt: 5, profile: "opus", status: "failed" },
-      { attempt: 6, profile: "consensus", status: "timeout" },
-    ], 4);
-    expect(m).toBe('flowchart LR\n  T["t-1"] --> M["… 4 earlier"] --> A5["#5 opus: failed"] --> A6["#6 consensus: timeout"] --> R(("running"))');
+    const m = attemptsMermaid(
+      "t-1",
+      "running",
+      [
+        { attempt: 5, profile: "opus", status: "failed" },
+        { attempt: 6, profile: "consensus", status: "timeout" },
+      ],
+      4,
+    );
+    expect(m).toBe(
+      'flowchart LR\n  T["t-1"] --> M["… 4 earlier"] --> A5["#5 opus: failed"] --> A6["#6 consensus: timeout"] --> R(("running"))',
+    );
   });
 });

@@ -1,6 +1,7 @@
 /** The step bodies on their own, over the real D1 (migrations applied) and a fake executor fetch. */
-import type { JobView } from "@vault-mcp/contract";
+
 import { env } from "cloudflare:workers";
+import type { JobView } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { executorClient } from "../../workflows/executor-client.ts";
 import { buildJobRequest, dispatchJob, jobKeyFor } from "../../workflows/steps/dispatch.ts";
@@ -8,15 +9,26 @@ import { errorFacts, factsFromJob } from "../../workflows/steps/facts.ts";
 import { setTaskStatus } from "../../workflows/steps/finish.ts";
 import { initTask } from "../../workflows/steps/init.ts";
 import { pollJob } from "../../workflows/steps/poll.ts";
-import { writeStage, type Written } from "../../workflows/steps/write.ts";
+import { type Written, writeStage } from "../../workflows/steps/write.ts";
 import { FakeExecutor } from "./fake-executor.ts";
 import { resetBetweenTests, seedTask, taskRow } from "./helpers.ts";
 
 resetBetweenTests();
 
 const T = { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 };
-const CONFIG = { executorUrl: "http://executor.test", executorSecret: "s3cret", jobTimeoutMs: 180_000, publicUrl: "https://vault.example" };
-const params = (taskId: string) => ({ taskId, profile: "auto" as const, repo: "demo", verbosity: "mermaid" as const, kind: "general" });
+const CONFIG = {
+  executorUrl: "http://executor.test",
+  executorSecret: "s3cret",
+  jobTimeoutMs: 180_000,
+  publicUrl: "https://vault.example",
+};
+const params = (taskId: string) => ({
+  taskId,
+  profile: "auto" as const,
+  repo: "demo",
+  verbosity: "mermaid" as const,
+  kind: "general",
+});
 
 type Result = NonNullable<JobView["result"]>;
 
@@ -31,7 +43,21 @@ function finishedView(over: Partial<Result> = {}, runOver: Partial<Result["run"]
     result: {
       ok: true,
       profile: "sonnet",
-      run: { ok: true, cli: "claude", text: "done", exitCode: 0, signal: null, durationMs: 900, costUsd: 0.3, costSource: "reported", tokens: { input: 10, output: 5, cacheRead: 2, cacheWrite: 1 }, model: "claude-sonnet", sessionId: null, truncated: false, ...runOver },
+      run: {
+        ok: true,
+        cli: "claude",
+        text: "done",
+        exitCode: 0,
+        signal: null,
+        durationMs: 900,
+        costUsd: 0.3,
+        costSource: "reported",
+        tokens: { input: 10, output: 5, cacheRead: 2, cacheWrite: 1 },
+        model: "claude-sonnet",
+        sessionId: null,
+        truncated: false,
+        ...runOver,
+      },
       files: [{ path: "a.ts", added: 1, deleted: 0 }],
       branch: "vault/t-x:1",
       commit: "abc",
@@ -54,7 +80,9 @@ describe("init and finish", () => {
   it("setTaskStatus writes status, error and flags, keeps a raised cap, and never reopens a closed task", async () => {
     const taskId = await seedTask();
     await env.DB.prepare("UPDATE tasks SET cost_usd = 2.5 WHERE id = ?1").bind(taskId).run();
-    expect(await setTaskStatus(env.DB, T, taskId, { status: "halted", error: "cap", budgetUsd: 9 }, Date.now())).toEqual({ taskId, status: "halted", flags: ["task_warn"] });
+    expect(
+      await setTaskStatus(env.DB, T, taskId, { status: "halted", error: "cap", budgetUsd: 9 }, Date.now()),
+    ).toEqual({ taskId, status: "halted", flags: ["task_warn"] });
     expect(await taskRow(taskId)).toMatchObject({ status: "halted", error: "cap", budget_usd: 9 });
     await env.DB.prepare("UPDATE tasks SET status = 'closed' WHERE id = ?1").bind(taskId).run();
     await setTaskStatus(env.DB, T, taskId, { status: "halted", error: "no budget event" }, Date.now());
@@ -64,7 +92,14 @@ describe("init and finish", () => {
 
 describe("dispatch and poll", () => {
   it("buildJobRequest: jobKey = <task>:<attempt>, callbackUrl, instructions appended; same inputs → same body", () => {
-    const a = buildJobRequest({ ...params("t-x"), verify: ["npm", "test"], ref: "main" }, "Fix it", "sonnet", 3, CONFIG, "use zod");
+    const a = buildJobRequest(
+      { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
+      "Fix it",
+      "sonnet",
+      3,
+      CONFIG,
+      "use zod",
+    );
     expect(a).toEqual({
       jobKey: "t-x:3",
       profile: "sonnet",
@@ -76,7 +111,16 @@ describe("dispatch and poll", () => {
       verify: ["npm", "test"],
       callbackUrl: "https://vault.example/api/callback/t-x",
     });
-    expect(buildJobRequest({ ...params("t-x"), verify: ["npm", "test"], ref: "main" }, "Fix it", "sonnet", 3, CONFIG, "use zod")).toEqual(a);
+    expect(
+      buildJobRequest(
+        { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
+        "Fix it",
+        "sonnet",
+        3,
+        CONFIG,
+        "use zod",
+      ),
+    ).toEqual(a);
     expect(jobKeyFor("t-x", 1)).toBe("t-x:1");
   });
 
@@ -98,7 +142,9 @@ describe("dispatch and poll", () => {
   it("dispatchJob refuses a profile the executor does not run (a LADDER typo) without calling it", async () => {
     const taskId = await seedTask();
     const fake = new FakeExecutor(() => ({}));
-    await expect(dispatchJob(env.DB, executorClient(CONFIG, fake.fetch), CONFIG, params(taskId), "gpt-9", 1, undefined)).rejects.toThrow(/\[executor:refused\].*LADDER/);
+    await expect(
+      dispatchJob(env.DB, executorClient(CONFIG, fake.fetch), CONFIG, params(taskId), "gpt-9", 1, undefined),
+    ).rejects.toThrow(/\[executor:refused\].*LADDER/);
     expect(fake.calls).toEqual([]);
   });
 
@@ -118,14 +164,52 @@ describe("facts", () => {
   const base = { taskId: "t-x", attempt: 1, kind: "general", profile: "sonnet" };
 
   it("a success, a failed verify, a CLI error, and a job with no result", () => {
-    expect(factsFromJob(finishedView(), base)).toMatchObject({ status: "succeeded", costUsd: 0.3, tokensIn: 10, tokensCacheWrite: 1, errorKind: null, modelRun: true, branch: "vault/t-x:1", transcripts: [{ suffix: "cli", kind: "cli", text: "done" }] });
-    const verify = factsFromJob(finishedView({ ok: false, verify: { command: ["npm", "test"], ok: false, exitCode: 1, durationMs: 5, output: "1 failing" } }), base);
-    expect(verify).toMatchObject({ status: "failed", errorKind: "verify", errorMessage: "verify failed: npm test exited 1", verifyOk: false });
+    expect(factsFromJob(finishedView(), base)).toMatchObject({
+      status: "succeeded",
+      costUsd: 0.3,
+      tokensIn: 10,
+      tokensCacheWrite: 1,
+      errorKind: null,
+      modelRun: true,
+      branch: "vault/t-x:1",
+      transcripts: [{ suffix: "cli", kind: "cli", text: "done" }],
+    });
+    const verify = factsFromJob(
+      finishedView({
+        ok: false,
+        verify: { command: ["npm", "test"], ok: false, exitCode: 1, durationMs: 5, output: "1 failing" },
+      }),
+      base,
+    );
+    expect(verify).toMatchObject({
+      status: "failed",
+      errorKind: "verify",
+      errorMessage: "verify failed: npm test exited 1",
+      verifyOk: false,
+    });
     expect(verify.transcripts.map((t) => t.kind)).toEqual(["cli", "verify"]);
-    const timeout = finishedView({ ok: false }, { ok: false, error: { kind: "timeout", message: "killed after 180 s" } });
-    expect(factsFromJob(timeout, base)).toMatchObject({ status: "timeout", errorKind: "timeout", errorMessage: "killed after 180 s" });
-    expect(factsFromJob({ ...finishedView(), status: "interrupted", result: null }, base)).toMatchObject({ status: "error", errorKind: "interrupted", modelRun: false, cli: "none", transcripts: [] });
-    expect(errorFacts(base, "auth", "x".repeat(5000))).toMatchObject({ status: "error", errorKind: "auth", modelRun: false, costUsd: 0 });
+    const timeout = finishedView(
+      { ok: false },
+      { ok: false, error: { kind: "timeout", message: "killed after 180 s" } },
+    );
+    expect(factsFromJob(timeout, base)).toMatchObject({
+      status: "timeout",
+      errorKind: "timeout",
+      errorMessage: "killed after 180 s",
+    });
+    expect(factsFromJob({ ...finishedView(), status: "interrupted", result: null }, base)).toMatchObject({
+      status: "error",
+      errorKind: "interrupted",
+      modelRun: false,
+      cli: "none",
+      transcripts: [],
+    });
+    expect(errorFacts(base, "auth", "x".repeat(5000))).toMatchObject({
+      status: "error",
+      errorKind: "auth",
+      modelRun: false,
+      costUsd: 0,
+    });
     expect(errorFacts(base, "auth", "x".repeat(5000)).errorMessage).toHaveLength(2000);
   });
 });
@@ -138,27 +222,46 @@ describe("write", () => {
     const results: Written[] = [];
     for (let i = 0; i < 3; i++) results.push(await writeStage(env.DB, facts, now + i, T));
     expect(results.every((r) => JSON.stringify(r) === JSON.stringify(results[0]))).toBe(true);
-    expect(results[0]).toEqual({ stageId: `${taskId}:1`, ok: true, status: "succeeded", costUsd: 0.3, errorKind: null });
+    expect(results[0]).toEqual({
+      stageId: `${taskId}:1`,
+      ok: true,
+      status: "succeeded",
+      costUsd: 0.3,
+      errorKind: null,
+    });
     const count = (sql: string) => env.DB.prepare(sql).bind(taskId).first("n");
     expect(await count("SELECT count(*) AS n FROM stages WHERE task_id = ?1")).toBe(1);
     expect(await count("SELECT count(*) AS n FROM transcripts WHERE task_id = ?1")).toBe(1);
     expect(await taskRow(taskId)).toMatchObject({ cost_usd: 0.3, attempts: 1, result: "flowchart LR\n  A" });
-    expect(await env.DB.prepare("SELECT runs, successes, total_cost_usd FROM model_stats WHERE profile = 'sonnet'").first()).toEqual({ runs: 1, successes: 1, total_cost_usd: 0.3 });
-    expect(await env.DB.prepare("SELECT spent_usd, runs FROM circuit_breaker WHERE scope LIKE 'month:%'").first()).toEqual({ spent_usd: 0.3, runs: 1 });
+    expect(
+      await env.DB.prepare("SELECT runs, successes, total_cost_usd FROM model_stats WHERE profile = 'sonnet'").first(),
+    ).toEqual({ runs: 1, successes: 1, total_cost_usd: 0.3 });
+    expect(
+      await env.DB.prepare("SELECT spent_usd, runs FROM circuit_breaker WHERE scope LIKE 'month:%'").first(),
+    ).toEqual({ spent_usd: 0.3, runs: 1 });
   });
 
   it("a retried write after a different first result keeps the first (stored facts win)", async () => {
     const taskId = await seedTask();
     const base = { taskId, attempt: 1, kind: "general", profile: "sonnet" };
     await writeStage(env.DB, factsFromJob(finishedView({ ok: false }), base), Date.now(), T);
-    expect(await writeStage(env.DB, factsFromJob(finishedView(), base), Date.now(), T)).toMatchObject({ ok: false, status: "failed" });
+    expect(await writeStage(env.DB, factsFromJob(finishedView(), base), Date.now(), T)).toMatchObject({
+      ok: false,
+      status: "failed",
+    });
   });
 
   it("an error stage leaves model_stats alone (the executor's failure says nothing about the model)", async () => {
     const taskId = await seedTask();
-    const facts = errorFacts({ taskId, attempt: 1, kind: "general", profile: "sonnet" }, "unreachable", "executor unreachable");
+    const facts = errorFacts(
+      { taskId, attempt: 1, kind: "general", profile: "sonnet" },
+      "unreachable",
+      "executor unreachable",
+    );
     await writeStage(env.DB, facts, Date.now(), T);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM model_stats").first("n")).toBe(0);
-    expect(await env.DB.prepare("SELECT status, error_kind, cli FROM stages WHERE task_id = ?1").bind(taskId).first()).toEqual({ status: "error", error_kind: "unreachable", cli: "none" });
+    expect(
+      await env.DB.prepare("SELECT status, error_kind, cli FROM stages WHERE task_id = ?1").bind(taskId).first(),
+    ).toEqual({ status: "error", error_kind: "unreachable", cli: "none" });
   });
 });

@@ -9,8 +9,8 @@ import { getTaskState, startExecute } from "../../workflows/start.ts";
 import type { Config } from "../config.ts";
 import { AppError, parseInput } from "../errors.ts";
 import { readJson } from "../http.ts";
-import { consensusReport } from "../services/consensus.ts";
 import { ackMonthFlag } from "../services/breakers.ts";
+import { consensusReport } from "../services/consensus.ts";
 import { decide, raiseBudget } from "../services/events.ts";
 import { health } from "../services/health.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../services/kv.ts";
@@ -21,9 +21,9 @@ import {
   createTranscript,
   DecisionCreate,
   getRecord,
+  ListQuery,
   listCheckpoints,
   listDecisions,
-  ListQuery,
   listTranscripts,
   TranscriptCreate,
   WriteUp,
@@ -31,7 +31,7 @@ import {
 } from "../services/records.ts";
 import { replay } from "../services/replay.ts";
 import { listModelStats, recommendProfile } from "../services/stats.ts";
-import { closeTask, createTask, listTasks, setSpec, TaskFilter, taskDetail, TaskInit } from "../services/tasks.ts";
+import { closeTask, createTask, listTasks, setSpec, TaskFilter, TaskInit, taskDetail } from "../services/tasks.ts";
 
 export interface ApiContext {
   request: Request;
@@ -75,7 +75,11 @@ on("POST", "/execute", async (c) => {
   return startExecute(c.env, input, { waitSeconds: input.waitSeconds });
 });
 
-on("GET", "/tasks", (c) => listTasks(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now).then((tasks) => ({ tasks: tasks.map(({ prompt, ...t }) => ({ ...t, prompt: prompt.slice(0, 200) })) })));
+on("GET", "/tasks", (c) =>
+  listTasks(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now).then((tasks) => ({
+    tasks: tasks.map(({ prompt, ...t }) => ({ ...t, prompt: prompt.slice(0, 200) })),
+  })),
+);
 on("POST", "/tasks", async (c) => createTask(c.env.DB, parseInput(TaskInit, await body(c)), c.now), 201);
 on("GET", "/tasks/:id", async (c) => {
   const d = await taskDetail(c.env.DB, param(c, "id"));
@@ -88,14 +92,39 @@ on("GET", "/tasks/:id/state", async (c) => {
   return s;
 });
 on("GET", "/tasks/:id/consensus", (c) => consensusReport(c.env.DB, param(c, "id")));
-on("POST", "/tasks/:id/spec", async (c) => setSpec(c.env.DB, param(c, "id"), parseInput(z.strictObject({ spec: z.string().min(1).max(100_000) }), await body(c)).spec, c.now));
-on("POST", "/tasks/:id/write", async (c) => writeUp(c.env.DB, param(c, "id"), parseInput(WriteUp, await body(c)), c.now), 201);
+on("POST", "/tasks/:id/spec", async (c) =>
+  setSpec(
+    c.env.DB,
+    param(c, "id"),
+    parseInput(z.strictObject({ spec: z.string().min(1).max(100_000) }), await body(c)).spec,
+    c.now,
+  ),
+);
+on(
+  "POST",
+  "/tasks/:id/write",
+  async (c) => writeUp(c.env.DB, param(c, "id"), parseInput(WriteUp, await body(c)), c.now),
+  201,
+);
 on("POST", "/tasks/:id/close", async (c) => {
-  const b = parseInput(z.strictObject({ note: z.string().max(20_000).optional(), actor: z.string().max(100).default("api") }), await body(c));
+  const b = parseInput(
+    z.strictObject({ note: z.string().max(20_000).optional(), actor: z.string().max(100).default("api") }),
+    await body(c),
+  );
   return closeTask(c.env.DB, param(c, "id"), b.note, b.actor, c.now);
 });
-on("POST", "/tasks/:id/decide", async (c) => decide(c.env, param(c, "id"), parseInput(HumanEvent, await body(c)), c.now), 202);
-on("POST", "/tasks/:id/budget", async (c) => raiseBudget(c.env, param(c, "id"), parseInput(BudgetEvent, await body(c)), c.now), 202);
+on(
+  "POST",
+  "/tasks/:id/decide",
+  async (c) => decide(c.env, param(c, "id"), parseInput(HumanEvent, await body(c)), c.now),
+  202,
+);
+on(
+  "POST",
+  "/tasks/:id/budget",
+  async (c) => raiseBudget(c.env, param(c, "id"), parseInput(BudgetEvent, await body(c)), c.now),
+  202,
+);
 
 on("GET", "/kv", (c) => kvList(c.env.TASKS, parseInput(KvList, queryObject(c.query))));
 on("GET", "/kv/:key+", (c) => kvGet(c.env.TASKS, parseInput(KvKey, decodeURIComponent(param(c, "key")))));
@@ -105,19 +134,41 @@ on("PUT", "/kv/:key+", async (c) => {
 });
 on("DELETE", "/kv/:key+", (c) => kvDelete(c.env.TASKS, parseInput(KvKey, decodeURIComponent(param(c, "key")))));
 
-on("GET", "/checkpoints", (c) => listCheckpoints(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })));
-on("POST", "/checkpoints", async (c) => createCheckpoint(c.env.DB, parseInput(CheckpointCreate, await body(c)), c.now), 201);
+on("GET", "/checkpoints", (c) =>
+  listCheckpoints(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })),
+);
+on(
+  "POST",
+  "/checkpoints",
+  async (c) => createCheckpoint(c.env.DB, parseInput(CheckpointCreate, await body(c)), c.now),
+  201,
+);
 on("GET", "/checkpoints/:id", (c) => getRecord(c.env.DB, "checkpoint", param(c, "id")));
-on("GET", "/decisions", (c) => listDecisions(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })));
+on("GET", "/decisions", (c) =>
+  listDecisions(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })),
+);
 on("POST", "/decisions", async (c) => createDecision(c.env.DB, parseInput(DecisionCreate, await body(c)), c.now), 201);
 on("GET", "/decisions/:id", (c) => getRecord(c.env.DB, "decision", param(c, "id")));
-on("GET", "/transcripts", (c) => listTranscripts(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })));
-on("POST", "/transcripts", async (c) => createTranscript(c.env.DB, parseInput(TranscriptCreate, await body(c)), c.now), 201);
+on("GET", "/transcripts", (c) =>
+  listTranscripts(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })),
+);
+on(
+  "POST",
+  "/transcripts",
+  async (c) => createTranscript(c.env.DB, parseInput(TranscriptCreate, await body(c)), c.now),
+  201,
+);
 on("GET", "/transcripts/:id", (c) => getRecord(c.env.DB, "transcript", param(c, "id")));
 
-on("GET", "/breakers", async (c) => ({ ...(await readBreakers(c.env.DB, c.config.breakers, c.now)), thresholds: c.config.breakers }));
+on("GET", "/breakers", async (c) => ({
+  ...(await readBreakers(c.env.DB, c.config.breakers, c.now)),
+  thresholds: c.config.breakers,
+}));
 on("POST", "/breakers/ack", async (c) => {
-  const b = parseInput(z.strictObject({ note: z.string().max(2000).optional(), actor: z.string().max(100).default("api") }), await body(c));
+  const b = parseInput(
+    z.strictObject({ note: z.string().max(2000).optional(), actor: z.string().max(100).default("api") }),
+    await body(c),
+  );
   return ackMonthFlag(c.env.DB, c.config, b.note, b.actor, c.now);
 });
 on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
@@ -132,10 +183,13 @@ export async function handleApi(request: Request, env: Env, ctx: ExecutionContex
     if (!m) continue;
     pathMatched = true;
     if (route.method !== request.method) continue;
-    const params = Object.fromEntries(Object.entries(m.pathname.groups).filter((e): e is [string, string] => typeof e[1] === "string"));
+    const params = Object.fromEntries(
+      Object.entries(m.pathname.groups).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
     const result = await route.handler({ request, env, config, ctx, params, query: url.searchParams, now: Date.now() });
     return Response.json(result, { status: route.status ?? 200 });
   }
-  if (pathMatched) throw new AppError("method_not_allowed", `${request.method} is not allowed on ${url.pathname}; see docs/API.md`);
+  if (pathMatched)
+    throw new AppError("method_not_allowed", `${request.method} is not allowed on ${url.pathname}; see docs/API.md`);
   throw new AppError("not_found", `no route ${request.method} ${url.pathname}; see docs/API.md`);
 }

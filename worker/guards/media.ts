@@ -24,11 +24,15 @@ export const mediaGuard: Guard = (request) => {
     // Both listed literally, as the MCP SDK's own check requires (a wildcard would pass here and fail there).
     const accept = (request.headers.get("accept") ?? "").toLowerCase();
     if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
-      return errorResponse(new AppError("not_acceptable", "send 'Accept: application/json, text/event-stream' (MCP Streamable HTTP)"));
+      return errorResponse(
+        new AppError("not_acceptable", "send 'Accept: application/json, text/event-stream' (MCP Streamable HTTP)"),
+      );
     }
   }
   if ((isMcp || hasBody(request)) && !isJsonType(request.headers.get("content-type"))) {
-    return errorResponse(new AppError("unsupported_media_type", "send the body as JSON with 'Content-Type: application/json'"));
+    return errorResponse(
+      new AppError("unsupported_media_type", "send the body as JSON with 'Content-Type: application/json'"),
+    );
   }
   return undefined;
 };

@@ -1,4 +1,4 @@
-import { errorResponse, AppError } from "../errors.ts";
+import { AppError, errorResponse } from "../errors.ts";
 import type { Guard } from "./types.ts";
 
 /**
@@ -10,5 +10,7 @@ export const originGuard: Guard = (request, config) => {
   const origin = request.headers.get("origin");
   if (origin === null) return undefined;
   if (origin !== "null" && config.allowedOrigins.includes(origin)) return undefined;
-  return errorResponse(new AppError("forbidden_origin", "this Origin is not allowed; call from an allowlisted origin or without one"));
+  return errorResponse(
+    new AppError("forbidden_origin", "this Origin is not allowed; call from an allowlisted origin or without one"),
+  );
 };

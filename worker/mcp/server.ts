@@ -6,7 +6,6 @@ import { AppError, toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
 import { VERSION } from "../services/health.ts";
 import type { RegisterTool } from "./tool-kit.ts";
-import { invalidParamsResponse } from "./validate.ts";
 import { registerBreakers } from "./tools/breakers.ts";
 import { registerExecute } from "./tools/execute.ts";
 import { registerHealth } from "./tools/health.ts";
@@ -15,6 +14,7 @@ import { registerReplay } from "./tools/replay.ts";
 import { registerTask } from "./tools/task.ts";
 import { registerWorkflow } from "./tools/workflow.ts";
 import { registerWorkflowQuery } from "./tools/workflow-query.ts";
+import { invalidParamsResponse } from "./validate.ts";
 
 const TOOLS: readonly RegisterTool[] = [
   registerExecute,
@@ -52,10 +52,13 @@ function wantsProgress(body: unknown): boolean {
  */
 export async function handleMcp(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   if (request.method !== "POST") {
-    return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: use POST" }, id: null }), {
-      status: 405,
-      headers: { allow: "POST", "content-type": "application/json" },
-    });
+    return new Response(
+      JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: use POST" }, id: null }),
+      {
+        status: 405,
+        headers: { allow: "POST", "content-type": "application/json" },
+      },
+    );
   }
   let body: unknown;
   try {
@@ -67,10 +70,16 @@ export async function handleMcp(request: Request, env: Env, ctx: ExecutionContex
   }
   const invalid = invalidParamsResponse(body);
   if (invalid) return invalid;
-  const server = new McpServer({ name: "vault-mcp", version: VERSION }, { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  const server = new McpServer(
+    { name: "vault-mcp", version: VERSION },
+    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
+  );
   const deps = { env, config, ctx, now: () => Date.now() };
   for (const register of TOOLS) register(server, deps);
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(body) });
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: !wantsProgress(body),
+  });
   try {
     await server.connect(transport);
     return await transport.handleRequest(request, { parsedBody: body });

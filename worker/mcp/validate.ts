@@ -11,7 +11,10 @@ import {
   PingRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 
-const SCHEMAS: Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } }> = {
+const SCHEMAS: Record<
+  string,
+  { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } }
+> = {
   initialize: InitializeRequestSchema,
   ping: PingRequestSchema,
   "tools/list": ListToolsRequestSchema,
@@ -47,7 +50,10 @@ export function invalidParamsResponse(body: unknown): Response | undefined {
     if (!bad) continue;
     // A batch is answered as a whole: one error, without an id to pin it to.
     const id = Array.isArray(body) ? null : bad.id;
-    return Response.json({ jsonrpc: "2.0", id, error: { code: -32602, message: bad.message } }, { status: Array.isArray(body) ? 400 : 200 });
+    return Response.json(
+      { jsonrpc: "2.0", id, error: { code: -32602, message: bad.message } },
+      { status: Array.isArray(body) ? 400 : 200 },
+    );
   }
   return undefined;
 }

@@ -6,9 +6,25 @@ import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "./ids.ts";
 
-export async function ackMonthFlag(db: D1Database, config: Config, note: string | undefined, actor: string, now: number): Promise<{ acknowledged: boolean }> {
+export async function ackMonthFlag(
+  db: D1Database,
+  config: Config,
+  note: string | undefined,
+  actor: string,
+  now: number,
+): Promise<{ acknowledged: boolean }> {
   const acknowledged = await acknowledgeMonthFlag(db, config.breakers, now, actor);
-  if (!acknowledged) throw new AppError("conflict", "this month's spend has not reached the flag; nothing to acknowledge");
-  await drizzle(db).insert(decisions).values({ id: newId("d", now), kind: "ack", decision: "monthly flag acknowledged", rationale: note ?? null, actor, createdAt: now });
+  if (!acknowledged)
+    throw new AppError("conflict", "this month's spend has not reached the flag; nothing to acknowledge");
+  await drizzle(db)
+    .insert(decisions)
+    .values({
+      id: newId("d", now),
+      kind: "ack",
+      decision: "monthly flag acknowledged",
+      rationale: note ?? null,
+      actor,
+      createdAt: now,
+    });
   return { acknowledged };
 }

@@ -11,6 +11,10 @@ export async function consensusReport(db: D1Database, taskId: string): Promise<u
     .where(and(eq(transcripts.taskId, taskId), eq(transcripts.kind, "consensus")))
     .orderBy(desc(transcripts.createdAt))
     .limit(1);
-  if (!row) throw new AppError("not_found", `task '${taskId}' has no consensus run; consensus runs only at the ladder's consensus tier or with profile 'consensus'`);
+  if (!row)
+    throw new AppError(
+      "not_found",
+      `task '${taskId}' has no consensus run; consensus runs only at the ladder's consensus tier or with profile 'consensus'`,
+    );
   return JSON.parse(row.content) as unknown;
 }

@@ -1,7 +1,7 @@
 /** Human decisions and budget raises: an event to the waiting instance plus a decisions row. */
 import { drizzle } from "drizzle-orm/d1";
 import { decisions } from "../../schema/index.ts";
-import { BUDGET_EVENT, HUMAN_EVENT, type BudgetEvent, type HumanEvent } from "../../workflows/params.ts";
+import { BUDGET_EVENT, type BudgetEvent, HUMAN_EVENT, type HumanEvent } from "../../workflows/params.ts";
 import { AppError, describe } from "../errors.ts";
 import { newId } from "./ids.ts";
 import { requireTask } from "./tasks.ts";
@@ -16,14 +16,26 @@ async function sendEvent(env: Env, taskId: string, type: string, payload: unknow
   try {
     await instance.sendEvent({ type, payload });
   } catch (err) {
-    throw new AppError("conflict", `task '${taskId}' cannot take a '${type}' event now (${describe(err).slice(0, 200)})`, { cause: err });
+    throw new AppError(
+      "conflict",
+      `task '${taskId}' cannot take a '${type}' event now (${describe(err).slice(0, 200)})`,
+      { cause: err },
+    );
   }
 }
 
-export async function decide(env: Env, taskId: string, event: HumanEvent, now: number): Promise<{ taskId: string; decisionId: string }> {
+export async function decide(
+  env: Env,
+  taskId: string,
+  event: HumanEvent,
+  now: number,
+): Promise<{ taskId: string; decisionId: string }> {
   const task = await requireTask(env.DB, taskId);
   if (task.status !== "needs_human") {
-    throw new AppError("conflict", `task '${taskId}' is ${task.status}; a human decision is taken only when it is needs_human`);
+    throw new AppError(
+      "conflict",
+      `task '${taskId}' is ${task.status}; a human decision is taken only when it is needs_human`,
+    );
   }
   await sendEvent(env, taskId, HUMAN_EVENT, event);
   const decisionId = newId("d", now);
@@ -42,9 +54,15 @@ export async function decide(env: Env, taskId: string, event: HumanEvent, now: n
   return { taskId, decisionId };
 }
 
-export async function raiseBudget(env: Env, taskId: string, event: BudgetEvent, now: number): Promise<{ taskId: string; decisionId: string }> {
+export async function raiseBudget(
+  env: Env,
+  taskId: string,
+  event: BudgetEvent,
+  now: number,
+): Promise<{ taskId: string; decisionId: string }> {
   const task = await requireTask(env.DB, taskId);
-  if (task.status !== "halted") throw new AppError("conflict", `task '${taskId}' is ${task.status}; raise the cap of a halted task`);
+  if (task.status !== "halted")
+    throw new AppError("conflict", `task '${taskId}' is ${task.status}; raise the cap of a halted task`);
   if (event.capUsd <= task.costUsd) {
     throw new AppError("invalid_input", `capUsd must exceed what the task has spent ($${task.costUsd.toFixed(2)})`);
   }
@@ -52,6 +70,15 @@ export async function raiseBudget(env: Env, taskId: string, event: BudgetEvent, 
   const decisionId = newId("d", now);
   await drizzle(env.DB)
     .insert(decisions)
-    .values({ id: decisionId, taskId, kind: "budget", decision: `cap raised to $${event.capUsd}`, rationale: event.note ?? null, actor: event.actor, data: { capUsd: event.capUsd }, createdAt: now });
+    .values({
+      id: decisionId,
+      taskId,
+      kind: "budget",
+      decision: `cap raised to $${event.capUsd}`,
+      rationale: event.note ?? null,
+      actor: event.actor,
+      data: { capUsd: event.capUsd },
+      createdAt: now,
+    });
   return { taskId, decisionId };
 }

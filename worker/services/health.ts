@@ -20,7 +20,9 @@ const Period = {
  * it is added here.
  */
 export const HealthSchema = z.object({
-  status: z.enum(["ok", "degraded"]).describe("degraded: D1 or the executor is unreachable, or the breakers could not be read."),
+  status: z
+    .enum(["ok", "degraded"])
+    .describe("degraded: D1 or the executor is unreachable, or the breakers could not be read."),
   version: z.string(),
   time: z.string(),
   d1: z.object({ reachable: z.boolean(), latencyMs: z.number() }),
@@ -38,7 +40,12 @@ export const HealthSchema = z.object({
       month: z.object({ ...Period, state: z.enum(["ok", "flag"]), acknowledgedAt: z.number().nullable() }),
       blocked: z.boolean().describe("Today's spend reached the daily block: no new dispatch until 00:00 UTC."),
       flagged: z.boolean().describe("This month's spend reached the flag and nobody acknowledged it yet."),
-      thresholds: z.object({ taskWarnUsd: z.number(), taskHaltUsd: z.number(), dayBlockUsd: z.number(), monthFlagUsd: z.number() }),
+      thresholds: z.object({
+        taskWarnUsd: z.number(),
+        taskHaltUsd: z.number(),
+        dayBlockUsd: z.number(),
+        monthFlagUsd: z.number(),
+      }),
     })
     .nullable(),
 });
@@ -105,13 +112,23 @@ export async function health(env: Env, config: Config, now: number): Promise<Hea
     try {
       const b = await readBreakers(env.DB, config.breakers, now);
       const t = config.breakers;
-      const period = (p: { scope: string; spentUsd: number; limitUsd: number; runs: number }) => ({ scope: p.scope, spentUsd: p.spentUsd, limitUsd: p.limitUsd, runs: p.runs });
+      const period = (p: { scope: string; spentUsd: number; limitUsd: number; runs: number }) => ({
+        scope: p.scope,
+        spentUsd: p.spentUsd,
+        limitUsd: p.limitUsd,
+        runs: p.runs,
+      });
       breakers = {
         day: { ...period(b.day), state: b.day.state },
         month: { ...period(b.month), state: b.month.state, acknowledgedAt: b.month.acknowledgedAt },
         blocked: b.blocked,
         flagged: b.flagged,
-        thresholds: { taskWarnUsd: t.taskWarnUsd, taskHaltUsd: t.taskHaltUsd, dayBlockUsd: t.dayBlockUsd, monthFlagUsd: t.monthFlagUsd },
+        thresholds: {
+          taskWarnUsd: t.taskWarnUsd,
+          taskHaltUsd: t.taskHaltUsd,
+          dayBlockUsd: t.dayBlockUsd,
+          monthFlagUsd: t.monthFlagUsd,
+        },
       };
     } catch (err) {
       log("warn", "health_breakers_unreadable", { error: describe(err) });

@@ -12,7 +12,13 @@ export const MAX_KV_VALUE_BYTES = 128 * 1024;
 export const KvPut = z.strictObject({
   key: KvKey,
   value: z.string().describe("Text to store (JSON is fine), up to 128 KiB."),
-  ttlSeconds: z.number().int().min(60).max(365 * 86_400).optional().describe("Expire after this many seconds (≥ 60)."),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 86_400)
+    .optional()
+    .describe("Expire after this many seconds (≥ 60)."),
 });
 export const KvList = z.strictObject({
   prefix: z.string().max(256).optional(),
@@ -28,12 +34,16 @@ export async function kvGet(kv: KVNamespace, key: string): Promise<{ key: string
 
 export async function kvPut(kv: KVNamespace, input: z.infer<typeof KvPut>): Promise<{ key: string; bytes: number }> {
   const bytes = new TextEncoder().encode(input.value).byteLength;
-  if (bytes > MAX_KV_VALUE_BYTES) throw new AppError("invalid_input", `value is ${bytes} bytes; the limit is ${MAX_KV_VALUE_BYTES}`);
+  if (bytes > MAX_KV_VALUE_BYTES)
+    throw new AppError("invalid_input", `value is ${bytes} bytes; the limit is ${MAX_KV_VALUE_BYTES}`);
   await kv.put(input.key, input.value, input.ttlSeconds ? { expirationTtl: input.ttlSeconds } : undefined);
   return { key: input.key, bytes };
 }
 
-export async function kvList(kv: KVNamespace, input: z.infer<typeof KvList>): Promise<{ keys: string[]; cursor: string | null }> {
+export async function kvList(
+  kv: KVNamespace,
+  input: z.infer<typeof KvList>,
+): Promise<{ keys: string[]; cursor: string | null }> {
   const res = await kv.list({ prefix: input.prefix ?? null, cursor: input.cursor ?? null, limit: input.limit });
   return { keys: res.keys.map((k) => k.name), cursor: res.list_complete ? null : res.cursor };
 }

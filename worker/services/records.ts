@@ -2,7 +2,14 @@
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { checkpoints, decisions, transcripts, type CheckpointRow, type DecisionRow, type TranscriptRow } from "../../schema/index.ts";
+import {
+  type CheckpointRow,
+  checkpoints,
+  type DecisionRow,
+  decisions,
+  type TranscriptRow,
+  transcripts,
+} from "../../schema/index.ts";
 import { TaskId } from "../../workflows/params.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "./ids.ts";
@@ -55,22 +62,39 @@ const MAX_CHECKPOINT_BYTES = 256 * 1024;
 
 function checkStateSize(state: unknown): void {
   if (encoder.encode(JSON.stringify(state)).byteLength > MAX_CHECKPOINT_BYTES) {
-    throw new AppError("invalid_input", "checkpoint state is larger than 256 KiB; store a summary or use the task tool (KV)");
+    throw new AppError(
+      "invalid_input",
+      "checkpoint state is larger than 256 KiB; store a summary or use the task tool (KV)",
+    );
   }
 }
 
-export async function createCheckpoint(db: D1Database, input: z.infer<typeof CheckpointCreate>, now: number): Promise<CheckpointRow> {
+export async function createCheckpoint(
+  db: D1Database,
+  input: z.infer<typeof CheckpointCreate>,
+  now: number,
+): Promise<CheckpointRow> {
   checkStateSize(input.state);
   await taskMustExist(db, input.taskId);
   const [row] = await drizzle(db)
     .insert(checkpoints)
-    .values({ id: newId("cp", now), taskId: input.taskId ?? null, label: input.label, state: input.state, createdAt: now })
+    .values({
+      id: newId("cp", now),
+      taskId: input.taskId ?? null,
+      label: input.label,
+      state: input.state,
+      createdAt: now,
+    })
     .returning();
   if (!row) throw new AppError("internal", "checkpoint was not stored");
   return row;
 }
 
-export async function createDecision(db: D1Database, input: z.infer<typeof DecisionCreate>, now: number): Promise<DecisionRow> {
+export async function createDecision(
+  db: D1Database,
+  input: z.infer<typeof DecisionCreate>,
+  now: number,
+): Promise<DecisionRow> {
   await taskMustExist(db, input.taskId);
   const [row] = await drizzle(db)
     .insert(decisions)
@@ -88,7 +112,10 @@ export async function createDecision(db: D1Database, input: z.infer<typeof Decis
   return row;
 }
 
-export function capText(text: string, maxBytes = MAX_TRANSCRIPT_BYTES): { content: string; bytes: number; truncated: boolean } {
+export function capText(
+  text: string,
+  maxBytes = MAX_TRANSCRIPT_BYTES,
+): { content: string; bytes: number; truncated: boolean } {
   const bytes = encoder.encode(text);
   if (bytes.byteLength <= maxBytes) return { content: text, bytes: bytes.byteLength, truncated: false };
   // A non-fatal decoder turns a code point cut at the boundary into U+FFFD, which is dropped.
@@ -96,7 +123,11 @@ export function capText(text: string, maxBytes = MAX_TRANSCRIPT_BYTES): { conten
   return { content, bytes: bytes.byteLength, truncated: true };
 }
 
-export async function createTranscript(db: D1Database, input: z.infer<typeof TranscriptCreate>, now: number): Promise<Omit<TranscriptRow, "content">> {
+export async function createTranscript(
+  db: D1Database,
+  input: z.infer<typeof TranscriptCreate>,
+  now: number,
+): Promise<Omit<TranscriptRow, "content">> {
   await requireTask(db, input.taskId);
   const capped = capText(input.content);
   const [row] = await drizzle(db)
@@ -124,22 +155,29 @@ export const ListQuery = z.strictObject({
 export async function listCheckpoints(db: D1Database, q: z.infer<typeof ListQuery>): Promise<CheckpointRow[]> {
   const d = drizzle(db);
   const base = d.select().from(checkpoints);
-  return (q.taskId ? base.where(eq(checkpoints.taskId, q.taskId)) : base).orderBy(desc(checkpoints.createdAt)).limit(q.limit);
+  return (q.taskId ? base.where(eq(checkpoints.taskId, q.taskId)) : base)
+    .orderBy(desc(checkpoints.createdAt))
+    .limit(q.limit);
 }
 
 export async function listDecisions(db: D1Database, q: z.infer<typeof ListQuery>): Promise<DecisionRow[]> {
   const d = drizzle(db);
   const base = d.select().from(decisions);
-  return (q.taskId ? base.where(eq(decisions.taskId, q.taskId)) : base).orderBy(desc(decisions.createdAt)).limit(q.limit);
+  return (q.taskId ? base.where(eq(decisions.taskId, q.taskId)) : base)
+    .orderBy(desc(decisions.createdAt))
+    .limit(q.limit);
 }
 
 /** Lists transcripts without their content (which can be 1 MiB each); get one by id for the text. */
-export async function listTranscripts(db: D1Database, q: z.infer<typeof ListQuery>): Promise<Omit<TranscriptRow, "content">[]> {
+export async function listTranscripts(
+  db: D1Database,
+  q: z.infer<typeof ListQuery>,
+): Promise<Omit<TranscriptRow, "content">[]> {
   const d = drizzle(db);
-  const base = d
-    .select(TRANSCRIPT_META)
-    .from(transcripts);
-  return (q.taskId ? base.where(eq(transcripts.taskId, q.taskId)) : base).orderBy(desc(transcripts.createdAt)).limit(q.limit);
+  const base = d.select(TRANSCRIPT_META).from(transcripts);
+  return (q.taskId ? base.where(eq(transcripts.taskId, q.taskId)) : base)
+    .orderBy(desc(transcripts.createdAt))
+    .limit(q.limit);
 }
 
 export async function getRecord<T extends "checkpoint" | "decision" | "transcript">(
@@ -161,16 +199,29 @@ export async function getRecord<T extends "checkpoint" | "decision" | "transcrip
 
 /** `workflow write`: the orchestrator's write-up (a `note` transcript) and/or a checkpoint. */
 export const WriteUpFields = {
-  content: z.string().min(1).max(1_000_000).optional().describe("write: your write-up (review notes, outcome, next steps), kept as a 'note' transcript."),
-  checkpoint: CheckpointCreate.omit({ taskId: true }).optional().describe("write: a checkpoint to save with it, {label, state}."),
+  content: z
+    .string()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe("write: your write-up (review notes, outcome, next steps), kept as a 'note' transcript."),
+  checkpoint: CheckpointCreate.omit({ taskId: true })
+    .optional()
+    .describe("write: a checkpoint to save with it, {label, state}."),
 };
-export const hasWriteUp = (w: { content?: string | undefined; checkpoint?: unknown }) => w.content !== undefined || w.checkpoint !== undefined;
+export const hasWriteUp = (w: { content?: string | undefined; checkpoint?: unknown }) =>
+  w.content !== undefined || w.checkpoint !== undefined;
 export const WRITE_UP_NEEDS = { message: "give content, a checkpoint, or both", path: ["content"] };
 export const WriteUp = z.strictObject(WriteUpFields).refine(hasWriteUp, WRITE_UP_NEEDS);
 export type WriteUp = z.infer<typeof WriteUp>;
 
 /** Both rows in one D1 batch: a bad half (e.g. an oversize state) is refused before anything is written. */
-export async function writeUp(db: D1Database, taskId: string, input: WriteUp, now: number): Promise<{ taskId: string; transcriptId?: string; checkpointId?: string }> {
+export async function writeUp(
+  db: D1Database,
+  taskId: string,
+  input: WriteUp,
+  now: number,
+): Promise<{ taskId: string; transcriptId?: string; checkpointId?: string }> {
   if (input.checkpoint) checkStateSize(input.checkpoint.state);
   await requireTask(db, taskId);
   const d = drizzle(db);
@@ -179,11 +230,21 @@ export async function writeUp(db: D1Database, taskId: string, input: WriteUp, no
   if (input.content !== undefined) {
     const capped = capText(input.content);
     out.transcriptId = newId("tr", now);
-    writes.push(d.insert(transcripts).values({ id: out.transcriptId, taskId, kind: "note", ...capped, createdAt: now }));
+    writes.push(
+      d.insert(transcripts).values({ id: out.transcriptId, taskId, kind: "note", ...capped, createdAt: now }),
+    );
   }
   if (input.checkpoint) {
     out.checkpointId = newId("cp", now);
-    writes.push(d.insert(checkpoints).values({ id: out.checkpointId, taskId, label: input.checkpoint.label, state: input.checkpoint.state, createdAt: now }));
+    writes.push(
+      d.insert(checkpoints).values({
+        id: out.checkpointId,
+        taskId,
+        label: input.checkpoint.label,
+        state: input.checkpoint.state,
+        createdAt: now,
+      }),
+    );
   }
   const [first, ...rest] = writes;
   if (first) await d.batch([first, ...rest]);

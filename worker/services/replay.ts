@@ -5,11 +5,12 @@
  * no-op: without `force` n is always 1, so a task is replayed once however often it is asked;
  * `force` takes the next n.
  */
+
+import { ProfileName } from "@vault-mcp/contract";
 import { count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { ProfileName } from "@vault-mcp/contract";
-import { decisions, tasks, type TaskRow } from "../../schema/index.ts";
+import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { ExecuteInput, TaskId, TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
 import { startExecute } from "../../workflows/start.ts";
 import { AppError, parseInput, toWireError } from "../errors.ts";
@@ -24,8 +25,14 @@ export const REPLAYABLE: readonly TaskStatus[] = ["failed", "halted", "blocked",
  */
 export const ReplayFields = {
   taskId: TaskId.optional().describe("Replay this one task (it must have finished)."),
-  status: z.array(TaskStatus).min(1).optional().describe("Bulk: statuses to replay (default failed, halted, blocked, needs_human)."),
-  since: SinceText.optional().describe("Bulk (required without taskId): only tasks created within this window, e.g. '24h', '90m', '7d'."),
+  status: z
+    .array(TaskStatus)
+    .min(1)
+    .optional()
+    .describe("Bulk: statuses to replay (default failed, halted, blocked, needs_human)."),
+  since: SinceText.optional().describe(
+    "Bulk (required without taskId): only tasks created within this window, e.g. '24h', '90m', '7d'.",
+  ),
   profile: z.string().max(40).optional().describe("Bulk: only tasks that asked for this profile."),
   fromTier: ProfileName.optional().describe("Start the replay at this ladder profile instead of the original one."),
   dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
@@ -35,7 +42,10 @@ export const ReplayFields = {
 
 export const ReplayInput = z
   .strictObject({ ...ReplayFields, since: Since.optional() })
-  .refine((r) => r.taskId !== undefined || r.since !== undefined, { message: "give a taskId, or a 'since' window (e.g. '24h') for a bulk replay", path: ["since"] });
+  .refine((r) => r.taskId !== undefined || r.since !== undefined, {
+    message: "give a taskId, or a 'since' window (e.g. '24h') for a bulk replay",
+    path: ["since"],
+  });
 export type ReplayInput = z.input<typeof ReplayInput>;
 
 export const ReplayItem = z.object({
@@ -65,7 +75,11 @@ async function nextReplayKey(db: D1Database, original: TaskRow, force: boolean):
 }
 
 async function replayedAs(db: D1Database, originalId: string): Promise<string | null> {
-  const [row] = await drizzle(db).select({ id: tasks.id }).from(tasks).where(eq(tasks.replayKey, firstKey(originalId))).limit(1);
+  const [row] = await drizzle(db)
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(eq(tasks.replayKey, firstKey(originalId)))
+    .limit(1);
   return row?.id ?? null;
 }
 
@@ -90,11 +104,16 @@ export async function replay(env: Env, raw: unknown, now: number): Promise<Repla
   const input = parseInput(ReplayInput, raw);
   const originals = input.taskId
     ? [await requireTask(env.DB, input.taskId)]
-    : await listTasks(env.DB, { status: [...(input.status ?? REPLAYABLE)], since: input.since, profile: input.profile, limit: input.limit }, now);
+    : await listTasks(
+        env.DB,
+        { status: [...(input.status ?? REPLAYABLE)], since: input.since, profile: input.profile, limit: input.limit },
+        now,
+      );
   const items: ReplayItem[] = [];
   let stopped: string | null = null;
   for (const original of originals) {
-    const skip = (reason: string, newTaskId: string | null = null) => items.push({ originalId: original.id, newTaskId, status: "skipped", reason });
+    const skip = (reason: string, newTaskId: string | null = null) =>
+      items.push({ originalId: original.id, newTaskId, status: "skipped", reason });
     if (stopped) {
       items.push({ originalId: original.id, newTaskId: null, status: "error", reason: stopped });
       continue;

@@ -1,7 +1,7 @@
 /** Model statistics and the profile chooser (`workflow_query stats|chooser`). */
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { modelStats, stages, type ModelStatsRow } from "../../schema/index.ts";
+import { type ModelStatsRow, modelStats, stages } from "../../schema/index.ts";
 
 /** Below this many recent runs of a kind, a profile's figures say little; the ladder order decides. */
 export const MIN_RUNS_FOR_STATS = 5;
@@ -47,7 +47,9 @@ export function choose(kind: string, ladder: readonly string[], figures: readonl
   const enough = figures.filter((f) => f.runs >= MIN_RUNS_FOR_STATS && f.successRate !== null);
   const good = enough
     .filter((f) => (f.successRate ?? 0) >= GOOD_SUCCESS_RATE)
-    .sort((a, b) => (a.medianCostUsd ?? 0) - (b.medianCostUsd ?? 0) || (a.medianLatencyMs ?? 0) - (b.medianLatencyMs ?? 0));
+    .sort(
+      (a, b) => (a.medianCostUsd ?? 0) - (b.medianCostUsd ?? 0) || (a.medianLatencyMs ?? 0) - (b.medianLatencyMs ?? 0),
+    );
   const pct = (r: number | null) => `${Math.round((r ?? 0) * 100)}%`;
   const pick = good[0];
   if (pick) {
@@ -79,7 +81,11 @@ export function choose(kind: string, ladder: readonly string[], figures: readonl
   };
 }
 
-export async function recommendProfile(db: D1Database, kind: string, ladder: readonly string[]): Promise<Recommendation> {
+export async function recommendProfile(
+  db: D1Database,
+  kind: string,
+  ladder: readonly string[],
+): Promise<Recommendation> {
   const d = drizzle(db);
   const profiles = ladder.filter((p) => p !== "human");
   const queries = profiles.map((p) =>

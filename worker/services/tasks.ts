@@ -1,8 +1,8 @@
+import { GitRef, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
 import { and, desc, eq, gte, inArray, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { GitRef, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
-import { decisions, stages, tasks, type DecisionRow, type StageRow, type TaskRow } from "../../schema/index.ts";
+import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
 import { AppError } from "../errors.ts";
 import { newId, newTaskId } from "./ids.ts";
@@ -11,18 +11,27 @@ export const TaskInit = z.strictObject({
   prompt: z.string().min(1).max(100_000).describe("What the coding agent should do, self-contained."),
   repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
-  profile: z.union([z.literal("auto"), ProfileName]).default("auto").describe("'auto' climbs the ladder; or pin one profile."),
+  profile: z
+    .union([z.literal("auto"), ProfileName])
+    .default("auto")
+    .describe("'auto' climbs the ladder; or pin one profile."),
   verbosity: Verbosity.default("mermaid"),
   verify: VerifyCommand.optional().describe("Command run after the agent, as argv, e.g. ['npm','test']."),
   budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default $5)."),
-  kind: z.string().regex(/^[a-z0-9-]{1,40}$/).default("general").describe("Task kind for statistics, e.g. 'bugfix'."),
+  kind: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .default("general")
+    .describe("Task kind for statistics, e.g. 'bugfix'."),
 });
 export type TaskInit = z.infer<typeof TaskInit>;
 
 /** A time window as text: `90m`, `24h`, `7d`. Advertised as is in tool schemas (no transform there). */
 export const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
 /** `24h`, `90m`, `7d` → milliseconds. */
-export const Since = SinceText.transform((s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"]);
+export const Since = SinceText.transform(
+  (s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"],
+);
 
 export const TaskFilter = z.strictObject({
   status: z.union([TaskStatus, z.array(TaskStatus)]).optional(),
@@ -71,7 +80,8 @@ export async function requireTask(db: D1Database, id: string): Promise<TaskRow> 
 
 export async function listTasks(db: D1Database, filter: TaskFilter, now: number): Promise<TaskRow[]> {
   const where: SQL[] = [];
-  if (filter.status !== undefined) where.push(inArray(tasks.status, Array.isArray(filter.status) ? filter.status : [filter.status]));
+  if (filter.status !== undefined)
+    where.push(inArray(tasks.status, Array.isArray(filter.status) ? filter.status : [filter.status]));
   if (filter.since !== undefined) where.push(gte(tasks.createdAt, now - filter.since));
   if (filter.profile !== undefined) where.push(eq(tasks.profile, filter.profile));
   return drizzle(db)
@@ -108,16 +118,33 @@ export async function setSpec(db: D1Database, id: string, spec: string, now: num
 }
 
 /** Closes a finished task after review. The status update and its decision row go in one batch. */
-export async function closeTask(db: D1Database, id: string, note: string | undefined, actor: string, now: number): Promise<TaskRow> {
+export async function closeTask(
+  db: D1Database,
+  id: string,
+  note: string | undefined,
+  actor: string,
+  now: number,
+): Promise<TaskRow> {
   const task = await requireTask(db, id);
   if (task.status === "closed") return task;
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
-    throw new AppError("conflict", `task '${id}' is ${task.status}; close it once it has finished (succeeded, failed, halted, blocked or needs_human)`);
+    throw new AppError(
+      "conflict",
+      `task '${id}' is ${task.status}; close it once it has finished (succeeded, failed, halted, blocked or needs_human)`,
+    );
   }
   const d = drizzle(db);
   const [updated] = await d.batch([
     d.update(tasks).set({ status: "closed", closedAt: now, updatedAt: now }).where(eq(tasks.id, id)).returning(),
-    d.insert(decisions).values({ id: newId("d", now), taskId: id, kind: "close", decision: "closed", rationale: note ?? null, actor, createdAt: now }),
+    d.insert(decisions).values({
+      id: newId("d", now),
+      taskId: id,
+      kind: "close",
+      decision: "closed",
+      rationale: note ?? null,
+      actor,
+      createdAt: now,
+    }),
   ]);
   const row = updated[0];
   if (!row) throw new AppError("not_found", `no task '${id}'`);

@@ -1,6 +1,6 @@
 import type { BreakerThresholds } from "../../worker/config.ts";
-import { snapshotFrom, spendRowsStatement, taskBreaker, type BreakerSnapshot, type SpendRow } from "../breakers.ts";
-import { chooseProfile, COOLING_SQL, type Wanted } from "../ladder.ts";
+import { type BreakerSnapshot, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
+import { COOLING_SQL, chooseProfile, type Wanted } from "../ladder.ts";
 
 export type BreakerVerdict = "ok" | "warn" | "halt" | "block";
 
@@ -27,7 +27,12 @@ export function flagsFor(taskCostUsd: number, t: BreakerThresholds, monthFlagged
 }
 
 /** Pure: block (the day) wins over halt (the task), which wins over warn. */
-export function breakerVerdict(snapshot: BreakerSnapshot, taskCostUsd: number, t: BreakerThresholds, capUsd: number): BreakerVerdict {
+export function breakerVerdict(
+  snapshot: BreakerSnapshot,
+  taskCostUsd: number,
+  t: BreakerThresholds,
+  capUsd: number,
+): BreakerVerdict {
   return snapshot.blocked ? "block" : taskBreaker(taskCostUsd, t, capUsd);
 }
 
@@ -44,7 +49,12 @@ export interface BreakerCheckInput {
  * row, the few cooling profiles), so it stays fast however many stages exist; a second statement
  * only when the task's flags change. Re-running it is harmless: the same reads, the same update.
  */
-export async function checkBreakers(db: D1Database, t: BreakerThresholds, input: BreakerCheckInput, now: number): Promise<BreakerCheck> {
+export async function checkBreakers(
+  db: D1Database,
+  t: BreakerThresholds,
+  input: BreakerCheckInput,
+  now: number,
+): Promise<BreakerCheck> {
   const [spend, task, cooling] = await db.batch<unknown>([
     spendRowsStatement(db, now),
     db.prepare("SELECT cost_usd AS costUsd, flags FROM tasks WHERE id = ?1").bind(input.taskId),
@@ -56,9 +66,16 @@ export async function checkBreakers(db: D1Database, t: BreakerThresholds, input:
   const capUsd = input.capUsd ?? t.taskHaltUsd;
   const flags = flagsFor(taskCostUsd, t, snapshot.flagged);
   if (row && row.flags !== JSON.stringify(flags)) {
-    await db.prepare("UPDATE tasks SET flags = ?1, updated_at = ?2 WHERE id = ?3").bind(JSON.stringify(flags), now, input.taskId).run();
+    await db
+      .prepare("UPDATE tasks SET flags = ?1, updated_at = ?2 WHERE id = ?3")
+      .bind(JSON.stringify(flags), now, input.taskId)
+      .run();
   }
-  const choice = chooseProfile(input.ladder, input.wanted, new Set(((cooling?.results ?? []) as { profile: string }[]).map((r) => r.profile)));
+  const choice = chooseProfile(
+    input.ladder,
+    input.wanted,
+    new Set(((cooling?.results ?? []) as { profile: string }[]).map((r) => r.profile)),
+  );
   return {
     verdict: breakerVerdict(snapshot, taskCostUsd, t, capUsd),
     flags,

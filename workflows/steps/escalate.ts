@@ -1,9 +1,14 @@
-import { coolingProfiles, nextProfile, type Choice } from "../ladder.ts";
+import { type Choice, coolingProfiles, nextProfile } from "../ladder.ts";
 
 /**
  * After a failed run: the next rung above `current`, skipping rungs in cooldown (read now, so a
  * profile that just tripped its cooldown in this task's write is skipped too). Read-only.
  */
-export async function escalate(db: D1Database, ladder: readonly string[], current: string, now: number): Promise<Choice & { from: string }> {
+export async function escalate(
+  db: D1Database,
+  ladder: readonly string[],
+  current: string,
+  now: number,
+): Promise<Choice & { from: string }> {
   return { from: current, ...nextProfile(ladder, current, await coolingProfiles(db, now)) };
 }

@@ -46,7 +46,15 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
   const run = r?.run;
   const status: StageStatus = !r ? "error" : r.ok ? "succeeded" : run?.error?.kind === "timeout" ? "timeout" : "failed";
   const tokens = [run, r?.runB].reduce(
-    (acc, x) => (x ? { i: acc.i + x.tokens.input, o: acc.o + x.tokens.output, cr: acc.cr + x.tokens.cacheRead, cw: acc.cw + x.tokens.cacheWrite } : acc),
+    (acc, x) =>
+      x
+        ? {
+            i: acc.i + x.tokens.input,
+            o: acc.o + x.tokens.output,
+            cr: acc.cr + x.tokens.cacheRead,
+            cw: acc.cw + x.tokens.cacheWrite,
+          }
+        : acc,
     { i: 0, o: 0, cr: 0, cw: 0 },
   );
   const verifyFailed = r?.verify !== undefined && !r.verify.ok;
@@ -54,7 +62,11 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
     ? `the executor's job ended ${view.status} with no result`
     : r.ok
       ? null
-      : (run?.error?.message ?? r.runB?.error?.message ?? (verifyFailed && r.verify ? `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}` : "the run failed"));
+      : (run?.error?.message ??
+        r.runB?.error?.message ??
+        (verifyFailed && r.verify
+          ? `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}`
+          : "the run failed"));
   const errorKind = !r
     ? view.status === "interrupted"
       ? "interrupted"
@@ -92,7 +104,12 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
 }
 
 /** A stage for an attempt that produced no job result (the executor refused, was unreachable, …). */
-export function errorFacts(base: StageBase, errorKind: string, message: string, jobId: string | null = null): StageFacts {
+export function errorFacts(
+  base: StageBase,
+  errorKind: string,
+  message: string,
+  jobId: string | null = null,
+): StageFacts {
   return {
     ...base,
     cli: "none",

@@ -1,5 +1,5 @@
 import type { BreakerThresholds } from "../../worker/config.ts";
-import { snapshotFrom, spendRowsStatement, type SpendRow } from "../breakers.ts";
+import { type SpendRow, snapshotFrom, spendRowsStatement } from "../breakers.ts";
 import type { TaskStatus } from "../params.ts";
 import { flagsFor } from "./breaker-check.ts";
 
@@ -21,12 +21,24 @@ export async function setTaskStatus(
   change: StatusChange,
   now: number,
 ): Promise<{ taskId: string; status: TaskStatus; flags: string[] }> {
-  const [spend, task] = await db.batch<unknown>([spendRowsStatement(db, now), db.prepare("SELECT cost_usd AS costUsd FROM tasks WHERE id = ?1").bind(taskId)]);
+  const [spend, task] = await db.batch<unknown>([
+    spendRowsStatement(db, now),
+    db.prepare("SELECT cost_usd AS costUsd FROM tasks WHERE id = ?1").bind(taskId),
+  ]);
   const costUsd = ((task?.results[0] ?? null) as { costUsd: number } | null)?.costUsd ?? 0;
   const flags = flagsFor(costUsd, t, snapshotFrom((spend?.results ?? []) as SpendRow[], t, now).flagged);
   await db
-    .prepare("UPDATE tasks SET status = ?1, error = ?2, flags = ?3, budget_usd = COALESCE(?4, budget_usd), updated_at = ?5 WHERE id = ?6 AND status <> 'closed'")
-    .bind(change.status, change.error?.slice(0, 2000) ?? null, JSON.stringify(flags), change.budgetUsd ?? null, now, taskId)
+    .prepare(
+      "UPDATE tasks SET status = ?1, error = ?2, flags = ?3, budget_usd = COALESCE(?4, budget_usd), updated_at = ?5 WHERE id = ?6 AND status <> 'closed'",
+    )
+    .bind(
+      change.status,
+      change.error?.slice(0, 2000) ?? null,
+      JSON.stringify(flags),
+      change.budgetUsd ?? null,
+      now,
+      taskId,
+    )
     .run();
   return { taskId, status: change.status, flags };
 }

@@ -1,4 +1,4 @@
-import { ExecutorError, isFinished, type ExecutorClient } from "../executor-client.ts";
+import { type ExecutorClient, ExecutorError, isFinished } from "../executor-client.ts";
 
 /**
  * Used when no callback came. Throws (the step retries with backoff, bounded) until the job has

@@ -1,7 +1,7 @@
-import { capText } from "../../worker/services/records.ts";
 import type { BreakerThresholds } from "../../worker/config.ts";
+import { capText } from "../../worker/services/records.ts";
 import { addSpendStatements } from "../breakers.ts";
-import { ExecutorError, isFinished, type ExecutorClient } from "../executor-client.ts";
+import { type ExecutorClient, ExecutorError, isFinished } from "../executor-client.ts";
 import { COOLDOWN_AFTER_FAILURES, COOLDOWN_MS } from "../ladder.ts";
 import { factsFromJob, type StageBase, type StageFacts, type StageStatus } from "./facts.ts";
 
@@ -23,7 +23,12 @@ const NOT_WRITTEN = "NOT EXISTS (SELECT 1 FROM stages WHERE id = ?stage)";
  * row does not exist yet" (transcripts by their own primary key) and the stage insert comes last, so
  * a retried write step adds no cost, run or row twice. Each statement binds ≤ 20 parameters.
  */
-export function stageStatements(db: D1Database, f: StageFacts, now: number, t?: BreakerThresholds): D1PreparedStatement[] {
+export function stageStatements(
+  db: D1Database,
+  f: StageFacts,
+  now: number,
+  t?: BreakerThresholds,
+): D1PreparedStatement[] {
   const stageId = stageIdFor(f.taskId, f.attempt);
   const ok = f.status === "succeeded";
   const stmts: D1PreparedStatement[] = [...addSpendStatements(db, stageId, f.costUsd, now, t)];
@@ -43,7 +48,18 @@ export function stageStatements(db: D1Database, f: StageFacts, now: number, t?: 
                                    WHEN consecutive_failures + 1 >= ?9 THEN ?7 + ?10 ELSE cooldown_until END,
              updated_at = excluded.updated_at`,
         )
-        .bind(f.profile, f.kind, ok ? 1 : 0, ok ? 0 : 1, f.costUsd, f.latencyMs, now, stageId, COOLDOWN_AFTER_FAILURES, COOLDOWN_MS),
+        .bind(
+          f.profile,
+          f.kind,
+          ok ? 1 : 0,
+          ok ? 0 : 1,
+          f.costUsd,
+          f.latencyMs,
+          now,
+          stageId,
+          COOLDOWN_AFTER_FAILURES,
+          COOLDOWN_MS,
+        ),
     );
   }
   stmts.push(
@@ -62,7 +78,17 @@ export function stageStatements(db: D1Database, f: StageFacts, now: number, t?: 
           `INSERT INTO transcripts (id, task_id, stage_id, attempt, kind, content, bytes, truncated, created_at)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING`,
         )
-        .bind(`${stageId}:${part.suffix}`, f.taskId, stageId, f.attempt, part.kind, capped.content, capped.bytes, capped.truncated ? 1 : 0, now),
+        .bind(
+          `${stageId}:${part.suffix}`,
+          f.taskId,
+          stageId,
+          f.attempt,
+          part.kind,
+          capped.content,
+          capped.bytes,
+          capped.truncated ? 1 : 0,
+          now,
+        ),
     );
   }
   stmts.push(
@@ -73,9 +99,28 @@ export function stageStatements(db: D1Database, f: StageFacts, now: number, t?: 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT(id) DO NOTHING`,
       )
       .bind(
-        stageId, f.taskId, f.attempt, f.kind, f.profile, f.cli, f.model, f.status, f.costUsd, f.tokensIn, f.tokensOut, f.tokensCacheRead,
-        f.tokensCacheWrite, f.latencyMs, f.errorKind, f.errorMessage, f.jobId, f.verifyOk === null ? null : f.verifyOk ? 1 : 0, f.filesChanged,
-        f.branch, f.commit, now,
+        stageId,
+        f.taskId,
+        f.attempt,
+        f.kind,
+        f.profile,
+        f.cli,
+        f.model,
+        f.status,
+        f.costUsd,
+        f.tokensIn,
+        f.tokensOut,
+        f.tokensCacheRead,
+        f.tokensCacheWrite,
+        f.latencyMs,
+        f.errorKind,
+        f.errorMessage,
+        f.jobId,
+        f.verifyOk === null ? null : f.verifyOk ? 1 : 0,
+        f.filesChanged,
+        f.branch,
+        f.commit,
+        now,
       ),
   );
   return stmts;
@@ -88,9 +133,19 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t?:
     ...stageStatements(db, f, now, t),
     db.prepare("SELECT status, cost_usd AS costUsd, error_kind AS errorKind FROM stages WHERE id = ?1").bind(stageId),
   ]);
-  const row = (results.at(-1)?.results[0] ?? null) as { status: StageStatus; costUsd: number; errorKind: string | null } | null;
+  const row = (results.at(-1)?.results[0] ?? null) as {
+    status: StageStatus;
+    costUsd: number;
+    errorKind: string | null;
+  } | null;
   const status = row?.status ?? f.status;
-  return { stageId, ok: status === "succeeded", status, costUsd: row?.costUsd ?? f.costUsd, errorKind: row?.errorKind ?? f.errorKind };
+  return {
+    stageId,
+    ok: status === "succeeded",
+    status,
+    costUsd: row?.costUsd ?? f.costUsd,
+    errorKind: row?.errorKind ?? f.errorKind,
+  };
 }
 
 /** Fetches the finished job (the callback only woke the instance) and writes its stage. */

@@ -1,6 +1,6 @@
-import { noPositionals, parseFlags, positive, taskId, UsageError } from "../args.ts";
 import { actor } from "../actor.ts";
-import { connect, type Command } from "../command.ts";
+import { noPositionals, parseFlags, positive, taskId, UsageError } from "../args.ts";
+import { type Command, connect } from "../command.ts";
 import { money, paint, table } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
 import { Accepted, Acknowledged, Breakers } from "../schemas.ts";
@@ -24,9 +24,11 @@ export const breakers: Command = {
       json: { type: "boolean" },
     });
     noPositionals(positionals);
-    if (values.ack && values.raise !== undefined) throw new UsageError("--ack and --raise are separate actions; give one");
+    if (values.ack && values.raise !== undefined)
+      throw new UsageError("--ack and --raise are separate actions; give one");
     if (values.cap !== undefined && values.raise === undefined) throw new UsageError("--cap goes with --raise <id>");
-    if (values.note !== undefined && !values.ack && values.raise === undefined) throw new UsageError("--note goes with --ack or --raise");
+    if (values.note !== undefined && !values.ack && values.raise === undefined)
+      throw new UsageError("--note goes with --ack or --raise");
     const note = values.note ? { note: values.note } : {};
 
     if (values.raise !== undefined) {
@@ -58,7 +60,11 @@ export const breakers: Command = {
 
 export function renderBreakers(b: Breakers, color: boolean): string {
   const dayState = b.blocked ? paint("BLOCKED until 00:00 UTC", "bad", color) : b.day.state;
-  const monthState = b.flagged ? paint("FLAGGED: vault breakers --ack", "warn", color) : b.month.acknowledgedAt ? "flag acknowledged" : b.month.state;
+  const monthState = b.flagged
+    ? paint("FLAGGED: vault breakers --ack", "warn", color)
+    : b.month.acknowledgedAt
+      ? "flag acknowledged"
+      : b.month.state;
   const lines = [
     table(
       ["PERIOD", "SPENT", "LIMIT", "RUNS", "STATE"],
@@ -69,6 +75,13 @@ export function renderBreakers(b: Breakers, color: boolean): string {
       [1, 2, 3],
     ),
   ];
-  if (b.thresholds) lines.push(paint(`per task: warns at ${money(b.thresholds.taskWarnUsd)}, halts at ${money(b.thresholds.taskHaltUsd)} (vault breakers --raise <id> --cap <usd>)`, "dim", color));
+  if (b.thresholds)
+    lines.push(
+      paint(
+        `per task: warns at ${money(b.thresholds.taskWarnUsd)}, halts at ${money(b.thresholds.taskHaltUsd)} (vault breakers --raise <id> --cap <usd>)`,
+        "dim",
+        color,
+      ),
+    );
   return lines.join("\n");
 }

@@ -1,6 +1,6 @@
-import { parseFlags, profile, taskId, UsageError } from "../args.ts";
 import { actor } from "../actor.ts";
-import { connect, type Command } from "../command.ts";
+import { parseFlags, profile, taskId, UsageError } from "../args.ts";
+import { type Command, connect } from "../command.ts";
 import { orUnknownTask } from "../http.ts";
 import { Accepted } from "../schemas.ts";
 
@@ -28,19 +28,29 @@ prompt). The decision is recorded with your user name.`,
     });
     if (positionals.length > 1) throw new UsageError(`decide takes one task id, not ${positionals.length}`);
     const id = taskId(positionals[0]);
-    const chosen = [values.approve === true, values.reject === true, values["retry-with"] !== undefined].filter(Boolean).length;
+    const chosen = [values.approve === true, values.reject === true, values["retry-with"] !== undefined].filter(
+      Boolean,
+    ).length;
     if (chosen !== 1) throw new UsageError("give exactly one of --approve, --reject, --retry-with <profile>");
     const retryWith = profile("--retry-with", values["retry-with"]);
     const decision = values.approve ? "approve" : values.reject ? "reject" : "retry";
     const done = await connect(values, io)
       .post(
         `/api/tasks/${id}/decide`,
-        { decision, actor: actor(io.env), ...(retryWith ? { profile: retryWith } : {}), ...(values.note ? { instructions: values.note } : {}) },
+        {
+          decision,
+          actor: actor(io.env),
+          ...(retryWith ? { profile: retryWith } : {}),
+          ...(values.note ? { instructions: values.note } : {}),
+        },
         Accepted,
       )
       .catch(orUnknownTask(id));
     if (values.json) io.out(JSON.stringify(done, null, 2));
-    else io.out(`${id}: ${decision === "retry" ? `retry with ${retryWith}` : decision} sent (decision ${done.decisionId}); follow it with vault tasks show ${id}`);
+    else
+      io.out(
+        `${id}: ${decision === "retry" ? `retry with ${retryWith}` : decision} sent (decision ${done.decisionId}); follow it with vault tasks show ${id}`,
+      );
     return 0;
   },
 };

@@ -1,5 +1,5 @@
 import { noPositionals, parseFlags } from "../args.ts";
-import { connect, type Command } from "../command.ts";
+import { type Command, connect } from "../command.ts";
 import { paint } from "../format.ts";
 import { Health } from "../schemas.ts";
 
@@ -16,7 +16,10 @@ export const health: Command = {
     const ok = h.status === "ok";
     if (values.json) io.out(JSON.stringify(h, null, 2));
     else io.out(renderHealth(h, io.color));
-    if (!ok) io.err(`vault: the Worker reports ${h.status}: ${[!h.d1.reachable && "D1 unreachable", !h.executor.reachable && "executor unreachable", h.breakers === null && "breakers unreadable"].filter(Boolean).join(", ") || "see above"}`);
+    if (!ok)
+      io.err(
+        `vault: the Worker reports ${h.status}: ${[!h.d1.reachable && "D1 unreachable", !h.executor.reachable && "executor unreachable", h.breakers === null && "breakers unreadable"].filter(Boolean).join(", ") || "see above"}`,
+      );
     return ok ? 0 : 1;
   },
 };
@@ -25,7 +28,14 @@ export function renderHealth(h: Health, color: boolean): string {
   const up = (reachable: boolean, detail: string) => (reachable ? `up${detail}` : paint("DOWN", "bad", color));
   const e = h.executor;
   const load = e.running !== undefined ? `, ${e.running}/${e.capacity ?? "?"} running, ${e.queued ?? 0} queued` : "";
-  const brk = h.breakers === null ? paint("unreadable", "bad", color) : h.breakers.blocked ? paint("day BLOCKED", "bad", color) : h.breakers.flagged ? paint("month FLAGGED", "warn", color) : "ok";
+  const brk =
+    h.breakers === null
+      ? paint("unreadable", "bad", color)
+      : h.breakers.blocked
+        ? paint("day BLOCKED", "bad", color)
+        : h.breakers.flagged
+          ? paint("month FLAGGED", "warn", color)
+          : "ok";
   return [
     `${paint(h.status, h.status === "ok" ? "good" : "bad", color)}  worker v${h.version}`,
     `d1        ${up(h.d1.reachable, ` (${h.d1.latencyMs}ms)`)}`,

@@ -1,9 +1,9 @@
 import { integer, parseFlags, positive, profile, since, statuses, taskId, UsageError } from "../args.ts";
-import { connect, type Command, type Io } from "../command.ts";
+import { type Command, connect, type Io } from "../command.ts";
 import { money, paint, status, table, truncate } from "../format.ts";
-import { orUnknownTask, type Api } from "../http.ts";
-import { isFailure, startAndFollow, type ReplayResult } from "../replay-run.ts";
-import { ReplayReport, type ReplayItem } from "../schemas.ts";
+import { type Api, orUnknownTask } from "../http.ts";
+import { isFailure, type ReplayResult, startAndFollow } from "../replay-run.ts";
+import { type ReplayItem, ReplayReport } from "../schemas.ts";
 
 /** The server's default and maximum for a bulk replay's `limit`. */
 const DEFAULT_LIMIT = 20;
@@ -18,7 +18,10 @@ line per state change while replays run (on stderr), then a summary table, and e
 replay did not succeed. It is idempotent: a task replayed before is skipped, so running the same
 command twice starts nothing new — unless --force. Ctrl-C stops following; replays already
 started keep running on the server.`,
-  usage: ["replay <id>… [--from-tier <profile>] [--dry-run] [--force] [--json]", "replay --failed --since <window> [--status <s,…>] [--profile <name>] [--from-tier <profile>] [--limit <n>] [--dry-run] [--concurrency <n>] [--force] [--json]"],
+  usage: [
+    "replay <id>… [--from-tier <profile>] [--dry-run] [--force] [--json]",
+    "replay --failed --since <window> [--status <s,…>] [--profile <name>] [--from-tier <profile>] [--limit <n>] [--dry-run] [--concurrency <n>] [--force] [--json]",
+  ],
   flags: `  --failed               replay the tasks that ended badly (failed, halted, blocked, needs_human)
                          created within --since; replays themselves are left out
   --since <window>       with --failed: 90m, 24h, 7d
@@ -55,7 +58,8 @@ started keep running on the server.`,
     const selectors = (["since", "status", "profile", "limit"] as const).filter((k) => values[k] !== undefined);
     if (ids.length > 0 && values.failed) throw new UsageError("give task ids or --failed, not both");
     if (ids.length === 0 && !values.failed) throw new UsageError("give a task id, or --failed --since <window>");
-    if (ids.length > 0 && selectors.length > 0) throw new UsageError(`--${selectors[0]} selects tasks for --failed; it does not go with task ids`);
+    if (ids.length > 0 && selectors.length > 0)
+      throw new UsageError(`--${selectors[0]} selects tasks for --failed; it does not go with task ids`);
     if (values.failed && !values.since) throw new UsageError("--failed needs --since, e.g. --since 24h");
     const window = since(values.since);
     const wanted = statuses(values.status);
@@ -71,19 +75,32 @@ started keep running on the server.`,
     const plan: ReplayItem[] = [];
     if (ids.length > 0) {
       for (const id of ids) {
-        plan.push(...(await api.post("/api/replay", { taskId: id, force, dryRun: true }, ReplayReport).catch(orUnknownTask(id))).items);
+        plan.push(
+          ...(await api.post("/api/replay", { taskId: id, force, dryRun: true }, ReplayReport).catch(orUnknownTask(id)))
+            .items,
+        );
       }
     } else {
-      const filter = { since: window, ...(wanted ? { status: wanted } : {}), ...(values.profile ? { profile: values.profile } : {}), limit, force, dryRun: true };
+      const filter = {
+        since: window,
+        ...(wanted ? { status: wanted } : {}),
+        ...(values.profile ? { profile: values.profile } : {}),
+        limit,
+        force,
+        dryRun: true,
+      };
       plan.push(...(await api.post("/api/replay", filter, ReplayReport)).items);
-      if (plan.length >= limit && !json) io.err(`only the newest ${limit} matching tasks were considered; raise --limit (up to ${MAX_LIMIT}) for more`);
+      if (plan.length >= limit && !json)
+        io.err(`only the newest ${limit} matching tasks were considered; raise --limit (up to ${MAX_LIMIT}) for more`);
     }
 
     if (values["dry-run"]) return report(plan, { dryRun: true, json, io, fromTier });
     const todo = plan.filter((i) => i.status === "would_start").map((i) => i.originalId);
     const following = new Set<string>();
     const onSigint = () => {
-      io.err(`interrupted; ${following.size ? `still running on the server: ${[...following].join(", ")} (vault tasks show <id>)` : "no replay was running"}`);
+      io.err(
+        `interrupted; ${following.size ? `still running on the server: ${[...following].join(", ")} (vault tasks show <id>)` : "no replay was running"}`,
+      );
       process.exit(130);
     };
     process.once("SIGINT", onSigint);
@@ -101,7 +118,19 @@ started keep running on the server.`,
   },
 };
 
-function follow(api: Api, todo: string[], o: { fromTier: string | undefined; force: boolean; concurrency: number; intervalMs: number; json: boolean; io: Io; following: Set<string> }) {
+function follow(
+  api: Api,
+  todo: string[],
+  o: {
+    fromTier: string | undefined;
+    force: boolean;
+    concurrency: number;
+    intervalMs: number;
+    json: boolean;
+    io: Io;
+    following: Set<string>;
+  },
+) {
   return startAndFollow(api, todo, {
     fromTier: o.fromTier,
     force: o.force,
@@ -122,11 +151,16 @@ function outcomeText(r: ReplayResult, fromTier: string | undefined, color: boole
     case "error":
       return paint(`error: ${truncate(r.reason ?? "", 80)}`, "bad", color);
     case "started":
-      return r.outcome ? `${status(r.outcome, color)}${r.outcome !== "succeeded" && r.error ? `: ${truncate(r.error, 70)}` : ""}` : paint(`unknown: ${r.error ?? ""}`, "bad", color);
+      return r.outcome
+        ? `${status(r.outcome, color)}${r.outcome !== "succeeded" && r.error ? `: ${truncate(r.error, 70)}` : ""}`
+        : paint(`unknown: ${r.error ?? ""}`, "bad", color);
   }
 }
 
-function report(items: ReplayResult[], o: { dryRun: boolean; json: boolean; io: Io; fromTier: string | undefined }): number {
+function report(
+  items: ReplayResult[],
+  o: { dryRun: boolean; json: boolean; io: Io; fromTier: string | undefined },
+): number {
   const n = (pred: (r: ReplayResult) => boolean) => items.filter(pred).length;
   const counts = {
     started: n((r) => r.status === "started"),
@@ -146,7 +180,12 @@ function report(items: ReplayResult[], o: { dryRun: boolean; json: boolean; io: 
   o.io.out(
     table(
       ["ORIGINAL", "REPLAY", o.dryRun ? "PLAN" : "OUTCOME", "COST"],
-      items.map((r) => [r.originalId, r.newTaskId ?? "-", outcomeText(r, o.fromTier, o.io.color), r.costUsd === undefined ? "" : money(r.costUsd)]),
+      items.map((r) => [
+        r.originalId,
+        r.newTaskId ?? "-",
+        outcomeText(r, o.fromTier, o.io.color),
+        r.costUsd === undefined ? "" : money(r.costUsd),
+      ]),
     ),
   );
   const summary = o.dryRun

@@ -1,7 +1,7 @@
 import { integer, noPositionals, parseFlags, since, statuses } from "../args.ts";
-import { connect, type Command } from "../command.ts";
+import { type Command, connect } from "../command.ts";
 import { age, money, status, table, truncate } from "../format.ts";
-import { TaskList, type Task } from "../schemas.ts";
+import { type Task, TaskList } from "../schemas.ts";
 
 export const tasksList: Command = {
   name: "tasks list",
@@ -13,7 +13,10 @@ export const tasksList: Command = {
   --profile <name>   only tasks that asked for this profile (auto, deepseek, sonnet, …)
   --limit <n>        at most n tasks, 1–500 (default 50)
   --json             the tasks as a JSON array (the API's task rows; prompts cut to 200 chars)`,
-  examples: ["vault tasks list --status failed,halted,needs_human --since 24h", "vault tasks list --json | jq -r '.[].id'"],
+  examples: [
+    "vault tasks list --status failed,halted,needs_human --since 24h",
+    "vault tasks list --json | jq -r '.[].id'",
+  ],
   async run(args, io) {
     const { values, positionals } = parseFlags(args, {
       status: { type: "string", multiple: true },
@@ -48,7 +51,17 @@ export const tasksList: Command = {
 export function renderTaskTable(tasks: readonly Task[], now: number, color: boolean): string {
   // The replay column only when some task is a replay: most lists have none.
   const replays = tasks.some((t) => t.replayOf);
-  const headers = ["ID", "STATUS", "PROFILE", "TRIES", "COST", "CREATED", ...(replays ? ["REPLAY OF"] : []), "FLAGS", "PROMPT"];
+  const headers = [
+    "ID",
+    "STATUS",
+    "PROFILE",
+    "TRIES",
+    "COST",
+    "CREATED",
+    ...(replays ? ["REPLAY OF"] : []),
+    "FLAGS",
+    "PROMPT",
+  ];
   const rows = tasks.map((t) => [
     t.id,
     status(t.status, color),

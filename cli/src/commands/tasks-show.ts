@@ -1,5 +1,5 @@
 import { parseFlags, taskId, UsageError } from "../args.ts";
-import { connect, type Command } from "../command.ts";
+import { type Command, connect } from "../command.ts";
 import { age, count, duration, money, paint, status, table, truncate } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
 import { renderResult } from "../mermaid.ts";
@@ -36,14 +36,28 @@ export function describeCommand(taskId: string, workerUrl: string): string {
   return `npx wrangler workflows instances describe execute-workflow ${taskId}${local ? ` --local --port ${port}` : ""}`;
 }
 
-export function renderTaskDetail(d: TaskDetail, o: { tty: boolean; color: boolean; now: number; workerUrl: string }): string {
+export function renderTaskDetail(
+  d: TaskDetail,
+  o: { tty: boolean; color: boolean; now: number; workerUrl: string },
+): string {
   const t = d.task;
-  const flags = [...t.flags, ...(d.breakers.dayBlocked ? ["day_blocked"] : []), ...(d.breakers.monthFlagged ? ["month_flagged"] : [])];
+  const flags = [
+    ...t.flags,
+    ...(d.breakers.dayBlocked ? ["day_blocked"] : []),
+    ...(d.breakers.monthFlagged ? ["month_flagged"] : []),
+  ];
   const dim = (s: string) => paint(s, "dim", o.color);
   const lines = [
     `${t.id}  ${status(t.status, o.color)}  ${money(t.costUsd)} total${flags.length ? `  ${paint(`flags: ${flags.join(", ")}`, "warn", o.color)}` : ""}`,
     dim(
-      [`repo ${t.repo}`, `profile ${t.profile}`, `kind ${t.kind}`, `${t.attempts} attempt${t.attempts === 1 ? "" : "s"}`, `created ${age(t.createdAt, o.now)}`, ...(t.replayOf ? [`replay of ${t.replayOf}`] : [])].join(" · "),
+      [
+        `repo ${t.repo}`,
+        `profile ${t.profile}`,
+        `kind ${t.kind}`,
+        `${t.attempts} attempt${t.attempts === 1 ? "" : "s"}`,
+        `created ${age(t.createdAt, o.now)}`,
+        ...(t.replayOf ? [`replay of ${t.replayOf}`] : []),
+      ].join(" · "),
     ),
     `prompt: ${truncate(t.prompt, 100)}`,
     ...(t.error ? [`error: ${t.error}`] : []),
@@ -73,11 +87,17 @@ export function renderTaskDetail(d: TaskDetail, o: { tty: boolean; color: boolea
     lines.push(dim(`${d.stages.length} stage${d.stages.length === 1 ? "" : "s"}, ${money(total)}`));
     // The last attempt that committed something: where to look at the code on the executor VM.
     const work = d.stages.findLast((s) => s.branch && s.commit);
-    if (work) lines.push(`work: branch ${work.branch} @ ${work.commit?.slice(0, 12)} on the executor (attempt ${work.attempt})`);
+    if (work)
+      lines.push(
+        `work: branch ${work.branch} @ ${work.commit?.slice(0, 12)} on the executor (attempt ${work.attempt})`,
+      );
   }
   if (d.decisions.length > 0) {
     lines.push("", "decisions:");
-    for (const x of d.decisions) lines.push(`  ${age(x.createdAt, o.now).padEnd(8)} ${x.kind.padEnd(7)} ${x.decision}${x.rationale ? ` — ${truncate(x.rationale, 80)}` : ""} ${dim(`(${x.actor})`)}`);
+    for (const x of d.decisions)
+      lines.push(
+        `  ${age(x.createdAt, o.now).padEnd(8)} ${x.kind.padEnd(7)} ${x.decision}${x.rationale ? ` — ${truncate(x.rationale, 80)}` : ""} ${dim(`(${x.actor})`)}`,
+      );
   }
   if (t.result) lines.push("", "result:", o.tty ? renderResult(t.result) : t.result);
   lines.push("", dim(describeCommand(t.id, o.workerUrl)));

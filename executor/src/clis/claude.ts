@@ -17,11 +17,25 @@
  * behind ANTHROPIC_BASE_URL) it says `costBasis: "unknown"` and guesses; then our table prices it.
  */
 import { mkdir } from "node:fs/promises";
-import { z } from "zod";
 import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
+import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
-import { baseResult, binary, childEnv, clip, failedResult, kindForStatus, kindFromMessage, lastJsonObject, message, noPayload, processFailure, promptArg, ZERO_TOKENS } from "./common.ts";
+import {
+  baseResult,
+  binary,
+  childEnv,
+  clip,
+  failedResult,
+  kindForStatus,
+  kindFromMessage,
+  lastJsonObject,
+  message,
+  noPayload,
+  processFailure,
+  promptArg,
+  ZERO_TOKENS,
+} from "./common.ts";
 
 export const CLAUDE_ALLOWED_TOOLS = "Bash";
 /** Model turns per run; a runaway loop ends as `budget` well before the job timeout. */
@@ -47,7 +61,15 @@ export const ClaudeResult = z.looseObject({
   total_cost_usd: z.number().nonnegative().optional().catch(undefined),
   api_error_status: z.number().int().nullable().optional().catch(null),
   errors: z.array(z.string()).optional().catch(undefined),
-  usage: z.looseObject({ input_tokens: count, output_tokens: count, cache_read_input_tokens: count, cache_creation_input_tokens: count }).optional().catch(undefined),
+  usage: z
+    .looseObject({
+      input_tokens: count,
+      output_tokens: count,
+      cache_read_input_tokens: count,
+      cache_creation_input_tokens: count,
+    })
+    .optional()
+    .catch(undefined),
   modelUsage: z.record(z.string(), ModelUsage).optional().catch(undefined),
 });
 type ClaudeResult = z.infer<typeof ClaudeResult>;
@@ -64,22 +86,46 @@ function errorOf(r: ClaudeResult): RunError | undefined {
 
 function tokensOf(r: ClaudeResult): Tokens {
   const u = r.usage;
-  if (u) return { input: u.input_tokens, output: u.output_tokens, cacheRead: u.cache_read_input_tokens, cacheWrite: u.cache_creation_input_tokens };
+  if (u)
+    return {
+      input: u.input_tokens,
+      output: u.output_tokens,
+      cacheRead: u.cache_read_input_tokens,
+      cacheWrite: u.cache_creation_input_tokens,
+    };
   return Object.values(r.modelUsage ?? {}).reduce<Tokens>(
-    (t, m) => ({ input: t.input + m.inputTokens, output: t.output + m.outputTokens, cacheRead: t.cacheRead + m.cacheReadInputTokens, cacheWrite: t.cacheWrite + m.cacheCreationInputTokens }),
+    (t, m) => ({
+      input: t.input + m.inputTokens,
+      output: t.output + m.outputTokens,
+      cacheRead: t.cacheRead + m.cacheReadInputTokens,
+      cacheWrite: t.cacheWrite + m.cacheCreationInputTokens,
+    }),
     { ...ZERO_TOKENS },
   );
 }
 
 /** The reported cost, unless claude had to guess a model's price; then ours for those models. */
-function costOf(r: ClaudeResult, prices: PriceTable, fallbackModel: string, tokens: Tokens): Pick<RunResult, "costUsd" | "costSource"> {
+function costOf(
+  r: ClaudeResult,
+  prices: PriceTable,
+  fallbackModel: string,
+  tokens: Tokens,
+): Pick<RunResult, "costUsd" | "costSource"> {
   const models = Object.entries(r.modelUsage ?? {});
   const guessed = models.some(([, m]) => m.costBasis === "unknown" || m.costUSD === undefined);
   if (!guessed && r.total_cost_usd !== undefined) return { costUsd: r.total_cost_usd, costSource: "reported" };
   if (models.length === 0) return { costUsd: computeCost(prices, fallbackModel, tokens), costSource: "computed" };
   const usd = models.reduce((sum, [name, m]) => {
     if (m.costBasis !== "unknown" && m.costUSD !== undefined) return sum + m.costUSD;
-    return sum + computeCost(prices, name, { input: m.inputTokens, output: m.outputTokens, cacheRead: m.cacheReadInputTokens, cacheWrite: m.cacheCreationInputTokens });
+    return (
+      sum +
+      computeCost(prices, name, {
+        input: m.inputTokens,
+        output: m.outputTokens,
+        cacheRead: m.cacheReadInputTokens,
+        cacheWrite: m.cacheCreationInputTokens,
+      })
+    );
   }, 0);
   return { costUsd: Math.round(usd * 1e8) / 1e8, costSource: "computed" };
 }
@@ -134,7 +180,14 @@ export function makeClaude(prices: PriceTable): CliAdapter {
     parse(outcome, ctx): RunResult {
       const failed = processFailure(outcome);
       const parsed = ClaudeResult.safeParse(lastJsonObject(outcome.stdout));
-      if (!parsed.success) return failedResult("claude", outcome, ctx.model, "reported", failed ?? noPayload("claude", outcome, "result JSON"));
+      if (!parsed.success)
+        return failedResult(
+          "claude",
+          outcome,
+          ctx.model,
+          "reported",
+          failed ?? noPayload("claude", outcome, "result JSON"),
+        );
       const r = parsed.data;
       const tokens = tokensOf(r);
       const error = failed ?? errorOf(r);

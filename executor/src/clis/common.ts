@@ -20,7 +20,10 @@ export const MAX_TEXT_CHARS = 256 * 1024;
 const MAX_MESSAGE_CHARS = 2000;
 
 /** profileEnv keys the runner adds for the executable paths; they are argv, not environment. */
-export const BIN_KEYS = { claude: "CLAUDE_BIN", codex: "CODEX_BIN", gemini: "GEMINI_BIN" } as const satisfies Record<CliName, string>;
+export const BIN_KEYS = { claude: "CLAUDE_BIN", codex: "CODEX_BIN", gemini: "GEMINI_BIN" } as const satisfies Record<
+  CliName,
+  string
+>;
 
 export function message(text: string): string {
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…` : text;
@@ -31,7 +34,12 @@ export function clip(text: string): string {
 }
 
 export function addTokens(a: Tokens, b: Tokens): Tokens {
-  return { input: a.input + b.input, output: a.output + b.output, cacheRead: a.cacheRead + b.cacheRead, cacheWrite: a.cacheWrite + b.cacheWrite };
+  return {
+    input: a.input + b.input,
+    output: a.output + b.output,
+    cacheRead: a.cacheRead + b.cacheRead,
+    cacheWrite: a.cacheWrite + b.cacheWrite,
+  };
 }
 
 /** Maps an HTTP status a CLI reported to our error kinds. */
@@ -49,7 +57,12 @@ export function kindFromMessage(text: string): RunError["kind"] {
   const t = text.replace(/\bhttps?:\/\/\S+/g, "");
   const status = /\b(?:status|code)\b\D{0,4}([45]\d\d)\b/i.exec(t)?.[1];
   if (status) return kindForStatus(Number(status));
-  if (/unauthori[sz]ed|forbidden|invalid.{0,12}api.?key|missing environment variable|api.?key|not logged in|authenticat|auth method|permission.denied/i.test(t)) return "auth";
+  if (
+    /unauthori[sz]ed|forbidden|invalid.{0,12}api.?key|missing environment variable|api.?key|not logged in|authenticat|auth method|permission.denied/i.test(
+      t,
+    )
+  )
+    return "auth";
   if (/rate.?limit|too many requests|quota|resource.exhausted|usage limit/i.test(t)) return "rate_limit";
   return "api";
 }
@@ -66,7 +79,8 @@ export function processFailure(outcome: ProcessOutcome): RunError | null {
 /** Why there is no result payload: killed, silent (crash), or printed something we cannot read (bad_output). */
 export function noPayload(cli: CliName, outcome: ProcessOutcome, what: string): RunError {
   const status = outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`;
-  if (outcome.signal) return { kind: "crash", message: message(`${cli} was killed by ${outcome.signal}${tail(outcome.stderr)}`) };
+  if (outcome.signal)
+    return { kind: "crash", message: message(`${cli} was killed by ${outcome.signal}${tail(outcome.stderr)}`) };
   if (outcome.stdout.trim() === "") {
     return { kind: "crash", message: message(`${cli} printed no ${what} (${status})${tail(outcome.stderr)}`) };
   }
@@ -80,12 +94,14 @@ function tail(stderr: string): string {
 }
 
 /** stderr lines the CLIs print on every run: never the reason something failed. */
-const NOISE = /^(warn(ing)?\b|reading additional input|\[startup\]|yolo mode|ripgrep is not available|loaded cached credentials)/i;
+const NOISE =
+  /^(warn(ing)?\b|reading additional input|\[startup\]|yolo mode|ripgrep is not available|loaded cached credentials)/i;
 const REASON = /error|fatal|fail|cannot|can't|not |refus|denied|invalid|missing|unable/i;
 
 /** A one-line reason from stderr: the last line that reads like one, ignoring the CLIs' routine notices. */
 export function stderrReason(stderr: string): string {
   const lines = stderr
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal color codes
     .replace(/\u001b\[[0-9;]*m/g, "")
     .split("\n")
     .map((l) => l.trim())
@@ -94,7 +110,11 @@ export function stderrReason(stderr: string): string {
   return line.slice(0, 500);
 }
 
-export function baseResult(cli: CliName, outcome: ProcessOutcome, model: string): Pick<RunResult, "cli" | "exitCode" | "signal" | "durationMs" | "model" | "truncated"> {
+export function baseResult(
+  cli: CliName,
+  outcome: ProcessOutcome,
+  model: string,
+): Pick<RunResult, "cli" | "exitCode" | "signal" | "durationMs" | "model" | "truncated"> {
   return {
     cli,
     exitCode: outcome.exitCode,
@@ -106,8 +126,24 @@ export function baseResult(cli: CliName, outcome: ProcessOutcome, model: string)
 }
 
 /** A failed run with no usable payload (no tokens, no cost). */
-export function failedResult(cli: CliName, outcome: ProcessOutcome, model: string, costSource: RunResult["costSource"], error: RunError, sessionId: string | null = null): RunResult {
-  return { ...baseResult(cli, outcome, model), ok: false, text: "", costUsd: 0, costSource, tokens: { ...ZERO_TOKENS }, sessionId, error };
+export function failedResult(
+  cli: CliName,
+  outcome: ProcessOutcome,
+  model: string,
+  costSource: RunResult["costSource"],
+  error: RunError,
+  sessionId: string | null = null,
+): RunResult {
+  return {
+    ...baseResult(cli, outcome, model),
+    ok: false,
+    text: "",
+    costUsd: 0,
+    costSource,
+    tokens: { ...ZERO_TOKENS },
+    sessionId,
+    error,
+  };
 }
 
 /**
@@ -115,7 +151,11 @@ export function failedResult(cli: CliName, outcome: ProcessOutcome, model: strin
  * overrides: the executor's own config, never the request), then what the adapter must set, which
  * wins over both. Nothing else from the executor's environment reaches the CLI.
  */
-export function childEnv(input: CliRunInput, drop: readonly string[], adapterEnv: Readonly<Record<string, string>>): Record<string, string> {
+export function childEnv(
+  input: CliRunInput,
+  drop: readonly string[],
+  adapterEnv: Readonly<Record<string, string>>,
+): Record<string, string> {
   const profile: Record<string, string> = {};
   const skip = new Set<string>([...Object.values(BIN_KEYS), ...drop]);
   for (const [k, v] of Object.entries(input.profileEnv)) if (!skip.has(k)) profile[k] = v;
@@ -148,7 +188,10 @@ export function promptArg(prompt: string, prefix = ""): string {
   const arg = `${prefix}${prompt}`;
   if (arg.includes("\0")) throw new PromptArgError("the prompt contains a NUL byte, which cannot be passed to a CLI");
   const bytes = Buffer.byteLength(arg, "utf8");
-  if (bytes > MAX_PROMPT_ARG_BYTES) throw new PromptArgError(`the prompt is ${bytes} bytes as UTF-8; a CLI argument holds at most ${MAX_PROMPT_ARG_BYTES}`);
+  if (bytes > MAX_PROMPT_ARG_BYTES)
+    throw new PromptArgError(
+      `the prompt is ${bytes} bytes as UTF-8; a CLI argument holds at most ${MAX_PROMPT_ARG_BYTES}`,
+    );
   return arg;
 }
 

@@ -18,11 +18,26 @@
  * repository's .env, and only variables already set win over it (checked).
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { z } from "zod";
 import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
+import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
-import { addTokens, baseResult, binary, childEnv, clip, failedResult, kindForStatus, kindFromMessage, lastJsonObject, message, noPayload, processFailure, promptArg, ZERO_TOKENS } from "./common.ts";
+import {
+  addTokens,
+  baseResult,
+  binary,
+  childEnv,
+  clip,
+  failedResult,
+  kindForStatus,
+  kindFromMessage,
+  lastJsonObject,
+  message,
+  noPayload,
+  processFailure,
+  promptArg,
+  ZERO_TOKENS,
+} from "./common.ts";
 
 export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
 
@@ -48,12 +63,17 @@ priority = 100
 
 const count = z.number().int().nonnegative().catch(0);
 const ModelStats = z.looseObject({
-  tokens: z.looseObject({ prompt: count, candidates: count, cached: count, thoughts: count }).catch({ prompt: 0, candidates: 0, cached: 0, thoughts: 0 }),
+  tokens: z
+    .looseObject({ prompt: count, candidates: count, cached: count, thoughts: count })
+    .catch({ prompt: 0, candidates: 0, cached: 0, thoughts: 0 }),
 });
 const Success = z.looseObject({
   session_id: z.string().optional().catch(undefined),
   response: z.string(),
-  stats: z.looseObject({ models: z.record(z.string(), ModelStats).catch({}) }).optional().catch(undefined),
+  stats: z
+    .looseObject({ models: z.record(z.string(), ModelStats).catch({}) })
+    .optional()
+    .catch(undefined),
 });
 const Failure = z.looseObject({
   session_id: z.string().optional().catch(undefined),
@@ -62,7 +82,15 @@ const Failure = z.looseObject({
 type Failure = z.infer<typeof Failure>;
 
 /** gemini's own fatal exit codes (FatalError subclasses in the bundle). */
-const FATAL: Record<number, RunError["kind"]> = { 41: "auth", 42: "crash", 44: "crash", 52: "crash", 53: "budget", 54: "crash", 55: "crash" };
+const FATAL: Record<number, RunError["kind"]> = {
+  41: "auth",
+  42: "crash",
+  44: "crash",
+  52: "crash",
+  53: "budget",
+  54: "crash",
+  55: "crash",
+};
 
 /** gemini exits with an API error's HTTP status & 255 (401 → 145, 429 → 173, 500 → 244). */
 const HTTP_STATUSES = [401, 403, 429, 500, 502, 503, 504];
@@ -87,7 +115,12 @@ function errorOf(f: Failure, exitCode: number | null): RunError {
 /** Our token convention: Gemini's prompt count includes cached tokens; thoughts are billed as output. */
 function tokensOf(m: z.infer<typeof ModelStats>): Tokens {
   const t = m.tokens;
-  return { input: Math.max(0, t.prompt - t.cached), output: t.candidates + t.thoughts, cacheRead: t.cached, cacheWrite: 0 };
+  return {
+    input: Math.max(0, t.prompt - t.cached),
+    output: t.candidates + t.thoughts,
+    cacheRead: t.cached,
+    cacheWrite: 0,
+  };
 }
 
 export function makeGemini(prices: PriceTable): CliAdapter {
@@ -143,11 +176,25 @@ export function makeGemini(prices: PriceTable): CliAdapter {
         };
       }
       const f = Failure.safeParse(lastJsonObject(outcome.stderr));
-      if (f.success) return failedResult("gemini", outcome, ctx.model, "computed", errorOf(f.data, outcome.exitCode), f.data.session_id ?? null);
+      if (f.success)
+        return failedResult(
+          "gemini",
+          outcome,
+          ctx.model,
+          "computed",
+          errorOf(f.data, outcome.exitCode),
+          f.data.session_id ?? null,
+        );
       // No error object (e.g. stderr cut at the cap before it): the exit code still tells the kind.
       const none = noPayload("gemini", outcome, "result JSON");
       const byExit = outcome.signal === null && outcome.exitCode !== null ? kindOfExit(outcome.exitCode) : undefined;
-      return failedResult("gemini", outcome, ctx.model, "computed", byExit && none.kind === "crash" ? { ...none, kind: byExit } : none);
+      return failedResult(
+        "gemini",
+        outcome,
+        ctx.model,
+        "computed",
+        byExit && none.kind === "crash" ? { ...none, kind: byExit } : none,
+      );
     },
   };
 }

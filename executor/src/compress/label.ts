@@ -62,7 +62,9 @@ export function cut(text: string, maxBytes: number, keep: "head" | "tail" = "hea
     if (budget < 0) break;
     n += 1;
   }
-  return keep === "head" ? `${points.slice(0, n).join("").trimEnd()}…` : `…${points.slice(0, n).reverse().join("").trimStart()}`;
+  return keep === "head"
+    ? `${points.slice(0, n).join("").trimEnd()}…`
+    : `…${points.slice(0, n).reverse().join("").trimStart()}`;
 }
 
 /** Label text for a Mermaid node: safe (see the table above), at most `max` UTF-8 bytes, never empty. */
@@ -81,7 +83,8 @@ export function pathLabel(path: string, max = 32): string {
   const parts = safe.split("/");
   let tail = parts.pop() ?? "";
   if (utf8Length(tail) + 4 > max) return cut(tail, max, "tail");
-  for (let next = parts.pop(); next !== undefined && utf8Length(`${next}/${tail}`) + 4 <= max; next = parts.pop()) tail = `${next}/${tail}`;
+  for (let next = parts.pop(); next !== undefined && utf8Length(`${next}/${tail}`) + 4 <= max; next = parts.pop())
+    tail = `${next}/${tail}`;
   return `…/${tail}`;
 }
 

@@ -14,7 +14,8 @@ import type { RunView } from "./normalize.ts";
 /** Up to this many files are named in the diagram; more become a count. */
 export const NAMED_FILES = 2;
 
-const delta = (f: ChangedFile): string => (f.added === null || f.deleted === null ? "bin" : `+${f.added} -${f.deleted}`);
+const delta = (f: ChangedFile): string =>
+  f.added === null || f.deleted === null ? "bin" : `+${f.added} -${f.deleted}`;
 
 export function filesLabel(v: RunView): string {
   const n = v.files.length;
@@ -43,5 +44,9 @@ export function runMermaid(v: RunView): string {
   nodes.push(`C["${money(v.costUsd)}"]`);
   const verify = verifyLabel(v);
   if (verify) nodes.push(`V["${verify}"]`);
-  return ["flowchart LR", `  P["${whoLabel(v)}"] --> O{"${label(v.outcome, 24)}"}`, `  O --> ${nodes.join(" & ")}`].join("\n");
+  return [
+    "flowchart LR",
+    `  P["${whoLabel(v)}"] --> O{"${label(v.outcome, 24)}"}`,
+    `  O --> ${nodes.join(" & ")}`,
+  ].join("\n");
 }

@@ -50,6 +50,7 @@ export interface RunView {
 }
 
 /** Terminal colour and cursor sequences (a test runner that thinks it has a TTY): noise to a reader and to a tokenizer. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escape codes is the point
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 const stripAnsi = (s: string): string => s.replace(ANSI, "");
 
@@ -63,7 +64,11 @@ function cleanFiles(files: readonly ChangedFile[]): ChangedFile[] {
   for (const f of files) {
     if (seen.has(f.path)) continue;
     seen.add(f.path);
-    out.push({ path: f.path, added: f.added === null ? null : count(f.added), deleted: f.deleted === null ? null : count(f.deleted) });
+    out.push({
+      path: f.path,
+      added: f.added === null ? null : count(f.added),
+      deleted: f.deleted === null ? null : count(f.deleted),
+    });
   }
   return out;
 }
@@ -83,26 +88,40 @@ export function readableMessage(message: string): string {
   } catch {
     return message; // not JSON after all: the text is the message
   }
-  const field = (o: unknown, k: string): unknown => (typeof o === "object" && o !== null ? (o as Record<string, unknown>)[k] : undefined);
+  const field = (o: unknown, k: string): unknown =>
+    typeof o === "object" && o !== null ? (o as Record<string, unknown>)[k] : undefined;
   const err = field(body, "error") ?? body;
   const text = field(err, "message") ?? (typeof err === "string" ? err : undefined);
   if (typeof text !== "string" || text.trim() === "") return message;
-  const code = [field(err, "code"), field(err, "status") ?? field(err, "type")].filter((x) => typeof x === "string" || typeof x === "number").join(" ");
-  const before = message.slice(0, start).trim().replace(/[:\s]+$/, "");
+  const code = [field(err, "code"), field(err, "status") ?? field(err, "type")]
+    .filter((x) => typeof x === "string" || typeof x === "number")
+    .join(" ");
+  const before = message
+    .slice(0, start)
+    .trim()
+    .replace(/[:\s]+$/, "");
   return [before, code, text].filter(Boolean).join(": ");
 }
 
 function runFailure(input: CompressInput): Failure | null {
   const { run } = input;
   if (run.ok) return null;
-  if (run.error) return { kind: run.error.kind, message: readableMessage(stripAnsi(run.error.message)), raw: run.error.message };
-  const message = run.signal ? `killed by ${run.signal}` : run.exitCode === null ? "no exit code" : `exit ${run.exitCode}`;
+  if (run.error)
+    return { kind: run.error.kind, message: readableMessage(stripAnsi(run.error.message)), raw: run.error.message };
+  const message = run.signal
+    ? `killed by ${run.signal}`
+    : run.exitCode === null
+      ? "no exit code"
+      : `exit ${run.exitCode}`;
   return { kind: run.signal ? "killed" : "failed", message, raw: message };
 }
 
 /** The last non-blank line of a verify log: usually the test runner's verdict ("2 failed, 10 passed"). */
 export function lastLine(output: string): string {
-  const lines = output.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? "";
 }
 

@@ -22,22 +22,29 @@ function who(v: RunView): string {
 }
 
 export function summaryLine(v: RunView): string {
-  const files = v.files.length === 0 ? "no files changed" : `${plural(v.files.length, "file")} +${v.added} -${v.deleted}`;
+  const files =
+    v.files.length === 0 ? "no files changed" : `${plural(v.files.length, "file")} +${v.added} -${v.deleted}`;
   const verifyFailure = v.failure?.kind === "verify" ? ` (${cut(plain(v.failure.message), 80)})` : "";
   const verify = v.verify ? (v.verify.ok ? "verify pass" : `verify fail${verifyFailure}`) : null;
-  const failure = v.failure && v.failure.kind !== "verify" ? `${v.failure.kind}: ${cut(plain(v.failure.message), 120)}` : null;
+  const failure =
+    v.failure && v.failure.kind !== "verify" ? `${v.failure.kind}: ${cut(plain(v.failure.message), 120)}` : null;
   return [v.outcome, cut(who(v), 60), files, money(v.costUsd), verify, failure].filter((p) => p !== null).join(" · ");
 }
 
 function fileLines(v: RunView, limit: number): string[] {
-  const shown = v.files.slice(0, limit).map((f) => `- ${plain(f.path)} ${f.added === null || f.deleted === null ? "(binary)" : `+${f.added} -${f.deleted}`}`);
+  const shown = v.files
+    .slice(0, limit)
+    .map(
+      (f) => `- ${plain(f.path)} ${f.added === null || f.deleted === null ? "(binary)" : `+${f.added} -${f.deleted}`}`,
+    );
   if (v.files.length > limit) shown.push(`- … ${v.files.length - limit} more`);
   return shown;
 }
 
 function failureLines(v: RunView, maxBytes: number, raw: boolean): string[] {
   if (!v.failure) return [];
-  if (v.failure.kind === "verify" && v.verify) return [`verify failed: ${plain(v.verify.command)} → ${cut(plain(v.failure.message), maxBytes)}`];
+  if (v.failure.kind === "verify" && v.verify)
+    return [`verify failed: ${plain(v.verify.command)} → ${cut(plain(v.failure.message), maxBytes)}`];
   return [`error (${v.failure.kind}): ${cut((raw ? v.failure.raw : v.failure.message).trim(), maxBytes)}`];
 }
 
@@ -75,7 +82,9 @@ export function full(v: RunView): string {
     ...(v.verify
       ? [
           `verify: ${v.verify.command} → ${v.verify.ok ? "pass" : "fail"}, exit ${v.verify.exitCode ?? "none"}, ${v.verify.durationMs} ms`,
-          ...(v.verify.output.trim() ? ["verify log (end):", cut(v.verify.output.trimEnd(), FULL_VERIFY_TAIL, "tail")] : []),
+          ...(v.verify.output.trim()
+            ? ["verify log (end):", cut(v.verify.output.trimEnd(), FULL_VERIFY_TAIL, "tail")]
+            : []),
         ]
       : []),
     "answer:",

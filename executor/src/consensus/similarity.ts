@@ -15,10 +15,13 @@
  *   just for sharing "the", "is" and "in".
  */
 const STOPWORDS = new Set(
-  "a an and are as at be by for from has have i in is it its of on or that the this to was we were will with you".split(" "),
+  "a an and are as at be by for from has have i in is it its of on or that the this to was we were will with you".split(
+    " ",
+  ),
 );
 // `v` flag: set subtraction keeps CJK characters out of the run-of-letters branch.
-const WORD = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[[\p{L}\p{N}\p{M}_]--[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]]+/gv;
+const WORD =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[[\p{L}\p{N}\p{M}_]--[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]]+/gv;
 
 export function contentWords(text: string): Set<string> {
   const words = new Set<string>();

@@ -22,7 +22,9 @@ export function bodyHash(req: JobRequest): string {
               .map(([k, x]) => [k, canon(x)]),
           )
         : v;
-  return createHash("sha256").update(JSON.stringify(canon(req))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(canon(req)))
+    .digest("hex");
 }
 
 /** Why a new job may not be created right now (checked only when the key is new). */
@@ -44,7 +46,10 @@ export interface AdmitOptions {
 export function admit(store: JobStore, req: JobRequest, opts: AdmitOptions): Admission {
   const hash = bodyHash(req);
   const existing = store.byKey(req.jobKey);
-  if (existing) return existing.bodyHash === hash ? { kind: "existing", jobId: existing.id } : { kind: "conflict", jobId: existing.id };
+  if (existing)
+    return existing.bodyHash === hash
+      ? { kind: "existing", jobId: existing.id }
+      : { kind: "conflict", jobId: existing.id };
   const refused = opts.gate();
   if (refused) return { kind: "refused", reason: refused };
   const jobId = opts.newId();

@@ -8,20 +8,36 @@ import { EventEmitter } from "node:events";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { JobRequest, JobResult, JobStatus, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
-import { sendCallback, type CallbackOptions } from "../callback.ts";
+import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
 import type { ExecutorConfig } from "../config.ts";
 import { compareRuns as realCompareRuns } from "../consensus.ts";
-import type { CompareRuns, Compress, ProcessOutcome, RunProcessOptions, Worktree, WorktreeManager, WorktreeOutcome } from "../interfaces.ts";
+import type {
+  CompareRuns,
+  Compress,
+  ProcessOutcome,
+  RunProcessOptions,
+  Worktree,
+  WorktreeManager,
+  WorktreeOutcome,
+} from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
-import { resolveSides, type ProfilesFile, type ResolvedSide } from "../profiles.ts";
+import { type ProfilesFile, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { runVerify } from "../verify.ts";
-import { toView, type JobStore } from "./store.ts";
+import { type JobStore, toView } from "./store.ts";
 
 export type RunnerConfig = Pick<
   ExecutorConfig,
-  "DATA_DIR" | "DEFAULT_TIMEOUT_MS" | "MAX_TIMEOUT_MS" | "KILL_GRACE_MS" | "VERIFY_TIMEOUT_MS" | "CALLBACK_SECRET" | "CLAUDE_BIN" | "CODEX_BIN" | "GEMINI_BIN"
+  | "DATA_DIR"
+  | "DEFAULT_TIMEOUT_MS"
+  | "MAX_TIMEOUT_MS"
+  | "KILL_GRACE_MS"
+  | "VERIFY_TIMEOUT_MS"
+  | "CALLBACK_SECRET"
+  | "CLAUDE_BIN"
+  | "CODEX_BIN"
+  | "GEMINI_BIN"
 >;
 
 export interface RunnerDeps {
@@ -115,16 +131,24 @@ export class JobRunner {
   async run(jobId: string, signal: AbortSignal): Promise<void> {
     const { store } = this.deps;
     const rec = store.get(jobId);
-    if (!rec || rec.status !== "queued") return;
+    if (rec?.status !== "queued") return;
     const req = rec.request;
     store.markRunning(jobId, this.now().toISOString());
-    log("info", "job_started", { jobId, jobKey: req.jobKey, profile: req.profile ?? req.executor, repo: req.repo, ...(debugEnabled() ? { prompt: req.prompt } : {}) });
+    log("info", "job_started", {
+      jobId,
+      jobKey: req.jobKey,
+      profile: req.profile ?? req.executor,
+      repo: req.repo,
+      ...(debugEnabled() ? { prompt: req.prompt } : {}),
+    });
     let status: JobStatus;
     let result: JobResult | null;
     try {
       const sides = this.sidesFor(req);
       const consensus = sides.length > 1;
-      const outcomes = await Promise.all(sides.map((side, i) => this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, consensus)));
+      const outcomes = await Promise.all(
+        sides.map((side, i) => this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, consensus)),
+      );
       result = this.buildResult(req, outcomes);
       const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
       status = result.ok ? "succeeded" : cut ? "interrupted" : "failed";
@@ -134,7 +158,12 @@ export class JobRunner {
       result = null;
     }
     store.finish(jobId, status, result, this.now().toISOString(), Boolean(req.callbackUrl));
-    log("info", "job_finished", { jobId, status, costUsd: result?.costUsd ?? 0, errorKind: result?.run.error?.kind ?? null });
+    log("info", "job_finished", {
+      jobId,
+      status,
+      costUsd: result?.costUsd ?? 0,
+      errorKind: result?.run.error?.kind ?? null,
+    });
     this.events.emit("done", jobId);
     this.deliver(jobId);
   }
@@ -156,7 +185,10 @@ export class JobRunner {
     if (!rec?.request.callbackUrl || rec.callbackState !== "pending" || this.deliveries.has(jobId)) return;
     const url = rec.request.callbackUrl;
     const p = (async () => {
-      const sent = await sendCallback(url, this.deps.config.CALLBACK_SECRET, toView(rec), { ...this.deps.callback, signal: this.stopCallbacks.signal });
+      const sent = await sendCallback(url, this.deps.config.CALLBACK_SECRET, toView(rec), {
+        ...this.deps.callback,
+        signal: this.stopCallbacks.signal,
+      });
       if (!sent.ok && sent.reason === "stopped") {
         // Still `pending` in the store: the next start sends it.
         this.deps.store.callbackAttempted(jobId, sent.attempts);
@@ -181,7 +213,14 @@ export class JobRunner {
     await all;
   }
 
-  private async runSide(jobId: string, req: JobRequest, side: ResolvedSide, suffix: string, signal: AbortSignal, diffs: boolean): Promise<SideOutcome> {
+  private async runSide(
+    jobId: string,
+    req: JobRequest,
+    side: ResolvedSide,
+    suffix: string,
+    signal: AbortSignal,
+    diffs: boolean,
+  ): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     const home = path.join(config.DATA_DIR, "homes", `${jobId}${suffix}`);
     let wt: Worktree;
@@ -195,11 +234,33 @@ export class JobRunner {
       await mkdir(home, { recursive: true, mode: 0o700 });
       const adapter = adapters[side.cli];
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
-      const inv = await adapter.prepare({ prompt: req.prompt, model: side.model, cwd: wt.path, home, profileEnv: { ...bins, ...side.env } });
-      if (signal.aborted) return { side, run: failedRun(side, "interrupted", "stopped by executor shutdown before the CLI started"), collected: EMPTY, branch: wt.branch };
-      const outcome = await this.deps.runProcess({ argv: inv.argv, cwd: wt.path, env: inv.env, timeoutMs: this.timeoutFor(req), killGraceMs: config.KILL_GRACE_MS, signal });
+      const inv = await adapter.prepare({
+        prompt: req.prompt,
+        model: side.model,
+        cwd: wt.path,
+        home,
+        profileEnv: { ...bins, ...side.env },
+      });
+      if (signal.aborted)
+        return {
+          side,
+          run: failedRun(side, "interrupted", "stopped by executor shutdown before the CLI started"),
+          collected: EMPTY,
+          branch: wt.branch,
+        };
+      const outcome = await this.deps.runProcess({
+        argv: inv.argv,
+        cwd: wt.path,
+        env: inv.env,
+        timeoutMs: this.timeoutFor(req),
+        killGraceMs: config.KILL_GRACE_MS,
+        signal,
+      });
       const run = adapter.parse(outcome, { model: side.model, cli: side.cli });
-      const verify = req.verify && run.ok ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal) : undefined;
+      const verify =
+        req.verify && run.ok
+          ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
+          : undefined;
       const collected = await worktrees.collect(wt, { diffs });
       ok = run.ok && (verify?.ok ?? true);
       return { side, run, ...(verify ? { verify } : {}), collected, branch: wt.branch };
@@ -211,7 +272,9 @@ export class JobRunner {
       const keep = !ok;
       this.track(
         (async () => {
-          await worktrees.release(wt, { keep }).catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: errText(err) }));
+          await worktrees
+            .release(wt, { keep })
+            .catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: errText(err) }));
           await rm(home, { recursive: true, force: true }).catch(() => undefined);
         })(),
       );
@@ -223,7 +286,17 @@ export class JobRunner {
     const [a, b] = outcomes as [SideOutcome, SideOutcome | undefined];
     const profile = req.profile ?? "direct";
     const okOf = (o: SideOutcome) => o.run.ok && (o.verify?.ok ?? true);
-    const single = this.compress({ profile: a.side.profile, run: a.run, files: a.collected.files, ...(a.verify ? { verify: a.verify } : {}), branch: a.branch, commit: a.collected.commit }, verbosity);
+    const single = this.compress(
+      {
+        profile: a.side.profile,
+        run: a.run,
+        files: a.collected.files,
+        ...(a.verify ? { verify: a.verify } : {}),
+        branch: a.branch,
+        commit: a.collected.commit,
+      },
+      verbosity,
+    );
     if (!b) {
       return {
         ok: okOf(a),
@@ -237,9 +310,20 @@ export class JobRunner {
         costUsd: a.run.costUsd,
       };
     }
-    const side = (o: SideOutcome) => ({ profile: o.side.profile, run: o.run, files: o.collected.files, diffs: o.collected.diffs, ...(o.verify ? { verify: o.verify } : {}) });
+    const side = (o: SideOutcome) => ({
+      profile: o.side.profile,
+      run: o.run,
+      files: o.collected.files,
+      diffs: o.collected.diffs,
+      ...(o.verify ? { verify: o.verify } : {}),
+    });
     const consensus = this.compareRuns(side(a), side(b));
-    const compressed = verbosity === "summary" ? `${consensus.verdict} · ${single}` : verbosity === "mermaid" ? consensus.mermaid : `${consensus.mermaid}\n\n${single}`;
+    const compressed =
+      verbosity === "summary"
+        ? `${consensus.verdict} · ${single}`
+        : verbosity === "mermaid"
+          ? consensus.mermaid
+          : `${consensus.mermaid}\n\n${single}`;
     return {
       ok: okOf(a) && okOf(b) && consensus.verdict !== "disagree",
       profile,

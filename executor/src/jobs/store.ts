@@ -45,7 +45,15 @@ interface Row {
 }
 
 export function toView(r: JobRecord): JobView {
-  return { jobId: r.id, jobKey: r.jobKey, status: r.status, createdAt: r.createdAt, startedAt: r.startedAt, finishedAt: r.finishedAt, result: r.result };
+  return {
+    jobId: r.id,
+    jobKey: r.jobKey,
+    status: r.status,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    result: r.result,
+  };
 }
 
 export class JobStore {
@@ -59,10 +67,13 @@ export class JobStore {
       // EXCLUSIVE locking: this process holds the file's lock until it exits (the kernel drops it on
       // kill -9), so a second executor on the same DATA_DIR fails here instead of "recovering"
       // (interrupting) the first one's running jobs. It also keeps WAL's index in memory: no -shm.
-      this.db.exec("PRAGMA busy_timeout = 1000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE; COMMIT;");
+      this.db.exec(
+        "PRAGMA busy_timeout = 1000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE; COMMIT;",
+      );
     } catch (err) {
       this.db.close();
-      if (err instanceof Error && /locked|busy/i.test(err.message)) throw new StoreLockedError(`another executor is using ${file}; each executor needs its own DATA_DIR`);
+      if (err instanceof Error && /locked|busy/i.test(err.message))
+        throw new StoreLockedError(`another executor is using ${file}; each executor needs its own DATA_DIR`);
       throw err;
     }
     this.db.exec(`
@@ -85,7 +96,9 @@ export class JobStore {
     if (!v) this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
     else if (v.version !== SCHEMA_VERSION) {
       this.db.close();
-      throw new Error(`job store ${path.join(dataDir, "jobs.sqlite")} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`);
+      throw new Error(
+        `job store ${path.join(dataDir, "jobs.sqlite")} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`,
+      );
     }
   }
 
@@ -117,7 +130,9 @@ export class JobStore {
 
   insert(id: string, req: JobRequest, hash: string, now: string): JobRecord {
     this.db
-      .prepare("INSERT INTO jobs (id, job_key, body_hash, request, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)")
+      .prepare(
+        "INSERT INTO jobs (id, job_key, body_hash, request, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)",
+      )
       .run(id, req.jobKey, hash, JSON.stringify(req), now);
     return this.get(id) as JobRecord;
   }
@@ -134,7 +149,9 @@ export class JobStore {
 
   /** `attempts` are added to those made before (across restarts). */
   callbackDone(id: string, state: "sent" | "failed", attempts: number): void {
-    this.db.prepare("UPDATE jobs SET callback_state = ?, callback_attempts = callback_attempts + ? WHERE id = ?").run(state, attempts, id);
+    this.db
+      .prepare("UPDATE jobs SET callback_state = ?, callback_attempts = callback_attempts + ? WHERE id = ?")
+      .run(state, attempts, id);
   }
 
   /** Attempts made by a delivery that was stopped (shutdown): the callback stays `pending`. */
@@ -148,7 +165,11 @@ export class JobStore {
    * (the caller decides whether to retry, with a new jobKey), and its callback is owed.
    */
   recover(now: string): string[] {
-    const ids = (this.db.prepare("SELECT id FROM jobs WHERE status IN ('running', 'queued') ORDER BY created_at").all() as { id: string }[]).map((r) => r.id);
+    const ids = (
+      this.db.prepare("SELECT id FROM jobs WHERE status IN ('running', 'queued') ORDER BY created_at").all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
     for (const id of ids) this.interrupt(id, now);
     return ids;
   }
@@ -163,12 +184,18 @@ export class JobStore {
   }
 
   pendingCallbacks(): JobRecord[] {
-    return (this.db.prepare("SELECT * FROM jobs WHERE callback_state = 'pending'").all() as unknown as Row[]).map((r) => this.fromRow(r));
+    return (this.db.prepare("SELECT * FROM jobs WHERE callback_state = 'pending'").all() as unknown as Row[]).map((r) =>
+      this.fromRow(r),
+    );
   }
 
   counts(): Record<JobStatus, number> {
     const out: Record<string, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, interrupted: 0 };
-    for (const r of this.db.prepare("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as { status: string; n: number }[]) out[r.status] = r.n;
+    for (const r of this.db.prepare("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as {
+      status: string;
+      n: number;
+    }[])
+      out[r.status] = r.n;
     return out as Record<JobStatus, number>;
   }
 

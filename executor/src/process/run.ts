@@ -6,7 +6,7 @@
  * /dev/null; it runs in its own process group, and the promise settles only once that whole group is
  * gone, so nothing the CLI forked outlives the run.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import type { ProcessOutcome, RunProcessOptions } from "../interfaces.ts";
 import { CappedOutput } from "./capped-output.ts";
 import { killGroupAndWait, signalGroup } from "./kill-tree.ts";

@@ -10,12 +10,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { JobRequest, TERMINAL_JOB_STATUSES, type CliName, type JobView } from "@vault-mcp/contract";
+import { type CliName, JobRequest, type JobView, TERMINAL_JOB_STATUSES } from "@vault-mcp/contract";
 import type { ExecutorConfig } from "../config.ts";
-import { VERSION, type CliInfo, type HealthView } from "../health.ts";
+import { type CliInfo, type HealthView, VERSION } from "../health.ts";
 import { admit } from "../jobs/idempotency.ts";
 import type { JobRunner } from "../jobs/runner.ts";
-import { toView, type JobStore } from "../jobs/store.ts";
+import { type JobStore, toView } from "../jobs/store.ts";
 import { log } from "../log.ts";
 import { ProfileError } from "../profiles.ts";
 import type { JobQueue } from "../queue.ts";
@@ -47,7 +47,8 @@ export interface App {
 /** Caller mistakes the worktree manager reports (see worktree/errors.ts). */
 const REPO_ERROR_CODES = new Set(["repo_not_allowed", "repo_not_found"]);
 
-const shuttingDown = () => new HttpError(503, "shutting_down", "the executor is shutting down; retry in a few seconds", { "retry-after": "10" });
+const shuttingDown = () =>
+  new HttpError(503, "shutting_down", "the executor is shutting down; retry in a few seconds", { "retry-after": "10" });
 
 export function createApp(deps: AppDeps): App {
   const { config, store, queue, runner } = deps;
@@ -57,7 +58,8 @@ export function createApp(deps: AppDeps): App {
   async function submit(req: IncomingMessage): Promise<string> {
     if (draining) throw shuttingDown();
     const parsed = JobRequest.safeParse(await readJson(req, config.MAX_BODY_BYTES));
-    if (!parsed.success) throw new HttpError(400, "invalid_input", `invalid job: ${describeIssues(parsed.error.issues)}`);
+    if (!parsed.success)
+      throw new HttpError(400, "invalid_input", `invalid job: ${describeIssues(parsed.error.issues)}`);
     const job = parsed.data;
     let slots: number;
     try {
@@ -65,7 +67,8 @@ export function createApp(deps: AppDeps): App {
       await deps.checkRepo?.(job.repo);
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String(err.code) : "";
-      if (err instanceof ProfileError || REPO_ERROR_CODES.has(code)) throw new HttpError(400, "invalid_input", `invalid job: ${(err as Error).message}`);
+      if (err instanceof ProfileError || REPO_ERROR_CODES.has(code))
+        throw new HttpError(400, "invalid_input", `invalid job: ${(err as Error).message}`);
       throw err;
     }
     // No await from here to the enqueue: concurrent duplicates cannot both insert (jobs/idempotency.ts).
@@ -78,19 +81,35 @@ export function createApp(deps: AppDeps): App {
       case "existing":
         return a.jobId;
       case "conflict":
-        throw new HttpError(422, "job_key_conflict", `jobKey '${job.jobKey}' was already used with a different body; send the same body again or use a new jobKey`);
+        throw new HttpError(
+          422,
+          "job_key_conflict",
+          `jobKey '${job.jobKey}' was already used with a different body; send the same body again or use a new jobKey`,
+        );
       case "refused":
         if (a.reason === "draining") throw shuttingDown();
-        throw new HttpError(429, "queue_full", "all executors are busy and the queue is full; retry after the Retry-After seconds", { "retry-after": String(queue.retryAfterSeconds()) });
+        throw new HttpError(
+          429,
+          "queue_full",
+          "all executors are busy and the queue is full; retry after the Retry-After seconds",
+          { "retry-after": String(queue.retryAfterSeconds()) },
+        );
       case "created": {
         const accepted = queue.submit({ id: a.jobId, slots, run: () => runner.run(a.jobId, deps.jobSignal) });
         // hasRoom() was true a moment ago with no await in between, so this cannot happen; if it
         // ever does, the job must not sit `queued` forever.
         if (!accepted) {
           runner.interrupt(a.jobId);
-          throw new HttpError(429, "queue_full", "the queue is full; retry later", { "retry-after": String(queue.retryAfterSeconds()) });
+          throw new HttpError(429, "queue_full", "the queue is full; retry later", {
+            "retry-after": String(queue.retryAfterSeconds()),
+          });
         }
-        log("info", "job_accepted", { jobId: a.jobId, jobKey: job.jobKey, queued: queue.queued, running: queue.running });
+        log("info", "job_accepted", {
+          jobId: a.jobId,
+          jobKey: job.jobKey,
+          queued: queue.queued,
+          running: queue.running,
+        });
         return a.jobId;
       }
     }
@@ -136,9 +155,11 @@ export function createApp(deps: AppDeps): App {
       if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", "use GET /health", { allow: "GET" });
       return send(res, 200, health());
     }
-    if (!tokenMatches(req.headers["x-auth-token"], config.EXECUTOR_SECRET)) throw new HttpError(401, "unauthorized", "missing or wrong x-auth-token");
+    if (!tokenMatches(req.headers["x-auth-token"], config.EXECUTOR_SECRET))
+      throw new HttpError(401, "unauthorized", "missing or wrong x-auth-token");
     if (pathname === "/jobs" || pathname === "/execute") {
-      if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", `use POST ${pathname}`, { allow: "POST" });
+      if (req.method !== "POST")
+        throw new HttpError(405, "method_not_allowed", `use POST ${pathname}`, { allow: "POST" });
       const jobId = await submit(req);
       if (pathname === "/jobs") return send(res, 202, viewOf(jobId));
       await waitDone(jobId);
@@ -149,12 +170,23 @@ export function createApp(deps: AppDeps): App {
       if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", "use GET /jobs/:id", { allow: "GET" });
       return send(res, 200, viewOf(decodeURIComponent(m[1])));
     }
-    throw new HttpError(404, "not_found", `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /execute, GET /health`);
+    throw new HttpError(
+      404,
+      "not_found",
+      `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /execute, GET /health`,
+    );
   }
 
   const server = createServer((req, res) => {
     const t0 = performance.now();
-    res.once("finish", () => log("debug", "http_request", { method: req.method, path: req.url?.split("?")[0], status: res.statusCode, ms: Math.round(performance.now() - t0) }));
+    res.once("finish", () =>
+      log("debug", "http_request", {
+        method: req.method,
+        path: req.url?.split("?")[0],
+        status: res.statusCode,
+        ms: Math.round(performance.now() - t0),
+      }),
+    );
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return sendError(req, res, err);
       if (err instanceof URIError) return sendError(req, res, new HttpError(404, "not_found", "no such job"));

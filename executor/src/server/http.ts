@@ -19,7 +19,12 @@ export class HttpError extends Error {
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -38,9 +43,14 @@ const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 /** Reads a JSON body: 415 for anything but application/json, 413 past `limit` bytes, 400 for bad JSON. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   if (!JSON_TYPE.test(req.headers["content-type"] ?? "")) {
-    throw new HttpError(415, "unsupported_media_type", "send the body as JSON with the header 'Content-Type: application/json'");
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      "send the body as JSON with the header 'Content-Type: application/json'",
+    );
   }
-  const tooLarge = () => new HttpError(413, "payload_too_large", `the body is larger than ${limit} bytes; send a shorter prompt`);
+  const tooLarge = () =>
+    new HttpError(413, "payload_too_large", `the body is larger than ${limit} bytes; send a shorter prompt`);
   if (Number(req.headers["content-length"] ?? "0") > limit) throw tooLarge();
   // Listeners rather than `for await`: leaving that loop early destroys the socket, and the 413
   // could not be sent any more.

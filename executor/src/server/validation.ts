@@ -40,8 +40,10 @@ function received(i: Issue): string {
 
 function describeIssue(i: Issue): string {
   if (i.path.length === 0) {
-    if (i.code === "unrecognized_keys") return `unknown field${(i.keys?.length ?? 0) > 1 ? "s" : ""} ${(i.keys ?? []).map((k) => `'${k}'`).join(", ")}; the fields are ${ALLOWED}`;
-    if (i.code === "invalid_type") return `the body must be a JSON object like {"jobKey", "profile", "prompt", "repo"}, not ${received(i)}`;
+    if (i.code === "unrecognized_keys")
+      return `unknown field${(i.keys?.length ?? 0) > 1 ? "s" : ""} ${(i.keys ?? []).map((k) => `'${k}'`).join(", ")}; the fields are ${ALLOWED}`;
+    if (i.code === "invalid_type")
+      return `the body must be a JSON object like {"jobKey", "profile", "prompt", "repo"}, not ${received(i)}`;
     return i.message;
   }
   const field = i.path.map(String).join(".");
@@ -52,7 +54,8 @@ function describeIssue(i: Issue): string {
   if (i.code === "invalid_type") return `'${field}' must be ${article(String(i.expected))}, not ${received(i)}${wants}`;
   if (i.code === "invalid_value" && i.values) return `'${field}' must be one of ${i.values.map(String).join(", ")}`;
   // Messages written in the contract (regex and refine texts) already say how to fix the value.
-  if (i.code === "custom" || (i.code === "invalid_format" && !i.message.startsWith("Invalid"))) return `'${field}': ${i.message}`;
+  if (i.code === "custom" || (i.code === "invalid_format" && !i.message.startsWith("Invalid")))
+    return `'${field}': ${i.message}`;
   return `'${field}' is invalid (${i.message})${wants}`;
 }
 

@@ -49,7 +49,8 @@ export function splitPatch(patch: string): string[] {
   if (patch === "") return [];
   const starts: number[] = [];
   if (patch.startsWith("diff --git ")) starts.push(0);
-  for (let at = patch.indexOf("\ndiff --git "); at >= 0; at = patch.indexOf("\ndiff --git ", at + 1)) starts.push(at + 1);
+  for (let at = patch.indexOf("\ndiff --git "); at >= 0; at = patch.indexOf("\ndiff --git ", at + 1))
+    starts.push(at + 1);
   return starts.map((s, i) => patch.slice(s, starts[i + 1] ?? patch.length));
 }
 

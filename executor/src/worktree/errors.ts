@@ -2,7 +2,13 @@
  * Typed worktree errors, each with a stable `code` for the wire. `message` names only what the
  * caller sent; `detail` (paths, git's stderr) is for the log.
  */
-export type WorktreeErrorCode = "repo_not_allowed" | "invalid_ref" | "ref_not_found" | "invalid_job_id" | "unknown_worktree" | "git_failed";
+export type WorktreeErrorCode =
+  | "repo_not_allowed"
+  | "invalid_ref"
+  | "ref_not_found"
+  | "invalid_job_id"
+  | "unknown_worktree"
+  | "git_failed";
 
 export class WorktreeError extends Error {
   override name = "WorktreeError";
@@ -70,6 +76,7 @@ export class GitError extends WorktreeError {
 
 /** Caller-sent strings are echoed shortened and without control characters. */
 function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   const clean = s.replace(/[\u0000-\u001f\u007f]/g, "?");
   return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
 }

@@ -15,13 +15,20 @@ export { GitError } from "./errors.ts";
  * group kill; signing needs a key and an agent. core.quotePath=false keeps UTF-8 paths readable.
  */
 export const GIT_SAFETY_CONFIG: readonly string[] = [
-  "-c", "core.hooksPath=/dev/null",
-  "-c", "core.fsmonitor=false",
-  "-c", "gc.auto=0",
-  "-c", "maintenance.auto=false",
-  "-c", "commit.gpgSign=false",
-  "-c", "advice.detachedHead=false",
-  "-c", "core.quotePath=false",
+  "-c",
+  "core.hooksPath=/dev/null",
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "gc.auto=0",
+  "-c",
+  "maintenance.auto=false",
+  "-c",
+  "commit.gpgSign=false",
+  "-c",
+  "advice.detachedHead=false",
+  "-c",
+  "core.quotePath=false",
 ];
 
 /**
@@ -78,7 +85,8 @@ export async function gitStatus(cwd: string, args: readonly string[], opts: GitO
   const what = `git ${args[0] ?? ""}`;
   if (out.spawnError !== null) throw new GitError(`${what}: could not start git`, out.spawnError, argv);
   if (out.timedOut) throw new GitError(`${what}: timed out after ${out.durationMs} ms`, out.stderr, argv);
-  if (out.stdoutTruncated && !opts.allowTruncated) throw new GitError(`${what}: output over the limit`, out.stderr, argv);
+  if (out.stdoutTruncated && !opts.allowTruncated)
+    throw new GitError(`${what}: output over the limit`, out.stderr, argv);
   if (out.exitCode === null || !(opts.okCodes ?? [0]).includes(out.exitCode)) {
     const firstLine = out.stderr.trim().split("\n")[0] ?? "";
     throw new GitError(`${what} failed (${out.exitCode ?? out.signal}): ${firstLine}`, out.stderr, argv);

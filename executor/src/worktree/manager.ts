@@ -16,14 +16,29 @@ import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Worktree, WorktreeManager, WorktreeOutcome } from "../interfaces.ts";
 import { log } from "../log.ts";
-import { capDiff, chunkMatches, DIFF_TRUNCATED_MARK, parseNumstatEntries, splitPatch, type NumstatEntry } from "./diff-parse.ts";
+import {
+  capDiff,
+  chunkMatches,
+  DIFF_TRUNCATED_MARK,
+  type NumstatEntry,
+  parseNumstatEntries,
+  splitPatch,
+} from "./diff-parse.ts";
 import { RefNotFoundError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
 import { git, gitStatus } from "./git.ts";
 import { clearSlotState, readSlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
 import { checkJobId, checkRef, resolveRepo } from "./validate.ts";
 
 export { parseNumstat } from "./diff-parse.ts";
-export { GitError, InvalidJobIdError, InvalidRefError, RefNotFoundError, RepoNotAllowedError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
+export {
+  GitError,
+  InvalidJobIdError,
+  InvalidRefError,
+  RefNotFoundError,
+  RepoNotAllowedError,
+  UnknownWorktreeError,
+  WorktreeError,
+} from "./errors.ts";
 
 export interface WorktreeOptions {
   reposDir: string;
@@ -89,7 +104,9 @@ export class GitWorktreeManager implements WorktreeManager {
       } catch (err) {
         // A tree that cannot be switched is dropped, never reused; the job gets a fresh one.
         log("warn", "worktree_pooled_checkout_failed", { repo, error: describe(err) });
-        await this.#remove(repo, repoDir, pooled).catch((e: unknown) => log("warn", "worktree_remove_failed", { dir: pooled, error: describe(e) }));
+        await this.#remove(repo, repoDir, pooled).catch((e: unknown) =>
+          log("warn", "worktree_remove_failed", { dir: pooled, error: describe(e) }),
+        );
         this.#held.delete(pooled);
       }
     }
@@ -121,11 +138,16 @@ export class GitWorktreeManager implements WorktreeManager {
     const entries = parseNumstatEntries(await git(wt.path, [...diffArgs, "--numstat", "-z", wt.baseCommit, "--"]));
 
     const staged = await gitStatus(wt.path, ["diff", "--cached", "--quiet"], { okCodes: [0, 1] });
-    if (staged.exitCode === 1) await git(wt.path, [...AUTHOR, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", `vault: ${wt.branch}`]);
+    if (staged.exitCode === 1)
+      await git(wt.path, [...AUTHOR, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", `vault: ${wt.branch}`]);
     const tip = (await git(wt.path, ["rev-parse", "HEAD"])).trim();
 
     const diffs = opts.diffs && entries.length > 0 ? await this.#diffs(wt, diffArgs, entries) : {};
-    return { files: entries.map(({ path: p, added, deleted }) => ({ path: p, added, deleted })), commit: tip === wt.baseCommit ? null : tip, diffs };
+    return {
+      files: entries.map(({ path: p, added, deleted }) => ({ path: p, added, deleted })),
+      commit: tip === wt.baseCommit ? null : tip,
+      diffs,
+    };
   }
 
   /** One patch for all files, split in numstat's order; checked against each chunk's header. */
@@ -155,7 +177,12 @@ export class GitWorktreeManager implements WorktreeManager {
     if (held === undefined || held.repo !== wt.repo) throw new UnknownWorktreeError(wt.path);
     try {
       if (opts.keep) {
-        await writeSlotState(wt.path, { state: "kept", keepUntil: this.#now() + this.#opts.keepFailedMs, branch: wt.branch, reason: "failed" });
+        await writeSlotState(wt.path, {
+          state: "kept",
+          keepUntil: this.#now() + this.#opts.keepFailedMs,
+          branch: wt.branch,
+          reason: "failed",
+        });
         return;
       }
       if (await this.#recycle(wt, held.repoDir)) return;
@@ -221,9 +248,18 @@ export class GitWorktreeManager implements WorktreeManager {
         const state = await readSlotState(dir);
         if (state === null) {
           const branch = await readBranch(dir);
-          await writeSlotState(dir, { state: "kept", keepUntil: this.#now() + this.#opts.keepFailedMs, branch, reason: "orphaned" });
+          await writeSlotState(dir, {
+            state: "kept",
+            keepUntil: this.#now() + this.#opts.keepFailedMs,
+            branch,
+            reason: "orphaned",
+          });
           log("info", "worktree_orphan_kept", { dir, branch });
-        } else if (state.state === "idle" && repoDir !== null && (this.#pools.get(repo)?.length ?? 0) < this.#opts.poolSize) {
+        } else if (
+          state.state === "idle" &&
+          repoDir !== null &&
+          (this.#pools.get(repo)?.length ?? 0) < this.#opts.poolSize
+        ) {
           this.#pools.set(repo, [...(this.#pools.get(repo) ?? []), dir]);
         } else if (state.state === "idle" || state.keepUntil <= this.#now()) {
           if (repoDir !== null) await this.#remove(repo, repoDir, dir);
@@ -255,7 +291,10 @@ export class GitWorktreeManager implements WorktreeManager {
   #withRepoLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(repo) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.#locks.set(repo, next.catch(() => undefined));
+    this.#locks.set(
+      repo,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -290,5 +329,9 @@ async function readBranch(dir: string): Promise<string> {
 }
 
 function describe(err: unknown): string {
-  return err instanceof WorktreeError ? `${err.message} ${err.detail}`.trim() : err instanceof Error ? err.message : String(err);
+  return err instanceof WorktreeError
+    ? `${err.message} ${err.detail}`.trim()
+    : err instanceof Error
+      ? err.message
+      : String(err);
 }

@@ -12,7 +12,12 @@ import { z } from "zod";
 
 export const SlotState = z.discriminatedUnion("state", [
   z.strictObject({ state: z.literal("idle") }),
-  z.strictObject({ state: z.literal("kept"), keepUntil: z.number().int(), branch: z.string(), reason: z.enum(["failed", "orphaned"]) }),
+  z.strictObject({
+    state: z.literal("kept"),
+    keepUntil: z.number().int(),
+    branch: z.string(),
+    reason: z.enum(["failed", "orphaned"]),
+  }),
 ]);
 export type SlotState = z.infer<typeof SlotState>;
 

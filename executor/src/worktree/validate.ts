@@ -43,6 +43,9 @@ export function checkRef(ref: string): void {
  */
 export function checkJobId(jobId: string): void {
   const ok =
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(jobId) && !jobId.includes("..") && !jobId.endsWith(".lock") && !jobId.endsWith(".");
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(jobId) &&
+    !jobId.includes("..") &&
+    !jobId.endsWith(".lock") &&
+    !jobId.endsWith(".");
   if (!ok) throw new InvalidJobIdError(jobId);
 }

@@ -1,12 +1,20 @@
 /** sendCallback against a real local HTTP server on port 0. */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
-import { SIGNATURE_HEADER, verifyBody, type JobView } from "@vault-mcp/contract";
 import { backoffMs, sendCallback } from "../../src/callback.ts";
 
 const SECRET = "callback-secret-0123456789";
-const view: JobView = { jobId: "j-1", jobKey: "t-1:1", status: "succeeded", createdAt: "2026-01-01T00:00:00.000Z", startedAt: null, finishedAt: null, result: null };
+const view: JobView = {
+  jobId: "j-1",
+  jobKey: "t-1:1",
+  status: "succeeded",
+  createdAt: "2026-01-01T00:00:00.000Z",
+  startedAt: null,
+  finishedAt: null,
+  result: null,
+};
 
 let server: Server | undefined;
 afterEach(() => {
@@ -15,7 +23,9 @@ afterEach(() => {
 });
 
 /** Answers each request with the next status of `statuses` (the last one repeats). */
-async function receiver(statuses: number[]): Promise<{ url: string; got: { sig: string; body: string; type: string }[] }> {
+async function receiver(
+  statuses: number[],
+): Promise<{ url: string; got: { sig: string; body: string; type: string }[] }> {
   const got: { sig: string; body: string; type: string }[] = [];
   server = createServer((req: IncomingMessage, res) => {
     let body = "";
@@ -50,7 +60,11 @@ describe("sendCallback", () => {
   it("does not retry a 4xx that will not change (401, 404)", async () => {
     for (const status of [401, 404]) {
       const r = await receiver([status]);
-      expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5 })).toEqual({ ok: false, attempts: 1, reason: "gaveUp" });
+      expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5 })).toEqual({
+        ok: false,
+        attempts: 1,
+        reason: "gaveUp",
+      });
       server?.close();
     }
   });
@@ -59,7 +73,11 @@ describe("sendCallback", () => {
     const r = await receiver([200]);
     server?.close();
     await new Promise((res) => setTimeout(res, 20));
-    expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5, attempts: 3, timeoutMs: 500 })).toEqual({ ok: false, attempts: 3, reason: "gaveUp" });
+    expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5, attempts: 3, timeoutMs: 500 })).toEqual({
+      ok: false,
+      attempts: 3,
+      reason: "gaveUp",
+    });
   });
 
   it("stops when its signal fires (shutdown), reporting `stopped` so the callback stays owed", async () => {

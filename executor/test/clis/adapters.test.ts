@@ -5,11 +5,11 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { type CliName, RunResult } from "@vault-mcp/contract";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunResult, type CliName } from "@vault-mcp/contract";
-import { PromptArgError } from "../../src/clis/common.ts";
 import { CODEX_KEY_VAR, codexConfig } from "../../src/clis/codex.ts";
+import { PromptArgError } from "../../src/clis/common.ts";
 import { GEMINI_POLICY, GEMINI_SETTINGS } from "../../src/clis/gemini.ts";
 import { makeAdapters } from "../../src/clis/index.ts";
 import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
@@ -29,13 +29,22 @@ afterAll(() => {
 });
 
 const PROFILE: Record<CliName, Record<string, string>> = {
-  claude: { CLAUDE_BIN: "/opt/claude", ANTHROPIC_API_KEY: "sk-ant-1", ANTHROPIC_BASE_URL: "http://127.0.0.1:1/s/ok", ANTHROPIC_SMALL_FAST_MODEL: "deepseek-chat" },
+  claude: {
+    CLAUDE_BIN: "/opt/claude",
+    ANTHROPIC_API_KEY: "sk-ant-1",
+    ANTHROPIC_BASE_URL: "http://127.0.0.1:1/s/ok",
+    ANTHROPIC_SMALL_FAST_MODEL: "deepseek-chat",
+  },
   codex: { CODEX_BIN: "/opt/codex", CODEX_API_KEY: "sk-oa-1", CODEX_BASE_URL: "http://127.0.0.1:1/s/ok/v1" },
   gemini: { GEMINI_BIN: "/opt/gemini", GEMINI_API_KEY: "g-1", GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:1/s/ok" },
 };
 
 let n = 0;
-async function prepare(cli: CliName, prompt = "Fix the bug", profileEnv: Record<string, string> = PROFILE[cli]): Promise<{ inv: CliInvocation; home: string }> {
+async function prepare(
+  cli: CliName,
+  prompt = "Fix the bug",
+  profileEnv: Record<string, string> = PROFILE[cli],
+): Promise<{ inv: CliInvocation; home: string }> {
   const home = path.join(dir, `h${++n}`);
   const inv = await adapters[cli].prepare({ prompt, model: "m-1", cwd: "/work/wt", home, profileEnv });
   return { inv, home };
@@ -45,9 +54,23 @@ describe("prepare", () => {
   it("claude: headless JSON, acceptEdits + Bash only, repo settings ignored, prompt after --", async () => {
     const { inv, home } = await prepare("claude", "--dangerously-skip-permissions");
     expect(inv.argv).toEqual([
-      "/opt/claude", "-p", "--output-format", "json", "--model", "m-1", "--max-turns", "40",
-      "--permission-mode", "acceptEdits", "--allowedTools", "Bash", "--setting-sources", "user", "--strict-mcp-config",
-      "--", "--dangerously-skip-permissions",
+      "/opt/claude",
+      "-p",
+      "--output-format",
+      "json",
+      "--model",
+      "m-1",
+      "--max-turns",
+      "40",
+      "--permission-mode",
+      "acceptEdits",
+      "--allowedTools",
+      "Bash",
+      "--setting-sources",
+      "user",
+      "--strict-mcp-config",
+      "--",
+      "--dangerously-skip-permissions",
     ]);
     expect(inv.env).toMatchObject({
       HOME: home,
@@ -66,14 +89,36 @@ describe("prepare", () => {
 
   it("codex: exec --json in workspace-write, a per-run provider with retries off, key renamed", async () => {
     const { inv, home } = await prepare("codex", "-rf everything");
-    expect(inv.argv).toEqual(["/opt/codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-C", "/work/wt", "-m", "m-1", "--", "-rf everything"]);
+    expect(inv.argv).toEqual([
+      "/opt/codex",
+      "exec",
+      "--json",
+      "--skip-git-repo-check",
+      "--sandbox",
+      "workspace-write",
+      "-C",
+      "/work/wt",
+      "-m",
+      "m-1",
+      "--",
+      "-rf everything",
+    ]);
     expect(inv.env).toMatchObject({ HOME: home, CODEX_HOME: `${home}/.codex`, [CODEX_KEY_VAR]: "sk-oa-1" });
     // The key reaches codex only under the provider's variable; codex hides *KEY* variables from the commands it runs.
     expect(inv.env.CODEX_API_KEY).toBeUndefined();
     expect(inv.env.CODEX_BASE_URL).toBeUndefined();
     const toml = readFileSync(`${home}/.codex/config.toml`, "utf8");
     expect(toml).toBe(codexConfig("http://127.0.0.1:1/s/ok/v1"));
-    for (const line of ['model_provider = "vault"', 'base_url = "http://127.0.0.1:1/s/ok/v1"', `env_key = "${CODEX_KEY_VAR}"`, 'wire_api = "responses"', "request_max_retries = 0", "stream_max_retries = 0", "exclude_slash_tmp = true", "network_access = false"]) {
+    for (const line of [
+      'model_provider = "vault"',
+      'base_url = "http://127.0.0.1:1/s/ok/v1"',
+      `env_key = "${CODEX_KEY_VAR}"`,
+      'wire_api = "responses"',
+      "request_max_retries = 0",
+      "stream_max_retries = 0",
+      "exclude_slash_tmp = true",
+      "network_access = false",
+    ]) {
       expect(toml).toContain(line);
     }
     expect(statSync(`${home}/.codex/config.toml`).mode & 0o777).toBe(0o600);
@@ -87,10 +132,31 @@ describe("prepare", () => {
 
   it("gemini: JSON, auto_edit plus a policy for the shell, per-run home, no relaunch, prompt as --prompt=", async () => {
     const { inv, home } = await prepare("gemini", "--version");
-    expect(inv.argv).toEqual(["/opt/gemini", "--output-format", "json", "-m", "m-1", "--skip-trust", "--approval-mode", "auto_edit", "--prompt=--version"]);
-    expect(inv.env).toMatchObject({ HOME: home, GEMINI_CLI_HOME: home, GEMINI_CLI_NO_RELAUNCH: "true", GEMINI_API_KEY: "g-1", GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:1/s/ok" });
+    expect(inv.argv).toEqual([
+      "/opt/gemini",
+      "--output-format",
+      "json",
+      "-m",
+      "m-1",
+      "--skip-trust",
+      "--approval-mode",
+      "auto_edit",
+      "--prompt=--version",
+    ]);
+    expect(inv.env).toMatchObject({
+      HOME: home,
+      GEMINI_CLI_HOME: home,
+      GEMINI_CLI_NO_RELAUNCH: "true",
+      GEMINI_API_KEY: "g-1",
+      GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:1/s/ok",
+    });
     expect(JSON.parse(readFileSync(`${home}/.gemini/settings.json`, "utf8"))).toEqual(GEMINI_SETTINGS);
-    expect(GEMINI_SETTINGS).toMatchObject({ security: { auth: { selectedType: "gemini-api-key" } }, general: { maxAttempts: 1, enableAutoUpdate: false }, privacy: { usageStatisticsEnabled: false }, telemetry: { enabled: false } });
+    expect(GEMINI_SETTINGS).toMatchObject({
+      security: { auth: { selectedType: "gemini-api-key" } },
+      general: { maxAttempts: 1, enableAutoUpdate: false },
+      privacy: { usageStatisticsEnabled: false },
+      telemetry: { enabled: false },
+    });
     expect(readFileSync(`${home}/.gemini/policies/vault.toml`, "utf8")).toBe(GEMINI_POLICY);
   });
 
@@ -109,7 +175,14 @@ describe("prepare", () => {
     });
 
     it(`${cli}: the adapter's own settings win over the profile's`, async () => {
-      const { inv, home } = await prepare(cli, "x", { ...PROFILE[cli], HOME: "/root", TMPDIR: "/tmp", CLAUDE_CODE_MAX_RETRIES: "10", GEMINI_CLI_HOME: "/root", CODEX_HOME: "/root/.codex" });
+      const { inv, home } = await prepare(cli, "x", {
+        ...PROFILE[cli],
+        HOME: "/root",
+        TMPDIR: "/tmp",
+        CLAUDE_CODE_MAX_RETRIES: "10",
+        GEMINI_CLI_HOME: "/root",
+        CODEX_HOME: "/root/.codex",
+      });
       expect(inv.env.HOME).toBe(home);
       expect(inv.env.TMPDIR).toBe(`${home}/tmp`);
       if (cli === "claude") expect(inv.env.CLAUDE_CODE_MAX_RETRIES).toBe("0");
@@ -169,11 +242,19 @@ describe("parse: outcomes no capture shows", () => {
       expect(parse(fixtureOutcome(name, { timedOut: true })).error?.kind).toBe("timeout");
     });
     it(`${cli}: never throws, always a valid RunResult`, () => {
-      const name = { claude: "claude-json-success", codex: "codex-jsonl-tool-workspace-write", gemini: "gemini-json-success" }[cli];
+      const name = {
+        claude: "claude-json-success",
+        codex: "codex-jsonl-tool-workspace-write",
+        gemini: "gemini-json-success",
+      }[cli];
       const good = fixtureOutcome(name);
       fc.assert(
         fc.property(
-          fc.oneof(fc.string(), fc.nat({ max: good.stdout.length }).map((k) => good.stdout.slice(0, k)), fc.json()),
+          fc.oneof(
+            fc.string(),
+            fc.nat({ max: good.stdout.length }).map((k) => good.stdout.slice(0, k)),
+            fc.json(),
+          ),
           fc.oneof(fc.string(), fc.constant(fixtureOutcome("gemini-json-401").stderr)),
           fc.option(fc.integer({ min: 0, max: 255 })),
           fc.boolean(),
@@ -189,7 +270,10 @@ describe("parse: outcomes no capture shows", () => {
 
   it("claude: a result cut at the output cap → bad_output that says so", () => {
     const good = fixtureOutcome("claude-json-success");
-    const r = adapters.claude.parse({ ...good, stdout: good.stdout.slice(0, 500), stdoutTruncated: true }, { model: "sonnet", cli: "claude" });
+    const r = adapters.claude.parse(
+      { ...good, stdout: good.stdout.slice(0, 500), stdoutTruncated: true },
+      { model: "sonnet", cli: "claude" },
+    );
     expect(r).toMatchObject({ ok: false, truncated: true, error: { kind: "bad_output" } });
     expect(r.error?.message).toMatch(/output cap/);
   });
@@ -203,24 +287,46 @@ describe("parse: outcomes no capture shows", () => {
 
   it("codex: a torn last line is skipped, the complete events still count", () => {
     const good = fixtureOutcome("codex-jsonl-success");
-    const r = adapters.codex.parse({ ...good, stdout: `${good.stdout}{"type":"item.comp` }, { model: "gpt-5.5", cli: "codex" });
+    const r = adapters.codex.parse(
+      { ...good, stdout: `${good.stdout}{"type":"item.comp` },
+      { model: "gpt-5.5", cli: "codex" },
+    );
     expect(r.ok).toBe(true);
   });
 
   it("claude: tolerates unknown keys and wrong-typed extras in its result", () => {
     const good = JSON.parse(fixtureOutcome("claude-json-success").stdout) as Record<string, unknown>;
-    const stdout = JSON.stringify({ ...good, brand_new_field: { x: 1 }, errors: "not-an-array", api_error_status: "n/a" });
+    const stdout = JSON.stringify({
+      ...good,
+      brand_new_field: { x: 1 },
+      errors: "not-an-array",
+      api_error_status: "n/a",
+    });
     const r = adapters.claude.parse(base({ stdout }), { model: "sonnet", cli: "claude" });
     expect(r).toMatchObject({ ok: true, text: "Done: created hello.txt", costUsd: 0.002895 });
   });
 
   it("gemini: without its error object (stderr cut at the cap) the exit code still gives the kind", () => {
-    const parse = (exitCode: number) => adapters.gemini.parse(base({ exitCode, stderr: "Error: x\n    at y\n", stderrTruncated: true }), { model: "m", cli: "gemini" }).error?.kind;
-    expect([parse(145), parse(147), parse(173), parse(244), parse(41), parse(1)]).toEqual(["auth", "auth", "rate_limit", "api", "auth", "crash"]);
+    const parse = (exitCode: number) =>
+      adapters.gemini.parse(base({ exitCode, stderr: "Error: x\n    at y\n", stderrTruncated: true }), {
+        model: "m",
+        cli: "gemini",
+      }).error?.kind;
+    expect([parse(145), parse(147), parse(173), parse(244), parse(41), parse(1)]).toEqual([
+      "auth",
+      "auth",
+      "rate_limit",
+      "api",
+      "auth",
+      "crash",
+    ]);
   });
 
   it("gemini: a turn-limit exit is budget", () => {
-    const stderr = '{"session_id":"s","error":{"type":"FatalTurnLimitedError","message":"Reached max session turns","code":53}}';
-    expect(adapters.gemini.parse(base({ exitCode: 53, stderr }), { model: "m", cli: "gemini" }).error?.kind).toBe("budget");
+    const stderr =
+      '{"session_id":"s","error":{"type":"FatalTurnLimitedError","message":"Reached max session turns","code":53}}';
+    expect(adapters.gemini.parse(base({ exitCode: 53, stderr }), { model: "m", cli: "gemini" }).error?.kind).toBe(
+      "budget",
+    );
   });
 });

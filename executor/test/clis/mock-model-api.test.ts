@@ -7,7 +7,14 @@ import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAILED_REPLY, NO_TOOL_REPLY, REPLY, startMockModelApi, USAGE, type MockModelApi } from "../../../test/mock-model-api/server.ts";
+import {
+  FAILED_REPLY,
+  type MockModelApi,
+  NO_TOOL_REPLY,
+  REPLY,
+  startMockModelApi,
+  USAGE,
+} from "../../../test/mock-model-api/server.ts";
 
 let mock: MockModelApi;
 beforeAll(async () => {
@@ -21,7 +28,11 @@ interface Sse {
 }
 
 async function post(pathname: string, body: unknown): Promise<Response> {
-  return fetch(`${mock.url}${pathname}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return fetch(`${mock.url}${pathname}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 function parseSse(text: string): Sse[] {
@@ -35,9 +46,25 @@ function parseSse(text: string): Sse[] {
     });
 }
 
-const ANTHROPIC = (extra: Record<string, unknown> = {}) => ({ model: "claude-x", stream: true, messages: [{ role: "user", content: [{ type: "text", text: "hi there" }] }], tools: [{ name: "Bash" }], ...extra });
-const OPENAI = (extra: Record<string, unknown> = {}) => ({ model: "gpt-x", stream: true, input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi there" }] }], tools: [{ type: "function", name: "exec_command" }], ...extra });
-const GEMINI = (extra: Record<string, unknown> = {}) => ({ contents: [{ role: "user", parts: [{ text: "hi there" }] }], tools: [{ functionDeclarations: [{ name: "run_shell_command" }] }], ...extra });
+const ANTHROPIC = (extra: Record<string, unknown> = {}) => ({
+  model: "claude-x",
+  stream: true,
+  messages: [{ role: "user", content: [{ type: "text", text: "hi there" }] }],
+  tools: [{ name: "Bash" }],
+  ...extra,
+});
+const OPENAI = (extra: Record<string, unknown> = {}) => ({
+  model: "gpt-x",
+  stream: true,
+  input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi there" }] }],
+  tools: [{ type: "function", name: "exec_command" }],
+  ...extra,
+});
+const GEMINI = (extra: Record<string, unknown> = {}) => ({
+  contents: [{ role: "user", parts: [{ text: "hi there" }] }],
+  tools: [{ functionDeclarations: [{ name: "run_shell_command" }] }],
+  ...extra,
+});
 const GEMINI_PATH = "/v1beta/models/gemini-x:streamGenerateContent?alt=sse";
 
 describe("mock model API", () => {
@@ -48,7 +75,15 @@ describe("mock model API", () => {
     await post("/v1/messages", ANTHROPIC());
     const log = (await (await fetch(`${mock.url}/__mock/log`)).json()) as unknown[];
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ method: "POST", path: "/v1/messages", scenario: "ok", provider: "anthropic", model: "claude-x", tools: ["Bash"], userText: "hi there" });
+    expect(log[0]).toMatchObject({
+      method: "POST",
+      path: "/v1/messages",
+      scenario: "ok",
+      provider: "anthropic",
+      model: "claude-x",
+      tools: ["Bash"],
+      userText: "hi there",
+    });
     expect(mock.requests()).toEqual(log);
     await fetch(`${mock.url}/__mock/reset`, { method: "POST" });
     expect(mock.requests()).toEqual([]);
@@ -56,10 +91,29 @@ describe("mock model API", () => {
 
   it("anthropic: message_start … message_stop with the fixed usage", async () => {
     const events = parseSse(await (await post("/s/ok/v1/messages?beta=true", ANTHROPIC())).text());
-    expect(events.map((e) => e.event)).toEqual(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
-    expect(events[0]?.data).toMatchObject({ message: { model: "claude-x", usage: { input_tokens: USAGE.input, cache_read_input_tokens: USAGE.cacheRead, cache_creation_input_tokens: USAGE.cacheWrite } } });
+    expect(events.map((e) => e.event)).toEqual([
+      "message_start",
+      "content_block_start",
+      "content_block_delta",
+      "content_block_stop",
+      "message_delta",
+      "message_stop",
+    ]);
+    expect(events[0]?.data).toMatchObject({
+      message: {
+        model: "claude-x",
+        usage: {
+          input_tokens: USAGE.input,
+          cache_read_input_tokens: USAGE.cacheRead,
+          cache_creation_input_tokens: USAGE.cacheWrite,
+        },
+      },
+    });
     expect(events[2]?.data).toMatchObject({ delta: { type: "text_delta", text: REPLY } });
-    expect(events[4]?.data).toMatchObject({ delta: { stop_reason: "end_turn" }, usage: { output_tokens: USAGE.output } });
+    expect(events[4]?.data).toMatchObject({
+      delta: { stop_reason: "end_turn" },
+      usage: { output_tokens: USAGE.output },
+    });
   });
 
   it("openai responses: created … completed with usage (cached inside input, reasoning inside output)", async () => {
@@ -67,31 +121,57 @@ describe("mock model API", () => {
     expect(events.at(0)?.event).toBe("response.created");
     expect(events.at(-1)?.data).toMatchObject({
       type: "response.completed",
-      response: { usage: { input_tokens: USAGE.input, input_tokens_details: { cached_tokens: USAGE.cacheRead }, output_tokens: USAGE.output, output_tokens_details: { reasoning_tokens: USAGE.reasoning } } },
+      response: {
+        usage: {
+          input_tokens: USAGE.input,
+          input_tokens_details: { cached_tokens: USAGE.cacheRead },
+          output_tokens: USAGE.output,
+          output_tokens_details: { reasoning_tokens: USAGE.reasoning },
+        },
+      },
     });
-    expect(events.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({ item: { type: "message", content: [{ type: "output_text", text: REPLY }] } });
+    expect(events.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({
+      item: { type: "message", content: [{ type: "output_text", text: REPLY }] },
+    });
   });
 
   it("gemini: data-only chunks with usageMetadata and the model from the path", async () => {
     const events = parseSse(await (await post(GEMINI_PATH, GEMINI())).text());
     expect(events.at(-1)?.data).toMatchObject({
       candidates: [{ content: { role: "model", parts: [{ text: REPLY }] }, finishReason: "STOP" }],
-      usageMetadata: { promptTokenCount: USAGE.input, candidatesTokenCount: USAGE.output, cachedContentTokenCount: USAGE.cacheRead, thoughtsTokenCount: USAGE.reasoning },
+      usageMetadata: {
+        promptTokenCount: USAGE.input,
+        candidatesTokenCount: USAGE.output,
+        cachedContentTokenCount: USAGE.cacheRead,
+        thoughtsTokenCount: USAGE.reasoning,
+      },
       modelVersion: "gemini-x",
     });
-    expect(mock.requests().at(-1)).toMatchObject({ provider: "gemini", model: "gemini-x", query: "?alt=sse", tools: ["run_shell_command"] });
+    expect(mock.requests().at(-1)).toMatchObject({
+      provider: "gemini",
+      model: "gemini-x",
+      query: "?alt=sse",
+      tools: ["run_shell_command"],
+    });
   });
 
   it("error scenarios: the status and each provider's error body", async () => {
     const a = await post("/s/401/v1/messages", ANTHROPIC());
     expect(a.status).toBe(401);
-    expect(await a.json()).toEqual({ type: "error", error: { type: "authentication_error", message: "mock: invalid API key" } });
+    expect(await a.json()).toEqual({
+      type: "error",
+      error: { type: "authentication_error", message: "mock: invalid API key" },
+    });
     const o = await post("/s/429/v1/responses", OPENAI());
     expect(o.status).toBe(429);
-    expect(await o.json()).toMatchObject({ error: { code: "rate_limit_exceeded", message: "mock: rate limit exceeded" } });
+    expect(await o.json()).toMatchObject({
+      error: { code: "rate_limit_exceeded", message: "mock: rate limit exceeded" },
+    });
     const g = await post(`/s/500${GEMINI_PATH}`, GEMINI());
     expect(g.status).toBe(500);
-    expect(await g.json()).toEqual({ error: { code: 500, message: "mock: internal server error", status: "INTERNAL" } });
+    expect(await g.json()).toEqual({
+      error: { code: 500, message: "mock: internal server error", status: "INTERNAL" },
+    });
     expect((await post("/s/403/v1/messages", ANTHROPIC())).status).toBe(403);
     expect((await post("/s/529/v1/messages", ANTHROPIC())).status).toBe(529);
     expect((await post("/s/nonsense/v1/messages", ANTHROPIC())).status).toBe(404);
@@ -100,26 +180,55 @@ describe("mock model API", () => {
   it("tool: a shell call first, then the answer that matches the tool result", async () => {
     const first = parseSse(await (await post("/s/tool/v1/messages", ANTHROPIC())).text());
     expect(first[1]?.data).toMatchObject({ content_block: { type: "tool_use", name: "Bash" } });
-    expect(first[2]?.data).toMatchObject({ delta: { type: "input_json_delta", partial_json: JSON.stringify({ command: "touch x", description: "Create the file" }) } });
-    const done = (body: Record<string, unknown>) => post("/s/tool/v1/messages", ANTHROPIC(body)).then(async (r) => parseSse(await r.text())[2]?.data);
-    const result = (isError: boolean) => ({ messages: [{ role: "user", content: "go" }, { role: "assistant", content: [] }, { role: "user", content: [{ type: "tool_result", tool_use_id: "t", is_error: isError, content: "out" }] }] });
+    expect(first[2]?.data).toMatchObject({
+      delta: {
+        type: "input_json_delta",
+        partial_json: JSON.stringify({ command: "touch x", description: "Create the file" }),
+      },
+    });
+    const done = (body: Record<string, unknown>) =>
+      post("/s/tool/v1/messages", ANTHROPIC(body)).then(async (r) => parseSse(await r.text())[2]?.data);
+    const result = (isError: boolean) => ({
+      messages: [
+        { role: "user", content: "go" },
+        { role: "assistant", content: [] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "t", is_error: isError, content: "out" }] },
+      ],
+    });
     expect(await done(result(false))).toMatchObject({ delta: { text: REPLY } });
     expect(await done(result(true))).toMatchObject({ delta: { text: FAILED_REPLY } });
     expect(await done({ tools: [{ name: "Read" }] })).toMatchObject({ delta: { text: NO_TOOL_REPLY } });
 
     const codex = parseSse(await (await post("/s/tool/v1/responses", OPENAI())).text());
-    expect(codex.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({ item: { type: "function_call", name: "exec_command", arguments: JSON.stringify({ cmd: "touch x" }) } });
-    const codexDone = parseSse(await (await post("/s/tool/v1/responses", OPENAI({ input: [{ type: "function_call_output", call_id: "c", output: "Process exited with code 1\n" }] }))).text());
-    expect(codexDone.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({ item: { content: [{ text: FAILED_REPLY }] } });
+    expect(codex.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({
+      item: { type: "function_call", name: "exec_command", arguments: JSON.stringify({ cmd: "touch x" }) },
+    });
+    const codexDone = parseSse(
+      await (
+        await post(
+          "/s/tool/v1/responses",
+          OPENAI({ input: [{ type: "function_call_output", call_id: "c", output: "Process exited with code 1\n" }] }),
+        )
+      ).text(),
+    );
+    expect(codexDone.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({
+      item: { content: [{ text: FAILED_REPLY }] },
+    });
 
     const gem = parseSse(await (await post(`/s/tool${GEMINI_PATH}`, GEMINI())).text());
-    expect(gem[0]?.data).toMatchObject({ candidates: [{ content: { parts: [{ functionCall: { name: "run_shell_command", args: { command: "touch x" } } }] } }] });
+    expect(gem[0]?.data).toMatchObject({
+      candidates: [
+        { content: { parts: [{ functionCall: { name: "run_shell_command", args: { command: "touch x" } } }] } },
+      ],
+    });
     expect(mock.requests().at(-1)?.toolResult).toBeNull();
   });
 
   it("slow: the answer arrives word by word", async () => {
     const events = parseSse(await (await post("/s/slow/v1/messages", ANTHROPIC())).text());
-    const words = events.filter((e) => e.event === "content_block_delta").map((e) => (e.data.delta as { text: string }).text);
+    const words = events
+      .filter((e) => e.event === "content_block_delta")
+      .map((e) => (e.data.delta as { text: string }).text);
     expect(words.length).toBeGreaterThan(2);
     expect(words.join("")).toBe(REPLY);
   });
@@ -133,7 +242,11 @@ describe("mock model API", () => {
   it("hang: no answer; close() still ends the server with the request open", async () => {
     const own = await startMockModelApi();
     const ac = new AbortController();
-    const pending = fetch(`${own.url}/s/hang/v1/messages`, { method: "POST", body: JSON.stringify(ANTHROPIC()), signal: ac.signal }).then(
+    const pending = fetch(`${own.url}/s/hang/v1/messages`, {
+      method: "POST",
+      body: JSON.stringify(ANTHROPIC()),
+      signal: ac.signal,
+    }).then(
       () => "answered",
       () => "failed",
     );

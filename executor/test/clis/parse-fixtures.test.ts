@@ -5,8 +5,8 @@
  * we did not order (→ crash).
  */
 import { readdirSync } from "node:fs";
+import { type CliName, type RunError, RunResult, type Tokens } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
-import { RunResult, type CliName, type RunError, type Tokens } from "@vault-mcp/contract";
 import { makeAdapters } from "../../src/clis/index.ts";
 import type { ProcessOutcome } from "../../src/interfaces.ts";
 import { computeCost, loadPrices } from "../../src/pricing.ts";
@@ -137,12 +137,23 @@ const ONE: Record<CliName, Tokens> = {
   codex: { input: 900, output: 34, cacheRead: 300, cacheWrite: 0 },
   gemini: { input: 900, output: 41, cacheRead: 300, cacheWrite: 0 },
 };
-const twice = (t: Tokens): Tokens => ({ input: 2 * t.input, output: 2 * t.output, cacheRead: 2 * t.cacheRead, cacheWrite: 2 * t.cacheWrite });
+const twice = (t: Tokens): Tokens => ({
+  input: 2 * t.input,
+  output: 2 * t.output,
+  cacheRead: 2 * t.cacheRead,
+  cacheWrite: 2 * t.cacheWrite,
+});
 
 describe("tokens, cost, model and session of successful runs", () => {
   it("claude: the reported cost and the model behind the alias", () => {
     const r = parse("claude-json-success");
-    expect(r).toMatchObject({ text: "Done: created hello.txt", tokens: ONE.claude, costUsd: 0.002895, costSource: "reported", model: "claude-sonnet-5-5" });
+    expect(r).toMatchObject({
+      text: "Done: created hello.txt",
+      tokens: ONE.claude,
+      costUsd: 0.002895,
+      costSource: "reported",
+      model: "claude-sonnet-5-5",
+    });
     expect(r.sessionId).toMatch(/^[0-9a-f-]{36}$/);
   });
   it("claude: two model turns of a tool run add up", () => {
@@ -152,14 +163,26 @@ describe("tokens, cost, model and session of successful runs", () => {
     const r = parse("claude-json-unknown-model");
     expect(r).toMatchObject({ model: "my-proxy-model", costSource: "computed", tokens: ONE.claude });
     expect(r.costUsd).toBe(computeCost(prices, "my-proxy-model", ONE.claude));
-    expect(r.costUsd).toBeCloseTo((1200 * prices.default.input + 34 * prices.default.output + 300 * prices.default.cacheRead + 50 * prices.default.cacheWrite) / 1e6, 10);
+    expect(r.costUsd).toBeCloseTo(
+      (1200 * prices.default.input +
+        34 * prices.default.output +
+        300 * prices.default.cacheRead +
+        50 * prices.default.cacheWrite) /
+        1e6,
+      10,
+    );
   });
   it("claude: failures carry no cost", () => {
     expect(parse("claude-json-401")).toMatchObject({ costUsd: 0, costSource: "reported" });
   });
   it("codex: tokens without the cached ones in input, cost from the price table", () => {
     const r = parse("codex-jsonl-success");
-    expect(r).toMatchObject({ text: "Done: created hello.txt", tokens: ONE.codex, costSource: "computed", model: "gpt-5.5" });
+    expect(r).toMatchObject({
+      text: "Done: created hello.txt",
+      tokens: ONE.codex,
+      costSource: "computed",
+      model: "gpt-5.5",
+    });
     expect(r.costUsd).toBeCloseTo((900 * 1.25 + 300 * 0.125 + 34 * 10) / 1e6, 10);
     expect(r.sessionId).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -175,7 +198,12 @@ describe("tokens, cost, model and session of successful runs", () => {
   });
   it("gemini: tokens from stats, thoughts counted as output, cost from the price table", () => {
     const r = parse("gemini-json-success");
-    expect(r).toMatchObject({ text: "Done: created hello.txt", tokens: ONE.gemini, costSource: "computed", model: "gemini-2.5-flash" });
+    expect(r).toMatchObject({
+      text: "Done: created hello.txt",
+      tokens: ONE.gemini,
+      costSource: "computed",
+      model: "gemini-2.5-flash",
+    });
     expect(r.costUsd).toBeCloseTo((900 * 0.3 + 41 * 2.5 + 300 * 0.075) / 1e6, 10);
     expect(r.sessionId).toMatch(/^[0-9a-f-]{36}$/);
   });

@@ -2,9 +2,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import { JobRequest, ProfileName } from "@vault-mcp/contract";
-import { checkProfiles, DEFAULT_PROFILES_FILE, expandEnv, loadProfiles, ProfileError, resolveSides } from "../../src/profiles.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  checkProfiles,
+  DEFAULT_PROFILES_FILE,
+  expandEnv,
+  loadProfiles,
+  ProfileError,
+  resolveSides,
+} from "../../src/profiles.ts";
 
 const ENV = {
   ANTHROPIC_API_KEY: "sk-ant-real",
@@ -12,7 +19,8 @@ const ENV = {
   GEMINI_API_KEY: "g-real",
   OPENAI_API_KEY: "sk-oa-real",
 };
-const shipped = (): Record<string, unknown> => JSON.parse(readFileSync(DEFAULT_PROFILES_FILE, "utf8")) as Record<string, unknown>;
+const shipped = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(DEFAULT_PROFILES_FILE, "utf8")) as Record<string, unknown>;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "vault-profiles-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +29,8 @@ describe("the shipped profiles", () => {
   const p = loadProfiles(undefined, ENV);
 
   it("define every ladder rung, consensus = sonnet + codex, claude directs to sonnet", () => {
-    for (const name of ProfileName.options.filter((n) => n !== "consensus")) expect(p.profiles[name], name).toBeDefined();
+    for (const name of ProfileName.options.filter((n) => n !== "consensus"))
+      expect(p.profiles[name], name).toBeDefined();
     expect(p.consensus).toEqual(["sonnet", "codex"]);
     expect(p.direct).toEqual({ claude: "sonnet", codex: "codex", gemini: "gemini-flash" });
     expect(p.profiles.codex).toMatchObject({ cli: "codex", model: "gpt-5.5" });
@@ -31,7 +40,11 @@ describe("the shipped profiles", () => {
   it("deepseek is the claude CLI against DeepSeek's Anthropic-compatible API with DeepSeek's key", () => {
     const [side] = resolveSides(p, { profile: "deepseek" }, ENV);
     expect(side).toMatchObject({ profile: "deepseek", cli: "claude", model: "deepseek-chat" });
-    expect(side?.env).toMatchObject({ ANTHROPIC_BASE_URL: "https://api.deepseek.com/anthropic", ANTHROPIC_API_KEY: "sk-ds-real", ANTHROPIC_SMALL_FAST_MODEL: "deepseek-chat" });
+    expect(side?.env).toMatchObject({
+      ANTHROPIC_BASE_URL: "https://api.deepseek.com/anthropic",
+      ANTHROPIC_API_KEY: "sk-ds-real",
+      ANTHROPIC_SMALL_FAST_MODEL: "deepseek-chat",
+    });
   });
 
   it("consensus runs two sides, each with its own CLI, model and keys", () => {
@@ -46,14 +59,31 @@ describe("the shipped profiles", () => {
   it("a direct run uses the CLI's default profile; the request may pick the model, never the env", () => {
     const req = JobRequest.parse({ jobKey: "k1", executor: "claude", model: "opus", prompt: "x", repo: "demo" });
     const [side] = resolveSides(p, req, ENV);
-    expect(side).toMatchObject({ profile: "direct", cli: "claude", model: "opus", env: { ANTHROPIC_API_KEY: "sk-ant-real" } });
+    expect(side).toMatchObject({
+      profile: "direct",
+      cli: "claude",
+      model: "opus",
+      env: { ANTHROPIC_API_KEY: "sk-ant-real" },
+    });
     // A request cannot carry env at all: the wire schema is strict.
-    expect(JobRequest.safeParse({ jobKey: "k1", executor: "claude", prompt: "x", repo: "demo", env: { ANTHROPIC_BASE_URL: "http://evil" } }).success).toBe(false);
+    expect(
+      JobRequest.safeParse({
+        jobKey: "k1",
+        executor: "claude",
+        prompt: "x",
+        repo: "demo",
+        env: { ANTHROPIC_BASE_URL: "http://evil" },
+      }).success,
+    ).toBe(false);
   });
 
   it("keys come from the executor's env when the job runs; unset ones are reported and left out", () => {
     const bare = loadProfiles(undefined, {});
-    expect(bare.missingEnv).toMatchObject({ sonnet: ["ANTHROPIC_API_KEY"], codex: ["OPENAI_API_KEY"], deepseek: ["DEEPSEEK_API_KEY"] });
+    expect(bare.missingEnv).toMatchObject({
+      sonnet: ["ANTHROPIC_API_KEY"],
+      codex: ["OPENAI_API_KEY"],
+      deepseek: ["DEEPSEEK_API_KEY"],
+    });
     const [side] = resolveSides(bare, { profile: "sonnet" }, {});
     expect(side?.env).toEqual({ ANTHROPIC_BASE_URL: "https://api.anthropic.com" });
   });
@@ -64,7 +94,11 @@ describe("the shipped profiles", () => {
   });
 });
 
-type RawFile = { profiles: Record<string, Record<string, unknown>>; consensus: string[]; direct: Record<string, string> };
+type RawFile = {
+  profiles: Record<string, Record<string, unknown>>;
+  consensus: string[];
+  direct: Record<string, string>;
+};
 type Mutation = (f: RawFile) => void;
 
 describe("validation", () => {
@@ -76,12 +110,28 @@ describe("validation", () => {
 
   it.each([
     ["a missing ladder rung", (f: RawFile) => void delete f.profiles.opus, /ladder profile 'opus'/],
-    ["a profile named consensus", (f: RawFile) => void (f.profiles.consensus = { cli: "claude", model: "sonnet" }), /reserved/],
-    ["consensus naming an unknown profile", (f: RawFile) => void (f.consensus = ["sonnet", "gpt"]), /consensus names 'gpt'/],
-    ["consensus with the same profile twice", (f: RawFile) => void (f.consensus = ["sonnet", "sonnet"]), /two different/],
+    [
+      "a profile named consensus",
+      (f: RawFile) => void (f.profiles.consensus = { cli: "claude", model: "sonnet" }),
+      /reserved/,
+    ],
+    [
+      "consensus naming an unknown profile",
+      (f: RawFile) => void (f.consensus = ["sonnet", "gpt"]),
+      /consensus names 'gpt'/,
+    ],
+    [
+      "consensus with the same profile twice",
+      (f: RawFile) => void (f.consensus = ["sonnet", "sonnet"]),
+      /two different/,
+    ],
     ["direct pointing at another CLI", (f: RawFile) => void (f.direct.codex = "sonnet"), /runs claude/],
     ["an unknown CLI", (f: RawFile) => void ((f.profiles.opus ?? {}).cli = "aider"), /profiles\.opus\.cli/],
-    ["a lower-case env name", (f: RawFile) => void ((f.profiles.opus ?? {}).env = { anthropic_api_key: "x" }), /profiles\.opus\.env\.anthropic_api_key/],
+    [
+      "a lower-case env name",
+      (f: RawFile) => void ((f.profiles.opus ?? {}).env = { anthropic_api_key: "x" }),
+      /profiles\.opus\.env\.anthropic_api_key/,
+    ],
     ["an unknown key in a profile", (f: RawFile) => void ((f.profiles.opus ?? {}).apiKey = "sk-literal"), /apiKey/],
   ] satisfies [string, Mutation, RegExp][])("refuses %s", (_what, mutate, message) => {
     expect(broken(mutate)).toThrow(ProfileError);
@@ -98,7 +148,12 @@ describe("validation", () => {
 
 describe("expandEnv", () => {
   it("expands ${VAR} and ${VAR:-default}; an unset variable without default drops the key", () => {
-    expect(expandEnv({ A: "${X}", B: "${Y:-fallback}", C: "pre-${X}-post", D: "${MISSING}", E: "literal" }, { X: "1", Y: "" })).toEqual({
+    expect(
+      expandEnv(
+        { A: "${X}", B: "${Y:-fallback}", C: "pre-${X}-post", D: "${MISSING}", E: "literal" },
+        { X: "1", Y: "" },
+      ),
+    ).toEqual({
       A: "1",
       B: "fallback",
       C: "pre-1-post",

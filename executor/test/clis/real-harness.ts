@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { CliName, RunResult } from "@vault-mcp/contract";
 import { requireCli } from "../../../test/clis/paths.ts";
-import { startMockModelApi, type MockRequest } from "../../../test/mock-model-api/server.ts";
+import { type MockRequest, startMockModelApi } from "../../../test/mock-model-api/server.ts";
 import { makeAdapters } from "../../src/clis/index.ts";
 import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
 import { loadPrices } from "../../src/pricing.ts";
@@ -19,7 +19,11 @@ export const prices = loadPrices();
 export const adapters = makeAdapters(prices);
 
 /** The models the pinned CLIs were captured with. */
-export const MODELS: Record<CliName, string> = { claude: "claude-sonnet-5-5", codex: "gpt-5.5", gemini: "gemini-2.5-flash" };
+export const MODELS: Record<CliName, string> = {
+  claude: "claude-sonnet-5-5",
+  codex: "gpt-5.5",
+  gemini: "gemini-2.5-flash",
+};
 
 /** A command that really runs code (acceptEdits alone would deny it in claude) and writes a file. */
 export const TOOL_COMMAND = `node -e "require('fs').writeFileSync('hello.txt', 'hello from the agent\\n')"`;
@@ -52,15 +56,18 @@ async function closedPort(): Promise<number> {
 }
 
 function profileEnv(cli: CliName, base: string): Record<string, string> {
-  if (cli === "claude") return { CLAUDE_BIN: requireCli("claude"), ANTHROPIC_BASE_URL: base, ANTHROPIC_API_KEY: "sk-ant-mock" };
-  if (cli === "codex") return { CODEX_BIN: requireCli("codex"), CODEX_BASE_URL: `${base}/v1`, CODEX_API_KEY: "sk-mock" };
+  if (cli === "claude")
+    return { CLAUDE_BIN: requireCli("claude"), ANTHROPIC_BASE_URL: base, ANTHROPIC_API_KEY: "sk-ant-mock" };
+  if (cli === "codex")
+    return { CODEX_BIN: requireCli("codex"), CODEX_BASE_URL: `${base}/v1`, CODEX_API_KEY: "sk-mock" };
   return { GEMINI_BIN: requireCli("gemini"), GOOGLE_GEMINI_BASE_URL: base, GEMINI_API_KEY: "mock-gemini-key" };
 }
 
 function makeRepo(dir: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "README.md"), "# demo\n");
-  const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
+  const git = (...a: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
   git("init", "-q", "-b", "main");
   git("add", "-A");
   git("commit", "-q", "-m", "init");
@@ -84,7 +91,13 @@ export async function runReal(cli: CliName, o: RealRunOptions): Promise<RealRun>
     const model = o.model ?? MODELS[cli];
     const adapter = adapters[cli];
     const inv = await adapter.prepare({ prompt: o.prompt ?? "Create hello.txt", model, cwd, home, profileEnv: env });
-    const outcome = await runProcess({ argv: inv.argv, cwd, env: inv.env, timeoutMs: o.timeoutMs ?? 45_000, killGraceMs: 1_000 });
+    const outcome = await runProcess({
+      argv: inv.argv,
+      cwd,
+      env: inv.env,
+      timeoutMs: o.timeoutMs ?? 45_000,
+      killGraceMs: 1_000,
+    });
     const run = adapter.parse(outcome, { model, cli });
     return { run, outcome, inv, requests: mock.requests(), cwd };
   } finally {

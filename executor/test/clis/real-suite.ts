@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { type CliName, type RunError, RunResult, type Tokens } from "@vault-mcp/contract";
 import { afterAll, describe, expect, it } from "vitest";
-import { RunResult, type CliName, type RunError, type Tokens } from "@vault-mcp/contract";
 import { REPLY } from "../../../test/mock-model-api/server.ts";
 import { computeCost } from "../../src/pricing.ts";
 import { cleanupReal, MODELS, prices, runReal } from "./real-harness.ts";
@@ -26,7 +26,12 @@ export interface CliExpectations {
 
 const ENDPOINT = { claude: "/v1/messages", codex: "/v1/responses", gemini: ":streamGenerateContent" } as const;
 
-const twice = (t: Tokens): Tokens => ({ input: 2 * t.input, output: 2 * t.output, cacheRead: 2 * t.cacheRead, cacheWrite: 2 * t.cacheWrite });
+const twice = (t: Tokens): Tokens => ({
+  input: 2 * t.input,
+  output: 2 * t.output,
+  cacheRead: 2 * t.cacheRead,
+  cacheWrite: 2 * t.cacheWrite,
+});
 
 function valid(r: RunResult): void {
   const check = RunResult.safeParse(r);
@@ -42,7 +47,15 @@ export function describeRealCli(cli: CliName, x: CliExpectations): void {
       const { run, requests } = await runReal(cli, { scenario: "ok", prompt: "--version: create hello.txt" });
       valid(run);
       expect(run.error, JSON.stringify(run.error)).toBeUndefined();
-      expect(run).toMatchObject({ ok: true, cli, text: REPLY, tokens: x.turn, costSource: x.costSource, model: MODELS[cli], truncated: false });
+      expect(run).toMatchObject({
+        ok: true,
+        cli,
+        text: REPLY,
+        tokens: x.turn,
+        costSource: x.costSource,
+        model: MODELS[cli],
+        truncated: false,
+      });
       expect(run.costUsd).toBeCloseTo(x.turnCost, 10);
       expect(run.sessionId).toBeTruthy();
       const calls = requests.filter((q) => q.method === "POST");

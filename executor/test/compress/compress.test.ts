@@ -1,7 +1,7 @@
+import type { Verbosity } from "@vault-mcp/contract";
 import fc from "fast-check";
 import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { describe, expect, it } from "vitest";
-import type { Verbosity } from "@vault-mcp/contract";
 import { compress, FULL_CAP_BYTES } from "../../src/compress/index.ts";
 import { failed, failing, hello, input, passing, twoFiles } from "./fixtures.ts";
 import { hostile, hostilePath } from "./hostile.ts";
@@ -34,9 +34,18 @@ const SIMPLE = {
   }),
   "answer only": input({ files: [] }),
   "binary file": input({ files: [{ path: "assets/logo.png", added: null, deleted: null }] }),
-  "rate limit": input({ files: [] }, failed("rate_limit", "API Error: Request rejected (429) · mock: rate limit exceeded")),
-  timeout: input({ files: [] }, failed("timeout", "killed after 180000 ms (timeout)", { exitCode: null, signal: "SIGTERM" })),
-  "crash, files left": input({ files: twoFiles }, failed("crash", "exit 1: TypeError: Cannot read properties of undefined (reading 'map')")),
+  "rate limit": input(
+    { files: [] },
+    failed("rate_limit", "API Error: Request rejected (429) · mock: rate limit exceeded"),
+  ),
+  timeout: input(
+    { files: [] },
+    failed("timeout", "killed after 180000 ms (timeout)", { exitCode: null, signal: "SIGTERM" }),
+  ),
+  "crash, files left": input(
+    { files: twoFiles },
+    failed("crash", "exit 1: TypeError: Cannot read properties of undefined (reading 'map')"),
+  ),
 };
 
 describe("compress: the default (mermaid)", () => {
@@ -60,7 +69,11 @@ describe("compress: the default (mermaid)", () => {
   });
 
   it("counts files past two, with binaries", () => {
-    const files = [...twoFiles, { path: "b.ts", added: 1, deleted: 1 }, { path: "logo.png", added: null, deleted: null }];
+    const files = [
+      ...twoFiles,
+      { path: "b.ts", added: 1, deleted: 1 },
+      { path: "logo.png", added: null, deleted: null },
+    ];
     expect(compress(input({ files }), "mermaid")).toContain('F["4 files +53 -4, 1 bin"]');
   });
 
@@ -80,26 +93,35 @@ describe("compress: the default (mermaid)", () => {
   });
 
   it("a run that failed without a typed error says how it ended", () => {
-    expect(compress(input({ files: [] }, { ok: false, signal: "SIGKILL", exitCode: null }), "mermaid")).toContain('E["killed by SIGKILL"]');
+    expect(compress(input({ files: [] }, { ok: false, signal: "SIGKILL", exitCode: null }), "mermaid")).toContain(
+      'E["killed by SIGKILL"]',
+    );
     expect(compress(input({ files: [] }, { ok: false, exitCode: 2 }), "summary")).toContain("failed · sonnet");
   });
 
   it("names a path once even when listed twice, and keeps a long path's end", () => {
     expect(compress(input({ files: [hello, hello] }), "mermaid")).toContain('F["hello.txt +1 -0"]');
-    const deep = compress(input({ files: [{ path: `${"very/deep/".repeat(10)}target-file.ts`, added: 1, deleted: 0 }] }), "mermaid");
+    const deep = compress(
+      input({ files: [{ path: `${"very/deep/".repeat(10)}target-file.ts`, added: 1, deleted: 0 }] }),
+      "mermaid",
+    );
     expect(deep).toContain('F["…/very/deep/very/deep/target-file.ts +1 -0"]');
   });
 });
 
 describe("compress: summary, standard, full", () => {
   it("summary is one line with outcome, who, file count, cost, verify, and the error when failed", () => {
-    expect(compress(input({ files: twoFiles, verify: passing }), "summary")).toBe("ok · sonnet claude-sonnet-5-5 · 2 files +52 -3 · $0.0029 · verify pass");
+    expect(compress(input({ files: twoFiles, verify: passing }), "summary")).toBe(
+      "ok · sonnet claude-sonnet-5-5 · 2 files +52 -3 · $0.0029 · verify pass",
+    );
     const s = compress(input({ files: [] }, failed("api", "HTTP 500\nupstream\u0000 error")), "summary");
     expect(s).toBe("api · sonnet claude-sonnet-5-5 · no files changed · $0.0029 · api: HTTP 500 upstream error");
   });
 
   it("standard is the diagram, the answer's first lines, the files and the branch", async () => {
-    const text = ["", "Done: created hello.txt", "", "It prints hello.", "Run it with node.", "A fourth line."].join("\n");
+    const text = ["", "Done: created hello.txt", "", "It prints hello.", "Run it with node.", "A fourth line."].join(
+      "\n",
+    );
     const st = compress(input({ files: twoFiles }, { text }), "standard");
     await expectFlowchart(diagramOf(st));
     expect(st).toContain("answer: Done: created hello.txt\nIt prints hello.\nRun it with node.\nfiles:");
@@ -120,7 +142,9 @@ describe("compress: summary, standard, full", () => {
     const c = input({ files: [] }, failed("auth", raw));
     expect(compress(c, "mermaid")).toContain('E["401 UNAUTHENTICATED: mock: invalid API key"]');
     expect(compress(c, "full")).toContain(`error (auth): ${raw}`);
-    expect(compress(input({ files: [] }, failed("api", "HTTP 500: {not json}")), "mermaid")).toContain('E["HTTP 500: {not json}"]');
+    expect(compress(input({ files: [] }, failed("api", "HTTP 500: {not json}")), "mermaid")).toContain(
+      'E["HTTP 500: {not json}"]',
+    );
   });
 
   it("terminal colour codes do not reach the text", () => {
@@ -130,16 +154,29 @@ describe("compress: summary, standard, full", () => {
   });
 
   it("standard says why verification failed", () => {
-    expect(compress(input({ verify: failing }), "standard")).toContain("verify failed: npm test → exit 1: Tests: 1 failed, 10 passed, 11 total");
+    expect(compress(input({ verify: failing }), "standard")).toContain(
+      "verify failed: npm test → exit 1: Tests: 1 failed, 10 passed, 11 total",
+    );
   });
 
   it("full holds answer, files, tokens, duration, error and verify log", async () => {
     const f = compress(input({ verify: failing }, { text: "line 1\nline 2" }), "full");
     await expectFlowchart(diagramOf(f));
-    for (const part of ["tokens in 1200 out 34 cache-read 300 cache-write 50", "1234 ms", "$0.0029 (reported)", "branch vault/j1 @ 0123456789abcdef0123456789abcdef01234567", "- hello.txt +1 -0", "verify: npm test → fail, exit 1, 900 ms", "expected 2, got 3", "answer:\nline 1\nline 2"]) {
+    for (const part of [
+      "tokens in 1200 out 34 cache-read 300 cache-write 50",
+      "1234 ms",
+      "$0.0029 (reported)",
+      "branch vault/j1 @ 0123456789abcdef0123456789abcdef01234567",
+      "- hello.txt +1 -0",
+      "verify: npm test → fail, exit 1, 900 ms",
+      "expected 2, got 3",
+      "answer:\nline 1\nline 2",
+    ]) {
       expect(f).toContain(part);
     }
-    expect(compress(input({}, failed("auth", "Invalid API key · Please run /login")), "full")).toContain("error (auth): Invalid API key · Please run /login");
+    expect(compress(input({}, failed("auth", "Invalid API key · Please run /login")), "full")).toContain(
+      "error (auth): Invalid API key · Please run /login",
+    );
   });
 
   it("full is capped at 16 KiB of UTF-8, cutting the answer (last) and never a code point", () => {
@@ -166,18 +203,32 @@ describe("compress: summary, standard, full", () => {
 describe("compress: hostile input", () => {
   it("every verbosity's diagram stays valid, and the default small, whatever the model, repo or error wrote", async () => {
     await fc.assert(
-      fc.asyncProperty(hostile, hostilePath, hostilePath, hostile, hostile, fc.boolean(), async (text, path, path2, message, model, ok) => {
-        const files = [{ path, added: 1, deleted: 1 }, ...(path2.length % 2 ? [{ path: path2, added: null, deleted: null }] : [])];
-        const c = input({ files, verify: { ...failing, command: [message || "x"], output: text } }, ok ? { text, model } : failed("api", message, { text, model }));
-        for (const v of VERBOSITIES) {
-          const out = compress(c, v);
-          if (v === "summary") expect(out).not.toMatch(/[\n\r]/);
-          else await expectFlowchart(diagramOf(out));
-        }
-        const m = compress(c, "mermaid");
-        expect(tokens(m)).toBeLessThan(WORST_TOKENS);
-        expect(bytes(m)).toBeLessThanOrEqual(WORST_BYTES);
-      }),
+      fc.asyncProperty(
+        hostile,
+        hostilePath,
+        hostilePath,
+        hostile,
+        hostile,
+        fc.boolean(),
+        async (text, path, path2, message, model, ok) => {
+          const files = [
+            { path, added: 1, deleted: 1 },
+            ...(path2.length % 2 ? [{ path: path2, added: null, deleted: null }] : []),
+          ];
+          const c = input(
+            { files, verify: { ...failing, command: [message || "x"], output: text } },
+            ok ? { text, model } : failed("api", message, { text, model }),
+          );
+          for (const v of VERBOSITIES) {
+            const out = compress(c, v);
+            if (v === "summary") expect(out).not.toMatch(/[\n\r]/);
+            else await expectFlowchart(diagramOf(out));
+          }
+          const m = compress(c, "mermaid");
+          expect(tokens(m)).toBeLessThan(WORST_TOKENS);
+          expect(bytes(m)).toBeLessThanOrEqual(WORST_BYTES);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -185,7 +236,10 @@ describe("compress: hostile input", () => {
   it("worst case: every label at its cap in scripts that cost the most tokens per byte", async () => {
     for (const start of [0x20000, 0x1d400, 0xe000, 0x0e00, 0x4e00]) {
       const s = Array.from({ length: 200 }, (_, i) => String.fromCodePoint(start + i * 7)).join("");
-      const files = [{ path: s, added: 99_999, deleted: 99_999 }, { path: `${s}x`, added: 99_999, deleted: 99_999 }];
+      const files = [
+        { path: s, added: 99_999, deleted: 99_999 },
+        { path: `${s}x`, added: 99_999, deleted: 99_999 },
+      ];
       for (const r of [{ model: s, text: s }, failed("bad_output", s, { model: s, text: s })]) {
         const m = compress(input({ profile: s, files, verify: failing }, r), "mermaid");
         await expectFlowchart(m);
@@ -196,8 +250,21 @@ describe("compress: hostile input", () => {
   });
 
   it("an answer, path or message made of every trap at once", async () => {
-    const all = ['"]; end\n%% x', "%%{init: {}}%%", "#quot;", "<b>", "`md`", "$$x$$", "\ud800", "\u202e", "A --> B"].join(" ");
-    const c = input({ profile: all, files: [{ path: all, added: 1, deleted: 0 }], verify: failing }, failed("bad_output", all, { model: all, text: all }));
+    const all = [
+      '"]; end\n%% x',
+      "%%{init: {}}%%",
+      "#quot;",
+      "<b>",
+      "`md`",
+      "$$x$$",
+      "\ud800",
+      "\u202e",
+      "A --> B",
+    ].join(" ");
+    const c = input(
+      { profile: all, files: [{ path: all, added: 1, deleted: 0 }], verify: failing },
+      failed("bad_output", all, { model: all, text: all }),
+    );
     const m = compress(c, "mermaid");
     await expectFlowchart(m);
     const labels = [...m.matchAll(/"([^"]*)"/g)].map((x) => x[1]).join("\n");
@@ -207,7 +274,10 @@ describe("compress: hostile input", () => {
   });
 
   it("empty strings everywhere still make a valid diagram", async () => {
-    const c = input({ profile: "", files: [{ path: "", added: 0, deleted: 0 }] }, { model: "", text: "", ok: false, error: { kind: "crash", message: "" } });
+    const c = input(
+      { profile: "", files: [{ path: "", added: 0, deleted: 0 }] },
+      { model: "", text: "", ok: false, error: { kind: "crash", message: "" } },
+    );
     for (const v of VERBOSITIES.filter((x) => x !== "summary")) await expectFlowchart(diagramOf(compress(c, v)));
     expect(compress(c, "mermaid")).toContain('E["-"]');
   });

@@ -20,7 +20,11 @@ export function run(over: Partial<RunResult> = {}): RunResult {
   };
 }
 
-export function failed(kind: NonNullable<RunResult["error"]>["kind"], message: string, over: Partial<RunResult> = {}): RunResult {
+export function failed(
+  kind: NonNullable<RunResult["error"]>["kind"],
+  message: string,
+  over: Partial<RunResult> = {},
+): RunResult {
   return run({ ok: false, text: "", exitCode: 1, error: { kind, message }, ...over });
 }
 
@@ -31,7 +35,14 @@ export const twoFiles: ChangedFile[] = [
 ];
 
 export function input(over: Partial<CompressInput> = {}, runOver: Partial<RunResult> = {}): CompressInput {
-  return { profile: "sonnet", run: run(runOver), files: [hello], branch: "vault/j1", commit: "0123456789abcdef0123456789abcdef01234567", ...over };
+  return {
+    profile: "sonnet",
+    run: run(runOver),
+    files: [hello],
+    branch: "vault/j1",
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    ...over,
+  };
 }
 
 export const passing: VerifyResult = { command: ["npm", "test"], ok: true, exitCode: 0, durationMs: 900, output: "ok" };

@@ -31,7 +31,7 @@ export const TRAPS = [
   "{{}}[[()]](( ))>]",
   "|a|b|",
   "a;b; c:::cls",
-  "\\n \\\" \\",
+  '\\n \\" \\',
   "\r\n\t\u000b\u000c",
   "\u0000\u0007\u001b[31m",
   "\u200b\u200e\u202e\u2066\ufeff",
@@ -46,18 +46,27 @@ export const TRAPS = [
 ];
 
 const trap = fc.constantFrom(...TRAPS);
-const PUNCTUATION = [...'"`#%$&<>[]{}()|;:\\/-=.~*!?@^_+,\'\n\r\t '];
+const PUNCTUATION = [..."\"`#%$&<>[]{}()|;:\\/-=.~*!?@^_+,'\n\r\t "];
 
 /** Anything a hostile or broken run could print. */
 export const hostile: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: trap },
   { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
   // Single UTF-16 code units: lone surrogates, which "binary" never produces.
-  { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 60 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      maxLength: 60,
+    }),
+  },
   // Mermaid's punctuation soup: random unicode rarely hits a quote or a `%%` at a line start.
   { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...PUNCTUATION), maxLength: 80 }) },
   { weight: 2, arbitrary: fc.array(trap, { maxLength: 6 }).map((parts) => parts.join("")) },
-  { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 40 }), trap, fc.string({ maxLength: 40 })).map(([a, t, b]) => a + t + b) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.string({ maxLength: 40 }), trap, fc.string({ maxLength: 40 })).map(([a, t, b]) => a + t + b),
+  },
 );
 
 /** A non-empty hostile path (git never reports an empty one). */

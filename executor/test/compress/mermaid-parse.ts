@@ -26,7 +26,9 @@ export async function parseMermaid(text: string): Promise<{ diagramType: string 
   try {
     return await parse(text);
   } catch (err) {
-    throw new Error(`invalid Mermaid: ${err instanceof Error ? err.message : String(err)}\n--- diagram ---\n${text}`, { cause: err });
+    throw new Error(`invalid Mermaid: ${err instanceof Error ? err.message : String(err)}\n--- diagram ---\n${text}`, {
+      cause: err,
+    });
   }
 }
 

@@ -22,7 +22,8 @@ describe("progressMermaid", () => {
   });
 
   it("an attempt that is not a positive integer shows as 1", () => {
-    for (const n of [0, -3, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(progressMermaid("t", "running", n, "opus")).toContain("attempt 1 opus");
+    for (const n of [0, -3, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(progressMermaid("t", "running", n, "opus")).toContain("attempt 1 opus");
   });
 
   it("stays valid and small whatever the strings", async () => {

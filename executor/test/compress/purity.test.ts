@@ -8,8 +8,8 @@ import path from "node:path";
 import vm from "node:vm";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import type { CompressInput } from "../../src/interfaces.ts";
 import { compress, progressMermaid } from "../../src/compress/index.ts";
+import type { CompressInput } from "../../src/interfaces.ts";
 import { input } from "./fixtures.ts";
 
 const dir = path.resolve(import.meta.dirname, "../../src/compress");
@@ -22,7 +22,9 @@ interface Bundle {
 describe("compress/ is pure TS", () => {
   it("imports nothing from Node", () => {
     for (const file of readdirSync(dir)) {
-      expect(readFileSync(path.join(dir, file), "utf8"), file).not.toMatch(/from\s+["'](node:|fs|path|os|crypto|child_process)/);
+      expect(readFileSync(path.join(dir, file), "utf8"), file).not.toMatch(
+        /from\s+["'](node:|fs|path|os|crypto|child_process)/,
+      );
     }
   });
 
@@ -38,7 +40,9 @@ describe("compress/ is pure TS", () => {
     });
     const code = out.outputFiles[0]?.text ?? "";
     const context = vm.createContext({});
-    expect(vm.runInContext("typeof process + typeof TextEncoder + typeof Buffer", context)).toBe("undefinedundefinedundefined");
+    expect(vm.runInContext("typeof process + typeof TextEncoder + typeof Buffer", context)).toBe(
+      "undefinedundefinedundefined",
+    );
     const bundle = vm.runInContext(`${code}; compressBundle`, context) as Bundle;
     const big = input({}, { text: "😀".repeat(10_000) });
     for (const v of ["summary", "mermaid", "standard", "full"] as const) {

@@ -1,21 +1,29 @@
+import { type ChangedFile, ConsensusReport } from "@vault-mcp/contract";
 import fc from "fast-check";
 import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { describe, expect, it } from "vitest";
-import { ConsensusReport, type ChangedFile } from "@vault-mcp/contract";
-import { compareRuns, verdict, type VerdictFacts } from "../../src/consensus.ts";
+import { compareRuns, type VerdictFacts, verdict } from "../../src/consensus.ts";
 import type { ConsensusSide } from "../../src/interfaces.ts";
 import { failed, failing, passing, run } from "../compress/fixtures.ts";
 import { hostile, hostilePath } from "../compress/hostile.ts";
 import { expectFlowchart } from "../compress/mermaid-parse.ts";
 
 /** A one-file unified diff as git prints it; `blob` is the post-image id. */
-const diff = (body: string, blob = "2222222") => `diff --git a/x b/x\nindex 1111111..${blob} 100644\n--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n${body}\n`;
+const diff = (body: string, blob = "2222222") =>
+  `diff --git a/x b/x\nindex 1111111..${blob} 100644\n--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n${body}\n`;
 const file = (path: string): ChangedFile => ({ path, added: 1, deleted: 0 });
 
 function side(profile: string, over: Partial<ConsensusSide> = {}): ConsensusSide {
-  return { profile, run: run({ text: "Created hello.txt with hello" }), files: [file("hello.txt")], diffs: { "hello.txt": diff("+hello") }, ...over };
+  return {
+    profile,
+    run: run({ text: "Created hello.txt with hello" }),
+    files: [file("hello.txt")],
+    diffs: { "hello.txt": diff("+hello") },
+    ...over,
+  };
 }
-const answerOnly = (profile: string, text: string): ConsensusSide => side(profile, { files: [], diffs: {}, run: run({ text }) });
+const answerOnly = (profile: string, text: string): ConsensusSide =>
+  side(profile, { files: [], diffs: {}, run: run({ text }) });
 
 async function check(r: ConsensusReport): Promise<void> {
   ConsensusReport.parse(r);
@@ -26,15 +34,28 @@ describe("compareRuns verdicts", () => {
   it("agree: same files, same edits (whitespace aside), both verify pass; the prose may differ", async () => {
     const r = compareRuns(
       side("sonnet", { verify: passing }),
-      side("codex", { verify: passing, diffs: { "hello.txt": diff("+  hello   ", "3333333") }, run: run({ text: "Wrote the greeting file." }) }),
+      side("codex", {
+        verify: passing,
+        diffs: { "hello.txt": diff("+  hello   ", "3333333") },
+        run: run({ text: "Wrote the greeting file." }),
+      }),
     );
-    expect(r).toMatchObject({ verdict: "agree", profiles: ["sonnet", "codex"], filesBoth: ["hello.txt"], fileAgreement: [{ path: "hello.txt", same: true }], verify: [true, true] });
+    expect(r).toMatchObject({
+      verdict: "agree",
+      profiles: ["sonnet", "codex"],
+      filesBoth: ["hello.txt"],
+      fileAgreement: [{ path: "hello.txt", same: true }],
+      verify: [true, true],
+    });
     expect(r.mermaid).toContain('S0["hello.txt"]:::same');
     await check(r);
   });
 
   it("agree: no files, similar answers", async () => {
-    const r = compareRuns(answerOnly("a", "The bug is in parse(): it drops the last token."), answerOnly("b", "parse() drops the last token — that is the bug."));
+    const r = compareRuns(
+      answerOnly("a", "The bug is in parse(): it drops the last token."),
+      answerOnly("b", "parse() drops the last token — that is the bug."),
+    );
     expect(r.verdict).toBe("agree");
     await check(r);
   });
@@ -74,27 +95,50 @@ describe("compareRuns verdicts", () => {
   });
 
   it("disagree: both runs failed, nothing to corroborate", async () => {
-    const r = compareRuns(side("a", { run: failed("timeout", "killed"), files: [], diffs: {} }), side("b", { run: failed("timeout", "killed"), files: [], diffs: {} }));
+    const r = compareRuns(
+      side("a", { run: failed("timeout", "killed"), files: [], diffs: {} }),
+      side("b", { run: failed("timeout", "killed"), files: [], diffs: {} }),
+    );
     expect(r.verdict).toBe("disagree");
     await check(r);
   });
 
   it("disagree: disjoint files, or one side edited and the other did not", async () => {
     const apart = compareRuns(side("sonnet"), side("codex", { files: [file("other.txt")], diffs: {} }));
-    expect(apart).toMatchObject({ verdict: "disagree", filesBoth: [], filesOnlyA: ["hello.txt"], filesOnlyB: ["other.txt"] });
+    expect(apart).toMatchObject({
+      verdict: "disagree",
+      filesBoth: [],
+      filesOnlyA: ["hello.txt"],
+      filesOnlyB: ["other.txt"],
+    });
     const lazy = compareRuns(side("sonnet"), answerOnly("codex", "Created hello.txt with hello"));
     expect(lazy.verdict).toBe("disagree");
     for (const r of [apart, lazy]) await check(r);
   });
 
   it("disagree: no files and unrelated answers; in between is partial", () => {
-    expect(compareRuns(answerOnly("a", "The bug is in parse()"), answerOnly("b", "Network timeouts cause it")).verdict).toBe("disagree");
-    expect(compareRuns(answerOnly("a", "The bug is in parse, in the tokenizer"), answerOnly("b", "The bug is in the lexer, not in parse")).verdict).toBe("partial");
+    expect(
+      compareRuns(answerOnly("a", "The bug is in parse()"), answerOnly("b", "Network timeouts cause it")).verdict,
+    ).toBe("disagree");
+    expect(
+      compareRuns(
+        answerOnly("a", "The bug is in parse, in the tokenizer"),
+        answerOnly("b", "The bug is in the lexer, not in parse"),
+      ).verdict,
+    ).toBe("partial");
   });
 });
 
 describe("verdict rules one by one", () => {
-  const base: VerdictFacts = { runOk: [true, true], verify: [null, null], filesBoth: 1, filesOnlyA: 0, filesOnlyB: 0, allSame: true, answerSimilarity: 0 };
+  const base: VerdictFacts = {
+    runOk: [true, true],
+    verify: [null, null],
+    filesBoth: 1,
+    filesOnlyA: 0,
+    filesOnlyB: 0,
+    allSame: true,
+    answerSimilarity: 0,
+  };
   it.each<[string, Partial<VerdictFacts>, string]>([
     ["same files, same edits", {}, "agree"],
     ["one run failed", { runOk: [true, false] }, "disagree"],
@@ -116,8 +160,14 @@ describe("verdict rules one by one", () => {
 describe("the diff Mermaid", () => {
   it("puts shared files between the two runs and each side's own files on its side", () => {
     const r = compareRuns(
-      side("sonnet", { files: [file("a.ts"), file("both.ts"), file("x.ts")], diffs: { "both.ts": diff("+1"), "x.ts": diff("+1") } }),
-      side("codex", { files: [file("b.ts"), file("both.ts"), file("x.ts")], diffs: { "both.ts": diff("+1"), "x.ts": diff("+2", "5555555") } }),
+      side("sonnet", {
+        files: [file("a.ts"), file("both.ts"), file("x.ts")],
+        diffs: { "both.ts": diff("+1"), "x.ts": diff("+1") },
+      }),
+      side("codex", {
+        files: [file("b.ts"), file("both.ts"), file("x.ts")],
+        diffs: { "both.ts": diff("+1"), "x.ts": diff("+2", "5555555") },
+      }),
     );
     expect(r.mermaid.split("\n")).toEqual([
       "flowchart LR",
@@ -135,8 +185,14 @@ describe("the diff Mermaid", () => {
     const many = (prefix: string) => Array.from({ length: 30 }, (_, i) => file(`src/${prefix}/module-${i}.ts`));
     const shared = many("shared");
     const r = compareRuns(
-      side("sonnet", { files: [...shared, ...many("a")], diffs: Object.fromEntries(shared.map((f) => [f.path, diff("+x")])) }),
-      side("codex", { files: [...shared, ...many("b")], diffs: Object.fromEntries(shared.slice(0, 10).map((f) => [f.path, diff("+x")])) }),
+      side("sonnet", {
+        files: [...shared, ...many("a")],
+        diffs: Object.fromEntries(shared.map((f) => [f.path, diff("+x")])),
+      }),
+      side("codex", {
+        files: [...shared, ...many("b")],
+        diffs: Object.fromEntries(shared.slice(0, 10).map((f) => [f.path, diff("+x")])),
+      }),
     );
     expect(r.mermaid).toContain('SM["+6 more"]');
     expect(r.mermaid).toContain('DM["+16 more"]');
@@ -148,7 +204,10 @@ describe("the diff Mermaid", () => {
   it("a simple two-file consensus costs under 100 tokens", () => {
     const files = [file("src/app.ts"), file("src/app.test.ts")];
     const diffs = { "src/app.ts": diff("+a"), "src/app.test.ts": diff("+b") };
-    const r = compareRuns(side("sonnet", { files, diffs, verify: passing }), side("codex", { files, diffs, verify: passing }));
+    const r = compareRuns(
+      side("sonnet", { files, diffs, verify: passing }),
+      side("codex", { files, diffs, verify: passing }),
+    );
     expect(r.verdict).toBe("agree");
     expect(encode(r.mermaid).length).toBeLessThan(100);
   });

@@ -8,9 +8,16 @@ import { changedLines, sameDiff } from "../../src/consensus.ts";
 
 let repo = "";
 const git = (...args: string[]): string =>
-  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "core.autocrlf=false", ...args], { cwd: repo, encoding: "utf8" });
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "core.autocrlf=false", ...args], {
+    cwd: repo,
+    encoding: "utf8",
+  });
 
-const BASE = { "calc.ts": "export function add(a: number, b: number) {\n  return a + b;\n}\n", "schema.sql": "-- one\n-- two\nSELECT 1;\n", "logo.bin": "\u0000\u0001\u0002base" };
+const BASE = {
+  "calc.ts": "export function add(a: number, b: number) {\n  return a + b;\n}\n",
+  "schema.sql": "-- one\n-- two\nSELECT 1;\n",
+  "logo.bin": "\u0000\u0001\u0002base",
+};
 
 /** The diff one run would leave for `file` after writing `content` (null deletes it), from the base commit. */
 function diffAfter(file: string, content: string | null): string {
@@ -31,7 +38,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
-const SUB = "export function add(a: number, b: number) {\n  return a + b;\n}\n\nexport function sub(a: number, b: number) {\n  return a - b;\n}\n";
+const SUB =
+  "export function add(a: number, b: number) {\n  return a + b;\n}\n\nexport function sub(a: number, b: number) {\n  return a - b;\n}\n";
 
 describe("sameDiff on real git diffs", () => {
   it("the same edit is the same (equal post-image blob)", () => {
@@ -39,7 +47,10 @@ describe("sameDiff on real git diffs", () => {
   });
 
   it("the same edit indented and spaced differently is the same", () => {
-    const wide = SUB.replace("  return a - b;", "        return a  -  b;   ").replace("\n\nexport function sub", "\n\n\nexport function sub");
+    const wide = SUB.replace("  return a - b;", "        return a  -  b;   ").replace(
+      "\n\nexport function sub",
+      "\n\n\nexport function sub",
+    );
     const a = diffAfter("calc.ts", SUB);
     const b = diffAfter("calc.ts", wide);
     expect(a).not.toBe(b);
@@ -47,7 +58,9 @@ describe("sameDiff on real git diffs", () => {
   });
 
   it("a different edit is not", () => {
-    expect(sameDiff(diffAfter("calc.ts", SUB), diffAfter("calc.ts", SUB.replaceAll("sub", "mul").replace("a - b", "a * b")))).toBe(false);
+    expect(
+      sameDiff(diffAfter("calc.ts", SUB), diffAfter("calc.ts", SUB.replaceAll("sub", "mul").replace("a - b", "a * b"))),
+    ).toBe(false);
   });
 
   it("removing a `-- comment` line is a change, not a diff header", () => {

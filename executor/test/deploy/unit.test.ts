@@ -67,9 +67,19 @@ describe("systemd unit", () => {
 
   it("install.sh is valid bash and its dry run names every step without changing anything", () => {
     expect(spawnSync("bash", ["-n", path.join(DEPLOY, "install.sh")]).status).toBe(0);
-    const r = spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], { encoding: "utf8", env: { ...process.env, NODE_BIN: process.execPath } });
+    const r = spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], {
+      encoding: "utf8",
+      env: { ...process.env, NODE_BIN: process.execPath },
+    });
     expect(r.status, r.stderr).toBe(0);
-    for (const step of ["create system user", "build the executor bundle", "install to /opt/vault-executor", "environment file", "install the unit", "health check"]) {
+    for (const step of [
+      "create system user",
+      "build the executor bundle",
+      "install to /opt/vault-executor",
+      "environment file",
+      "install the unit",
+      "health check",
+    ]) {
       expect(r.stdout).toContain(step);
     }
   });

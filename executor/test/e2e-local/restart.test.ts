@@ -1,10 +1,22 @@
 /** The executor as a real process, killed with SIGKILL mid-job and started again on the same data. */
+
+import type { ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
 import { JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
-import { CALLBACK_SECRET, exited, harness, job, liveProcesses, post, spawnExecutor, until, waitJob, type Harness } from "../server/harness.ts";
-import type { ChildProcess } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  CALLBACK_SECRET,
+  exited,
+  type Harness,
+  harness,
+  job,
+  liveProcesses,
+  post,
+  spawnExecutor,
+  until,
+  waitJob,
+} from "../server/harness.ts";
 
 let h: Harness | undefined;
 const children: ChildProcess[] = [];
@@ -39,8 +51,12 @@ describe("kill -9 and restart", () => {
     const cb = await receiver();
     const first = await spawnExecutor(h);
     children.push(first.child);
-    const running = JobView.parse(await (await post(`${first.url}/jobs`, job({ prompt: "hang", callbackUrl: cb.url }))).json());
-    const queued = JobView.parse(await (await post(`${first.url}/jobs`, job({ prompt: "write:q.txt", callbackUrl: cb.url }))).json());
+    const running = JobView.parse(
+      await (await post(`${first.url}/jobs`, job({ prompt: "hang", callbackUrl: cb.url }))).json(),
+    );
+    const queued = JobView.parse(
+      await (await post(`${first.url}/jobs`, job({ prompt: "write:q.txt", callbackUrl: cb.url }))).json(),
+    );
     expect(queued.status).toBe("queued");
     await until(() => h?.spawns().length === 1, 10_000, "the CLI to start");
 
@@ -67,7 +83,9 @@ describe("kill -9 and restart", () => {
       expect(await verifyBody(CALLBACK_SECRET, body, sig)).toBe(true);
       expect(JobView.parse(JSON.parse(body)).status).toBe("interrupted");
     }
-    expect(new Set(cb.got.map((g) => JobView.parse(JSON.parse(g.body)).jobId))).toEqual(new Set([running.jobId, queued.jobId]));
+    expect(new Set(cb.got.map((g) => JobView.parse(JSON.parse(g.body)).jobId))).toEqual(
+      new Set([running.jobId, queued.jobId]),
+    );
     // Never run again: still the one spawn of the first process.
     await new Promise((r) => setTimeout(r, 300));
     expect(h.spawns()).toHaveLength(1);
@@ -81,7 +99,9 @@ describe("kill -9 and restart", () => {
     h = harness();
     const first = await spawnExecutor(h);
     children.push(first.child);
-    const running = JobView.parse(await (await post(`${first.url}/jobs`, job({ prompt: "sleep:1500 write:a.txt" }))).json());
+    const running = JobView.parse(
+      await (await post(`${first.url}/jobs`, job({ prompt: "sleep:1500 write:a.txt" }))).json(),
+    );
     await until(() => h?.spawns().length === 1, 10_000, "the CLI to start");
     const second = spawnExecutor(h);
     await expect(second).rejects.toThrow(/exited 1: .*"event":"start_failed".*another executor is using/s);

@@ -5,9 +5,17 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CliName, JobRequest, JobView, RunResult } from "@vault-mcp/contract";
-import type { CliAdapter, CompareRuns, Compress, ProcessOutcome, RunProcessOptions, Worktree, WorktreeManager } from "../../src/interfaces.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type {
+  CliAdapter,
+  CompareRuns,
+  Compress,
+  ProcessOutcome,
+  RunProcessOptions,
+  Worktree,
+  WorktreeManager,
+} from "../../src/interfaces.ts";
 import { bodyHash } from "../../src/jobs/idempotency.ts";
 import { JobRunner, type RunnerConfig, type RunnerDeps } from "../../src/jobs/runner.ts";
 import { JobStore } from "../../src/jobs/store.ts";
@@ -47,11 +55,31 @@ const profiles: ProfilesFile = {
 };
 
 function outcome(over: Partial<ProcessOutcome> = {}): ProcessOutcome {
-  return { exitCode: 0, signal: null, stdout: "answer", stderr: "", stdoutTruncated: false, stderrTruncated: false, timedOut: false, aborted: false, spawnError: null, durationMs: 10, pid: 1, ...over };
+  return {
+    exitCode: 0,
+    signal: null,
+    stdout: "answer",
+    stderr: "",
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    timedOut: false,
+    aborted: false,
+    spawnError: null,
+    durationMs: 10,
+    pid: 1,
+    ...over,
+  };
 }
 
 /** Records every call in order. */
-function fakes(opts: { cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>; verify?: (o: RunProcessOptions) => Promise<ProcessOutcome>; acquireFails?: boolean; callback?: RunnerDeps["callback"] } = {}) {
+function fakes(
+  opts: {
+    cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
+    verify?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
+    acquireFails?: boolean;
+    callback?: RunnerDeps["callback"];
+  } = {},
+) {
   const calls: string[] = [];
   const procs: RunProcessOptions[] = [];
   const released: { path: string; keep: boolean }[] = [];
@@ -77,12 +105,35 @@ function fakes(opts: { cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>; 
       calls.push(`prepare ${input.model}`);
       homes.push(input.home);
       expect(existsSync(input.home)).toBe(true);
-      return { argv: [String(input.profileEnv.CLAUDE_BIN), "-p", input.prompt], env: { HOME: input.home, KEY: input.profileEnv.ANTHROPIC_API_KEY ?? "" } };
+      return {
+        argv: [String(input.profileEnv.CLAUDE_BIN), "-p", input.prompt],
+        env: { HOME: input.home, KEY: input.profileEnv.ANTHROPIC_API_KEY ?? "" },
+      };
     },
     parse(o, ctx): RunResult {
       calls.push(`parse ${ctx.model}`);
-      const error = o.timedOut ? { kind: "timeout" as const, message: "t" } : o.aborted ? { kind: "interrupted" as const, message: "a" } : o.exitCode !== 0 ? { kind: "api" as const, message: "e" } : undefined;
-      return { ok: !error, cli: ctx.cli, text: o.stdout, exitCode: o.exitCode, signal: o.signal, durationMs: o.durationMs, costUsd: 0.5, costSource: "reported", tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, model: ctx.model, sessionId: null, truncated: false, ...(error ? { error } : {}) };
+      const error = o.timedOut
+        ? { kind: "timeout" as const, message: "t" }
+        : o.aborted
+          ? { kind: "interrupted" as const, message: "a" }
+          : o.exitCode !== 0
+            ? { kind: "api" as const, message: "e" }
+            : undefined;
+      return {
+        ok: !error,
+        cli: ctx.cli,
+        text: o.stdout,
+        exitCode: o.exitCode,
+        signal: o.signal,
+        durationMs: o.durationMs,
+        costUsd: 0.5,
+        costSource: "reported",
+        tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
+        model: ctx.model,
+        sessionId: null,
+        truncated: false,
+        ...(error ? { error } : {}),
+      };
     },
   };
   const adapters = { claude: adapter, codex: adapter, gemini: adapter } satisfies Record<CliName, CliAdapter>;
@@ -104,7 +155,19 @@ function fakes(opts: { cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>; 
     verify: [null, null],
     mermaid: "flowchart LR\n  a --- b",
   });
-  const runner = new JobRunner({ config: config(), store, worktrees, adapters, profiles, runProcess, env: { ANTHROPIC_API_KEY: "sk-test" }, compress, compareRuns, now: () => NOW, ...(opts.callback ? { callback: opts.callback } : {}) });
+  const runner = new JobRunner({
+    config: config(),
+    store,
+    worktrees,
+    adapters,
+    profiles,
+    runProcess,
+    env: { ANTHROPIC_API_KEY: "sk-test" },
+    compress,
+    compareRuns,
+    now: () => NOW,
+    ...(opts.callback ? { callback: opts.callback } : {}),
+  });
   return { runner, calls, procs, released, homes };
 }
 
@@ -125,12 +188,36 @@ describe("JobRunner", () => {
     const done: string[] = [];
     f.runner.events.on("done", (j: string) => done.push(j));
     await f.runner.run(id, never);
-    expect(f.calls.slice(0, 5)).toEqual([`acquire demo main ${id}`, "prepare sonnet", "run do it", "parse sonnet", `collect ${id} diffs=false`]);
-    expect(f.procs[0]).toMatchObject({ argv: ["/opt/claude", "-p", "do it"], cwd: path.join(dir, "wt", id), timeoutMs: 2_000, killGraceMs: 111, env: { KEY: "sk-test" } });
+    expect(f.calls.slice(0, 5)).toEqual([
+      `acquire demo main ${id}`,
+      "prepare sonnet",
+      "run do it",
+      "parse sonnet",
+      `collect ${id} diffs=false`,
+    ]);
+    expect(f.procs[0]).toMatchObject({
+      argv: ["/opt/claude", "-p", "do it"],
+      cwd: path.join(dir, "wt", id),
+      timeoutMs: 2_000,
+      killGraceMs: 111,
+      env: { KEY: "sk-test" },
+    });
     expect(f.homes).toEqual([path.join(dir, "data", "homes", id)]);
     const rec = store.get(id);
-    expect(rec).toMatchObject({ status: "succeeded", startedAt: NOW.toISOString(), finishedAt: NOW.toISOString(), callbackState: "none" });
-    expect(rec?.result).toMatchObject({ ok: true, profile: "sonnet", compressed: "mermaid:sonnet:ok", commit: "c".repeat(40), branch: `vault/${id}`, costUsd: 0.5 });
+    expect(rec).toMatchObject({
+      status: "succeeded",
+      startedAt: NOW.toISOString(),
+      finishedAt: NOW.toISOString(),
+      callbackState: "none",
+    });
+    expect(rec?.result).toMatchObject({
+      ok: true,
+      profile: "sonnet",
+      compressed: "mermaid:sonnet:ok",
+      commit: "c".repeat(40),
+      branch: `vault/${id}`,
+      costUsd: 0.5,
+    });
     expect(done).toEqual([id]);
     await f.runner.settle();
     expect(f.released).toEqual([{ path: path.join(dir, "wt", id), keep: false }]);
@@ -139,7 +226,8 @@ describe("JobRunner", () => {
 
   it("the CLI timeout: the default, less when asked, never more than MAX_TIMEOUT_MS", async () => {
     const f = fakes();
-    for (const timeoutMs of [undefined, 1_000, 3_600_000]) await f.runner.run(submit(timeoutMs ? { timeoutMs } : {}), never);
+    for (const timeoutMs of [undefined, 1_000, 3_600_000])
+      await f.runner.run(submit(timeoutMs ? { timeoutMs } : {}), never);
     expect(f.procs.map((p) => p.timeoutMs)).toEqual([2_000, 1_000, 3_000]);
   });
 
@@ -155,7 +243,10 @@ describe("JobRunner", () => {
     const f = fakes({ cli: async () => outcome({ timedOut: true, exitCode: null, signal: "SIGKILL" }) });
     const id = submit({ verify: ["verify"] });
     await f.runner.run(id, never);
-    expect(store.get(id)).toMatchObject({ status: "failed", result: { ok: false, run: { error: { kind: "timeout" } } } });
+    expect(store.get(id)).toMatchObject({
+      status: "failed",
+      result: { ok: false, run: { error: { kind: "timeout" } } },
+    });
     expect(f.calls).not.toContain("verify");
     await f.runner.settle();
     expect(f.released[0]?.keep).toBe(true);
@@ -167,7 +258,10 @@ describe("JobRunner", () => {
     await f.runner.run(id, never);
     const v = f.procs.find((p) => p.argv[0] === "verify");
     expect(v).toMatchObject({ argv: ["verify", "--all"], cwd: path.join(dir, "wt", id), timeoutMs: 4_444 });
-    expect(store.get(id)).toMatchObject({ status: "failed", result: { ok: false, run: { ok: true }, verify: { ok: false, exitCode: 1 } } });
+    expect(store.get(id)).toMatchObject({
+      status: "failed",
+      result: { ok: false, run: { ok: true }, verify: { ok: false, exitCode: 1 } },
+    });
     await f.runner.settle();
     expect(f.released[0]?.keep).toBe(true);
   });
@@ -177,7 +271,10 @@ describe("JobRunner", () => {
     const id = submit();
     await f.runner.run(id, never);
     expect(f.procs).toEqual([]);
-    expect(store.get(id)).toMatchObject({ status: "failed", result: { run: { error: { kind: "crash", message: "worktree: repo 'demo' is not allowed" } } } });
+    expect(store.get(id)).toMatchObject({
+      status: "failed",
+      result: { run: { error: { kind: "crash", message: "worktree: repo 'demo' is not allowed" } } },
+    });
   });
 
   it("an abort (shutdown past the grace) ends the job interrupted", async () => {
@@ -185,7 +282,9 @@ describe("JobRunner", () => {
     const f = fakes({
       cli: (o) =>
         new Promise((resolve) => {
-          o.signal?.addEventListener("abort", () => resolve(outcome({ aborted: true, exitCode: null, signal: "SIGTERM" })));
+          o.signal?.addEventListener("abort", () =>
+            resolve(outcome({ aborted: true, exitCode: null, signal: "SIGTERM" })),
+          );
           ac.abort();
         }),
     });
@@ -217,10 +316,21 @@ describe("JobRunner", () => {
     const id = submit({ profile: "consensus" });
     await f.runner.run(id, never);
     expect(peak).toBe(2);
-    expect(f.calls.filter((c) => c.startsWith("acquire")).sort()).toEqual([`acquire demo - ${id}-a`, `acquire demo - ${id}-b`]);
+    expect(f.calls.filter((c) => c.startsWith("acquire")).sort()).toEqual([
+      `acquire demo - ${id}-a`,
+      `acquire demo - ${id}-b`,
+    ]);
     expect(f.calls.filter((c) => c.startsWith("collect")).every((c) => c.endsWith("diffs=true"))).toBe(true);
     const result = store.get(id)?.result;
-    expect(result).toMatchObject({ ok: true, profile: "consensus", run: { model: "sonnet" }, runB: { model: "opus" }, consensus: { verdict: "agree", profiles: ["sonnet", "opus"] }, compressed: "flowchart LR\n  a --- b", costUsd: 1 });
+    expect(result).toMatchObject({
+      ok: true,
+      profile: "consensus",
+      run: { model: "sonnet" },
+      runB: { model: "opus" },
+      consensus: { verdict: "agree", profiles: ["sonnet", "opus"] },
+      compressed: "flowchart LR\n  a --- b",
+      costUsd: 1,
+    });
   });
 
   it("owes and sends the callback after the job, signed, without holding the job open", async () => {
@@ -229,7 +339,11 @@ describe("JobRunner", () => {
     const held = new Promise<void>((r) => (release = r));
     const fetchStub: typeof fetch = async (url, init) => {
       await held;
-      sent.push({ url: String(url), body: String(init?.body), sig: new Headers(init?.headers).get("x-vault-signature") });
+      sent.push({
+        url: String(url),
+        body: String(init?.body),
+        sig: new Headers(init?.headers).get("x-vault-signature"),
+      });
       return new Response(null, { status: 204 });
     };
     const { runner } = fakes({ callback: { fetch: fetchStub, baseDelayMs: 1 } });

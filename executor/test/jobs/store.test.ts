@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { JobRequest, JobResult } from "@vault-mcp/contract";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { admit, bodyHash } from "../../src/jobs/idempotency.ts";
 import { JobStore, SCHEMA_VERSION, StoreLockedError, toView } from "../../src/jobs/store.ts";
 
@@ -22,15 +22,38 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const req = (over: Partial<JobRequest> = {}): JobRequest => ({ jobKey: "t-1:1", profile: "sonnet", prompt: "do it", repo: "demo", ...over });
+const req = (over: Partial<JobRequest> = {}): JobRequest => ({
+  jobKey: "t-1:1",
+  profile: "sonnet",
+  prompt: "do it",
+  repo: "demo",
+  ...over,
+});
 const NOW = "2026-01-01T00:00:00.000Z";
 let n = 0;
-const opts = (gate: () => "draining" | "queue_full" | null = () => null) => ({ newId: () => `j-${++n}`, now: () => new Date(NOW), gate });
+const opts = (gate: () => "draining" | "queue_full" | null = () => null) => ({
+  newId: () => `j-${++n}`,
+  now: () => new Date(NOW),
+  gate,
+});
 
 const result: JobResult = {
   ok: true,
   profile: "sonnet",
-  run: { ok: true, cli: "claude", text: "done", exitCode: 0, signal: null, durationMs: 5, costUsd: 0.01, costSource: "reported", tokens: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 }, model: "sonnet", sessionId: null, truncated: false },
+  run: {
+    ok: true,
+    cli: "claude",
+    text: "done",
+    exitCode: 0,
+    signal: null,
+    durationMs: 5,
+    costUsd: 0.01,
+    costSource: "reported",
+    tokens: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 },
+    model: "sonnet",
+    sessionId: null,
+    truncated: false,
+  },
   files: [{ path: "a.txt", added: 1, deleted: 0 }],
   branch: "vault/j-1",
   commit: null,
@@ -43,9 +66,21 @@ describe("idempotency", () => {
     const a = admit(store, req(), opts());
     expect(a.kind).toBe("created");
     const id = a.kind === "created" ? a.jobId : "";
-    expect(admit(store, req(), opts(() => "queue_full"))).toEqual({ kind: "existing", jobId: id });
+    expect(
+      admit(
+        store,
+        req(),
+        opts(() => "queue_full"),
+      ),
+    ).toEqual({ kind: "existing", jobId: id });
     expect(admit(store, req({ prompt: "other" }), opts())).toEqual({ kind: "conflict", jobId: id });
-    expect(admit(store, req({ jobKey: "t-2:1" }), opts(() => "queue_full"))).toEqual({ kind: "refused", reason: "queue_full" });
+    expect(
+      admit(
+        store,
+        req({ jobKey: "t-2:1" }),
+        opts(() => "queue_full"),
+      ),
+    ).toEqual({ kind: "refused", reason: "queue_full" });
     expect(store.byKey("t-2:1")).toBeNull();
   });
 
@@ -72,8 +107,22 @@ describe("JobStore", () => {
     store.close();
     store = new JobStore(dir);
     const rec = store.get("j-1");
-    expect(rec).toMatchObject({ status: "succeeded", callbackState: "pending", result, startedAt: NOW, finishedAt: NOW });
-    expect(toView(rec!)).toEqual({ jobId: "j-1", jobKey: "t-1:1", status: "succeeded", createdAt: NOW, startedAt: NOW, finishedAt: NOW, result });
+    expect(rec).toMatchObject({
+      status: "succeeded",
+      callbackState: "pending",
+      result,
+      startedAt: NOW,
+      finishedAt: NOW,
+    });
+    expect(toView(rec!)).toEqual({
+      jobId: "j-1",
+      jobKey: "t-1:1",
+      status: "succeeded",
+      createdAt: NOW,
+      startedAt: NOW,
+      finishedAt: NOW,
+      result,
+    });
     expect(store.pendingCallbacks().map((r) => r.id)).toEqual(["j-1"]);
     store.callbackAttempted("j-1", 2);
     store.callbackDone("j-1", "sent", 1);
@@ -90,7 +139,11 @@ describe("JobStore", () => {
     store.close();
     store = new JobStore(dir);
     expect(store.recover("2026-01-02T00:00:00.000Z").sort()).toEqual(["j-queued", "j-run"]);
-    expect(store.get("j-run")).toMatchObject({ status: "interrupted", callbackState: "pending", finishedAt: "2026-01-02T00:00:00.000Z" });
+    expect(store.get("j-run")).toMatchObject({
+      status: "interrupted",
+      callbackState: "pending",
+      finishedAt: "2026-01-02T00:00:00.000Z",
+    });
     expect(store.get("j-queued")).toMatchObject({ status: "interrupted", callbackState: "none" });
     expect(store.get("j-done")).toMatchObject({ status: "failed", finishedAt: NOW });
     expect(store.counts()).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 1, interrupted: 2 });

@@ -7,7 +7,13 @@ import { isLive } from "./helpers.ts";
 
 describe("parseProcStat", () => {
   it("reads state and group past a command name with spaces and parentheses", () => {
-    expect(parseProcStat(42, "42 (a) b (c)) S 1 40 40 0 -1 4194560")).toEqual({ pid: 42, state: "S", ppid: 1, pgrp: 40, session: 40 });
+    expect(parseProcStat(42, "42 (a) b (c)) S 1 40 40 0 -1 4194560")).toEqual({
+      pid: 42,
+      state: "S",
+      ppid: 1,
+      pgrp: 40,
+      session: 40,
+    });
     expect(parseProcStat(42, "garbage")).toBeNull();
   });
 });
@@ -16,7 +22,9 @@ describe("group liveness", () => {
   it("a group whose only member is a zombie counts as gone, though kill(-pgid, 0) still succeeds", async () => {
     // sh starts a child that moves to its own session and group (setsid) and exits at once, then
     // becomes `sleep`, which never reaps it: a zombie alone in its group.
-    const parent = spawn("/bin/sh", ["-c", "setsid sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "inherit"] });
+    const parent = spawn("/bin/sh", ["-c", "setsid sleep 0 & echo $!; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     try {
       const [line] = (await once(parent.stdout, "data")) as [Buffer];
       const zombie = Number(line.toString().trim());

@@ -206,7 +206,12 @@ describe("abort", () => {
 
   it("an already aborted signal spawns nothing", async () => {
     const spawned: number[] = [];
-    const out = await runProcess({ ...fast, argv: [fixture("hangs")], signal: AbortSignal.abort(), onSpawn: (p) => spawned.push(p) });
+    const out = await runProcess({
+      ...fast,
+      argv: [fixture("hangs")],
+      signal: AbortSignal.abort(),
+      onSpawn: (p) => spawned.push(p),
+    });
     expect(out).toMatchObject({ aborted: true, pid: null, exitCode: null });
     expect(spawned).toEqual([]);
   });
@@ -218,7 +223,11 @@ describe("output cap", () => {
     const base = process.memoryUsage().rss;
     let peak = base;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    const out = await runProcess({ ...fast, argv: [fixture("floods-output"), String(100 * 1024 * 1024)], timeoutMs: 60_000 });
+    const out = await runProcess({
+      ...fast,
+      argv: [fixture("floods-output"), String(100 * 1024 * 1024)],
+      timeoutMs: 60_000,
+    });
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     // exit 0 means the child wrote all 100 MB: reading never stopped at the cap.
@@ -234,7 +243,11 @@ describe("output cap", () => {
   });
 
   it("caps stderr separately", async () => {
-    const out = await runProcess({ ...fast, maxOutputBytes: 4096, argv: [fixture("floods-output"), "100000", "e", "stderr"] });
+    const out = await runProcess({
+      ...fast,
+      maxOutputBytes: 4096,
+      argv: [fixture("floods-output"), "100000", "e", "stderr"],
+    });
     expect(out).toMatchObject({ stderrTruncated: true, stdoutTruncated: false, stdout: "" });
     expect(out.stderr).toBe("e".repeat(4096));
   });

@@ -3,10 +3,22 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
 import { JobView, WireError } from "@vault-mcp/contract";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.ts";
-import { CALLBACK_SECRET, getJob, harness, job, liveProcesses, post, SECRET, start, until, waitJob, type Harness } from "./harness.ts";
+import {
+  CALLBACK_SECRET,
+  getJob,
+  type Harness,
+  harness,
+  job,
+  liveProcesses,
+  post,
+  SECRET,
+  start,
+  until,
+  waitJob,
+} from "./harness.ts";
 
 let h: Harness | undefined;
 let ex: Executor | undefined;
@@ -89,7 +101,9 @@ describe("POST /jobs and GET /jobs/:id", () => {
     const url = await boot();
     const body = job({ prompt: "sleep:300 write:a.txt" });
     const answers = await Promise.all(
-      Array.from({ length: 100 }, () => post(`${url}/jobs`, body).then(async (r) => ({ status: r.status, id: JobView.parse(await r.json()).jobId }))),
+      Array.from({ length: 100 }, () =>
+        post(`${url}/jobs`, body).then(async (r) => ({ status: r.status, id: JobView.parse(await r.json()).jobId })),
+      ),
     );
     expect(new Set(answers.map((a) => a.status))).toEqual(new Set([202]));
     expect(new Set(answers.map((a) => a.id)).size).toBe(1);
@@ -112,7 +126,9 @@ describe("POST /jobs and GET /jobs/:id", () => {
       peak = Math.max(peak, liveProcesses(dir, "fake-claude").length, ex?.queue.running ?? 0);
     }, 20);
     try {
-      const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => post(`${url}/jobs`, job({ prompt: `sleep:400 write:f${i}.txt` }))));
+      const answers = await Promise.all(
+        Array.from({ length: 15 }, (_, i) => post(`${url}/jobs`, job({ prompt: `sleep:400 write:f${i}.txt` }))),
+      );
       expect(answers.filter((r) => r.status === 202)).toHaveLength(10);
       const refused = answers.filter((r) => r.status === 429);
       expect(refused).toHaveLength(5);
@@ -150,7 +166,11 @@ describe("auth and body checks", () => {
       expect(res.status).toBe(401);
       expect(await errorOf(res)).toEqual({ code: "unauthorized", message: "missing or wrong x-auth-token" });
     }
-    const noHeader = await fetch(`${url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(job()) });
+    const noHeader = await fetch(`${url}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(job()),
+    });
     expect(noHeader.status).toBe(401);
     expect((await fetch(`${url}/jobs/j-1`)).status).toBe(401);
     expect((await fetch(`${url}/health`)).status).toBe(200);
@@ -175,10 +195,17 @@ describe("auth and body checks", () => {
     const big = await post(`${url}/jobs`, JSON.stringify({ ...job(), prompt: "x".repeat(300 * 1024) }));
     expect(big.status).toBe(413);
     expect(await errorOf(big)).toMatchObject({ code: "payload_too_large" });
-    const declared = await raw(url, `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nx-auth-token: ${SECRET}\r\n\r\n`);
+    const declared = await raw(
+      url,
+      `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nx-auth-token: ${SECRET}\r\n\r\n`,
+    );
     expect(declared.text).toMatch(/^HTTP\/1\.1 413 /);
     const chunk = "x".repeat(64 * 1024);
-    const chunked = await raw(url, `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nx-auth-token: ${SECRET}\r\n\r\n`, `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(5));
+    const chunked = await raw(
+      url,
+      `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nx-auth-token: ${SECRET}\r\n\r\n`,
+      `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(5),
+    );
     expect(chunked.text).toMatch(/^HTTP\/1\.1 413 /);
     const text = await post(`${url}/jobs`, JSON.stringify(job()), { "content-type": "text/plain" });
     expect(text.status).toBe(415);
@@ -245,11 +272,17 @@ describe("runs that fail", () => {
 
   it("a failed verify fails the job; a passing one succeeds", async () => {
     const url = await boot();
-    const failed = JobView.parse(await (await post(`${url}/execute`, job({ verify: ["node", "-e", "process.exit(3)"] }))).json());
+    const failed = JobView.parse(
+      await (await post(`${url}/execute`, job({ verify: ["node", "-e", "process.exit(3)"] }))).json(),
+    );
     expect(failed.status).toBe("failed");
     expect(failed.result?.verify).toMatchObject({ ok: false, exitCode: 3 });
     expect(failed.result?.run.ok).toBe(true);
-    const ok = JobView.parse(await (await post(`${url}/execute`, job({ verify: ["node", "-e", "require('fs').statSync('hello.txt')"] }))).json());
+    const ok = JobView.parse(
+      await (
+        await post(`${url}/execute`, job({ verify: ["node", "-e", "require('fs').statSync('hello.txt')"] }))
+      ).json(),
+    );
     expect(ok.status).toBe("succeeded");
     expect(ok.result?.verify).toMatchObject({ ok: true, exitCode: 0 });
   });
@@ -288,7 +321,9 @@ describe("callbacks and health", () => {
     try {
       const port = (receiver.address() as net.AddressInfo).port;
       const url = await boot();
-      const { jobId } = JobView.parse(await (await post(`${url}/jobs`, job({ callbackUrl: `http://127.0.0.1:${port}/cb?task=1` }))).json());
+      const { jobId } = JobView.parse(
+        await (await post(`${url}/jobs`, job({ callbackUrl: `http://127.0.0.1:${port}/cb?task=1` }))).json(),
+      );
       await waitJob(url, jobId);
       await until(() => got.length >= 2 && ex?.store.get(jobId)?.callbackState === "sent", 10_000, "callback");
       expect(got).toHaveLength(2);
@@ -310,8 +345,15 @@ describe("callbacks and health", () => {
     writeFileSync(fakeVersion, `#!${process.execPath}\nprocess.stdout.write("2.1.331 (Claude Code)\\n");\n`);
     chmodSync(fakeVersion, 0o755);
     try {
-      const url = await boot({ CLAUDE_BIN: fakeVersion, CODEX_BIN: path.join(bin, "codex-missing"), GEMINI_BIN: "no-such-gemini-cli" }, { probeClis: true });
-      await until(async () => ((await (await fetch(`${url}/health`)).json()) as { clis: unknown }).clis !== null, 10_000, "the CLI probe");
+      const url = await boot(
+        { CLAUDE_BIN: fakeVersion, CODEX_BIN: path.join(bin, "codex-missing"), GEMINI_BIN: "no-such-gemini-cli" },
+        { probeClis: true },
+      );
+      await until(
+        async () => ((await (await fetch(`${url}/health`)).json()) as { clis: unknown }).clis !== null,
+        10_000,
+        "the CLI probe",
+      );
       const res = await fetch(`${url}/health`);
       const text = await res.text();
       expect(res.status).toBe(200);
@@ -342,14 +384,20 @@ describe("consensus", () => {
     // The shipped pair is sonnet + codex; here it is sonnet + opus, so both sides run the fake claude.
     const dir = mkdtempSync(path.join(os.tmpdir(), "vault-profiles-"));
     const file = path.join(dir, "profiles.json");
-    const shipped = JSON.parse(readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8")) as Record<string, unknown>;
+    const shipped = JSON.parse(
+      readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8"),
+    ) as Record<string, unknown>;
     writeFileSync(file, JSON.stringify({ ...shipped, consensus: ["sonnet", "opus"] }));
     try {
       const url = await boot({ PROFILES_FILE: file });
       const res = await post(`${url}/execute`, job({ profile: "consensus", prompt: "sleep:300 write:hello.txt" }));
       const view = JobView.parse(await res.json());
       expect(view.status).toBe("succeeded");
-      expect(view.result?.consensus).toMatchObject({ verdict: "agree", filesBoth: ["hello.txt"], profiles: ["sonnet", "opus"] });
+      expect(view.result?.consensus).toMatchObject({
+        verdict: "agree",
+        filesBoth: ["hello.txt"],
+        profiles: ["sonnet", "opus"],
+      });
       expect(view.result?.runB?.ok).toBe(true);
       expect(view.result?.costUsd).toBeCloseTo(2 * 0.002895, 8);
       expect(view.result?.compressed).toContain("flowchart");

@@ -1,18 +1,42 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.ts";
-import { format, setLogLevel, setLogSink, log } from "../../src/log.ts";
+import { format, log, setLogLevel, setLogSink } from "../../src/log.ts";
 
 const secrets = { EXECUTOR_SECRET: "executor-secret-0123456789", CALLBACK_SECRET: "callback-secret-0123456789" };
 
 describe("loadConfig", () => {
   it("defaults: loopback:28788, 2 executors, queue 8, 180 s jobs; dirs under DATA_DIR", () => {
     const c = loadConfig({ ...secrets, DATA_DIR: "/tmp/vx" });
-    expect(c).toMatchObject({ HOST: "127.0.0.1", PORT: 28788, MAX_EXECUTORS: 2, MAX_QUEUE: 8, DEFAULT_TIMEOUT_MS: 180_000, LOG_LEVEL: "info", REPOS_DIR: "/tmp/vx/repos", WORKTREES_DIR: "/tmp/vx/worktrees", REPO_ALLOWLIST: [], MAX_BODY_BYTES: 256 * 1024 });
+    expect(c).toMatchObject({
+      HOST: "127.0.0.1",
+      PORT: 28788,
+      MAX_EXECUTORS: 2,
+      MAX_QUEUE: 8,
+      DEFAULT_TIMEOUT_MS: 180_000,
+      LOG_LEVEL: "info",
+      REPOS_DIR: "/tmp/vx/repos",
+      WORKTREES_DIR: "/tmp/vx/worktrees",
+      REPO_ALLOWLIST: [],
+      MAX_BODY_BYTES: 256 * 1024,
+    });
   });
 
   it("reads numbers, lists and paths; an empty value counts as unset", () => {
-    const c = loadConfig({ ...secrets, PORT: "0", MAX_EXECUTORS: "4", REPO_ALLOWLIST: " a, b ,,c", MAX_QUEUE: "", CLAUDE_BIN: "/x/claude" });
-    expect(c).toMatchObject({ PORT: 0, MAX_EXECUTORS: 4, REPO_ALLOWLIST: ["a", "b", "c"], MAX_QUEUE: 8, CLAUDE_BIN: "/x/claude" });
+    const c = loadConfig({
+      ...secrets,
+      PORT: "0",
+      MAX_EXECUTORS: "4",
+      REPO_ALLOWLIST: " a, b ,,c",
+      MAX_QUEUE: "",
+      CLAUDE_BIN: "/x/claude",
+    });
+    expect(c).toMatchObject({
+      PORT: 0,
+      MAX_EXECUTORS: 4,
+      REPO_ALLOWLIST: ["a", "b", "c"],
+      MAX_QUEUE: 8,
+      CLAUDE_BIN: "/x/claude",
+    });
   });
 
   it("names each bad variable and says how to fix it", () => {
@@ -31,7 +55,9 @@ describe("loadConfig", () => {
     expect(fail({ ...secrets, PORT: "http" })).toMatch(/PORT must be a whole number/);
     expect(fail({ ...secrets, MAX_EXECUTORS: "0" })).toMatch(/MAX_EXECUTORS must be at least 1/);
     expect(fail({ ...secrets, LOG_LEVEL: "loud" })).toMatch(/LOG_LEVEL must be one of debug, info, warn, error/);
-    expect(fail({ ...secrets, DEFAULT_TIMEOUT_MS: "9000", MAX_TIMEOUT_MS: "5000" })).toMatch(/DEFAULT_TIMEOUT_MS \(9000\) must not exceed MAX_TIMEOUT_MS \(5000\)/);
+    expect(fail({ ...secrets, DEFAULT_TIMEOUT_MS: "9000", MAX_TIMEOUT_MS: "5000" })).toMatch(
+      /DEFAULT_TIMEOUT_MS \(9000\) must not exceed MAX_TIMEOUT_MS \(5000\)/,
+    );
     // The message never echoes a secret's value.
     expect(fail({ ...secrets, EXECUTOR_SECRET: "tooshortvalue" })).not.toContain("tooshortvalue");
   });
@@ -48,7 +74,14 @@ describe("log", () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]?.endsWith("\n")).toBe(true);
       const rec = JSON.parse(lines[0] as string) as Record<string, unknown>;
-      expect(rec).toMatchObject({ level: "info", event: "job_started", jobId: "j-1", EXECUTOR_SECRET: "[redacted]", apiKey: "[redacted]", tokens: 5 });
+      expect(rec).toMatchObject({
+        level: "info",
+        event: "job_started",
+        jobId: "j-1",
+        EXECUTOR_SECRET: "[redacted]",
+        apiKey: "[redacted]",
+        tokens: 5,
+      });
       expect(Number.isNaN(Date.parse(String(rec.ts)))).toBe(false);
       expect(format("warn", "x").split("\n")).toHaveLength(2);
     } finally {

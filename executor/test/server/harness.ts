@@ -1,8 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig, type ExecutorConfig } from "../../src/config.ts";
+import { type ExecutorConfig, loadConfig } from "../../src/config.ts";
 import { createExecutor, type Executor, type ExecutorOverrides } from "../../src/executor.ts";
 
 export const SECRET = "executor-secret-0123456789";
@@ -13,7 +13,8 @@ export function makeRepo(reposDir: string, name = "demo"): string {
   const dir = path.join(reposDir, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "README.md"), "# demo\n");
-  const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
+  const git = (...a: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
   git("init", "-q", "-b", "main");
   git("add", "-A");
   git("commit", "-q", "-m", "init");
@@ -50,7 +51,9 @@ export function harness(extra: Record<string, string> = {}): Harness {
     config: loadConfig(env),
     spawns: () => {
       try {
-        return readdirSync(path.join(dir, "data", "spawns")).map((f) => readFileSync(path.join(dir, "data", "spawns", f), "utf8"));
+        return readdirSync(path.join(dir, "data", "spawns")).map((f) =>
+          readFileSync(path.join(dir, "data", "spawns", f), "utf8"),
+        );
       } catch {
         return [];
       }
@@ -61,15 +64,26 @@ export function harness(extra: Record<string, string> = {}): Harness {
 
 /** The executor in-process on port 0; callbacks retry after 50 ms instead of 2 s. */
 export async function start(h: Harness, o: ExecutorOverrides = {}): Promise<{ ex: Executor; url: string }> {
-  const ex = createExecutor(h.config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" }, callback: { baseDelayMs: 50 }, ...o });
+  const ex = createExecutor(h.config, {
+    probeClis: false,
+    env: { ANTHROPIC_API_KEY: "k" },
+    callback: { baseDelayMs: 50 },
+    ...o,
+  });
   return { ex, url: await ex.listen() };
 }
 
 export const MAIN = path.join(import.meta.dirname, "..", "..", "src", "main.ts");
 
 /** The executor as a real process (`node src/main.ts`, Node 22 strips the types) on port 0. */
-export async function spawnExecutor(h: Harness, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...h.env, ANTHROPIC_API_KEY: "k", ...extra }, stdio: ["ignore", "pipe", "pipe"] });
+export async function spawnExecutor(
+  h: Harness,
+  extra: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? "", ...h.env, ANTHROPIC_API_KEY: "k", ...extra },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout?.on("data", (c: Buffer) => {
@@ -84,10 +98,16 @@ export async function spawnExecutor(h: Harness, extra: Record<string, string> = 
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once("exit", (code) => r(code)));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once("exit", (code) => r(code)));
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -96,17 +116,25 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 
 }
 
 export function getJob(url: string, jobId: string): Promise<Record<string, unknown>> {
-  return fetch(`${url}/jobs/${jobId}`, { headers: { "x-auth-token": SECRET } }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  return fetch(`${url}/jobs/${jobId}`, { headers: { "x-auth-token": SECRET } }).then(
+    (r) => r.json() as Promise<Record<string, unknown>>,
+  );
 }
 
 export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-auth-token": SECRET, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-auth-token": SECRET, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 export async function waitJob(url: string, jobId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const view = (await (await fetch(`${url}/jobs/${jobId}`, { headers: { "x-auth-token": SECRET } })).json()) as Record<string, unknown>;
+    const view = (await (
+      await fetch(`${url}/jobs/${jobId}`, { headers: { "x-auth-token": SECRET } })
+    ).json()) as Record<string, unknown>;
     if (!["queued", "running"].includes(String(view.status))) return view;
     if (Date.now() > deadline) throw new Error(`job ${jobId} still ${view.status}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -126,7 +154,8 @@ export function liveProcesses(needle: string, command?: string): number[] {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
       const cwd = readlinkSync(`/proc/${entry}/cwd`);
       const state = readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "")[0];
-      if ((cmd.includes(needle) || cwd.startsWith(needle)) && (!command || cmd.includes(command)) && state !== "Z") pids.push(Number(entry));
+      if ((cmd.includes(needle) || cwd.startsWith(needle)) && (!command || cmd.includes(command)) && state !== "Z")
+        pids.push(Number(entry));
     } catch {
       // gone
     }
@@ -134,4 +163,10 @@ export function liveProcesses(needle: string, command?: string): number[] {
   return pids;
 }
 
-export const job = (over: Record<string, unknown> = {}) => ({ jobKey: `k-${Math.random().toString(36).slice(2)}`, profile: "sonnet", prompt: "write:hello.txt", repo: "demo", ...over });
+export const job = (over: Record<string, unknown> = {}) => ({
+  jobKey: `k-${Math.random().toString(36).slice(2)}`,
+  profile: "sonnet",
+  prompt: "write:hello.txt",
+  repo: "demo",
+  ...over,
+});

@@ -1,8 +1,18 @@
 /** SIGTERM against the executor as a real process (what systemd sends on stop and restart). */
 import type { ChildProcess } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
 import { JobView } from "@vault-mcp/contract";
-import { exited, harness, job, liveProcesses, post, spawnExecutor, until, waitJob, type Harness } from "../server/harness.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  exited,
+  type Harness,
+  harness,
+  job,
+  liveProcesses,
+  post,
+  spawnExecutor,
+  until,
+  waitJob,
+} from "../server/harness.ts";
 
 let h: Harness | undefined;
 const children: ChildProcess[] = [];
@@ -36,7 +46,13 @@ describe("SIGTERM", () => {
     expect(refused.headers.get("retry-after")).toBeTruthy();
     expect(Date.now() - t0).toBeLessThan(1_000);
     // Polling still works while draining.
-    expect(JobView.parse(await (await fetch(`${url}/jobs/${queued.jobId}`, { headers: { "x-auth-token": h.env.EXECUTOR_SECRET as string } })).json()).status).toBe("interrupted");
+    expect(
+      JobView.parse(
+        await (
+          await fetch(`${url}/jobs/${queued.jobId}`, { headers: { "x-auth-token": h.env.EXECUTOR_SECRET as string } })
+        ).json(),
+      ).status,
+    ).toBe("interrupted");
 
     expect(await exited(child)).toBe(0);
     expect(Date.now() - t0).toBeLessThan(8_000);

@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DIFF_TRUNCATED_MARK } from "../../src/worktree/diff-parse.ts";
-import { gitOut, sandbox, type Sandbox } from "./helpers.ts";
+import { gitOut, type Sandbox, sandbox } from "./helpers.ts";
 
 let sb: Sandbox;
 const FILES = {
@@ -37,7 +37,9 @@ describe("collect", () => {
     const repo = path.join(sb.reposDir, "demo");
     expect(gitOut(repo, "rev-parse", "vault/j1")).toBe(out.commit);
     expect(gitOut(repo, "rev-parse", "vault/j1^")).toBe(wt.baseCommit);
-    expect(gitOut(repo, "log", "-1", "--format=%s|%an|%ae", "vault/j1")).toBe("vault: vault/j1|vault-executor|vault-executor@localhost");
+    expect(gitOut(repo, "log", "-1", "--format=%s|%an|%ae", "vault/j1")).toBe(
+      "vault: vault/j1|vault-executor|vault-executor@localhost",
+    );
     expect(gitOut(wt.path, "status", "--porcelain")).toBe("");
     expect(out.diffs).toEqual({});
   });
@@ -86,7 +88,10 @@ describe("collect", () => {
     writeFileSync(path.join(wt.path, "after.txt"), "y\n");
     const out = await m.collect(wt);
     expect(out.files.map((f) => f.path)).toEqual(["after.txt", "by-cli.txt"]);
-    expect(gitOut(wt.path, "log", "--format=%s", `${wt.baseCommit}..vault/j1`).split("\n")).toEqual(["vault: vault/j1", "cli's own commit"]);
+    expect(gitOut(wt.path, "log", "--format=%s", `${wt.baseCommit}..vault/j1`).split("\n")).toEqual([
+      "vault: vault/j1",
+      "cli's own commit",
+    ]);
     expect(out.commit).toBe(gitOut(wt.path, "rev-parse", "vault/j1"));
   });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { capDiff, chunkMatches, DIFF_TRUNCATED_MARK, parseNumstat, parseNumstatEntries, splitPatch } from "../../src/worktree/diff-parse.ts";
+import {
+  capDiff,
+  chunkMatches,
+  DIFF_TRUNCATED_MARK,
+  parseNumstat,
+  parseNumstatEntries,
+  splitPatch,
+} from "../../src/worktree/diff-parse.ts";
 
 describe("parseNumstat", () => {
   it("reads counts, binary markers and tabs in names", () => {
@@ -24,7 +31,8 @@ describe("parseNumstat", () => {
 });
 
 describe("splitPatch and chunkMatches", () => {
-  const patch = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-diff --git a/y b/y\n+z\ndiff --git a/old b/new\nrename from old\n";
+  const patch =
+    "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-diff --git a/y b/y\n+z\ndiff --git a/old b/new\nrename from old\n";
   it("splits at file headers only (a removed line that looks like a header stays in its file)", () => {
     const chunks = splitPatch(patch);
     expect(chunks).toHaveLength(2);

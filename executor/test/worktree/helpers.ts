@@ -10,12 +10,21 @@ export function gitOut(cwd: string, ...args: string[]): string {
     cwd,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", HOME: os.tmpdir() },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_CONFIG_NOSYSTEM: "1",
+      HOME: os.tmpdir(),
+    },
   }).trim();
 }
 
 /** A repo at reposDir/name on branch main with `files` committed (default: a README). */
-export function makeRepo(reposDir: string, name: string, files: Record<string, string> = { "README.md": "# demo\n" }): string {
+export function makeRepo(
+  reposDir: string,
+  name: string,
+  files: Record<string, string> = { "README.md": "# demo\n" },
+): string {
   const dir = path.join(reposDir, name);
   mkdirSync(dir, { recursive: true });
   for (const [rel, body] of Object.entries(files)) {
@@ -51,7 +60,15 @@ export function sandbox(files?: Record<string, string>): Sandbox {
     worktreesDir,
     clock,
     manager: (over = {}) =>
-      new GitWorktreeManager({ reposDir, worktreesDir, allowlist: ["demo", "other"], keepFailedMs: 60_000, poolSize: 2, now: () => clock.now, ...over }),
+      new GitWorktreeManager({
+        reposDir,
+        worktreesDir,
+        allowlist: ["demo", "other"],
+        keepFailedMs: 60_000,
+        poolSize: 2,
+        now: () => clock.now,
+        ...over,
+      }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

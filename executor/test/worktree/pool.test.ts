@@ -2,13 +2,14 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UnknownWorktreeError } from "../../src/worktree/manager.ts";
-import { gitOut, sandbox, type Sandbox } from "./helpers.ts";
+import { gitOut, type Sandbox, sandbox } from "./helpers.ts";
 
 let sb: Sandbox;
 beforeEach(() => (sb = sandbox()));
 afterEach(() => sb.cleanup());
 
-const branches = (repo: string) => gitOut(path.join(sb.reposDir, repo), "branch", "--list", "vault/*", "--format=%(refname:short)");
+const branches = (repo: string) =>
+  gitOut(path.join(sb.reposDir, repo), "branch", "--list", "vault/*", "--format=%(refname:short)");
 
 describe("pool", () => {
   it("recycles a tree clean: what job 1 left (tracked, untracked, ignored, a nested repo) is gone for job 2", async () => {
@@ -73,11 +74,13 @@ describe("pool", () => {
     expect(wts.filter((w) => warm.some((x) => x.path === w.path))).toHaveLength(2);
     await Promise.all(wts.map((w, i) => writeFileSync(path.join(w.path, `f${i}.txt`), `${i}\n`)));
     const outs = await Promise.all(wts.map((w) => m.collect(w)));
-    outs.forEach((o, i) => expect(o.files.map((f) => f.path)).toEqual([`f${i}.txt`]));
+    for (const [i, o] of outs.entries()) expect(o.files.map((f) => f.path)).toEqual([`f${i}.txt`]);
     await Promise.all(wts.map((w) => m.release(w, { keep: false })));
     // The pool holds two; the other four were removed, git's records with them.
     expect(readdirSync(path.join(sb.worktreesDir, "demo")).filter((n) => !n.endsWith(".json"))).toHaveLength(2);
-    const listed = gitOut(path.join(sb.reposDir, "demo"), "worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree "));
+    const listed = gitOut(path.join(sb.reposDir, "demo"), "worktree", "list", "--porcelain")
+      .split("\n")
+      .filter((l) => l.startsWith("worktree "));
     expect(listed).toHaveLength(1 + 2); // the main tree and the two pooled
   });
 

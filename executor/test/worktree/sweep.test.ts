@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setLogLevel } from "../../src/log.ts";
-import { gitOut, sandbox, type Sandbox } from "./helpers.ts";
+import { gitOut, type Sandbox, sandbox } from "./helpers.ts";
 
 // Adopting an orphan logs at info; the assertions below check the effect instead.
 setLogLevel("warn");

@@ -2,8 +2,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } 
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { InvalidJobIdError, InvalidRefError, RefNotFoundError, RepoNotAllowedError } from "../../src/worktree/manager.ts";
-import { gitOut, makeRepo, sandbox, type Sandbox } from "./helpers.ts";
+import {
+  InvalidJobIdError,
+  InvalidRefError,
+  RefNotFoundError,
+  RepoNotAllowedError,
+} from "../../src/worktree/manager.ts";
+import { gitOut, makeRepo, type Sandbox, sandbox } from "./helpers.ts";
 
 let sb: Sandbox;
 let outside: string;
@@ -26,21 +31,34 @@ function expectNothingCreated(): void {
 }
 
 describe("repo names", () => {
-  it.each(["..", "../demo", "demo/..", "demo/../other", "/etc", `${outside}/evil`, "./demo", ".git", "-demo", "de\0mo", ""])(
-    "refuses %j with RepoNotAllowedError and creates nothing",
-    async (repo) => {
-      const m = sb.manager({ allowlist: [] });
-      const err = await m.acquire(repo, undefined, "j1").catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(RepoNotAllowedError);
-      expect((err as RepoNotAllowedError).code).toBe("repo_not_allowed");
-      expectNothingCreated();
-    },
-  );
+  it.each([
+    "..",
+    "../demo",
+    "demo/..",
+    "demo/../other",
+    "/etc",
+    `${outside}/evil`,
+    "./demo",
+    ".git",
+    "-demo",
+    "de\0mo",
+    "",
+  ])("refuses %j with RepoNotAllowedError and creates nothing", async (repo) => {
+    const m = sb.manager({ allowlist: [] });
+    const err = await m.acquire(repo, undefined, "j1").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RepoNotAllowedError);
+    expect((err as RepoNotAllowedError).code).toBe("repo_not_allowed");
+    expectNothingCreated();
+  });
 
   it("refuses a symlink in reposDir that points outside, even when allowlisted", async () => {
     symlinkSync(path.join(outside, "evil"), path.join(sb.reposDir, "link"));
-    await expect(sb.manager({ allowlist: ["link"] }).acquire("link", undefined, "j1")).rejects.toBeInstanceOf(RepoNotAllowedError);
-    await expect(sb.manager({ allowlist: [] }).acquire("link", undefined, "j1")).rejects.toBeInstanceOf(RepoNotAllowedError);
+    await expect(sb.manager({ allowlist: ["link"] }).acquire("link", undefined, "j1")).rejects.toBeInstanceOf(
+      RepoNotAllowedError,
+    );
+    await expect(sb.manager({ allowlist: [] }).acquire("link", undefined, "j1")).rejects.toBeInstanceOf(
+      RepoNotAllowedError,
+    );
     expectNothingCreated();
   });
 
@@ -54,7 +72,8 @@ describe("repo names", () => {
     makeRepo(sb.reposDir, "secret");
     mkdirSync(path.join(sb.reposDir, "plain-dir"));
     const m = sb.manager({ allowlist: ["demo", "missing", "plain-dir"] });
-    for (const repo of ["secret", "missing", "plain-dir"]) await expect(m.acquire(repo, undefined, "j1"), repo).rejects.toBeInstanceOf(RepoNotAllowedError);
+    for (const repo of ["secret", "missing", "plain-dir"])
+      await expect(m.acquire(repo, undefined, "j1"), repo).rejects.toBeInstanceOf(RepoNotAllowedError);
     expect(existsSync(sb.worktreesDir)).toBe(false);
   });
 
@@ -75,7 +94,10 @@ describe("refs and job ids", () => {
   });
 
   it("refuses a ref that does not exist", async () => {
-    const err = await sb.manager().acquire("demo", "no-such-branch", "j1").catch((e: unknown) => e);
+    const err = await sb
+      .manager()
+      .acquire("demo", "no-such-branch", "j1")
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefNotFoundError);
     expect((err as RefNotFoundError).code).toBe("ref_not_found");
     expectNothingCreated();

@@ -10,11 +10,20 @@ const Action = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("state") }),
   z.strictObject({ action: z.literal("thresholds") }),
   z.strictObject({ action: z.literal("ack"), note: z.string().max(2000).optional() }),
-  z.strictObject({ action: z.literal("raise"), taskId: TaskId, capUsd: z.number().positive().max(1000), note: z.string().max(2000).optional() }),
+  z.strictObject({
+    action: z.literal("raise"),
+    taskId: TaskId,
+    capUsd: z.number().positive().max(1000),
+    note: z.string().max(2000).optional(),
+  }),
 ]);
 
 const shape = {
-  action: z.enum(["state", "thresholds", "ack", "raise"]).describe("state: spend vs limits now; thresholds: the limits; ack: acknowledge this month's $80 flag; raise: lift a halted task's cap so it resumes."),
+  action: z
+    .enum(["state", "thresholds", "ack", "raise"])
+    .describe(
+      "state: spend vs limits now; thresholds: the limits; ack: acknowledge this month's $80 flag; raise: lift a halted task's cap so it resumes.",
+    ),
   taskId: TaskId.optional().describe("raise: the halted task."),
   capUsd: z.number().optional().describe("raise: the new per-task cap in USD, above what it spent."),
   note: z.string().optional(),
@@ -47,7 +56,12 @@ export const registerBreakers: RegisterTool = (server, deps) => {
             return ok("monthly flag acknowledged", r);
           }
           case "raise": {
-            const r = await raiseBudget(deps.env, a.taskId, { capUsd: a.capUsd, actor: "orchestrator", ...(a.note ? { note: a.note } : {}) }, deps.now());
+            const r = await raiseBudget(
+              deps.env,
+              a.taskId,
+              { capUsd: a.capUsd, actor: "orchestrator", ...(a.note ? { note: a.note } : {}) },
+              deps.now(),
+            );
             return ok(`${a.taskId}: cap raised to $${a.capUsd}; it resumes`, { ...r });
           }
         }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ExecuteInput, TaskStatus, type ExecuteOutcome } from "../../../workflows/params.ts";
+import { ExecuteInput, type ExecuteOutcome, TaskStatus } from "../../../workflows/params.ts";
 import { startExecute } from "../../../workflows/start.ts";
 import { parseInput } from "../../errors.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
@@ -7,7 +7,9 @@ import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 /** What execute (and workflow_query state) hand back as structuredContent. */
 export const OutcomeOutput = {
   taskId: z.string().describe("Use it with workflow_query state/summary."),
-  status: TaskStatus.describe("running: ask again later with workflow_query state; succeeded/failed/halted/blocked/needs_human: finished."),
+  status: TaskStatus.describe(
+    "running: ask again later with workflow_query state; succeeded/failed/halted/blocked/needs_human: finished.",
+  ),
   flags: z.array(z.string()).describe("Breaker flags, e.g. task_warn, month_flag."),
   costUsd: z.number(),
   result: z.string().optional().describe("The compressed result (a small Mermaid diagram by default) once finished."),
@@ -30,7 +32,10 @@ export function outcomeContent(o: ExecuteOutcome): z.infer<z.ZodObject<typeof Ou
 
 export function outcomeText(o: ExecuteOutcome): string {
   const head = `${o.taskId} ${o.status}${o.flags.length ? ` [${o.flags.join(", ")}]` : ""} $${o.costUsd.toFixed(4)}`;
-  const next = o.status === "running" ? `\nstill running: call workflow_query {query:'state', taskId:'${o.taskId}'} in a while` : "";
+  const next =
+    o.status === "running"
+      ? `\nstill running: call workflow_query {query:'state', taskId:'${o.taskId}'} in a while`
+      : "";
   return `${head}\n${o.result ?? o.progress ?? o.error ?? ""}${next}`;
 }
 
@@ -62,7 +67,12 @@ export const registerExecute: RegisterTool = (server, deps) => {
               : (p) =>
                   extra.sendNotification({
                     method: "notifications/progress",
-                    params: { progressToken, progress: p.progress, message: p.message, ...(p.total ? { total: p.total } : {}) },
+                    params: {
+                      progressToken,
+                      progress: p.progress,
+                      message: p.message,
+                      ...(p.total ? { total: p.total } : {}),
+                    },
                   }),
         });
         return ok(outcomeText(out), outcomeContent(out));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { health, HealthSchema } from "../../services/health.ts";
+import { HealthSchema, health } from "../../services/health.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 export const registerHealth: RegisterTool = (server, deps) => {

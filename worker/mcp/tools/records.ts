@@ -8,9 +8,9 @@ import {
   createTranscript,
   DecisionCreate,
   getRecord,
+  ListQuery,
   listCheckpoints,
   listDecisions,
-  ListQuery,
   listTranscripts,
   TranscriptCreate,
 } from "../../services/records.ts";
@@ -69,7 +69,8 @@ function recordTool<C extends z.ZodObject>(spec: RecordTool<C>): RegisterTool {
 export const registerCheckpoint = recordTool({
   name: "checkpoint",
   title: "Checkpoints",
-  description: "Saves a labelled JSON snapshot of your progress on a task (≤ 256 KiB) and lists or reads them back, newest first. Free.",
+  description:
+    "Saves a labelled JSON snapshot of your progress on a task (≤ 256 KiB) and lists or reads them back, newest first. Free.",
   create: CheckpointCreate,
   insert: (deps, input) => createCheckpoint(deps.env.DB, input, deps.now()),
   list: (deps, q) => listCheckpoints(deps.env.DB, q),
@@ -78,7 +79,8 @@ export const registerCheckpoint = recordTool({
 export const registerDecision = recordTool({
   name: "decision",
   title: "Decision log",
-  description: "Records a decision and its rationale (architecture choices, accepted risks, approvals), optionally tied to a task; lists or reads them back. Free.",
+  description:
+    "Records a decision and its rationale (architecture choices, accepted risks, approvals), optionally tied to a task; lists or reads them back. Free.",
   create: DecisionCreate,
   insert: (deps, input) => createDecision(deps.env.DB, input, deps.now()),
   list: (deps, q) => listDecisions(deps.env.DB, q),

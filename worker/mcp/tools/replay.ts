@@ -18,7 +18,10 @@ export const registerReplay: RegisterTool = (server, deps) => {
     async (args) =>
       guarded(async () => {
         const r = await replay(deps.env, args, deps.now());
-        return ok(`${r.dryRun ? "dry run: " : ""}${r.started} started, ${r.skipped} skipped, ${r.errors} errors\n${brief(r.items, 2000)}`, { ...r });
+        return ok(
+          `${r.dryRun ? "dry run: " : ""}${r.started} started, ${r.skipped} skipped, ${r.errors} errors\n${brief(r.items, 2000)}`,
+          { ...r },
+        );
       }),
   );
 };

@@ -17,9 +17,11 @@ const Query = z.discriminatedUnion("query", [
 ]);
 
 const shape = {
-  query: z.enum(["summary", "state", "consensus", "stats", "chooser"]).describe(
-    "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
-  ),
+  query: z
+    .enum(["summary", "state", "consensus", "stats", "chooser"])
+    .describe(
+      "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
+    ),
   taskId: TaskId.optional().describe("For summary, state and consensus."),
   kind: z.string().max(40).optional().describe("Task kind for stats and chooser, e.g. 'bugfix'."),
 };
@@ -48,10 +50,18 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
           case "summary": {
             const d = await taskDetail(deps.env.DB, q.taskId);
             const lines = d.stages.map(
-              (s) => `#${s.attempt} ${s.profile} ${s.status} $${s.costUsd.toFixed(4)} ${s.tokensIn}/${s.tokensOut} tok ${s.latencyMs} ms${s.errorKind ? ` ${s.errorKind}` : ""}`,
+              (s) =>
+                `#${s.attempt} ${s.profile} ${s.status} $${s.costUsd.toFixed(4)} ${s.tokensIn}/${s.tokensOut} tok ${s.latencyMs} ms${s.errorKind ? ` ${s.errorKind}` : ""}`,
             );
-            const text = [`${d.task.id} ${d.task.status} total $${d.task.costUsd.toFixed(4)}${d.task.flags.length ? ` [${d.task.flags.join(", ")}]` : ""}`, ...lines].join("\n");
-            return ok(text, { task: { ...d.task, prompt: d.task.prompt.slice(0, 500) }, stages: d.stages, decisions: d.decisions });
+            const text = [
+              `${d.task.id} ${d.task.status} total $${d.task.costUsd.toFixed(4)}${d.task.flags.length ? ` [${d.task.flags.join(", ")}]` : ""}`,
+              ...lines,
+            ].join("\n");
+            return ok(text, {
+              task: { ...d.task, prompt: d.task.prompt.slice(0, 500) },
+              stages: d.stages,
+              decisions: d.decisions,
+            });
           }
           case "consensus": {
             const report = await consensusReport(deps.env.DB, q.taskId);

@@ -12,21 +12,31 @@ const Action = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("spec"), taskId: TaskId, spec: z.string().min(1).max(100_000) }),
   z.strictObject({ action: z.literal("write"), taskId: TaskId, ...WriteUpFields }).refine(hasWriteUp, WRITE_UP_NEEDS),
   z.strictObject({ action: z.literal("close"), taskId: TaskId, note: z.string().max(20_000).optional() }),
-  z.strictObject({ action: z.literal("decide"), taskId: TaskId, human: HumanEvent.optional(), budget: BudgetEvent.optional() }).refine(
-    (a) => (a.human === undefined) !== (a.budget === undefined),
-    { message: "give exactly one of 'human' (for a needs_human task) or 'budget' (for a halted task)" },
-  ),
+  z
+    .strictObject({
+      action: z.literal("decide"),
+      taskId: TaskId,
+      human: HumanEvent.optional(),
+      budget: BudgetEvent.optional(),
+    })
+    .refine((a) => (a.human === undefined) !== (a.budget === undefined), {
+      message: "give exactly one of 'human' (for a needs_human task) or 'budget' (for a halted task)",
+    }),
 ]);
 
 // A flat object schema for clients (MCP wants type: object at the top); the union above validates.
 const shape = {
-  action: z.enum(["init", "spec", "write", "close", "decide"]).describe("init → spec → (execute) → write → close; decide answers a halted or human-escalated task."),
+  action: z
+    .enum(["init", "spec", "write", "close", "decide"])
+    .describe("init → spec → (execute) → write → close; decide answers a halted or human-escalated task."),
   taskId: TaskId.optional().describe("Required for every action but init."),
   ...optionalFields(TaskInit.shape),
   spec: z.string().optional().describe("spec: the task's specification text."),
   ...WriteUpFields,
   note: z.string().optional().describe("close: why it is closed."),
-  human: HumanEvent.optional().describe("decide on a needs_human task: {decision: approve|reject|retry, profile?, instructions?}."),
+  human: HumanEvent.optional().describe(
+    "decide on a needs_human task: {decision: approve|reject|retry, profile?, instructions?}.",
+  ),
   budget: BudgetEvent.optional().describe("decide on a halted task: {capUsd} above what it spent."),
 };
 
@@ -51,7 +61,10 @@ export const registerWorkflow: RegisterTool = (server, deps) => {
           case "init": {
             const { action: _action, ...init } = a;
             const task = await createTask(deps.env.DB, init, now);
-            return ok(`${task.id} init; run it with execute {taskId: '${task.id}'}`, { taskId: task.id, status: task.status });
+            return ok(`${task.id} init; run it with execute {taskId: '${task.id}'}`, {
+              taskId: task.id,
+              status: task.status,
+            });
           }
           case "spec": {
             const task = await setSpec(deps.env.DB, a.taskId, a.spec, now);
@@ -60,7 +73,12 @@ export const registerWorkflow: RegisterTool = (server, deps) => {
           case "write": {
             const { action: _action, taskId, ...up } = a;
             const out = await writeUp(deps.env.DB, taskId, up, now);
-            const ids = [out.transcriptId && `note ${out.transcriptId}`, out.checkpointId && `checkpoint ${out.checkpointId}`].filter(Boolean).join(", ");
+            const ids = [
+              out.transcriptId && `note ${out.transcriptId}`,
+              out.checkpointId && `checkpoint ${out.checkpointId}`,
+            ]
+              .filter(Boolean)
+              .join(", ");
             return ok(`${taskId} write-up saved (${ids})`, { ...out });
           }
           case "close": {
@@ -68,7 +86,9 @@ export const registerWorkflow: RegisterTool = (server, deps) => {
             return ok(`${task.id} closed`, { taskId: task.id, status: task.status });
           }
           case "decide": {
-            const out = a.human ? await decide(deps.env, a.taskId, a.human, now) : await raiseBudget(deps.env, a.taskId, a.budget as BudgetEvent, now);
+            const out = a.human
+              ? await decide(deps.env, a.taskId, a.human, now)
+              : await raiseBudget(deps.env, a.taskId, a.budget as BudgetEvent, now);
             return ok(`${a.taskId}: decision sent (${out.decisionId})`, { ...out });
           }
         }
