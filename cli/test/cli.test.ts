@@ -103,7 +103,7 @@ describe("vault tasks", () => {
     expect(show.out).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000/);
     expect(show.out).toContain("error: every rung of the ladder failed");
     expect(show.out.trimEnd().split("\n").at(-1)).toBe(
-      `npx wrangler workflows instances describe execute-workflow ${id} --local --port ${PORTS.worker}`,
+      `npx wrangler workflows instances describe execute-workflow ${id} --local --port ${new URL(e.stack.workerUrl).port}`,
     );
     const detail = json<{ task: { id: string }; stages: { profile: string }[] }>(
       await vault(["tasks", "show", id, "--json"]),
@@ -369,7 +369,9 @@ describe("URL and token defaults, npx, health", () => {
       expect(r.code, r.err).toBe(0);
       const none = await vault(["tasks", "list"], { VAULT_AUTH_TOKEN: undefined }, os.tmpdir());
       expect(none.code).toBe(1);
-      expect(none.err).toMatch(/^vault: no token for http:\/\/127\.0\.0\.1:48787: set VAULT_AUTH_TOKEN/);
+      expect(none.err.startsWith(`vault: no token for ${e.stack.workerUrl}: set VAULT_AUTH_TOKEN`), none.err).toBe(
+        true,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

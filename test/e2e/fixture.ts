@@ -62,14 +62,26 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
   );
 }
 
+/**
+ * Each suite has its own fixed ports; VAULT_TEST_PORT_OFFSET shifts all of them, so two checkouts can
+ * run their suites on one machine at once.
+ */
+function offsetPorts(ports: { worker: number; executor: number; inspector: number }) {
+  const offset = Number(process.env.VAULT_TEST_PORT_OFFSET ?? "0");
+  if (!Number.isInteger(offset) || offset < 0 || offset > 10_000)
+    throw new Error("VAULT_TEST_PORT_OFFSET must be 0-10000");
+  return { worker: ports.worker + offset, executor: ports.executor + offset, inspector: ports.inspector + offset };
+}
+
 export async function startE2E(
-  ports: { worker: number; executor: number; inspector: number },
+  requestedPorts: { worker: number; executor: number; inspector: number },
   scenarios: Scenarios,
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
+  const ports = offsetPorts(requestedPorts);
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   const mock = await startMockModelApi();
   const profilesFile = path.join(dir, "profiles.json");
