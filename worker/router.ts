@@ -1,7 +1,8 @@
+import { getConfig } from "../core/config.ts";
+import { AppError } from "../core/errors.ts";
 import { handleApi } from "./api/routes.ts";
 import { handleCallback } from "./callback.ts";
-import { getConfig } from "./config.ts";
-import { AppError, errorResponse } from "./errors.ts";
+import { errorResponse } from "./errors.ts";
 import { authGuard } from "./guards/auth.ts";
 import { mediaGuard } from "./guards/media.ts";
 import { originGuard } from "./guards/origin.ts";

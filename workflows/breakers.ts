@@ -2,10 +2,11 @@
  * Circuit breakers. Spend totals live in `circuit_breaker` (one row per UTC day and month, updated in
  * the write step's batch), so a check is two primary-key reads whatever the size of `stages`.
  */
+
+import type { BreakerThresholds } from "@vault-mcp/contract";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { circuitBreaker } from "../schema/index.ts";
-import type { BreakerThresholds } from "../worker/config.ts";
 
 export type TaskBreakerState = "ok" | "warn" | "halt";
 export type DayBreakerState = "ok" | "block";

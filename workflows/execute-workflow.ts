@@ -19,20 +19,13 @@ import {
   type WorkflowSleepDuration,
   type WorkflowStep,
 } from "cloudflare:workers";
-import { type Config, getConfig } from "../worker/config.ts";
-import { log } from "../worker/log.ts";
+import type { TaskStatus } from "@vault-mcp/contract";
+import { type Config, getConfig } from "../core/config.ts";
+import { log } from "../core/log.ts";
 import { type ExecutorClient, executorClient, executorFetch, isFinished } from "./executor-client.ts";
 import { classifyFailure } from "./failures.ts";
 import { AUTO, HUMAN, type Wanted } from "./ladder.ts";
-import {
-  BUDGET_EVENT,
-  BudgetEvent,
-  ExecuteParams,
-  HUMAN_EVENT,
-  HumanEvent,
-  resultEventType,
-  type TaskStatus,
-} from "./params.ts";
+import { BUDGET_EVENT, BudgetEvent, ExecuteParams, HUMAN_EVENT, HumanEvent, resultEventType } from "./params.ts";
 import { finishedJobFromEvent } from "./result-event.ts";
 import {
   BUDGET_WAIT,

@@ -10,7 +10,7 @@
 
 import { NonRetryableError } from "cloudflare:workflows";
 import { JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
-import type { Config } from "../worker/config.ts";
+import type { Config } from "../core/config.ts";
 
 export type ExecutorFailure = "auth" | "refused" | "unreachable" | "busy" | "server" | "running" | "bad_answer";
 export type ExecutorFetch = (input: string, init?: RequestInit) => Promise<Response>;

@@ -4,7 +4,7 @@
  * server's replay key in charge of idempotency: if two runs race, or a run is repeated after a
  * crash, the second start of the same original is answered `skipped`.
  */
-import { TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
+import { TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
 import { money } from "./format.ts";
 import { type Api, CliError } from "./http.ts";
 import { Breakers, type ReplayItem, ReplayReport, TaskState } from "./schemas.ts";

@@ -1,4 +1,6 @@
+export * from "./api.ts";
 export * from "./job.ts";
 export * from "./profiles.ts";
 export * from "./result.ts";
 export * from "./signature.ts";
+export * from "./task.ts";

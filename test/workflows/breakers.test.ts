@@ -1,6 +1,7 @@
 /** Circuit breakers: the pure thresholds, the spend totals, and each breaker at and around its line in real instances. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import {
   addSpendStatements,
   dayBreaker,
@@ -11,8 +12,6 @@ import {
   snapshotFrom,
   taskBreaker,
 } from "../../workflows/breakers.ts";
-import { ExecuteInput } from "../../workflows/params.ts";
-import { startExecute } from "../../workflows/start.ts";
 import { checkBreakers, flagsFor } from "../../workflows/steps/breaker-check.ts";
 import { flagsOf, resetBetweenTests, runTo, seedTask, setSpend, stageRows, taskRow, useExecutor } from "./helpers.ts";
 

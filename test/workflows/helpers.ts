@@ -1,10 +1,9 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
+import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import { createTask } from "../../worker/services/tasks.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
-import { ExecuteInput } from "../../workflows/params.ts";
-import { startExecute } from "../../workflows/start.ts";
 import { FakeExecutor, type Scenario } from "./fake-executor.ts";
 
 /** Registers the per-test reset: the real fetch back, clean spend and statistics (cooldowns). */

@@ -2,9 +2,8 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ExecuteInput } from "../../workflows/params.ts";
+import { clampWaitSeconds, ExecuteInput, getTaskState, startExecute } from "../../worker/services/execute.ts";
 import { attemptsMermaid } from "../../workflows/progress.ts";
-import { clampWaitSeconds, getTaskState, startExecute } from "../../workflows/start.ts";
 import { resetBetweenTests, run, seedTask, taskRow, useExecutor } from "./helpers.ts";
 
 resetBetweenTests();

@@ -3,15 +3,15 @@
  * Every route is a thin adapter over worker/services.
  */
 import { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { AppError, parseInput } from "../../core/errors.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-import { BudgetEvent, ExecuteInput, HumanEvent } from "../../workflows/params.ts";
-import { getTaskState, startExecute } from "../../workflows/start.ts";
-import type { Config } from "../config.ts";
-import { AppError, parseInput } from "../errors.ts";
+import { BudgetEvent, HumanEvent } from "../../workflows/params.ts";
 import { readJson } from "../http.ts";
 import { ackMonthFlag } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
 import { decide, raiseBudget } from "../services/events.ts";
+import { ExecuteInput, getTaskState, startExecute } from "../services/execute.ts";
 import { health } from "../services/health.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../services/kv.ts";
 import {

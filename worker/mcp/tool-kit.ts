@@ -1,7 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Config } from "../config.ts";
+import type { Config } from "../../core/config.ts";
 import { toWireError } from "../errors.ts";
 
 /** What every tool handler gets besides its arguments. */

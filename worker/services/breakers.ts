@@ -1,10 +1,10 @@
 /** Acknowledging the monthly spend flag: the breaker row and a decisions row. */
 import { drizzle } from "drizzle-orm/d1";
+import type { Config } from "../../core/config.ts";
+import { AppError } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
 import { decisions } from "../../schema/index.ts";
 import { acknowledgeMonthFlag } from "../../workflows/breakers.ts";
-import type { Config } from "../config.ts";
-import { AppError } from "../errors.ts";
-import { newId } from "./ids.ts";
 
 export async function ackMonthFlag(
   db: D1Database,

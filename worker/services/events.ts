@@ -1,9 +1,9 @@
 /** Human decisions and budget raises: an event to the waiting instance plus a decisions row. */
 import { drizzle } from "drizzle-orm/d1";
+import { AppError, describe } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
 import { decisions } from "../../schema/index.ts";
 import { BUDGET_EVENT, type BudgetEvent, HUMAN_EVENT, type HumanEvent } from "../../workflows/params.ts";
-import { AppError, describe } from "../errors.ts";
-import { newId } from "./ids.ts";
 import { requireTask } from "./tasks.ts";
 
 async function sendEvent(env: Env, taskId: string, type: string, payload: unknown): Promise<void> {

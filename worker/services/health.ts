@@ -1,9 +1,9 @@
 /** What GET /health and the `health` tool report. No secret, token or prompt ever goes in here. */
 import { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { describe } from "../../core/errors.ts";
+import { log } from "../../core/log.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-import type { Config } from "../config.ts";
-import { describe } from "../errors.ts";
-import { log } from "../log.ts";
 
 export const VERSION = "0.1.0";
 

@@ -1,6 +1,6 @@
 /** Free-form task storage in KV (the `task` tool): small JSON or text values under validated keys. */
 import { z } from "zod";
-import { AppError } from "../errors.ts";
+import { AppError } from "../../core/errors.ts";
 
 export const KvKey = z
   .string()

@@ -1,7 +1,12 @@
 /** Checkpoints, decisions and transcripts: append-only records the orchestrator keeps per task. */
+
+import { TaskId } from "@vault-mcp/contract";
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { AppError } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
+import { capText } from "../../core/text.ts";
 import {
   type CheckpointRow,
   checkpoints,
@@ -10,13 +15,7 @@ import {
   type TranscriptRow,
   transcripts,
 } from "../../schema/index.ts";
-import { TaskId } from "../../workflows/params.ts";
-import { AppError } from "../errors.ts";
-import { newId } from "./ids.ts";
 import { requireTask } from "./tasks.ts";
-
-/** Transcripts are capped below D1's 2 MB value limit; longer text is cut and marked. */
-export const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
 
 export const CheckpointCreate = z.strictObject({
   taskId: TaskId.optional().describe("Task the checkpoint belongs to (optional)."),
@@ -110,17 +109,6 @@ export async function createDecision(
     .returning();
   if (!row) throw new AppError("internal", "decision was not stored");
   return row;
-}
-
-export function capText(
-  text: string,
-  maxBytes = MAX_TRANSCRIPT_BYTES,
-): { content: string; bytes: number; truncated: boolean } {
-  const bytes = encoder.encode(text);
-  if (bytes.byteLength <= maxBytes) return { content: text, bytes: bytes.byteLength, truncated: false };
-  // A non-fatal decoder turns a code point cut at the boundary into U+FFFD, which is dropped.
-  const content = new TextDecoder("utf-8").decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, "");
-  return { content, bytes: bytes.byteLength, truncated: true };
 }
 
 export async function createTranscript(

@@ -6,15 +6,15 @@
  * `force` takes the next n.
  */
 
-import { ProfileName } from "@vault-mcp/contract";
+import { ProfileName, TaskId, TaskStatus, TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
 import { count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { AppError, parseInput } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
-import { ExecuteInput, TaskId, TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
-import { startExecute } from "../../workflows/start.ts";
-import { AppError, parseInput, toWireError } from "../errors.ts";
-import { newId } from "./ids.ts";
+import { toWireError } from "../errors.ts";
+import { ExecuteInput, startExecute } from "./execute.ts";
 import { listTasks, requireTask, Since, SinceText } from "./tasks.ts";
 
 export const REPLAYABLE: readonly TaskStatus[] = ["failed", "halted", "blocked", "needs_human"];

@@ -1,21 +1,27 @@
-import { GitRef, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
+import {
+  GitRef,
+  ProfileChoice,
+  RepoName,
+  TaskStatus,
+  TERMINAL_TASK_STATUSES,
+  Verbosity,
+  VerifyCommand,
+} from "@vault-mcp/contract";
 import { and, desc, eq, gte, inArray, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { AppError } from "../../core/errors.ts";
+import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
-import { TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
-import { AppError } from "../errors.ts";
-import { newId, newTaskId } from "./ids.ts";
 
 export const TaskInit = z.strictObject({
   prompt: z.string().min(1).max(100_000).describe("What the coding agent should do, self-contained."),
   repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
-  profile: z
-    .union([z.literal("auto"), ProfileName])
-    .default("auto")
-    .describe("'auto' climbs the ladder; or pin one profile."),
-  verbosity: Verbosity.default("mermaid"),
+  profile: ProfileChoice.default("auto").describe(
+    "'auto' starts at the cheapest profile and climbs the ladder when a run fails; or pin one profile.",
+  ),
+  verbosity: Verbosity.default("mermaid").describe("How much of the result to return; 'mermaid' is a tiny diagram."),
   verify: VerifyCommand.optional().describe("Command run after the agent, as argv, e.g. ['npm','test']."),
   budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default $5)."),
   kind: z

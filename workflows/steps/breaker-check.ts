@@ -1,4 +1,4 @@
-import type { BreakerThresholds } from "../../worker/config.ts";
+import type { BreakerThresholds } from "@vault-mcp/contract";
 import { type BreakerSnapshot, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
 import { COOLING_SQL, chooseProfile, type Wanted } from "../ladder.ts";
 

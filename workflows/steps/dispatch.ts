@@ -1,6 +1,6 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import { type JobRequest, type JobStatus, ProfileName } from "@vault-mcp/contract";
-import type { Config } from "../../worker/config.ts";
+import type { Config } from "../../core/config.ts";
 import { type ExecutorClient, executorTag } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
 

@@ -1,6 +1,5 @@
-import type { BreakerThresholds } from "../../worker/config.ts";
+import type { BreakerThresholds, TaskStatus } from "@vault-mcp/contract";
 import { type SpendRow, snapshotFrom, spendRowsStatement } from "../breakers.ts";
-import type { TaskStatus } from "../params.ts";
 import { flagsFor } from "./breaker-check.ts";
 
 export interface StatusChange {

@@ -1,5 +1,5 @@
-import type { BreakerThresholds } from "../../worker/config.ts";
-import { capText } from "../../worker/services/records.ts";
+import type { BreakerThresholds } from "@vault-mcp/contract";
+import { capText } from "../../core/text.ts";
 import { addSpendStatements } from "../breakers.ts";
 import { type ExecutorClient, ExecutorError, isFinished } from "../executor-client.ts";
 import { COOLDOWN_AFTER_FAILURES, COOLDOWN_MS } from "../ladder.ts";

@@ -1,7 +1,7 @@
+import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
+import { parseInput } from "../../../core/errors.ts";
 import { readBreakers } from "../../../workflows/breakers.ts";
-import { TaskId } from "../../../workflows/params.ts";
-import { parseInput } from "../../errors.ts";
 import { ackMonthFlag } from "../../services/breakers.ts";
 import { raiseBudget } from "../../services/events.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";

@@ -1,7 +1,7 @@
+import { type ExecuteOutcome, TaskStatus } from "@vault-mcp/contract";
 import { z } from "zod";
-import { ExecuteInput, type ExecuteOutcome, TaskStatus } from "../../../workflows/params.ts";
-import { startExecute } from "../../../workflows/start.ts";
-import { parseInput } from "../../errors.ts";
+import { parseInput } from "../../../core/errors.ts";
+import { ExecuteInput, startExecute } from "../../services/execute.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 /** What execute (and workflow_query state) hand back as structuredContent. */

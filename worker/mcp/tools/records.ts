@@ -1,6 +1,6 @@
 /** `checkpoint`, `decision` and `transcript`: one shape (create / list / get) over three D1 tables. */
 import { z } from "zod";
-import { parseInput } from "../../errors.ts";
+import { parseInput } from "../../../core/errors.ts";
 import {
   CheckpointCreate,
   createCheckpoint,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseInput } from "../../errors.ts";
+import { parseInput } from "../../../core/errors.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../../services/kv.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 

@@ -1,8 +1,8 @@
+import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
-import { TaskId } from "../../../workflows/params.ts";
-import { getTaskState } from "../../../workflows/start.ts";
-import { AppError, parseInput } from "../../errors.ts";
+import { AppError, parseInput } from "../../../core/errors.ts";
 import { consensusReport } from "../../services/consensus.ts";
+import { getTaskState } from "../../services/execute.ts";
 import { listModelStats, recommendProfile } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";

@@ -1,6 +1,7 @@
+import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
-import { BudgetEvent, HumanEvent, TaskId } from "../../../workflows/params.ts";
-import { parseInput } from "../../errors.ts";
+import { parseInput } from "../../../core/errors.ts";
+import { BudgetEvent, HumanEvent } from "../../../workflows/params.ts";
 import { decide, raiseBudget } from "../../services/events.ts";
 import { hasWriteUp, WRITE_UP_NEEDS, WriteUpFields, writeUp } from "../../services/records.ts";
 import { closeTask, createTask, setSpec, TaskInit } from "../../services/tasks.ts";

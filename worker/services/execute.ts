@@ -3,23 +3,43 @@
  * bounded time so a fast task answers in one tool call and a slow one answers `running` well before
  * Claude.ai's ~60 s cut. `getTaskState` answers later calls from D1 plus the instance status.
  */
+import { type ExecuteOutcome, TaskId, type TaskState, TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { stages, type TaskRow, tasks } from "../schema/index.ts";
-import { getConfig } from "../worker/config.ts";
-import { AppError, describe } from "../worker/errors.ts";
-import { log } from "../worker/log.ts";
-import { createTask, requireTask } from "../worker/services/tasks.ts";
-import { readBreakers } from "./breakers.ts";
-import {
-  DEFAULT_WAIT_SECONDS,
-  type ExecuteInput,
-  type ExecuteOutcome,
-  ExecuteParams,
-  MAX_WAIT_SECONDS,
-  TERMINAL_TASK_STATUSES,
-} from "./params.ts";
-import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "./progress.ts";
+import { z } from "zod";
+import { getConfig } from "../../core/config.ts";
+import { AppError, describe } from "../../core/errors.ts";
+import { log } from "../../core/log.ts";
+import { stages, type TaskRow, tasks } from "../../schema/index.ts";
+import { readBreakers } from "../../workflows/breakers.ts";
+import { ExecuteParams } from "../../workflows/params.ts";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { createTask, requireTask, TaskInit } from "./tasks.ts";
+
+/** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
+export const MAX_WAIT_SECONDS = 45;
+export const DEFAULT_WAIT_SECONDS = 20;
+
+/**
+ * Input of the `execute` tool and `POST /api/execute`: a new task's fields (as `workflow init` takes
+ * them, prompt and repo required unless taskId names an init'ed task) plus how long to wait.
+ */
+export const ExecuteInput = TaskInit.partial({ prompt: true, repo: true })
+  .extend({
+    taskId: TaskId.optional().describe("Run a task created with `workflow init` instead of a new one."),
+    waitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .default(DEFAULT_WAIT_SECONDS)
+      .describe("How long to wait for the result before answering 'running'."),
+  })
+  .refine((i) => i.taskId !== undefined || (i.prompt !== undefined && i.repo !== undefined), {
+    message: "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
+    path: ["prompt"],
+  });
+export type ExecuteInput = z.infer<typeof ExecuteInput>;
 
 export interface StartOptions {
   waitSeconds: number;
@@ -159,10 +179,7 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
  * The task as `workflow_query state` shows it: the result and flags once finished, else `running`
  * with a progress diagram. Reads D1 (one batch); asks the instance only while the row says it runs.
  */
-export async function getTaskState(
-  env: Env,
-  taskId: string,
-): Promise<(ExecuteOutcome & { progressText?: string }) | null> {
+export async function getTaskState(env: Env, taskId: string): Promise<TaskState | null> {
   const d = drizzle(env.DB);
   const [[task], recent] = await d.batch([
     d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
@@ -174,7 +191,7 @@ export async function getTaskState(
       .limit(PROGRESS_ATTEMPTS),
   ]);
   if (!task) return null;
-  const outcome: ExecuteOutcome & { progressText?: string } = {
+  const outcome: TaskState = {
     taskId,
     status: task.status,
     flags: task.flags,

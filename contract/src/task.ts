@@ -1,0 +1,46 @@
+/**
+ * The task vocabulary shared by the Worker, its Workflow and the ops CLI: task ids, statuses, and
+ * what a task may ask to run (a profile, `auto`) or fall back to (`human`).
+ */
+import { z } from "zod";
+import { ProfileName } from "./profiles.ts";
+
+/** `t-20261124-1530-ab12cd`: sortable, readable in the dashboard, unique enough per minute. */
+export const TaskId = z.string().regex(/^t-\d{8}-\d{4}-[a-z0-9]{6}$/, "task ids look like t-20261124-1530-ab12cd");
+
+export const TaskStatus = z.enum([
+  "init",
+  "running",
+  "succeeded",
+  "failed",
+  "halted",
+  "blocked",
+  "needs_human",
+  "closed",
+]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+/** Statuses a task no longer leaves by itself (a human may still decide, replay or close). */
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
+  "succeeded",
+  "failed",
+  "halted",
+  "blocked",
+  "needs_human",
+  "closed",
+];
+/** What `vault replay --failed` and the replay tool pick up by default. */
+export const REPLAYABLE_TASK_STATUSES: readonly TaskStatus[] = ["failed", "halted", "blocked", "needs_human"];
+
+export const AUTO = "auto";
+export const HUMAN = "human";
+
+/** What a task asks for: `auto` climbs the ladder; a profile name pins it. */
+export const ProfileChoice = z.union([z.literal(AUTO), ProfileName]);
+export type ProfileChoice = z.infer<typeof ProfileChoice>;
+
+/** One rung of the escalation ladder: a profile, or `human` (the last resort). */
+export const Rung = z.union([ProfileName, z.literal(HUMAN)]);
+export type Rung = z.infer<typeof Rung>;
+
+export const StageStatus = z.enum(["succeeded", "failed", "timeout", "error", "skipped"]);
+export type StageStatus = z.infer<typeof StageStatus>;
