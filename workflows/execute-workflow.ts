@@ -19,11 +19,18 @@ import {
   type WorkflowSleepDuration,
   type WorkflowStep,
 } from "cloudflare:workers";
-import type { TaskStatus } from "@vault-mcp/contract";
+import type { ProfileName, TaskStatus } from "@vault-mcp/contract";
 import { type Config, getConfig } from "../core/config.ts";
+import { describe } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { type ExecutorClient, executorClient, executorFetch, isFinished } from "./executor-client.ts";
-import { classifyFailure } from "./failures.ts";
+import {
+  type AttemptFailure,
+  type ExecutorClient,
+  executorClient,
+  executorFetch,
+  executorStep,
+  isFinished,
+} from "./executor-client.ts";
 import { AUTO, HUMAN, type Wanted } from "./ladder.ts";
 import { BUDGET_EVENT, BudgetEvent, ExecuteParams, HUMAN_EVENT, HumanEvent, resultEventType } from "./params.ts";
 import { finishedJobFromEvent } from "./result-event.ts";
@@ -40,7 +47,7 @@ import {
 import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
 import { escalate } from "./steps/escalate.ts";
-import { errorFacts } from "./steps/facts.ts";
+import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
 import { setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
 import { pollJob } from "./steps/poll.ts";
@@ -67,7 +74,7 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
       // D1 stayed down through a step's retries, or a bug. The instance errors (visible in the
       // dashboard and to getTaskState), but first one best-effort step marks the task failed so the row
       // does not claim `running` forever. If D1 is still down that step fails too; the error stands.
-      const message = classifyFailure(err).message;
+      const message = describe(err).slice(0, 1000);
       await step
         .do("fail", FAIL_STEP, async () => {
           await this.env.DB.prepare(
@@ -143,53 +150,62 @@ class TaskRun {
         continue;
       }
 
-      const outcome = await this.runAttempt(gate.profile);
-      // The outcome is built from stored step results and errors: a replay sees the same.
+      const profile = gate.profile;
+      const outcome = await this.runAttempt(profile);
+      // The outcome is built from stored step results: a replay sees the same.
       if (!outcome.ran) return this.finish("failed", outcome.message);
       if (outcome.written.ok) return this.finish("succeeded", null);
       const next = await step.do(`escalate #${this.attempt}`, DB_STEP, () =>
-        escalate(db, config.ladder, gate.profile, Date.now()),
+        escalate(db, config.ladder, profile, Date.now()),
       );
       this.wanted = { profile: next.profile, forced: false };
     }
   }
 
-  /** dispatch → wait for the callback → (poll if none came) → write. No step holds a request open. */
-  private async runAttempt(profile: string): Promise<AttemptOutcome> {
+  /**
+   * dispatch → wait for the callback → (poll if none came) → write. No step holds a request open.
+   * Each executor-facing step answers a final failure as data (`AttemptFailure`); an exception that
+   * leaves a step here is D1 or a bug, and run() lets it error the instance.
+   */
+  private async runAttempt(profile: ProfileName): Promise<AttemptOutcome> {
     const { db, config, client, step, p } = this;
     const n = ++this.attempt;
     const base = { taskId: p.taskId, attempt: n, kind: p.kind, profile };
-    let jobId: string | null = null;
-    try {
-      const job = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, () =>
-        dispatchJob(db, client, config, p, profile, n, this.instructions),
-      );
-      jobId = job.jobId;
-      // A retried dispatch may find the job already finished: then there is nothing to wait for.
-      if (!isFinished(job)) {
-        const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
-        if (finishedJobFromEvent(event, job.jobId) === null) {
-          await step.do(`poll ${profile} #${n}`, POLL_STEP, () => pollJob(client, job.jobId));
-        }
+    const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
+      executorStep(ctx, () => dispatchJob(db, client, config, p, profile, n, this.instructions)),
+    );
+    if (!dispatched.ok) return this.attemptFailed(base, dispatched, null);
+    const job = dispatched.value;
+    // A retried dispatch may find the job already finished: then there is nothing to wait for.
+    if (!isFinished(job)) {
+      const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
+      if (finishedJobFromEvent(event, job.jobId) === null) {
+        const polled = await step.do(`poll ${profile} #${n}`, POLL_STEP, (ctx) =>
+          executorStep(ctx, () => pollJob(client, job.jobId)),
+        );
+        if (!polled.ok) return this.attemptFailed(base, polled, job.jobId);
       }
-      const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, () =>
-        writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers),
-      );
-      return { ran: true, written };
-    } catch (err) {
-      // Pure: reads the tag of the (stored) step error.
-      const failure = classifyFailure(err);
-      // Storage or a bug: nothing to record here; run() marks the task failed and the instance errors.
-      if (failure.scope === "internal") throw err;
-      // The executor refused the job, stayed unreachable, or never finished it. Climbing would meet
-      // the same executor, so record an `error` stage and end the task with a clear message.
-      const facts = errorFacts(base, failure.stageErrorKind, failure.message, jobId);
-      await step.do(`write error ${profile} #${n}`, DB_STEP, async () => {
-        log("warn", "attempt_failed", { taskId: p.taskId, attempt: n, profile, kind: failure.stageErrorKind });
-        return writeStage(db, facts, Date.now(), config.breakers);
-      });
-      return { ran: false, message: `attempt ${n} (${profile}) could not run: ${failure.message}` };
     }
+    const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, (ctx) =>
+      executorStep(ctx, () => writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers)),
+    );
+    if (!written.ok) return this.attemptFailed(base, written, job.jobId);
+    return { ran: true, written: written.value };
+  }
+
+  /**
+   * The executor refused the job, stayed unreachable, or never finished it. Climbing would meet the
+   * same executor, so record an `error` stage and end the task with a clear message.
+   */
+  private async attemptFailed(base: StageBase, failure: AttemptFailure, jobId: string | null): Promise<AttemptOutcome> {
+    const { db, config, step } = this;
+    const kind = stageErrorKind(failure.kind);
+    const facts = errorFacts(base, kind, failure.message, jobId);
+    await step.do(`write error ${base.profile} #${base.attempt}`, DB_STEP, async () => {
+      log("warn", "attempt_failed", { taskId: base.taskId, attempt: base.attempt, profile: base.profile, kind });
+      return writeStage(db, facts, Date.now(), config.breakers);
+    });
+    return { ran: false, message: `attempt ${base.attempt} (${base.profile}) could not run: ${failure.message}` };
   }
 
   /** Halted: no dispatch until a budget event raises the cap (then the next breaker-check decides). */

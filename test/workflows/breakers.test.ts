@@ -1,5 +1,6 @@
 /** Circuit breakers: the pure thresholds, the spend totals, and each breaker at and around its line in real instances. */
 import { env } from "cloudflare:workers";
+import type { Rung } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import {
@@ -18,7 +19,7 @@ import { flagsOf, resetBetweenTests, runTo, seedTask, setSpend, stageRows, taskR
 resetBetweenTests();
 
 const T = { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 };
-const LADDER = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
+const LADDER: Rung[] = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
 
 describe("breakers (pure)", () => {
   it("each threshold is inclusive, with a tolerance for sums of REALs", () => {
@@ -82,7 +83,7 @@ describe("spend totals and the check", () => {
     const taskId = await seedTask();
     await env.DB.prepare("UPDATE tasks SET cost_usd = 4.99 WHERE id = ?1").bind(taskId).run();
     await setSpend(5, 80);
-    const input = { taskId, capUsd: undefined, wanted: { profile: "auto", forced: false }, ladder: LADDER };
+    const input = { taskId, capUsd: undefined, wanted: { profile: "auto" as const, forced: false }, ladder: LADDER };
     const warn = await checkBreakers(env.DB, T, input, Date.now());
     expect(warn).toMatchObject({
       verdict: "warn",

@@ -1,4 +1,4 @@
-import type { BreakerThresholds } from "@vault-mcp/contract";
+import type { BreakerThresholds, ProfileName, Rung } from "@vault-mcp/contract";
 import { type BreakerSnapshot, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
 import { COOLING_SQL, chooseProfile, type Wanted } from "../ladder.ts";
 
@@ -13,9 +13,9 @@ export interface BreakerCheck {
   daySpentUsd: number;
   monthSpentUsd: number;
   /** The profile to dispatch (or `human`). */
-  profile: string;
+  profile: Rung;
   /** Rungs passed over because they are cooling down. */
-  skipped: string[];
+  skipped: ProfileName[];
 }
 
 /** Flags a result carries: `task_warn` at the per-task warn line, `month_flag` until acknowledged. */
@@ -41,7 +41,7 @@ export interface BreakerCheckInput {
   /** The task's cap (budgetUsd, or a cap raised by a budget event); default the configured halt line. */
   capUsd: number | undefined;
   wanted: Wanted;
-  ladder: readonly string[];
+  ladder: readonly Rung[];
 }
 
 /**

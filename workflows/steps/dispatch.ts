@@ -1,7 +1,7 @@
 import { NonRetryableError } from "cloudflare:workflows";
-import { type JobRequest, type JobStatus, ProfileName } from "@vault-mcp/contract";
+import type { JobRequest, JobStatus, ProfileName } from "@vault-mcp/contract";
 import type { Config } from "../../core/config.ts";
-import { type ExecutorClient, executorTag } from "../executor-client.ts";
+import type { ExecutorClient } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
 
 /** The executor's idempotency key: one CLI run per attempt of a task, however often dispatch retries. */
@@ -46,18 +46,12 @@ export async function dispatchJob(
   client: ExecutorClient,
   config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
   p: ExecuteParams,
-  profile: string,
+  profile: ProfileName,
   attempt: number,
   instructions: string | undefined,
 ): Promise<Dispatched> {
-  const known = ProfileName.safeParse(profile);
-  // A LADDER entry the executor cannot run is a deployment error: fail the attempt clearly.
-  if (!known.success)
-    throw new NonRetryableError(
-      `${executorTag("refused")} profile '${profile}' is not one the executor runs (check LADDER)`,
-    );
   const task = await db.prepare("SELECT prompt FROM tasks WHERE id = ?1").bind(p.taskId).first<{ prompt: string }>();
   if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
-  const view = await client.submitJob(buildJobRequest(p, task.prompt, known.data, attempt, config, instructions));
+  const view = await client.submitJob(buildJobRequest(p, task.prompt, profile, attempt, config, instructions));
   return { jobId: view.jobId, jobKey: view.jobKey, status: view.status };
 }

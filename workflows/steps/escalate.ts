@@ -1,3 +1,4 @@
+import type { ProfileName, Rung } from "@vault-mcp/contract";
 import { type Choice, coolingProfiles, nextProfile } from "../ladder.ts";
 
 /**
@@ -6,9 +7,9 @@ import { type Choice, coolingProfiles, nextProfile } from "../ladder.ts";
  */
 export async function escalate(
   db: D1Database,
-  ladder: readonly string[],
-  current: string,
+  ladder: readonly Rung[],
+  current: ProfileName,
   now: number,
-): Promise<Choice & { from: string }> {
+): Promise<Choice & { from: ProfileName }> {
   return { from: current, ...nextProfile(ladder, current, await coolingProfiles(db, now)) };
 }

@@ -1,5 +1,6 @@
 /** Pure mapping from the executor's finished job (or a failed attempt) to one stage row and its transcripts. */
 import type { JobView } from "@vault-mcp/contract";
+import type { ExecutorFailure } from "../executor-client.ts";
 
 export type StageStatus = "succeeded" | "failed" | "timeout" | "error";
 
@@ -132,4 +133,21 @@ export function errorFacts(
     modelRun: false,
     transcripts: [],
   };
+}
+
+/** The `error_kind` of a stage whose attempt failed at the executor's door, not in a model run. */
+export function stageErrorKind(failure: ExecutorFailure): string {
+  switch (failure) {
+    case "busy":
+      return "rate_limit";
+    case "server":
+      return "executor";
+    case "running":
+      return "timeout";
+    case "auth":
+    case "refused":
+    case "unreachable":
+    case "bad_answer":
+      return failure;
+  }
 }

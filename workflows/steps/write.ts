@@ -158,6 +158,6 @@ export async function writeJobStage(
   t?: BreakerThresholds,
 ): Promise<Written> {
   const view = await client.getJob(jobId);
-  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, null);
+  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, true);
   return writeStage(db, factsFromJob(view, base), now, t);
 }
