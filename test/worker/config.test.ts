@@ -31,6 +31,8 @@ describe("config", () => {
 
   it("names a missing secret without its value", () => {
     const { VAULT_AUTH_TOKEN: _t, ...rest } = env;
-    expect(() => getConfig({ ...rest, VAULT_AUTH_TOKEN: "" })).toThrow(/invalid or missing configuration: VAULT_AUTH_TOKEN/);
+    expect(() => getConfig({ ...rest, VAULT_AUTH_TOKEN: "" })).toThrow(
+      /invalid or missing configuration: VAULT_AUTH_TOKEN/,
+    );
   });
 });
