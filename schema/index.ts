@@ -3,8 +3,16 @@
  * `npm run db:generate` (drizzle-kit writes migrations/). No ON DELETE CASCADE anywhere: D1 ignores
  * `PRAGMA foreign_keys=OFF`, so a later table rebuild would delete child rows.
  */
+import { AUTO, DecisionKind, ProfileName, StageStatus, TaskStatus, Verbosity } from "@vault-mcp/contract";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** A contract enum's values in the non-empty tuple form drizzle's `enum` option wants. */
+function oneOf<T extends string>(values: readonly T[]): [T, ...T[]] {
+  const [first, ...rest] = values;
+  if (first === undefined) throw new Error("an enum column needs at least one value");
+  return [first, ...rest];
+}
 
 /** Milliseconds since the epoch; set by the writer (deterministic inside workflow steps). */
 const ms = (name: string) => integer(name, { mode: "number" });
@@ -13,15 +21,17 @@ export const tasks = sqliteTable(
   "tasks",
   {
     id: text("id").primaryKey(),
-    status: text("status", {
-      enum: ["init", "running", "succeeded", "failed", "halted", "blocked", "needs_human", "closed"],
-    }).notNull(),
+    status: text("status", { enum: oneOf(TaskStatus.options) }).notNull(),
     kind: text("kind").notNull().default("general"),
     prompt: text("prompt").notNull(),
     repo: text("repo").notNull(),
     ref: text("ref"),
-    profile: text("profile").notNull().default("auto"),
-    verbosity: text("verbosity").notNull().default("mermaid"),
+    profile: text("profile", { enum: oneOf([AUTO, ...ProfileName.options]) })
+      .notNull()
+      .default(AUTO),
+    verbosity: text("verbosity", { enum: oneOf(Verbosity.options) })
+      .notNull()
+      .default("mermaid"),
     verify: text("verify", { mode: "json" }).$type<string[]>(),
     budgetUsd: real("budget_usd"),
     spec: text("spec"),
@@ -53,10 +63,10 @@ export const stages = sqliteTable(
       .references(() => tasks.id),
     attempt: integer("attempt").notNull(),
     taskKind: text("task_kind").notNull().default("general"),
-    profile: text("profile").notNull(),
+    profile: text("profile", { enum: oneOf(ProfileName.options) }).notNull(),
     cli: text("cli").notNull(),
     model: text("model").notNull(),
-    status: text("status", { enum: ["succeeded", "failed", "timeout", "error", "skipped"] }).notNull(),
+    status: text("status", { enum: oneOf(StageStatus.options) }).notNull(),
     costUsd: real("cost_usd").notNull().default(0),
     tokensIn: integer("tokens_in").notNull().default(0),
     tokensOut: integer("tokens_out").notNull().default(0),
@@ -100,7 +110,7 @@ export const circuitBreaker = sqliteTable("circuit_breaker", {
 export const modelStats = sqliteTable(
   "model_stats",
   {
-    profile: text("profile").notNull(),
+    profile: text("profile", { enum: oneOf(ProfileName.options) }).notNull(),
     taskKind: text("task_kind").notNull().default("general"),
     runs: integer("runs").notNull().default(0),
     successes: integer("successes").notNull().default(0),
@@ -133,7 +143,7 @@ export const decisions = sqliteTable(
   {
     id: text("id").primaryKey(),
     taskId: text("task_id").references(() => tasks.id),
-    kind: text("kind", { enum: ["human", "budget", "replay", "close", "ack", "note"] }).notNull(),
+    kind: text("kind", { enum: oneOf(DecisionKind.options) }).notNull(),
     decision: text("decision").notNull(),
     rationale: text("rationale"),
     actor: text("actor").notNull().default("orchestrator"),
