@@ -3,7 +3,15 @@
  * `npm run db:generate` (drizzle-kit writes migrations/). No ON DELETE CASCADE anywhere: D1 ignores
  * `PRAGMA foreign_keys=OFF`, so a later table rebuild would delete child rows.
  */
-import { AUTO, DecisionKind, ProfileName, StageStatus, TaskStatus, Verbosity } from "@vault-mcp/contract";
+import {
+  AUTO,
+  DecisionKind,
+  type ProfileChoice,
+  ProfileName,
+  StageStatus,
+  TaskStatus,
+  Verbosity,
+} from "@vault-mcp/contract";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
@@ -26,7 +34,7 @@ export const tasks = sqliteTable(
     prompt: text("prompt").notNull(),
     repo: text("repo").notNull(),
     ref: text("ref"),
-    profile: text("profile", { enum: oneOf([AUTO, ...ProfileName.options]) })
+    profile: text("profile", { enum: oneOf<ProfileChoice>([AUTO, ...ProfileName.options]) })
       .notNull()
       .default(AUTO),
     verbosity: text("verbosity", { enum: oneOf(Verbosity.options) })

@@ -4,9 +4,6 @@
  */
 
 import type { BreakerThresholds } from "@vault-mcp/contract";
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { circuitBreaker } from "../schema/index.ts";
 
 export type TaskBreakerState = "ok" | "warn" | "halt";
 export type DayBreakerState = "ok" | "block";
@@ -98,23 +95,6 @@ export function spendRowsStatement(db: D1Database, now: number): D1PreparedState
 export async function readBreakers(db: D1Database, t: BreakerThresholds, now: number): Promise<BreakerSnapshot> {
   const { results } = await spendRowsStatement(db, now).all<SpendRow>();
   return snapshotFrom(results, t, now);
-}
-
-/** Acknowledges this month's flag; returns false when there was nothing to acknowledge. */
-export async function acknowledgeMonthFlag(
-  db: D1Database,
-  t: BreakerThresholds,
-  now: number,
-  actor: string,
-): Promise<boolean> {
-  const scope = monthScope(now);
-  const snapshot = await readBreakers(db, t, now);
-  if (snapshot.month.state !== "flag") return false;
-  await drizzle(db)
-    .update(circuitBreaker)
-    .set({ acknowledgedAt: now, acknowledgedBy: actor, updatedAt: now })
-    .where(eq(circuitBreaker.scope, scope));
-  return true;
 }
 
 /**

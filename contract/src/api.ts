@@ -142,7 +142,8 @@ export type BreakersView = z.infer<typeof BreakersView>;
 
 /** `GET /health`, `GET /api/health` and the `health` tool. No secret, token or prompt is ever in it. */
 export const HealthView = z.object({
-  status: z.enum(["ok", "degraded"]).describe("degraded: something below says why (see reasons)."),
+  status: z.enum(["ok", "degraded"]).describe("degraded: `reasons` says why."),
+  reasons: z.array(z.string()).describe("Why the status is degraded, each with what to do; empty when ok."),
   version: z.string(),
   time: z.string(),
   d1: z.object({ reachable: z.boolean(), latencyMs: z.number() }),

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getConfig, Ladder } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
+import { route } from "../../worker/router.ts";
 
 describe("config", () => {
   it("parses LADDER into known rungs", () => {
@@ -34,5 +35,26 @@ describe("config", () => {
     expect(() => getConfig({ ...rest, VAULT_AUTH_TOKEN: "" })).toThrow(
       /invalid or missing configuration: VAULT_AUTH_TOKEN/,
     );
+  });
+
+  it("/health answers 503 degraded and names the bad LADDER entry; other routes fail generically", async () => {
+    const bad = { ...env, LADDER: "deepseek,sonet" };
+    const ctx = {
+      waitUntil: () => undefined,
+      passThroughOnException: () => undefined,
+      props: {},
+    } as unknown as ExecutionContext;
+    const res = await route(new Request("http://localhost/health"), bad, ctx);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; reasons: string[] };
+    expect(body.status).toBe("degraded");
+    expect(body.reasons).toEqual([expect.stringContaining("LADDER: unknown profile 'sonet'")]);
+    const api = await route(
+      new Request("http://localhost/api/tasks", { headers: { authorization: "Bearer test-token" } }),
+      bad,
+      ctx,
+    );
+    expect(api.status).toBe(500);
+    expect(await api.text()).not.toContain("sonet");
   });
 });

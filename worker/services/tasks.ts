@@ -2,6 +2,7 @@ import {
   GitRef,
   ProfileChoice,
   RepoName,
+  TaskId,
   TaskStatus,
   TERMINAL_TASK_STATUSES,
   Verbosity,
@@ -32,6 +33,28 @@ export const TaskInit = z.strictObject({
 });
 export type TaskInit = z.infer<typeof TaskInit>;
 
+/** Who asked for a change, as recorded in `decisions.actor`; each surface has its own default. */
+export const Actor = z.string().min(1).max(100).describe("Who is acting, for the decision log.");
+
+/** `workflow spec` and `POST /api/tasks/:id/spec`. */
+export const TaskSpec = z.strictObject({
+  taskId: TaskId,
+  spec: z
+    .string()
+    .min(1)
+    .max(100_000)
+    .describe("spec: the task's specification text, given to the agent with its prompt."),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+/** `workflow close` and `POST /api/tasks/:id/close`. */
+export const TaskClose = z.strictObject({
+  taskId: TaskId,
+  note: z.string().max(20_000).optional().describe("close: why it is closed."),
+  actor: Actor.optional(),
+});
+export type TaskClose = z.infer<typeof TaskClose>;
+
 /** A time window as text: `90m`, `24h`, `7d`. Advertised as is in tool schemas (no transform there). */
 export const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
 /** `24h`, `90m`, `7d` → milliseconds. */
@@ -42,7 +65,7 @@ export const Since = SinceText.transform(
 export const TaskFilter = z.strictObject({
   status: z.union([TaskStatus, z.array(TaskStatus)]).optional(),
   since: Since.optional(),
-  profile: z.string().max(40).optional(),
+  profile: ProfileChoice.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;
@@ -116,7 +139,7 @@ export async function taskDetail(db: D1Database, id: string): Promise<TaskDetail
   return { task, stages: stageRows, decisions: decisionRows };
 }
 
-export async function setSpec(db: D1Database, id: string, spec: string, now: number): Promise<TaskRow> {
+export async function setSpec(db: D1Database, { taskId: id, spec }: TaskSpec, now: number): Promise<TaskRow> {
   await requireTask(db, id);
   const [row] = await drizzle(db).update(tasks).set({ spec, updatedAt: now }).where(eq(tasks.id, id)).returning();
   if (!row) throw new AppError("not_found", `no task '${id}'`);
@@ -126,9 +149,7 @@ export async function setSpec(db: D1Database, id: string, spec: string, now: num
 /** Closes a finished task after review. The status update and its decision row go in one batch. */
 export async function closeTask(
   db: D1Database,
-  id: string,
-  note: string | undefined,
-  actor: string,
+  { taskId: id, note, actor }: TaskClose & { actor: string },
   now: number,
 ): Promise<TaskRow> {
   const task = await requireTask(db, id);

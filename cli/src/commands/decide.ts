@@ -1,8 +1,8 @@
+import { DecisionSent } from "@vault-mcp/contract";
 import { actor } from "../actor.ts";
 import { parseFlags, profile, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { orUnknownTask } from "../http.ts";
-import { Accepted } from "../schemas.ts";
 
 export const decide: Command = {
   name: "decide",
@@ -43,7 +43,7 @@ prompt). The decision is recorded with your user name.`,
           ...(retryWith ? { profile: retryWith } : {}),
           ...(values.note ? { instructions: values.note } : {}),
         },
-        Accepted,
+        DecisionSent,
       )
       .catch(orUnknownTask(id));
     if (values.json) io.out(JSON.stringify(done, null, 2));

@@ -1,7 +1,7 @@
+import { HealthView } from "@vault-mcp/contract";
 import { noPositionals, parseFlags } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { paint } from "../format.ts";
-import { Health } from "../schemas.ts";
 
 export const health: Command = {
   name: "health",
@@ -12,7 +12,7 @@ export const health: Command = {
   async run(args, io) {
     const { values, positionals } = parseFlags(args, { json: { type: "boolean" } });
     noPositionals(positionals);
-    const h = await connect(values, io).get("/api/health", Health);
+    const h = await connect(values, io).get("/api/health", HealthView);
     const ok = h.status === "ok";
     if (values.json) io.out(JSON.stringify(h, null, 2));
     else io.out(renderHealth(h, io.color));
@@ -24,7 +24,7 @@ export const health: Command = {
   },
 };
 
-export function renderHealth(h: Health, color: boolean): string {
+export function renderHealth(h: HealthView, color: boolean): string {
   const up = (reachable: boolean, detail: string) => (reachable ? `up${detail}` : paint("DOWN", "bad", color));
   const e = h.executor;
   const load = e.running !== undefined ? `, ${e.running}/${e.capacity ?? "?"} running, ${e.queued ?? 0} queued` : "";

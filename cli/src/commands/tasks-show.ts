@@ -1,9 +1,9 @@
+import { TaskDetail } from "@vault-mcp/contract";
 import { parseFlags, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { age, count, duration, money, paint, status, table, truncate } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
 import { renderResult } from "../mermaid.ts";
-import { TaskDetail } from "../schemas.ts";
 
 export const tasksShow: Command = {
   name: "tasks show",

@@ -1,5 +1,6 @@
+import { HealthView } from "@vault-mcp/contract";
 import { z } from "zod";
-import { HealthSchema, health } from "../../services/health.ts";
+import { health } from "../../services/health.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 export const registerHealth: RegisterTool = (server, deps) => {
@@ -11,13 +12,13 @@ export const registerHealth: RegisterTool = (server, deps) => {
         "Whether D1 and the executor VM are reachable (with their latency and the executor's queue), and the spend breakers: today's and this month's spend against the limits, " +
         "whether new dispatch is blocked for the day and whether the monthly flag awaits acknowledgement. Free and read-only; call it before a large batch or when a task fails for reasons outside the code.",
       inputSchema: z.strictObject({}),
-      outputSchema: HealthSchema.shape,
+      outputSchema: HealthView,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () =>
       guarded(async () => {
         const h = await health(deps.env, deps.config, deps.now());
-        const text = `${h.status}: d1 ${h.d1.reachable ? "up" : "down"}, executor ${h.executor.reachable ? "up" : "down"}${h.breakers?.blocked ? ", daily block" : ""}${h.breakers?.flagged ? ", monthly flag" : ""}`;
+        const text = `${h.status}${h.reasons.length ? ` (${h.reasons.join("; ")})` : ""}: d1 ${h.d1.reachable ? "up" : "down"}, executor ${h.executor.reachable ? "up" : "down"}${h.breakers?.blocked ? ", daily block" : ""}${h.breakers?.flagged ? ", monthly flag" : ""}`;
         return ok(text, { ...h });
       }),
   );
