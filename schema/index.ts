@@ -6,6 +6,7 @@
 import {
   AUTO,
   DecisionKind,
+  ExecutorChoice,
   type ProfileChoice,
   ProfileName,
   StageStatus,
@@ -48,7 +49,18 @@ export const tasks = sqliteTable(
     result: text("result"),
     error: text("error"),
     flags: text("flags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** `executor` of the original call shape (a CLI run once, or consensus); null when a profile was asked. */
+    executor: text("executor", { enum: oneOf(ExecutorChoice.options) }),
+    /** Whether a failed run escalates up the ladder (false: `executor` given without profile `auto`). */
+    climb: integer("climb", { mode: "boolean" }).notNull().default(true),
+    /** The caller's idempotency key, and a hash of the request it came with (another body → 409). */
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    /** The event type the instance waits for now (`human-2`, `budget-1`); cleared by the one answer. */
+    waitingFor: text("waiting_for"),
     replayOf: text("replay_of"),
+    /** The first task of a replay chain (null for a task that is not a replay): they share one budget. */
+    replayRoot: text("replay_root"),
     replayKey: text("replay_key"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
@@ -58,6 +70,8 @@ export const tasks = sqliteTable(
     index("tasks_status_created_idx").on(t.status, t.createdAt),
     index("tasks_created_idx").on(t.createdAt),
     uniqueIndex("tasks_replay_key_uq").on(t.replayKey),
+    uniqueIndex("tasks_idempotency_key_uq").on(t.idempotencyKey),
+    index("tasks_replay_root_idx").on(t.replayRoot),
   ],
 );
 
@@ -89,10 +103,13 @@ export const stages = sqliteTable(
     /** Where the attempt's work is on the executor VM: `vault/<jobKey>` and its commit (null when nothing ran). */
     branch: text("branch"),
     commit: text("commit"),
+    /** First 16 hex digits of the SHA-256 of the prompt the CLI got (prompt + spec + instructions). */
+    promptVersion: text("prompt_version"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [
     uniqueIndex("stages_task_attempt_uq").on(t.taskId, t.attempt),
+    index("stages_status_idx").on(t.status, t.createdAt),
     index("stages_created_idx").on(t.createdAt),
     index("stages_profile_created_idx").on(t.profile, t.createdAt),
   ],

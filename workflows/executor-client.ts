@@ -7,7 +7,7 @@
  * (`AttemptFailure`), so the workflow branches on data, never on an error's text.
  */
 
-import { JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
+import { ExecutorHealth, JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
 import type { Config } from "../core/config.ts";
 
 export type ExecutorFailure = "auth" | "refused" | "unreachable" | "busy" | "server" | "running" | "bad_answer";
@@ -33,6 +33,8 @@ function final(failure: ExecutorFailure, message: string): ExecutorError {
 export interface ExecutorClient {
   submitJob(req: JobRequest): Promise<JobView>;
   getJob(jobId: string): Promise<JobView>;
+  /** The open /health: which profiles can run, and the direct profile of each CLI. */
+  getHealth(): Promise<ExecutorHealth>;
 }
 
 let fetchOverride: ExecutorFetch | null = null;
@@ -144,6 +146,12 @@ export function executorClient(
     },
     async getJob(jobId) {
       return view(await call("GET", `/jobs/${encodeURIComponent(jobId)}`), `GET /jobs/${jobId}`);
+    },
+    async getHealth() {
+      const parsed = ExecutorHealth.safeParse(await call("GET", "/health"));
+      if (!parsed.success)
+        throw final("bad_answer", "the executor's /health does not say which profiles can run (update the executor)");
+      return parsed.data;
     },
   };
 }

@@ -2,7 +2,16 @@
  * What crosses into an ExecuteWorkflow instance: its params and the events it waits for. The Worker
  * creates instances with these params and sends these events; nothing here imports the Worker.
  */
-import { GitRef, ProfileChoice, ProfileName, RepoName, TaskId, Verbosity, VerifyCommand } from "@vault-mcp/contract";
+import {
+  ExecutorChoice,
+  GitRef,
+  ProfileChoice,
+  ProfileName,
+  RepoName,
+  TaskId,
+  Verbosity,
+  VerifyCommand,
+} from "@vault-mcp/contract";
 import { z } from "zod";
 
 /** Params of one ExecuteWorkflow instance (instance id = taskId). Kept small: the prompt lives in D1. */
@@ -16,6 +25,10 @@ export const ExecuteParams = z.strictObject({
   budgetUsd: z.number().positive().optional(),
   kind: z.string(),
   replayOf: TaskId.optional(),
+  /** The original call shape: run this CLI's direct profile (or consensus) instead of `profile`. */
+  executor: ExecutorChoice.optional(),
+  /** Whether a failed run escalates up the ladder. */
+  climb: z.boolean(),
 });
 export type ExecuteParams = z.infer<typeof ExecuteParams>;
 
@@ -31,8 +44,13 @@ export function attemptOfJobKey(jobKey: string): number | null {
   const m = /:(\d+)$/.exec(jobKey);
   return m ? Number(m[1]) : null;
 }
-export const BUDGET_EVENT = "budget";
-export const HUMAN_EVENT = "human";
+/**
+ * A human's answer and a raised cap: one event type per wait (`human-2`, `budget-1`), written to the
+ * task row as `waiting_for` while the instance waits. The Worker claims that value before it sends,
+ * so a second answer to the same wait is refused (409) and can never answer the next one.
+ */
+export type WaitKind = "human" | "budget";
+export const waitEventType = (kind: WaitKind, n: number): string => `${kind}-${n}`;
 
 export const BudgetEvent = z.strictObject({
   capUsd: z.number().positive().max(1000).describe("New per-task cap in USD; must exceed what the task has spent."),

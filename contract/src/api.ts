@@ -154,6 +154,8 @@ export const HealthView = z.object({
     running: z.number().optional(),
     queued: z.number().optional(),
     capacity: z.number().optional(),
+    /** Each profile: can it run now, and if not, what to set or run (names, never values). */
+    profiles: z.record(z.string(), z.object({ ready: z.boolean(), missing: z.string().optional() })).optional(),
   }),
   breakers: BreakersView.nullable(),
 });
@@ -166,3 +168,38 @@ export type DecisionSent = z.infer<typeof DecisionSent>;
 /** `POST /api/breakers/ack`. */
 export const Acknowledged = z.object({ acknowledged: z.boolean() });
 export type Acknowledged = z.infer<typeof Acknowledged>;
+
+/** `POST /api/reconcile`: stages written from the executor after the workflow could not. */
+export const ReconcileReport = z.object({
+  items: z.array(
+    z.object({
+      taskId: z.string(),
+      attempt: z.number(),
+      jobId: z.string(),
+      outcome: z.enum(["written", "still_running", "error"]),
+      status: StageStatus.optional(),
+      costUsd: z.number().optional(),
+      reason: z.string().optional(),
+    }),
+  ),
+  written: z.number(),
+  stillRunning: z.number(),
+  errors: z.number(),
+});
+export type ReconcileReport = z.infer<typeof ReconcileReport>;
+
+/** `GET /api/cooldowns`: profiles the ladder passes over for now after repeated failed runs. */
+export const CooldownList = z.object({
+  cooldowns: z.array(
+    z.object({
+      profile: ProfileName,
+      until: z.number(),
+      consecutiveFailures: z.number(),
+    }),
+  ),
+});
+export type CooldownList = z.infer<typeof CooldownList>;
+
+/** `DELETE /api/cooldowns/:profile`. */
+export const CooldownCleared = z.object({ profile: ProfileName, cleared: z.boolean() });
+export type CooldownCleared = z.infer<typeof CooldownCleared>;

@@ -2,17 +2,21 @@
  * REST under /api: the same operations as the MCP tools, for scripts, replays and the ops CLI.
  * Every route is a thin adapter over worker/services.
  */
-import type {
-  Acknowledged,
-  BreakersView,
-  DecisionSent,
-  ExecuteOutcome,
-  HealthView,
-  ReplayReport,
-  TaskDetail,
-  TaskList,
-  TaskState,
-  TaskView,
+import {
+  type Acknowledged,
+  type BreakersView,
+  type CooldownCleared,
+  type CooldownList,
+  type DecisionSent,
+  type ExecuteOutcome,
+  type HealthView,
+  ProfileName,
+  type ReconcileReport,
+  type ReplayReport,
+  type TaskDetail,
+  type TaskList,
+  type TaskState,
+  type TaskView,
 } from "@vault-mcp/contract";
 import type { z } from "zod";
 import type { Config } from "../../core/config.ts";
@@ -22,10 +26,12 @@ import { HumanEvent } from "../../workflows/params.ts";
 import { readJson } from "../http.ts";
 import { ackMonthFlag, BreakerAck, BreakerRaise, breakersView } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
+import { clearCooldown, listCooldowns } from "../services/cooldowns.ts";
 import { decide, raiseBudget } from "../services/events.ts";
 import { ExecuteInput, getTaskState, startExecute } from "../services/execute.ts";
 import { health } from "../services/health.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../services/kv.ts";
+import { ReconcileInput, reconcile } from "../services/reconcile.ts";
 import {
   CheckpointCreate,
   createCheckpoint,
@@ -198,6 +204,17 @@ on("POST", "/breakers/ack", async (c): Promise<Acknowledged> => {
 on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
 on("GET", "/chooser", (c) => recommendProfile(c.env.DB, c.query.get("kind") ?? "general", c.config.ladder));
 on("POST", "/replay", async (c): Promise<ReplayReport> => replay(c.env, await input(ReplayInput, c), c.now));
+on(
+  "POST",
+  "/reconcile",
+  async (c): Promise<ReconcileReport> => reconcile(c.env, c.config, await input(ReconcileInput, c), c.now),
+);
+on("GET", "/cooldowns", (c): Promise<CooldownList> => listCooldowns(c.env.DB, c.now));
+on(
+  "DELETE",
+  "/cooldowns/:profile",
+  (c): Promise<CooldownCleared> => clearCooldown(c.env.DB, parseInput(ProfileName, param(c, "profile")), c.now),
+);
 
 export async function handleApi(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   const url = new URL(request.url);

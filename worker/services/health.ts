@@ -22,11 +22,15 @@ async function checkD1(db: D1Database): Promise<Health["d1"]> {
 }
 
 /** The executor's open /health, read leniently: only these typed facts cross over. */
-const ExecutorHealth = z.object({
+const ExecutorFacts = z.object({
   version: z.string().max(64).optional().catch(undefined),
   running: z.number().optional().catch(undefined),
   queued: z.number().optional().catch(undefined),
   capacity: z.number().optional().catch(undefined),
+  profiles: z
+    .record(z.string().max(40), z.object({ ready: z.boolean(), missing: z.string().max(500).optional() }))
+    .optional()
+    .catch(undefined),
 });
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -50,13 +54,20 @@ async function checkExecutor(config: Config): Promise<Health["executor"]> {
       log("warn", "health_executor_unhealthy", { status: res.status });
       return { reachable: false, latencyMs: Date.now() - started };
     }
-    const parsed = ExecutorHealth.safeParse(await res.json());
+    const parsed = ExecutorFacts.safeParse(await res.json());
     const facts = parsed.success ? parsed.data : {};
     const out: Health["executor"] = { reachable: true, latencyMs: Date.now() - started };
     if (facts.version !== undefined) out.version = facts.version;
     if (facts.running !== undefined) out.running = facts.running;
     if (facts.queued !== undefined) out.queued = facts.queued;
     if (facts.capacity !== undefined) out.capacity = facts.capacity;
+    if (facts.profiles !== undefined)
+      out.profiles = Object.fromEntries(
+        Object.entries(facts.profiles).map(([name, p]) => [
+          name,
+          { ready: p.ready, ...(p.missing ? { missing: p.missing } : {}) },
+        ]),
+      );
     return out;
   } catch (err) {
     log("warn", "health_executor_unreachable", { error: describe(err) });
@@ -101,6 +112,7 @@ export async function health(env: Env, config: Config, now: number): Promise<Hea
       ? []
       : [`the executor at ${config.executorUrl} is unreachable: check EXECUTOR_URL and the VM`]),
     ...(d1.reachable && breakers === null ? ["the spend breakers could not be read from D1"] : []),
+    ...noProfileCanRun(executor),
   ];
   return {
     status: reasons.length === 0 ? "ok" : "degraded",
@@ -124,4 +136,12 @@ export function misconfigured(err: ConfigError, now: number): Health {
     executor: { reachable: false, latencyMs: 0 },
     breakers: null,
   };
+}
+
+/** With the executor up but no profile ready, every task would fail: say what to configure. */
+function noProfileCanRun(executor: Health["executor"]): string[] {
+  const profiles = Object.entries(executor.profiles ?? {});
+  if (!executor.reachable || profiles.length === 0 || profiles.some(([, p]) => p.ready)) return [];
+  const missing = profiles.map(([name, p]) => `${name}: ${p.missing ?? "not ready"}`).join("; ");
+  return [`no profile can run on the executor: ${missing}`];
 }

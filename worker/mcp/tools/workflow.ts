@@ -4,13 +4,22 @@ import { AppError, parseInput } from "../../../core/errors.ts";
 import { BudgetEvent, HumanEvent } from "../../../workflows/params.ts";
 import { decide, raiseBudget } from "../../services/events.ts";
 import { hasWriteUp, WRITE_UP_NEEDS, WriteUpShape, writeUp } from "../../services/records.ts";
-import { closeTask, createTask, setSpec, TaskClose, TaskInit, TaskSpec } from "../../services/tasks.ts";
+import {
+  closeTask,
+  createTask,
+  EXECUTOR_WITH_PROFILE,
+  executorFitsProfile,
+  setSpec,
+  TaskClose,
+  TaskFields,
+  TaskSpec,
+} from "../../services/tasks.ts";
 import { flatInput } from "../flat-input.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 /** One strict schema per action: the same ones the REST routes validate with. */
 const Action = z.discriminatedUnion("action", [
-  TaskInit.extend({ action: z.literal("init") }),
+  TaskFields.extend({ action: z.literal("init") }).refine(executorFitsProfile, EXECUTOR_WITH_PROFILE),
   TaskSpec.extend({ action: z.literal("spec") }),
   WriteUpShape.extend({ action: z.literal("write") }).refine(hasWriteUp, WRITE_UP_NEEDS),
   TaskClose.extend({ action: z.literal("close") }),
