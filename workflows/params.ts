@@ -52,10 +52,18 @@ export function attemptOfJobKey(jobKey: string): number | null {
 export type WaitKind = "human" | "budget";
 export const waitEventType = (kind: WaitKind, n: number): string => `${kind}-${n}`;
 
+/** Names the wait an answer is meant for (the task's `waitingFor`), so a late duplicate cannot answer the next one. */
+const ForWait = z
+  .string()
+  .regex(/^(human|budget)-\d{1,6}$/, "wait looks like human-1 or budget-2 (the task's waitingFor)")
+  .optional()
+  .describe("The wait this answers, as the task shows it (waitingFor); another wait is refused with 409.");
+
 export const BudgetEvent = z.strictObject({
   capUsd: z.number().positive().max(1000).describe("New per-task cap in USD; must exceed what the task has spent."),
   actor: z.string().max(100).default("human"),
   note: z.string().max(2000).optional(),
+  wait: ForWait,
 });
 export type BudgetEvent = z.infer<typeof BudgetEvent>;
 
@@ -68,5 +76,6 @@ export const HumanEvent = z.strictObject({
   ),
   instructions: z.string().max(20_000).optional().describe("Extra instructions appended to the prompt on retry."),
   actor: z.string().max(100).default("human"),
+  wait: ForWait,
 });
 export type HumanEvent = z.infer<typeof HumanEvent>;

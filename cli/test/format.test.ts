@@ -30,6 +30,8 @@ function task(over: Partial<TaskView> = {}): TaskView {
     result: null,
     error: "every rung of the ladder failed",
     replayOf: null,
+    executor: null,
+    waitingFor: null,
     createdAt: NOW - 3_600_000,
     updatedAt: NOW - 3_000_000,
     closedAt: null,

@@ -26,6 +26,10 @@ export const TaskView = z.object({
   result: z.string().nullable(),
   error: z.string().nullable(),
   replayOf: z.string().nullable(),
+  /** The original call shape, when given: a CLI run once, or consensus. */
+  executor: z.string().nullable(),
+  /** What the task waits for now (`human-1`, `budget-2`): name it when you answer. */
+  waitingFor: z.string().nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),
   closedAt: z.number().nullable(),
@@ -96,7 +100,10 @@ export const ExecuteOutcome = z.object({
 export type ExecuteOutcome = z.infer<typeof ExecuteOutcome>;
 
 /** `GET /api/tasks/:id/state`: the outcome plus a one-line progress text while running. */
-export const TaskState = ExecuteOutcome.extend({ progressText: z.string().optional() });
+export const TaskState = ExecuteOutcome.extend({
+  progressText: z.string().optional(),
+  waitingFor: z.string().optional().describe("halted / needs_human: the wait an answer must name."),
+});
 export type TaskState = z.infer<typeof TaskState>;
 
 export const ReplayItem = z.object({

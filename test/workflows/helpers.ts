@@ -27,7 +27,7 @@ export function useExecutor(
 export async function seedTask(overrides: Partial<Parameters<typeof createTask>[1]> = {}): Promise<string> {
   const task = await createTask(
     env.DB,
-    { prompt: "Create hello.txt", repo: "demo", profile: "auto", verbosity: "mermaid", kind: "general", ...overrides },
+    { prompt: "Create hello.txt", repo: "demo", verbosity: "mermaid", kind: "general", ...overrides },
     Date.now(),
   );
   return task.id;

@@ -31,6 +31,11 @@ async function answerWait(env: Env, taskId: string, answer: Answer, now: number)
   const answered = () =>
     new AppError("conflict", `task '${taskId}' has already been answered; nothing waits for this answer now`);
   if (!type?.startsWith(`${answer.kind}-`)) throw answered();
+  if (answer.payload.wait !== undefined && answer.payload.wait !== type)
+    throw new AppError(
+      "conflict",
+      `wait ${answer.payload.wait} of task '${taskId}' was already answered; it now waits for ${type}`,
+    );
   // Claim the wait: one UPDATE checks and clears it, so of two concurrent answers exactly one wins.
   const claimed = await env.DB.prepare(
     "UPDATE tasks SET waiting_for = NULL, updated_at = ?1 WHERE id = ?2 AND waiting_for = ?3 RETURNING id",

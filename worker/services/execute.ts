@@ -249,6 +249,7 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
   };
   if (task.result) outcome.result = task.result;
   if (task.error) outcome.error = task.error;
+  if (task.waitingFor) outcome.waitingFor = task.waitingFor;
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write
     // either; surface that as failed, never as running forever.

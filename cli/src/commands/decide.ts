@@ -1,4 +1,4 @@
-import { DecisionSent } from "@vault-mcp/contract";
+import { DecisionSent, TaskState } from "@vault-mcp/contract";
 import { actor } from "../actor.ts";
 import { parseFlags, profile, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
@@ -34,7 +34,11 @@ prompt). The decision is recorded with your user name.`,
     if (chosen !== 1) throw new UsageError("give exactly one of --approve, --reject, --retry-with <profile>");
     const retryWith = profile("--retry-with", values["retry-with"]);
     const decision = values.approve ? "approve" : values.reject ? "reject" : "retry";
-    const done = await connect(values, io)
+    const api = connect(values, io);
+    // Name the wait being answered: run twice (a retried script), the second answer is refused instead
+    // of answering the task's next wait.
+    const state = await api.get(`/api/tasks/${id}/state`, TaskState).catch(orUnknownTask(id));
+    const done = await api
       .post(
         `/api/tasks/${id}/decide`,
         {
@@ -42,6 +46,7 @@ prompt). The decision is recorded with your user name.`,
           actor: actor(io.env),
           ...(retryWith ? { profile: retryWith } : {}),
           ...(values.note ? { instructions: values.note } : {}),
+          ...(state.waitingFor ? { wait: state.waitingFor } : {}),
         },
         DecisionSent,
       )
