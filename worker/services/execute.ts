@@ -43,9 +43,21 @@ export const ExecuteInput = TaskFields.partial({ prompt: true, repo: true })
       .default(DEFAULT_WAIT_SECONDS)
       .describe("How long to wait for the result before answering 'running'."),
   })
-  .refine((i) => i.taskId !== undefined || (i.prompt !== undefined && i.repo !== undefined), {
-    message: "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
-    path: ["prompt"],
+  .superRefine((i, ctx) => {
+    if (i.taskId !== undefined) return;
+    // Each missing field named on its own: "repo: required" tells the caller exactly what to add.
+    if (i.prompt === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["prompt"],
+        message: "required for a new task (or give the taskId of a task created with 'workflow init')",
+      });
+    if (i.repo === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["repo"],
+        message: "required for a new task: an allowlisted repository name on the executor, e.g. 'demo'",
+      });
   })
   .refine(executorFitsProfile, EXECUTOR_WITH_PROFILE);
 export type ExecuteInput = z.infer<typeof ExecuteInput>;
