@@ -43,6 +43,8 @@ export function harness(extra: Record<string, string> = {}): Harness {
     CLAUDE_BIN: FAKE_CLAUDE,
     LOG_LEVEL: "error",
     KILL_GRACE_MS: "300",
+    // These suites test the API, queue and process handling; test/sandbox runs the same harness on.
+    AGENT_SANDBOX: "off",
     ...extra,
   };
   return {
