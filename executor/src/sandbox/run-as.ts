@@ -80,7 +80,8 @@ export async function runAs(tools: RunAsTools, id: AgentIdentity, opts: RunProce
  */
 export async function reap(tools: RunAsTools, id: AgentIdentity): Promise<void> {
   await tools.runProcess({
-    argv: asIdentity(tools.setpriv, id, [tools.kill, "-s", "KILL", "--", "-1"]),
+    // procps kill reads `-s KILL -1` as options; `-KILL -1` is its documented "every process I can".
+    argv: asIdentity(tools.setpriv, id, [tools.kill, "-KILL", "-1"]),
     cwd: "/",
     env: { PATH: "/usr/bin:/bin" },
     timeoutMs: 5_000,

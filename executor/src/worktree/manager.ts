@@ -253,7 +253,7 @@ export class GitWorktreeManager implements WorktreeManager {
     try {
       if (wt.slot) await lockTree(wt.path);
       await rm(path.join(wt.gitDir, "index.lock"), { force: true });
-      if (wt.slot) await restoreGitFile(wt.path, wt.gitDir);
+      await restoreGitFile(wt.path, wt.gitDir);
       // Detached, so the job branch is checked out nowhere and can be deleted or fetched freely.
       await this.#git(wt, ["checkout", "-q", "-f", "--detach"], wt.slot ? { gid: wt.slot.gid } : {});
       await this.#clean(wt);

@@ -13,7 +13,15 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProbeResult, ProbeSpec } from "../../src/sandbox/probe.ts";
 import { exited, type Harness, harness, post, spawnExecutor, until, waitJob } from "../server/harness.ts";
-import { ESCAPE_CLI, IS_ROOT, makeIdentities, sandboxHarness, type TestIdentities, trees } from "./helpers.ts";
+import {
+  cleanupAll,
+  ESCAPE_CLI,
+  IS_ROOT,
+  makeIdentities,
+  sandboxHarness,
+  type TestIdentities,
+  trees,
+} from "./helpers.ts";
 
 interface Escape {
   results: ProbeResult[];
@@ -97,14 +105,17 @@ describe.skipIf(!IS_ROOT)("agent sandbox: every escape is refused (root: makes t
     ids = makeIdentities(2);
     linkLocal = await bindLinkLocal();
   });
-  afterAll(async () => {
-    for (const h of hs) h.cleanup();
-    ids?.remove();
-    if (linkLocal) {
-      await new Promise<void>((r) => linkLocal?.server.close(() => r()));
-      execFileSync("ip", ["addr", "del", `${linkLocal.host}/32`, "dev", "lo"]);
-    }
-  });
+  afterAll(() =>
+    cleanupAll(
+      ...hs.map((h) => () => h.cleanup()),
+      () => ids?.remove(),
+      async () => {
+        if (!linkLocal) return;
+        await new Promise<void>((r) => linkLocal?.server.close(() => r()));
+        execFileSync("ip", ["addr", "del", `${linkLocal.host}/32`, "dev", "lo"]);
+      },
+    ),
+  );
 
   it("sandbox on: the agent reads no environ, store, repo or other job, writes none, reaches neither the executor nor 169.254/16", async () => {
     const h = sandboxHarness(ids.prefix);

@@ -57,3 +57,16 @@ export function trees(h: Harness): string[] {
     return [];
   }
 }
+
+/** Runs every cleanup even when one fails (identities must not outlive a failed test), then throws the first error. */
+export async function cleanupAll(...steps: (() => unknown)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}

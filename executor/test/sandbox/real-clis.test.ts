@@ -10,7 +10,7 @@ import { cliPaths } from "../../../test/clis/paths.ts";
 import { writeProfiles } from "../../../test/e2e/fixture.ts";
 import { type MockModelApi, startMockModelApi } from "../../../test/mock-model-api/server.ts";
 import { exited, type Harness, post, spawnExecutor } from "../server/harness.ts";
-import { IS_ROOT, idOf, makeIdentities, sandboxHarness, type TestIdentities } from "./helpers.ts";
+import { cleanupAll, IS_ROOT, idOf, makeIdentities, sandboxHarness, type TestIdentities } from "./helpers.ts";
 
 const missing = Object.entries(cliPaths).filter(([, p]) => !p);
 
@@ -40,12 +40,14 @@ describe.skipIf(!IS_ROOT)("real CLIs as agent identities (tool scenario: a real 
       return exited(ex.child);
     };
   });
-  afterAll(async () => {
-    await stop?.();
-    await mock?.close();
-    h?.cleanup();
-    ids?.remove();
-  });
+  afterAll(() =>
+    cleanupAll(
+      () => stop?.(),
+      () => mock?.close(),
+      () => h?.cleanup(),
+      () => ids?.remove(),
+    ),
+  );
 
   for (const cli of ["claude", "codex", "gemini"] as const) {
     it(`${cli}: creates hello.txt with its shell tool and the job succeeds`, async () => {
