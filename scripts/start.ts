@@ -47,6 +47,7 @@ vault-mcp is running
   MCP        ${stack.workerUrl}/mcp
   REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
   executor   ${stack.executorUrl}   CLIs: ${clis || "unknown"}
+  sandbox    ${stack.agentSandbox}
   token      ${token}   (from .dev.vars)
 
 Connect Claude Code:
