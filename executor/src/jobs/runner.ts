@@ -24,7 +24,7 @@ import type {
 import { debugEnabled, log } from "../log.ts";
 import { type ProfilesFile, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { createHome, handOver, removeHome } from "../sandbox/homes.ts";
-import type { AgentLease, AgentSandbox } from "../sandbox/sandbox.ts";
+import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { runVerify } from "../verify.ts";
 import { type JobStore, toView } from "./store.ts";
 
@@ -88,11 +88,6 @@ function failedRun(side: ResolvedSide, kind: "crash" | "interrupted", message: s
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** Kills what the identity still runs (a daemon that left the CLI's group) before the tree is read. */
-async function reapAfter(lease: AgentLease | null): Promise<void> {
-  if (lease) await lease.reap();
-}
 
 export class JobRunner {
   /** Emits `done` with the job id when a job reaches a terminal status. */
@@ -271,16 +266,11 @@ export class JobRunner {
         killGraceMs: config.KILL_GRACE_MS,
         signal,
       });
-      await reapAfter(lease);
       const parsed = adapter.parse(outcome, { model: side.model, cli: side.cli });
-      let verify: VerifyResult | undefined;
-      if (req.verify && parsed.ok) {
-        try {
-          verify = await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal);
-        } finally {
-          await reapAfter(lease);
-        }
-      }
+      const verify =
+        req.verify && parsed.ok
+          ? await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
+          : undefined;
       const collected = await worktrees.collect(wt, { diffs });
       ok = parsed.ok && (verify?.ok ?? true);
       return { side, run: parsed, ...(verify ? { verify } : {}), collected, branch: wt.branch };
@@ -288,11 +278,14 @@ export class JobRunner {
       return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
     } finally {
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed
-      // run's worktree is kept (for the TTL) so a human can look at what the agent left.
+      // run's worktree is kept (for the TTL) so a human can look at what the agent left. First,
+      // whatever the identity still runs (a daemon that left the CLI's group, a server a test
+      // started) is killed, so nothing writes into the tree or survives into the slot's next run.
       const keep = !ok;
       const runHome = home;
       this.track(
         (async () => {
+          await lease?.reap().catch((err: unknown) => log("warn", "reap_failed", { jobId, error: errText(err) }));
           await worktrees
             .release(wt, { keep })
             .catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: errText(err) }));

@@ -135,7 +135,7 @@ describe.skipIf(!IS_ROOT)("agent sandbox: every escape is refused (root: makes t
     refused(find(e, "connect 169.254.169.254"));
     refused(find(e, `connect ${linkLocal?.host}`));
     expect(find(e, `connect ${linkLocal?.host}`).detail).toBe("EHOSTUNREACH");
-    expect(e.health.sandbox).toMatchObject({
+    expect(e.health.sandbox, "metadata not blocked: is nftables installed? (.ci/run installs it)").toMatchObject({
       mode: "on",
       identities: ids.names,
       metadata: "blocked",
