@@ -12,13 +12,14 @@
  * world-readable; files outside the slots keep the executor's own group, which no agent is in.
  */
 import { accessSync, chmodSync, constants, mkdirSync, statSync } from "node:fs";
+import { chmod, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ExecutorConfig } from "../config.ts";
 import { which } from "../health.ts";
 import type { ProcessOutcome, RunProcessOptions, WorktreeSlot } from "../interfaces.ts";
 import { log } from "../log.ts";
 import { applyFirewall, removeFirewall, tableName } from "./firewall.ts";
-import type { HomeOwner } from "./homes.ts";
+import { type HomeOwner, removeHome } from "./homes.ts";
 import { type AgentIdentity, identityNames, resolveIdentities, SandboxSetupError } from "./identities.ts";
 import { fixPermissions, type RunAsTools, type RunProcess, reap, runAs } from "./run-as.ts";
 import { type MetadataRoute, selfCheck } from "./self-check.ts";
@@ -160,6 +161,7 @@ export class AgentSandbox {
    */
   async start(env: Readonly<Record<string, string | undefined>>): Promise<void> {
     await this.#applyFirewall(null);
+    await this.#closeLeftovers();
     const bins: Record<string, string> = {};
     for (const [name, bin] of Object.entries({
       claude: this.#config.CLAUDE_BIN,
@@ -189,6 +191,33 @@ export class AgentSandbox {
       });
     for (const [cli, ok] of Object.entries(report.clis))
       if (!ok) log("warn", "agent_cannot_execute_cli", { cli, path: bins[cli], identity: first.name });
+  }
+
+  /**
+   * What runs cut short by a restart left open to their slot: a worktree (its top directory is
+   * locked; sweep keeps it as orphaned) and a home (deleted). Pooled and kept trees are locked already.
+   */
+  async #closeLeftovers(): Promise<void> {
+    const slotOf = (gid: number) => this.slots().find((s) => s.gid === gid);
+    for (const repo of await readdir(this.#config.WORKTREES_DIR).catch(() => [] as string[])) {
+      const base = path.join(this.#config.WORKTREES_DIR, repo);
+      for (const e of await readdir(base, { withFileTypes: true }).catch(() => [])) {
+        if (e.isDirectory()) await chmod(path.join(base, e.name), 0o700).catch(() => undefined);
+      }
+    }
+    for (const e of await readdir(this.homesDir, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      const dir = path.join(this.homesDir, e.name);
+      const slot = slotOf((await stat(dir)).gid);
+      await removeHome(
+        dir,
+        slot ? { identity: this.#identityOf(slot.gid), fixPermissions: slot.fixPermissions } : null,
+      ).catch((err: unknown) => log("warn", "home_remove_failed", { dir, error: String(err) }));
+    }
+  }
+
+  #identityOf(gid: number): AgentIdentity {
+    return this.identities.find((i) => i.gid === gid) as AgentIdentity;
   }
 
   /** Once the port is bound (as root): agents are also refused on it, before they reach the token check. */

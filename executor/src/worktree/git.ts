@@ -106,3 +106,12 @@ export async function gitStatus(cwd: string, args: readonly string[], opts: GitO
   }
   return { stdout: out.stdout, exitCode: out.exitCode, truncated: out.stdoutTruncated };
 }
+
+/** git on a job's tree, through its own git directory (treeArgs). */
+export function treeGit(
+  wt: { path: string; gitDir: string },
+  args: readonly string[],
+  opts: GitOptions = {},
+): Promise<GitResult> {
+  return gitStatus(wt.path, [...treeArgs(wt.gitDir, wt.path), ...args], opts);
+}

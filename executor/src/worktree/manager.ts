@@ -21,16 +21,9 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Worktree, WorktreeManager, WorktreeOutcome, WorktreeSlot } from "../interfaces.ts";
 import { log } from "../log.ts";
-import {
-  capDiff,
-  chunkMatches,
-  DIFF_TRUNCATED_MARK,
-  type NumstatEntry,
-  parseNumstatEntries,
-  splitPatch,
-} from "./diff-parse.ts";
+import { collectTree, type DiffLimits } from "./collect.ts";
 import { RefNotFoundError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
-import { type GitOptions, git, gitStatus, treeArgs } from "./git.ts";
+import { type GitOptions, git, gitStatus, treeGit } from "./git.ts";
 import { createTreeDir, lockTree, openTree, restoreGitFile } from "./slot-access.ts";
 import { clearSlotState, readSlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
 import { checkJobId, checkRef, resolveRepo } from "./validate.ts";
@@ -46,7 +39,7 @@ export {
   WorktreeError,
 } from "./errors.ts";
 
-export interface WorktreeOptions {
+export interface WorktreeOptions extends DiffLimits {
   reposDir: string;
   worktreesDir: string;
   /** Repo names jobs may use; empty = every git repo directly inside reposDir. */
@@ -55,16 +48,10 @@ export interface WorktreeOptions {
   keepFailedMs: number;
   /** Cleaned trees kept per repo for reuse; 0 disables the pool. */
   poolSize: number;
-  /** Cap per file in `diffs` (default 64 KiB). */
-  maxDiffBytes?: number;
-  /** Cap on the whole patch read for `diffs` (default 8 MiB); files past it get no entry. */
-  maxPatchBytes?: number;
   /** The sandbox's slots, so sweep can give a tree found on disk back to its slot (by its group). */
   slots?: readonly WorktreeSlot[];
   now?: () => number;
 }
-
-const AUTHOR = ["-c", "user.name=vault-executor", "-c", "user.email=vault-executor@localhost"];
 
 interface Held {
   repo: string;
@@ -119,7 +106,7 @@ export class GitWorktreeManager implements WorktreeManager {
       try {
         await clearSlotState(pooled.path);
         // Cleaned on release, so one checkout makes it this job's tree.
-        await this.#git(wt, ["checkout", "-q", "-f", "-B", branch, commit], asSlot);
+        await treeGit(wt, ["checkout", "-q", "-f", "-B", branch, commit], asSlot);
         if (slot) await openTree(pooled.path, slot);
         return wt;
       } catch (err) {
@@ -157,68 +144,15 @@ export class GitWorktreeManager implements WorktreeManager {
     return path.join(await common, "worktrees", path.basename(dir));
   }
 
-  /** git on a job's tree, through its own git directory (treeArgs). */
-  #git(wt: Pick<Worktree, "path" | "gitDir">, args: readonly string[], opts: GitOptions = {}) {
-    return gitStatus(wt.path, [...treeArgs(wt.gitDir, wt.path), ...args], opts);
-  }
-
   async collect(wt: Worktree, opts: { diffs?: boolean } = {}): Promise<WorktreeOutcome> {
     try {
-      return await this.#collect(wt, opts);
+      return await collectTree(wt, opts, this.#opts);
     } catch (err) {
       // An agent that took the group's read right from its files: given back (as the identity), once.
       if (!wt.slot || !(err instanceof WorktreeError) || !/permission denied/i.test(err.detail)) throw err;
       await wt.slot.fixPermissions(wt.path);
-      return this.#collect(wt, opts);
+      return collectTree(wt, opts, this.#opts);
     }
-  }
-
-  async #collect(wt: Worktree, opts: { diffs?: boolean }): Promise<WorktreeOutcome> {
-    await rm(path.join(wt.gitDir, "index.lock"), { force: true });
-    // The CLI may have switched branch or detached HEAD: bring the job branch to where it is now,
-    // keeping the index and files, so the result always lands on vault/<jobId>.
-    const head = await this.#git(wt, ["symbolic-ref", "-q", "HEAD"], { okCodes: [0, 1] });
-    if (head.stdout.trim() !== `refs/heads/${wt.branch}`) await this.#git(wt, ["checkout", "-q", "-B", wt.branch]);
-
-    await this.#git(wt, ["add", "-A"]);
-    // Against the base commit, not HEAD: a CLI that committed its own work still gets it listed.
-    const diffArgs = ["diff", "--cached", "--find-renames", "--no-ext-diff", "--no-textconv", "--no-color"];
-    const numstat = await this.#git(wt, [...diffArgs, "--numstat", "-z", wt.baseCommit, "--"]);
-    const entries = parseNumstatEntries(numstat.stdout);
-
-    const staged = await this.#git(wt, ["diff", "--cached", "--quiet"], { okCodes: [0, 1] });
-    if (staged.exitCode === 1)
-      await this.#git(wt, [...AUTHOR, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", `vault: ${wt.branch}`]);
-    const tip = (await this.#git(wt, ["rev-parse", "HEAD"])).stdout.trim();
-
-    const diffs = opts.diffs && entries.length > 0 ? await this.#diffs(wt, diffArgs, entries) : {};
-    return {
-      files: entries.map(({ path: p, added, deleted }) => ({ path: p, added, deleted })),
-      commit: tip === wt.baseCommit ? null : tip,
-      diffs,
-    };
-  }
-
-  /** One patch for all files, split in numstat's order; checked against each chunk's header. */
-  async #diffs(wt: Worktree, diffArgs: string[], entries: NumstatEntry[]): Promise<Record<string, string>> {
-    const patch = await this.#git(wt, [...diffArgs, "--src-prefix=a/", "--dst-prefix=b/", wt.baseCommit, "--"], {
-      maxOutputBytes: this.#opts.maxPatchBytes ?? 8 * 1024 * 1024,
-      allowTruncated: true,
-    });
-    const chunks = splitPatch(patch.stdout);
-    const diffs: Record<string, string> = {};
-    for (const [i, entry] of entries.entries()) {
-      let chunk = chunks[i];
-      if (chunk === undefined) break;
-      // Quoted headers (a tab or quote in the name) cannot be compared cheaply; order still holds.
-      if (!chunk.startsWith('diff --git "') && !chunkMatches(chunk, entry)) {
-        log("warn", "worktree_patch_order_mismatch", { branch: wt.branch, path: entry.path });
-        return {};
-      }
-      if (patch.truncated && i === chunks.length - 1) chunk += DIFF_TRUNCATED_MARK;
-      diffs[entry.path] = capDiff(chunk, this.#opts.maxDiffBytes ?? 64 * 1024);
-    }
-    return diffs;
   }
 
   async release(wt: Worktree, opts: { keep: boolean }): Promise<void> {
@@ -255,7 +189,7 @@ export class GitWorktreeManager implements WorktreeManager {
       await rm(path.join(wt.gitDir, "index.lock"), { force: true });
       await restoreGitFile(wt.path, wt.gitDir);
       // Detached, so the job branch is checked out nowhere and can be deleted or fetched freely.
-      await this.#git(wt, ["checkout", "-q", "-f", "--detach"], wt.slot ? { gid: wt.slot.gid } : {});
+      await treeGit(wt, ["checkout", "-q", "-f", "--detach"], wt.slot ? { gid: wt.slot.gid } : {});
       await this.#clean(wt);
       await this.#dropBranchWithoutCommit(repoDir, wt);
       await writeSlotState(wt.path, { state: "idle" });
@@ -275,9 +209,9 @@ export class GitWorktreeManager implements WorktreeManager {
    * and if not, the identity gives the rights back and it is cleaned again.
    */
   async #clean(wt: Worktree): Promise<void> {
-    const clean = () => this.#git(wt, ["clean", "-q", "-ffdx"]);
+    const clean = () => treeGit(wt, ["clean", "-q", "-ffdx"]);
     const leftovers = async () =>
-      (await this.#git(wt, ["status", "--porcelain", "--ignored", "--untracked-files=all"])).stdout.trim();
+      (await treeGit(wt, ["status", "--porcelain", "--ignored", "--untracked-files=all"])).stdout.trim();
     await clean();
     if (!wt.slot || (await leftovers()) === "") return;
     await this.#giveBack(wt.path, wt.slot);

@@ -12,12 +12,13 @@ import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProbeResult, ProbeSpec } from "../../src/sandbox/probe.ts";
-import { exited, type Harness, harness, post, spawnExecutor, until, waitJob } from "../server/harness.ts";
+import { type Harness, harness, post, until, waitJob } from "../server/harness.ts";
 import {
   cleanupAll,
   ESCAPE_CLI,
   IS_ROOT,
   makeIdentities,
+  runningExecutor,
   sandboxHarness,
   type TestIdentities,
   trees,
@@ -41,7 +42,7 @@ async function bindLinkLocal(): Promise<{ host: string; port: number; server: Se
 
 /** Job A holds its worktree (secret.txt) while job B, the escaping agent, runs `spec` plus the targets. */
 async function tryEscapes(h: Harness, extraEnv: Record<string, string> = {}): Promise<Escape> {
-  const { child, url } = await spawnExecutor(h, extraEnv);
+  const { url, pid, stop } = await runningExecutor(h, extraEnv);
   try {
     const a = (await (
       await post(`${url}/jobs`, { jobKey: "hold", profile: "sonnet", prompt: "hold", repo: "demo" })
@@ -62,7 +63,7 @@ async function tryEscapes(h: Harness, extraEnv: Record<string, string> = {}): Pr
     );
     const repo = path.join(h.dir, "repos", "demo");
     const spec: ProbeSpec = {
-      environ: [child.pid as number],
+      environ: [pid],
       read: [path.join(h.dir, "data", "jobs.sqlite"), path.join(repo, ".git", "config"), secret],
       append: [path.join(h.dir, "data", "jobs.sqlite"), path.join(repo, ".git", "config")],
       create: [path.join(repo, ".git", "hooks")],
@@ -87,8 +88,7 @@ async function tryEscapes(h: Harness, extraEnv: Record<string, string> = {}): Pr
     const health = (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
     return { results, health };
   } finally {
-    child.kill("SIGTERM");
-    await exited(child);
+    await stop();
   }
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ensureIdentities, identityNames, removeIdentities } from "../../src/sandbox/provision.ts";
-import { type Harness, harness } from "../server/harness.ts";
+import { exited, type Harness, harness, spawnExecutor } from "../server/harness.ts";
 
 export const IS_ROOT = process.geteuid?.() === 0;
 export const ESCAPE_CLI = path.join(import.meta.dirname, "..", "fixtures", "escape-cli.mjs");
@@ -69,4 +69,22 @@ export async function cleanupAll(...steps: (() => unknown)[]): Promise<void> {
     }
   }
   if (first !== undefined) throw first;
+}
+
+/** The executor as a real process (its pid is the one whose environ the agents try), and how to stop it. */
+export async function runningExecutor(
+  h: Harness,
+  extra: Record<string, string> = {},
+  wrap: readonly string[] = [],
+): Promise<{ url: string; pid: number; output: () => string; stop: () => Promise<unknown> }> {
+  const ex = await spawnExecutor(h, extra, wrap);
+  return {
+    url: ex.url,
+    pid: ex.child.pid as number,
+    output: ex.output,
+    stop: () => {
+      ex.child.kill("SIGTERM");
+      return exited(ex.child);
+    },
+  };
 }

@@ -9,8 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliPaths } from "../../../test/clis/paths.ts";
 import { writeProfiles } from "../../../test/e2e/fixture.ts";
 import { type MockModelApi, startMockModelApi } from "../../../test/mock-model-api/server.ts";
-import { exited, type Harness, post, spawnExecutor } from "../server/harness.ts";
-import { cleanupAll, IS_ROOT, idOf, makeIdentities, sandboxHarness, type TestIdentities } from "./helpers.ts";
+import { type Harness, post } from "../server/harness.ts";
+import {
+  cleanupAll,
+  IS_ROOT,
+  idOf,
+  makeIdentities,
+  runningExecutor,
+  sandboxHarness,
+  type TestIdentities,
+} from "./helpers.ts";
 
 const missing = Object.entries(cliPaths).filter(([, p]) => !p);
 
@@ -33,12 +41,7 @@ describe.skipIf(!IS_ROOT)("real CLIs as agent identities (tool scenario: a real 
     });
     const profiles = path.join(h.dir, "data-profiles.json");
     writeProfiles(profiles, mock.url, { sonnet: "tool", codex: "tool", "gemini-flash": "tool" });
-    const ex = await spawnExecutor(h, { PROFILES_FILE: profiles, DEFAULT_TIMEOUT_MS: "60000" });
-    url = ex.url;
-    stop = () => {
-      ex.child.kill("SIGTERM");
-      return exited(ex.child);
-    };
+    ({ url, stop } = await runningExecutor(h, { PROFILES_FILE: profiles, DEFAULT_TIMEOUT_MS: "60000" }));
   });
   afterAll(() =>
     cleanupAll(

@@ -11,8 +11,17 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureIdentities, removeIdentities } from "../../src/sandbox/provision.ts";
-import { exited, type Harness, post, spawnExecutor, until, waitJob } from "../server/harness.ts";
-import { cleanupAll, IS_ROOT, idOf, makeIdentities, sandboxHarness, type TestIdentities, trees } from "./helpers.ts";
+import { type Harness, post, until, waitJob } from "../server/harness.ts";
+import {
+  cleanupAll,
+  IS_ROOT,
+  idOf,
+  makeIdentities,
+  runningExecutor,
+  sandboxHarness,
+  type TestIdentities,
+  trees,
+} from "./helpers.ts";
 
 const CAPS = "-all,+setuid,+setgid,+kill";
 
@@ -44,7 +53,7 @@ describe.skipIf(!IS_ROOT)("as the unit runs it: a service user with the unit's a
     ids = makeIdentities(2, { memberOf: svc });
     h = sandboxHarness(ids.prefix, { KILL_GRACE_MS: "300" });
     spawnSync("chown", ["-R", `${svc}:${svc}`, h.dir]);
-    const ex = await spawnExecutor(h, {}, [
+    ({ url, output, stop } = await runningExecutor(h, {}, [
       "setpriv",
       `--reuid=${svc}`,
       `--regid=${svc}`,
@@ -54,13 +63,7 @@ describe.skipIf(!IS_ROOT)("as the unit runs it: a service user with the unit's a
       `--bounding-set=${CAPS}`,
       "--no-new-privs",
       "--",
-    ]);
-    url = ex.url;
-    output = ex.output;
-    stop = () => {
-      ex.child.kill("SIGTERM");
-      return exited(ex.child);
-    };
+    ]));
   });
   afterAll(() =>
     cleanupAll(
