@@ -161,6 +161,16 @@ export class AgentSandbox {
    */
   async start(env: Readonly<Record<string, string | undefined>>): Promise<void> {
     await this.#applyFirewall(null);
+    try {
+      await this.#check(env);
+    } catch (err) {
+      // The executor exits on this: no rules for these uids are left behind.
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async #check(env: Readonly<Record<string, string | undefined>>): Promise<void> {
     await this.#closeLeftovers();
     const bins: Record<string, string> = {};
     for (const [name, bin] of Object.entries({
