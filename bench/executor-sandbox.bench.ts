@@ -14,7 +14,7 @@ import { createHome, handOver, removeHome } from "../executor/src/sandbox/homes.
 import { AgentSandbox } from "../executor/src/sandbox/sandbox.ts";
 import { ESCAPE_CLI, makeIdentities } from "../executor/test/sandbox/helpers.ts";
 import { type Harness, harness, SECRET } from "../executor/test/server/harness.ts";
-import { percentile } from "./local-d1.ts";
+import { percentile } from "./stats.ts";
 import type { BenchReport } from "./types.ts";
 
 const RUNS = 40;
