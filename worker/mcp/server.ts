@@ -50,6 +50,9 @@ function buildServer(deps: ToolDeps): McpServer {
       // The SDK's default validator (Ajv) compiles with eval, which workerd forbids outside tests.
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
       instructions: INSTRUCTIONS,
+      // The tool list changes only with a deploy: advertising list changes would have every
+      // 2026 client hold a `subscriptions/listen` stream open on the Worker for nothing.
+      capabilities: { tools: { listChanged: false } },
       cacheHints: { "tools/list": LIST_CACHE, "server/discover": LIST_CACHE },
     },
   );
@@ -113,10 +116,10 @@ export async function handleMcp(request: Request, env: Env, ctx: ExecutionContex
   }
   const deps: ToolDeps = { env, config, ctx, now: () => Date.now() };
   try {
-    const invalid = invalidParamsResponse(body);
+    const legacy = await isLegacyRequest(request, body, { maxRequestBodySize: config.maxBodyBytes });
+    const invalid = invalidParamsResponse(body, legacy ? "legacy" : "modern");
     if (invalid) return invalid;
-    if (await isLegacyRequest(request, body, { maxRequestBodySize: config.maxBodyBytes }))
-      return await serveLegacy(request, body, buildServer(deps));
+    if (legacy) return await serveLegacy(request, body, buildServer(deps));
     const modern = createMcpHandler(() => buildServer(deps), {
       // 2025-era requests never get here (routed above); the modern path alone answers the rest.
       legacy: "reject",

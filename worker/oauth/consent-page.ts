@@ -19,7 +19,7 @@ body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0
 main{max-width:30rem;margin:0 auto;padding:1.5rem 1rem}
 .card{background:#fff;border-radius:12px;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 h1{font-size:1.3rem;margin:0 0 .75rem}
-dl{margin:0 0 1rem}dt{font-weight:600;margin-top:.6rem}dd{margin:0;word-break:break-all}
+dl{margin:0 0 1rem}dt{font-weight:600;margin-top:.6rem}dd{margin:0;overflow-wrap:anywhere}
 .warn{background:#fef3c7;border-radius:8px;padding:.6rem .8rem}
 .error{background:#fee2e2;border-radius:8px;padding:.6rem .8rem;color:#7f1d1d}
 label{display:block;font-weight:600;margin:1rem 0 .3rem}
@@ -35,7 +35,6 @@ function layout(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>
 </head>
