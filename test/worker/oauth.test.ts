@@ -7,7 +7,11 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { OAuthAuthorizationServer } from "@cloudflare/workers-oauth-provider";
-import { refreshAuthorization } from "@modelcontextprotocol/client";
+import {
+  type AuthorizationServerMetadata,
+  type OAuthClientInformationMixed,
+  refreshAuthorization,
+} from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { route } from "../../worker/router.ts";
 import { CLAUDE_CLIENT_ID, CLAUDE_REDIRECT } from "./cimd-documents.ts";
@@ -125,35 +129,6 @@ describe("OAuth sign-in", () => {
     expect(consent.html).toContain('<dd id="redirect-host">claude.ai</dd>');
   });
 
-  it("a wrong secret is refused with a clear message and grants nothing; the same page can then be approved", async () => {
-    const metadata = await discover();
-    const client = await registerDcr(metadata);
-    const consent = await openConsent(metadata, client, DCR_REDIRECT, "10.0.0.3");
-    const wrong = await submitConsent(consent, { decision: "allow", secret: "guess" }, "10.0.0.3");
-    expect(wrong.status).toBe(401);
-    expect(wrong.headers.get("location")).toBeNull();
-    const page = await wrong.text();
-    expect(page).toContain("Wrong owner secret");
-    expect(page).toContain(`href="/authorize?`);
-    const right = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, "10.0.0.3");
-    codeFrom(right, DCR_REDIRECT);
-    // A handle works once.
-    const again = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, "10.0.0.3");
-    expect(again.status).toBe(400);
-  });
-
-  it("Deny sends the client access_denied with its state, and no code", async () => {
-    const metadata = await discover();
-    const client = await registerDcr(metadata);
-    const consent = await openConsent(metadata, client, DCR_REDIRECT, "10.0.0.4");
-    const res = await submitConsent(consent, { decision: "deny" }, "10.0.0.4");
-    expect(res.status).toBe(302);
-    const location = new URL(res.headers.get("location") ?? "");
-    expect(location.searchParams.get("error")).toBe("access_denied");
-    expect(location.searchParams.get("state")).toBe("state-123");
-    expect(location.searchParams.get("code")).toBeNull();
-  });
-
   it("refuses a form without the consent cookie, and one posted from another site", async () => {
     const metadata = await discover();
     const client = await registerDcr(metadata);
@@ -178,23 +153,6 @@ describe("OAuth sign-in", () => {
     expect(crossSite.status).toBe(403);
   });
 
-  it("allows 5 attempts a minute per client IP, then answers 429", async () => {
-    const metadata = await discover();
-    const client = await registerDcr(metadata);
-    const consent = await openConsent(metadata, client, DCR_REDIRECT, "10.0.0.6");
-    for (let i = 0; i < 5; i++) {
-      const r = await submitConsent(consent, { decision: "allow", secret: `guess-${i}` }, "10.0.0.6");
-      expect(r.status).toBe(401);
-    }
-    const limited = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, "10.0.0.6");
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get("retry-after")).toBe("60");
-    expect(await limited.text()).toContain("Too many attempts");
-    // Another address is not affected.
-    const other = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, "10.0.0.7");
-    codeFrom(other, DCR_REDIRECT);
-  });
-
   it("without OWNER_SECRET the consent page says how to set it, and grants nothing", async () => {
     const unset = { ...env, OWNER_SECRET: "" } as Env;
     const res = await route(
@@ -204,6 +162,67 @@ describe("OAuth sign-in", () => {
     );
     expect(res.status).toBe(503);
     expect(await res.text()).toContain("wrangler secret put OWNER_SECRET");
+  });
+});
+
+/** The consent paths, for a self-registered client and for Claude's metadata-document client id. */
+const KINDS = [
+  { kind: "DCR", net: "10.1.0", redirect: DCR_REDIRECT, client: (m: AuthorizationServerMetadata) => registerDcr(m) },
+  {
+    kind: "CIMD",
+    net: "10.2.0",
+    redirect: CLAUDE_REDIRECT,
+    client: async (_m: AuthorizationServerMetadata): Promise<OAuthClientInformationMixed> => ({
+      client_id: CLAUDE_CLIENT_ID,
+    }),
+  },
+];
+
+describe.each(KINDS)("OAuth consent with a $kind client", (kind) => {
+  it("a wrong secret is refused with a clear message and grants nothing; the same page can then be approved", async () => {
+    const metadata = await discover();
+    const client = await kind.client(metadata);
+    const consent = await openConsent(metadata, client, kind.redirect, `${kind.net}.3`);
+    const wrong = await submitConsent(consent, { decision: "allow", secret: "guess" }, `${kind.net}.3`);
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("location")).toBeNull();
+    const page = await wrong.text();
+    expect(page).toContain("Wrong owner secret");
+    expect(page).toContain(`href="/authorize?`);
+    const right = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, `${kind.net}.3`);
+    codeFrom(right, kind.redirect);
+    // A handle works once.
+    const again = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, `${kind.net}.3`);
+    expect(again.status).toBe(400);
+  });
+
+  it("Deny sends the client access_denied with its state, and no code", async () => {
+    const metadata = await discover();
+    const client = await kind.client(metadata);
+    const consent = await openConsent(metadata, client, kind.redirect, `${kind.net}.4`);
+    const res = await submitConsent(consent, { decision: "deny" }, `${kind.net}.4`);
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("location") ?? "");
+    expect(location.searchParams.get("error")).toBe("access_denied");
+    expect(location.searchParams.get("state")).toBe("state-123");
+    expect(location.searchParams.get("code")).toBeNull();
+  });
+
+  it("allows 5 attempts a minute per client IP, then answers 429", async () => {
+    const metadata = await discover();
+    const client = await kind.client(metadata);
+    const consent = await openConsent(metadata, client, kind.redirect, `${kind.net}.6`);
+    for (let i = 0; i < 5; i++) {
+      const r = await submitConsent(consent, { decision: "allow", secret: `guess-${i}` }, `${kind.net}.6`);
+      expect(r.status).toBe(401);
+    }
+    const limited = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, `${kind.net}.6`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("60");
+    expect(await limited.text()).toContain("Too many attempts");
+    // Another address is not affected.
+    const other = await submitConsent(consent, { decision: "allow", secret: OWNER_SECRET }, `${kind.net}.7`);
+    codeFrom(other, kind.redirect);
   });
 });
 
