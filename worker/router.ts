@@ -1,5 +1,7 @@
+import type { HealthView } from "@vault-mcp/contract";
 import { getConfig } from "../core/config.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, ConfigError } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 import { handleApi } from "./api/routes.ts";
 import { handleCallback } from "./callback.ts";
 import { preflight, withCors } from "./cors.ts";
@@ -11,9 +13,37 @@ import { originGuard } from "./guards/origin.ts";
 import { sizeGuard } from "./guards/size.ts";
 import { handleMcp } from "./mcp/server.ts";
 import { handleOAuth, isOAuthPath } from "./oauth/routes.ts";
-import { health } from "./services/health.ts";
+import { health, misconfigured } from "./services/health.ts";
 
 const CALLBACK = /^\/api\/callback\/([^/]+)$/;
+
+/** Open, and still an answer when the config is broken: then it says which variable to fix. */
+async function healthResponse(request: Request, env: Env): Promise<Response> {
+  if (request.method !== "GET" && request.method !== "HEAD")
+    return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
+  let h: HealthView;
+  try {
+    h = await health(env, getConfig(env), Date.now());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log("error", "config_invalid", { message: err.message });
+    h = misconfigured(err, Date.now());
+  }
+  return Response.json(h, { status: h.status === "ok" ? 200 : 503, headers: { "cache-control": "no-store" } });
+}
+
+/**
+ * /health reads the config itself (it still answers, naming the variable to fix, when the config is
+ * broken); the Host rule applies to it whenever the config, and so PUBLIC_URL, is readable.
+ */
+function hostGuardIfConfigured(request: Request, env: Env): Response | undefined {
+  try {
+    return hostGuard(request, getConfig(env));
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
+}
 
 /**
  * Host first (on a loopback Worker, a non-loopback Host is a DNS-rebinding attempt, refused on
@@ -25,15 +55,10 @@ const CALLBACK = /^\/api\/callback\/([^/]+)$/;
 export async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   try {
     const url = new URL(request.url);
+    if (url.pathname === "/health") return hostGuardIfConfigured(request, env) ?? (await healthResponse(request, env));
     const config = getConfig(env);
     const wrongHost = hostGuard(request, config);
     if (wrongHost) return wrongHost;
-    if (url.pathname === "/health") {
-      if (request.method !== "GET" && request.method !== "HEAD")
-        return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
-      const h = await health(env, config, Date.now());
-      return Response.json(h, { status: h.status === "ok" ? 200 : 503, headers: { "cache-control": "no-store" } });
-    }
     const callback = CALLBACK.exec(url.pathname);
     if (callback?.[1] && request.method === "POST") return await handleCallback(request, env, callback[1]);
     if (isOAuthPath(url.pathname)) return await handleOAuth(request, env, ctx, config);

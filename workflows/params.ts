@@ -2,7 +2,16 @@
  * What crosses into an ExecuteWorkflow instance: its params and the events it waits for. The Worker
  * creates instances with these params and sends these events; nothing here imports the Worker.
  */
-import { GitRef, ProfileChoice, ProfileName, RepoName, TaskId, Verbosity, VerifyCommand } from "@vault-mcp/contract";
+import {
+  ExecutorChoice,
+  GitRef,
+  ProfileChoice,
+  ProfileName,
+  RepoName,
+  TaskId,
+  Verbosity,
+  VerifyCommand,
+} from "@vault-mcp/contract";
 import { z } from "zod";
 
 /** Params of one ExecuteWorkflow instance (instance id = taskId). Kept small: the prompt lives in D1. */
@@ -16,6 +25,10 @@ export const ExecuteParams = z.strictObject({
   budgetUsd: z.number().positive().optional(),
   kind: z.string(),
   replayOf: TaskId.optional(),
+  /** The original call shape: run this CLI's direct profile (or consensus) instead of `profile`. */
+  executor: ExecutorChoice.optional(),
+  /** Whether a failed run escalates up the ladder. */
+  climb: z.boolean(),
 });
 export type ExecuteParams = z.infer<typeof ExecuteParams>;
 
@@ -31,13 +44,26 @@ export function attemptOfJobKey(jobKey: string): number | null {
   const m = /:(\d+)$/.exec(jobKey);
   return m ? Number(m[1]) : null;
 }
-export const BUDGET_EVENT = "budget";
-export const HUMAN_EVENT = "human";
+/**
+ * A human's answer and a raised cap: one event type per wait (`human-2`, `budget-1`), written to the
+ * task row as `waiting_for` while the instance waits. The Worker claims that value before it sends,
+ * so a second answer to the same wait is refused (409) and can never answer the next one.
+ */
+export type WaitKind = "human" | "budget";
+export const waitEventType = (kind: WaitKind, n: number): string => `${kind}-${n}`;
+
+/** Names the wait an answer is meant for (the task's `waitingFor`), so a late duplicate cannot answer the next one. */
+const ForWait = z
+  .string()
+  .regex(/^(human|budget)-\d{1,6}$/, "wait looks like human-1 or budget-2 (the task's waitingFor)")
+  .optional()
+  .describe("The wait this answers, as the task shows it (waitingFor); another wait is refused with 409.");
 
 export const BudgetEvent = z.strictObject({
   capUsd: z.number().positive().max(1000).describe("New per-task cap in USD; must exceed what the task has spent."),
   actor: z.string().max(100).default("human"),
   note: z.string().max(2000).optional(),
+  wait: ForWait,
 });
 export type BudgetEvent = z.infer<typeof BudgetEvent>;
 
@@ -50,5 +76,6 @@ export const HumanEvent = z.strictObject({
   ),
   instructions: z.string().max(20_000).optional().describe("Extra instructions appended to the prompt on retry."),
   actor: z.string().max(100).default("human"),
+  wait: ForWait,
 });
 export type HumanEvent = z.infer<typeof HumanEvent>;

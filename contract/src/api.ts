@@ -26,6 +26,10 @@ export const TaskView = z.object({
   result: z.string().nullable(),
   error: z.string().nullable(),
   replayOf: z.string().nullable(),
+  /** The original call shape, when given: a CLI run once, or consensus. */
+  executor: z.string().nullable(),
+  /** What the task waits for now (`human-1`, `budget-2`): name it when you answer. */
+  waitingFor: z.string().nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),
   closedAt: z.number().nullable(),
@@ -96,7 +100,10 @@ export const ExecuteOutcome = z.object({
 export type ExecuteOutcome = z.infer<typeof ExecuteOutcome>;
 
 /** `GET /api/tasks/:id/state`: the outcome plus a one-line progress text while running. */
-export const TaskState = ExecuteOutcome.extend({ progressText: z.string().optional() });
+export const TaskState = ExecuteOutcome.extend({
+  progressText: z.string().optional(),
+  waitingFor: z.string().optional().describe("halted / needs_human: the wait an answer must name."),
+});
 export type TaskState = z.infer<typeof TaskState>;
 
 export const ReplayItem = z.object({
@@ -142,7 +149,8 @@ export type BreakersView = z.infer<typeof BreakersView>;
 
 /** `GET /health`, `GET /api/health` and the `health` tool. No secret, token or prompt is ever in it. */
 export const HealthView = z.object({
-  status: z.enum(["ok", "degraded"]).describe("degraded: something below says why (see reasons)."),
+  status: z.enum(["ok", "degraded"]).describe("degraded: `reasons` says why."),
+  reasons: z.array(z.string()).describe("Why the status is degraded, each with what to do; empty when ok."),
   version: z.string(),
   time: z.string(),
   d1: z.object({ reachable: z.boolean(), latencyMs: z.number() }),
@@ -153,6 +161,8 @@ export const HealthView = z.object({
     running: z.number().optional(),
     queued: z.number().optional(),
     capacity: z.number().optional(),
+    /** Each profile: can it run now, and if not, what to set or run (names, never values). */
+    profiles: z.record(z.string(), z.object({ ready: z.boolean(), missing: z.string().optional() })).optional(),
   }),
   breakers: BreakersView.nullable(),
 });
@@ -165,3 +175,38 @@ export type DecisionSent = z.infer<typeof DecisionSent>;
 /** `POST /api/breakers/ack`. */
 export const Acknowledged = z.object({ acknowledged: z.boolean() });
 export type Acknowledged = z.infer<typeof Acknowledged>;
+
+/** `POST /api/reconcile`: stages written from the executor after the workflow could not. */
+export const ReconcileReport = z.object({
+  items: z.array(
+    z.object({
+      taskId: z.string(),
+      attempt: z.number(),
+      jobId: z.string(),
+      outcome: z.enum(["written", "still_running", "error"]),
+      status: StageStatus.optional(),
+      costUsd: z.number().optional(),
+      reason: z.string().optional(),
+    }),
+  ),
+  written: z.number(),
+  stillRunning: z.number(),
+  errors: z.number(),
+});
+export type ReconcileReport = z.infer<typeof ReconcileReport>;
+
+/** `GET /api/cooldowns`: profiles the ladder passes over for now after repeated failed runs. */
+export const CooldownList = z.object({
+  cooldowns: z.array(
+    z.object({
+      profile: ProfileName,
+      until: z.number(),
+      consecutiveFailures: z.number(),
+    }),
+  ),
+});
+export type CooldownList = z.infer<typeof CooldownList>;
+
+/** `DELETE /api/cooldowns/:profile`. */
+export const CooldownCleared = z.object({ profile: ProfileName, cleared: z.boolean() });
+export type CooldownCleared = z.infer<typeof CooldownCleared>;

@@ -42,5 +42,24 @@ export type ProfileChoice = z.infer<typeof ProfileChoice>;
 export const Rung = z.union([ProfileName, z.literal(HUMAN)]);
 export type Rung = z.infer<typeof Rung>;
 
-export const StageStatus = z.enum(["succeeded", "failed", "timeout", "error", "skipped"]);
+/**
+ * One attempt's row: `running` from dispatch until its result is written; `skipped` when the rung
+ * could not run (not ready, put aside); `interrupted` when the executor restarted under it (it is
+ * re-dispatched); `budget` when the run stopped at the task's remaining budget; `error` when nothing
+ * ran (the executor refused or stayed unreachable).
+ */
+export const StageStatus = z.enum([
+  "running",
+  "succeeded",
+  "failed",
+  "timeout",
+  "budget",
+  "interrupted",
+  "skipped",
+  "error",
+]);
 export type StageStatus = z.infer<typeof StageStatus>;
+
+/** The original call shape: run one CLI once (its configured direct profile), or the two-model consensus. */
+export const ExecutorChoice = z.enum(["claude", "codex", "gemini", "consensus"]);
+export type ExecutorChoice = z.infer<typeof ExecutorChoice>;

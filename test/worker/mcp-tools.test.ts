@@ -99,7 +99,8 @@ describe("MCP tools", () => {
     expect(r.isError, textOf(r)).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ taskId, status: "succeeded" });
     expect(progress.length).toBeGreaterThan(0);
-    expect(textOf(await call("execute", { waitSeconds: 0 }))).toMatch(/prompt and repo/);
+    // Each missing field is named on its own.
+    expect(textOf(await call("execute", { waitSeconds: 0 }))).toMatch(/prompt: required.*repo: required/);
   });
 
   it("workflow: init → spec → write → close, and refuses to close an unfinished task", async () => {
@@ -254,8 +255,11 @@ describe("MCP tools", () => {
       d1: { reachable: true },
       executor: { reachable: false },
       breakers: { blocked: false },
+      reasons: [expect.stringContaining("the executor at http://127.0.0.1:28788 is unreachable")],
     });
-    expect(textOf(h)).toMatch(/^degraded: d1 up, executor down/);
+    expect(textOf(h)).toMatch(
+      /^degraded \(the executor at .* is unreachable: check EXECUTOR_URL and the VM\): d1 up, executor down/,
+    );
     const extra = await call("health", { verbose: true });
     expect(extra.isError).toBe(true);
     expect(textOf(extra)).toContain("verbose");

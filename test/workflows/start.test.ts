@@ -50,7 +50,7 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
     // Another execute won the race: its instance exists while the row still says `init`.
     await env.EXECUTE_WORKFLOW.create({
       id: taskId,
-      params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general" },
+      params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general", climb: true },
     });
     await expect(run(taskId)).rejects.toMatchObject({
       code: "conflict",

@@ -136,8 +136,8 @@ export async function createTranscript(
 }
 
 export const ListQuery = z.strictObject({
-  taskId: TaskId.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  taskId: TaskId.optional().describe("Only the records of this task."),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe("list: how many, newest first (default 50)."),
 });
 
 export async function listCheckpoints(db: D1Database, q: z.infer<typeof ListQuery>): Promise<CheckpointRow[]> {
@@ -200,16 +200,18 @@ export const WriteUpFields = {
 export const hasWriteUp = (w: { content?: string | undefined; checkpoint?: unknown }) =>
   w.content !== undefined || w.checkpoint !== undefined;
 export const WRITE_UP_NEEDS = { message: "give content, a checkpoint, or both", path: ["content"] };
-export const WriteUp = z.strictObject(WriteUpFields).refine(hasWriteUp, WRITE_UP_NEEDS);
+/** `workflow write` and `POST /api/tasks/:id/write` (WriteUpShape without the refinement, for extending). */
+export const WriteUpShape = z.strictObject({ taskId: TaskId, ...WriteUpFields });
+export const WriteUp = WriteUpShape.refine(hasWriteUp, WRITE_UP_NEEDS);
 export type WriteUp = z.infer<typeof WriteUp>;
 
 /** Both rows in one D1 batch: a bad half (e.g. an oversize state) is refused before anything is written. */
 export async function writeUp(
   db: D1Database,
-  taskId: string,
   input: WriteUp,
   now: number,
 ): Promise<{ taskId: string; transcriptId?: string; checkpointId?: string }> {
+  const { taskId } = input;
   if (input.checkpoint) checkStateSize(input.checkpoint.state);
   await requireTask(db, taskId);
   const d = drizzle(db);
