@@ -25,6 +25,11 @@ const userExecutorEnv = path.join(stateDir, "executor.env");
 const cliBins = path.join(ROOT, "test", "clis", "node_modules", ".bin");
 if (existsSync(cliBins)) executorEnv.PATH = `${cliBins}${path.delimiter}${process.env.PATH ?? ""}`;
 if (existsSync(userExecutorEnv)) executorEnv.EXECUTOR_ENV_FILE = userExecutorEnv;
+// `AGENT_SANDBOX=off npm start` is the explicit way to run agents as yourself when root.
+for (const key of ["AGENT_SANDBOX", "AGENT_USER_PREFIX"] as const) {
+  const value = process.env[key];
+  if (value) executorEnv[key] = value;
+}
 
 try {
   const stack = await startStack({
@@ -47,6 +52,7 @@ vault-mcp is running
   MCP        ${stack.workerUrl}/mcp
   REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
   executor   ${stack.executorUrl}   CLIs: ${clis || "unknown"}
+  sandbox    ${stack.agentSandbox}
   token      ${token}   (from .dev.vars)
 
 Connect Claude Code:

@@ -51,6 +51,12 @@ const Schema = z.object({
     .enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" })
     .default("info"),
   MAX_BODY_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024, "the largest request body accepted; larger ones get 413"),
+  // sandbox/: agents run as AGENT_USER_PREFIX0 … AGENT_USER_PREFIX{MAX_EXECUTORS-1}; off only when asked.
+  AGENT_SANDBOX: z.enum(["on", "off"], { error: "must be on or off (agent CLIs as separate users)" }).default("on"),
+  AGENT_USER_PREFIX: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,28}$/, "must be the start of a system user name, e.g. vault-agent-")
+    .default("vault-agent-"),
 });
 
 export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR"> {

@@ -17,6 +17,7 @@ import { loadPrices } from "./pricing.ts";
 import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
+import { createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
 import { type App, createApp } from "./server/app.ts";
 import { shutdown } from "./shutdown.ts";
 import { GitWorktreeManager } from "./worktree/manager.ts";
@@ -56,12 +57,15 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   if (recovered.length)
     log("warn", "jobs_interrupted_by_restart", { count: recovered.length, jobIds: recovered.slice(0, 50) });
 
+  // Throws SandboxSetupError (exit 2) when on but unable to work: never a silent fallback to off.
+  const sandbox = createSandbox(config, runProcess);
   const worktrees = new GitWorktreeManager({
     reposDir: config.REPOS_DIR,
     worktreesDir: config.WORKTREES_DIR,
     allowlist: config.REPO_ALLOWLIST,
     keepFailedMs: config.KEEP_FAILED_MS,
     poolSize: config.WORKTREE_POOL,
+    ...(sandbox ? { slots: sandbox.slots() } : {}),
   });
   const adapters = o.adapters ?? makeAdapters(loadPrices(config.PRICES_FILE));
   const env = o.env ?? process.env;
@@ -77,6 +81,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     profiles,
     runProcess,
     env,
+    sandbox,
     ...(o.callback ? { callback: o.callback } : {}),
   });
   const jobs = new AbortController();
@@ -89,6 +94,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     checkRepo: (repo) => worktrees.repoPath(repo),
     jobSignal: jobs.signal,
     clis: () => clis,
+    sandbox: () => sandbox?.status() ?? SANDBOX_OFF,
     startedAt: Date.now(),
   });
 
@@ -119,18 +125,24 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     runner,
     worktrees,
     recovered,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // The firewall and the self-check come before the first job can arrive.
+      await sandbox?.start(env);
+      const port = await new Promise<number>((resolve, reject) => {
         app.server.once("error", reject);
         app.server.listen(config.PORT, config.HOST, () => {
           app.server.off("error", reject);
-          const addr = app.server.address() as AddressInfo;
-          resolve(`http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${addr.port}`);
+          resolve((app.server.address() as AddressInfo).port);
         });
-      }),
+      });
+      await sandbox?.listening(port);
+      return `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
+    },
     shutdown: () => {
       clearInterval(sweep);
-      stopping ??= shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS });
+      stopping ??= shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS }).finally(() =>
+        sandbox?.stop(),
+      );
       return stopping;
     },
   };

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { CliName } from "@vault-mcp/contract";
 import pkg from "../package.json" with { type: "json" };
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
+import type { SandboxStatus } from "./sandbox/sandbox.ts";
 
 /** The executor's package version (bundled into dist/server.js at build time). */
 export const VERSION: string = pkg.version;
@@ -71,4 +72,6 @@ export interface HealthView {
   maxQueue: number;
   /** null until the start-up probe has finished. */
   clis: Record<CliName, CliInfo> | null;
+  /** AGENT_SANDBOX: on (identities, metadata route, guard of the port) or off (an explicit choice). */
+  sandbox: SandboxStatus;
 }

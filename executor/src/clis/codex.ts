@@ -9,7 +9,9 @@
  * Sandbox `workspace-write` (the least that lets it edit and run tests): commands may write only
  * in the worktree and $TMPDIR (the per-run home), with no network. `exclude_slash_tmp` also takes
  * /tmp away, which workspace-write otherwise leaves writable (checked against the real CLI). exec
- * never asks for approval. The repository's own .codex/config.toml is ignored: the project is not
+ * never asks for approval. When the executor's own sandbox runs codex as an agent identity, that
+ * is its boundary, as for claude and gemini, and codex's is off (`danger-full-access`): its
+ * bubblewrap needs user namespaces, which the systemd unit refuses. The repository's own .codex/config.toml is ignored: the project is not
  * trusted in our config (checked).
  *
  * Cost is computed: codex reports tokens only. Its input figure includes the cached tokens.
@@ -168,7 +170,7 @@ export function makeCodex(prices: PriceTable): CliAdapter {
           "--json",
           "--skip-git-repo-check",
           "--sandbox",
-          "workspace-write",
+          input.sandboxed ? "danger-full-access" : "workspace-write",
           "-C",
           input.cwd,
           "-m",

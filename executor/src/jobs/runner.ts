@@ -5,7 +5,6 @@
  * the runner is tested on its own.
  */
 import { EventEmitter } from "node:events";
-import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { JobRequest, JobResult, JobStatus, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
@@ -24,6 +23,8 @@ import type {
 } from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
 import { type ProfilesFile, type ResolvedSide, resolveSides } from "../profiles.ts";
+import { createHome, handOver, removeHome } from "../sandbox/homes.ts";
+import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { runVerify } from "../verify.ts";
 import { type JobStore, toView } from "./store.ts";
 
@@ -54,6 +55,8 @@ export interface RunnerDeps {
   now?: () => Date;
   /** Retry schedule and fetch for callbacks (tests shorten the backoff). */
   callback?: Omit<CallbackOptions, "signal">;
+  /** Runs each CLI and verify as a slot identity; null/absent = AGENT_SANDBOX=off. */
+  sandbox?: AgentSandbox | null;
 }
 
 interface SideOutcome {
@@ -222,16 +225,20 @@ export class JobRunner {
     diffs: boolean,
   ): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
-    const home = path.join(config.DATA_DIR, "homes", `${jobId}${suffix}`);
+    // The identity is held until this side's cleanup is done: its next run starts on a clean slot.
+    const lease = this.deps.sandbox ? await this.deps.sandbox.lease() : null;
+    const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
     let wt: Worktree;
     try {
-      wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`);
+      wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`, lease ?? undefined);
     } catch (err) {
+      lease?.release();
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
+    let home: string | null = null;
     let ok = false;
     try {
-      await mkdir(home, { recursive: true, mode: 0o700 });
+      home = await createHome(path.join(config.DATA_DIR, "homes"), `${jobId}${suffix}`, lease);
       const adapter = adapters[side.cli];
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
       const inv = await adapter.prepare({
@@ -240,7 +247,10 @@ export class JobRunner {
         cwd: wt.path,
         home,
         profileEnv: { ...bins, ...side.env },
+        sandboxed: lease !== null,
       });
+      // Whatever prepare put in the home (configs, a copy of a login) is the run's; nothing else is.
+      await handOver(home, lease);
       if (signal.aborted)
         return {
           side,
@@ -248,7 +258,7 @@ export class JobRunner {
           collected: EMPTY,
           branch: wt.branch,
         };
-      const outcome = await this.deps.runProcess({
+      const outcome = await run({
         argv: inv.argv,
         cwd: wt.path,
         env: inv.env,
@@ -256,27 +266,34 @@ export class JobRunner {
         killGraceMs: config.KILL_GRACE_MS,
         signal,
       });
-      const run = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      const parsed = adapter.parse(outcome, { model: side.model, cli: side.cli });
       const verify =
-        req.verify && run.ok
-          ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
+        req.verify && parsed.ok
+          ? await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
-      ok = run.ok && (verify?.ok ?? true);
-      return { side, run, ...(verify ? { verify } : {}), collected, branch: wt.branch };
+      ok = parsed.ok && (verify?.ok ?? true);
+      return { side, run: parsed, ...(verify ? { verify } : {}), collected, branch: wt.branch };
     } catch (err) {
       return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
     } finally {
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed
-      // run's worktree is kept (for the TTL) so a human can look at what the agent left.
+      // run's worktree is kept (for the TTL) so a human can look at what the agent left. First,
+      // whatever the identity still runs (a daemon that left the CLI's group, a server a test
+      // started) is killed, so nothing writes into the tree or survives into the slot's next run.
       const keep = !ok;
+      const runHome = home;
       this.track(
         (async () => {
+          await lease?.reap().catch((err: unknown) => log("warn", "reap_failed", { jobId, error: errText(err) }));
           await worktrees
             .release(wt, { keep })
             .catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: errText(err) }));
-          await rm(home, { recursive: true, force: true }).catch(() => undefined);
-        })(),
+          if (runHome !== null)
+            await removeHome(runHome, lease).catch((err: unknown) =>
+              log("warn", "home_remove_failed", { jobId, error: errText(err) }),
+            );
+        })().finally(() => lease?.release()),
       );
     }
   }

@@ -19,6 +19,7 @@ import { type JobStore, toView } from "../jobs/store.ts";
 import { log } from "../log.ts";
 import { ProfileError } from "../profiles.ts";
 import type { JobQueue } from "../queue.ts";
+import { SANDBOX_OFF, type SandboxStatus } from "../sandbox/sandbox.ts";
 import { tokenMatches } from "./auth.ts";
 import { HttpError, readJson, send, sendError } from "./http.ts";
 import { describeIssues } from "./validation.ts";
@@ -33,6 +34,8 @@ export interface AppDeps {
   /** Aborted at shutdown when the grace is over: kills the running CLIs. */
   jobSignal: AbortSignal;
   clis: () => Record<CliName, CliInfo> | null;
+  /** The agent sandbox's state (sandbox/sandbox.ts). */
+  sandbox?: () => SandboxStatus;
   startedAt: number;
   now?: () => Date;
 }
@@ -146,6 +149,7 @@ export function createApp(deps: AppDeps): App {
       capacity: queue.capacity,
       maxQueue: queue.maxQueue,
       clis: deps.clis(),
+      sandbox: deps.sandbox?.() ?? SANDBOX_OFF,
     };
   }
 
