@@ -5,6 +5,7 @@
 import type {
   Acknowledged,
   BreakersView,
+  BreakerVerification,
   DecisionSent,
   ExecuteOutcome,
   HealthView,
@@ -20,6 +21,7 @@ import { AppError, parseInput } from "../../core/errors.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { HumanEvent } from "../../workflows/params.ts";
 import { readJson } from "../http.ts";
+import { verifyBreakers } from "../services/breaker-verify.ts";
 import { ackMonthFlag, BreakerAck, BreakerRaise, breakersView } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
 import { decide, raiseBudget } from "../services/events.ts";
@@ -198,6 +200,7 @@ on("POST", "/breakers/ack", async (c): Promise<Acknowledged> => {
 on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
 on("GET", "/chooser", (c) => recommendProfile(c.env.DB, c.query.get("kind") ?? "general", c.config.ladder));
 on("POST", "/replay", async (c): Promise<ReplayReport> => replay(c.env, await input(ReplayInput, c), c.now));
+on("GET", "/breakers/verify", (c): Promise<BreakerVerification> => verifyBreakers(c.env.DB, c.now));
 
 export async function handleApi(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   const url = new URL(request.url);
