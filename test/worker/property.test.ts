@@ -164,6 +164,8 @@ const taskFilterQuery = (): InputSpec => ({
         taskStatus,
         fc.uniqueArray(taskStatus, { minLength: 1, maxLength: 8 }),
         fc.uniqueArray(taskStatus, { minLength: 2, maxLength: 8 }).map((a) => a.join(",")),
+        // Repeats are one value (each distinct value is a bound SQL parameter, D1 takes 100).
+        fc.tuple(taskStatus, fc.integer({ min: 21, max: 150 })).map(([st, n]) => Array.from({ length: n }, () => st)),
       ),
       since: sinceText,
       profile: profileChoice,
