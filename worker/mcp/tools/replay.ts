@@ -17,7 +17,8 @@ export const registerReplay: RegisterTool = (server, deps) => {
         "Use dryRun first to see what would start. Costs like execute for every task started; returns at once (poll each new taskId with workflow_query state).",
       inputSchema: flatObject(ReplayShape),
       outputSchema: ReplayReport,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      // Destructive: with includeWaiting it terminates the original's waiting instance.
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     async (args) =>
       guarded(async () => {
