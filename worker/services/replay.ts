@@ -169,15 +169,27 @@ async function startReplay(
   const d = drizzle(env.DB);
   if (live) {
     await terminateInstance(original.id, live);
-    await d.insert(decisions).values({
-      id: newId("d", now),
-      taskId: original.id,
-      kind: "replay",
-      decision: `terminated its ${live.status} workflow instance to replay it`,
-      actor: "replay",
-      data: { terminated: live.status },
-      createdAt: now,
-    });
+    // Nothing waits any more: the row says so (a late decision is then a 409, not a lost answer).
+    await d.batch([
+      d
+        .update(tasks)
+        .set({
+          status: "failed",
+          waitingFor: null,
+          error: `its workflow instance was terminated to replay it (it was ${original.status})`,
+          updatedAt: now,
+        })
+        .where(eq(tasks.id, original.id)),
+      d.insert(decisions).values({
+        id: newId("d", now),
+        taskId: original.id,
+        kind: "replay",
+        decision: `terminated its ${live.status} workflow instance to replay it`,
+        actor: "replay",
+        data: { terminated: live.status },
+        createdAt: now,
+      }),
+    ]);
   }
   const key = await nextReplayKey(env.DB, original, input.force);
   const newTaskId = await createReplayTask(env, original, init, key, now);
