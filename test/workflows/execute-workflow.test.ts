@@ -108,6 +108,7 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     [401, "auth"],
     [403, "auth"],
     [404, "refused"],
+    [413, "refused"],
     [422, "refused"],
   ] as const) {
     it(`executor ${status} → not retried; an error stage, task failed with a clear message, instance errored`, async () => {

@@ -36,29 +36,20 @@ async function answerWait(env: Env, taskId: string, answer: Answer, now: number)
       "conflict",
       `wait ${answer.payload.wait} of task '${taskId}' was already answered; it now waits for ${type}`,
     );
-  // Claim the wait: one UPDATE checks and clears it, so of two concurrent answers exactly one wins.
-  const claimed = await env.DB.prepare(
-    "UPDATE tasks SET waiting_for = NULL, updated_at = ?1 WHERE id = ?2 AND waiting_for = ?3 RETURNING id",
-  )
-    .bind(now, taskId, type)
-    .first<{ id: string }>();
-  if (!claimed) throw answered();
-  try {
-    const instance = await env.EXECUTE_WORKFLOW.get(taskId);
-    await instance.sendEvent({ type, payload: answer.payload });
-  } catch (err) {
-    // The claim stands only if the instance got the answer: give the wait back for a retry.
-    await env.DB.prepare("UPDATE tasks SET waiting_for = ?1 WHERE id = ?2 AND waiting_for IS NULL AND status = ?3")
-      .bind(type, taskId, answer.status)
-      .run();
-    log("warn", "answer_not_delivered", { taskId, type, error: describe(err) });
-    throw new AppError("conflict", `task '${taskId}' cannot take the answer now; try again`, { cause: err });
-  }
+  // Claim the wait and record the decision in one batch: the UPDATE checks and clears the wait (of
+  // two concurrent answers exactly one changes the row), and the decision row is written only by the
+  // answer whose UPDATE did.
   const decisionId = newId("d", now);
-  await env.DB.prepare(
-    "INSERT INTO decisions (id, task_id, kind, decision, rationale, actor, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  )
-    .bind(
+  const [claim] = await env.DB.batch([
+    env.DB.prepare("UPDATE tasks SET waiting_for = NULL, updated_at = ?1 WHERE id = ?2 AND waiting_for = ?3").bind(
+      now,
+      taskId,
+      type,
+    ),
+    env.DB.prepare(
+      `INSERT INTO decisions (id, task_id, kind, decision, rationale, actor, data, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE changes() = 1`,
+    ).bind(
       decisionId,
       taskId,
       answer.kind,
@@ -67,8 +58,25 @@ async function answerWait(env: Env, taskId: string, answer: Answer, now: number)
       answer.decision.actor,
       answer.decision.data ? JSON.stringify(answer.decision.data) : null,
       now,
-    )
-    .run();
+    ),
+  ]);
+  if (!claim?.meta.changes) throw answered();
+  try {
+    const instance = await env.EXECUTE_WORKFLOW.get(taskId);
+    await instance.sendEvent({ type, payload: answer.payload });
+  } catch (err) {
+    // The claim stands only if the instance got the answer: give the wait back for a retry.
+    await env.DB.batch([
+      env.DB.prepare("UPDATE tasks SET waiting_for = ?1 WHERE id = ?2 AND waiting_for IS NULL AND status = ?3").bind(
+        type,
+        taskId,
+        answer.status,
+      ),
+      env.DB.prepare("DELETE FROM decisions WHERE id = ?1").bind(decisionId),
+    ]);
+    log("warn", "answer_not_delivered", { taskId, type, error: describe(err) });
+    throw new AppError("conflict", `task '${taskId}' cannot take the answer now; try again`, { cause: err });
+  }
   return { taskId, decisionId };
 }
 
