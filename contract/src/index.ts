@@ -1,3 +1,4 @@
+export * from "./health.ts";
 export * from "./job.ts";
 export * from "./profiles.ts";
 export * from "./result.ts";

@@ -18,6 +18,28 @@ export const VerifyCommand = z.array(z.string().min(1).max(1000)).min(1).max(64)
 
 export const MAX_PROMPT_CHARS = 100_000;
 
+/**
+ * The largest body a valid JobRequest can serialize to, and so the executor's smallest allowed body
+ * cap: a request that passes this schema is never refused for its size. The bound, for JSON.stringify
+ * output (worst case 6 bytes per UTF-16 unit, `\u001f` or a lone surrogate): prompt 100,000 × 6 =
+ * 600,000; verify 64 × 1,000 × 6 = 384,000; callbackUrl 2,048 × 6; the other fields under 3,000; the
+ * sum is under 1,000,000 < 1 MiB. A prompt travels to the CLI on stdin, so no argv limit applies.
+ */
+export const MAX_JOB_REQUEST_BYTES = 1024 * 1024;
+
+/** A prompt: at most MAX_PROMPT_CHARS UTF-16 units (≤ 300 KB as UTF-8), no NUL (a CLI reads text). */
+export const PromptText = z
+  .string()
+  .min(1)
+  .max(MAX_PROMPT_CHARS)
+  .refine((s) => !s.includes("\0"), "prompt must not contain a NUL character");
+
+/**
+ * The smallest budget a job may carry. Claude gets it as `--max-budget-usd <String(value)>`, which is
+ * plain decimal notation from 1e-6 up (1e-7 would print as "1e-7").
+ */
+export const MIN_BUDGET_USD = 0.000_001;
+
 export const JobRequest = z
   .strictObject({
     /** Idempotency key: the same key and body return the same job; another body with it is refused (422). */
@@ -28,13 +50,22 @@ export const JobRequest = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, "model must be a model name like 'sonnet'")
       .optional(),
-    prompt: z.string().min(1).max(MAX_PROMPT_CHARS),
+    prompt: PromptText,
     repo: RepoName,
     ref: GitRef.optional(),
     timeoutMs: z.int().min(1_000).max(3_600_000).optional(),
     verbosity: Verbosity.optional(),
     verify: VerifyCommand.optional(),
-    callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+    /**
+     * What is left of the task's budget, in USD: the run is stopped once it has spent this much. claude
+     * gets it as `--max-budget-usd`; codex and gemini are stopped by the executor once the usage they
+     * log while running, priced with its price table, passes it. A consensus job gives each side half.
+     */
+    maxBudgetUsd: z.number().min(MIN_BUDGET_USD).max(1_000_000).optional(),
   })
   .refine((r) => (r.profile === undefined) !== (r.executor === undefined), {
     message: "give exactly one of 'profile' (a ladder profile) or 'executor' (a CLI name)",
