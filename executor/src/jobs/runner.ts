@@ -7,12 +7,22 @@
 import { EventEmitter } from "node:events";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { JobRequest, JobResult, JobStatus, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import type {
+  CliName,
+  JobRequest,
+  JobResult,
+  JobStatus,
+  ProfileReadiness,
+  RunResult,
+  Verbosity,
+  VerifyResult,
+} from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
 import type { ExecutorConfig } from "../config.ts";
 import { compareRuns as realCompareRuns } from "../consensus.ts";
+import { which } from "../health.ts";
 import type {
   CompareRuns,
   Compress,
@@ -23,7 +33,10 @@ import type {
   WorktreeOutcome,
 } from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
-import { type ProfilesFile, type ResolvedSide, resolveSides } from "../profiles.ts";
+import type { PriceTable } from "../pricing.ts";
+import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
+import { loginHome, profileReadiness } from "../readiness.ts";
+import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
 import { type JobStore, toView } from "./store.ts";
 
@@ -38,6 +51,7 @@ export type RunnerConfig = Pick<
   | "CLAUDE_BIN"
   | "CODEX_BIN"
   | "GEMINI_BIN"
+  | "LOGINS_DIR"
 >;
 
 export interface RunnerDeps {
@@ -45,13 +59,17 @@ export interface RunnerDeps {
   store: JobStore;
   worktrees: WorktreeManager;
   adapters: AdapterRegistry;
-  profiles: ProfilesFile;
+  profiles: LoadedProfiles;
+  /** Prices the usage a run logs while it goes (budget, killed runs). */
+  prices: PriceTable;
   runProcess: (o: RunProcessOptions) => Promise<ProcessOutcome>;
   /** Where profile `${VAR}` references are read from. */
   env: Readonly<Record<string, string | undefined>>;
   compress?: Compress;
   compareRuns?: CompareRuns;
   now?: () => Date;
+  /** Finds a CLI's executable (default: PATH lookup, health.ts). */
+  which?: (bin: string) => Promise<string | null>;
   /** Retry schedule and fetch for callbacks (tests shorten the backoff). */
   callback?: Omit<CallbackOptions, "signal">;
 }
@@ -66,7 +84,8 @@ interface SideOutcome {
 
 const EMPTY: WorktreeOutcome = { files: [], commit: null, diffs: {} };
 
-function failedRun(side: ResolvedSide, kind: "crash" | "interrupted", message: string): RunResult {
+/** A run that produced nothing of its own (no CLI output): no tokens, no cost unless the caller adds them. */
+export function failedRun(side: ResolvedSide, kind: "crash" | "interrupted" | "setup", message: string): RunResult {
   return {
     ok: false,
     cli: side.cli,
@@ -146,8 +165,12 @@ export class JobRunner {
     try {
       const sides = this.sidesFor(req);
       const consensus = sides.length > 1;
+      // Both sides of a consensus run at once, so each gets an equal share of what is left.
+      const budget = req.maxBudgetUsd === undefined ? undefined : req.maxBudgetUsd / sides.length;
       const outcomes = await Promise.all(
-        sides.map((side, i) => this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, consensus)),
+        sides.map((side, i) =>
+          this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus),
+        ),
       );
       result = this.buildResult(req, outcomes);
       const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
@@ -213,15 +236,36 @@ export class JobRunner {
     await all;
   }
 
+  /** Whether a side can run now: its CLI is installed and its credential or login is there. */
+  async readinessOf(side: ResolvedSide): Promise<ProfileReadiness> {
+    const { config, profiles, env } = this.deps;
+    const p = profiles.profiles[side.name];
+    const bins: Record<CliName, string> = {
+      claude: config.CLAUDE_BIN,
+      codex: config.CODEX_BIN,
+      gemini: config.GEMINI_BIN,
+    };
+    const lookup = this.deps.which ?? which;
+    const found = { claude: null, codex: null, gemini: null, [side.cli]: (await lookup(bins[side.cli])) !== null };
+    if (!p)
+      return { cli: side.cli, model: side.model, auth: side.auth, ready: false, missing: `no profile '${side.name}'` };
+    return profileReadiness(p, { env, loginsDir: config.LOGINS_DIR, found });
+  }
+
   private async runSide(
     jobId: string,
     req: JobRequest,
     side: ResolvedSide,
     suffix: string,
     signal: AbortSignal,
+    budgetUsd: number | undefined,
     diffs: boolean,
   ): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
+    // Before a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
+    const ready = await this.readinessOf(side);
+    if (!ready.ready)
+      return { side, run: failedRun(side, "setup", ready.missing ?? "not ready"), collected: EMPTY, branch: null };
     const home = path.join(config.DATA_DIR, "homes", `${jobId}${suffix}`);
     let wt: Worktree;
     try {
@@ -240,6 +284,9 @@ export class JobRunner {
         cwd: wt.path,
         home,
         profileEnv: { ...bins, ...side.env },
+        auth: side.auth,
+        loginHome: loginHome(config.LOGINS_DIR, side.cli),
+        ...(budgetUsd !== undefined ? { maxBudgetUsd: budgetUsd } : {}),
       });
       if (signal.aborted)
         return {
@@ -248,15 +295,34 @@ export class JobRunner {
           collected: EMPTY,
           branch: wt.branch,
         };
+      const usageLog = adapter.usageLog(side.auth);
+      const tracker = usageLog ? new UsageTracker(usageLog, home, side.model) : null;
+      const overBudget = new AbortController();
+      const monitor =
+        budgetUsd !== undefined && tracker && !adapter.stopsAtBudget
+          ? watchBudget(tracker, this.deps.prices, budgetUsd, () => overBudget.abort())
+          : null;
       const outcome = await this.deps.runProcess({
         argv: inv.argv,
         cwd: wt.path,
         env: inv.env,
+        stdin: inv.stdin,
         timeoutMs: this.timeoutFor(req),
         killGraceMs: config.KILL_GRACE_MS,
-        signal,
+        signal: AbortSignal.any([signal, overBudget.signal]),
       });
-      const run = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      const overAt = (await monitor?.stop()) ?? null;
+      let run = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      if (overAt !== null && !signal.aborted)
+        run = {
+          ...run,
+          ok: false,
+          error: {
+            kind: "budget",
+            message: `stopped: the usage ${side.cli} logged while running reached $${overAt.toFixed(4)}, over this run's budget of $${budgetUsd}`,
+          },
+        };
+      if (tracker) run = await this.withLoggedUsage(run, tracker);
       const verify =
         req.verify && run.ok
           ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
@@ -279,6 +345,32 @@ export class JobRunner {
         })(),
       );
     }
+  }
+
+  /**
+   * A run that reported no usage (killed by a timeout, the budget or a shutdown; claude's result JSON
+   * and codex's turn.completed come only at the end) still spent what its session log shows: that
+   * usage, priced with our table, is its cost, so the Worker can count it.
+   */
+  private async withLoggedUsage(run: RunResult, tracker: UsageTracker): Promise<RunResult> {
+    const reported = run.tokens.input + run.tokens.output + run.tokens.cacheRead + run.tokens.cacheWrite;
+    if (reported > 0 && run.costUsd > 0) return run;
+    const usage = await tracker.poll().catch(() => []);
+    if (usage.length === 0) return run;
+    const costUsd = priceUsage(this.deps.prices, usage);
+    if (costUsd <= run.costUsd) return run;
+    return { ...run, tokens: totalTokens(usage), costUsd, costSource: "computed" };
+  }
+
+  /** The result of a job a restart cut short, from what each side's CLI had logged (null: nothing). */
+  interruptedResult(req: JobRequest, sides: readonly ResolvedSide[], runs: readonly (RunResult | null)[]): JobResult {
+    const outcomes = sides.map((side, i) => ({
+      side,
+      run: runs[i] ?? failedRun(side, "interrupted", "the executor stopped while this run was going"),
+      collected: EMPTY,
+      branch: null,
+    }));
+    return this.buildResult(req, outcomes);
   }
 
   private buildResult(req: JobRequest, outcomes: SideOutcome[]): JobResult {

@@ -26,8 +26,8 @@ import {
 } from "./diff-parse.ts";
 import { RefNotFoundError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
 import { git, gitStatus } from "./git.ts";
-import { clearSlotState, readSlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
-import { checkJobId, checkRef, resolveRepo } from "./validate.ts";
+import { clearSlotState, readSlotState, type SlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
+import { availableRepos, checkJobId, checkRef, resolveRepo } from "./validate.ts";
 
 export { parseNumstat } from "./diff-parse.ts";
 export {
@@ -78,6 +78,11 @@ export class GitWorktreeManager implements WorktreeManager {
   /** The repo's real path; throws RepoNotAllowedError (see validate.ts for the rules). */
   repoPath(repo: string): Promise<string> {
     return resolveRepo(this.#opts.reposDir, this.#opts.allowlist, repo);
+  }
+
+  /** The names a job may use as `repo`, for a refusal that says what would be accepted. */
+  repos(): Promise<string[]> {
+    return availableRepos(this.#opts.reposDir, this.#opts.allowlist);
   }
 
   async acquire(repo: string, ref: string | undefined, jobId: string): Promise<Worktree> {
@@ -233,6 +238,55 @@ export class GitWorktreeManager implements WorktreeManager {
 
   async #sweep(): Promise<number> {
     let removed = 0;
+    await this.#eachLooseTree(async ({ repo, repoDir, dir, state }) => {
+      if (state === null) {
+        const branch = await readBranch(dir);
+        await writeSlotState(dir, {
+          state: "kept",
+          keepUntil: this.#now() + this.#opts.keepFailedMs,
+          branch,
+          reason: "orphaned",
+        });
+        log("info", "worktree_orphan_kept", { dir, branch });
+      } else if (
+        state.state === "idle" &&
+        repoDir !== null &&
+        (this.#pools.get(repo)?.length ?? 0) < this.#opts.poolSize
+      ) {
+        this.#pools.set(repo, [...(this.#pools.get(repo) ?? []), dir]);
+      } else if (state.state === "idle" || state.keepUntil <= this.#now()) {
+        await this.#discard(repo, repoDir, dir);
+        if (state.state === "kept") removed += 1;
+      }
+    });
+    return removed;
+  }
+
+  /**
+   * At start-up, before any job runs: every tree without a state file belonged to a job that was
+   * running when the previous process died (that job now reads `interrupted` and is never run
+   * again), and the pool is in memory only, so idle trees are nobody's either. Both are removed,
+   * with git's records of them; a failed job's kept tree stays until its time is up (sweep).
+   * Returns how many trees went.
+   */
+  async reconcileAfterRestart(): Promise<number> {
+    let removed = 0;
+    await this.#eachLooseTree(async ({ repo, repoDir, dir, state }) => {
+      if (state?.state === "kept") return;
+      log("info", "worktree_reconciled", { dir, was: state === null ? "running" : "idle" });
+      await this.#discard(repo, repoDir, dir);
+      removed += 1;
+    });
+    return removed;
+  }
+
+  /**
+   * Visits every tree on disk that no job holds and the pool does not have, with its state; drops
+   * state files whose tree is gone, and git's records of trees deleted by hand.
+   */
+  async #eachLooseTree(
+    visit: (t: { repo: string; repoDir: string | null; dir: string; state: SlotState | null }) => Promise<void>,
+  ): Promise<void> {
     for (const repo of await readdir(this.#opts.worktreesDir).catch(() => [] as string[])) {
       const repoDir = await this.repoPath(repo).catch(() => null);
       const base = path.join(this.#opts.worktreesDir, repo);
@@ -245,32 +299,16 @@ export class GitWorktreeManager implements WorktreeManager {
           continue;
         }
         if (this.#held.has(dir) || this.#pools.get(repo)?.includes(dir)) continue;
-        const state = await readSlotState(dir);
-        if (state === null) {
-          const branch = await readBranch(dir);
-          await writeSlotState(dir, {
-            state: "kept",
-            keepUntil: this.#now() + this.#opts.keepFailedMs,
-            branch,
-            reason: "orphaned",
-          });
-          log("info", "worktree_orphan_kept", { dir, branch });
-        } else if (
-          state.state === "idle" &&
-          repoDir !== null &&
-          (this.#pools.get(repo)?.length ?? 0) < this.#opts.poolSize
-        ) {
-          this.#pools.set(repo, [...(this.#pools.get(repo) ?? []), dir]);
-        } else if (state.state === "idle" || state.keepUntil <= this.#now()) {
-          if (repoDir !== null) await this.#remove(repo, repoDir, dir);
-          else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
-          if (state.state === "kept") removed += 1;
-        }
+        await visit({ repo, repoDir, dir, state: await readSlotState(dir) });
       }
-      // Drops git's records of trees deleted by hand.
       if (repoDir !== null) await this.#withRepoLock(repo, () => git(repoDir, ["worktree", "prune"]));
     }
-    return removed;
+  }
+
+  /** Removes a tree; one of a repo no longer allowed is deleted as files (git cannot be asked). */
+  async #discard(repo: string, repoDir: string | null, dir: string): Promise<void> {
+    if (repoDir !== null) await this.#remove(repo, repoDir, dir);
+    else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
   }
 
   async #remove(repo: string, repoDir: string, dir: string): Promise<void> {
