@@ -111,8 +111,8 @@ run install -m 0644 "$REPO/executor/dist/server.js" "$PREFIX/dist/server.js"
 run install -m 0644 "$REPO/executor/config/profiles.json" "$REPO/executor/config/prices.json" "$PREFIX/config/"
 run install -m 0644 "$REPO/executor/README.md" "$PREFIX/README.md"
 
-step "directories: $STATE (0700, $NAME), $CONF (0755, root)"
-run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE" "$STATE/repos"
+step "directories: $STATE (0700, $NAME; its logins/ hold the subscription logins), $CONF (0755, root)"
+run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE" "$STATE/repos" "$STATE/logins" "$STATE/logins/codex" "$STATE/logins/gemini"
 run install -d -m 0755 -o root -g root "$CONF"
 
 step "environment file $ENV_FILE (only if missing; random secrets)"
