@@ -13,6 +13,8 @@
  *   401 403 429 500 529 (any 4xx/5xx)   that status with the provider's error body
  *   expensive     like tool, but every turn is a tool call (the agent never finishes) and reports
  *                 USAGE × 100 (wire.ts): a few turns pass a small budget
+ *   tool-hang     the tool call of `tool`, then never answers the turn that brings its result: a run
+ *                 that has logged one model response and then hangs (killed at its timeout)
  *   hang          reads the request and never answers
  *   slow          streams the answer one word per `slowMs` (default 1000)
  *   drop          sends the first SSE event, then destroys the socket
@@ -101,7 +103,7 @@ export interface MockModelApi {
 }
 
 const SCENARIO = /^\/s\/([a-z0-9_-]+)(\/.*)?$/;
-const KNOWN = new Set(["ok", "tool", "expensive", "hang", "slow", "drop"]);
+const KNOWN = new Set(["ok", "tool", "tool-hang", "expensive", "hang", "slow", "drop"]);
 
 const header = (req: IncomingMessage, name: string): string | null => {
   const v = req.headers[name];
@@ -208,16 +210,20 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
     if (/:countTokens$/i.test(path)) return json(res, 200, { totalTokens: USAGE.input });
     if (provider === "other") return json(res, 404, { error: { message: "mock: unknown endpoint" } });
     if (scenario === "hang") return; // the response stays open until the client gives up or close()
+    if (scenario === "tool-hang" && summary.toolResult) return;
 
     const model = summary.model ?? "mock-model";
     let turn: Turn;
     const expensive = scenario === "expensive";
-    if (scenario !== "tool" && !expensive) turn = { kind: "text", text: REPLY, words: scenario === "slow" };
+    if (scenario !== "tool" && scenario !== "tool-hang" && !expensive)
+      turn = { kind: "text", text: REPLY, words: scenario === "slow" };
     else if (summary.toolResult && !expensive)
       turn = { kind: "text", text: summary.toolResult.ok ? REPLY : FAILED_REPLY };
     else {
       const tool = shellTool(provider, summary.tools);
-      turn = tool ? { kind: "tool", tool, command: toolCommand } : { kind: "text", text: NO_TOOL_REPLY };
+      // A new command each expensive turn (a shell comment): gemini stops a run that repeats a call.
+      const command = expensive ? `${toolCommand} # ${seq}` : toolCommand;
+      turn = tool ? { kind: "tool", tool, command } : { kind: "text", text: NO_TOOL_REPLY };
     }
     const streamed = provider === "gemini" ? /:streamGenerateContent$/i.test(path) : summary.stream;
     if (!streamed) {

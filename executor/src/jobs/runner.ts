@@ -313,7 +313,8 @@ export class JobRunner {
       });
       const overAt = (await monitor?.stop()) ?? null;
       let run = adapter.parse(outcome, { model: side.model, cli: side.cli });
-      if (overAt !== null && !signal.aborted)
+      // Only a run we stopped reads `budget`: one that ended by itself meanwhile keeps its own result.
+      if (overAt !== null && outcome.aborted && !signal.aborted)
         run = {
           ...run,
           ok: false,

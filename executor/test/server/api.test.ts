@@ -245,6 +245,9 @@ describe("auth and body checks", () => {
       [job({ timeoutMs: 10 }), /'timeoutMs' is invalid .*from 1000 to 3600000/],
       [job({ repo: "../etc" }), /'repo': repo must be a plain name/],
       [job({ callbackUrl: "ftp://x/y" }), /'callbackUrl' is invalid .*http\(s\) URL/],
+      [job({ maxBudgetUsd: 0 }), /'maxBudgetUsd' is invalid .*left of the task's budget/],
+      [job({ prompt: "a\u0000b" }), /'prompt': prompt must not contain a NUL character/],
+      [job({ profile: "gpt" }), /must be one of deepseek, gemini-flash, gemini-pro, sonnet, opus, codex, consensus/],
       [[1, 2], /the body must be a JSON object like .*, not an array/],
     ];
     for (const [body, message] of cases) {
