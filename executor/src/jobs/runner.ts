@@ -7,16 +7,7 @@
 import { EventEmitter } from "node:events";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type {
-  CliName,
-  JobRequest,
-  JobResult,
-  JobStatus,
-  ProfileReadiness,
-  RunResult,
-  Verbosity,
-  VerifyResult,
-} from "@vault-mcp/contract";
+import type { CliName, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
@@ -30,7 +21,6 @@ import type {
   RunProcessOptions,
   Worktree,
   WorktreeManager,
-  WorktreeOutcome,
 } from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
 import type { PriceTable } from "../pricing.ts";
@@ -38,6 +28,7 @@ import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profile
 import { loginHome, profileReadiness } from "../readiness.ts";
 import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
+import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
 import { type JobStore, toView } from "./store.ts";
 
 export type RunnerConfig = Pick<
@@ -72,35 +63,6 @@ export interface RunnerDeps {
   which?: (bin: string) => Promise<string | null>;
   /** Retry schedule and fetch for callbacks (tests shorten the backoff). */
   callback?: Omit<CallbackOptions, "signal">;
-}
-
-interface SideOutcome {
-  side: ResolvedSide;
-  run: RunResult;
-  verify?: VerifyResult;
-  collected: WorktreeOutcome;
-  branch: string | null;
-}
-
-const EMPTY: WorktreeOutcome = { files: [], commit: null, diffs: {} };
-
-/** A run that produced nothing of its own (no CLI output): no tokens, no cost unless the caller adds them. */
-export function failedRun(side: ResolvedSide, kind: "crash" | "interrupted" | "setup", message: string): RunResult {
-  return {
-    ok: false,
-    cli: side.cli,
-    text: "",
-    exitCode: null,
-    signal: null,
-    durationMs: 0,
-    costUsd: 0,
-    costSource: "computed",
-    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-    model: side.model,
-    sessionId: null,
-    truncated: false,
-    error: { kind, message },
-  };
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -172,7 +134,7 @@ export class JobRunner {
           this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus),
         ),
       );
-      result = this.buildResult(req, outcomes);
+      result = buildResult(req, outcomes, this.compress, this.compareRuns);
       const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
       status = result.ok ? "succeeded" : cut ? "interrupted" : "failed";
     } catch (err) {
@@ -371,64 +333,6 @@ export class JobRunner {
       collected: EMPTY,
       branch: null,
     }));
-    return this.buildResult(req, outcomes);
-  }
-
-  private buildResult(req: JobRequest, outcomes: SideOutcome[]): JobResult {
-    const verbosity: Verbosity = req.verbosity ?? "mermaid";
-    const [a, b] = outcomes as [SideOutcome, SideOutcome | undefined];
-    const profile = req.profile ?? "direct";
-    const okOf = (o: SideOutcome) => o.run.ok && (o.verify?.ok ?? true);
-    const single = this.compress(
-      {
-        profile: a.side.profile,
-        run: a.run,
-        files: a.collected.files,
-        ...(a.verify ? { verify: a.verify } : {}),
-        branch: a.branch,
-        commit: a.collected.commit,
-      },
-      verbosity,
-    );
-    if (!b) {
-      return {
-        ok: okOf(a),
-        profile,
-        run: a.run,
-        files: a.collected.files,
-        branch: a.branch,
-        commit: a.collected.commit,
-        ...(a.verify ? { verify: a.verify } : {}),
-        compressed: single,
-        costUsd: a.run.costUsd,
-      };
-    }
-    const side = (o: SideOutcome) => ({
-      profile: o.side.profile,
-      run: o.run,
-      files: o.collected.files,
-      diffs: o.collected.diffs,
-      ...(o.verify ? { verify: o.verify } : {}),
-    });
-    const consensus = this.compareRuns(side(a), side(b));
-    const compressed =
-      verbosity === "summary"
-        ? `${consensus.verdict} · ${single}`
-        : verbosity === "mermaid"
-          ? consensus.mermaid
-          : `${consensus.mermaid}\n\n${single}`;
-    return {
-      ok: okOf(a) && okOf(b) && consensus.verdict !== "disagree",
-      profile,
-      run: a.run,
-      runB: b.run,
-      files: a.collected.files,
-      branch: a.branch,
-      commit: a.collected.commit,
-      ...(a.verify ? { verify: a.verify } : {}),
-      consensus,
-      compressed,
-      costUsd: a.run.costUsd + b.run.costUsd,
-    };
+    return buildResult(req, outcomes, this.compress, this.compareRuns);
   }
 }
