@@ -5,7 +5,7 @@
  */
 import { FAKE_CLAUDE } from "../executor/test/server/harness.ts";
 import { startE2E } from "../test/e2e/fixture.ts";
-import { percentile } from "./local-d1.ts";
+import { percentile } from "./stats.ts";
 import type { BenchReport } from "./types.ts";
 
 const RUNS = 50;

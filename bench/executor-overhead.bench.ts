@@ -9,7 +9,7 @@ import { loadConfig } from "../executor/src/config.ts";
 import { createExecutor } from "../executor/src/executor.ts";
 import { runProcess } from "../executor/src/process/run.ts";
 import { FAKE_CLAUDE, makeRepo, SECRET } from "../executor/test/server/harness.ts";
-import { percentile } from "./local-d1.ts";
+import { percentile } from "./stats.ts";
 import type { BenchReport } from "./types.ts";
 
 const RUNS = 20;

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { GitWorktreeManager } from "../executor/src/worktree/manager.ts";
-import { percentile } from "./local-d1.ts";
+import { percentile } from "./stats.ts";
 import type { BenchReport } from "./types.ts";
 
 const FILES = 10_000;

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { percentile } from "./local-d1.ts";
+import { percentile } from "./stats.ts";
 import type { Bench, BenchReport } from "./types.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");

@@ -66,8 +66,6 @@ CREATE TABLE `stages` (
 	`job_id` text,
 	`verify_ok` integer,
 	`files_changed` integer DEFAULT 0 NOT NULL,
-	`branch` text,
-	`commit` text,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`task_id`) REFERENCES `tasks`(`id`) ON UPDATE no action ON DELETE no action
 );

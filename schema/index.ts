@@ -3,8 +3,25 @@
  * `npm run db:generate` (drizzle-kit writes migrations/). No ON DELETE CASCADE anywhere: D1 ignores
  * `PRAGMA foreign_keys=OFF`, so a later table rebuild would delete child rows.
  */
+import {
+  AUTO,
+  DecisionKind,
+  ExecutorChoice,
+  type ProfileChoice,
+  ProfileName,
+  StageStatus,
+  TaskStatus,
+  Verbosity,
+} from "@vault-mcp/contract";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** A contract enum's values in the non-empty tuple form drizzle's `enum` option wants. */
+function oneOf<T extends string>(values: readonly T[]): [T, ...T[]] {
+  const [first, ...rest] = values;
+  if (first === undefined) throw new Error("an enum column needs at least one value");
+  return [first, ...rest];
+}
 
 /** Milliseconds since the epoch; set by the writer (deterministic inside workflow steps). */
 const ms = (name: string) => integer(name, { mode: "number" });
@@ -13,15 +30,17 @@ export const tasks = sqliteTable(
   "tasks",
   {
     id: text("id").primaryKey(),
-    status: text("status", {
-      enum: ["init", "running", "succeeded", "failed", "halted", "blocked", "needs_human", "closed"],
-    }).notNull(),
+    status: text("status", { enum: oneOf(TaskStatus.options) }).notNull(),
     kind: text("kind").notNull().default("general"),
     prompt: text("prompt").notNull(),
     repo: text("repo").notNull(),
     ref: text("ref"),
-    profile: text("profile").notNull().default("auto"),
-    verbosity: text("verbosity").notNull().default("mermaid"),
+    profile: text("profile", { enum: oneOf<ProfileChoice>([AUTO, ...ProfileName.options]) })
+      .notNull()
+      .default(AUTO),
+    verbosity: text("verbosity", { enum: oneOf(Verbosity.options) })
+      .notNull()
+      .default("mermaid"),
     verify: text("verify", { mode: "json" }).$type<string[]>(),
     budgetUsd: real("budget_usd"),
     spec: text("spec"),
@@ -30,7 +49,18 @@ export const tasks = sqliteTable(
     result: text("result"),
     error: text("error"),
     flags: text("flags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** `executor` of the original call shape (a CLI run once, or consensus); null when a profile was asked. */
+    executor: text("executor", { enum: oneOf(ExecutorChoice.options) }),
+    /** Whether a failed run escalates up the ladder (false: `executor` given without profile `auto`). */
+    climb: integer("climb", { mode: "boolean" }).notNull().default(true),
+    /** The caller's idempotency key, and a hash of the request it came with (another body → 409). */
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    /** The event type the instance waits for now (`human-2`, `budget-1`); cleared by the one answer. */
+    waitingFor: text("waiting_for"),
     replayOf: text("replay_of"),
+    /** The first task of a replay chain (null for a task that is not a replay): they share one budget. */
+    replayRoot: text("replay_root"),
     replayKey: text("replay_key"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
@@ -40,6 +70,8 @@ export const tasks = sqliteTable(
     index("tasks_status_created_idx").on(t.status, t.createdAt),
     index("tasks_created_idx").on(t.createdAt),
     uniqueIndex("tasks_replay_key_uq").on(t.replayKey),
+    uniqueIndex("tasks_idempotency_key_uq").on(t.idempotencyKey),
+    index("tasks_replay_root_idx").on(t.replayRoot),
   ],
 );
 
@@ -53,10 +85,10 @@ export const stages = sqliteTable(
       .references(() => tasks.id),
     attempt: integer("attempt").notNull(),
     taskKind: text("task_kind").notNull().default("general"),
-    profile: text("profile").notNull(),
+    profile: text("profile", { enum: oneOf(ProfileName.options) }).notNull(),
     cli: text("cli").notNull(),
     model: text("model").notNull(),
-    status: text("status", { enum: ["succeeded", "failed", "timeout", "error", "skipped"] }).notNull(),
+    status: text("status", { enum: oneOf(StageStatus.options) }).notNull(),
     costUsd: real("cost_usd").notNull().default(0),
     tokensIn: integer("tokens_in").notNull().default(0),
     tokensOut: integer("tokens_out").notNull().default(0),
@@ -71,10 +103,13 @@ export const stages = sqliteTable(
     /** Where the attempt's work is on the executor VM: `vault/<jobKey>` and its commit (null when nothing ran). */
     branch: text("branch"),
     commit: text("commit"),
+    /** First 16 hex digits of the SHA-256 of the prompt the CLI got (prompt + spec + instructions). */
+    promptVersion: text("prompt_version"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [
     uniqueIndex("stages_task_attempt_uq").on(t.taskId, t.attempt),
+    index("stages_status_idx").on(t.status, t.createdAt),
     index("stages_created_idx").on(t.createdAt),
     index("stages_profile_created_idx").on(t.profile, t.createdAt),
   ],
@@ -100,7 +135,7 @@ export const circuitBreaker = sqliteTable("circuit_breaker", {
 export const modelStats = sqliteTable(
   "model_stats",
   {
-    profile: text("profile").notNull(),
+    profile: text("profile", { enum: oneOf(ProfileName.options) }).notNull(),
     taskKind: text("task_kind").notNull().default("general"),
     runs: integer("runs").notNull().default(0),
     successes: integer("successes").notNull().default(0),
@@ -133,7 +168,7 @@ export const decisions = sqliteTable(
   {
     id: text("id").primaryKey(),
     taskId: text("task_id").references(() => tasks.id),
-    kind: text("kind", { enum: ["human", "budget", "replay", "close", "ack", "note"] }).notNull(),
+    kind: text("kind", { enum: oneOf(DecisionKind.options) }).notNull(),
     decision: text("decision").notNull(),
     rationale: text("rationale"),
     actor: text("actor").notNull().default("orchestrator"),

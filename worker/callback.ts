@@ -6,13 +6,14 @@
  * (workflows/result-event.ts); the workflow validates it again and matches the job id. A lost
  * callback loses nothing: the workflow polls the executor when its wait times out.
  */
-import { JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
-import { attemptOfJobKey, resultEventType, TaskId } from "../workflows/params.ts";
+import { JobView, SIGNATURE_HEADER, TaskId, verifyBody } from "@vault-mcp/contract";
+import { getConfig } from "../core/config.ts";
+import { AppError, formatZodError } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { attemptOfJobKey, resultEventType } from "../workflows/params.ts";
 import { slimJobView } from "../workflows/result-event.ts";
-import { getConfig } from "./config.ts";
-import { AppError, errorResponse, formatZodError } from "./errors.ts";
+import { errorResponse } from "./errors.ts";
 import { readBodyText } from "./http.ts";
-import { log } from "./log.ts";
 
 /**
  * A finished job's view holds up to two CLI outputs (1 MiB each at the executor's cap) plus verify

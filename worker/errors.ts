@@ -1,93 +1,14 @@
 /**
- * One typed error for every failure the Worker reports. The wire gets the code and a message that
- * tells the caller what to do; the cause (stack, SQL, upstream body) goes to the log only.
+ * Anything thrown → the wire's error body (the contract's WireError). The caller gets the code and a
+ * message that says what to do; the cause (stack, SQL, upstream body) goes to the log only.
  */
+import type { WireError } from "@vault-mcp/contract";
 import { z } from "zod";
-import { ConfigError } from "./config.ts";
-import { log } from "./log.ts";
-
-export type ErrorCode =
-  | "unauthorized"
-  | "forbidden_origin"
-  | "payload_too_large"
-  | "bad_json"
-  | "unsupported_media_type"
-  | "not_acceptable"
-  | "method_not_allowed"
-  | "invalid_input"
-  | "not_found"
-  | "conflict"
-  | "breaker_open"
-  | "executor_unavailable"
-  | "internal";
-
-export function statusFor(code: ErrorCode): number {
-  switch (code) {
-    case "unauthorized":
-      return 401;
-    case "forbidden_origin":
-      return 403;
-    case "payload_too_large":
-      return 413;
-    case "bad_json":
-    case "invalid_input":
-      return 400;
-    case "unsupported_media_type":
-      return 415;
-    case "not_acceptable":
-      return 406;
-    case "method_not_allowed":
-      return 405;
-    case "not_found":
-      return 404;
-    case "conflict":
-      return 409;
-    case "breaker_open":
-      return 429;
-    case "executor_unavailable":
-      return 502;
-    case "internal":
-      return 500;
-  }
-}
-
-export class AppError extends Error {
-  override readonly name = "AppError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.headers = options?.headers ?? {};
-  }
-  readonly headers: Record<string, string>;
-  get status(): number {
-    return statusFor(this.code);
-  }
-}
-
-/** `prompt: Too small: expected string to have >=1 characters; repo: …` — names each bad field. */
-export function formatZodError(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`)
-    .join("; ");
-}
-
-/** Parses with zod and turns a failure into a 400 that names the fields to fix. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new AppError("invalid_input", `invalid input: ${formatZodError(r.error)}`);
-  return r.data;
-}
-
-export interface WireErrorBody {
-  error: { code: ErrorCode; message: string };
-}
+import { AppError, ConfigError, describe, formatZodError } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 
 /** Maps anything thrown to a wire error. Unknown failures get a generic message and are logged. */
-export function toWireError(err: unknown): { status: number; body: WireErrorBody; headers: Record<string, string> } {
+export function toWireError(err: unknown): { status: number; body: WireError; headers: Record<string, string> } {
   if (err instanceof AppError) {
     if (err.cause !== undefined)
       log("warn", "request_failed", { code: err.code, message: err.message, cause: describe(err.cause) });
@@ -111,9 +32,4 @@ export function toWireError(err: unknown): { status: number; body: WireErrorBody
 export function errorResponse(err: unknown): Response {
   const { status, body, headers } = toWireError(err);
   return Response.json(body, { status, headers });
-}
-
-export function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}${err.cause ? ` (cause: ${describe(err.cause)})` : ""}`;
-  return String(err);
 }

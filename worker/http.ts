@@ -1,4 +1,4 @@
-import { AppError } from "./errors.ts";
+import { AppError } from "../core/errors.ts";
 
 /**
  * Reads a request body as text, refusing more than `limit` bytes whatever Content-Length claims

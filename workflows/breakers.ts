@@ -2,10 +2,8 @@
  * Circuit breakers. Spend totals live in `circuit_breaker` (one row per UTC day and month, updated in
  * the write step's batch), so a check is two primary-key reads whatever the size of `stages`.
  */
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { circuitBreaker } from "../schema/index.ts";
-import type { BreakerThresholds } from "../worker/config.ts";
+
+import type { BreakerThresholds } from "@vault-mcp/contract";
 
 export type TaskBreakerState = "ok" | "warn" | "halt";
 export type DayBreakerState = "ok" | "block";
@@ -99,27 +97,10 @@ export async function readBreakers(db: D1Database, t: BreakerThresholds, now: nu
   return snapshotFrom(results, t, now);
 }
 
-/** Acknowledges this month's flag; returns false when there was nothing to acknowledge. */
-export async function acknowledgeMonthFlag(
-  db: D1Database,
-  t: BreakerThresholds,
-  now: number,
-  actor: string,
-): Promise<boolean> {
-  const scope = monthScope(now);
-  const snapshot = await readBreakers(db, t, now);
-  if (snapshot.month.state !== "flag") return false;
-  await drizzle(db)
-    .update(circuitBreaker)
-    .set({ acknowledgedAt: now, acknowledgedBy: actor, updatedAt: now })
-    .where(eq(circuitBreaker.scope, scope));
-  return true;
-}
-
 /**
  * Statements that add one stage's cost to the day and month totals (and keep each row's `state`
  * column, shown by `wrangler d1` and the dashboard, in step with the thresholds). They are guarded by
- * `NOT EXISTS stage`, so a retried write batch (its stage insert comes after them) adds nothing twice.
+ * "no final stage row yet", so a retried write batch (its stage row comes after them) adds nothing twice.
  */
 export function addSpendStatements(
   db: D1Database,
@@ -129,7 +110,7 @@ export function addSpendStatements(
   t?: BreakerThresholds,
 ): D1PreparedStatement[] {
   const sql = `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at)
-    SELECT ?1, ?2, 1, CASE WHEN ?2 + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, ?3 WHERE NOT EXISTS (SELECT 1 FROM stages WHERE id = ?4)
+    SELECT ?1, ?2, 1, CASE WHEN ?2 + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, ?3 WHERE NOT EXISTS (SELECT 1 FROM stages WHERE id = ?4 AND status <> 'running')
     ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd, runs = runs + 1,
       state = CASE WHEN spent_usd + excluded.spent_usd + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, updated_at = excluded.updated_at`;
   const limits: [string, number, string][] = [

@@ -1,17 +1,21 @@
 /**
  * One instance per `execute`; instance id = task id. It reads as its step names:
  *
- *   breaker-check #1 → init → dispatch <profile> #1 → wait <profile> #1 → [poll <profile> #1]
- *     → write <profile> #1 → escalate #1 → breaker-check #2 → dispatch <next> #2 → … → finish
- *   halt #h → budget #h → resume #h           the task's cap is reached (waits for a budget event)
- *   await-human #h → human #h → resume-human #h   the ladder's top (waits for a human event)
- *   write error <profile> #n → finish          the executor refused the job or stayed unreachable
- *   fail                                       best effort, before the instance errors (D1, bugs)
+ *   breaker-check #1 → init → readiness #1 → choose #1 → dispatch <profile> #1 → wait <profile> #1
+ *     → [poll <profile> #1] → write <profile> #1 → breaker-check #2 → … → finish
+ *   halt #h → budget #h → resume #h              the task's cap is reached (waits for a budget event)
+ *   await-human #h → human #h → resume-human #h  the ladder's top (waits for a human's answer)
+ *   write error <profile> #n → finish            the executor refused the job or stayed unreachable
+ *   fail                                         best effort, before the instance errors (D1, bugs)
  *
- * Step bodies live in ./steps (tested on their own); retries and timeouts in ./step-config.ts.
- * Replay safety: outside step.do this file only counts, branches on step results and event
- * payloads (which the engine stores and hands back identically) and builds step names from them, so
- * every replay takes the same path with the same names. Clocks, D1 and fetch run only in steps.
+ * A task that does not end `succeeded` ends its instance as Errored with the task's message, after
+ * its last D1 write, so the dashboard's status filter finds every failure.
+ *
+ * Step bodies live in ./steps (tested on their own); retries and timeouts in ./step-config.ts; the
+ * choice of rung is ./ladder.ts. Replay safety: outside step.do this file only counts, branches on
+ * step results and event payloads (which the engine stores and hands back identically) and builds
+ * step names from them, so every replay takes the same path with the same names. Clocks, D1 and
+ * fetch run only in steps.
  */
 import {
   WorkflowEntrypoint,
@@ -19,20 +23,20 @@ import {
   type WorkflowSleepDuration,
   type WorkflowStep,
 } from "cloudflare:workers";
-import { type Config, getConfig } from "../worker/config.ts";
-import { log } from "../worker/log.ts";
-import { type ExecutorClient, executorClient, executorFetch, isFinished } from "./executor-client.ts";
-import { classifyFailure } from "./failures.ts";
-import { AUTO, HUMAN, type Wanted } from "./ladder.ts";
+import type { ProfileName, TaskStatus } from "@vault-mcp/contract";
+import { type Config, getConfig } from "../core/config.ts";
+import { describe } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 import {
-  BUDGET_EVENT,
-  BudgetEvent,
-  ExecuteParams,
-  HUMAN_EVENT,
-  HumanEvent,
-  resultEventType,
-  type TaskStatus,
-} from "./params.ts";
+  type AttemptFailure,
+  type ExecutorClient,
+  executorClient,
+  executorFetch,
+  executorStep,
+  isFinished,
+} from "./executor-client.ts";
+import { AUTO, nextRung, type Pass, pick, type Readiness, type Standing, type Wanted } from "./ladder.ts";
+import { BudgetEvent, ExecuteParams, HumanEvent, resultEventType, waitEventType } from "./params.ts";
 import { finishedJobFromEvent } from "./result-event.ts";
 import {
   BUDGET_WAIT,
@@ -41,16 +45,18 @@ import {
   FAIL_STEP,
   HUMAN_WAIT,
   POLL_STEP,
+  READINESS_STEP,
   resultWait,
   WRITE_STEP,
 } from "./step-config.ts";
 import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
+import { recordPasses } from "./steps/choose.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
-import { escalate } from "./steps/escalate.ts";
-import { errorFacts } from "./steps/facts.ts";
+import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
 import { setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
 import { pollJob } from "./steps/poll.ts";
+import { readReadiness } from "./steps/readiness.ts";
 import { type Written, writeJobStage, writeStage } from "./steps/write.ts";
 
 export interface ExecuteOutput {
@@ -60,33 +66,56 @@ export interface ExecuteOutput {
   flags: string[];
 }
 
-type AttemptOutcome = { ran: true; written: Written } | { ran: false; message: string };
+/**
+ * Thrown from `run` (outside any step, so nothing retries it) when a task ends without succeeding:
+ * the instance then reads Errored in the dashboard, with the task's status and message.
+ */
+class TaskEndedError extends Error {
+  override readonly name = "TaskEnded";
+  constructor(status: TaskStatus, message: string | null) {
+    super(`${status}: ${message ?? "no message"}`);
+  }
+}
+
+/** How one attempt ended, as the drive loop needs it. */
+type AttemptOutcome =
+  | { ran: true; written: Written }
+  /** Nothing could be learnt from the executor: the task ends with this message. */
+  | { ran: false; message: string };
+
+/** An executor restart under a run re-dispatches the same profile, at most this many times in a row. */
+const MAX_INTERRUPTED_REDISPATCH = 2;
 
 export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
   override async run(event: WorkflowEvent<ExecuteParams>, step: WorkflowStep): Promise<ExecuteOutput> {
     // Safe to re-run: the engine hands back the same stored payload, which parses the same way.
     const p = ExecuteParams.parse(event.payload);
+    let out: ExecuteOutput & { error: string | null };
     try {
       // Safe to re-run: config is the deployment's vars; the client is a plain object over fetch.
       const config = getConfig(this.env);
-      return await new TaskRun(this.env.DB, config, executorClient(config, executorFetch()), p, step).drive();
+      out = await new TaskRun(this.env.DB, config, executorClient(config, executorFetch()), p, step).drive();
     } catch (err) {
       // D1 stayed down through a step's retries, or a bug. The instance errors (visible in the
       // dashboard and to getTaskState), but first one best-effort step marks the task failed so the row
       // does not claim `running` forever. If D1 is still down that step fails too; the error stands.
-      const message = classifyFailure(err).message;
+      const message = describe(err).slice(0, 1000);
       await step
         .do("fail", FAIL_STEP, async () => {
           await this.env.DB.prepare(
-            "UPDATE tasks SET status = 'failed', error = ?1, updated_at = ?2 WHERE id = ?3 AND status <> 'closed'",
+            "UPDATE tasks SET status = 'failed', error = ?1, waiting_for = NULL, updated_at = ?2 WHERE id = ?3 AND status <> 'closed'",
           )
             .bind(`the workflow stopped: ${message}`.slice(0, 2000), Date.now(), p.taskId)
             .run();
           return { taskId: p.taskId };
         })
-        .catch(() => undefined);
+        .catch((stepErr: unknown) => log("error", "fail_step_failed", { taskId: p.taskId, error: describe(stepErr) }));
       throw err;
     }
+    // After the last D1 write: an unsuccessful task errors its instance, with the task's own message,
+    // so the dashboard shows it as what it is. Outside any step, so nothing retries it.
+    if (out.status !== "succeeded") throw new TaskEndedError(out.status, out.error);
+    return { taskId: out.taskId, status: out.status, attempts: out.attempts, flags: out.flags };
   }
 }
 
@@ -97,9 +126,14 @@ class TaskRun {
   private halts = 0;
   private humans = 0;
   private started = false;
+  /** A model really ran in this task (else an exhausted ladder is a setup problem, not a human's). */
+  private modelRan = false;
+  private interruptedInARow = 0;
   private wanted: Wanted;
   private capUsd: number | undefined;
   private instructions: string | undefined;
+  private readonly aside: Standing["aside"] = {};
+  private lastError: string | null = null;
 
   constructor(
     private readonly db: D1Database,
@@ -109,105 +143,218 @@ class TaskRun {
     private readonly step: WorkflowStep,
   ) {
     // A pinned profile is an explicit choice: its first attempt runs even if it is cooling down.
-    this.wanted = { profile: p.profile, forced: p.profile !== AUTO };
+    // (A direct `executor` run is resolved to its profile once the executor says which.)
+    this.wanted =
+      p.profile === AUTO ? { from: config.ladder[0] ?? "human", forced: false } : { from: p.profile, forced: true };
     this.capUsd = p.budgetUsd;
   }
 
-  async drive(): Promise<ExecuteOutput> {
-    const { db, config, step, p } = this;
+  async drive(): Promise<ExecuteOutput & { error: string | null }> {
+    const { config, p } = this;
     // Each pass is one breaker check and at most one attempt. The counters in the step names move
     // in the same order on every replay, so the names repeat exactly.
     for (;;) {
-      const gate = await step.do(`breaker-check #${++this.checks}`, DB_STEP, () =>
-        checkBreakers(
-          db,
-          config.breakers,
-          { taskId: p.taskId, capUsd: this.capUsd, wanted: this.wanted, ladder: config.ladder },
-          Date.now(),
-        ),
-      );
+      const gate = await this.checkBreakers();
       // Branches on a stored step result: a replay takes the same one.
       if (gate.verdict === "block") return this.finish("blocked", blockedMessage(gate, config.breakers.dayBlockUsd));
       if (gate.verdict === "halt") {
         if (await this.haltUntilRaised(gate)) continue;
         return this.finish("halted", haltedMessage(gate));
       }
-      if (!this.started) {
-        await step.do("init", DB_STEP, () => initTask(db, p.taskId, Date.now()));
-        this.started = true;
+      await this.init();
+
+      const ready = await this.step.do(`readiness #${this.checks}`, READINESS_STEP, (ctx) =>
+        executorStep(ctx, () => readReadiness(this.client)),
+      );
+      if (!ready.ok) return this.finish("failed", `the executor could not be asked what it can run: ${ready.message}`);
+      if (p.executor !== undefined && this.attempt === 0) {
+        const direct = this.directWanted(ready.value);
+        if (!direct)
+          return this.finish(
+            "failed",
+            `the executor has no direct profile for ${p.executor}; set 'direct' in its profiles.json`,
+          );
+        this.wanted = direct;
       }
 
-      if (gate.profile === HUMAN) {
-        // Branches on the stored event payload (or its absence): a replay takes the same one.
+      // The pick reads the clock (cooldowns end), so it runs inside the step: a replay reads it back.
+      const wanted = this.wanted;
+      const standing = this.standing(gate, ready.value);
+      const lastAttempt = this.attempt;
+      const chosen = await this.step.do(`choose #${this.checks}`, DB_STEP, () =>
+        recordPasses(
+          this.db,
+          this.baseFor,
+          lastAttempt,
+          pick(config.ladder, wanted, standing, p.climb, Date.now()),
+          Date.now(),
+        ),
+      );
+      this.notePasses(chosen.passed);
+
+      if (chosen.kind === "top") {
+        if (!this.modelRan || !p.climb) return this.finish("failed", this.nothingRanMessage(chosen.passed));
         const answer = await this.askHuman();
         if (answer === null)
           return this.finish("needs_human", "no human decision within 24 hours; the ladder's last rung failed");
         if (answer.decision === "approve") return this.finish("succeeded", null);
         if (answer.decision === "reject") return this.finish("failed", `rejected by ${answer.actor}`);
         // retry: a chosen profile runs as chosen; without one the ladder starts again from its first rung.
-        this.wanted = answer.profile ? { profile: answer.profile, forced: true } : { profile: AUTO, forced: false };
+        this.wanted = answer.profile
+          ? { from: answer.profile, forced: true }
+          : { from: config.ladder[0] ?? "human", forced: false };
         this.instructions = answer.instructions;
         continue;
       }
 
-      const outcome = await this.runAttempt(gate.profile);
-      // The outcome is built from stored step results and errors: a replay sees the same.
+      const profile = chosen.profile;
+      const outcome = await this.runAttempt(profile, gate);
+      // The outcome is built from stored step results: a replay sees the same.
       if (!outcome.ran) return this.finish("failed", outcome.message);
-      if (outcome.written.ok) return this.finish("succeeded", null);
-      const next = await step.do(`escalate #${this.attempt}`, DB_STEP, () =>
-        escalate(db, config.ladder, gate.profile, Date.now()),
-      );
-      this.wanted = { profile: next.profile, forced: false };
+      const w = outcome.written;
+      if (w.ok) return this.finish("succeeded", null);
+      this.lastError = `${profile}: ${w.errorMessage ?? w.errorKind ?? w.status}`;
+      this.wanted = this.afterFailure(profile, w);
+      if (w.status !== "interrupted") this.interruptedInARow = 0;
+      if (!p.climb && this.wanted.from !== profile && w.status !== "skipped")
+        return this.finish("failed", `${profile} failed: ${w.errorMessage ?? w.errorKind ?? w.status}`);
     }
   }
 
-  /** dispatch → wait for the callback → (poll if none came) → write. No step holds a request open. */
-  private async runAttempt(profile: string): Promise<AttemptOutcome> {
+  /** Where the next attempt starts after a failed one; the next breaker check and pick decide. */
+  private afterFailure(profile: ProfileName, w: Written): Wanted {
+    switch (w.status) {
+      case "interrupted":
+        // The executor restarted under the run: not the model's fault; the same profile again.
+        if (++this.interruptedInARow <= MAX_INTERRUPTED_REDISPATCH) return { from: profile, forced: true };
+        this.interruptedInARow = 0;
+        return { from: nextRung(this.config.ladder, profile), forced: false };
+      case "budget":
+        // The run stopped at the task's remaining budget: the next breaker check halts the task.
+        return { from: profile, forced: true };
+      case "skipped":
+        // The executor found it could not run (a late setup problem): aside, and climb from it.
+        this.aside[profile] = `not ready: ${w.errorMessage ?? "setup"}`;
+        return { from: profile, forced: false };
+      default:
+        if (w.errorKind === "auth") {
+          // Refused credentials say nothing about the model: aside for this task, climb on.
+          this.aside[profile] = `the provider refused its credentials: ${w.errorMessage ?? "auth"}`;
+        } else this.modelRan = true;
+        return { from: nextRung(this.config.ladder, profile), forced: false };
+    }
+  }
+
+  private async checkBreakers(): Promise<BreakerCheck> {
+    const { db, config, p } = this;
+    return this.step.do(`breaker-check #${++this.checks}`, DB_STEP, () =>
+      checkBreakers(db, config.breakers, { taskId: p.taskId, capUsd: this.capUsd }, Date.now()),
+    );
+  }
+
+  private async init(): Promise<void> {
+    if (this.started) return;
+    await this.step.do("init", DB_STEP, () => initTask(this.db, this.p.taskId, Date.now()));
+    this.started = true;
+  }
+
+  private standing(gate: BreakerCheck, ready: Readiness): Standing {
+    return { cooling: gate.cooling, aside: { ...this.aside }, ready };
+  }
+
+  /** The first attempt of a direct run: the CLI's configured profile (or consensus), as named. */
+  private directWanted(ready: Readiness): Wanted | null {
+    const choice = this.p.executor;
+    if (choice === "consensus") return { from: "consensus", forced: true };
+    const profile = choice === undefined ? undefined : ready.direct[choice];
+    return profile ? { from: profile, forced: true } : null;
+  }
+
+  private baseFor = (attempt: number, profile: ProfileName): StageBase => ({
+    taskId: this.p.taskId,
+    attempt,
+    kind: this.p.kind,
+    profile,
+  });
+
+  private notePasses(passed: readonly (Pass & { attempt: number })[]): void {
+    for (const pass of passed) if (pass.aside) this.aside[pass.profile] = pass.why;
+    this.attempt += passed.length;
+  }
+
+  /** Nothing (more) can run: the root cause and the fix, not "every rung failed". */
+  private nothingRanMessage(passed: readonly Pass[]): string {
+    const why = [...Object.entries(this.aside).map(([p, w]) => `${p}: ${w}`)];
+    for (const pass of passed) if (!this.aside[pass.profile]) why.push(`${pass.profile}: ${pass.why}`);
+    const last = this.lastError ? ` (last: ${this.lastError})` : "";
+    return why.length
+      ? `no profile could run${last}. Configure the executor: ${why.join("; ")}`
+      : `no profile could run${last}`;
+  }
+
+  /**
+   * dispatch → wait for the callback → (poll if none came) → write. No step holds a request open.
+   * Each executor-facing step answers a final failure as data (`AttemptFailure`); an exception that
+   * leaves a step here is D1 or a bug, and run() lets it error the instance.
+   */
+  private async runAttempt(profile: ProfileName, gate: BreakerCheck): Promise<AttemptOutcome> {
     const { db, config, client, step, p } = this;
     const n = ++this.attempt;
-    const base = { taskId: p.taskId, attempt: n, kind: p.kind, profile };
-    let jobId: string | null = null;
-    try {
-      const job = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, () =>
-        dispatchJob(db, client, config, p, profile, n, this.instructions),
-      );
-      jobId = job.jobId;
-      // A retried dispatch may find the job already finished: then there is nothing to wait for.
-      if (!isFinished(job)) {
-        const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
-        if (finishedJobFromEvent(event, job.jobId) === null) {
-          await step.do(`poll ${profile} #${n}`, POLL_STEP, () => pollJob(client, job.jobId));
-        }
+    const base = this.baseFor(n, profile);
+    const budgetLeft = gate.capUsd - gate.taskCostUsd;
+    const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
+      executorStep(ctx, () => dispatchJob(db, client, config, p, base, this.instructions, budgetLeft, Date.now())),
+    );
+    if (!dispatched.ok) return this.attemptFailed(base, dispatched);
+    const job = dispatched.value;
+    // A retried dispatch may find the job already finished: then there is nothing to wait for.
+    if (!isFinished(job)) {
+      const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
+      if (finishedJobFromEvent(event, job.jobId) === null) {
+        const polled = await step.do(`poll ${profile} #${n}`, POLL_STEP, (ctx) =>
+          executorStep(ctx, () => pollJob(client, job.jobId)),
+        );
+        if (!polled.ok) return unwritten(base, polled);
       }
-      const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, () =>
-        writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers),
-      );
-      return { ran: true, written };
-    } catch (err) {
-      // Pure: reads the tag of the (stored) step error.
-      const failure = classifyFailure(err);
-      // Storage or a bug: nothing to record here; run() marks the task failed and the instance errors.
-      if (failure.scope === "internal") throw err;
-      // The executor refused the job, stayed unreachable, or never finished it. Climbing would meet
-      // the same executor, so record an `error` stage and end the task with a clear message.
-      const facts = errorFacts(base, failure.stageErrorKind, failure.message, jobId);
-      await step.do(`write error ${profile} #${n}`, DB_STEP, async () => {
-        log("warn", "attempt_failed", { taskId: p.taskId, attempt: n, profile, kind: failure.stageErrorKind });
-        return writeStage(db, facts, Date.now(), config.breakers);
-      });
-      return { ran: false, message: `attempt ${n} (${profile}) could not run: ${failure.message}` };
     }
+    const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, (ctx) =>
+      executorStep(ctx, () => writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers)),
+    );
+    if (!written.ok) return unwritten(base, written);
+    return { ran: true, written: written.value };
+  }
+
+  /**
+   * Nothing ran: the executor refused the job or stayed unreachable. Climbing would meet the same
+   * executor, so record an `error` stage and end the task with a clear message.
+   */
+  private async attemptFailed(base: StageBase, failure: AttemptFailure): Promise<AttemptOutcome> {
+    const { db, config, step } = this;
+    const kind = stageErrorKind(failure.kind);
+    const facts = errorFacts(base, kind, failure.message);
+    await step.do(`write error ${base.profile} #${base.attempt}`, DB_STEP, async () => {
+      log("warn", "attempt_failed", { taskId: base.taskId, attempt: base.attempt, profile: base.profile, kind });
+      return writeStage(db, facts, Date.now(), config.breakers);
+    });
+    return { ran: false, message: `attempt ${base.attempt} (${base.profile}) could not run: ${failure.message}` };
   }
 
   /** Halted: no dispatch until a budget event raises the cap (then the next breaker-check decides). */
   private async haltUntilRaised(gate: BreakerCheck): Promise<boolean> {
     const { db, config, step, p } = this;
     const h = ++this.halts;
+    const type = waitEventType("budget", h);
     await step.do(`halt #${h}`, DB_STEP, () =>
-      setTaskStatus(db, config.breakers, p.taskId, { status: "halted", error: haltedMessage(gate) }, Date.now()),
+      setTaskStatus(
+        db,
+        config.breakers,
+        p.taskId,
+        { status: "halted", error: haltedMessage(gate), waitingFor: type },
+        Date.now(),
+      ),
     );
     // Parsing the stored payload is pure; an invalid one counts as no raise (the task ends halted).
-    const raised = BudgetEvent.safeParse(await waitFor(step, `budget #${h}`, BUDGET_EVENT, BUDGET_WAIT));
+    const raised = BudgetEvent.safeParse(await waitFor(step, `budget #${h}`, type, BUDGET_WAIT));
     if (!raised.success) return false;
     this.capUsd = raised.data.capUsd;
     await step.do(`resume #${h}`, DB_STEP, () =>
@@ -222,17 +369,17 @@ class TaskRun {
     return true;
   }
 
-  /** The ladder's top: needs_human until a human event (approve / reject / retry) or the timeout. */
+  /** The ladder's top: needs_human until a human's answer (approve / reject / retry) or the timeout. */
   private async askHuman(): Promise<HumanEvent | null> {
     const { db, config, step, p } = this;
     const h = ++this.humans;
-    const why =
-      "every rung of the ladder failed; approve, reject, or retry with a profile and instructions (workflow decide)";
+    const type = waitEventType("human", h);
+    const why = `every rung of the ladder failed${this.lastError ? ` (last: ${this.lastError})` : ""}; approve, reject, or retry with a profile and instructions (workflow decide)`;
     await step.do(`await-human #${h}`, DB_STEP, () =>
-      setTaskStatus(db, config.breakers, p.taskId, { status: "needs_human", error: why }, Date.now()),
+      setTaskStatus(db, config.breakers, p.taskId, { status: "needs_human", error: why, waitingFor: type }, Date.now()),
     );
     // Parsing the stored payload is pure; an invalid one counts as no answer (the task ends needs_human).
-    const answer = HumanEvent.safeParse(await waitFor(step, `human #${h}`, HUMAN_EVENT, HUMAN_WAIT));
+    const answer = HumanEvent.safeParse(await waitFor(step, `human #${h}`, type, HUMAN_WAIT));
     if (!answer.success) return null;
     if (answer.data.decision === "retry") {
       await step.do(`resume-human #${h}`, DB_STEP, () =>
@@ -242,16 +389,27 @@ class TaskRun {
     return answer.data;
   }
 
-  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput> {
+  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput & { error: string | null }> {
     const { db, config, step, p } = this;
     const out = await step.do("finish", DB_STEP, () =>
       setTaskStatus(db, config.breakers, p.taskId, { status, error }, Date.now()),
     );
-    return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags };
+    return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags, error };
   }
 }
 
-/** A wait that times out (or fails) answers null: each caller has a safe path for "no event". */
+/**
+ * The job ran (or may have) but its result could not be read: the stage keeps its `running` row and
+ * job id, so `vault reconcile` (and the scheduled reconcile) write it from the executor later.
+ */
+function unwritten(base: StageBase, failure: AttemptFailure): AttemptOutcome {
+  return {
+    ran: false,
+    message: `attempt ${base.attempt} (${base.profile}): its result could not be read from the executor (${failure.message}); it is kept there and reconcile writes it once the executor answers`,
+  };
+}
+
+/** A wait that times out answers null: each caller has a safe path for "no event". */
 async function waitFor(
   step: WorkflowStep,
   name: string,
@@ -261,6 +419,7 @@ async function waitFor(
   try {
     return (await step.waitForEvent(name, { type, timeout })).payload;
   } catch {
+    // The engine rejects a wait only when its timeout passes: that is the "no answer" path.
     return null;
   }
 }

@@ -1,41 +1,40 @@
 /**
- * The Worker's client for the executor's job API (POST /jobs, GET /jobs/:id). It classifies every
- * failure so the engine knows what to retry:
- *   400/401/403/404/422 and answers that break the contract → NonRetryableError (one attempt);
- *   429, 5xx and network errors → ExecutorError (the step retries; 429 carries Retry-After).
- * An error crossing `step.do` arrives as a plain Error whose message is `<Name>: <message>` (its class
- * and fields are lost), so each message starts with a `[executor:<failure>]` tag that
- * `classifyFailure` (./failures.ts) and `executorRetryDelay` read back.
+ * The Worker's client for the executor's job API (POST /jobs, GET /jobs/:id). Every failure is an
+ * ExecutorError that says what went wrong and whether trying again can help:
+ *   400/401/403/404/413/422 and answers that break the contract → final;
+ *   429, 5xx and network errors → retryable (429 carries Retry-After).
+ * Steps retry the retryable ones and, on their last try, answer any of them as a tagged result
+ * (`AttemptFailure`), so the workflow branches on data, never on an error's text.
  */
 
-import { NonRetryableError } from "cloudflare:workflows";
-import { JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
-import type { Config } from "../worker/config.ts";
+import { ExecutorHealth, JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
+import type { Config } from "../core/config.ts";
 
 export type ExecutorFailure = "auth" | "refused" | "unreachable" | "busy" | "server" | "running" | "bad_answer";
 export type ExecutorFetch = (input: string, init?: RequestInit) => Promise<Response>;
 
-export const executorTag = (failure: ExecutorFailure): string => `[executor:${failure}]`;
-
-/** A retryable executor failure. (Final ones are NonRetryableError with the same tag.) */
 export class ExecutorError extends Error {
   override readonly name = "ExecutorError";
   constructor(
     readonly failure: ExecutorFailure,
     message: string,
-    readonly status: number | null,
+    readonly retryable: boolean,
+    /** How long the executor asked us to wait (429), in ms. */
+    readonly retryAfterMs: number | null = null,
   ) {
-    super(`${executorTag(failure)} ${message}`);
+    super(message);
   }
 }
 
-function final(failure: ExecutorFailure, message: string): NonRetryableError {
-  return new NonRetryableError(`${executorTag(failure)} ${message}`);
+function final(failure: ExecutorFailure, message: string): ExecutorError {
+  return new ExecutorError(failure, message, false);
 }
 
 export interface ExecutorClient {
   submitJob(req: JobRequest): Promise<JobView>;
   getJob(jobId: string): Promise<JobView>;
+  /** The open /health: which profiles can run, and the direct profile of each CLI. */
+  getHealth(): Promise<ExecutorHealth>;
 }
 
 let fetchOverride: ExecutorFetch | null = null;
@@ -50,7 +49,7 @@ export function executorFetch(): ExecutorFetch {
   return fetchOverride ?? ((input, init) => fetch(input, init));
 }
 
-const FINAL_STATUSES = new Set([400, 401, 403, 404, 422]);
+const FINAL_STATUSES = new Set([400, 401, 403, 404, 405, 413, 415, 422]);
 /** One HTTP exchange; the steps' own timeouts (≥ 30 s) leave room for it. */
 const REQUEST_TIMEOUT_MS = 20_000;
 /** Longest Retry-After we honour; a busier executor gets the step's later retries. */
@@ -95,7 +94,7 @@ export function executorClient(
       throw new ExecutorError(
         "unreachable",
         `executor unreachable at ${config.executorUrl}: ${err instanceof Error ? err.message : String(err)}`,
-        null,
+        true,
       );
     }
     if (res.ok) {
@@ -110,7 +109,12 @@ export function executorClient(
       : `HTTP ${res.status}`;
     if (res.status === 429) {
       const afterMs = parseRetryAfter(res.headers.get("retry-after"));
-      throw new ExecutorError("busy", `executor busy (${detail}); retry after ${Math.ceil(afterMs / 1000)} s`, 429);
+      throw new ExecutorError(
+        "busy",
+        `executor busy (${detail}); retry after ${Math.ceil(afterMs / 1000)} s`,
+        true,
+        afterMs,
+      );
     }
     if (res.status === 401 || res.status === 403) {
       throw final(
@@ -120,7 +124,7 @@ export function executorClient(
     }
     if (FINAL_STATUSES.has(res.status))
       throw final("refused", `executor refused ${method} ${path} (HTTP ${res.status}): ${detail}`);
-    throw new ExecutorError("server", `executor error on ${method} ${path} (${detail})`, res.status);
+    throw new ExecutorError("server", `executor error on ${method} ${path} (${detail})`, true);
   }
 
   function view(json: unknown, what: string): JobView {
@@ -143,6 +147,12 @@ export function executorClient(
     async getJob(jobId) {
       return view(await call("GET", `/jobs/${encodeURIComponent(jobId)}`), `GET /jobs/${jobId}`);
     },
+    async getHealth() {
+      const parsed = ExecutorHealth.safeParse(await call("GET", "/health"));
+      if (!parsed.success)
+        throw final("bad_answer", "the executor's /health does not say which profiles can run (update the executor)");
+      return parsed.data;
+    },
   };
 }
 
@@ -150,8 +160,8 @@ export const isFinished = (v: Pick<JobView, "status">): boolean => TERMINAL_JOB_
 
 /**
  * A retry delay for executor-facing steps: exponential from `baseMs`, capped at `maxMs`, and never
- * shorter than the executor's Retry-After (read from the tagged message, the only part that survives).
- * Pass it with `backoff: "constant"`: the engine multiplies a function's answer for other backoffs.
+ * shorter than the executor's Retry-After. Pass it with `backoff: "constant"`: the engine multiplies
+ * a function's answer for other backoffs.
  */
 export function executorRetryDelay(
   baseMs: number,
@@ -159,7 +169,43 @@ export function executorRetryDelay(
 ): (input: { ctx: { attempt: number }; error: Error }) => number {
   return ({ ctx, error }) => {
     const backoff = Math.min(baseMs * 2 ** Math.max(0, ctx.attempt - 1), maxMs);
-    const m = /retry after (\d+) s/.exec(error.message);
-    return m ? Math.max(backoff, Math.min(Number(m[1]) * 1000, MAX_RETRY_AFTER_MS)) : backoff;
+    const asked = retryAfterOf(error);
+    return asked === null ? backoff : Math.max(backoff, asked);
   };
+}
+
+/**
+ * The Retry-After an error carries. The engine may hand the delay function a copy of the error that
+ * lost its class, so the message's "retry after N s" (written above) is the fallback.
+ */
+function retryAfterOf(error: Error): number | null {
+  if (error instanceof ExecutorError) return error.retryAfterMs;
+  const m = /retry after (\d+) s/.exec(error.message);
+  return m ? Math.min(Number(m[1]) * 1000, MAX_RETRY_AFTER_MS) : null;
+}
+
+/** Why an attempt could not run, as the workflow sees it: data, not an exception. */
+export interface AttemptFailure {
+  ok: false;
+  kind: ExecutorFailure;
+  message: string;
+}
+
+/**
+ * Runs an executor call inside a step. A retryable failure is thrown while the step has tries left
+ * (the engine retries it); a final one, or any failure on the last try, comes back as an
+ * AttemptFailure. Anything that is not an ExecutorError (D1, a bug) is thrown as it is.
+ */
+export async function executorStep<T>(
+  ctx: { attempt: number; config: { retries?: { limit: number } } },
+  body: () => Promise<T>,
+): Promise<{ ok: true; value: T } | AttemptFailure> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (err) {
+    if (!(err instanceof ExecutorError)) throw err;
+    const lastTry = ctx.attempt > (ctx.config.retries?.limit ?? 0);
+    if (err.retryable && !lastTry) throw err;
+    return { ok: false, kind: err.failure, message: err.message.slice(0, 1000) };
+  }
 }

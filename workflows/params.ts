@@ -1,87 +1,23 @@
 /**
- * What crosses into and out of an ExecuteWorkflow instance: its params, the events it waits for,
- * and what `startExecute` returns to the MCP tool / REST route. Shared by worker/ and workflows/.
+ * What crosses into an ExecuteWorkflow instance: its params and the events it waits for. The Worker
+ * creates instances with these params and sends these events; nothing here imports the Worker.
  */
-import { GitRef, JobView, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
+import {
+  ExecutorChoice,
+  GitRef,
+  ProfileChoice,
+  ProfileName,
+  RepoName,
+  TaskId,
+  Verbosity,
+  VerifyCommand,
+} from "@vault-mcp/contract";
 import { z } from "zod";
-
-export const TaskStatus = z.enum([
-  "init",
-  "running",
-  "succeeded",
-  "failed",
-  "halted",
-  "blocked",
-  "needs_human",
-  "closed",
-]);
-export type TaskStatus = z.infer<typeof TaskStatus>;
-export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
-  "succeeded",
-  "failed",
-  "halted",
-  "blocked",
-  "needs_human",
-  "closed",
-];
-
-/** `t-20261124-1530-ab12cd`: sortable, readable in the dashboard, unique enough per minute. */
-export const TaskId = z.string().regex(/^t-\d{8}-\d{4}-[a-z0-9]{6}$/, "task ids look like t-20261124-1530-ab12cd");
-
-export const MAX_WAIT_SECONDS = 45;
-export const DEFAULT_WAIT_SECONDS = 20;
-
-/** Input of the `execute` MCP tool and `POST /api/execute`. */
-export const ExecuteInput = z
-  .strictObject({
-    prompt: z
-      .string()
-      .min(1)
-      .max(100_000)
-      .optional()
-      .describe("What the coding agent should do, self-contained. Required unless taskId is given."),
-    repo: RepoName.optional().describe(
-      "Allowlisted repository name on the executor VM, e.g. 'my-app'. Required unless taskId is given.",
-    ),
-    ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
-    profile: z
-      .union([z.literal("auto"), ProfileName])
-      .default("auto")
-      .describe("'auto' climbs the ladder from the cheapest profile; or pin one profile."),
-    verbosity: Verbosity.default("mermaid").describe("How much of the result to return; 'mermaid' is a tiny diagram."),
-    verify: VerifyCommand.optional().describe(
-      "Command run in the worktree after the agent, as argv, e.g. ['npm','test']. A non-zero exit fails the attempt.",
-    ),
-    budgetUsd: z
-      .number()
-      .positive()
-      .max(1000)
-      .optional()
-      .describe("Per-task halt cap in USD (default: the configured $5)."),
-    kind: z
-      .string()
-      .regex(/^[a-z0-9-]{1,40}$/)
-      .default("general")
-      .describe("Task kind for model statistics, e.g. 'bugfix'."),
-    taskId: TaskId.optional().describe("Run a task created with `workflow init` instead of a new one."),
-    waitSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_WAIT_SECONDS)
-      .default(DEFAULT_WAIT_SECONDS)
-      .describe("How long to wait for the result before answering 'running'."),
-  })
-  .refine((i) => i.taskId !== undefined || (i.prompt !== undefined && i.repo !== undefined), {
-    message: "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
-    path: ["prompt"],
-  });
-export type ExecuteInput = z.infer<typeof ExecuteInput>;
 
 /** Params of one ExecuteWorkflow instance (instance id = taskId). Kept small: the prompt lives in D1. */
 export const ExecuteParams = z.strictObject({
   taskId: TaskId,
-  profile: z.union([z.literal("auto"), ProfileName]),
+  profile: ProfileChoice,
   repo: RepoName,
   ref: GitRef.optional(),
   verbosity: Verbosity,
@@ -89,6 +25,10 @@ export const ExecuteParams = z.strictObject({
   budgetUsd: z.number().positive().optional(),
   kind: z.string(),
   replayOf: TaskId.optional(),
+  /** The original call shape: run this CLI's direct profile (or consensus) instead of `profile`. */
+  executor: ExecutorChoice.optional(),
+  /** Whether a failed run escalates up the ladder. */
+  climb: z.boolean(),
 });
 export type ExecuteParams = z.infer<typeof ExecuteParams>;
 
@@ -104,16 +44,26 @@ export function attemptOfJobKey(jobKey: string): number | null {
   const m = /:(\d+)$/.exec(jobKey);
   return m ? Number(m[1]) : null;
 }
-export const BUDGET_EVENT = "budget";
-export const HUMAN_EVENT = "human";
+/**
+ * A human's answer and a raised cap: one event type per wait (`human-2`, `budget-1`), written to the
+ * task row as `waiting_for` while the instance waits. The Worker claims that value before it sends,
+ * so a second answer to the same wait is refused (409) and can never answer the next one.
+ */
+export type WaitKind = "human" | "budget";
+export const waitEventType = (kind: WaitKind, n: number): string => `${kind}-${n}`;
 
-export const ExecutorResultEvent = JobView;
-export type ExecutorResultEvent = z.infer<typeof ExecutorResultEvent>;
+/** Names the wait an answer is meant for (the task's `waitingFor`), so a late duplicate cannot answer the next one. */
+const ForWait = z
+  .string()
+  .regex(/^(human|budget)-\d{1,6}$/, "wait looks like human-1 or budget-2 (the task's waitingFor)")
+  .optional()
+  .describe("The wait this answers, as the task shows it (waitingFor); another wait is refused with 409.");
 
 export const BudgetEvent = z.strictObject({
   capUsd: z.number().positive().max(1000).describe("New per-task cap in USD; must exceed what the task has spent."),
   actor: z.string().max(100).default("human"),
   note: z.string().max(2000).optional(),
+  wait: ForWait,
 });
 export type BudgetEvent = z.infer<typeof BudgetEvent>;
 
@@ -126,19 +76,6 @@ export const HumanEvent = z.strictObject({
   ),
   instructions: z.string().max(20_000).optional().describe("Extra instructions appended to the prompt on retry."),
   actor: z.string().max(100).default("human"),
+  wait: ForWait,
 });
 export type HumanEvent = z.infer<typeof HumanEvent>;
-
-/** What `execute` answers: the result when the instance finished in time, else `running` + progress. */
-export interface ExecuteOutcome {
-  taskId: string;
-  status: TaskStatus;
-  /** The compressed result (Mermaid by default) once finished. */
-  result?: string;
-  /** Breaker flags carried by the task: `task_warn`, `month_flag`, … */
-  flags: string[];
-  /** A small progress Mermaid while running. */
-  progress?: string;
-  costUsd: number;
-  error?: string;
-}

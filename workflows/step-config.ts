@@ -33,6 +33,15 @@ export const POLL_STEP = {
   timeout: "45 seconds",
 } satisfies WorkflowStepConfig;
 
+/**
+ * GET /health before each choice of rung. A short retry: a dead executor is also what dispatch would
+ * meet, so the task ends with that message instead of waiting twice.
+ */
+export const READINESS_STEP = {
+  retries: { limit: 3, delay: executorRetryDelay(2_000, 10_000), backoff: "constant" },
+  timeout: "30 seconds",
+} satisfies WorkflowStepConfig;
+
 /** GET the finished job, then one D1 batch. Either side may blip: ≈ 2 min of retries. */
 export const WRITE_STEP = {
   retries: { limit: 6, delay: executorRetryDelay(2_000, 60_000), backoff: "constant" },

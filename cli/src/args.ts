@@ -4,8 +4,7 @@
  * project's own schemas, so the CLI accepts exactly what the Worker does.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-import { ProfileName } from "@vault-mcp/contract";
-import { TaskId, TaskStatus } from "../../workflows/params.ts";
+import { ProfileName, TaskId, TaskStatus } from "@vault-mcp/contract";
 
 /** Bad usage: the message, then the command's usage, and exit 2. */
 export class UsageError extends Error {

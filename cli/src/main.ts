@@ -7,14 +7,25 @@ import { parseArgs } from "node:util";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError } from "./args.ts";
 import { type Command, helpText, type Io, usageText } from "./command.ts";
 import { breakers } from "./commands/breakers.ts";
+import { cooldowns } from "./commands/cooldowns.ts";
 import { decide } from "./commands/decide.ts";
 import { health } from "./commands/health.ts";
+import { reconcile } from "./commands/reconcile.ts";
 import { replay } from "./commands/replay.ts";
 import { tasksList } from "./commands/tasks-list.ts";
 import { tasksShow } from "./commands/tasks-show.ts";
 import { CliError } from "./http.ts";
 
-export const COMMANDS: readonly Command[] = [tasksList, tasksShow, replay, decide, breakers, health];
+export const COMMANDS: readonly Command[] = [
+  tasksList,
+  tasksShow,
+  replay,
+  decide,
+  breakers,
+  cooldowns,
+  reconcile,
+  health,
+];
 
 const GROUPS: Readonly<Record<string, string>> = { tasks: "Look at tasks." };
 

@@ -4,10 +4,9 @@
  * server's replay key in charge of idempotency: if two runs race, or a run is repeated after a
  * crash, the second start of the same original is answered `skipped`.
  */
-import { TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
+import { BreakersView, type ReplayItem, ReplayReport, TaskState, TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
 import { money } from "./format.ts";
 import { type Api, CliError } from "./http.ts";
-import { Breakers, type ReplayItem, ReplayReport, TaskState } from "./schemas.ts";
 
 export interface ReplayResult extends ReplayItem {
   /** The replay's final task status (succeeded, needs_human, …) once it ended. */
@@ -41,7 +40,7 @@ export const isFailure = (r: ReplayResult): boolean =>
  * error code, so the breaker state is asked for rather than the reason's text parsed.)
  */
 async function dayBlock(api: Api): Promise<string | null> {
-  const b = await api.get("/api/breakers", Breakers).catch(() => null);
+  const b = await api.get("/api/breakers", BreakersView).catch(() => null);
   return b?.blocked
     ? `today's spend ${money(b.day.spentUsd)} reached the ${money(b.day.limitUsd)} daily block; replay again after 00:00 UTC`
     : null;

@@ -397,6 +397,8 @@ describe("URL and token defaults, npx, health", () => {
     const down = await vault(["health"]);
     expect(down.code).toBe(1);
     expect(down.out).toMatch(/^degraded {2}worker v\S+\nd1 {8}up \(\d+ms\)\nexecutor {2}DOWN\n/);
-    expect(down.err).toBe("vault: the Worker reports degraded: executor unreachable\n");
+    expect(down.err).toBe(
+      `vault: the Worker reports degraded: the executor at ${e.stack.executorUrl} is unreachable: check EXECUTOR_URL and the VM\n`,
+    );
   }, 60_000);
 });

@@ -1,4 +1,6 @@
 /** Tables, figures and the two task views, from fixed data (no clock, no Worker). */
+
+import type { TaskDetail, TaskView } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { compress } from "../../executor/src/compress/index.ts";
 import { input, passing } from "../../executor/test/compress/fixtures.ts";
@@ -6,17 +8,21 @@ import { renderBreakers } from "../src/commands/breakers.ts";
 import { renderTaskTable } from "../src/commands/tasks-list.ts";
 import { describeCommand, renderTaskDetail } from "../src/commands/tasks-show.ts";
 import { age, count, duration, money, oneLine, paint, status, table, truncate, visibleLength } from "../src/format.ts";
-import type { Task, TaskDetail } from "../src/schemas.ts";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 
-function task(over: Partial<Task> = {}): Task {
+function task(over: Partial<TaskView> = {}): TaskView {
   return {
     id: "t-20261124-1100-aaaaaa",
     status: "needs_human",
     kind: "general",
     repo: "demo",
+    ref: null,
     profile: "auto",
+    verbosity: "mermaid",
+    verify: null,
+    budgetUsd: null,
+    spec: null,
     prompt: "Create hello.txt with a greeting\nand nothing else",
     costUsd: 0.0123,
     attempts: 2,
@@ -24,8 +30,11 @@ function task(over: Partial<Task> = {}): Task {
     result: null,
     error: "every rung of the ladder failed",
     replayOf: null,
+    executor: null,
+    waitingFor: null,
     createdAt: NOW - 3_600_000,
     updatedAt: NOW - 3_000_000,
+    closedAt: null,
     ...over,
   };
 }
@@ -107,6 +116,12 @@ describe("tasks show", () => {
     task: task({ status: "succeeded", error: null, result, flags: ["task_warn"], replayOf: "t-20261124-1000-cccccc" }),
     stages: [
       {
+        id: "t-20261124-1100-aaaaaa:1",
+        taskId: "t-20261124-1100-aaaaaa",
+        jobId: "j-1",
+        branch: null,
+        commit: null,
+        createdAt: NOW - 300_000,
         attempt: 1,
         profile: "deepseek",
         cli: "claude",
@@ -120,6 +135,10 @@ describe("tasks show", () => {
         errorMessage: "API Error: 500",
       },
       {
+        id: "t-20261124-1100-aaaaaa:2",
+        taskId: "t-20261124-1100-aaaaaa",
+        jobId: "j-2",
+        createdAt: NOW - 200_000,
         attempt: 2,
         profile: "sonnet",
         cli: "claude",
@@ -136,7 +155,15 @@ describe("tasks show", () => {
       },
     ],
     decisions: [
-      { kind: "human", decision: "retry", rationale: "use sonnet", actor: "vault-cli:ops", createdAt: NOW - 120_000 },
+      {
+        id: "d-1",
+        taskId: "t-20261124-1100-aaaaaa",
+        kind: "human",
+        decision: "retry",
+        rationale: "use sonnet",
+        actor: "vault-cli:ops",
+        createdAt: NOW - 120_000,
+      },
     ],
     breakers: { dayBlocked: false, monthFlagged: true },
   };
@@ -182,11 +209,11 @@ describe("breakers view", () => {
   it("shows both periods and says what to do about a block or a flag", () => {
     const text = renderBreakers(
       {
-        day: { spentUsd: 20.5, limitUsd: 20, runs: 40, state: "block" },
-        month: { spentUsd: 81, limitUsd: 80, runs: 300, state: "flag", acknowledgedAt: null },
+        day: { scope: "day:2026-11-24", spentUsd: 20.5, limitUsd: 20, runs: 40, state: "block" },
+        month: { scope: "month:2026-11", spentUsd: 81, limitUsd: 80, runs: 300, state: "flag", acknowledgedAt: null },
         blocked: true,
         flagged: true,
-        thresholds: { taskWarnUsd: 2, taskHaltUsd: 5 },
+        thresholds: { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 },
       },
       false,
     );

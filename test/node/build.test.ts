@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
+/** Every tsconfig `npm run typecheck` runs. */
+const PROJECTS = ["tsconfig.json", "executor/tsconfig.json", "cli/tsconfig.json", "tsconfig.node.json"];
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 function run(cmd: string, args: string[]) {
@@ -18,11 +20,26 @@ describe("build and types", () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
-  it("tsc --noEmit is clean for the Worker and the executor", () => {
-    for (const project of ["tsconfig.json", "executor/tsconfig.json", "cli/tsconfig.json"]) {
+  it("tsc --noEmit is clean for every project", () => {
+    for (const project of PROJECTS) {
       const r = run(bin("tsc"), ["--noEmit", "-p", project]);
       expect(r.status, `${project}\n${r.stdout}${r.stderr}`).toBe(0);
     }
+  });
+
+  it("every TypeScript file in the repository is in a project the type check runs", () => {
+    const covered = new Set(
+      PROJECTS.flatMap((project) =>
+        run(bin("tsc"), ["--listFilesOnly", "-p", project])
+          .stdout.split("\n")
+          .map((f) => path.relative(root, f.trim())),
+      ),
+    );
+    const files = run("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.mts", "*.cts"])
+      .stdout.split("\n")
+      .filter((f) => f && !f.includes("node_modules/"));
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.filter((f) => !covered.has(f))).toEqual([]);
   });
 
   it("biome: lint and format are clean (npm run lint; npm run format fixes what it can)", () => {

@@ -259,8 +259,11 @@ describe("MCP tools", () => {
       d1: { reachable: true },
       executor: { reachable: false },
       breakers: { blocked: false },
+      reasons: [expect.stringContaining("the executor at http://127.0.0.1:28788 is unreachable")],
     });
-    expect(textOf(h)).toMatch(/^degraded: d1 up, executor down/);
+    expect(textOf(h)).toMatch(
+      /^degraded \(the executor at .* is unreachable: check EXECUTOR_URL and the VM\): d1 up, executor down/,
+    );
     const extra = await call("health", { verbose: true });
     expect(extra.isError).toBe(true);
     expect(textOf(extra)).toContain("verbose");

@@ -1,6 +1,8 @@
 /** Circuit breakers: the pure thresholds, the spend totals, and each breaker at and around its line in real instances. */
 import { env } from "cloudflare:workers";
+import type { Rung } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
+import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import {
   addSpendStatements,
   dayBreaker,
@@ -11,15 +13,23 @@ import {
   snapshotFrom,
   taskBreaker,
 } from "../../workflows/breakers.ts";
-import { ExecuteInput } from "../../workflows/params.ts";
-import { startExecute } from "../../workflows/start.ts";
 import { checkBreakers, flagsFor } from "../../workflows/steps/breaker-check.ts";
-import { flagsOf, resetBetweenTests, runTo, seedTask, setSpend, stageRows, taskRow, useExecutor } from "./helpers.ts";
+import {
+  expectEnded,
+  flagsOf,
+  resetBetweenTests,
+  runTo,
+  seedTask,
+  setSpend,
+  stageRows,
+  taskRow,
+  useExecutor,
+} from "./helpers.ts";
 
 resetBetweenTests();
 
 const T = { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 };
-const LADDER = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
+const LADDER: Rung[] = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
 
 describe("breakers (pure)", () => {
   it("each threshold is inclusive, with a tolerance for sums of REALs", () => {
@@ -83,15 +93,14 @@ describe("spend totals and the check", () => {
     const taskId = await seedTask();
     await env.DB.prepare("UPDATE tasks SET cost_usd = 4.99 WHERE id = ?1").bind(taskId).run();
     await setSpend(5, 80);
-    const input = { taskId, capUsd: undefined, wanted: { profile: "auto", forced: false }, ladder: LADDER };
+    const input = { taskId, capUsd: undefined, wanted: { profile: "auto" as const, forced: false }, ladder: LADDER };
     const warn = await checkBreakers(env.DB, T, input, Date.now());
     expect(warn).toMatchObject({
       verdict: "warn",
       capUsd: 5,
       taskCostUsd: 4.99,
       flags: ["task_warn", "month_flag"],
-      profile: "deepseek",
-      skipped: [],
+      cooling: {},
     });
     expect(await flagsOf(taskId)).toEqual(["task_warn", "month_flag"]);
     expect((await checkBreakers(env.DB, T, { ...input, capUsd: 4.99 }, Date.now())).verdict).toBe("halt");
@@ -107,18 +116,20 @@ describe("ExecuteWorkflow: breakers at their lines", { timeout: 30_000 }, () => 
       [2.0, true],
     ] as const) {
       useExecutor(() => ({ costUsd: cost }));
-      const { taskId, output } = await runTo({ profile: "sonnet" });
+      const ran = await runTo({ profile: "sonnet" });
+      const { taskId } = ran;
       expect((await flagsOf(taskId)).includes("task_warn")).toBe(warned);
-      expect((output as { flags: string[] }).flags.includes("task_warn")).toBe(warned);
+      expect((ran.output as { flags: string[] }).flags.includes("task_warn")).toBe(warned);
     }
   });
 
   it("task halt: $4.99 dispatches again, $5.00 halts; nobody raises the cap → ends halted", async () => {
     // Attempt 1 leaves the task at $4.99 (under the cap: attempt 2 runs); attempt 2 brings it to $5.00.
     useExecutor((_p, attempt) => ({ errorKind: "api", costUsd: attempt === 1 ? 4.99 : 0.01 }));
-    const { taskId, output } = await runTo({ profile: "opus" }, (m) => m.forceEventTimeout({ name: "budget #1" }));
+    const ran = await runTo({ profile: "opus" }, (m) => m.forceEventTimeout({ name: "budget #1" }));
+    const { taskId } = ran;
     expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["opus", "consensus"]);
-    expect(output).toMatchObject({ status: "halted" });
+    await expectEnded(ran, "halted");
     const task = await taskRow(taskId);
     expect(task.status).toBe("halted");
     expect(task.error).toContain("$5 cap");
@@ -136,7 +147,7 @@ describe("ExecuteWorkflow: breakers at their lines", { timeout: 30_000 }, () => 
   it("halt, then a budget event above the spend resumes the ladder; the raised cap is kept on the row", async () => {
     useExecutor((_p, attempt) => (attempt === 1 ? { errorKind: "api", costUsd: 5 } : { costUsd: 0.5 }));
     const { taskId } = await runTo({ profile: "sonnet" }, (m) =>
-      m.mockEvent({ type: "budget", payload: { capUsd: 10, actor: "alice" } }),
+      m.mockEvent({ type: "budget-1", payload: { capUsd: 10, actor: "alice" } }),
     );
     expect((await stageRows(taskId)).map((s) => [s.profile, s.status])).toEqual([
       ["sonnet", "failed"],
@@ -164,9 +175,11 @@ describe("ExecuteWorkflow: breakers at their lines", { timeout: 30_000 }, () => 
   it("day block mid-task: the next dispatch is refused and the task ends blocked", async () => {
     const fake = useExecutor(() => ({ errorKind: "api", costUsd: 0.02 }));
     await setSpend(19.99, 19.99);
-    const { taskId, output } = await runTo({ profile: "sonnet" });
+    const ran = await runTo({ profile: "sonnet" });
+    const { taskId } = ran;
     expect(fake.postCount()).toBe(1);
-    expect(output).toMatchObject({ status: "blocked", attempts: 1 });
+    await expectEnded(ran, "blocked");
+    expect((await taskRow(taskId)).attempts).toBe(1);
     expect((await taskRow(taskId)).error).toContain("00:00 UTC");
   });
 

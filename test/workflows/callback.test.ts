@@ -93,7 +93,7 @@ describe("executor callback", () => {
     const res = await post(taskId, big, await signBody(SECRET, big));
     expect(res.status).toBe(202);
     await instance.waitForStatus("complete");
-    expect(fake.calls.filter((c) => c.startsWith("GET"))).toHaveLength(1); // the write step's read, no poll
+    expect(fake.calls.filter((c) => c.startsWith("GET /jobs"))).toHaveLength(1); // the write step's read, no poll
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 });

@@ -2,7 +2,7 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { resetBetweenTests, run, runTo, seedTask, stageRows, taskRow, useExecutor } from "./helpers.ts";
+import { expectEnded, resetBetweenTests, run, runTo, seedTask, stageRows, taskRow, useExecutor } from "./helpers.ts";
 
 resetBetweenTests();
 
@@ -10,8 +10,9 @@ resetBetweenTests();
 describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
   it("one dispatch, one stage row, transcripts, stats and spend, succeeded with the result", async () => {
     const fake = useExecutor(() => ({ costUsd: 0.02 }));
-    const { taskId, output } = await runTo({ profile: "sonnet" });
-    expect(output).toEqual({ taskId, status: "succeeded", attempts: 1, flags: [] });
+    const ran = await runTo({ profile: "sonnet" });
+    const { taskId } = ran;
+    expect(ran.output).toEqual({ taskId, status: "succeeded", attempts: 1, flags: [] });
     expect(await stageRows(taskId)).toEqual([
       { attempt: 1, profile: "sonnet", status: "succeeded", cost_usd: 0.02, error_kind: null },
     ]);
@@ -20,7 +21,7 @@ describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
     expect(task.result).toContain("flowchart");
     expect([...fake.spawns.entries()]).toEqual([[`${taskId}:1`, 1]]);
     // The callback woke the wait: one GET (the write step's), no poll.
-    expect(fake.calls).toEqual(["POST /jobs", expect.stringMatching(/^GET \/jobs\//)]);
+    expect(fake.calls).toEqual(["GET /health", "POST /jobs", expect.stringMatching(/^GET \/jobs\//)]);
     expect([...fake.tokens]).toEqual(["test-executor-secret"]);
     const stage = await env.DB.prepare(
       'SELECT cli, model, tokens_in, tokens_out, tokens_cache_read, latency_ms, job_id, branch, "commit" FROM stages WHERE task_id = ?1',
@@ -109,10 +110,12 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     [404, "refused"],
     [422, "refused"],
   ] as const) {
-    it(`executor ${status} → not retried; an error stage, task failed with a clear message, instance complete`, async () => {
+    it(`executor ${status} → not retried; an error stage, task failed with a clear message, instance errored`, async () => {
       const fake = useExecutor(() => ({ httpStatus: status }));
-      const { taskId, output } = await runTo({ profile: "sonnet" });
-      expect(output).toMatchObject({ status: "failed", attempts: 1 });
+      const ran = await runTo({ profile: "sonnet" });
+      const { taskId } = ran;
+      await expectEnded(ran, "failed");
+      expect((await taskRow(taskId)).attempts).toBe(1);
       expect(fake.postCount()).toBe(1);
       expect(await stageRows(taskId)).toEqual([
         { attempt: 1, profile: "sonnet", status: "error", cost_usd: 0, error_kind: kind },
@@ -150,10 +153,11 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
-  it("executor unreachable through every retry → an `unreachable` error stage, task failed, instance complete", async () => {
+  it("executor unreachable through every retry → an `unreachable` error stage, task failed, instance errored", async () => {
     const fake = useExecutor(() => ({ networkError: true }));
-    const { taskId, output } = await runTo({ profile: "sonnet" });
-    expect(output).toMatchObject({ status: "failed" });
+    const ran = await runTo({ profile: "sonnet" });
+    const { taskId } = ran;
+    await expectEnded(ran, "failed");
     expect(fake.postCount()).toBe(9); // the first try + 8 retries
     expect(fake.spawns.size).toBe(0);
     expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "unreachable"]]);
@@ -183,14 +187,14 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
-  it("a job that never finishes → the poll gives up; a `timeout` error stage, task failed, instance complete", async () => {
+  it("a job that never finishes → the poll gives up; the running row is kept for reconcile, task failed, instance errored", async () => {
     useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1000 }));
-    const { taskId, output } = await runTo({ profile: "sonnet" }, (m) =>
-      m.forceEventTimeout({ name: "wait sonnet #1" }),
-    );
-    expect(output).toMatchObject({ status: "failed" });
-    expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "timeout"]]);
-    expect((await taskRow(taskId)).error).toContain("still running");
+    const ran = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
+    const { taskId } = ran;
+    await expectEnded(ran, "failed");
+    // Unwritten, not an error row: the job id stays on the `running` row for reconcile.
+    expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["running", null]]);
+    expect((await taskRow(taskId)).error).toMatch(/still running\); it is kept there and reconcile writes it/);
   });
 
   it("a 10 MiB CLI output stays out of step outputs; its transcript is capped", async () => {
@@ -203,7 +207,14 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     });
     await run(taskId);
     await instance.waitForStatus("complete");
-    for (const name of ["dispatch sonnet #1", "poll sonnet #1", "write sonnet #1", "finish"]) {
+    for (const name of [
+      "readiness #1",
+      "choose #1",
+      "dispatch sonnet #1",
+      "poll sonnet #1",
+      "write sonnet #1",
+      "finish",
+    ]) {
       expect(JSON.stringify(await instance.waitForStepResult({ name })).length, name).toBeLessThan(1024);
     }
     const tr = await env.DB.prepare(
@@ -218,25 +229,23 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
 describe("ExecuteWorkflow: D1 failures", { timeout: 30_000 }, () => {
   it("a write that fails through every retry → the instance errors, and a last step marks the task failed", async () => {
     const fake = useExecutor(() => ({}));
-    const { taskId, output } = await runTo(
-      { profile: "sonnet" },
-      (m) => m.mockStepError({ name: "write sonnet #1" }, new Error("D1_ERROR: database is locked"), 7),
-      "errored",
+    const ran = await runTo({ profile: "sonnet" }, (m) =>
+      m.mockStepError({ name: "write sonnet #1" }, new Error("D1_ERROR: database is locked"), 7),
     );
-    expect(String((output as Error).message)).toContain("D1_ERROR");
+    const { taskId } = ran;
+    expect(String(ran.error)).toContain("D1_ERROR");
     const task = await taskRow(taskId);
     expect(task.status).toBe("failed");
     expect(task.error).toContain("D1_ERROR: database is locked");
     expect([...fake.spawns.values()]).toEqual([1]);
-    expect(await stageRows(taskId)).toEqual([]);
+    // The attempt keeps its `running` row with the job id: reconcile can write the result later.
+    expect((await stageRows(taskId)).map((r) => r.status)).toEqual(["running"]);
   });
 
   it("a breaker check that fails through every retry → errored instance, task failed, no dispatch", async () => {
     const fake = useExecutor(() => ({}));
-    const { taskId } = await runTo(
-      { profile: "sonnet" },
-      (m) => m.mockStepError({ name: "breaker-check #1" }, new Error("D1_ERROR: overloaded"), 6),
-      "errored",
+    const { taskId } = await runTo({ profile: "sonnet" }, (m) =>
+      m.mockStepError({ name: "breaker-check #1" }, new Error("D1_ERROR: overloaded"), 6),
     );
     expect(fake.calls).toEqual([]);
     expect((await taskRow(taskId)).status).toBe("failed");

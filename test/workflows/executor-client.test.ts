@@ -1,14 +1,13 @@
-/** The executor client's failure classes, Retry-After, and how a failure reads after crossing step.do. */
-import { NonRetryableError } from "cloudflare:workflows";
+/** The executor client's failure classes, Retry-After, and how a step answers a final failure as data. */
 import { describe, expect, it } from "vitest";
 import {
   ExecutorError,
   type ExecutorFetch,
   executorClient,
   executorRetryDelay,
+  executorStep,
   parseRetryAfter,
 } from "../../workflows/executor-client.ts";
-import { classifyFailure } from "../../workflows/failures.ts";
 
 const CONFIG = { executorUrl: "http://executor.test", executorSecret: "s3cret" };
 
@@ -20,27 +19,27 @@ function answering(
   return async () => new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers });
 }
 
-/** What the workflow sees after the engine carried the error out of a step: `<Name>: <message>`. */
-const acrossStep = (err: unknown): Error => new Error(`${(err as Error).name}: ${(err as Error).message}`);
-
-async function failureOf(f: ExecutorFetch): Promise<unknown> {
+async function failureOf(f: ExecutorFetch): Promise<ExecutorError> {
   return executorClient(CONFIG, f)
     .getJob("job-1")
     .then(
-      () => null,
-      (err: unknown) => err,
+      () => {
+        throw new Error("expected a failure");
+      },
+      (err: unknown) => {
+        if (!(err instanceof ExecutorError)) throw err;
+        return err;
+      },
     );
 }
 
 describe("executor client", () => {
-  for (const status of [400, 401, 403, 404, 422]) {
-    it(`HTTP ${status} is final (NonRetryableError) and reads back as an executor failure`, async () => {
+  for (const status of [400, 401, 403, 404, 413, 422]) {
+    it(`HTTP ${status} is final`, async () => {
       const err = await failureOf(answering(status));
-      expect(err).toBeInstanceOf(NonRetryableError);
-      const c = classifyFailure(acrossStep(err));
-      expect(c).toMatchObject({ scope: "executor", failure: status === 401 || status === 403 ? "auth" : "refused" });
-      expect(c.message).toContain(`HTTP ${status}`);
-      expect(c.message).not.toContain("s3cret");
+      expect(err).toMatchObject({ retryable: false, failure: status === 401 || status === 403 ? "auth" : "refused" });
+      expect(err.message).toContain(`HTTP ${status}`);
+      expect(err.message).not.toContain("s3cret");
     });
   }
 
@@ -50,12 +49,9 @@ describe("executor client", () => {
     [502, "server"],
     [503, "server"],
   ] as const) {
-    it(`HTTP ${status} is retried (ExecutorError '${failure}')`, async () => {
+    it(`HTTP ${status} is retryable ('${failure}')`, async () => {
       const err = await failureOf(answering(status, "oops", { "retry-after": "7" }));
-      expect(err).toBeInstanceOf(ExecutorError);
-      expect(err).not.toBeInstanceOf(NonRetryableError);
-      expect(classifyFailure(acrossStep(err))).toMatchObject({ scope: "executor", failure });
-      if (status === 429) expect((err as Error).message).toContain("retry after 7 s");
+      expect(err).toMatchObject({ retryable: true, failure, retryAfterMs: status === 429 ? 7_000 : null });
     });
   }
 
@@ -63,12 +59,9 @@ describe("executor client", () => {
     const net = await failureOf(async () => {
       throw new TypeError("fetch failed");
     });
-    expect(net).toBeInstanceOf(ExecutorError);
-    expect(classifyFailure(acrossStep(net))).toMatchObject({ failure: "unreachable", stageErrorKind: "unreachable" });
+    expect(net).toMatchObject({ retryable: true, failure: "unreachable" });
     for (const body of ["<html>", { jobId: 1 }]) {
-      const bad = await failureOf(answering(200, body));
-      expect(bad).toBeInstanceOf(NonRetryableError);
-      expect(classifyFailure(acrossStep(bad))).toMatchObject({ failure: "bad_answer" });
+      expect(await failureOf(answering(200, body))).toMatchObject({ retryable: false, failure: "bad_answer" });
     }
   });
 
@@ -118,7 +111,7 @@ describe("executor client", () => {
       );
     await expect(
       executorClient(CONFIG, f).submitJob({ jobKey: "t-x:1", profile: "sonnet", prompt: "p", repo: "demo" }),
-    ).rejects.toThrow(/\[executor:bad_answer\]/);
+    ).rejects.toMatchObject({ failure: "bad_answer", retryable: false });
   });
 });
 
@@ -134,30 +127,43 @@ describe("retry delays", () => {
 
   it("doubles from the base up to the cap, and never comes before Retry-After", () => {
     const delay = executorRetryDelay(2_000, 60_000);
-    const plain = new Error("ExecutorError: [executor:server] executor error");
+    const plain = new ExecutorError("server", "executor error", true);
     expect([1, 2, 3, 6, 7, 20].map((attempt) => delay({ ctx: { attempt }, error: plain }))).toEqual([
       2_000, 4_000, 8_000, 60_000, 60_000, 60_000,
     ]);
-    const busy = new Error("ExecutorError: [executor:busy] executor busy (x: y); retry after 45 s");
+    const busy = new ExecutorError("busy", "executor busy", true, 45_000);
     expect(delay({ ctx: { attempt: 1 }, error: busy })).toBe(45_000);
     expect(delay({ ctx: { attempt: 6 }, error: busy })).toBe(60_000);
+    // The engine may pass a copy that lost its class: the message still carries the wait.
+    const copied = new Error("executor busy (x: y); retry after 45 s");
+    expect(delay({ ctx: { attempt: 1 }, error: copied })).toBe(45_000);
   });
 });
 
-describe("classifyFailure", () => {
-  it("untagged errors (D1, bugs) are internal; tags are stripped from the message", () => {
-    expect(classifyFailure(new Error("Error: D1_ERROR: no such table"))).toEqual({
-      scope: "internal",
-      message: "D1_ERROR: no such table",
-    });
-    expect(
-      classifyFailure(new Error("NonRetryableError: [executor:auth] executor refused the job (HTTP 401): x")),
-    ).toEqual({
-      scope: "executor",
-      failure: "auth",
-      stageErrorKind: "auth",
-      message: "executor refused the job (HTTP 401): x",
-    });
-    expect(classifyFailure("plain string")).toEqual({ scope: "internal", message: "plain string" });
+describe("executorStep", () => {
+  const ctx = (attempt: number) => ({ attempt, config: { retries: { limit: 2 } } });
+  const failing = (err: Error) => async (): Promise<{ jobId: string }> => {
+    throw err;
+  };
+
+  it("passes a success through, tagged ok", async () => {
+    expect(await executorStep(ctx(1), async () => ({ jobId: "j" }))).toEqual({ ok: true, value: { jobId: "j" } });
+  });
+
+  it("throws a retryable failure while tries are left, and answers it as data on the last try", async () => {
+    const busy = new ExecutorError("busy", "executor busy", true, 1_000);
+    await expect(executorStep(ctx(1), failing(busy))).rejects.toBe(busy);
+    await expect(executorStep(ctx(2), failing(busy))).rejects.toBe(busy);
+    expect(await executorStep(ctx(3), failing(busy))).toEqual({ ok: false, kind: "busy", message: "executor busy" });
+  });
+
+  it("answers a final failure as data at once", async () => {
+    const refused = new ExecutorError("refused", "executor refused POST /jobs (HTTP 422)", false);
+    expect(await executorStep(ctx(1), failing(refused))).toMatchObject({ ok: false, kind: "refused" });
+  });
+
+  it("rethrows anything that is not an executor failure (D1, a bug), even on the last try", async () => {
+    const d1 = new Error("D1_ERROR: no such table");
+    await expect(executorStep(ctx(3), failing(d1))).rejects.toBe(d1);
   });
 });

@@ -7,7 +7,15 @@
  */
 
 import { exports } from "cloudflare:workers";
-import { JobRequest, type JobResult, JobView, type RunResult, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
+import {
+  ExecutorHealth,
+  JobRequest,
+  type JobResult,
+  JobView,
+  type RunResult,
+  SIGNATURE_HEADER,
+  signBody,
+} from "@vault-mcp/contract";
 
 export interface Scenario {
   ok?: boolean;
@@ -33,7 +41,26 @@ export interface Scenario {
   consensus?: boolean;
   /** Size of the CLI's output text in GET /jobs/:id (the callback carries it too). */
   textBytes?: number;
+  /** The executor restarted under the run: the job reads `interrupted` (with the cost the run reported). */
+  interrupted?: boolean;
 }
+
+/** What the fake's /health says about readiness: profiles that cannot run, with what is missing. */
+export interface FakeHealth {
+  missing?: Partial<Record<string, string>>;
+  /** Answer /health with this HTTP status instead (e.g. 503). */
+  status?: number;
+}
+
+const PROFILES = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "codex"] as const;
+const CLI_OF: Record<string, "claude" | "codex" | "gemini"> = {
+  deepseek: "claude",
+  "gemini-flash": "gemini",
+  "gemini-pro": "gemini",
+  sonnet: "claude",
+  opus: "claude",
+  codex: "codex",
+};
 
 export class FakeExecutor {
   readonly jobs = new Map<string, { view: JobView; request: JobRequest; polls: number }>();
@@ -49,7 +76,47 @@ export class FakeExecutor {
   constructor(
     private readonly scenario: (profile: string, attempt: number) => Scenario,
     private readonly callbackSecret = "test-callback-secret",
+    readonly health: FakeHealth = {},
   ) {}
+
+  /** The executor's /health as the contract says: readiness per profile, consensus, direct profiles. */
+  healthView(): ExecutorHealth {
+    const missing = this.health.missing ?? {};
+    const profiles = Object.fromEntries(
+      PROFILES.map((name) => {
+        const why = missing[name];
+        return [
+          name,
+          {
+            cli: CLI_OF[name] ?? "claude",
+            model: `${name}-model`,
+            auth: "api_key" as const,
+            ready: why === undefined,
+            ...(why ? { missing: why } : {}),
+          },
+        ];
+      }),
+    );
+    const consensusMissing = missing.consensus ?? missing.sonnet ?? missing.codex;
+    return ExecutorHealth.parse({
+      status: Object.values(profiles).some((p) => p.ready) ? "ok" : "degraded",
+      version: "fake",
+      uptimeSeconds: 1,
+      running: 0,
+      queued: 0,
+      capacity: 2,
+      maxQueue: 8,
+      clis: null,
+      profiles,
+      consensus: {
+        profiles: ["sonnet", "codex"],
+        ready: consensusMissing === undefined,
+        ...(consensusMissing ? { missing: consensusMissing } : {}),
+      },
+      direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
+      disk: null,
+    });
+  }
 
   postCount(): number {
     return this.calls.filter((c) => c === "POST /jobs").length;
@@ -87,7 +154,7 @@ export class FakeExecutor {
       const view = JobView.parse({
         jobId: `job-${crypto.randomUUID().slice(0, 8)}`,
         jobKey: req.jobKey,
-        status: result.ok ? "succeeded" : "failed",
+        status: sc.interrupted ? "interrupted" : result.ok ? "succeeded" : "failed",
         createdAt: now,
         startedAt: now,
         finishedAt: now,
@@ -112,6 +179,11 @@ export class FakeExecutor {
         throw new TypeError("network connection lost");
       return Response.json({ ...view, status: "queued", finishedAt: null, result: null }, { status: 202 });
     }
+    if (method === "GET" && url.pathname === "/health") {
+      if (this.health.status)
+        return Response.json({ error: { code: "fake", message: "fake" } }, { status: this.health.status });
+      return Response.json(this.healthView());
+    }
     const m = /^\/jobs\/([^/]+)$/.exec(url.pathname);
     if (method === "GET" && m) {
       const job = [...this.jobs.values()].find((j) => j.view.jobId === decodeURIComponent(m[1] as string));
@@ -125,9 +197,12 @@ export class FakeExecutor {
     return Response.json({ error: { code: "not_found", message: "no route" } }, { status: 404 });
   };
 
-  private result(req: JobRequest, sc: Scenario): JobResult {
+  private result(req: JobRequest, scenario: Scenario): JobResult {
+    let sc = scenario;
+    const errorKind = sc.interrupted ? "interrupted" : sc.errorKind;
+    sc = { ...sc, ...(errorKind ? { errorKind } : {}) };
     const ok = (sc.ok ?? true) && !sc.verifyFails && !sc.errorKind;
-    const cli = req.profile === "gemini-flash" || req.profile === "gemini-pro" ? "gemini" : "claude";
+    const cli = CLI_OF[req.profile ?? "sonnet"] ?? "claude";
     const run: RunResult = {
       ok: !sc.errorKind && (sc.ok ?? true),
       cli,

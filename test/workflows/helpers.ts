@@ -1,11 +1,10 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
+import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import { createTask } from "../../worker/services/tasks.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
-import { ExecuteInput } from "../../workflows/params.ts";
-import { startExecute } from "../../workflows/start.ts";
-import { FakeExecutor, type Scenario } from "./fake-executor.ts";
+import { FakeExecutor, type FakeHealth, type Scenario } from "./fake-executor.ts";
 
 /** Registers the per-test reset: the real fetch back, clean spend and statistics (cooldowns). */
 export function resetBetweenTests(): void {
@@ -15,8 +14,11 @@ export function resetBetweenTests(): void {
   });
 }
 
-export function useExecutor(scenario: (profile: string, attempt: number) => Scenario): FakeExecutor {
-  const fake = new FakeExecutor(scenario);
+export function useExecutor(
+  scenario: (profile: string, attempt: number) => Scenario,
+  health: FakeHealth = {},
+): FakeExecutor {
+  const fake = new FakeExecutor(scenario, undefined, health);
   setExecutorFetch(fake.fetch);
   return fake;
 }
@@ -25,7 +27,7 @@ export function useExecutor(scenario: (profile: string, attempt: number) => Scen
 export async function seedTask(overrides: Partial<Parameters<typeof createTask>[1]> = {}): Promise<string> {
   const task = await createTask(
     env.DB,
-    { prompt: "Create hello.txt", repo: "demo", profile: "auto", verbosity: "mermaid", kind: "general", ...overrides },
+    { prompt: "Create hello.txt", repo: "demo", verbosity: "mermaid", kind: "general", ...overrides },
     Date.now(),
   );
   return task.id;
@@ -38,12 +40,20 @@ export async function run(taskId: string) {
 
 type Modifier = Parameters<Parameters<Awaited<ReturnType<typeof introspectWorkflowInstance>>["modify"]>[0]>[0];
 
-/** Seeds a task, runs its instance with retry delays off (plus `mods`), and waits for `status`. */
+export interface Ran {
+  taskId: string;
+  /** How the instance ended: `complete` for a task that succeeded, `errored` for every other end. */
+  instance: "complete" | "errored";
+  /** The instance's output (complete) or its error message (errored). */
+  output: unknown;
+  error: string | null;
+}
+
+/** Seeds a task, runs its instance with retry delays off (plus `mods`), and waits for it to end. */
 export async function runTo(
   seed: Parameters<typeof seedTask>[0] = {},
   mods: (m: Modifier) => Promise<void> = async () => {},
-  status: "complete" | "errored" = "complete",
-): Promise<{ taskId: string; output: unknown }> {
+): Promise<Ran> {
   const taskId = await seedTask(seed);
   await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
   await instance.modify(async (m) => {
@@ -51,8 +61,22 @@ export async function runTo(
     await mods(m);
   });
   await run(taskId);
-  await instance.waitForStatus(status);
-  return { taskId, output: status === "complete" ? await instance.getOutput() : await instance.getError() };
+  // Awaited here: the introspection must outlive the wait (it is disposed when this returns).
+  return await waitForEnd(taskId);
+}
+
+/** Polls the instance until it is complete or errored (a task that did not succeed errors it). */
+export async function waitForEnd(taskId: string, timeoutMs = 20_000): Promise<Ran> {
+  const handle = await env.EXECUTE_WORKFLOW.get(taskId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await handle.status();
+    if (s.status === "complete") return { taskId, instance: "complete", output: s.output, error: null };
+    if (s.status === "errored" || s.status === "terminated")
+      return { taskId, instance: "errored", output: null, error: s.error?.message ?? null };
+    if (Date.now() > deadline) throw new Error(`instance ${taskId} still ${s.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export interface StageRowView {
@@ -70,6 +94,16 @@ export async function stageRows(taskId: string): Promise<StageRowView[]> {
     .bind(taskId)
     .all<StageRowView>();
   return r.results;
+}
+
+/** Each stage's status and message, oldest first (what `vault tasks show` prints). */
+export async function stageMessages(taskId: string): Promise<[string, string, string | null][]> {
+  const r = await env.DB.prepare(
+    "SELECT profile, status, error_message FROM stages WHERE task_id = ?1 ORDER BY attempt",
+  )
+    .bind(taskId)
+    .all<{ profile: string; status: string; error_message: string | null }>();
+  return r.results.map((x) => [x.profile, x.status, x.error_message]);
 }
 
 export interface TaskRowView {
@@ -117,4 +151,20 @@ export async function coolDown(profile: string, untilMs = Date.now() + 3_600_000
   )
     .bind(profile, untilMs)
     .run();
+}
+
+/**
+ * A task's end as the dashboard and D1 both show it: `succeeded` completes the instance; any other
+ * status errors it with `<status>: <the task's message>`, after the row says the same.
+ */
+export async function expectEnded(r: Ran, status: string): Promise<void> {
+  const row = await taskRow(r.taskId);
+  if (row.status !== status) throw new Error(`task ${r.taskId} is ${row.status} (${row.error}), expected ${status}`);
+  if (status === "succeeded") {
+    if (r.instance !== "complete") throw new Error(`instance errored: ${r.error}`);
+    return;
+  }
+  if (r.instance !== "errored") throw new Error(`instance of a ${status} task is ${r.instance}, expected errored`);
+  if (!r.error?.includes(`${status}: ${row.error ?? ""}`.slice(0, 60)))
+    throw new Error(`instance error '${r.error}' does not carry the task's message '${status}: ${row.error}'`);
 }

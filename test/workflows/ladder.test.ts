@@ -1,52 +1,96 @@
 /** The escalation ladder: the pure choices, then climbs, cooldowns and the human tier through real instances. */
 import { env } from "cloudflare:workers";
+import type { Rung } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
-import { chooseProfile, firstUsable, HUMAN, nextProfile } from "../../workflows/ladder.ts";
-import { escalate } from "../../workflows/steps/escalate.ts";
-import { coolDown, resetBetweenTests, runTo, stageRows, taskRow, useExecutor } from "./helpers.ts";
+import { HUMAN, nextRung, pick, type Readiness, type Standing } from "../../workflows/ladder.ts";
+import {
+  coolDown,
+  expectEnded,
+  resetBetweenTests,
+  runTo,
+  stageMessages,
+  stageRows,
+  taskRow,
+  useExecutor,
+} from "./helpers.ts";
 
 resetBetweenTests();
 
-const LADDER = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
-const none = new Set<string>();
+const LADDER: Rung[] = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
+
+const READY: Readiness = { missing: {}, direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" } };
+const NOW = Date.UTC(2026, 11, 1, 12, 0);
+const standing = (over: Partial<Standing> = {}): Standing => ({ cooling: {}, aside: {}, ready: READY, ...over });
+const auto = { from: "deepseek" as const, forced: false };
 
 describe("ladder (pure)", () => {
-  it("auto starts at the first rung; a rung climbs to the next; the top goes to a human", () => {
-    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, none)).toEqual({
-      profile: "deepseek",
-      skipped: [],
-    });
-    expect(nextProfile(LADDER, "deepseek", none)).toEqual({ profile: "gemini-flash", skipped: [] });
-    expect(nextProfile(LADDER, "consensus", none)).toEqual({ profile: HUMAN, skipped: [] });
-    // A ladder configured without `human` still ends with one.
-    expect(nextProfile(["sonnet", "opus"], "opus", none).profile).toBe(HUMAN);
-    // An off-ladder profile runs as asked and escalates straight to a human.
-    expect(firstUsable(LADDER, "codex", none).profile).toBe("codex");
-    expect(nextProfile(LADDER, "codex", none).profile).toBe(HUMAN);
+  it("auto starts at the first rung; a rung climbs to the next; the top is the human", () => {
+    expect(pick(LADDER, auto, standing(), true, NOW)).toEqual({ kind: "run", profile: "deepseek", passed: [] });
+    expect(nextRung(LADDER, "deepseek")).toBe("gemini-flash");
+    expect(nextRung(LADDER, "consensus")).toBe(HUMAN);
+    // A ladder configured without `human` still ends with one; an off-ladder profile escalates to it.
+    expect(nextRung(["sonnet", "opus"], "opus")).toBe(HUMAN);
+    expect(nextRung(["sonnet", "opus", "human"], "gemini-pro")).toBe(HUMAN);
+    expect(pick(LADDER, { from: HUMAN, forced: false }, standing(), true, NOW)).toEqual({ kind: "top", passed: [] });
   });
 
-  it("skips cooling rungs when the ladder picks, never a forced choice, never the human", () => {
-    const cooling = new Set(["deepseek", "gemini-flash", "opus", "consensus"]);
-    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, cooling)).toEqual({
+  it("passes cooling rungs with the time they cool until; never a forced choice", () => {
+    const cooling = { deepseek: NOW + 60_000, "gemini-flash": NOW + 120_000, opus: NOW + 1, consensus: NOW - 1 };
+    expect(pick(LADDER, auto, standing({ cooling }), true, NOW)).toEqual({
+      kind: "run",
       profile: "gemini-pro",
-      skipped: ["deepseek", "gemini-flash"],
+      passed: [
+        { profile: "deepseek", why: "cooling until 12:01 UTC after repeated failures", aside: false },
+        { profile: "gemini-flash", why: "cooling until 12:02 UTC after repeated failures", aside: false },
+      ],
     });
-    expect(chooseProfile(LADDER, { profile: "deepseek", forced: true }, cooling)).toEqual({
+    expect(pick(LADDER, { from: "deepseek", forced: true }, standing({ cooling }), true, NOW)).toMatchObject({
+      kind: "run",
       profile: "deepseek",
-      skipped: [],
     });
-    expect(nextProfile(LADDER, "sonnet", cooling)).toEqual({ profile: HUMAN, skipped: ["opus", "consensus"] });
-    expect(chooseProfile(LADDER, { profile: "auto", forced: false }, new Set(LADDER)).profile).toBe(HUMAN);
+    // An expired cooldown is no cooldown.
+    expect(pick(LADDER, { from: "consensus", forced: false }, standing({ cooling }), true, NOW)).toMatchObject({
+      profile: "consensus",
+    });
   });
 
-  it("escalate reads the cooldowns from model_stats", async () => {
-    await coolDown("opus");
-    await coolDown("consensus", Date.now() - 1); // expired
-    expect(await escalate(env.DB, LADDER, "sonnet", Date.now())).toEqual({
-      from: "sonnet",
-      profile: "consensus",
-      skipped: ["opus"],
+  it("a rung that is not ready is passed and put aside, even when forced; one put aside is not reported twice", () => {
+    const ready = { ...READY, missing: { deepseek: "set DEEPSEEK_API_KEY", sonnet: "set ANTHROPIC_API_KEY" } };
+    expect(pick(LADDER, auto, standing({ ready }), true, NOW)).toEqual({
+      kind: "run",
+      profile: "gemini-flash",
+      passed: [{ profile: "deepseek", why: "not ready: set DEEPSEEK_API_KEY", aside: true }],
     });
+    const pinned = pick(LADDER, { from: "sonnet", forced: true }, standing({ ready }), true, NOW);
+    expect(pinned).toEqual({
+      kind: "run",
+      profile: "opus",
+      passed: [{ profile: "sonnet", why: "not ready: set ANTHROPIC_API_KEY", aside: true }],
+    });
+    const aside = { deepseek: "not ready: set DEEPSEEK_API_KEY" };
+    expect(pick(LADDER, auto, standing({ ready, aside }), true, NOW).passed).toEqual([]);
+  });
+
+  it("without climbing (a direct run), a blocked profile ends the pick at the top", () => {
+    const ready = { ...READY, missing: { codex: "run `codex login` as the service user" } };
+    expect(pick(LADDER, { from: "codex", forced: true }, standing({ ready }), false, NOW)).toEqual({
+      kind: "top",
+      passed: [{ profile: "codex", why: "not ready: run `codex login` as the service user", aside: true }],
+    });
+  });
+
+  it("nothing ready at all: every rung passed, the pick reaches the top", () => {
+    const missing = Object.fromEntries(LADDER.filter((r) => r !== HUMAN).map((r) => [r, `set ${r.toUpperCase()}_KEY`]));
+    const p = pick(LADDER, auto, standing({ ready: { ...READY, missing } }), true, NOW);
+    expect(p.kind).toBe("top");
+    expect(p.passed.map((x) => x.profile)).toEqual([
+      "deepseek",
+      "gemini-flash",
+      "gemini-pro",
+      "sonnet",
+      "opus",
+      "consensus",
+    ]);
   });
 });
 
@@ -55,13 +99,15 @@ describe("ExecuteWorkflow: the ladder", { timeout: 30_000 }, () => {
     useExecutor((profile) =>
       profile === "deepseek" ? { errorKind: "api" } : profile === "gemini-flash" ? { verifyFails: true } : {},
     );
-    const { taskId, output } = await runTo({ profile: "auto", verify: ["npm", "test"] });
+    const ran = await runTo({ profile: "auto", verify: ["npm", "test"] });
+    const { taskId } = ran;
     expect((await stageRows(taskId)).map((s) => [s.profile, s.status, s.error_kind])).toEqual([
       ["deepseek", "failed", "api"],
       ["gemini-flash", "failed", "verify"],
       ["gemini-pro", "succeeded", null],
     ]);
-    expect(output).toMatchObject({ status: "succeeded", attempts: 3 });
+    await expectEnded(ran, "succeeded");
+    expect(ran.output).toMatchObject({ status: "succeeded", attempts: 3 });
     const verify = await env.DB.prepare("SELECT content FROM transcripts WHERE id = ?1")
       .bind(`${taskId}:2:verify`)
       .first("content");
@@ -81,7 +127,11 @@ describe("ExecuteWorkflow: the ladder", { timeout: 30_000 }, () => {
     useExecutor(() => ({}));
     await coolDown("deepseek");
     const { taskId } = await runTo({ profile: "auto" });
-    expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["gemini-flash"]);
+    // The passed rung is on record, with why.
+    expect(await stageMessages(taskId)).toEqual([
+      ["deepseek", "skipped", expect.stringMatching(/^cooling until \d\d:\d\d UTC after repeated failures$/)],
+      ["gemini-flash", "succeeded", null],
+    ]);
   });
 
   it("a pinned profile runs even in cooldown (an explicit choice); escalation skips cooling rungs", async () => {
@@ -89,7 +139,11 @@ describe("ExecuteWorkflow: the ladder", { timeout: 30_000 }, () => {
     await coolDown("sonnet");
     await coolDown("opus");
     const { taskId } = await runTo({ profile: "sonnet" });
-    expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["sonnet", "consensus"]);
+    expect((await stageRows(taskId)).map((s) => [s.profile, s.status])).toEqual([
+      ["sonnet", "failed"],
+      ["opus", "skipped"],
+      ["consensus", "succeeded"],
+    ]);
   });
 
   it("three consecutive failed runs start a 30 min cooldown; a success clears it", async () => {
@@ -116,35 +170,38 @@ describe("ExecuteWorkflow: the human tier", { timeout: 30_000 }, () => {
   it("needs_human at the top; a human retry runs the chosen profile (even cooling) with the instructions", async () => {
     const fake = useExecutor((profile, attempt) => (attempt === 3 && profile === "deepseek" ? {} : allFail()));
     await coolDown("deepseek");
-    const { taskId, output } = await runTo({ profile: "opus" }, (m) =>
+    const ran = await runTo({ profile: "opus" }, (m) =>
       m.mockEvent({
-        type: "human",
+        type: "human-1",
         payload: { decision: "retry", profile: "deepseek", instructions: "use node:fs", actor: "alice" },
       }),
     );
+    const { taskId } = ran;
     expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["opus", "consensus", "deepseek"]);
-    expect(output).toMatchObject({ status: "succeeded", attempts: 3 });
+    await expectEnded(ran, "succeeded");
+    expect(ran.output).toMatchObject({ status: "succeeded", attempts: 3 });
     expect(fake.jobs.get(`${taskId}:3`)?.request.prompt).toContain("Instructions from the reviewer:\nuse node:fs");
   });
 
   it("approve → succeeded as is; reject → failed", async () => {
     useExecutor(allFail);
     const approved = await runTo({ profile: "consensus" }, (m) =>
-      m.mockEvent({ type: "human", payload: { decision: "approve", actor: "alice" } }),
+      m.mockEvent({ type: "human-1", payload: { decision: "approve", actor: "alice" } }),
     );
     expect(await taskRow(approved.taskId)).toMatchObject({ status: "succeeded", error: null });
     expect((await taskRow(approved.taskId)).result).toContain("failed consensus");
     const rejected = await runTo({ profile: "consensus" }, (m) =>
-      m.mockEvent({ type: "human", payload: { decision: "reject", actor: "bob" } }),
+      m.mockEvent({ type: "human-1", payload: { decision: "reject", actor: "bob" } }),
     );
     expect(await taskRow(rejected.taskId)).toMatchObject({ status: "failed", error: "rejected by bob" });
   });
 
   it("no answer in time → ends needs_human", async () => {
     useExecutor(allFail);
-    const { taskId, output } = await runTo({ profile: "opus" }, (m) => m.forceEventTimeout({ name: "human #1" }));
+    const ran = await runTo({ profile: "opus" }, (m) => m.forceEventTimeout({ name: "human #1" }));
+    const { taskId } = ran;
     expect((await stageRows(taskId)).map((s) => s.profile)).toEqual(["opus", "consensus"]);
-    expect(output).toMatchObject({ status: "needs_human" });
+    await expectEnded(ran, "needs_human");
     expect((await taskRow(taskId)).status).toBe("needs_human");
   });
 });

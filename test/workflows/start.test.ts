@@ -2,9 +2,8 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ExecuteInput } from "../../workflows/params.ts";
+import { clampWaitSeconds, ExecuteInput, getTaskState, startExecute } from "../../worker/services/execute.ts";
 import { attemptsMermaid } from "../../workflows/progress.ts";
-import { clampWaitSeconds, getTaskState, startExecute } from "../../workflows/start.ts";
 import { resetBetweenTests, run, seedTask, taskRow, useExecutor } from "./helpers.ts";
 
 resetBetweenTests();
@@ -51,7 +50,7 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
     // Another execute won the race: its instance exists while the row still says `init`.
     await env.EXECUTE_WORKFLOW.create({
       id: taskId,
-      params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general" },
+      params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general", climb: true },
     });
     await expect(run(taskId)).rejects.toMatchObject({
       code: "conflict",

@@ -1,9 +1,10 @@
 /** The step bodies on their own, over the real D1 (migrations applied) and a fake executor fetch. */
 
 import { env } from "cloudflare:workers";
-import type { JobView } from "@vault-mcp/contract";
+import { type JobView, MIN_BUDGET_USD } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { executorClient } from "../../workflows/executor-client.ts";
+import { composePrompt, promptVersion } from "../../workflows/prompt.ts";
 import { buildJobRequest, dispatchJob, jobKeyFor } from "../../workflows/steps/dispatch.ts";
 import { errorFacts, factsFromJob } from "../../workflows/steps/facts.ts";
 import { setTaskStatus } from "../../workflows/steps/finish.ts";
@@ -28,6 +29,7 @@ const params = (taskId: string) => ({
   repo: "demo",
   verbosity: "mermaid" as const,
   kind: "general",
+  climb: true,
 });
 
 type Result = NonNullable<JobView["result"]>;
@@ -91,77 +93,94 @@ describe("init and finish", () => {
 });
 
 describe("dispatch and poll", () => {
-  it("buildJobRequest: jobKey = <task>:<attempt>, callbackUrl, instructions appended; same inputs → same body", () => {
+  it("composePrompt: prompt, then spec, then a reviewer's instructions; promptVersion names it", async () => {
+    expect(composePrompt("Fix it", null, undefined)).toBe("Fix it");
+    expect(composePrompt("Fix it", "Use zod for parsing.", "keep the API")).toBe(
+      "Fix it\n\nSpecification:\nUse zod for parsing.\n\nInstructions from the reviewer:\nkeep the API",
+    );
+    expect(await promptVersion("Fix it")).toMatch(/^[0-9a-f]{16}$/);
+    expect(await promptVersion("Fix it")).toBe(await promptVersion("Fix it"));
+    expect(await promptVersion("Fix it!")).not.toBe(await promptVersion("Fix it"));
+  });
+
+  it("buildJobRequest: jobKey = <task>:<attempt>, callbackUrl, the remaining budget; same inputs → same body", () => {
     const a = buildJobRequest(
       { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
       "Fix it",
       "sonnet",
       3,
       CONFIG,
-      "use zod",
+      1.25,
     );
     expect(a).toEqual({
       jobKey: "t-x:3",
       profile: "sonnet",
-      prompt: "Fix it\n\nInstructions from the reviewer:\nuse zod",
+      prompt: "Fix it",
       repo: "demo",
       ref: "main",
       timeoutMs: 180_000,
       verbosity: "mermaid",
       verify: ["npm", "test"],
       callbackUrl: "https://vault.example/api/callback/t-x",
+      maxBudgetUsd: 1.25,
     });
     expect(
-      buildJobRequest(
-        { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
-        "Fix it",
-        "sonnet",
-        3,
-        CONFIG,
-        "use zod",
-      ),
+      buildJobRequest({ ...params("t-x"), verify: ["npm", "test"], ref: "main" }, "Fix it", "sonnet", 3, CONFIG, 1.25),
     ).toEqual(a);
+    // Nothing left (or less than the smallest budget the contract takes) still sends a valid request.
+    expect(buildJobRequest(params("t-x"), "Fix it", "sonnet", 3, CONFIG, -0.5).maxBudgetUsd).toBe(MIN_BUDGET_USD);
     expect(jobKeyFor("t-x", 1)).toBe("t-x:1");
   });
 
-  it("dispatchJob reads the prompt from D1, sends the executor secret, and a retry reuses the job", async () => {
-    const taskId = await seedTask({ prompt: "Create hello.txt" });
+  it("dispatchJob sends prompt + spec + instructions with the executor secret, records a running stage, and a retry reuses the job", async () => {
+    const taskId = await seedTask({ prompt: "Create hello.txt", spec: "Greet in English." });
     const fake = new FakeExecutor(() => ({ loseCallback: true }));
     const client = executorClient(CONFIG, fake.fetch);
-    const first = await dispatchJob(env.DB, client, CONFIG, params(taskId), "sonnet", 1, undefined);
-    const again = await dispatchJob(env.DB, client, CONFIG, params(taskId), "sonnet", 1, undefined);
-    expect(first).toMatchObject({ jobKey: `${taskId}:1`, status: "queued" });
+    const base = { taskId, attempt: 1, kind: "general", profile: "sonnet" as const };
+    const first = await dispatchJob(env.DB, client, CONFIG, params(taskId), base, "be brief", 4, Date.now());
+    const again = await dispatchJob(env.DB, client, CONFIG, params(taskId), base, "be brief", 4, Date.now());
+    expect(first).toMatchObject({
+      jobKey: `${taskId}:1`,
+      status: "queued",
+      promptVersion: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     // The executor answers a repeated jobKey with the job it has (here already finished): no new run.
     expect(again).toEqual({ ...first, status: "succeeded" });
     expect(fake.spawns.get(`${taskId}:1`)).toBe(1);
     expect(fake.posts.get(`${taskId}:1`)).toBe(2);
-    expect(fake.jobs.get(`${taskId}:1`)?.request.prompt).toBe("Create hello.txt");
+    const sent = fake.jobs.get(`${taskId}:1`)?.request;
+    expect(sent?.prompt).toBe(composePrompt("Create hello.txt", "Greet in English.", "be brief"));
+    expect(sent?.maxBudgetUsd).toBe(4);
     expect([...fake.tokens]).toEqual(["s3cret"]);
-  });
-
-  it("dispatchJob refuses a profile the executor does not run (a LADDER typo) without calling it", async () => {
-    const taskId = await seedTask();
-    const fake = new FakeExecutor(() => ({}));
-    await expect(
-      dispatchJob(env.DB, executorClient(CONFIG, fake.fetch), CONFIG, params(taskId), "gpt-9", 1, undefined),
-    ).rejects.toThrow(/\[executor:refused\].*LADDER/);
-    expect(fake.calls).toEqual([]);
+    const row = await env.DB.prepare("SELECT status, job_id, prompt_version FROM stages WHERE id = ?1")
+      .bind(`${taskId}:1`)
+      .first();
+    expect(row).toEqual({ status: "running", job_id: first.jobId, prompt_version: first.promptVersion });
   });
 
   it("pollJob throws (to be retried) while the job runs, then answers its final status", async () => {
     const taskId = await seedTask();
     const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
     const client = executorClient(CONFIG, fake.fetch);
-    const job = await dispatchJob(env.DB, client, CONFIG, params(taskId), "sonnet", 1, undefined);
-    await expect(pollJob(client, job.jobId)).rejects.toThrow(/\[executor:running\] job .* is still running/);
+    const job = await dispatchJob(
+      env.DB,
+      client,
+      CONFIG,
+      params(taskId),
+      { taskId, attempt: 1, kind: "general", profile: "sonnet" },
+      undefined,
+      undefined,
+      Date.now(),
+    );
+    await expect(pollJob(client, job.jobId)).rejects.toMatchObject({ failure: "running", retryable: true });
     await expect(pollJob(client, job.jobId)).rejects.toThrow(/still running/);
     expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded" });
-    await expect(pollJob(client, "job-unknown")).rejects.toThrow(/\[executor:refused\].*HTTP 404/);
+    await expect(pollJob(client, "job-unknown")).rejects.toMatchObject({ failure: "refused", retryable: false });
   });
 });
 
 describe("facts", () => {
-  const base = { taskId: "t-x", attempt: 1, kind: "general", profile: "sonnet" };
+  const base = { taskId: "t-x", attempt: 1, kind: "general", profile: "sonnet" as const };
 
   it("a success, a failed verify, a CLI error, and a job with no result", () => {
     expect(factsFromJob(finishedView(), base)).toMatchObject({
@@ -198,7 +217,7 @@ describe("facts", () => {
       errorMessage: "killed after 180 s",
     });
     expect(factsFromJob({ ...finishedView(), status: "interrupted", result: null }, base)).toMatchObject({
-      status: "error",
+      status: "interrupted",
       errorKind: "interrupted",
       modelRun: false,
       cli: "none",
@@ -228,6 +247,7 @@ describe("write", () => {
       status: "succeeded",
       costUsd: 0.3,
       errorKind: null,
+      errorMessage: null,
     });
     const count = (sql: string) => env.DB.prepare(sql).bind(taskId).first("n");
     expect(await count("SELECT count(*) AS n FROM stages WHERE task_id = ?1")).toBe(1);
@@ -243,7 +263,7 @@ describe("write", () => {
 
   it("a retried write after a different first result keeps the first (stored facts win)", async () => {
     const taskId = await seedTask();
-    const base = { taskId, attempt: 1, kind: "general", profile: "sonnet" };
+    const base = { taskId, attempt: 1, kind: "general", profile: "sonnet" as const };
     await writeStage(env.DB, factsFromJob(finishedView({ ok: false }), base), Date.now(), T);
     expect(await writeStage(env.DB, factsFromJob(finishedView(), base), Date.now(), T)).toMatchObject({
       ok: false,

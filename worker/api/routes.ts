@@ -2,18 +2,36 @@
  * REST under /api: the same operations as the MCP tools, for scripts, replays and the ops CLI.
  * Every route is a thin adapter over worker/services.
  */
-import { z } from "zod";
+import {
+  type Acknowledged,
+  type BreakersView,
+  type CooldownCleared,
+  type CooldownList,
+  type DecisionSent,
+  type ExecuteOutcome,
+  type HealthView,
+  ProfileName,
+  type ReconcileReport,
+  type ReplayReport,
+  type TaskDetail,
+  type TaskList,
+  type TaskState,
+  type TaskView,
+} from "@vault-mcp/contract";
+import type { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { AppError, parseInput } from "../../core/errors.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-import { BudgetEvent, ExecuteInput, HumanEvent } from "../../workflows/params.ts";
-import { getTaskState, startExecute } from "../../workflows/start.ts";
-import type { Config } from "../config.ts";
-import { AppError, parseInput } from "../errors.ts";
+import { HumanEvent } from "../../workflows/params.ts";
 import { readJson } from "../http.ts";
-import { ackMonthFlag } from "../services/breakers.ts";
+import { ackMonthFlag, BreakerAck, BreakerRaise, breakersView } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
+import { clearCooldown, listCooldowns } from "../services/cooldowns.ts";
 import { decide, raiseBudget } from "../services/events.ts";
+import { ExecuteInput, getTaskState, startExecute } from "../services/execute.ts";
 import { health } from "../services/health.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../services/kv.ts";
+import { ReconcileInput, reconcile } from "../services/reconcile.ts";
 import {
   CheckpointCreate,
   createCheckpoint,
@@ -29,9 +47,19 @@ import {
   WriteUp,
   writeUp,
 } from "../services/records.ts";
-import { replay } from "../services/replay.ts";
+import { ReplayInput, replay } from "../services/replay.ts";
 import { listModelStats, recommendProfile } from "../services/stats.ts";
-import { closeTask, createTask, listTasks, setSpec, TaskFilter, TaskInit, taskDetail } from "../services/tasks.ts";
+import {
+  closeTask,
+  createTask,
+  listTasks,
+  setSpec,
+  TaskClose,
+  TaskFilter,
+  TaskInit,
+  TaskSpec,
+  taskDetail,
+} from "../services/tasks.ts";
 
 export interface ApiContext {
   request: Request;
@@ -53,11 +81,36 @@ interface Route {
 
 const body = (c: ApiContext) => readJson(c.request, c.config.maxBodyBytes);
 const param = (c: ApiContext, name: string): string => c.params[name] ?? "";
-/** Query strings as an object; repeated keys (status=a&status=b) become arrays. */
+
+/**
+ * A body validated with the same schema as the matching MCP action: the path's ids are merged in
+ * (and win over the body's), so one schema checks both surfaces.
+ */
+async function input<S extends z.ZodType>(schema: S, c: ApiContext, fromPath: Record<string, string> = {}) {
+  const raw = await body(c);
+  const merged = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? { ...raw, ...fromPath } : raw;
+  return parseInput(schema, merged);
+}
+
+/** A path segment as text; a malformed %-escape is the caller's mistake (400), not a crash. */
+function decoded(c: ApiContext, name: string): string {
+  try {
+    return decodeURIComponent(param(c, name));
+  } catch {
+    throw new AppError("invalid_input", `the ${name} in the path is not valid %-encoding`);
+  }
+}
+
+/** At most this many values of one query key: every value becomes a bound SQL parameter. */
+const MAX_QUERY_VALUES = 20;
+
+/** Query strings as an object; repeated keys (status=a&status=b) and commas become de-duplicated arrays. */
 function queryObject(q: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const key of new Set(q.keys())) {
-    const all = q.getAll(key).flatMap((v) => v.split(","));
+    const all = [...new Set(q.getAll(key).flatMap((v) => v.split(",")))];
+    if (all.length > MAX_QUERY_VALUES)
+      throw new AppError("invalid_input", `give at most ${MAX_QUERY_VALUES} values for '${key}'`);
     out[key] = all.length === 1 ? (all[0] as string) : all;
   }
   return out;
@@ -68,112 +121,100 @@ function on(method: string, path: string, handler: Handler, status?: number): vo
   routes.push({ method, pattern: new URLPattern({ pathname: `/api${path}` }), handler, ...(status ? { status } : {}) });
 }
 
-on("GET", "/health", (c) => health(c.env, c.config, c.now));
+on("GET", "/health", (c): Promise<HealthView> => health(c.env, c.config, c.now));
 
-on("POST", "/execute", async (c) => {
-  const input = parseInput(ExecuteInput, await body(c));
-  return startExecute(c.env, input, { waitSeconds: input.waitSeconds });
+on("POST", "/execute", async (c): Promise<ExecuteOutcome> => {
+  const exec = await input(ExecuteInput, c);
+  return startExecute(c.env, exec, { waitSeconds: exec.waitSeconds });
 });
 
-on("GET", "/tasks", (c) =>
-  listTasks(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now).then((tasks) => ({
-    tasks: tasks.map(({ prompt, ...t }) => ({ ...t, prompt: prompt.slice(0, 200) })),
-  })),
-);
-on("POST", "/tasks", async (c) => createTask(c.env.DB, parseInput(TaskInit, await body(c)), c.now), 201);
-on("GET", "/tasks/:id", async (c) => {
+on("GET", "/tasks", async (c): Promise<TaskList> => {
+  const tasks = await listTasks(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now);
+  return { tasks: tasks.map((t) => ({ ...t, prompt: t.prompt.slice(0, 200) })) };
+});
+on("POST", "/tasks", async (c): Promise<TaskView> => createTask(c.env.DB, await input(TaskInit, c), c.now), 201);
+on("GET", "/tasks/:id", async (c): Promise<TaskDetail> => {
   const d = await taskDetail(c.env.DB, param(c, "id"));
   const breakers = await readBreakers(c.env.DB, c.config.breakers, c.now);
   return { ...d, breakers: { dayBlocked: breakers.blocked, monthFlagged: breakers.flagged } };
 });
-on("GET", "/tasks/:id/state", async (c) => {
+on("GET", "/tasks/:id/state", async (c): Promise<TaskState> => {
   const s = await getTaskState(c.env, param(c, "id"));
   if (!s) throw new AppError("not_found", `no task '${param(c, "id")}'`);
   return s;
 });
 on("GET", "/tasks/:id/consensus", (c) => consensusReport(c.env.DB, param(c, "id")));
-on("POST", "/tasks/:id/spec", async (c) =>
-  setSpec(
-    c.env.DB,
-    param(c, "id"),
-    parseInput(z.strictObject({ spec: z.string().min(1).max(100_000) }), await body(c)).spec,
-    c.now,
-  ),
+on(
+  "POST",
+  "/tasks/:id/spec",
+  async (c): Promise<TaskView> => setSpec(c.env.DB, await input(TaskSpec, c, { taskId: param(c, "id") }), c.now),
 );
 on(
   "POST",
   "/tasks/:id/write",
-  async (c) => writeUp(c.env.DB, param(c, "id"), parseInput(WriteUp, await body(c)), c.now),
+  async (c) => writeUp(c.env.DB, await input(WriteUp, c, { taskId: param(c, "id") }), c.now),
   201,
 );
-on("POST", "/tasks/:id/close", async (c) => {
-  const b = parseInput(
-    z.strictObject({ note: z.string().max(20_000).optional(), actor: z.string().max(100).default("api") }),
-    await body(c),
-  );
-  return closeTask(c.env.DB, param(c, "id"), b.note, b.actor, c.now);
+on("POST", "/tasks/:id/close", async (c): Promise<TaskView> => {
+  const close = await input(TaskClose, c, { taskId: param(c, "id") });
+  return closeTask(c.env.DB, { ...close, actor: close.actor ?? "api" }, c.now);
 });
 on(
   "POST",
   "/tasks/:id/decide",
-  async (c) => decide(c.env, param(c, "id"), parseInput(HumanEvent, await body(c)), c.now),
+  async (c): Promise<DecisionSent> => decide(c.env, param(c, "id"), await input(HumanEvent, c), c.now),
   202,
 );
 on(
   "POST",
   "/tasks/:id/budget",
-  async (c) => raiseBudget(c.env, param(c, "id"), parseInput(BudgetEvent, await body(c)), c.now),
+  async (c): Promise<DecisionSent> => {
+    const { taskId, ...raise } = await input(BreakerRaise, c, { taskId: param(c, "id") });
+    return raiseBudget(c.env, taskId, raise, c.now);
+  },
   202,
 );
 
 on("GET", "/kv", (c) => kvList(c.env.TASKS, parseInput(KvList, queryObject(c.query))));
-on("GET", "/kv/:key+", (c) => kvGet(c.env.TASKS, parseInput(KvKey, decodeURIComponent(param(c, "key")))));
-on("PUT", "/kv/:key+", async (c) => {
-  const b = parseInput(z.strictObject({ value: z.string(), ttlSeconds: z.number().int().optional() }), await body(c));
-  return kvPut(c.env.TASKS, parseInput(KvPut, { key: decodeURIComponent(param(c, "key")), ...b }));
-});
-on("DELETE", "/kv/:key+", (c) => kvDelete(c.env.TASKS, parseInput(KvKey, decodeURIComponent(param(c, "key")))));
+on("GET", "/kv/:key+", (c) => kvGet(c.env.TASKS, parseInput(KvKey, decoded(c, "key"))));
+on("PUT", "/kv/:key+", async (c) => kvPut(c.env.TASKS, await input(KvPut, c, { key: decoded(c, "key") })));
+on("DELETE", "/kv/:key+", (c) => kvDelete(c.env.TASKS, parseInput(KvKey, decoded(c, "key"))));
 
 on("GET", "/checkpoints", (c) =>
   listCheckpoints(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })),
 );
-on(
-  "POST",
-  "/checkpoints",
-  async (c) => createCheckpoint(c.env.DB, parseInput(CheckpointCreate, await body(c)), c.now),
-  201,
-);
+on("POST", "/checkpoints", async (c) => createCheckpoint(c.env.DB, await input(CheckpointCreate, c), c.now), 201);
 on("GET", "/checkpoints/:id", (c) => getRecord(c.env.DB, "checkpoint", param(c, "id")));
 on("GET", "/decisions", (c) =>
   listDecisions(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })),
 );
-on("POST", "/decisions", async (c) => createDecision(c.env.DB, parseInput(DecisionCreate, await body(c)), c.now), 201);
+on("POST", "/decisions", async (c) => createDecision(c.env.DB, await input(DecisionCreate, c), c.now), 201);
 on("GET", "/decisions/:id", (c) => getRecord(c.env.DB, "decision", param(c, "id")));
 on("GET", "/transcripts", (c) =>
   listTranscripts(c.env.DB, parseInput(ListQuery, queryObject(c.query))).then((items) => ({ items })),
 );
-on(
-  "POST",
-  "/transcripts",
-  async (c) => createTranscript(c.env.DB, parseInput(TranscriptCreate, await body(c)), c.now),
-  201,
-);
+on("POST", "/transcripts", async (c) => createTranscript(c.env.DB, await input(TranscriptCreate, c), c.now), 201);
 on("GET", "/transcripts/:id", (c) => getRecord(c.env.DB, "transcript", param(c, "id")));
 
-on("GET", "/breakers", async (c) => ({
-  ...(await readBreakers(c.env.DB, c.config.breakers, c.now)),
-  thresholds: c.config.breakers,
-}));
-on("POST", "/breakers/ack", async (c) => {
-  const b = parseInput(
-    z.strictObject({ note: z.string().max(2000).optional(), actor: z.string().max(100).default("api") }),
-    await body(c),
-  );
-  return ackMonthFlag(c.env.DB, c.config, b.note, b.actor, c.now);
+on("GET", "/breakers", (c): Promise<BreakersView> => breakersView(c.env.DB, c.config, c.now));
+on("POST", "/breakers/ack", async (c): Promise<Acknowledged> => {
+  const ack = await input(BreakerAck, c);
+  return ackMonthFlag(c.env.DB, c.config, { ...ack, actor: ack.actor ?? "api" }, c.now);
 });
 on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
 on("GET", "/chooser", (c) => recommendProfile(c.env.DB, c.query.get("kind") ?? "general", c.config.ladder));
-on("POST", "/replay", async (c) => replay(c.env, await body(c), c.now));
+on("POST", "/replay", async (c): Promise<ReplayReport> => replay(c.env, await input(ReplayInput, c), c.now));
+on(
+  "POST",
+  "/reconcile",
+  async (c): Promise<ReconcileReport> => reconcile(c.env, c.config, await input(ReconcileInput, c), c.now),
+);
+on("GET", "/cooldowns", (c): Promise<CooldownList> => listCooldowns(c.env.DB, c.now));
+on(
+  "DELETE",
+  "/cooldowns/:profile",
+  (c): Promise<CooldownCleared> => clearCooldown(c.env.DB, parseInput(ProfileName, param(c, "profile")), c.now),
+);
 
 export async function handleApi(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   const url = new URL(request.url);

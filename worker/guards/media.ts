@@ -1,4 +1,5 @@
-import { AppError, errorResponse } from "../errors.ts";
+import { AppError } from "../../core/errors.ts";
+import { errorResponse } from "../errors.ts";
 import type { Guard } from "./types.ts";
 
 /** `application/json` with optional parameters (`; charset=utf-8`), compared as a media type, not a substring. */

@@ -1,4 +1,5 @@
-import { AppError, errorResponse } from "../errors.ts";
+import { AppError } from "../../core/errors.ts";
+import { errorResponse } from "../errors.ts";
 import type { Guard } from "./types.ts";
 
 /**

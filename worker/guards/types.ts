@@ -1,4 +1,4 @@
-import type { Config } from "../config.ts";
+import type { Config } from "../../core/config.ts";
 
 /**
  * A guard answers with a Response to stop the request, or undefined to let it through, so guards

@@ -1,8 +1,9 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import type { Config } from "../config.ts";
-import { AppError, toWireError } from "../errors.ts";
+import type { Config } from "../../core/config.ts";
+import { AppError } from "../../core/errors.ts";
+import { toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
 import { VERSION } from "../services/health.ts";
 import type { RegisterTool } from "./tool-kit.ts";

@@ -1,7 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
-import type { Config } from "../config.ts";
+import type { Config } from "../../core/config.ts";
 import { toWireError } from "../errors.ts";
 
 /** What every tool handler gets besides its arguments. */
@@ -36,24 +35,4 @@ export async function guarded(body: () => Promise<CallToolResult>): Promise<Call
 export function brief(value: unknown, max = 4000): string {
   const s = JSON.stringify(value);
   return s.length <= max ? s : `${s.slice(0, max)}… (truncated; see structuredContent)`;
-}
-
-/*
- * Every tool advertises a z.strictObject input schema: the SDK parses arguments with it before the
- * handler runs, and a plain object would silently drop an unknown or misspelt field (a paid
- * `execute` with `budget` instead of `budgetUsd` would run uncapped by the caller's intent).
- */
-
-/**
- * Fields for a tool's flat, advertised input schema: all optional and without defaults, because
- * the SDK fills defaults in before our per-action schema runs, and a default that belongs to one
- * action would then be an unknown key for another.
- */
-export function optionalFields(shape: z.ZodRawShape): Record<string, z.ZodOptional> {
-  const out: Record<string, z.ZodOptional> = {};
-  for (const [key, field] of Object.entries(shape)) {
-    const inner = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType);
-    out[key] = inner instanceof z.ZodOptional ? inner : inner.optional();
-  }
-  return out;
 }

@@ -1,8 +1,8 @@
 /** The consensus report the workflow stored for a task (transcripts, kind `consensus`). */
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { AppError } from "../../core/errors.ts";
 import { transcripts } from "../../schema/index.ts";
-import { AppError } from "../errors.ts";
 
 export async function consensusReport(db: D1Database, taskId: string): Promise<unknown> {
   const [row] = await drizzle(db)

@@ -1,84 +1,118 @@
-/** Human decisions and budget raises: an event to the waiting instance plus a decisions row. */
-import { drizzle } from "drizzle-orm/d1";
-import { decisions } from "../../schema/index.ts";
-import { BUDGET_EVENT, type BudgetEvent, HUMAN_EVENT, type HumanEvent } from "../../workflows/params.ts";
-import { AppError, describe } from "../errors.ts";
-import { newId } from "./ids.ts";
-import { requireTask } from "./tasks.ts";
+/**
+ * Human decisions and budget raises. Each answers one wait: the instance writes the event type it
+ * waits for (`human-2`) to the task row; the answer first claims it (clears it in the same UPDATE
+ * that checks it), then sends that event and records the decision. A second answer to the same wait
+ * finds nothing to claim: 409, and it can never answer a later wait (which has another type).
+ */
+import type { DecisionSent, TaskStatus } from "@vault-mcp/contract";
+import { AppError, describe } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
+import { log } from "../../core/log.ts";
+import type { BudgetEvent, HumanEvent, WaitKind } from "../../workflows/params.ts";
+import { chainCostUsd, requireTask } from "./tasks.ts";
 
-async function sendEvent(env: Env, taskId: string, type: string, payload: unknown): Promise<void> {
-  let instance: WorkflowInstance;
-  try {
-    instance = await env.EXECUTE_WORKFLOW.get(taskId);
-  } catch (err) {
-    throw new AppError("not_found", `task '${taskId}' has no workflow instance; it was never executed`, { cause: err });
-  }
-  try {
-    await instance.sendEvent({ type, payload });
-  } catch (err) {
-    throw new AppError(
-      "conflict",
-      `task '${taskId}' cannot take a '${type}' event now (${describe(err).slice(0, 200)})`,
-      { cause: err },
-    );
-  }
+interface Answer {
+  kind: WaitKind;
+  /** The status a task waiting for this answer has. */
+  status: TaskStatus;
+  payload: HumanEvent | BudgetEvent;
+  decision: { decision: string; rationale: string | null; actor: string; data: Record<string, unknown> | null };
 }
 
-export async function decide(
-  env: Env,
-  taskId: string,
-  event: HumanEvent,
-  now: number,
-): Promise<{ taskId: string; decisionId: string }> {
+async function answerWait(env: Env, taskId: string, answer: Answer, now: number): Promise<DecisionSent> {
   const task = await requireTask(env.DB, taskId);
-  if (task.status !== "needs_human") {
+  if (task.status !== answer.status) {
     throw new AppError(
       "conflict",
-      `task '${taskId}' is ${task.status}; a human decision is taken only when it is needs_human`,
+      `task '${taskId}' is ${task.status}; ${answer.kind === "human" ? "a human decision is taken only when it is needs_human" : "raise the cap of a halted task"}`,
     );
   }
-  await sendEvent(env, taskId, HUMAN_EVENT, event);
+  const type = task.waitingFor;
+  const answered = () =>
+    new AppError("conflict", `task '${taskId}' has already been answered; nothing waits for this answer now`);
+  if (!type?.startsWith(`${answer.kind}-`)) throw answered();
+  if (answer.payload.wait !== undefined && answer.payload.wait !== type)
+    throw new AppError(
+      "conflict",
+      `wait ${answer.payload.wait} of task '${taskId}' was already answered; it now waits for ${type}`,
+    );
+  // Claim the wait: one UPDATE checks and clears it, so of two concurrent answers exactly one wins.
+  const claimed = await env.DB.prepare(
+    "UPDATE tasks SET waiting_for = NULL, updated_at = ?1 WHERE id = ?2 AND waiting_for = ?3 RETURNING id",
+  )
+    .bind(now, taskId, type)
+    .first<{ id: string }>();
+  if (!claimed) throw answered();
+  try {
+    const instance = await env.EXECUTE_WORKFLOW.get(taskId);
+    await instance.sendEvent({ type, payload: answer.payload });
+  } catch (err) {
+    // The claim stands only if the instance got the answer: give the wait back for a retry.
+    await env.DB.prepare("UPDATE tasks SET waiting_for = ?1 WHERE id = ?2 AND waiting_for IS NULL AND status = ?3")
+      .bind(type, taskId, answer.status)
+      .run();
+    log("warn", "answer_not_delivered", { taskId, type, error: describe(err) });
+    throw new AppError("conflict", `task '${taskId}' cannot take the answer now; try again`, { cause: err });
+  }
   const decisionId = newId("d", now);
-  await drizzle(env.DB)
-    .insert(decisions)
-    .values({
-      id: decisionId,
+  await env.DB.prepare(
+    "INSERT INTO decisions (id, task_id, kind, decision, rationale, actor, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  )
+    .bind(
+      decisionId,
       taskId,
+      answer.kind,
+      answer.decision.decision,
+      answer.decision.rationale,
+      answer.decision.actor,
+      answer.decision.data ? JSON.stringify(answer.decision.data) : null,
+      now,
+    )
+    .run();
+  return { taskId, decisionId };
+}
+
+export async function decide(env: Env, taskId: string, event: HumanEvent, now: number): Promise<DecisionSent> {
+  return answerWait(
+    env,
+    taskId,
+    {
       kind: "human",
-      decision: event.decision,
-      rationale: event.instructions ?? null,
-      actor: event.actor,
-      data: event.profile ? { profile: event.profile } : null,
-      createdAt: now,
-    });
-  return { taskId, decisionId };
+      status: "needs_human",
+      payload: event,
+      decision: {
+        decision: event.decision,
+        rationale: event.instructions ?? null,
+        actor: event.actor,
+        data: event.profile ? { profile: event.profile } : null,
+      },
+    },
+    now,
+  );
 }
 
-export async function raiseBudget(
-  env: Env,
-  taskId: string,
-  event: BudgetEvent,
-  now: number,
-): Promise<{ taskId: string; decisionId: string }> {
-  const task = await requireTask(env.DB, taskId);
-  if (task.status !== "halted")
-    throw new AppError("conflict", `task '${taskId}' is ${task.status}; raise the cap of a halted task`);
-  if (event.capUsd <= task.costUsd) {
-    throw new AppError("invalid_input", `capUsd must exceed what the task has spent ($${task.costUsd.toFixed(2)})`);
+export async function raiseBudget(env: Env, taskId: string, event: BudgetEvent, now: number): Promise<DecisionSent> {
+  const spent = await chainCostUsd(env.DB, taskId);
+  if (spent !== null && event.capUsd <= spent) {
+    throw new AppError(
+      "invalid_input",
+      `capUsd must exceed what the task (with its replays) has spent: $${spent.toFixed(2)}`,
+    );
   }
-  await sendEvent(env, taskId, BUDGET_EVENT, event);
-  const decisionId = newId("d", now);
-  await drizzle(env.DB)
-    .insert(decisions)
-    .values({
-      id: decisionId,
-      taskId,
+  return answerWait(
+    env,
+    taskId,
+    {
       kind: "budget",
-      decision: `cap raised to $${event.capUsd}`,
-      rationale: event.note ?? null,
-      actor: event.actor,
-      data: { capUsd: event.capUsd },
-      createdAt: now,
-    });
-  return { taskId, decisionId };
+      status: "halted",
+      payload: event,
+      decision: {
+        decision: `cap raised to $${event.capUsd}`,
+        rationale: event.note ?? null,
+        actor: event.actor,
+        data: { capUsd: event.capUsd },
+      },
+    },
+    now,
+  );
 }

@@ -1,55 +1,14 @@
 /** What GET /health and the `health` tool report. No secret, token or prompt ever goes in here. */
+import type { HealthView } from "@vault-mcp/contract";
 import { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { type ConfigError, describe } from "../../core/errors.ts";
+import { log } from "../../core/log.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-import type { Config } from "../config.ts";
-import { describe } from "../errors.ts";
-import { log } from "../log.ts";
 
 export const VERSION = "0.1.0";
 
-const Period = {
-  scope: z.string(),
-  spentUsd: z.number(),
-  limitUsd: z.number(),
-  runs: z.number(),
-};
-
-/**
- * The advertised shape (also the `health` tool's outputSchema, which admits no other fields):
- * health() copies each field explicitly, so a field added to the breaker snapshot stays out until
- * it is added here.
- */
-export const HealthSchema = z.object({
-  status: z
-    .enum(["ok", "degraded"])
-    .describe("degraded: D1 or the executor is unreachable, or the breakers could not be read."),
-  version: z.string(),
-  time: z.string(),
-  d1: z.object({ reachable: z.boolean(), latencyMs: z.number() }),
-  executor: z.object({
-    reachable: z.boolean(),
-    latencyMs: z.number(),
-    version: z.string().optional(),
-    running: z.number().optional(),
-    queued: z.number().optional(),
-    capacity: z.number().optional(),
-  }),
-  breakers: z
-    .looseObject({
-      day: z.object({ ...Period, state: z.enum(["ok", "block"]) }),
-      month: z.object({ ...Period, state: z.enum(["ok", "flag"]), acknowledgedAt: z.number().nullable() }),
-      blocked: z.boolean().describe("Today's spend reached the daily block: no new dispatch until 00:00 UTC."),
-      flagged: z.boolean().describe("This month's spend reached the flag and nobody acknowledged it yet."),
-      thresholds: z.object({
-        taskWarnUsd: z.number(),
-        taskHaltUsd: z.number(),
-        dayBlockUsd: z.number(),
-        monthFlagUsd: z.number(),
-      }),
-    })
-    .nullable(),
-});
-export type Health = z.infer<typeof HealthSchema>;
+type Health = HealthView;
 
 async function checkD1(db: D1Database): Promise<Health["d1"]> {
   const started = Date.now();
@@ -63,11 +22,15 @@ async function checkD1(db: D1Database): Promise<Health["d1"]> {
 }
 
 /** The executor's open /health, read leniently: only these typed facts cross over. */
-const ExecutorHealth = z.object({
+const ExecutorFacts = z.object({
   version: z.string().max(64).optional().catch(undefined),
   running: z.number().optional().catch(undefined),
   queued: z.number().optional().catch(undefined),
   capacity: z.number().optional().catch(undefined),
+  profiles: z
+    .record(z.string().max(40), z.object({ ready: z.boolean(), missing: z.string().max(500).optional() }))
+    .optional()
+    .catch(undefined),
 });
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -91,13 +54,20 @@ async function checkExecutor(config: Config): Promise<Health["executor"]> {
       log("warn", "health_executor_unhealthy", { status: res.status });
       return { reachable: false, latencyMs: Date.now() - started };
     }
-    const parsed = ExecutorHealth.safeParse(await res.json());
+    const parsed = ExecutorFacts.safeParse(await res.json());
     const facts = parsed.success ? parsed.data : {};
     const out: Health["executor"] = { reachable: true, latencyMs: Date.now() - started };
     if (facts.version !== undefined) out.version = facts.version;
     if (facts.running !== undefined) out.running = facts.running;
     if (facts.queued !== undefined) out.queued = facts.queued;
     if (facts.capacity !== undefined) out.capacity = facts.capacity;
+    if (facts.profiles !== undefined)
+      out.profiles = Object.fromEntries(
+        Object.entries(facts.profiles).map(([name, p]) => [
+          name,
+          { ready: p.ready, ...(p.missing ? { missing: p.missing } : {}) },
+        ]),
+      );
     return out;
   } catch (err) {
     log("warn", "health_executor_unreachable", { error: describe(err) });
@@ -111,35 +81,67 @@ export async function health(env: Env, config: Config, now: number): Promise<Hea
   if (d1.reachable) {
     try {
       const b = await readBreakers(env.DB, config.breakers, now);
-      const t = config.breakers;
-      const period = (p: { scope: string; spentUsd: number; limitUsd: number; runs: number }) => ({
-        scope: p.scope,
-        spentUsd: p.spentUsd,
-        limitUsd: p.limitUsd,
-        runs: p.runs,
-      });
+      // Field by field: a field added to the snapshot stays out of /health until it is added here.
       breakers = {
-        day: { ...period(b.day), state: b.day.state },
-        month: { ...period(b.month), state: b.month.state, acknowledgedAt: b.month.acknowledgedAt },
+        day: {
+          scope: b.day.scope,
+          spentUsd: b.day.spentUsd,
+          limitUsd: b.day.limitUsd,
+          runs: b.day.runs,
+          state: b.day.state,
+        },
+        month: {
+          scope: b.month.scope,
+          spentUsd: b.month.spentUsd,
+          limitUsd: b.month.limitUsd,
+          runs: b.month.runs,
+          state: b.month.state,
+          acknowledgedAt: b.month.acknowledgedAt,
+        },
         blocked: b.blocked,
         flagged: b.flagged,
-        thresholds: {
-          taskWarnUsd: t.taskWarnUsd,
-          taskHaltUsd: t.taskHaltUsd,
-          dayBlockUsd: t.dayBlockUsd,
-          monthFlagUsd: t.monthFlagUsd,
-        },
+        thresholds: { ...config.breakers },
       };
     } catch (err) {
       log("warn", "health_breakers_unreadable", { error: describe(err) });
     }
   }
+  const reasons = [
+    ...(d1.reachable ? [] : ["D1 is unreachable: check the DB binding and Cloudflare's status"]),
+    ...(executor.reachable
+      ? []
+      : [`the executor at ${config.executorUrl} is unreachable: check EXECUTOR_URL and the VM`]),
+    ...(d1.reachable && breakers === null ? ["the spend breakers could not be read from D1"] : []),
+    ...noProfileCanRun(executor),
+  ];
   return {
-    status: d1.reachable && executor.reachable && breakers !== null ? "ok" : "degraded",
+    status: reasons.length === 0 ? "ok" : "degraded",
+    reasons,
     version: VERSION,
     time: new Date(now).toISOString(),
     d1,
     executor,
     breakers,
   };
+}
+
+/** /health when the deployment's config does not parse: degraded, saying which variable is wrong. */
+export function misconfigured(err: ConfigError, now: number): Health {
+  return {
+    status: "degraded",
+    reasons: [`configuration: ${err.message}`],
+    version: VERSION,
+    time: new Date(now).toISOString(),
+    d1: { reachable: false, latencyMs: 0 },
+    executor: { reachable: false, latencyMs: 0 },
+    breakers: null,
+  };
+}
+
+/** With the executor up but no profile ready, every task would fail: say what to configure. */
+function noProfileCanRun(executor: Health["executor"]): string[] {
+  const profiles = Object.entries(executor.profiles ?? {});
+  if (!executor.reachable || profiles.length === 0 || profiles.some(([, p]) => p.ready)) return [];
+  const missing = profiles.map(([name, p]) => `${name}: ${p.missing ?? "not ready"}`).join("; ");
+  return [`no profile can run on the executor: ${missing}`];
 }

@@ -1,12 +1,13 @@
 /** Free-form task storage in KV (the `task` tool): small JSON or text values under validated keys. */
 import { z } from "zod";
-import { AppError } from "../errors.ts";
+import { AppError } from "../../core/errors.ts";
 
 export const KvKey = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9:._/-]*$/, "keys use letters, digits and : . _ / - (e.g. 'plan/auth-refactor')");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9:._/-]*$/, "keys use letters, digits and : . _ / - (e.g. 'plan/auth-refactor')")
+  .describe("get, put, delete: the key, e.g. 'plan/auth-refactor'.");
 export const MAX_KV_VALUE_BYTES = 128 * 1024;
 
 export const KvPut = z.strictObject({
@@ -21,9 +22,9 @@ export const KvPut = z.strictObject({
     .describe("Expire after this many seconds (≥ 60)."),
 });
 export const KvList = z.strictObject({
-  prefix: z.string().max(256).optional(),
-  cursor: z.string().max(2000).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  prefix: z.string().max(256).optional().describe("list: only keys starting with this."),
+  cursor: z.string().max(2000).optional().describe("list: the cursor from the previous page."),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe("list: page size (default 100)."),
 });
 
 export async function kvGet(kv: KVNamespace, key: string): Promise<{ key: string; value: string }> {

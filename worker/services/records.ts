@@ -1,7 +1,12 @@
 /** Checkpoints, decisions and transcripts: append-only records the orchestrator keeps per task. */
+
+import { TaskId } from "@vault-mcp/contract";
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { AppError } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
+import { capText } from "../../core/text.ts";
 import {
   type CheckpointRow,
   checkpoints,
@@ -10,13 +15,7 @@ import {
   type TranscriptRow,
   transcripts,
 } from "../../schema/index.ts";
-import { TaskId } from "../../workflows/params.ts";
-import { AppError } from "../errors.ts";
-import { newId } from "./ids.ts";
 import { requireTask } from "./tasks.ts";
-
-/** Transcripts are capped below D1's 2 MB value limit; longer text is cut and marked. */
-export const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
 
 export const CheckpointCreate = z.strictObject({
   taskId: TaskId.optional().describe("Task the checkpoint belongs to (optional)."),
@@ -112,17 +111,6 @@ export async function createDecision(
   return row;
 }
 
-export function capText(
-  text: string,
-  maxBytes = MAX_TRANSCRIPT_BYTES,
-): { content: string; bytes: number; truncated: boolean } {
-  const bytes = encoder.encode(text);
-  if (bytes.byteLength <= maxBytes) return { content: text, bytes: bytes.byteLength, truncated: false };
-  // A non-fatal decoder turns a code point cut at the boundary into U+FFFD, which is dropped.
-  const content = new TextDecoder("utf-8").decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, "");
-  return { content, bytes: bytes.byteLength, truncated: true };
-}
-
 export async function createTranscript(
   db: D1Database,
   input: z.infer<typeof TranscriptCreate>,
@@ -148,8 +136,8 @@ export async function createTranscript(
 }
 
 export const ListQuery = z.strictObject({
-  taskId: TaskId.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  taskId: TaskId.optional().describe("Only the records of this task."),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe("list: how many, newest first (default 50)."),
 });
 
 export async function listCheckpoints(db: D1Database, q: z.infer<typeof ListQuery>): Promise<CheckpointRow[]> {
@@ -212,16 +200,18 @@ export const WriteUpFields = {
 export const hasWriteUp = (w: { content?: string | undefined; checkpoint?: unknown }) =>
   w.content !== undefined || w.checkpoint !== undefined;
 export const WRITE_UP_NEEDS = { message: "give content, a checkpoint, or both", path: ["content"] };
-export const WriteUp = z.strictObject(WriteUpFields).refine(hasWriteUp, WRITE_UP_NEEDS);
+/** `workflow write` and `POST /api/tasks/:id/write` (WriteUpShape without the refinement, for extending). */
+export const WriteUpShape = z.strictObject({ taskId: TaskId, ...WriteUpFields });
+export const WriteUp = WriteUpShape.refine(hasWriteUp, WRITE_UP_NEEDS);
 export type WriteUp = z.infer<typeof WriteUp>;
 
 /** Both rows in one D1 batch: a bad half (e.g. an oversize state) is refused before anything is written. */
 export async function writeUp(
   db: D1Database,
-  taskId: string,
   input: WriteUp,
   now: number,
 ): Promise<{ taskId: string; transcriptId?: string; checkpointId?: string }> {
+  const { taskId } = input;
   if (input.checkpoint) checkStateSize(input.checkpoint.state);
   await requireTask(db, taskId);
   const d = drizzle(db);

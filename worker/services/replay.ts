@@ -6,64 +6,49 @@
  * `force` takes the next n.
  */
 
-import { ProfileName } from "@vault-mcp/contract";
+import {
+  ProfileChoice,
+  ProfileName,
+  REPLAYABLE_TASK_STATUSES,
+  type ReplayItem,
+  type ReplayReport,
+  TaskId,
+  TaskStatus,
+  TERMINAL_TASK_STATUSES,
+} from "@vault-mcp/contract";
 import { count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { AppError } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
-import { ExecuteInput, TaskId, TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
-import { startExecute } from "../../workflows/start.ts";
-import { AppError, parseInput, toWireError } from "../errors.ts";
-import { newId } from "./ids.ts";
-import { listTasks, requireTask, Since, SinceText } from "./tasks.ts";
+import { toWireError } from "../errors.ts";
+import { ExecuteInput, startExecute } from "./execute.ts";
+import { listTasks, requireTask, Since } from "./tasks.ts";
 
-export const REPLAYABLE: readonly TaskStatus[] = ["failed", "halted", "blocked", "needs_human"];
-
-/**
- * The fields as a tool advertises them: `since` stays text here, because the MCP SDK validates
- * arguments with this shape and hands the parsed value on; ReplayInput below converts it.
- */
-export const ReplayFields = {
+/** `replay` and `POST /api/replay` (ReplayShape without the refinement, for the tool's advertised form). */
+export const ReplayShape = z.strictObject({
   taskId: TaskId.optional().describe("Replay this one task (it must have finished)."),
   status: z
     .array(TaskStatus)
     .min(1)
+    .max(TaskStatus.options.length)
     .optional()
     .describe("Bulk: statuses to replay (default failed, halted, blocked, needs_human)."),
-  since: SinceText.optional().describe(
+  since: Since.optional().describe(
     "Bulk (required without taskId): only tasks created within this window, e.g. '24h', '90m', '7d'.",
   ),
-  profile: z.string().max(40).optional().describe("Bulk: only tasks that asked for this profile."),
+  profile: ProfileChoice.optional().describe("Bulk: only tasks that asked for this profile."),
   fromTier: ProfileName.optional().describe("Start the replay at this ladder profile instead of the original one."),
   dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
   force: z.boolean().default(false).describe("Replay even tasks replayed before."),
   limit: z.number().int().min(1).max(100).default(20).describe("Bulk: at most this many tasks, newest first."),
-};
-
-export const ReplayInput = z
-  .strictObject({ ...ReplayFields, since: Since.optional() })
-  .refine((r) => r.taskId !== undefined || r.since !== undefined, {
-    message: "give a taskId, or a 'since' window (e.g. '24h') for a bulk replay",
-    path: ["since"],
-  });
-export type ReplayInput = z.input<typeof ReplayInput>;
-
-export const ReplayItem = z.object({
-  originalId: z.string(),
-  newTaskId: z.string().nullable(),
-  status: z.enum(["started", "skipped", "would_start", "error"]),
-  reason: z.string().optional(),
 });
-export type ReplayItem = z.infer<typeof ReplayItem>;
-
-export const ReplayReport = z.object({
-  dryRun: z.boolean(),
-  items: z.array(ReplayItem),
-  started: z.number(),
-  skipped: z.number(),
-  errors: z.number(),
+export const ReplayInput = ReplayShape.refine((r) => r.taskId !== undefined || r.since !== undefined, {
+  message: "give a taskId, or a 'since' window (e.g. '24h') for a bulk replay",
+  path: ["since"],
 });
-export type ReplayReport = z.infer<typeof ReplayReport>;
+export type ReplayInput = z.infer<typeof ReplayInput>;
 
 const firstKey = (id: string) => `replay:${id}:1`;
 
@@ -100,13 +85,17 @@ function executeInputOf(original: TaskRow, fromTier: string | undefined): Execut
 
 const ALREADY = "already replayed (use force to replay again)";
 
-export async function replay(env: Env, raw: unknown, now: number): Promise<ReplayReport> {
-  const input = parseInput(ReplayInput, raw);
+export async function replay(env: Env, input: ReplayInput, now: number): Promise<ReplayReport> {
   const originals = input.taskId
     ? [await requireTask(env.DB, input.taskId)]
     : await listTasks(
         env.DB,
-        { status: [...(input.status ?? REPLAYABLE)], since: input.since, profile: input.profile, limit: input.limit },
+        {
+          status: [...(input.status ?? REPLAYABLE_TASK_STATUSES)],
+          since: input.since,
+          profile: input.profile,
+          limit: input.limit,
+        },
         now,
       );
   const items: ReplayItem[] = [];

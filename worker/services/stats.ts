@@ -1,4 +1,5 @@
 /** Model statistics and the profile chooser (`workflow_query stats|chooser`). */
+import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { type ModelStatsRow, modelStats, stages } from "../../schema/index.ts";
@@ -16,7 +17,7 @@ export async function listModelStats(db: D1Database, kind?: string): Promise<Mod
 }
 
 export interface ProfileFigures {
-  profile: string;
+  profile: ProfileName;
   runs: number;
   successRate: number | null;
   medianCostUsd: number | null;
@@ -25,7 +26,7 @@ export interface ProfileFigures {
 
 export interface Recommendation {
   kind: string;
-  profile: string;
+  profile: Rung;
   basis: "stats" | "ladder";
   reason: string;
   candidates: ProfileFigures[];
@@ -43,7 +44,7 @@ export function median(values: readonly number[]): number | null {
  * success rate is at least GOOD_SUCCESS_RATE over ≥ MIN_RUNS_FOR_STATS runs; failing that, the
  * best success rate with enough data; with no such data, the first rung of the ladder.
  */
-export function choose(kind: string, ladder: readonly string[], figures: readonly ProfileFigures[]): Recommendation {
+export function choose(kind: string, ladder: readonly Rung[], figures: readonly ProfileFigures[]): Recommendation {
   const enough = figures.filter((f) => f.runs >= MIN_RUNS_FOR_STATS && f.successRate !== null);
   const good = enough
     .filter((f) => (f.successRate ?? 0) >= GOOD_SUCCESS_RATE)
@@ -71,23 +72,21 @@ export function choose(kind: string, ladder: readonly string[], figures: readonl
       candidates: [...figures],
     };
   }
-  const first = ladder.find((p) => p !== "human") ?? "sonnet";
+  const first = ladder.find(isProfile);
   return {
     kind,
-    profile: first,
+    profile: first ?? HUMAN,
     basis: "ladder",
-    reason: `fewer than ${MIN_RUNS_FOR_STATS} runs of '${kind}' per profile; start at the ladder's first rung (${first}) and let it climb`,
+    reason: first
+      ? `fewer than ${MIN_RUNS_FOR_STATS} runs of '${kind}' per profile; start at the ladder's first rung (${first}) and let it climb`
+      : "the configured LADDER has no model rung: every task goes to a human",
     candidates: [...figures],
   };
 }
 
-export async function recommendProfile(
-  db: D1Database,
-  kind: string,
-  ladder: readonly string[],
-): Promise<Recommendation> {
+export async function recommendProfile(db: D1Database, kind: string, ladder: readonly Rung[]): Promise<Recommendation> {
   const d = drizzle(db);
-  const profiles = ladder.filter((p) => p !== "human");
+  const profiles = ladder.filter(isProfile);
   const queries = profiles.map((p) =>
     d
       .select({ status: stages.status, costUsd: stages.costUsd, latencyMs: stages.latencyMs })
@@ -109,4 +108,8 @@ export async function recommendProfile(
     };
   });
   return choose(kind, ladder, figures);
+}
+
+function isProfile(rung: Rung): rung is ProfileName {
+  return rung !== HUMAN;
 }

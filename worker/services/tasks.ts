@@ -1,21 +1,34 @@
-import { GitRef, ProfileName, RepoName, Verbosity, VerifyCommand } from "@vault-mcp/contract";
+import {
+  AUTO,
+  ExecutorChoice,
+  GitRef,
+  ProfileChoice,
+  RepoName,
+  TaskId,
+  TaskStatus,
+  TERMINAL_TASK_STATUSES,
+  Verbosity,
+  VerifyCommand,
+} from "@vault-mcp/contract";
 import { and, desc, eq, gte, inArray, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { AppError } from "../../core/errors.ts";
+import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
-import { TaskStatus, TERMINAL_TASK_STATUSES } from "../../workflows/params.ts";
-import { AppError } from "../errors.ts";
-import { newId, newTaskId } from "./ids.ts";
 
-export const TaskInit = z.strictObject({
+/** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
+export const TaskFields = z.strictObject({
   prompt: z.string().min(1).max(100_000).describe("What the coding agent should do, self-contained."),
   repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
-  profile: z
-    .union([z.literal("auto"), ProfileName])
-    .default("auto")
-    .describe("'auto' climbs the ladder; or pin one profile."),
-  verbosity: Verbosity.default("mermaid"),
+  profile: ProfileChoice.optional().describe(
+    "'auto' (the default) starts at the cheapest profile and climbs the ladder when a run fails; a profile name starts there. With executor, 'auto' lets the run climb from that CLI's profile.",
+  ),
+  executor: ExecutorChoice.optional().describe(
+    "Run this CLI once on its configured profile (claude, codex, gemini), or 'consensus' (two models side by side), instead of the ladder. No climb unless profile is 'auto'.",
+  ),
+  verbosity: Verbosity.default("mermaid").describe("How much of the result to return; 'mermaid' is a tiny diagram."),
   verify: VerifyCommand.optional().describe("Command run after the agent, as argv, e.g. ['npm','test']."),
   budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default $5)."),
   kind: z
@@ -24,7 +37,38 @@ export const TaskInit = z.strictObject({
     .default("general")
     .describe("Task kind for statistics, e.g. 'bugfix'."),
 });
+/** `executor` names what runs; a profile beside it may only be `auto` (climb from it). */
+export const EXECUTOR_WITH_PROFILE = {
+  message: "give executor or profile, not both (profile 'auto' beside executor lets a failed run climb the ladder)",
+  path: ["profile"],
+};
+export const executorFitsProfile = (t: { executor?: string | undefined; profile?: string | undefined }) =>
+  t.executor === undefined || t.profile === undefined || t.profile === AUTO;
+
+export const TaskInit = TaskFields.refine(executorFitsProfile, EXECUTOR_WITH_PROFILE);
 export type TaskInit = z.infer<typeof TaskInit>;
+
+/** Who asked for a change, as recorded in `decisions.actor`; each surface has its own default. */
+export const Actor = z.string().min(1).max(100).describe("Who is acting, for the decision log.");
+
+/** `workflow spec` and `POST /api/tasks/:id/spec`. */
+export const TaskSpec = z.strictObject({
+  taskId: TaskId,
+  spec: z
+    .string()
+    .min(1)
+    .max(100_000)
+    .describe("spec: the task's specification text, given to the agent with its prompt."),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+/** `workflow close` and `POST /api/tasks/:id/close`. */
+export const TaskClose = z.strictObject({
+  taskId: TaskId,
+  note: z.string().max(20_000).optional().describe("close: why it is closed."),
+  actor: Actor.optional(),
+});
+export type TaskClose = z.infer<typeof TaskClose>;
 
 /** A time window as text: `90m`, `24h`, `7d`. Advertised as is in tool schemas (no transform there). */
 export const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
@@ -36,28 +80,49 @@ export const Since = SinceText.transform(
 export const TaskFilter = z.strictObject({
   status: z.union([TaskStatus, z.array(TaskStatus)]).optional(),
   since: Since.optional(),
-  profile: z.string().max(40).optional(),
+  profile: ProfileChoice.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type TaskFilter = z.infer<typeof TaskFilter>;
 
-export async function createTask(
-  db: D1Database,
-  input: TaskInit & { replayOf?: string; replayKey?: string; id?: string },
-  now: number,
-): Promise<TaskRow> {
+export interface NewTask extends TaskInit {
+  /** A task this one replays: it joins that task's chain (one shared budget). */
+  replayOf?: string;
+  replayKey?: string;
+  spec?: string;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+export async function createTask(db: D1Database, input: NewTask, now: number): Promise<TaskRow> {
+  if (!executorFitsProfile(input)) throw new AppError("invalid_input", EXECUTOR_WITH_PROFILE.message);
+  const replayRoot = input.replayOf
+    ? ((
+        await db
+          .prepare("SELECT COALESCE(replay_root, id) AS root FROM tasks WHERE id = ?1")
+          .bind(input.replayOf)
+          .first<{ root: string }>()
+      )?.root ?? input.replayOf)
+    : null;
   const row: typeof tasks.$inferInsert = {
-    id: input.id ?? newTaskId(now),
+    id: newTaskId(now),
     status: "init",
     kind: input.kind,
     prompt: input.prompt,
     repo: input.repo,
     ref: input.ref ?? null,
-    profile: input.profile,
+    profile: input.profile ?? AUTO,
+    executor: input.executor ?? null,
+    // A direct run stays on its CLI unless the caller asked the ladder to take over (profile auto).
+    climb: input.executor === undefined || input.profile === AUTO,
     verbosity: input.verbosity,
     verify: input.verify ?? null,
     budgetUsd: input.budgetUsd ?? null,
+    spec: input.spec ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    requestHash: input.requestHash ?? null,
     replayOf: input.replayOf ?? null,
+    replayRoot,
     replayKey: input.replayKey ?? null,
     createdAt: now,
     updatedAt: now,
@@ -110,7 +175,7 @@ export async function taskDetail(db: D1Database, id: string): Promise<TaskDetail
   return { task, stages: stageRows, decisions: decisionRows };
 }
 
-export async function setSpec(db: D1Database, id: string, spec: string, now: number): Promise<TaskRow> {
+export async function setSpec(db: D1Database, { taskId: id, spec }: TaskSpec, now: number): Promise<TaskRow> {
   await requireTask(db, id);
   const [row] = await drizzle(db).update(tasks).set({ spec, updatedAt: now }).where(eq(tasks.id, id)).returning();
   if (!row) throw new AppError("not_found", `no task '${id}'`);
@@ -120,9 +185,7 @@ export async function setSpec(db: D1Database, id: string, spec: string, now: num
 /** Closes a finished task after review. The status update and its decision row go in one batch. */
 export async function closeTask(
   db: D1Database,
-  id: string,
-  note: string | undefined,
-  actor: string,
+  { taskId: id, note, actor }: TaskClose & { actor: string },
   now: number,
 ): Promise<TaskRow> {
   const task = await requireTask(db, id);
@@ -149,4 +212,17 @@ export async function closeTask(
   const row = updated[0];
   if (!row) throw new AppError("not_found", `no task '${id}'`);
   return row;
+}
+
+/** What a task and its replay chain have spent together (the cap applies to them as one); null if no task. */
+export async function chainCostUsd(db: D1Database, taskId: string): Promise<number | null> {
+  const row = await db
+    .prepare(
+      `SELECT (SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
+         WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id)) AS spent
+       FROM tasks t WHERE t.id = ?1`,
+    )
+    .bind(taskId)
+    .first<{ spent: number }>();
+  return row?.spent ?? null;
 }

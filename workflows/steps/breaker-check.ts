@@ -1,21 +1,20 @@
-import type { BreakerThresholds } from "../../worker/config.ts";
+import type { BreakerThresholds, ProfileName } from "@vault-mcp/contract";
 import { type BreakerSnapshot, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
-import { COOLING_SQL, chooseProfile, type Wanted } from "../ladder.ts";
+import { COOLING_SQL } from "../ladder.ts";
 
 export type BreakerVerdict = "ok" | "warn" | "halt" | "block";
 
 export interface BreakerCheck {
   verdict: BreakerVerdict;
   flags: string[];
+  /** What the task and its replay chain have spent: the cap applies to them together. */
   taskCostUsd: number;
   /** The cap this check used: the task's (raised) budget or the configured halt line. */
   capUsd: number;
   daySpentUsd: number;
   monthSpentUsd: number;
-  /** The profile to dispatch (or `human`). */
-  profile: string;
-  /** Rungs passed over because they are cooling down. */
-  skipped: string[];
+  /** Profiles cooling down now, with when each cooldown ends. */
+  cooling: Partial<Record<ProfileName, number>>;
 }
 
 /** Flags a result carries: `task_warn` at the per-task warn line, `month_flag` until acknowledged. */
@@ -40,14 +39,19 @@ export interface BreakerCheckInput {
   taskId: string;
   /** The task's cap (budgetUsd, or a cap raised by a budget event); default the configured halt line. */
   capUsd: number | undefined;
-  wanted: Wanted;
-  ladder: readonly string[];
 }
 
+/** The task's own cost and its flags, and what its whole replay chain has spent. */
+const TASK_SQL = `SELECT t.cost_usd AS costUsd, t.flags AS flags,
+  (SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
+    WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id)) AS chainCostUsd
+  FROM tasks t WHERE t.id = ?1`;
+
 /**
- * Runs before every dispatch. One D1 round trip of primary-key reads (day + month totals, the task
- * row, the few cooling profiles), so it stays fast however many stages exist; a second statement
- * only when the task's flags change. Re-running it is harmless: the same reads, the same update.
+ * Runs before every dispatch. One D1 round trip of indexed reads (day + month totals, the task row
+ * and its chain, the few cooling profiles), so it stays fast however many stages exist; a second
+ * statement only when the task's flags change. Re-running it is harmless: the same reads, the same
+ * update.
  */
 export async function checkBreakers(
   db: D1Database,
@@ -57,12 +61,12 @@ export async function checkBreakers(
 ): Promise<BreakerCheck> {
   const [spend, task, cooling] = await db.batch<unknown>([
     spendRowsStatement(db, now),
-    db.prepare("SELECT cost_usd AS costUsd, flags FROM tasks WHERE id = ?1").bind(input.taskId),
+    db.prepare(TASK_SQL).bind(input.taskId),
     db.prepare(COOLING_SQL).bind(now),
   ]);
   const snapshot = snapshotFrom((spend?.results ?? []) as SpendRow[], t, now);
-  const row = (task?.results[0] ?? null) as { costUsd: number; flags: string } | null;
-  const taskCostUsd = row?.costUsd ?? 0;
+  const row = (task?.results[0] ?? null) as { costUsd: number; flags: string; chainCostUsd: number } | null;
+  const taskCostUsd = row?.chainCostUsd ?? 0;
   const capUsd = input.capUsd ?? t.taskHaltUsd;
   const flags = flagsFor(taskCostUsd, t, snapshot.flagged);
   if (row && row.flags !== JSON.stringify(flags)) {
@@ -71,11 +75,9 @@ export async function checkBreakers(
       .bind(JSON.stringify(flags), now, input.taskId)
       .run();
   }
-  const choice = chooseProfile(
-    input.ladder,
-    input.wanted,
-    new Set(((cooling?.results ?? []) as { profile: string }[]).map((r) => r.profile)),
-  );
+  const coolingUntil: BreakerCheck["cooling"] = {};
+  for (const r of (cooling?.results ?? []) as { profile: ProfileName; until: number }[])
+    coolingUntil[r.profile] = r.until;
   return {
     verdict: breakerVerdict(snapshot, taskCostUsd, t, capUsd),
     flags,
@@ -83,7 +85,6 @@ export async function checkBreakers(
     capUsd,
     daySpentUsd: snapshot.day.spentUsd,
     monthSpentUsd: snapshot.month.spentUsd,
-    profile: choice.profile,
-    skipped: choice.skipped,
+    cooling: coolingUntil,
   };
 }

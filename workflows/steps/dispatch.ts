@@ -1,8 +1,11 @@
 import { NonRetryableError } from "cloudflare:workflows";
-import { type JobRequest, type JobStatus, ProfileName } from "@vault-mcp/contract";
-import type { Config } from "../../worker/config.ts";
-import { type ExecutorClient, executorTag } from "../executor-client.ts";
+import { type JobRequest, type JobStatus, MIN_BUDGET_USD, type ProfileName } from "@vault-mcp/contract";
+import type { Config } from "../../core/config.ts";
+import type { ExecutorClient } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
+import { composePrompt, promptVersion } from "../prompt.ts";
+import type { StageBase } from "./facts.ts";
+import { runningStageStatement } from "./write.ts";
 
 /** The executor's idempotency key: one CLI run per attempt of a task, however often dispatch retries. */
 export const jobKeyFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
@@ -12,6 +15,7 @@ export interface Dispatched {
   jobId: string;
   jobKey: string;
   status: JobStatus;
+  promptVersion: string;
 }
 
 /** Pure: the same inputs give the same body, which the executor's jobKey check requires (else 422). */
@@ -21,43 +25,52 @@ export function buildJobRequest(
   profile: ProfileName,
   attempt: number,
   config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
-  instructions: string | undefined,
+  budgetLeftUsd: number | undefined,
 ): JobRequest {
   return {
     jobKey: jobKeyFor(p.taskId, attempt),
     profile,
-    prompt: instructions ? `${prompt}\n\nInstructions from the reviewer:\n${instructions}` : prompt,
+    prompt,
     repo: p.repo,
     ...(p.ref ? { ref: p.ref } : {}),
     timeoutMs: config.jobTimeoutMs,
     verbosity: p.verbosity,
     ...(p.verify ? { verify: p.verify } : {}),
     callbackUrl: `${config.publicUrl}/api/callback/${p.taskId}`,
+    // The run itself stops at what is left of the cap (claude: --max-budget-usd; others: the executor).
+    ...(budgetLeftUsd !== undefined ? { maxBudgetUsd: Math.max(MIN_BUDGET_USD, budgetLeftUsd) } : {}),
   };
 }
 
 /**
- * Reads the prompt (it lives in D1, not in the instance params) and POSTs the job; the executor
- * answers 202 at once. A retried step sends the same jobKey and body, which the executor answers with
- * the job it already has: never a second CLI run.
+ * Reads the prompt and spec (they live in D1, not in the instance params), POSTs the job (the
+ * executor answers 202 at once), then records the attempt as `running` with its job id. A retried
+ * step sends the same jobKey and body, which the executor answers with the job it already has: never
+ * a second CLI run; the running row is written once.
  */
 export async function dispatchJob(
   db: D1Database,
   client: ExecutorClient,
   config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
   p: ExecuteParams,
-  profile: string,
-  attempt: number,
+  base: StageBase,
   instructions: string | undefined,
+  budgetLeftUsd: number | undefined,
+  now: number,
 ): Promise<Dispatched> {
-  const known = ProfileName.safeParse(profile);
-  // A LADDER entry the executor cannot run is a deployment error: fail the attempt clearly.
-  if (!known.success)
-    throw new NonRetryableError(
-      `${executorTag("refused")} profile '${profile}' is not one the executor runs (check LADDER)`,
-    );
-  const task = await db.prepare("SELECT prompt FROM tasks WHERE id = ?1").bind(p.taskId).first<{ prompt: string }>();
+  const task = await db
+    .prepare("SELECT prompt, spec FROM tasks WHERE id = ?1")
+    .bind(p.taskId)
+    .first<{ prompt: string; spec: string | null }>();
   if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
-  const view = await client.submitJob(buildJobRequest(p, task.prompt, known.data, attempt, config, instructions));
-  return { jobId: view.jobId, jobKey: view.jobKey, status: view.status };
+  const prompt = composePrompt(task.prompt, task.spec, instructions);
+  const view = await client.submitJob(buildJobRequest(p, prompt, base.profile, base.attempt, config, budgetLeftUsd));
+  const dispatched = {
+    jobId: view.jobId,
+    jobKey: view.jobKey,
+    status: view.status,
+    promptVersion: await promptVersion(prompt),
+  };
+  await runningStageStatement(db, base, dispatched, now).run();
+  return dispatched;
 }

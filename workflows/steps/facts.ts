@@ -1,13 +1,14 @@
 /** Pure mapping from the executor's finished job (or a failed attempt) to one stage row and its transcripts. */
-import type { JobView } from "@vault-mcp/contract";
+import type { JobView, ProfileName, RunError, StageStatus } from "@vault-mcp/contract";
+import type { ExecutorFailure } from "../executor-client.ts";
 
-export type StageStatus = "succeeded" | "failed" | "timeout" | "error";
+export type { StageStatus };
 
 export interface StageBase {
   taskId: string;
   attempt: number;
   kind: string;
-  profile: string;
+  profile: ProfileName;
 }
 
 export interface TranscriptPart {
@@ -36,15 +37,39 @@ export interface StageFacts extends StageBase {
   commit: string | null;
   /** The compressed result (Mermaid by default), kept on the task row. */
   compressed: string | null;
-  /** A CLI really ran: only then does the profile's model_stats row (and its cooldown) move. */
+  /**
+   * A model really answered (or failed to): only then does the profile's model_stats row (and its
+   * cooldown) move. Setup problems, refused credentials, budget stops and interruptions say nothing
+   * about the model.
+   */
   modelRun: boolean;
   transcripts: TranscriptPart[];
+}
+
+/** Error kinds that say nothing about the model's quality (see `modelRun`). */
+const NOT_THE_MODEL: ReadonlySet<RunError["kind"]> = new Set(["setup", "auth", "budget", "interrupted"]);
+
+function statusOf(view: JobView): StageStatus {
+  const r = view.result;
+  if (view.status === "interrupted") return "interrupted";
+  if (!r) return "error";
+  if (r.ok) return "succeeded";
+  switch (r.run.error?.kind ?? r.runB?.error?.kind) {
+    case "setup":
+      return "skipped";
+    case "budget":
+      return "budget";
+    case "timeout":
+      return "timeout";
+    default:
+      return "failed";
+  }
 }
 
 export function factsFromJob(view: JobView, base: StageBase): StageFacts {
   const r = view.result;
   const run = r?.run;
-  const status: StageStatus = !r ? "error" : r.ok ? "succeeded" : run?.error?.kind === "timeout" ? "timeout" : "failed";
+  const status = statusOf(view);
   const tokens = [run, r?.runB].reduce(
     (acc, x) =>
       x
@@ -58,22 +83,25 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
     { i: 0, o: 0, cr: 0, cw: 0 },
   );
   const verifyFailed = r?.verify !== undefined && !r.verify.ok;
-  const errorMessage = !r
-    ? `the executor's job ended ${view.status} with no result`
-    : r.ok
-      ? null
-      : (run?.error?.message ??
-        r.runB?.error?.message ??
-        (verifyFailed && r.verify
-          ? `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}`
-          : "the run failed"));
-  const errorKind = !r
-    ? view.status === "interrupted"
+  const errorMessage = r?.ok
+    ? null
+    : view.status === "interrupted"
+      ? `the executor restarted during the run (${run?.error?.message ?? "no output kept"})`
+      : !r
+        ? `the executor's job ended ${view.status} with no result`
+        : (run?.error?.message ??
+          r.runB?.error?.message ??
+          (verifyFailed && r.verify
+            ? `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}`
+            : "the run failed"));
+  const errorKind = r?.ok
+    ? null
+    : view.status === "interrupted"
       ? "interrupted"
-      : "crash"
-    : r.ok
-      ? null
-      : (run?.error?.kind ?? r.runB?.error?.kind ?? (verifyFailed ? "verify" : "crash"));
+      : !r
+        ? "crash"
+        : (run?.error?.kind ?? r.runB?.error?.kind ?? (verifyFailed ? "verify" : "crash"));
+  const runKind = run?.error?.kind ?? r?.runB?.error?.kind;
   const transcripts: TranscriptPart[] = [];
   if (run) transcripts.push({ suffix: "cli", kind: "cli", text: run.text });
   if (r?.runB) transcripts.push({ suffix: "cli-b", kind: "cli", text: r.runB.text });
@@ -98,7 +126,7 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
     branch: r?.branch ?? null,
     commit: r?.commit ?? null,
     compressed: r?.compressed ?? null,
-    modelRun: r !== null,
+    modelRun: r !== null && view.status !== "interrupted" && !(runKind && NOT_THE_MODEL.has(runKind)),
     transcripts,
   };
 }
@@ -132,4 +160,21 @@ export function errorFacts(
     modelRun: false,
     transcripts: [],
   };
+}
+
+/** The `error_kind` of a stage whose attempt failed at the executor's door, not in a model run. */
+export function stageErrorKind(failure: ExecutorFailure): string {
+  switch (failure) {
+    case "busy":
+      return "rate_limit";
+    case "server":
+      return "executor";
+    case "running":
+      return "timeout";
+    case "auth":
+    case "refused":
+    case "unreachable":
+    case "bad_answer":
+      return failure;
+  }
 }

@@ -1,6 +1,5 @@
-import type { BreakerThresholds } from "../../worker/config.ts";
+import type { BreakerThresholds, TaskStatus } from "@vault-mcp/contract";
 import { type SpendRow, snapshotFrom, spendRowsStatement } from "../breakers.ts";
-import type { TaskStatus } from "../params.ts";
 import { flagsFor } from "./breaker-check.ts";
 
 export interface StatusChange {
@@ -8,6 +7,8 @@ export interface StatusChange {
   error: string | null;
   /** A raised per-task cap to keep on the row (budget resume). */
   budgetUsd?: number;
+  /** The event type the instance now waits for (`human-2`); null once it stops waiting. */
+  waitingFor?: string | null;
 }
 
 /**
@@ -29,13 +30,15 @@ export async function setTaskStatus(
   const flags = flagsFor(costUsd, t, snapshotFrom((spend?.results ?? []) as SpendRow[], t, now).flagged);
   await db
     .prepare(
-      "UPDATE tasks SET status = ?1, error = ?2, flags = ?3, budget_usd = COALESCE(?4, budget_usd), updated_at = ?5 WHERE id = ?6 AND status <> 'closed'",
+      `UPDATE tasks SET status = ?1, error = ?2, flags = ?3, budget_usd = COALESCE(?4, budget_usd), waiting_for = ?5,
+         updated_at = ?6 WHERE id = ?7 AND status <> 'closed'`,
     )
     .bind(
       change.status,
       change.error?.slice(0, 2000) ?? null,
       JSON.stringify(flags),
       change.budgetUsd ?? null,
+      change.waitingFor ?? null,
       now,
       taskId,
     )

@@ -1,5 +1,5 @@
-import type { BreakerThresholds } from "../../worker/config.ts";
-import { capText } from "../../worker/services/records.ts";
+import type { BreakerThresholds } from "@vault-mcp/contract";
+import { capText } from "../../core/text.ts";
 import { addSpendStatements } from "../breakers.ts";
 import { type ExecutorClient, ExecutorError, isFinished } from "../executor-client.ts";
 import { COOLDOWN_AFTER_FAILURES, COOLDOWN_MS } from "../ladder.ts";
@@ -12,16 +12,22 @@ export interface Written {
   status: StageStatus;
   costUsd: number;
   errorKind: string | null;
+  /** Why it failed, for the task's top-level error. */
+  errorMessage: string | null;
 }
 
 export const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
 
-const NOT_WRITTEN = "NOT EXISTS (SELECT 1 FROM stages WHERE id = ?stage)";
+/**
+ * "This attempt has no final row yet": no row, or the `running` row dispatch wrote. Every statement
+ * of a write is guarded by it and the stage row comes last, so however often a write runs (a retried
+ * step, reconcile racing the instance) its cost, run and row land once.
+ */
+const NOT_WRITTEN = "NOT EXISTS (SELECT 1 FROM stages WHERE id = ?stage AND status <> 'running')";
 
 /**
- * Every statement of one stage, for ONE D1 batch (one transaction). Each is guarded by "this stage
- * row does not exist yet" (transcripts by their own primary key) and the stage insert comes last, so
- * a retried write step adds no cost, run or row twice. Each statement binds ≤ 20 parameters.
+ * Every statement of one stage, for ONE D1 batch (one transaction); transcripts are also keyed by
+ * their own primary key. Each statement binds ≤ 24 parameters.
  */
 export function stageStatements(
   db: D1Database,
@@ -96,7 +102,16 @@ export function stageStatements(
       .prepare(
         `INSERT INTO stages (id, task_id, attempt, task_kind, profile, cli, model, status, cost_usd, tokens_in, tokens_out, tokens_cache_read,
            tokens_cache_write, latency_ms, error_kind, error_message, job_id, verify_ok, files_changed, branch, "commit", created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT(id) DO NOTHING`,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+         ON CONFLICT(id) DO UPDATE SET cli = excluded.cli, model = excluded.model, status = excluded.status,
+           cost_usd = excluded.cost_usd, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out,
+           tokens_cache_read = excluded.tokens_cache_read, tokens_cache_write = excluded.tokens_cache_write,
+           latency_ms = excluded.latency_ms, error_kind = excluded.error_kind, error_message = excluded.error_message,
+           job_id = COALESCE(excluded.job_id, stages.job_id), verify_ok = excluded.verify_ok,
+           files_changed = excluded.files_changed, branch = excluded.branch, "commit" = excluded."commit",
+           -- spend is counted when it is written: the same day the breaker totals put it in
+           created_at = excluded.created_at
+         WHERE stages.status = 'running'`,
       )
       .bind(
         stageId,
@@ -126,18 +141,46 @@ export function stageStatements(
   return stmts;
 }
 
+/**
+ * The attempt's row while its job runs: the job id is in D1 from dispatch on, so a result the
+ * instance could not write (D1 down past its retries, the instance gone) can be written later from
+ * the executor by reconcile. Re-running it changes nothing.
+ */
+export function runningStageStatement(
+  db: D1Database,
+  base: StageBase,
+  job: { jobId: string; promptVersion: string },
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO stages (id, task_id, attempt, task_kind, profile, cli, model, status, job_id, prompt_version, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, 'none', 'none', 'running', ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING`,
+    )
+    .bind(
+      stageIdFor(base.taskId, base.attempt),
+      base.taskId,
+      base.attempt,
+      base.kind,
+      base.profile,
+      job.jobId,
+      job.promptVersion,
+      now,
+    );
+}
+
 /** Writes the stage and reads back what is stored: on a retried step the first write's facts are the truth. */
 export async function writeStage(db: D1Database, f: StageFacts, now: number, t?: BreakerThresholds): Promise<Written> {
   const stageId = stageIdFor(f.taskId, f.attempt);
   const results = await db.batch<unknown>([
     ...stageStatements(db, f, now, t),
-    db.prepare("SELECT status, cost_usd AS costUsd, error_kind AS errorKind FROM stages WHERE id = ?1").bind(stageId),
+    db
+      .prepare(
+        "SELECT status, cost_usd AS costUsd, error_kind AS errorKind, error_message AS errorMessage FROM stages WHERE id = ?1",
+      )
+      .bind(stageId),
   ]);
-  const row = (results.at(-1)?.results[0] ?? null) as {
-    status: StageStatus;
-    costUsd: number;
-    errorKind: string | null;
-  } | null;
+  const row = (results.at(-1)?.results[0] ?? null) as Omit<Written, "stageId" | "ok"> | null;
   const status = row?.status ?? f.status;
   return {
     stageId,
@@ -145,6 +188,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t?:
     status,
     costUsd: row?.costUsd ?? f.costUsd,
     errorKind: row?.errorKind ?? f.errorKind,
+    errorMessage: row?.errorMessage ?? f.errorMessage,
   };
 }
 
@@ -158,6 +202,6 @@ export async function writeJobStage(
   t?: BreakerThresholds,
 ): Promise<Written> {
   const view = await client.getJob(jobId);
-  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, null);
+  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, true);
   return writeStage(db, factsFromJob(view, base), now, t);
 }

@@ -1,9 +1,9 @@
+import { Acknowledged, BreakersView, DecisionSent } from "@vault-mcp/contract";
 import { actor } from "../actor.ts";
 import { noPositionals, parseFlags, positive, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { money, paint, table } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
-import { Accepted, Acknowledged, Breakers } from "../schemas.ts";
 
 export const breakers: Command = {
   name: "breakers",
@@ -36,7 +36,7 @@ export const breakers: Command = {
       const cap = positive("--cap", values.cap, 1000);
       if (cap === undefined) throw new UsageError("--raise needs --cap <usd>, e.g. --cap 10");
       const done = await connect(values, io)
-        .post(`/api/tasks/${id}/budget`, { capUsd: cap, actor: actor(io.env), ...note }, Accepted)
+        .post(`/api/tasks/${id}/budget`, { capUsd: cap, actor: actor(io.env), ...note }, DecisionSent)
         .catch(orUnknownTask(id));
       if (values.json) io.out(JSON.stringify(done, null, 2));
       else io.out(`${id}: cap raised to ${money(cap)}; the task resumes (decision ${done.decisionId})`);
@@ -48,7 +48,7 @@ export const breakers: Command = {
       else io.out("this month's spend flag is acknowledged");
       return 0;
     }
-    const b = await connect(values, io).get("/api/breakers", Breakers);
+    const b = await connect(values, io).get("/api/breakers", BreakersView);
     if (values.json) {
       io.out(JSON.stringify(b, null, 2));
       return 0;
@@ -58,7 +58,7 @@ export const breakers: Command = {
   },
 };
 
-export function renderBreakers(b: Breakers, color: boolean): string {
+export function renderBreakers(b: BreakersView, color: boolean): string {
   const dayState = b.blocked ? paint("BLOCKED until 00:00 UTC", "bad", color) : b.day.state;
   const monthState = b.flagged
     ? paint("FLAGGED: vault breakers --ack", "warn", color)

@@ -1,8 +1,8 @@
+import { DecisionSent, TaskState } from "@vault-mcp/contract";
 import { actor } from "../actor.ts";
 import { parseFlags, profile, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { orUnknownTask } from "../http.ts";
-import { Accepted } from "../schemas.ts";
 
 export const decide: Command = {
   name: "decide",
@@ -34,7 +34,11 @@ prompt). The decision is recorded with your user name.`,
     if (chosen !== 1) throw new UsageError("give exactly one of --approve, --reject, --retry-with <profile>");
     const retryWith = profile("--retry-with", values["retry-with"]);
     const decision = values.approve ? "approve" : values.reject ? "reject" : "retry";
-    const done = await connect(values, io)
+    const api = connect(values, io);
+    // Name the wait being answered: run twice (a retried script), the second answer is refused instead
+    // of answering the task's next wait.
+    const state = await api.get(`/api/tasks/${id}/state`, TaskState).catch(orUnknownTask(id));
+    const done = await api
       .post(
         `/api/tasks/${id}/decide`,
         {
@@ -42,8 +46,9 @@ prompt). The decision is recorded with your user name.`,
           actor: actor(io.env),
           ...(retryWith ? { profile: retryWith } : {}),
           ...(values.note ? { instructions: values.note } : {}),
+          ...(state.waitingFor ? { wait: state.waitingFor } : {}),
         },
-        Accepted,
+        DecisionSent,
       )
       .catch(orUnknownTask(id));
     if (values.json) io.out(JSON.stringify(done, null, 2));

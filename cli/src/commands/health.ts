@@ -1,7 +1,7 @@
+import { HealthView } from "@vault-mcp/contract";
 import { noPositionals, parseFlags } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { paint } from "../format.ts";
-import { Health } from "../schemas.ts";
 
 export const health: Command = {
   name: "health",
@@ -12,19 +12,16 @@ export const health: Command = {
   async run(args, io) {
     const { values, positionals } = parseFlags(args, { json: { type: "boolean" } });
     noPositionals(positionals);
-    const h = await connect(values, io).get("/api/health", Health);
+    const h = await connect(values, io).get("/api/health", HealthView);
     const ok = h.status === "ok";
     if (values.json) io.out(JSON.stringify(h, null, 2));
     else io.out(renderHealth(h, io.color));
-    if (!ok)
-      io.err(
-        `vault: the Worker reports ${h.status}: ${[!h.d1.reachable && "D1 unreachable", !h.executor.reachable && "executor unreachable", h.breakers === null && "breakers unreadable"].filter(Boolean).join(", ") || "see above"}`,
-      );
+    if (!ok) io.err(`vault: the Worker reports ${h.status}: ${h.reasons.join("; ") || "see above"}`);
     return ok ? 0 : 1;
   },
 };
 
-export function renderHealth(h: Health, color: boolean): string {
+export function renderHealth(h: HealthView, color: boolean): string {
   const up = (reachable: boolean, detail: string) => (reachable ? `up${detail}` : paint("DOWN", "bad", color));
   const e = h.executor;
   const load = e.running !== undefined ? `, ${e.running}/${e.capacity ?? "?"} running, ${e.queued ?? 0} queued` : "";
@@ -41,5 +38,19 @@ export function renderHealth(h: Health, color: boolean): string {
     `d1        ${up(h.d1.reachable, ` (${h.d1.latencyMs}ms)`)}`,
     `executor  ${up(e.reachable, ` (${e.latencyMs}ms${e.version ? `, v${e.version}` : ""}${load})`)}`,
     `breakers  ${brk}`,
+    ...readiness(h, color),
   ].join("\n");
+}
+
+/** Which profiles can run, and for each that cannot, what to configure. */
+function readiness(h: HealthView, color: boolean): string[] {
+  const profiles = Object.entries(h.executor.profiles ?? {});
+  if (profiles.length === 0) return [];
+  return [
+    "profiles",
+    ...profiles.map(
+      ([name, p]) =>
+        `  ${name.padEnd(13)} ${p.ready ? paint("ready", "good", color) : paint(`not ready: ${p.missing ?? "?"}`, "bad", color)}`,
+    ),
+  ];
 }

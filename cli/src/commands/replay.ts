@@ -1,9 +1,9 @@
+import { type ReplayItem, ReplayReport } from "@vault-mcp/contract";
 import { integer, parseFlags, positive, profile, since, statuses, taskId, UsageError } from "../args.ts";
 import { type Command, connect, type Io } from "../command.ts";
 import { money, paint, status, table, truncate } from "../format.ts";
 import { type Api, orUnknownTask } from "../http.ts";
 import { isFailure, type ReplayResult, startAndFollow } from "../replay-run.ts";
-import { type ReplayItem, ReplayReport } from "../schemas.ts";
 
 /** The server's default and maximum for a bulk replay's `limit`. */
 const DEFAULT_LIMIT = 20;

@@ -1,7 +1,7 @@
+import { TaskList, type TaskView } from "@vault-mcp/contract";
 import { integer, noPositionals, parseFlags, since, statuses } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { age, money, status, table, truncate } from "../format.ts";
-import { type Task, TaskList } from "../schemas.ts";
 
 export const tasksList: Command = {
   name: "tasks list",
@@ -48,7 +48,7 @@ export const tasksList: Command = {
   },
 };
 
-export function renderTaskTable(tasks: readonly Task[], now: number, color: boolean): string {
+export function renderTaskTable(tasks: readonly TaskView[], now: number, color: boolean): string {
   // The replay column only when some task is a replay: most lists have none.
   const replays = tasks.some((t) => t.replayOf);
   const headers = [

@@ -1,9 +1,9 @@
+import { TaskDetail } from "@vault-mcp/contract";
 import { parseFlags, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { age, count, duration, money, paint, status, table, truncate } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
 import { renderResult } from "../mermaid.ts";
-import { TaskDetail } from "../schemas.ts";
 
 export const tasksShow: Command = {
   name: "tasks show",
@@ -67,7 +67,7 @@ export function renderTaskDetail(
   else {
     lines.push(
       table(
-        ["#", "PROFILE", "CLI", "MODEL", "STATUS", "COST", "TOKENS IN", "OUT", "LATENCY", "ERROR"],
+        ["#", "PROFILE", "CLI", "MODEL", "STATUS", "COST", "TOKENS IN", "OUT", "LATENCY", "KIND"],
         d.stages.map((s) => [
           String(s.attempt),
           s.profile,
@@ -78,11 +78,17 @@ export function renderTaskDetail(
           count(s.tokensIn),
           count(s.tokensOut),
           duration(s.latencyMs),
-          s.errorKind ? truncate(`${s.errorKind}${s.errorMessage ? `: ${s.errorMessage}` : ""}`, 60) : "",
+          s.errorKind ?? "",
         ]),
         [0, 5, 6, 7, 8],
       ),
     );
+    // Each stage's own words, whole: a skipped rung says what to configure, a failed one why.
+    const said = d.stages.filter((s) => s.errorMessage);
+    if (said.length > 0) {
+      lines.push("", "why:");
+      for (const s of said) lines.push(`  #${s.attempt} ${s.profile}: ${truncate(s.errorMessage ?? "", 300)}`);
+    }
     const total = d.stages.reduce((n, s) => n + s.costUsd, 0);
     lines.push(dim(`${d.stages.length} stage${d.stages.length === 1 ? "" : "s"}, ${money(total)}`));
     // The last attempt that committed something: where to look at the code on the executor VM.

@@ -1,24 +1,10 @@
-import { z } from "zod";
-import { ExecuteInput, type ExecuteOutcome, TaskStatus } from "../../../workflows/params.ts";
-import { startExecute } from "../../../workflows/start.ts";
-import { parseInput } from "../../errors.ts";
+import { ExecuteOutcome } from "@vault-mcp/contract";
+import { parseInput } from "../../../core/errors.ts";
+import { ExecuteInput, startExecute } from "../../services/execute.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
-/** What execute (and workflow_query state) hand back as structuredContent. */
-export const OutcomeOutput = {
-  taskId: z.string().describe("Use it with workflow_query state/summary."),
-  status: TaskStatus.describe(
-    "running: ask again later with workflow_query state; succeeded/failed/halted/blocked/needs_human: finished.",
-  ),
-  flags: z.array(z.string()).describe("Breaker flags, e.g. task_warn, month_flag."),
-  costUsd: z.number(),
-  result: z.string().optional().describe("The compressed result (a small Mermaid diagram by default) once finished."),
-  progress: z.string().optional().describe("A progress Mermaid while running."),
-  error: z.string().optional(),
-};
-
 /** Exactly the advertised fields (the output schema admits no others). */
-export function outcomeContent(o: ExecuteOutcome): z.infer<z.ZodObject<typeof OutcomeOutput>> {
+export function outcomeContent(o: ExecuteOutcome): ExecuteOutcome {
   return {
     taskId: o.taskId,
     status: o.status,
@@ -51,7 +37,7 @@ export const registerExecute: RegisterTool = (server, deps) => {
         "Waits up to waitSeconds (default 20, max 45), sending progress notifications if you asked for them: returns the result as a small Mermaid diagram if done, " +
         "else {status:'running'} — then call workflow_query with query 'state' and the taskId. Not idempotent: each call starts a new task (unless taskId names an init'ed one).",
       inputSchema: ExecuteInput,
-      outputSchema: OutcomeOutput,
+      outputSchema: ExecuteOutcome,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) =>

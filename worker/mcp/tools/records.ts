@@ -1,6 +1,6 @@
 /** `checkpoint`, `decision` and `transcript`: one shape (create / list / get) over three D1 tables. */
 import { z } from "zod";
-import { parseInput } from "../../errors.ts";
+import { parseInput } from "../../../core/errors.ts";
 import {
   CheckpointCreate,
   createCheckpoint,
@@ -14,7 +14,8 @@ import {
   listTranscripts,
   TranscriptCreate,
 } from "../../services/records.ts";
-import { brief, guarded, ok, optionalFields, type RegisterTool, type ToolDeps } from "../tool-kit.ts";
+import { flatInput } from "../flat-input.ts";
+import { brief, guarded, ok, type RegisterTool, type ToolDeps } from "../tool-kit.ts";
 
 interface RecordTool<C extends z.ZodObject> {
   name: "checkpoint" | "decision" | "transcript";
@@ -28,21 +29,23 @@ interface RecordTool<C extends z.ZodObject> {
 function recordTool<C extends z.ZodObject>(spec: RecordTool<C>): RegisterTool {
   const Create = spec.create.extend({ action: z.literal("create") });
   const List = ListQuery.extend({ action: z.literal("list") });
-  const Get = z.strictObject({ action: z.literal("get"), id: z.string().min(1).max(100) });
+  const Get = z.strictObject({
+    action: z.literal("get"),
+    id: z.string().min(1).max(100).describe("get: the record id."),
+  });
   const Which = z.object({ action: z.enum(["create", "list", "get"]) });
-  const shape = {
-    action: z.enum(["create", "list", "get"]),
-    id: z.string().optional().describe("get: the record id."),
-    limit: z.number().int().optional().describe("list: how many, newest first (default 50)."),
-    ...optionalFields(spec.create.shape),
-  };
+  const Input = flatInput(
+    "action",
+    { options: [Create, List, Get] },
+    "create a record, list them (newest first), or get one by id.",
+  );
   return (server, deps) => {
     server.registerTool(
       spec.name,
       {
         title: spec.title,
         description: spec.description,
-        inputSchema: z.strictObject(shape),
+        inputSchema: Input,
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
       },
       async (args) =>

@@ -1,5 +1,7 @@
-import { z } from "zod";
-import { ReplayFields, ReplayReport, replay } from "../../services/replay.ts";
+import { ReplayReport } from "@vault-mcp/contract";
+import { parseInput } from "../../../core/errors.ts";
+import { ReplayInput, ReplayShape, replay } from "../../services/replay.ts";
+import { flatObject } from "../flat-input.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 export const registerReplay: RegisterTool = (server, deps) => {
@@ -11,13 +13,13 @@ export const registerReplay: RegisterTool = (server, deps) => {
         "Starts finished tasks again with their original params: one task by taskId, or in bulk every failed, halted, blocked or needs_human task created within 'since' (e.g. '24h'), " +
         "optionally filtered by profile and started from a given ladder tier (fromTier). Each replay is a new task linked to the original (replay_of) and logged as a decision; " +
         "replaying the same task again does nothing unless force. Use dryRun first to see what would start. Costs like execute for every task started; returns at once (poll each new taskId with workflow_query state).",
-      inputSchema: z.strictObject(ReplayFields),
-      outputSchema: ReplayReport.shape,
+      inputSchema: flatObject(ReplayShape),
+      outputSchema: ReplayReport,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args) =>
       guarded(async () => {
-        const r = await replay(deps.env, args, deps.now());
+        const r = await replay(deps.env, parseInput(ReplayInput, args), deps.now());
         return ok(
           `${r.dryRun ? "dry run: " : ""}${r.started} started, ${r.skipped} skipped, ${r.errors} errors\n${brief(r.items, 2000)}`,
           { ...r },

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { parseInput } from "../../errors.ts";
+import { parseInput } from "../../../core/errors.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../../services/kv.ts";
+import { flatInput } from "../flat-input.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 const Action = z.discriminatedUnion("action", [
@@ -10,15 +11,11 @@ const Action = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("delete"), key: KvKey }),
 ]);
 
-const shape = {
-  action: z.enum(["get", "put", "list", "delete"]),
-  key: KvKey.optional().describe("get, put, delete: the key, e.g. 'plan/auth-refactor'."),
-  value: z.string().optional().describe("put: text or JSON, ≤ 128 KiB."),
-  ttlSeconds: z.number().int().optional().describe("put: expire after this many seconds (≥ 60)."),
-  prefix: z.string().optional().describe("list: only keys starting with this."),
-  cursor: z.string().optional().describe("list: the cursor from the previous page."),
-  limit: z.number().int().optional().describe("list: page size (default 100)."),
-};
+const Input = flatInput(
+  "action",
+  Action,
+  "get, put, list or delete a value; keys look like 'plan/auth-refactor'. put takes value (≤ 128 KiB) and ttlSeconds; list takes prefix, cursor and limit.",
+);
 
 export const registerTask: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -27,7 +24,7 @@ export const registerTask: RegisterTool = (server, deps) => {
       title: "Task storage (key-value)",
       description:
         "Keeps free-form notes between calls: plans, task lists, context you want back later. get/put/list/delete on text values (≤ 128 KiB) under keys like 'plan/x'. Free; 'delete' removes a value for good.",
-      inputSchema: z.strictObject(shape),
+      inputSchema: Input,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) =>

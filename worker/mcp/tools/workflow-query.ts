@@ -1,30 +1,30 @@
+import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
-import { TaskId } from "../../../workflows/params.ts";
-import { getTaskState } from "../../../workflows/start.ts";
-import { AppError, parseInput } from "../../errors.ts";
+import { AppError, parseInput } from "../../../core/errors.ts";
 import { consensusReport } from "../../services/consensus.ts";
+import { getTaskState } from "../../services/execute.ts";
 import { listModelStats, recommendProfile } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
+import { flatInput } from "../flat-input.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 import { outcomeContent, outcomeText } from "./execute.ts";
 
+const TaskArg = TaskId.describe("The task, for summary, state and consensus.");
+const KindArg = z.string().max(40).describe("Task kind for stats and chooser, e.g. 'bugfix'.");
+
 const Query = z.discriminatedUnion("query", [
-  z.strictObject({ query: z.literal("summary"), taskId: TaskId }),
-  z.strictObject({ query: z.literal("state"), taskId: TaskId }),
-  z.strictObject({ query: z.literal("consensus"), taskId: TaskId }),
-  z.strictObject({ query: z.literal("stats"), kind: z.string().max(40).optional() }),
-  z.strictObject({ query: z.literal("chooser"), kind: z.string().max(40).default("general") }),
+  z.strictObject({ query: z.literal("summary"), taskId: TaskArg }),
+  z.strictObject({ query: z.literal("state"), taskId: TaskArg }),
+  z.strictObject({ query: z.literal("consensus"), taskId: TaskArg }),
+  z.strictObject({ query: z.literal("stats"), kind: KindArg.optional() }),
+  z.strictObject({ query: z.literal("chooser"), kind: KindArg.default("general") }),
 ]);
 
-const shape = {
-  query: z
-    .enum(["summary", "state", "consensus", "stats", "chooser"])
-    .describe(
-      "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
-    ),
-  taskId: TaskId.optional().describe("For summary, state and consensus."),
-  kind: z.string().max(40).optional().describe("Task kind for stats and chooser, e.g. 'bugfix'."),
-};
+const Input = flatInput(
+  "query",
+  Query,
+  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
+);
 
 export const registerWorkflowQuery: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -35,7 +35,7 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
         "Read-only questions, free: 'state' returns a task's status and, once finished, its compressed result (use it after execute answered running); " +
         "'summary' lists every stage (profile, status, cost, tokens, latency); 'consensus' returns the agree/partial/disagree report with its diff Mermaid; " +
         "'stats' shows per-profile success, cost and latency; 'chooser' recommends a profile for a task kind from those stats.",
-      inputSchema: z.strictObject(shape),
+      inputSchema: Input,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) =>

@@ -3,29 +3,72 @@
  * bounded time so a fast task answers in one tool call and a slow one answers `running` well before
  * Claude.ai's ~60 s cut. `getTaskState` answers later calls from D1 plus the instance status.
  */
+import { type ExecuteOutcome, TaskId, type TaskState, TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { stages, type TaskRow, tasks } from "../schema/index.ts";
-import { getConfig } from "../worker/config.ts";
-import { AppError, describe } from "../worker/errors.ts";
-import { log } from "../worker/log.ts";
-import { createTask, requireTask } from "../worker/services/tasks.ts";
-import { readBreakers } from "./breakers.ts";
-import {
-  DEFAULT_WAIT_SECONDS,
-  type ExecuteInput,
-  type ExecuteOutcome,
-  ExecuteParams,
-  MAX_WAIT_SECONDS,
-  TERMINAL_TASK_STATUSES,
-} from "./params.ts";
-import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "./progress.ts";
+import { z } from "zod";
+import { getConfig } from "../../core/config.ts";
+import { AppError, describe } from "../../core/errors.ts";
+import { log } from "../../core/log.ts";
+import { stages, type TaskRow, tasks } from "../../schema/index.ts";
+import { readBreakers } from "../../workflows/breakers.ts";
+import { ExecuteParams } from "../../workflows/params.ts";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
+
+/** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
+export const MAX_WAIT_SECONDS = 45;
+export const DEFAULT_WAIT_SECONDS = 20;
+
+/**
+ * Input of the `execute` tool and `POST /api/execute`: a new task's fields (as `workflow init` takes
+ * them, prompt and repo required unless taskId names an init'ed task), how long to wait, and an
+ * idempotency key for callers that retry.
+ */
+export const ExecuteInput = TaskFields.partial({ prompt: true, repo: true })
+  .extend({
+    taskId: TaskId.optional().describe("Run a task created with `workflow init` instead of a new one."),
+    idempotencyKey: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/, "idempotencyKey is 1-128 of [A-Za-z0-9:._-]")
+      .optional()
+      .describe(
+        "Makes a retried call safe: the same key returns the same task instead of starting (and paying for) another; the same key with another request is refused.",
+      ),
+    waitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .default(DEFAULT_WAIT_SECONDS)
+      .describe("How long to wait for the result before answering 'running'."),
+  })
+  .superRefine((i, ctx) => {
+    if (i.taskId !== undefined) return;
+    // Each missing field named on its own: "repo: required" tells the caller exactly what to add.
+    if (i.prompt === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["prompt"],
+        message: "required for a new task (or give the taskId of a task created with 'workflow init')",
+      });
+    if (i.repo === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["repo"],
+        message: "required for a new task: an allowlisted repository name on the executor, e.g. 'demo'",
+      });
+  })
+  .refine(executorFitsProfile, EXECUTOR_WITH_PROFILE);
+export type ExecuteInput = z.infer<typeof ExecuteInput>;
 
 export interface StartOptions {
   waitSeconds: number;
   onProgress?: (p: { message: string; progress: number; total?: number }) => Promise<void> | void;
   replayOf?: string;
   replayKey?: string;
+  /** A specification the new task starts with (a replay carries its original's). */
+  spec?: string;
   /** First poll interval while waiting (it backs off to 250 ms). */
   pollMs?: number;
   /**
@@ -35,6 +78,29 @@ export interface StartOptions {
   ctx?: ExecutionContext;
 }
 
+/** What makes two execute calls "the same request" for an idempotency key: the task they describe. */
+async function hashRequest(input: ExecuteInput): Promise<string> {
+  const { waitSeconds: _w, idempotencyKey: _k, ...task } = input;
+  const canonical = JSON.stringify(Object.entries(task).sort(([a], [b]) => a.localeCompare(b)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The task an earlier call with this key started; 409 when that call asked for something else. */
+async function sameRequest(db: D1Database, key: string, hash: string): Promise<string | null> {
+  const row = await db
+    .prepare("SELECT id, request_hash AS hash FROM tasks WHERE idempotency_key = ?1")
+    .bind(key)
+    .first<{ id: string; hash: string | null }>();
+  if (!row) return null;
+  if (row.hash !== hash)
+    throw new AppError(
+      "conflict",
+      `idempotencyKey '${key}' was already used for another request (task ${row.id}); use a new key for a new task`,
+    );
+  return row.id;
+}
+
 function isUniqueViolation(err: unknown): boolean {
   return /UNIQUE constraint failed/i.test(describe(err));
 }
@@ -42,6 +108,12 @@ function isUniqueViolation(err: unknown): boolean {
 export async function startExecute(env: Env, input: ExecuteInput, opts: StartOptions): Promise<ExecuteOutcome> {
   const config = getConfig(env);
   const now = Date.now();
+  // A retried call answers with the task the first one started, whatever the breakers say now.
+  const requestHash = input.idempotencyKey ? await hashRequest(input) : undefined;
+  if (input.idempotencyKey && requestHash) {
+    const earlier = await sameRequest(env.DB, input.idempotencyKey, requestHash);
+    if (earlier) return waitForOutcome(env, earlier, opts);
+  }
   const breakers = await readBreakers(env.DB, config.breakers, now);
   if (breakers.blocked) {
     throw new AppError(
@@ -73,14 +145,22 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
           repo: input.repo,
           ...(opts.replayOf ? { replayOf: opts.replayOf } : {}),
           ...(opts.replayKey ? { replayKey: opts.replayKey } : {}),
+          ...(opts.spec ? { spec: opts.spec } : {}),
+          ...(input.idempotencyKey && requestHash ? { idempotencyKey: input.idempotencyKey, requestHash } : {}),
         },
         now,
       );
     } catch (err) {
-      if (opts.replayKey && isUniqueViolation(err)) {
-        throw new AppError("conflict", `already replayed (${opts.replayKey}); pass force to replay again`, {
-          cause: err,
-        });
+      if (isUniqueViolation(err)) {
+        if (opts.replayKey)
+          throw new AppError("conflict", `already replayed (${opts.replayKey}); pass force to replay again`, {
+            cause: err,
+          });
+        // A concurrent call with the same key won the insert: answer as the retry it is.
+        if (input.idempotencyKey && requestHash) {
+          const earlier = await sameRequest(env.DB, input.idempotencyKey, requestHash);
+          if (earlier) return waitForOutcome(env, earlier, opts);
+        }
       }
       throw err;
     }
@@ -97,6 +177,8 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
     ...(task.verify ? { verify: task.verify } : {}),
     ...(task.budgetUsd ? { budgetUsd: task.budgetUsd } : {}),
     ...(task.replayOf ? { replayOf: task.replayOf } : {}),
+    ...(task.executor ? { executor: task.executor } : {}),
+    climb: task.climb,
   });
   if (!parsed.success)
     throw new AppError("internal", `task '${task.id}' cannot run: its stored fields are invalid`, {
@@ -159,10 +241,7 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
  * The task as `workflow_query state` shows it: the result and flags once finished, else `running`
  * with a progress diagram. Reads D1 (one batch); asks the instance only while the row says it runs.
  */
-export async function getTaskState(
-  env: Env,
-  taskId: string,
-): Promise<(ExecuteOutcome & { progressText?: string }) | null> {
+export async function getTaskState(env: Env, taskId: string): Promise<TaskState | null> {
   const d = drizzle(env.DB);
   const [[task], recent] = await d.batch([
     d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
@@ -174,7 +253,7 @@ export async function getTaskState(
       .limit(PROGRESS_ATTEMPTS),
   ]);
   if (!task) return null;
-  const outcome: ExecuteOutcome & { progressText?: string } = {
+  const outcome: TaskState = {
     taskId,
     status: task.status,
     flags: task.flags,
@@ -182,6 +261,7 @@ export async function getTaskState(
   };
   if (task.result) outcome.result = task.result;
   if (task.error) outcome.error = task.error;
+  if (task.waitingFor) outcome.waitingFor = task.waitingFor;
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write
     // either; surface that as failed, never as running forever.

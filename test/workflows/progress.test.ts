@@ -1,0 +1,31 @@
+/** The progress Mermaid a running task shows (pure). */
+import { describe, expect, it } from "vitest";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+
+describe("progress Mermaid", () => {
+  it("before the first attempt: task → queued → status", () => {
+    expect(attemptsMermaid("t-1", "running", [])).toBe('flowchart LR\n  T["t-1"] --> S["queued"] --> R(("running"))');
+    expect(progressMermaid("t-1", "running", 2, "sonnet")).toBe(
+      'flowchart LR\n  T["t-1"] --> S["attempt 2: sonnet"] --> R(("running"))',
+    );
+  });
+
+  it(`draws at most the last ${PROGRESS_ATTEMPTS} attempts and counts the ones before`, () => {
+    const marks = [1, 2, 3, 4, 5, 6].map((attempt) => ({ attempt, profile: "opus", status: "failed" }));
+    const m = attemptsMermaid("t-1", "running", marks);
+    expect(m).toContain('M["… 2 earlier"]');
+    expect(m).not.toContain("A2[");
+    expect(m).toContain('A6["#6 opus: failed"]');
+  });
+
+  it("labels lose what Mermaid would read as syntax, and stay short", () => {
+    const m = attemptsMermaid('t-1"]; click T', "running", [
+      { attempt: 1, profile: "sonnet", status: `failed "x" <b>{y}</b> | #; ${"z".repeat(100)}` },
+    ]);
+    const label = /A1\["(.*?)"\]/.exec(m)?.[1] ?? "";
+    expect(label.startsWith("#1 sonnet: failed x ")).toBe(true);
+    expect(label.slice(3)).not.toMatch(/[<>{}|#;"]/);
+    expect(m).toContain('T["t-1 click T"]');
+    expect(m.length).toBeLessThan(200);
+  });
+});

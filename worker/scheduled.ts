@@ -1,0 +1,16 @@
+/** The cron trigger: reconcile the results the workflow could not write (see services/reconcile.ts). */
+import { getConfig } from "../core/config.ts";
+import { describe } from "../core/errors.ts";
+import { log } from "../core/log.ts";
+import { reconcile } from "./services/reconcile.ts";
+
+export async function scheduled(env: Env): Promise<void> {
+  try {
+    const report = await reconcile(env, getConfig(env), { limit: 50 }, Date.now());
+    if (report.items.length)
+      log("info", "reconciled", { written: report.written, stillRunning: report.stillRunning, errors: report.errors });
+  } catch (err) {
+    // The next run tries again; the log says why this one could not.
+    log("error", "reconcile_run_failed", { error: describe(err) });
+  }
+}
