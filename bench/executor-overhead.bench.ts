@@ -27,6 +27,8 @@ export async function run(): Promise<BenchReport> {
     WORKTREES_DIR: path.join(dir, "wt"),
     CLAUDE_BIN: FAKE_CLAUDE,
     LOG_LEVEL: "error",
+    // What the executor adds around a CLI; bench/executor-sandbox.bench.ts measures the sandbox's part.
+    AGENT_SANDBOX: "off",
   });
   const ex = createExecutor(config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" } });
   const url = await ex.listen();

@@ -4,9 +4,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { ensureIdentities, identityNames, removeIdentities } from "../executor/src/sandbox/provision.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
@@ -25,6 +26,59 @@ export interface StackOptions {
   workerVars?: Record<string, string>;
   /** Where child output goes; default: inherit. */
   log?: (source: "worker" | "executor", line: string) => void;
+  /**
+   * Agent identities when run as root (AGENT_SANDBOX on): `persistent` (npm start: vault-agent-N,
+   * kept like install.sh's) or `ephemeral` (tests: a prefix of this stack's own, deleted at stop).
+   * Not root: the sandbox cannot switch users, and the executor runs with AGENT_SANDBOX=off, said so.
+   */
+  agentIdentities?: "persistent" | "ephemeral";
+}
+
+export interface AgentSandboxSetup {
+  /** The executor environment that turns the sandbox on or (explicitly) off. */
+  env: Record<string, string>;
+  /** What to print: on (and as whom) or off (and why). */
+  summary: string;
+  remove(): void;
+}
+
+/**
+ * As root: the slot identities and a layout they cannot read through (the state dir searchable only,
+ * repos, wrangler's state and the env files private). Not root: AGENT_SANDBOX=off, as an explicit
+ * choice the start-up prints, since switching users needs root here.
+ */
+export function setUpAgentSandbox(o: {
+  stateDir: string;
+  secretsFile: string;
+  executorPort: number;
+  executorEnv: Record<string, string>;
+  mode: "persistent" | "ephemeral";
+}): AgentSandboxSetup {
+  const none = { remove: () => undefined };
+  if (o.executorEnv.AGENT_SANDBOX === "off")
+    return { ...none, env: {}, summary: "off (AGENT_SANDBOX=off): agents run as this user and can read its secrets" };
+  if (process.geteuid?.() !== 0)
+    return {
+      ...none,
+      env: { AGENT_SANDBOX: "off" },
+      summary: "off: not root, so agents run as this user (run as root, or install the unit, to sandbox them)",
+    };
+  const prefix =
+    o.executorEnv.AGENT_USER_PREFIX ?? (o.mode === "persistent" ? "vault-agent-" : `vault-e${o.executorPort}-`);
+  const names = identityNames(prefix, Number(o.executorEnv.MAX_EXECUTORS ?? "2"));
+  ensureIdentities(names);
+  chmodSync(o.stateDir, 0o711);
+  for (const dir of ["repos", "wrangler"]) {
+    mkdirSync(path.join(o.stateDir, dir), { recursive: true });
+    chmodSync(path.join(o.stateDir, dir), 0o700);
+  }
+  for (const file of [o.secretsFile, o.executorEnv.EXECUTOR_ENV_FILE])
+    if (file && existsSync(file)) chmodSync(file, 0o600);
+  return {
+    env: { AGENT_SANDBOX: "on", AGENT_USER_PREFIX: prefix },
+    summary: `on: agents run as ${names.join(", ")}`,
+    remove: () => (o.mode === "ephemeral" ? removeIdentities(names) : undefined),
+  };
 }
 
 export interface Secrets {
@@ -37,6 +91,8 @@ export interface RunningStack {
   workerUrl: string;
   executorUrl: string;
   secrets: Secrets;
+  /** The agent sandbox as started (on as root, off otherwise). */
+  agentSandbox: string;
   executor: ChildProcess;
   worker: ChildProcess;
   /** Kills and restarts the executor (same data; `env` overrides): for failure-injection tests. */
@@ -209,6 +265,13 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   mkdirSync(opts.stateDir, { recursive: true });
   const secrets = ensureSecrets(opts.secretsFile);
   const reposDir = path.join(opts.stateDir, "repos");
+  const sandbox = setUpAgentSandbox({
+    stateDir: opts.stateDir,
+    secretsFile: opts.secretsFile,
+    executorPort: opts.executorPort,
+    executorEnv: opts.executorEnv ?? {},
+    mode: opts.agentIdentities ?? "persistent",
+  });
   ensureDemoRepo(reposDir);
   const wranglerState = path.join(opts.stateDir, "wrangler");
   migrateLocal(wranglerState);
@@ -225,6 +288,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     REPOS_DIR: reposDir,
     WORKTREES_DIR: path.join(opts.stateDir, "worktrees"),
     ...opts.executorEnv,
+    ...sandbox.env,
   };
   const spawnExecutor = (extra: Record<string, string> = {}): ChildProcess => {
     const child = spawn(process.execPath, [path.join(ROOT, "executor", "src", "main.ts")], {
@@ -269,6 +333,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     workerUrl,
     executorUrl,
     secrets,
+    agentSandbox: sandbox.summary,
     worker,
     executor: spawnExecutor(),
     async restartExecutor(signal = "SIGKILL", env = {}) {
@@ -281,6 +346,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     },
     async stop() {
       await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
+      sandbox.remove();
     },
   };
   try {

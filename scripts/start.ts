@@ -30,6 +30,11 @@ const executorEnv: Record<string, string> = { EXECUTOR_ENV_FILE: envFile };
 // The pinned CLIs of `npm run clis`, unless the shell names its own.
 const clis = pinnedClis();
 if ("env" in clis) for (const [k, v] of Object.entries(clis.env)) if (!process.env[k]) executorEnv[k] = v;
+// `AGENT_SANDBOX=off npm start` is the explicit way to run agents as yourself when root.
+for (const key of ["AGENT_SANDBOX", "AGENT_USER_PREFIX"] as const) {
+  const value = process.env[key];
+  if (value) executorEnv[key] = value;
+}
 
 try {
   const stack = await startStack({
@@ -60,6 +65,7 @@ vault-mcp is running
              ${clis.missing}`
       : ""
   }
+  sandbox    ${stack.agentSandbox}
   token      ${token}   (from .dev.vars)
 
 ${readinessReport(health, envFile)}

@@ -73,6 +73,10 @@ case "$NODE_BIN" in
     ;;
 esac
 [[ -x "$NODE_BIN" ]] || die "no node at $NODE_BIN; install node $NODE_MIN_MAJOR (e.g. NodeSource) or set NODE_BIN"
+# The agent sandbox starts every CLI through setpriv (util-linux) and cleans up with procps' kill.
+for tool in setpriv kill useradd; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (apt-get install util-linux procps passwd)"
+done
 node_version="$("$NODE_BIN" -p 'process.versions.node')" || die "$NODE_BIN does not run"
 IFS=. read -r major minor _ <<<"$node_version"
 if ((major < NODE_MIN_MAJOR || (major == NODE_MIN_MAJOR && minor < NODE_MIN_MINOR))); then
@@ -111,8 +115,12 @@ run install -m 0644 "$REPO/executor/dist/server.js" "$PREFIX/dist/server.js"
 run install -m 0644 "$REPO/executor/config/profiles.json" "$REPO/executor/config/prices.json" "$PREFIX/config/"
 run install -m 0644 "$REPO/executor/README.md" "$PREFIX/README.md"
 
-step "directories: $STATE (0700, $NAME; its logins/ hold the subscription logins), $CONF (0755, root)"
-run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE" "$STATE/repos" "$STATE/logins" "$STATE/logins/codex" "$STATE/logins/gemini"
+# 0711: the agent identities pass through to their worktree and home (each open to its slot's group
+# only) but cannot list anything; repos/ and the job store stay the executor's alone, and so do the
+# subscription logins (logins/<cli>: a sandboxed run gets a copy, see README "Subscription logins").
+step "directories: $STATE (0711, $NAME), repos/ and logins/ (0700), worktrees/ and homes/ (0711), $CONF (0755, root)"
+run install -d -m 0711 -o "$NAME" -g "$NAME" "$STATE" "$STATE/worktrees" "$STATE/homes"
+run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE/repos" "$STATE/logins" "$STATE/logins/codex" "$STATE/logins/gemini"
 run install -d -m 0755 -o root -g root "$CONF"
 
 step "environment file $ENV_FILE (only if missing; random secrets)"
@@ -138,6 +146,29 @@ else
   note "wrote $ENV_FILE. Copy its EXECUTOR_SECRET and CALLBACK_SECRET into the Worker (wrangler secret put),"
   note "fill in the model keys and REPO_ALLOWLIST, then re-run this script or: systemctl restart $NAME"
 fi
+
+# One identity per concurrency slot (MAX_EXECUTORS), alone in its own group; the service user joins
+# each group so it can read and clean what that slot's agent writes (executor/src/sandbox/).
+env_value() {
+  local v=""
+  [[ -r "$ENV_FILE" ]] && v="$(sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1)"
+  printf '%s' "${v:-$2}"
+}
+slots="$(env_value MAX_EXECUTORS 2)"
+prefix="$(env_value AGENT_USER_PREFIX vault-agent-)"
+[[ "$slots" =~ ^[0-9]+$ ]] || die "MAX_EXECUTORS='$slots' in $ENV_FILE is not a number"
+[[ "$prefix" =~ ^[a-z_][a-z0-9_-]*$ ]] || die "AGENT_USER_PREFIX='$prefix' in $ENV_FILE is not a user name prefix"
+step "agent identities ${prefix}0…${prefix}$((slots - 1)) (system users, own group each; $NAME in each group)"
+for ((i = 0; i < slots; i++)); do
+  agent="$prefix$i"
+  if id -u "$agent" >/dev/null 2>&1; then
+    note "user $agent exists"
+  else
+    run useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      --comment "vault-mcp agent slot" "$agent"
+  fi
+  run usermod --append --groups "$agent" "$NAME"
+done
 
 step "install the unit $UNIT_DEST, enable and (re)start it"
 if [[ "$NODE_BIN" == /usr/bin/node ]]; then

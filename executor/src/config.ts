@@ -61,6 +61,12 @@ const Schema = z.object({
     16 * 1024 * 1024,
     "the largest request body accepted; larger ones get 413",
   ),
+  // sandbox/: agents run as AGENT_USER_PREFIX0 … AGENT_USER_PREFIX{MAX_EXECUTORS-1}; off only when asked.
+  AGENT_SANDBOX: z.enum(["on", "off"], { error: "must be on or off (agent CLIs as separate users)" }).default("on"),
+  AGENT_USER_PREFIX: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,28}$/, "must be the start of a system user name, e.g. vault-agent-")
+    .default("vault-agent-"),
 });
 
 export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR" | "LOGINS_DIR"> {

@@ -21,7 +21,8 @@ import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
 import { readiness } from "./readiness.ts";
-import { purgeOld, type RecoveryReport, recoverDisk } from "./recovery.ts";
+import { cleanDisk, harvestInterrupted, purgeOld, type RecoveryParts, type RecoveryReport } from "./recovery.ts";
+import { createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
 import { type App, createApp } from "./server/app.ts";
 import { shutdown } from "./shutdown.ts";
 import { GitWorktreeManager } from "./worktree/manager.ts";
@@ -64,12 +65,15 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   if (recovered.length)
     log("warn", "jobs_interrupted_by_restart", { count: recovered.length, jobIds: recovered.slice(0, 50) });
 
+  // Throws SandboxSetupError (exit 2) when on but unable to work: never a silent fallback to off.
+  const sandbox = createSandbox(config, runProcess);
   const worktrees = new GitWorktreeManager({
     reposDir: config.REPOS_DIR,
     worktreesDir: config.WORKTREES_DIR,
     allowlist: config.REPO_ALLOWLIST,
     keepFailedMs: config.KEEP_FAILED_MS,
     poolSize: config.WORKTREE_POOL,
+    ...(sandbox ? { slots: sandbox.slots() } : {}),
   });
   const prices = loadPrices(config.PRICES_FILE);
   const adapters = o.adapters ?? makeAdapters(prices);
@@ -87,6 +91,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     prices,
     runProcess,
     env,
+    sandbox,
     ...(o.callback ? { callback: o.callback } : {}),
   });
   const jobs = new AbortController();
@@ -114,6 +119,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     disk: () => disk.current(),
     jobSignal: jobs.signal,
     clis: () => clis,
+    sandbox: () => sandbox?.status() ?? SANDBOX_OFF,
     startedAt: Date.now(),
   });
 
@@ -150,8 +156,10 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     },
     disk,
     async listen() {
-      // Before the first request: no job can run yet, so every leftover home and tree is stale.
-      reconciled ??= await recoverDisk({
+      // Before the first request no job can run, so every leftover home and tree is stale: the usage
+      // a killed run had logged is read first; then the sandbox closes what runs left open to their
+      // slots (and checks itself, and sets up its firewall); then the rest is removed.
+      const parts: RecoveryParts = {
         dataDir: config.DATA_DIR,
         store,
         runner,
@@ -160,22 +168,31 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         prices,
         retentionDays: config.JOB_RETENTION_DAYS,
         recovered,
-      });
+        ...(sandbox ? { slots: sandbox.slots() } : {}),
+      };
+      if (reconciled === null) {
+        const costs = await harvestInterrupted(parts);
+        await sandbox?.start(env);
+        reconciled = await cleanDisk(parts, costs);
+      } else await sandbox?.start(env);
       // After it: an interrupted job's callback then carries the cost recovered from its logs.
       for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
       void disk.measure().catch(() => undefined);
-      return new Promise((resolve, reject) => {
+      const port = await new Promise<number>((resolve, reject) => {
         app.server.once("error", reject);
         app.server.listen(config.PORT, config.HOST, () => {
           app.server.off("error", reject);
-          const addr = app.server.address() as AddressInfo;
-          resolve(`http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${addr.port}`);
+          resolve((app.server.address() as AddressInfo).port);
         });
       });
+      await sandbox?.listening(port);
+      return `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
     },
     shutdown: () => {
       clearInterval(sweep);
-      stopping ??= shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS });
+      stopping ??= shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS }).finally(() =>
+        sandbox?.stop(),
+      );
       return stopping;
     },
   };

@@ -34,6 +34,11 @@ export interface RunProcessOptions {
   stdin?: string;
   /** Called once the child is spawned (e.g. to count live CLIs). */
   onSpawn?: (pid: number) => void;
+  /**
+   * Run with this primary group (and no supplementary ones): git checkouts into a slot's worktree,
+   * so the files it writes carry the slot identity's group. Needs root or CAP_SETGID.
+   */
+  gid?: number;
 }
 
 export interface ProcessOutcome {
@@ -60,6 +65,25 @@ export interface Worktree {
   branch: string;
   /** The commit the worktree was created at. */
   baseCommit: string;
+  /**
+   * The tree's git directory in the source repo (`.git/worktrees/<name>`), which the agent cannot
+   * write. The executor's git always names it: the `.git` file in the tree is the agent's to change.
+   */
+  gitDir: string;
+  /** The agent identity's slot the tree belongs to (sandbox on), else undefined. */
+  slot?: WorktreeSlot;
+}
+
+/**
+ * Who works in a tree (sandbox/): its files belong to the executor with the slot identity's group
+ * (rw), so the identity can edit them and the executor can read and clean what the agent made.
+ */
+export interface WorktreeSlot {
+  /** Pool key: a cleaned tree goes back to its own slot's pool (its files carry that slot's group). */
+  key: string;
+  gid: number;
+  /** As the identity: gives the executor back rights on what the agent locked away. */
+  fixPermissions(dir: string): Promise<void>;
 }
 
 export interface WorktreeOutcome {
@@ -72,7 +96,7 @@ export interface WorktreeOutcome {
 
 export interface WorktreeManager {
   /** Throws a typed error for a repo outside the allowlist or a ref that does not exist. */
-  acquire(repo: string, ref: string | undefined, jobId: string): Promise<Worktree>;
+  acquire(repo: string, ref: string | undefined, jobId: string, slot?: WorktreeSlot): Promise<Worktree>;
   /** Lists and commits what the CLI changed; per-file diffs only when asked (consensus compares them). */
   collect(wt: Worktree, opts?: { diffs?: boolean }): Promise<WorktreeOutcome>;
   /** Removes (or recycles) a worktree after success; keeps it for the TTL after failure. */
@@ -84,7 +108,11 @@ export interface CliRunInput {
   prompt: string;
   model: string;
   cwd: string;
-  /** A fresh per-run directory the adapter may use as HOME / config dir. */
+  /**
+   * A fresh per-run directory the adapter may use as HOME / config dir. What `prepare` writes here
+   * (as the executor) is handed to the run's identity when the sandbox is on; nothing else of the
+   * executor's is (sandbox/homes.ts): copy into it what the profile needs, never link to it.
+   */
   home: string;
   /** Environment from the executor's profile config (keys, base URLs). Never from the request. */
   profileEnv: Readonly<Record<string, string>>;
@@ -98,6 +126,8 @@ export interface CliRunInput {
   loginHome: string;
   /** The run's spending limit in USD (claude: --max-budget-usd; for the others the runner watches). */
   maxBudgetUsd?: number;
+  /** The CLI runs as an agent identity (AGENT_SANDBOX=on), which is then its boundary. */
+  sandboxed?: boolean;
 }
 
 export interface CliInvocation {
@@ -107,12 +137,24 @@ export interface CliInvocation {
   stdin: string;
 }
 
+export interface LoginFiles {
+  /** Paths relative to the login home and to the run's home. */
+  files: readonly { login: string; run: string }[];
+  exclusive: boolean;
+}
+
 export interface CliAdapter {
   readonly name: CliName;
   /** The CLI stops itself at CliRunInput.maxBudgetUsd; otherwise the runner watches its usage log. */
   readonly stopsAtBudget: boolean;
   /** Where, under the run's home, the CLI logs usage while it runs; null when it logs none we can read. */
-  usageLog(auth: AuthMode): UsageLog | null;
+  usageLog(auth: AuthMode, sandboxed: boolean): UsageLog | null;
+  /**
+   * The login files a sandboxed subscription run gets a copy of (its identity may not enter the login
+   * home) and whose refresh is written back after the run (login-sync.ts); `exclusive` when the
+   * login's refresh token is single-use, so its runs must take turns. null: nothing to copy.
+   */
+  loginFiles(input: Pick<CliRunInput, "auth" | "sandboxed">): LoginFiles | null;
   /** Writes any config files the CLI needs into `input.home` and returns the argv, env and stdin. */
   prepare(input: CliRunInput): Promise<CliInvocation>;
   /** Normalizes what the process printed. Never throws: bad output → error.kind "bad_output". */

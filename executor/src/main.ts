@@ -8,6 +8,7 @@ import { ConfigError, type ExecutorConfig, loadConfig } from "./config.ts";
 import { withEnvFile } from "./env-file.ts";
 import { createExecutor } from "./executor.ts";
 import { announce, log } from "./log.ts";
+import { SandboxSetupError } from "./sandbox/identities.ts";
 import { exitOnSignals } from "./shutdown.ts";
 
 let config: ExecutorConfig;
@@ -33,9 +34,11 @@ try {
     capacity: config.MAX_EXECUTORS,
     maxQueue: config.MAX_QUEUE,
     interruptedAtStart: executor.recovered.length,
+    agentSandbox: config.AGENT_SANDBOX,
   });
 } catch (err) {
-  // A locked store, a busy port, a bad profiles file: one line saying which, then exit 1.
+  // A locked store, a busy port, a bad profiles file: one line saying which, then exit 1. A sandbox
+  // that cannot work is configuration (exit 2): restarting will not fix it.
   log("error", "start_failed", { error: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
+  process.exit(err instanceof SandboxSetupError ? 2 : 1);
 }

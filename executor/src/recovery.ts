@@ -1,6 +1,7 @@
 /**
  * Start-up, before the first job: what a previous process left on disk is matched against the job
- * store, and nothing that belongs to no live job survives.
+ * store, and nothing that belongs to no live job survives. Two steps, so the agent sandbox can close
+ * what runs left open to their slots in between (executor.ts): `harvestInterrupted`, then `cleanDisk`.
  *   homes      $DATA_DIR/homes/<job>[-a|-b]: no job runs yet, so every one is stale. A job that was
  *              running when the process died (now `interrupted`, result null) first gets the usage its
  *              CLI had logged there, priced, as its result: what the killed run spent is not lost.
@@ -8,10 +9,11 @@
  *              kept tree stays until KEEP_FAILED_MS (worktree/manager.ts).
  *   store      finished jobs older than JOB_RETENTION_DAYS are deleted (also every sweep).
  */
-import { readdir, rm } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { JobResult, RunResult } from "@vault-mcp/contract";
 import type { AdapterRegistry } from "./clis/index.ts";
+import type { WorktreeSlot } from "./interfaces.ts";
 import { failedRun } from "./jobs/build-result.ts";
 import type { JobRunner } from "./jobs/runner.ts";
 import type { JobStore } from "./jobs/store.ts";
@@ -31,6 +33,8 @@ export interface RecoveryParts {
   retentionDays: number;
   /** Jobs store.recover() just turned `interrupted`. */
   recovered: readonly string[];
+  /** The sandbox's slots: a home of a run as an identity is given back (as it) before it is read. */
+  slots?: readonly WorktreeSlot[];
   now?: () => Date;
 }
 
@@ -46,7 +50,7 @@ const HOME = /^(.+?)(?:-([ab]))?$/;
 
 /** The usage one side's CLI logged in its home, as the run that was cut short by the restart. */
 async function loggedRun(parts: RecoveryParts, side: ResolvedSide, home: string): Promise<RunResult | null> {
-  const usageLog = parts.adapters[side.cli].usageLog(side.auth);
+  const usageLog = parts.adapters[side.cli].usageLog(side.auth, (parts.slots?.length ?? 0) > 0);
   if (!usageLog) return null;
   const usage = await new UsageTracker(usageLog, home, side.model).poll();
   if (usage.length === 0) return null;
@@ -80,26 +84,49 @@ async function harvest(parts: RecoveryParts, jobId: string, homes: Map<string, s
   return parts.runner.interruptedResult(rec.request, sides, runs);
 }
 
-export async function recoverDisk(parts: RecoveryParts): Promise<RecoveryReport> {
-  const now = parts.now ?? (() => new Date());
+/**
+ * A job that was running when the process died gets, as its result, the usage its CLI had logged in
+ * its per-run home (read before any home is removed). Returns how many jobs got a cost.
+ */
+export async function harvestInterrupted(parts: RecoveryParts): Promise<number> {
   const homesDir = path.join(parts.dataDir, "homes");
   const names = await readdir(homesDir).catch(() => [] as string[]);
   const homes = new Map(names.map((n) => [n, path.join(homesDir, n)]));
   const interrupted = new Set(parts.recovered);
-  let costsRecovered = 0;
+  let recovered = 0;
   for (const jobId of new Set(names.map((n) => HOME.exec(n)?.[1] ?? n))) {
     if (!interrupted.has(jobId)) continue;
+    for (const [name, dir] of homes) {
+      if (!name.startsWith(jobId)) continue;
+      const gid = await stat(dir).then(
+        (st) => st.gid,
+        () => null,
+      );
+      // An agent identity may have kept its session log to itself: it gives it back first.
+      await parts.slots
+        ?.find((s) => s.gid === gid)
+        ?.fixPermissions(dir)
+        .catch(() => undefined);
+    }
     const result = await harvest(parts, jobId, homes);
     if (result) {
       parts.store.setInterruptedResult(jobId, result);
-      costsRecovered += 1;
+      recovered += 1;
       log("info", "interrupted_cost_recovered", { jobId, costUsd: result.costUsd });
     }
   }
-  for (const dir of homes.values()) await rm(dir, { recursive: true, force: true });
+  return recovered;
+}
+
+/** Removes every home left, the trees of no live job, and jobs past the retention. */
+export async function cleanDisk(parts: RecoveryParts, costsRecovered: number): Promise<RecoveryReport> {
+  const now = parts.now ?? (() => new Date());
+  const homesDir = path.join(parts.dataDir, "homes");
+  const names = await readdir(homesDir).catch(() => [] as string[]);
+  for (const name of names) await rm(path.join(homesDir, name), { recursive: true, force: true });
   const worktreesRemoved = await parts.worktrees.reconcileAfterRestart();
   const jobsPurged = purgeOld(parts.store, parts.retentionDays, now());
-  const report = { homesRemoved: homes.size, worktreesRemoved, jobsPurged, costsRecovered };
+  const report = { homesRemoved: names.length, worktreesRemoved, jobsPurged, costsRecovered };
   log("info", "disk_reconciled", { ...report });
   return report;
 }

@@ -4,7 +4,7 @@
  * model API in place of the model providers. Profiles point each rung at a mock scenario.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -83,6 +83,8 @@ export async function startE2E(
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
   const ports = offsetPorts(requestedPorts);
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
+  // Searchable: as root the CLIs run as agent identities, which must reach their worktree below it.
+  chmodSync(dir, 0o711);
   const mock = await startMockModelApi();
   const profilesFile = path.join(dir, "profiles.json");
   writeProfiles(profilesFile, mock.url, scenarios);
@@ -103,6 +105,7 @@ export async function startE2E(
       ...executorEnv,
     },
     workerVars: { JOB_TIMEOUT_MS: "20000", ...workerVars },
+    agentIdentities: "ephemeral",
     log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,
   });
   const token = stack.secrets.VAULT_AUTH_TOKEN;

@@ -43,6 +43,13 @@ describe("end to end", () => {
     );
   });
 
+  it("as root the CLIs run sandboxed: the executor's /health names the agent identities", async () => {
+    const health = (await (await fetch(`${e.stack.executorUrl}/health`)).json()) as { sandbox: { mode: string } };
+    if (process.geteuid?.() !== 0) return expect(health.sandbox.mode).toBe("off");
+    expect(health.sandbox).toMatchObject({ mode: "on", metadata: "blocked", executorPort: "token+firewall" });
+    expect(e.stack.agentSandbox).toMatch(/^on: agents run as vault-e\d+-0, vault-e\d+-1$/);
+  });
+
   it("execute (claude) → result Mermaid, and a stage row with cost, latency and tokens", async () => {
     const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 40 });
     expect(r.isError, JSON.stringify(r.content)).toBeFalsy();

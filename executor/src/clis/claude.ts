@@ -154,6 +154,8 @@ export function makeClaude(prices: PriceTable): CliAdapter {
     stopsAtBudget: true,
     // Per run (CLAUDE_CONFIG_DIR is in the run's home) whatever the auth: the token comes by env.
     usageLog: () => CLAUDE_USAGE_LOG,
+    // Its subscription is a token in the environment: nothing to copy.
+    loginFiles: () => null,
     async prepare(input: CliRunInput) {
       const configDir = `${input.home}/.claude`;
       await mkdir(configDir, { recursive: true, mode: 0o700 });

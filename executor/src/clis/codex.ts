@@ -22,6 +22,15 @@
  *    the file store, the ChatGPT connectors off (they would reach chatgpt.com on their own), and
  *    `--ephemeral`: no session file of the run lands in the shared home. Without one, nothing logs
  *    usage while it runs, so a subscription codex run's budget holds between runs only.
+ *  - `subscription` as an agent identity (the executor's sandbox, AGENT_SANDBOX=on): the identity
+ *    may not enter the executor's login home, so the run gets a copy of auth.json in its own
+ *    CODEX_HOME (and logs usage there like an API-key run); the runner writes a token codex refreshed
+ *    back to the login home after the run, and runs of one codex login take turns (login-sync.ts), so
+ *    two copies of a single-use refresh token are never in use at once.
+ *
+ * When the executor's own sandbox runs codex as an agent identity, that is its boundary, as for
+ * claude and gemini, and codex's is off (`danger-full-access`): its bubblewrap needs user
+ * namespaces, which the systemd unit refuses.
  *
  * The prompt is read from stdin (`-` as the prompt argument, after `--`). Cost is computed: codex
  * reports tokens only. Its input figure includes the cached tokens.
@@ -175,12 +184,17 @@ export function makeCodex(prices: PriceTable): CliAdapter {
   return {
     name: "codex",
     stopsAtBudget: false,
-    // With a subscription the run is --ephemeral (the home is shared): no session log to follow.
-    usageLog: (auth) => (auth === "api_key" ? CODEX_USAGE_LOG : null),
+    // In the shared login home the run is --ephemeral: no session log to follow there.
+    usageLog: (auth, sandboxed) => (auth === "api_key" || sandboxed ? CODEX_USAGE_LOG : null),
+    loginFiles: (input) =>
+      input.auth === "subscription" && input.sandboxed
+        ? { files: [{ login: "auth.json", run: ".codex/auth.json" }], exclusive: true }
+        : null,
     async prepare(input: CliRunInput) {
       const subscription = input.auth === "subscription";
-      const codexHome = subscription ? input.loginHome : `${input.home}/.codex`;
-      if (!subscription) await mkdir(codexHome, { recursive: true, mode: 0o700 });
+      const inLoginHome = subscription && !input.sandboxed;
+      const codexHome = inLoginHome ? input.loginHome : `${input.home}/.codex`;
+      if (!inLoginHome) await mkdir(codexHome, { recursive: true, mode: 0o700 });
       await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
       const baseUrl =
         input.profileEnv.CODEX_BASE_URL || (subscription ? CODEX_SUBSCRIPTION_BASE_URL : CODEX_DEFAULT_BASE_URL);
@@ -192,9 +206,9 @@ export function makeCodex(prices: PriceTable): CliAdapter {
           "--json",
           "--skip-git-repo-check",
           "--ignore-user-config",
-          ...(subscription ? ["--ephemeral"] : []),
+          ...(inLoginHome ? ["--ephemeral"] : []),
           "--sandbox",
-          "workspace-write",
+          input.sandboxed ? "danger-full-access" : "workspace-write",
           "-C",
           input.cwd,
           "-m",

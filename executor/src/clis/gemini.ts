@@ -23,6 +23,8 @@
  * home (`GEMINI_CLI_HOME=<login home> gemini`) is linked into the run's home: oauth_creds.json and
  * google_accounts.json are symlinks, and gemini writes a refreshed token with a plain writeFile on the
  * same path (checked in its bundle), which follows the link, so the refresh lands in the login home.
+ * As an agent identity (the executor's sandbox), which may not enter the login home, the run gets
+ * copies instead and the runner writes a refreshed one back (login-sync.ts).
  *
  * The prompt goes to stdin: with stdin not a terminal gemini runs headless on it (checked), so a
  * prompt like "- fix the bug" is never an option and no argv limit applies.
@@ -149,6 +151,11 @@ export function makeGemini(prices: PriceTable): CliAdapter {
     stopsAtBudget: false,
     // Per run whatever the auth: only the login files are linked in.
     usageLog: () => GEMINI_USAGE_LOG,
+    // Google's refresh tokens are reusable: sandboxed runs of one login need not take turns.
+    loginFiles: (input) =>
+      input.auth === "subscription" && input.sandboxed
+        ? { files: GEMINI_LOGIN_FILES.map((f) => ({ login: `.gemini/${f}`, run: `.gemini/${f}` })), exclusive: false }
+        : null,
     async prepare(input: CliRunInput) {
       const dir = `${input.home}/.gemini`;
       const subscription = input.auth === "subscription";
@@ -156,7 +163,8 @@ export function makeGemini(prices: PriceTable): CliAdapter {
       await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
       await writeFile(`${dir}/settings.json`, JSON.stringify(geminiSettings(input.auth)), { mode: 0o600 });
       await writeFile(`${dir}/policies/vault.toml`, GEMINI_POLICY, { mode: 0o600 });
-      if (subscription)
+      // Linked, so a refresh lands in the login home; an agent identity gets copies instead (the runner's).
+      if (subscription && !input.sandboxed)
         for (const name of GEMINI_LOGIN_FILES)
           await symlink(path.join(input.loginHome, ".gemini", name), path.join(dir, name));
       const endpoint: Record<string, string> = subscription

@@ -5,7 +5,6 @@
  * the runner is tested on its own.
  */
 import { EventEmitter } from "node:events";
-import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { CliName, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
@@ -23,9 +22,12 @@ import type {
   WorktreeManager,
 } from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
+import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-sync.ts";
 import type { PriceTable } from "../pricing.ts";
 import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { loginHome, profileReadiness } from "../readiness.ts";
+import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
+import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
 import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
@@ -63,6 +65,8 @@ export interface RunnerDeps {
   which?: (bin: string) => Promise<string | null>;
   /** Retry schedule and fetch for callbacks (tests shorten the backoff). */
   callback?: Omit<CallbackOptions, "signal">;
+  /** Runs each CLI and verify as a slot identity; null/absent = AGENT_SANDBOX=off. */
+  sandbox?: AgentSandbox | null;
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -80,6 +84,8 @@ export class JobRunner {
   /** Callbacks being delivered; they hold no queue slot. */
   private readonly deliveries = new Map<string, Promise<void>>();
   private readonly stopCallbacks = new AbortController();
+  /** Sandboxed runs of a login whose refresh token is single-use take turns (login-sync.ts). */
+  private readonly loginLocks = new LoginLocks();
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -224,21 +230,29 @@ export class JobRunner {
     diffs: boolean,
   ): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
-    // Before a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
+    // Before a slot, a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
     const ready = await this.readinessOf(side);
     if (!ready.ready)
       return { side, run: failedRun(side, "setup", ready.missing ?? "not ready"), collected: EMPTY, branch: null };
-    const home = path.join(config.DATA_DIR, "homes", `${jobId}${suffix}`);
+    // The identity is held until this side's cleanup is done: its next run starts on a clean slot.
+    const lease = this.deps.sandbox ? await this.deps.sandbox.lease() : null;
+    const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
     let wt: Worktree;
     try {
-      wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`);
+      wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`, lease ?? undefined);
     } catch (err) {
+      lease?.release();
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
+    const adapter = adapters[side.cli];
+    const sandboxed = lease !== null;
+    const loginDir = loginHome(config.LOGINS_DIR, side.cli);
+    const login = adapter.loginFiles({ auth: side.auth, sandboxed });
+    let releaseLogin: (() => void) | null = null;
+    let home: string | null = null;
     let ok = false;
     try {
-      await mkdir(home, { recursive: true, mode: 0o700 });
-      const adapter = adapters[side.cli];
+      home = await createHome(path.join(config.DATA_DIR, "homes"), `${jobId}${suffix}`, lease);
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
       const inv = await adapter.prepare({
         prompt: req.prompt,
@@ -247,9 +261,17 @@ export class JobRunner {
         home,
         profileEnv: { ...bins, ...side.env },
         auth: side.auth,
-        loginHome: loginHome(config.LOGINS_DIR, side.cli),
+        loginHome: loginDir,
+        sandboxed,
         ...(budgetUsd !== undefined ? { maxBudgetUsd: budgetUsd } : {}),
       });
+      let loginCopy: LoginCopy | null = null;
+      if (login) {
+        if (login.exclusive) releaseLogin = await this.loginLocks.acquire(loginDir);
+        loginCopy = await copyLogin(login, loginDir, home);
+      }
+      // Whatever prepare put in the home (configs, a copy of a login) is the run's; nothing else is.
+      await handOver(home, lease);
       if (signal.aborted)
         return {
           side,
@@ -257,14 +279,14 @@ export class JobRunner {
           collected: EMPTY,
           branch: wt.branch,
         };
-      const usageLog = adapter.usageLog(side.auth);
+      const usageLog = adapter.usageLog(side.auth, sandboxed);
       const tracker = usageLog ? new UsageTracker(usageLog, home, side.model) : null;
       const overBudget = new AbortController();
       const monitor =
         budgetUsd !== undefined && tracker && !adapter.stopsAtBudget
           ? watchBudget(tracker, this.deps.prices, budgetUsd, () => overBudget.abort())
           : null;
-      const outcome = await this.deps.runProcess({
+      const outcome = await run({
         argv: inv.argv,
         cwd: wt.path,
         env: inv.env,
@@ -274,38 +296,55 @@ export class JobRunner {
         signal: AbortSignal.any([signal, overBudget.signal]),
       });
       const overAt = (await monitor?.stop()) ?? null;
-      let run = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      let result = adapter.parse(outcome, { model: side.model, cli: side.cli });
       // Only a run we stopped reads `budget`: one that ended by itself meanwhile keeps its own result.
       if (overAt !== null && outcome.aborted && !signal.aborted)
-        run = {
-          ...run,
+        result = {
+          ...result,
           ok: false,
           error: {
             kind: "budget",
             message: `stopped: the usage ${side.cli} logged while running reached $${overAt.toFixed(4)}, over this run's budget of $${budgetUsd}`,
           },
         };
-      if (tracker) run = await this.withLoggedUsage(run, tracker);
+      if (login && loginCopy) {
+        // Before verify runs in the same home: only what the CLI itself refreshed goes back.
+        await lease?.reap();
+        await writeBackLogin(login, loginCopy, loginDir, home, lease).catch((err: unknown) =>
+          log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
+        );
+        releaseLogin?.();
+        releaseLogin = null;
+      }
+      if (tracker) result = await this.withLoggedUsage(result, tracker, home, lease);
       const verify =
-        req.verify && run.ok
-          ? await runVerify(this.deps.runProcess, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
+        req.verify && result.ok
+          ? await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
-      ok = run.ok && (verify?.ok ?? true);
-      return { side, run, ...(verify ? { verify } : {}), collected, branch: wt.branch };
+      ok = result.ok && (verify?.ok ?? true);
+      return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch };
     } catch (err) {
       return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
     } finally {
+      releaseLogin?.();
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed
-      // run's worktree is kept (for the TTL) so a human can look at what the agent left.
+      // run's worktree is kept (for the TTL) so a human can look at what the agent left. First,
+      // whatever the identity still runs (a daemon that left the CLI's group, a server a test
+      // started) is killed, so nothing writes into the tree or survives into the slot's next run.
       const keep = !ok;
+      const runHome = home;
       this.track(
         (async () => {
+          await lease?.reap().catch((err: unknown) => log("warn", "reap_failed", { jobId, error: errText(err) }));
           await worktrees
             .release(wt, { keep })
             .catch((err: unknown) => log("warn", "worktree_release_failed", { jobId, error: errText(err) }));
-          await rm(home, { recursive: true, force: true }).catch(() => undefined);
-        })(),
+          if (runHome !== null)
+            await removeHome(runHome, lease).catch((err: unknown) =>
+              log("warn", "home_remove_failed", { jobId, error: errText(err) }),
+            );
+        })().finally(() => lease?.release()),
       );
     }
   }
@@ -315,9 +354,16 @@ export class JobRunner {
    * and codex's turn.completed come only at the end) still spent what its session log shows: that
    * usage, priced with our table, is its cost, so the Worker can count it.
    */
-  private async withLoggedUsage(run: RunResult, tracker: UsageTracker): Promise<RunResult> {
+  private async withLoggedUsage(
+    run: RunResult,
+    tracker: UsageTracker,
+    home: string,
+    owner: HomeOwner | null,
+  ): Promise<RunResult> {
     const reported = run.tokens.input + run.tokens.output + run.tokens.cacheRead + run.tokens.cacheWrite;
     if (reported > 0 && run.costUsd > 0) return run;
+    // As an agent identity the CLI may have kept its log to itself (claude writes it 0600).
+    await owner?.fixPermissions(home).catch(() => undefined);
     const usage = await tracker.poll().catch(() => []);
     if (usage.length === 0) return run;
     const costUsd = priceUsage(this.deps.prices, usage);

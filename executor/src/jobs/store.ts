@@ -3,7 +3,7 @@
  * executor/STORAGE.md. All calls are synchronous: a lookup and the insert that follows it cannot
  * interleave with another request, which is what makes jobKey idempotency exact.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { JobRequest, JobResult, type JobStatus, type JobView } from "@vault-mcp/contract";
@@ -65,6 +65,9 @@ export class JobStore {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(dataDir, STORE_FILE);
     this.db = new DatabaseSync(file);
+    // Owner only, whatever the umask: DATA_DIR is searchable by the agent identities (sandbox/).
+    // SQLite gives the WAL the database's mode when it makes it; one left by an older start is fixed.
+    for (const f of [file, `${file}-wal`]) if (existsSync(f)) chmodSync(f, 0o600);
     try {
       // EXCLUSIVE locking: this process holds the file's lock until it exits (the kernel drops it on
       // kill -9), so a second executor on the same DATA_DIR fails here instead of "recovering"

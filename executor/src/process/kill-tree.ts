@@ -23,17 +23,23 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 /**
  * True while the group has a member that is not a zombie. `kill(-pgid, 0)` alone counts zombies,
  * and an orphaned zombie stays until init reaps it (PID 1 in a container may never do that), so on
- * Linux the answer is confirmed from /proc.
+ * Linux the answer is confirmed from /proc. A group that kill(0) finds but /proc shows nothing of is
+ * another user's (an agent identity) hidden by ProtectProc=invisible: alive, until kill(0) says not.
  */
 export async function isGroupAlive(pgid: number): Promise<boolean> {
   if (!signalGroup(pgid, 0)) return false;
-  const members = await liveGroupMembers(pgid);
+  const members = await groupMembers(pgid);
   // No /proc (not Linux): trust kill(0).
-  return members === null ? true : members.length > 0;
+  if (members === null) return true;
+  return members.live.length > 0 || members.zombies === 0;
 }
 
 /** Pids of the non-zombie members of `pgid`, or null when /proc cannot be read. */
 export async function liveGroupMembers(pgid: number): Promise<number[] | null> {
+  return (await groupMembers(pgid))?.live ?? null;
+}
+
+async function groupMembers(pgid: number): Promise<{ live: number[]; zombies: number } | null> {
   let entries: string[];
   try {
     entries = await readdir("/proc");
@@ -42,7 +48,9 @@ export async function liveGroupMembers(pgid: number): Promise<number[] | null> {
   }
   const pids = entries.filter((e) => /^\d+$/.test(e));
   const stats = await Promise.all(pids.map((pid) => readProcStat(Number(pid))));
-  return stats.flatMap((s) => (s !== null && s.pgrp === pgid && s.state !== "Z" && s.state !== "X" ? [s.pid] : []));
+  const members = stats.filter((s) => s !== null && s.pgrp === pgid) as ProcStat[];
+  const dead = (s: ProcStat) => s.state === "Z" || s.state === "X";
+  return { live: members.filter((s) => !dead(s)).map((s) => s.pid), zombies: members.filter(dead).length };
 }
 
 export interface ProcStat {

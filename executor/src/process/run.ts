@@ -55,6 +55,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessOutcom
       detached: true,
       shell: false,
       windowsHide: true,
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
   } catch (err) {
     // Synchronous throws are argument errors, e.g. a NUL byte in argv or env.

@@ -28,6 +28,7 @@ import { log } from "../log.ts";
 import { ProfileError } from "../profiles.ts";
 import type { JobQueue } from "../queue.ts";
 import type { Readiness } from "../readiness.ts";
+import { SANDBOX_OFF, type SandboxStatus } from "../sandbox/sandbox.ts";
 import { tokenMatches } from "./auth.ts";
 import { HttpError, readJson, send, sendError } from "./http.ts";
 import { describeIssues } from "./validation.ts";
@@ -50,6 +51,8 @@ export interface AppDeps {
   /** Aborted at shutdown when the grace is over: kills the running CLIs. */
   jobSignal: AbortSignal;
   clis: () => Record<CliName, CliInfo> | null;
+  /** The agent sandbox's state (sandbox/sandbox.ts). */
+  sandbox?: () => SandboxStatus;
   startedAt: number;
   now?: () => Date;
 }
@@ -163,7 +166,7 @@ export function createApp(deps: AppDeps): App {
     });
   }
 
-  function health(): ExecutorHealth {
+  function health(): ExecutorHealth & { sandbox: SandboxStatus } {
     const ready = deps.readiness();
     return {
       ...healthStatus(draining, ready.profiles),
@@ -178,6 +181,7 @@ export function createApp(deps: AppDeps): App {
       consensus: ready.consensus,
       direct: { ...deps.direct },
       disk: deps.disk(),
+      sandbox: deps.sandbox?.() ?? SANDBOX_OFF,
     };
   }
 

@@ -10,9 +10,10 @@ import { GitError } from "./errors.ts";
 export { GitError } from "./errors.ts";
 
 /**
- * Prepended to every command. Hooks and fsmonitor would run a program the repository (or an agent
- * that edited .git/config) chose; auto-gc would too, and daemonizes with setsid(), escaping the
- * group kill; signing needs a key and an agent. core.quotePath=false keeps UTF-8 paths readable.
+ * Prepended to every command. Hooks and fsmonitor would run a program the repository's config chose
+ * (agents cannot write it, see treeArgs; an operator's clone still may); auto-gc would too, and
+ * daemonizes with setsid(), escaping the group kill; signing needs a key and an agent.
+ * core.quotePath=false keeps UTF-8 paths readable.
  */
 export const GIT_SAFETY_CONFIG: readonly string[] = [
   "-c",
@@ -58,6 +59,17 @@ export interface GitOptions {
   okCodes?: readonly number[];
   /** Return output cut at maxOutputBytes (flagged `truncated`) instead of failing. */
   allowTruncated?: boolean;
+  /** Primary group of the git process (files it writes into a slot's worktree carry it). */
+  gid?: number;
+}
+
+/**
+ * Global options for a command on a job's worktree: its git directory named explicitly (never found
+ * through the tree's `.git`, which the agent may have rewritten to point at a repository it made,
+ * with its own config), and the tree marked safe by path only.
+ */
+export function treeArgs(gitDir: string, workTree: string): string[] {
+  return ["-c", `safe.directory=${workTree}`, `--git-dir=${gitDir}`, `--work-tree=${workTree}`];
 }
 
 export interface GitResult {
@@ -81,6 +93,7 @@ export async function gitStatus(cwd: string, args: readonly string[], opts: GitO
     timeoutMs: opts.timeoutMs ?? 120_000,
     killGraceMs: 2_000,
     maxOutputBytes: opts.maxOutputBytes ?? 64 * 1024 * 1024,
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   const what = `git ${args[0] ?? ""}`;
   if (out.spawnError !== null) throw new GitError(`${what}: could not start git`, out.spawnError, argv);
@@ -92,4 +105,13 @@ export async function gitStatus(cwd: string, args: readonly string[], opts: GitO
     throw new GitError(`${what} failed (${out.exitCode ?? out.signal}): ${firstLine}`, out.stderr, argv);
   }
   return { stdout: out.stdout, exitCode: out.exitCode, truncated: out.stdoutTruncated };
+}
+
+/** git on a job's tree, through its own git directory (treeArgs). */
+export function treeGit(
+  wt: { path: string; gitDir: string },
+  args: readonly string[],
+  opts: GitOptions = {},
+): Promise<GitResult> {
+  return gitStatus(wt.path, [...treeArgs(wt.gitDir, wt.path), ...args], opts);
 }

@@ -10,22 +10,21 @@
  * without (the CLI changed nothing) is deleted on release, so idle jobs do not pile up refs.
  * Failed trees are kept for `keepFailedMs`, then `sweep()` removes them; sweep also adopts trees
  * left by a previous process (see slot-state.ts).
+ *
+ * Sandbox (slot given): a tree belongs to one agent identity's slot, its files to the executor with
+ * the slot's group (git runs with that gid), and it goes back to that slot's pool; see
+ * slot-access.ts for who may enter it when. Every git command on a tree names the tree's git
+ * directory in the source repo (treeArgs), which agents cannot write.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Worktree, WorktreeManager, WorktreeOutcome } from "../interfaces.ts";
+import type { Worktree, WorktreeManager, WorktreeOutcome, WorktreeSlot } from "../interfaces.ts";
 import { log } from "../log.ts";
-import {
-  capDiff,
-  chunkMatches,
-  DIFF_TRUNCATED_MARK,
-  type NumstatEntry,
-  parseNumstatEntries,
-  splitPatch,
-} from "./diff-parse.ts";
+import { collectTree, type DiffLimits } from "./collect.ts";
 import { RefNotFoundError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
-import { git, gitStatus } from "./git.ts";
+import { type GitOptions, git, gitStatus, treeGit } from "./git.ts";
+import { createTreeDir, lockTree, openTree, restoreGitFile } from "./slot-access.ts";
 import { clearSlotState, readSlotState, type SlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
 import { availableRepos, checkJobId, checkRef, resolveRepo } from "./validate.ts";
 
@@ -40,7 +39,7 @@ export {
   WorktreeError,
 } from "./errors.ts";
 
-export interface WorktreeOptions {
+export interface WorktreeOptions extends DiffLimits {
   reposDir: string;
   worktreesDir: string;
   /** Repo names jobs may use; empty = every git repo directly inside reposDir. */
@@ -49,23 +48,29 @@ export interface WorktreeOptions {
   keepFailedMs: number;
   /** Cleaned trees kept per repo for reuse; 0 disables the pool. */
   poolSize: number;
-  /** Cap per file in `diffs` (default 64 KiB). */
-  maxDiffBytes?: number;
-  /** Cap on the whole patch read for `diffs` (default 8 MiB); files past it get no entry. */
-  maxPatchBytes?: number;
+  /** The sandbox's slots, so sweep can give a tree found on disk back to its slot (by its group). */
+  slots?: readonly WorktreeSlot[];
   now?: () => number;
 }
-
-const AUTHOR = ["-c", "user.name=vault-executor", "-c", "user.email=vault-executor@localhost"];
 
 interface Held {
   repo: string;
   repoDir: string;
 }
 
+interface Pooled {
+  path: string;
+  gitDir: string;
+}
+
+const poolKey = (repo: string, slot: WorktreeSlot | undefined) => `${slot?.key ?? ""}\u0000${repo}`;
+
 export class GitWorktreeManager implements WorktreeManager {
   readonly #opts: WorktreeOptions;
-  readonly #pools = new Map<string, string[]>();
+  /** Cleaned trees per (slot, repo). */
+  readonly #pools = new Map<string, Pooled[]>();
+  /** Each repo's common git directory (where `worktrees/<name>` live). */
+  readonly #commonDirs = new Map<string, Promise<string>>();
   /** Trees between acquire and the end of release; sweep never touches these. */
   readonly #held = new Map<string, Held>();
   readonly #locks = new Map<string, Promise<unknown>>();
@@ -85,7 +90,7 @@ export class GitWorktreeManager implements WorktreeManager {
     return availableRepos(this.#opts.reposDir, this.#opts.allowlist);
   }
 
-  async acquire(repo: string, ref: string | undefined, jobId: string): Promise<Worktree> {
+  async acquire(repo: string, ref: string | undefined, jobId: string, slot?: WorktreeSlot): Promise<Worktree> {
     checkJobId(jobId);
     if (ref !== undefined) checkRef(ref);
     const repoDir = await this.repoPath(repo);
@@ -97,84 +102,62 @@ export class GitWorktreeManager implements WorktreeManager {
       throw new RefNotFoundError(repo, rev, { cause: err });
     }
     const branch = `vault/${jobId}`;
+    const asSlot: GitOptions = slot ? { gid: slot.gid } : {};
 
-    const pooled = this.#pools.get(repo)?.pop();
+    const pooled = this.#pools.get(poolKey(repo, slot))?.pop();
     if (pooled !== undefined) {
-      this.#held.set(pooled, { repo, repoDir });
+      const wt: Worktree = { repo, path: pooled.path, branch, baseCommit: commit, gitDir: pooled.gitDir, slot };
+      this.#held.set(pooled.path, { repo, repoDir });
       try {
-        await clearSlotState(pooled);
+        await clearSlotState(pooled.path);
         // Cleaned on release, so one checkout makes it this job's tree.
-        await git(pooled, ["checkout", "-q", "-f", "-B", branch, commit]);
-        return { repo, path: pooled, branch, baseCommit: commit };
+        await treeGit(wt, ["checkout", "-q", "-f", "-B", branch, commit], asSlot);
+        if (slot) await openTree(pooled.path, slot);
+        return wt;
       } catch (err) {
         // A tree that cannot be switched is dropped, never reused; the job gets a fresh one.
         log("warn", "worktree_pooled_checkout_failed", { repo, error: describe(err) });
-        await this.#remove(repo, repoDir, pooled).catch((e: unknown) =>
-          log("warn", "worktree_remove_failed", { dir: pooled, error: describe(e) }),
+        await this.#remove(repo, repoDir, pooled.path, slot).catch((e: unknown) =>
+          log("warn", "worktree_remove_failed", { dir: pooled.path, error: describe(e) }),
         );
-        this.#held.delete(pooled);
+        this.#held.delete(pooled.path);
       }
     }
 
     const dir = path.join(this.#opts.worktreesDir, repo, randomUUID());
     this.#held.set(dir, { repo, repoDir });
     try {
-      await mkdir(path.dirname(dir), { recursive: true });
+      await createTreeDir(dir, slot);
       // worktree add writes .git/worktrees/<name> in the shared repo: one at a time per repo.
-      await this.#withRepoLock(repo, () => git(repoDir, ["worktree", "add", "-q", "-B", branch, dir, commit]));
+      await this.#withRepoLock(repo, () => git(repoDir, ["worktree", "add", "-q", "-B", branch, dir, commit], asSlot));
     } catch (err) {
       this.#held.delete(dir);
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
-    return { repo, path: dir, branch, baseCommit: commit };
+    return { repo, path: dir, branch, baseCommit: commit, gitDir: await this.#treeGitDir(repoDir, dir), slot };
+  }
+
+  /** `<common dir>/worktrees/<basename>`: git names a tree's directory after the tree's (unique) basename. */
+  async #treeGitDir(repoDir: string, dir: string): Promise<string> {
+    let common = this.#commonDirs.get(repoDir);
+    if (common === undefined) {
+      common = git(repoDir, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).then((s) => s.trim());
+      this.#commonDirs.set(repoDir, common);
+      common.catch(() => this.#commonDirs.delete(repoDir));
+    }
+    return path.join(await common, "worktrees", path.basename(dir));
   }
 
   async collect(wt: Worktree, opts: { diffs?: boolean } = {}): Promise<WorktreeOutcome> {
-    await removeStaleIndexLock(wt.path);
-    // The CLI may have switched branch or detached HEAD: bring the job branch to where it is now,
-    // keeping the index and files, so the result always lands on vault/<jobId>.
-    const head = await gitStatus(wt.path, ["symbolic-ref", "-q", "HEAD"], { okCodes: [0, 1] });
-    if (head.stdout.trim() !== `refs/heads/${wt.branch}`) await git(wt.path, ["checkout", "-q", "-B", wt.branch]);
-
-    await git(wt.path, ["add", "-A"]);
-    // Against the base commit, not HEAD: a CLI that committed its own work still gets it listed.
-    const diffArgs = ["diff", "--cached", "--find-renames", "--no-ext-diff", "--no-textconv", "--no-color"];
-    const entries = parseNumstatEntries(await git(wt.path, [...diffArgs, "--numstat", "-z", wt.baseCommit, "--"]));
-
-    const staged = await gitStatus(wt.path, ["diff", "--cached", "--quiet"], { okCodes: [0, 1] });
-    if (staged.exitCode === 1)
-      await git(wt.path, [...AUTHOR, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", `vault: ${wt.branch}`]);
-    const tip = (await git(wt.path, ["rev-parse", "HEAD"])).trim();
-
-    const diffs = opts.diffs && entries.length > 0 ? await this.#diffs(wt, diffArgs, entries) : {};
-    return {
-      files: entries.map(({ path: p, added, deleted }) => ({ path: p, added, deleted })),
-      commit: tip === wt.baseCommit ? null : tip,
-      diffs,
-    };
-  }
-
-  /** One patch for all files, split in numstat's order; checked against each chunk's header. */
-  async #diffs(wt: Worktree, diffArgs: string[], entries: NumstatEntry[]): Promise<Record<string, string>> {
-    const patch = await gitStatus(wt.path, [...diffArgs, "--src-prefix=a/", "--dst-prefix=b/", wt.baseCommit, "--"], {
-      maxOutputBytes: this.#opts.maxPatchBytes ?? 8 * 1024 * 1024,
-      allowTruncated: true,
-    });
-    const chunks = splitPatch(patch.stdout);
-    const diffs: Record<string, string> = {};
-    for (const [i, entry] of entries.entries()) {
-      let chunk = chunks[i];
-      if (chunk === undefined) break;
-      // Quoted headers (a tab or quote in the name) cannot be compared cheaply; order still holds.
-      if (!chunk.startsWith('diff --git "') && !chunkMatches(chunk, entry)) {
-        log("warn", "worktree_patch_order_mismatch", { branch: wt.branch, path: entry.path });
-        return {};
-      }
-      if (patch.truncated && i === chunks.length - 1) chunk += DIFF_TRUNCATED_MARK;
-      diffs[entry.path] = capDiff(chunk, this.#opts.maxDiffBytes ?? 64 * 1024);
+    try {
+      return await collectTree(wt, opts, this.#opts);
+    } catch (err) {
+      // An agent that took the group's read right from its files: given back (as the identity), once.
+      if (!wt.slot || !(err instanceof WorktreeError) || !/permission denied/i.test(err.detail)) throw err;
+      await wt.slot.fixPermissions(wt.path);
+      return collectTree(wt, opts, this.#opts);
     }
-    return diffs;
   }
 
   async release(wt: Worktree, opts: { keep: boolean }): Promise<void> {
@@ -182,6 +165,7 @@ export class GitWorktreeManager implements WorktreeManager {
     if (held === undefined || held.repo !== wt.repo) throw new UnknownWorktreeError(wt.path);
     try {
       if (opts.keep) {
+        if (wt.slot) await lockTree(wt.path);
         await writeSlotState(wt.path, {
           state: "kept",
           keepUntil: this.#now() + this.#opts.keepFailedMs,
@@ -191,24 +175,27 @@ export class GitWorktreeManager implements WorktreeManager {
         return;
       }
       if (await this.#recycle(wt, held.repoDir)) return;
-      await this.#remove(wt.repo, held.repoDir, wt.path);
+      if (wt.slot) await lockTree(wt.path);
+      await this.#remove(wt.repo, held.repoDir, wt.path, wt.slot);
       await this.#dropBranchWithoutCommit(held.repoDir, wt);
     } finally {
       this.#held.delete(wt.path);
     }
   }
 
-  /** Cleans the tree and puts it in the pool; false when the pool is full or cleaning failed. */
+  /** Cleans the tree and puts it in its slot's pool; false when the pool is full or cleaning failed. */
   async #recycle(wt: Worktree, repoDir: string): Promise<boolean> {
-    const pool = this.#pools.get(wt.repo) ?? [];
-    this.#pools.set(wt.repo, pool);
+    const key = poolKey(wt.repo, wt.slot);
+    const pool = this.#pools.get(key) ?? [];
+    this.#pools.set(key, pool);
     if (pool.length >= this.#opts.poolSize) return false;
     try {
-      await removeStaleIndexLock(wt.path);
+      if (wt.slot) await lockTree(wt.path);
+      await rm(path.join(wt.gitDir, "index.lock"), { force: true });
+      await restoreGitFile(wt.path, wt.gitDir);
       // Detached, so the job branch is checked out nowhere and can be deleted or fetched freely.
-      await git(wt.path, ["checkout", "-q", "-f", "--detach"]);
-      // -ff: also nested repositories the agent created (a single -f skips them).
-      await git(wt.path, ["clean", "-q", "-ffdx"]);
+      await treeGit(wt, ["checkout", "-q", "-f", "--detach"], wt.slot ? { gid: wt.slot.gid } : {});
+      await this.#clean(wt);
       await this.#dropBranchWithoutCommit(repoDir, wt);
       await writeSlotState(wt.path, { state: "idle" });
     } catch (err) {
@@ -217,8 +204,25 @@ export class GitWorktreeManager implements WorktreeManager {
     }
     // Re-checked: another release may have filled the pool while this one was cleaning.
     if (pool.length >= this.#opts.poolSize) return false;
-    pool.push(wt.path);
+    pool.push({ path: wt.path, gitDir: wt.gitDir });
     return true;
+  }
+
+  /**
+   * clean -ffdx (-ff: also nested repositories the agent created). git says nothing and exits 0 when
+   * it cannot remove what an agent made unwritable to the group; so the tree is checked to be clean,
+   * and if not, the identity gives the rights back and it is cleaned again.
+   */
+  async #clean(wt: Worktree): Promise<void> {
+    const clean = () => treeGit(wt, ["clean", "-q", "-ffdx"]);
+    const leftovers = async () =>
+      (await treeGit(wt, ["status", "--porcelain", "--ignored", "--untracked-files=all"])).stdout.trim();
+    await clean();
+    if (!wt.slot || (await leftovers()) === "") return;
+    await this.#giveBack(wt.path, wt.slot);
+    await clean();
+    const left = await leftovers();
+    if (left !== "") throw new WorktreeError("git_failed", "the tree could not be cleaned", left.slice(0, 500));
   }
 
   /** Deletes vault/<jobId> only if it still points at the base commit (atomic compare-and-delete). */
@@ -238,9 +242,14 @@ export class GitWorktreeManager implements WorktreeManager {
 
   async #sweep(): Promise<number> {
     let removed = 0;
-    await this.#eachLooseTree(async ({ repo, repoDir, dir, state }) => {
+    await this.#eachLooseTree(async ({ repo, repoDir, dir, state, slot }) => {
+      const sandboxed = (this.#opts.slots?.length ?? 0) > 0;
+      // A tree's slot is its group; with the sandbox on, a tree of no slot (made with it off) cannot be reused.
+      const poolable = repoDir !== null && (!sandboxed || slot !== undefined);
       if (state === null) {
-        const branch = await readBranch(dir);
+        // A run was in it when the previous process died: locked (it may still be open to its slot).
+        if (sandboxed) await lockTree(dir).catch(() => undefined);
+        const branch = repoDir === null ? "" : await readBranch(await this.#treeGitDir(repoDir, dir));
         await writeSlotState(dir, {
           state: "kept",
           keepUntil: this.#now() + this.#opts.keepFailedMs,
@@ -250,12 +259,17 @@ export class GitWorktreeManager implements WorktreeManager {
         log("info", "worktree_orphan_kept", { dir, branch });
       } else if (
         state.state === "idle" &&
-        repoDir !== null &&
-        (this.#pools.get(repo)?.length ?? 0) < this.#opts.poolSize
+        poolable &&
+        (this.#pools.get(poolKey(repo, slot))?.length ?? 0) < this.#opts.poolSize
       ) {
-        this.#pools.set(repo, [...(this.#pools.get(repo) ?? []), dir]);
+        const key = poolKey(repo, slot);
+        const gitDir = await this.#treeGitDir(repoDir, dir);
+        this.#pools.set(key, [...(this.#pools.get(key) ?? []), { path: dir, gitDir }]);
       } else if (state.state === "idle" || state.keepUntil <= this.#now()) {
-        await this.#discard(repo, repoDir, dir);
+        // No slot here: a run of that identity may be going on, so its rights are never given back
+        // from here; a tree an agent made unremovable stays, locked, and is logged.
+        if (repoDir !== null) await this.#remove(repo, repoDir, dir, undefined);
+        else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
         if (state.state === "kept") removed += 1;
       }
     });
@@ -263,29 +277,36 @@ export class GitWorktreeManager implements WorktreeManager {
   }
 
   /**
-   * At start-up, before any job runs: every tree without a state file belonged to a job that was
+   * At start-up, before any job runs: a tree without a state file belonged to a job that was
    * running when the previous process died (that job now reads `interrupted` and is never run
-   * again), and the pool is in memory only, so idle trees are nobody's either. Both are removed,
-   * with git's records of them; a failed job's kept tree stays until its time is up (sweep).
-   * Returns how many trees went.
+   * again), and the pool lives in memory only, so idle trees are nobody's either. Both are removed,
+   * with git's records of them (what an agent locked is given back by its slot first: no run of it
+   * is going on yet); a failed job's kept tree stays until its time is up (sweep). Returns how many.
    */
   async reconcileAfterRestart(): Promise<number> {
     let removed = 0;
-    await this.#eachLooseTree(async ({ repo, repoDir, dir, state }) => {
+    await this.#eachLooseTree(async ({ repo, repoDir, dir, state, slot }) => {
       if (state?.state === "kept") return;
       log("info", "worktree_reconciled", { dir, was: state === null ? "running" : "idle" });
-      await this.#discard(repo, repoDir, dir);
+      if (repoDir !== null) await this.#remove(repo, repoDir, dir, slot);
+      else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
       removed += 1;
     });
     return removed;
   }
 
   /**
-   * Visits every tree on disk that no job holds and the pool does not have, with its state; drops
-   * state files whose tree is gone, and git's records of trees deleted by hand.
+   * Visits every tree on disk that no job holds and no pool has, with its state and its slot (its
+   * group); drops state files whose tree is gone, and git's records of trees deleted by hand.
    */
   async #eachLooseTree(
-    visit: (t: { repo: string; repoDir: string | null; dir: string; state: SlotState | null }) => Promise<void>,
+    visit: (t: {
+      repo: string;
+      repoDir: string | null;
+      dir: string;
+      state: SlotState | null;
+      slot: WorktreeSlot | undefined;
+    }) => Promise<void>,
   ): Promise<void> {
     for (const repo of await readdir(this.#opts.worktreesDir).catch(() => [] as string[])) {
       const repoDir = await this.repoPath(repo).catch(() => null);
@@ -298,31 +319,51 @@ export class GitWorktreeManager implements WorktreeManager {
           if (!names.includes(owner)) await rm(dir, { force: true });
           continue;
         }
-        if (this.#held.has(dir) || this.#pools.get(repo)?.includes(dir)) continue;
-        await visit({ repo, repoDir, dir, state: await readSlotState(dir) });
+        if (this.#held.has(dir) || this.#isPooled(dir)) continue;
+        const gid = await stat(dir).then(
+          (st) => st.gid,
+          () => null,
+        );
+        const slot = this.#opts.slots?.find((s) => s.gid === gid);
+        await visit({ repo, repoDir, dir, state: await readSlotState(dir), slot });
       }
       if (repoDir !== null) await this.#withRepoLock(repo, () => git(repoDir, ["worktree", "prune"]));
     }
   }
 
-  /** Removes a tree; one of a repo no longer allowed is deleted as files (git cannot be asked). */
-  async #discard(repo: string, repoDir: string | null, dir: string): Promise<void> {
-    if (repoDir !== null) await this.#remove(repo, repoDir, dir);
-    else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
+  #isPooled(dir: string): boolean {
+    for (const pool of this.#pools.values()) if (pool.some((p) => p.path === dir)) return true;
+    return false;
   }
 
-  async #remove(repo: string, repoDir: string, dir: string): Promise<void> {
+  /** Removes a tree; with its slot (held under the run's lease), what the agent locked is given back first. */
+  async #remove(repo: string, repoDir: string, dir: string, slot: WorktreeSlot | undefined): Promise<void> {
     await this.#withRepoLock(repo, async () => {
       try {
         await git(repoDir, ["worktree", "remove", "--force", "--force", dir]);
       } catch (err) {
         if (!(err instanceof WorktreeError)) throw err;
-        // Not a registered worktree any more (or half-created): delete the files, forget the record.
-        await rm(dir, { recursive: true, force: true });
+        // Not a registered worktree any more, half-created, or holding what the executor may not
+        // delete: delete the files, forget the record.
+        await rm(dir, { recursive: true, force: true }).catch(async (e: unknown) => {
+          if (!slot) throw e;
+          await this.#giveBack(dir, slot);
+          await rm(dir, { recursive: true, force: true });
+        });
         await git(repoDir, ["worktree", "prune"]);
       }
     });
     await clearSlotState(dir);
+  }
+
+  /** As the slot's identity, gives the executor rights back on what its agent made private. */
+  async #giveBack(dir: string, slot: WorktreeSlot): Promise<void> {
+    await openTree(dir, slot);
+    try {
+      await slot.fixPermissions(dir);
+    } finally {
+      await lockTree(dir).catch(() => undefined);
+    }
   }
 
   /** Serializes changes to a repo's shared worktree metadata (.git/worktrees). */
@@ -341,27 +382,9 @@ export class GitWorktreeManager implements WorktreeManager {
   }
 }
 
-/**
- * A CLI killed in the middle of a git command leaves `index.lock`, and every later git command in
- * the tree fails. runProcess returns only after the CLI's whole process group is gone, so by the
- * time we get here nobody can be holding the lock: it is stale.
- */
-async function removeStaleIndexLock(dir: string): Promise<void> {
-  const gitDir = await linkedGitDir(dir);
-  if (gitDir !== null) await rm(path.join(gitDir, "index.lock"), { force: true });
-}
-
-/** A linked worktree's `.git` is a file `gitdir: <path>`; read it rather than spawning git. */
-async function linkedGitDir(dir: string): Promise<string | null> {
-  const text = await readFile(path.join(dir, ".git"), "utf8").catch(() => null);
-  const m = text === null ? null : /^gitdir: (.+)$/m.exec(text);
-  return m ? path.resolve(dir, (m[1] as string).trim()) : null;
-}
-
-/** The branch a leftover tree had checked out, for the log and the state file. */
-async function readBranch(dir: string): Promise<string> {
-  const gitDir = await linkedGitDir(dir);
-  const head = gitDir === null ? null : await readFile(path.join(gitDir, "HEAD"), "utf8").catch(() => null);
+/** The branch a tree had checked out (its HEAD in its git directory), for the log and the state file. */
+async function readBranch(gitDir: string): Promise<string> {
+  const head = await readFile(path.join(gitDir, "HEAD"), "utf8").catch(() => null);
   const m = head === null ? null : /^ref: refs\/heads\/(.+)$/m.exec(head);
   return m ? (m[1] as string).trim() : "";
 }

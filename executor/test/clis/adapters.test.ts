@@ -43,7 +43,7 @@ async function prepare(
   cli: CliName,
   prompt = "Fix the bug",
   profileEnv: Record<string, string> = PROFILE[cli],
-  extra: { auth?: AuthMode; maxBudgetUsd?: number } = {},
+  extra: { auth?: AuthMode; maxBudgetUsd?: number; sandboxed?: boolean } = {},
 ): Promise<{ inv: CliInvocation; home: string; loginHome: string }> {
   const home = path.join(dir, `h${++n}`);
   const loginHome = path.join(dir, `login${n}`);
@@ -56,6 +56,7 @@ async function prepare(
     auth: extra.auth ?? "api_key",
     loginHome,
     ...(extra.maxBudgetUsd !== undefined ? { maxBudgetUsd: extra.maxBudgetUsd } : {}),
+    ...(extra.sandboxed ? { sandboxed: true } : {}),
   });
   return { inv, home, loginHome };
 }
@@ -193,6 +194,32 @@ describe("prepare", () => {
     expect(() => statSync(loginHome)).toThrow();
   });
 
+  it("codex: a subscription as an agent identity runs in its own home on a copy of the login (the runner's)", async () => {
+    const { inv, home, loginHome } = await prepare(
+      "codex",
+      "x",
+      { CODEX_BIN: "/opt/codex" },
+      {
+        auth: "subscription",
+        sandboxed: true,
+      },
+    );
+    expect(inv.env.CODEX_HOME).toBe(`${home}/.codex`);
+    expect(inv.env.CODEX_HOME).not.toBe(loginHome);
+    // Its own home: no need for --ephemeral, and its session log is followed for the budget.
+    expect(inv.argv).not.toContain("--ephemeral");
+    expect(inv.argv).toContain("danger-full-access");
+    expect(overrides(inv.argv)["model_providers.vault.requires_openai_auth"]).toBe("true");
+    expect(adapters.codex.loginFiles({ auth: "subscription", sandboxed: true })).toEqual({
+      files: [{ login: "auth.json", run: ".codex/auth.json" }],
+      exclusive: true,
+    });
+    expect(adapters.codex.usageLog("subscription", true)).not.toBeNull();
+    expect(adapters.codex.usageLog("subscription", false)).toBeNull();
+    expect(adapters.codex.loginFiles({ auth: "subscription", sandboxed: false })).toBeNull();
+    expect(adapters.codex.loginFiles({ auth: "api_key", sandboxed: true })).toBeNull();
+  });
+
   it("codex: a base URL cannot break out of its TOML string", () => {
     const c = overrides(
       codexOverrides({ baseUrl: 'http://x/"\nmodel_provider = "evil', auth: "api_key", runHome: "/h" }),
@@ -249,6 +276,19 @@ describe("prepare", () => {
     expect(inv.env.GEMINI_API_KEY).toBeUndefined();
     expect(inv.env.GOOGLE_GEMINI_BASE_URL).toBeUndefined();
     expect(inv.env.GEMINI_CLI_HOME).toBe(home);
+  });
+
+  it("gemini: as an agent identity, no links into the login home: the runner copies the login files", async () => {
+    const { home } = await prepare("gemini", "x", PROFILE.gemini, { auth: "subscription", sandboxed: true });
+    expect(() => lstatSync(`${home}/.gemini/oauth_creds.json`)).toThrow();
+    expect(adapters.gemini.loginFiles({ auth: "subscription", sandboxed: true })).toEqual({
+      files: [
+        { login: ".gemini/oauth_creds.json", run: ".gemini/oauth_creds.json" },
+        { login: ".gemini/google_accounts.json", run: ".gemini/google_accounts.json" },
+      ],
+      exclusive: false,
+    });
+    expect(adapters.claude.loginFiles({ auth: "subscription", sandboxed: true })).toBeNull();
   });
 
   it("gemini: a token refresh written to the run's home lands in the login home", async () => {

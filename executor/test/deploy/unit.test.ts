@@ -65,6 +65,18 @@ describe("systemd unit", () => {
     expect(text).toMatch(/^NoNewPrivileges=yes$/m);
   });
 
+  it("agent sandbox: only the capabilities the identity switch needs, no user namespace mapping, no metadata route", () => {
+    const text = readFileSync(UNIT, "utf8");
+    expect(text).toMatch(/^CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL$/m);
+    expect(text).toMatch(/^AmbientCapabilities=CAP_SETUID CAP_SETGID CAP_KILL$/m);
+    // PrivateUsers maps only root and the service user: the agent identities would not exist.
+    expect(text).not.toMatch(/^PrivateUsers=/m);
+    expect(text).toMatch(/^IPAddressDeny=.*\b169\.254\.0\.0\/16\b/m);
+    expect(text).toMatch(/^RestrictNamespaces=yes$/m);
+    // The identities pass through the state directory to their worktree and home.
+    expect(text).toMatch(/^StateDirectoryMode=0711$/m);
+  });
+
   it("install.sh is valid bash and its dry run names every step without changing anything", () => {
     expect(spawnSync("bash", ["-n", path.join(DEPLOY, "install.sh")]).status).toBe(0);
     const r = spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], {
@@ -77,10 +89,17 @@ describe("systemd unit", () => {
       "build the executor bundle",
       "install to /opt/vault-executor",
       "environment file",
+      "agent identities",
       "install the unit",
       "health check",
     ]) {
       expect(r.stdout).toContain(step);
     }
+    // One identity per slot (MAX_EXECUTORS defaults to 2), the service user in each one's group.
+    for (const i of [0, 1]) {
+      expect(r.stdout).toMatch(new RegExp(`useradd --system --user-group .*vault-agent-${i}\\n`));
+      expect(r.stdout).toContain(`usermod --append --groups vault-agent-${i} vault-executor`);
+    }
+    expect(r.stdout).toContain("install -d -m 0700 -o vault-executor -g vault-executor /var/lib/vault-executor/repos");
   });
 });

@@ -98,7 +98,8 @@ function fakes(
     async acquire(repo, ref, jobId): Promise<Worktree> {
       calls.push(`acquire ${repo} ${ref ?? "-"} ${jobId}`);
       if (opts.acquireFails) throw Object.assign(new Error("repo 'demo' is not allowed"), { code: "repo_not_allowed" });
-      return { repo, path: path.join(dir, "wt", jobId), branch: `vault/${jobId}`, baseCommit: "0".repeat(40) };
+      const wtPath = path.join(dir, "wt", jobId);
+      return { repo, path: wtPath, branch: `vault/${jobId}`, baseCommit: "0".repeat(40), gitDir: `${wtPath}.git` };
     },
     async collect(wt, o) {
       calls.push(`collect ${path.basename(wt.path)} diffs=${String(Boolean(o?.diffs))}`);
@@ -113,6 +114,7 @@ function fakes(
     name: "claude",
     stopsAtBudget: !opts.logsUsage,
     usageLog: () => (opts.logsUsage ? GEMINI_USAGE_LOG : null),
+    loginFiles: () => null,
     async prepare(input) {
       calls.push(`prepare ${input.model}`);
       homes.push(input.home);

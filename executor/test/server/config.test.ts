@@ -26,6 +26,8 @@ describe("loadConfig", () => {
       JOB_RETENTION_DAYS: 30,
       // Every valid job fits: the contract's bound on a JobRequest's JSON.
       MAX_BODY_BYTES: MAX_JOB_REQUEST_BYTES,
+      AGENT_SANDBOX: "on",
+      AGENT_USER_PREFIX: "vault-agent-",
     });
   });
 
@@ -63,6 +65,11 @@ describe("loadConfig", () => {
     expect(fail({ ...secrets, PORT: "http" })).toMatch(/PORT must be a whole number/);
     expect(fail({ ...secrets, MAX_EXECUTORS: "0" })).toMatch(/MAX_EXECUTORS must be at least 1/);
     expect(fail({ ...secrets, LOG_LEVEL: "loud" })).toMatch(/LOG_LEVEL must be one of debug, info, warn, error/);
+    // The sandbox goes off only when asked for in so many words.
+    expect(fail({ ...secrets, AGENT_SANDBOX: "no" })).toMatch(/AGENT_SANDBOX must be on or off/);
+    expect(fail({ ...secrets, AGENT_USER_PREFIX: "Agents/" })).toMatch(
+      /AGENT_USER_PREFIX must be the start of a system user name/,
+    );
     expect(fail({ ...secrets, DEFAULT_TIMEOUT_MS: "9000", MAX_TIMEOUT_MS: "5000" })).toMatch(
       /DEFAULT_TIMEOUT_MS \(9000\) must not exceed MAX_TIMEOUT_MS \(5000\)/,
     );

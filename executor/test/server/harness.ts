@@ -43,6 +43,8 @@ export function harness(extra: Record<string, string> = {}): Harness {
     CLAUDE_BIN: FAKE_CLAUDE,
     LOG_LEVEL: "error",
     KILL_GRACE_MS: "300",
+    // These suites test the API, queue and process handling; test/sandbox runs the same harness on.
+    AGENT_SANDBOX: "off",
     ...extra,
   };
   return {
@@ -75,12 +77,17 @@ export async function start(h: Harness, o: ExecutorOverrides = {}): Promise<{ ex
 
 export const MAIN = path.join(import.meta.dirname, "..", "..", "src", "main.ts");
 
-/** The executor as a real process (`node src/main.ts`, Node 22 strips the types) on port 0. */
+/**
+ * The executor as a real process (`node src/main.ts`, Node 22 strips the types) on port 0; `wrap`
+ * is an argv prefix that starts it (e.g. setpriv, to run it as the systemd unit would).
+ */
 export async function spawnExecutor(
   h: Harness,
   extra: Record<string, string> = {},
+  wrap: readonly string[] = [],
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [MAIN], {
+  const [file = process.execPath, ...args] = [...wrap, process.execPath, MAIN];
+  const child = spawn(file, args, {
     env: { PATH: process.env.PATH ?? "", ...h.env, ANTHROPIC_API_KEY: "k", ...extra },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,108 @@
+/**
+ * Starting a process as an agent identity, and cleaning up after one.
+ *
+ * `setpriv` (util-linux, on every Debian) execs the program in place, so the pid, the process group
+ * and the kill-on-timeout of process/run.ts stay what they were. Before the exec it sets real,
+ * effective and saved uid and gid, drops every supplementary group, clears the inheritable and
+ * ambient capability sets and sets no_new_privs. The ambient set matters under systemd: the
+ * executor is not root there and holds CAP_SETUID/SETGID/KILL as ambient capabilities, which a
+ * plain setuid() between two non-root users would keep and pass on through execve, letting the agent
+ * switch back to the executor's user. Node's own `spawn({uid, gid})` cannot clear them.
+ */
+import path from "node:path";
+import { which } from "../health.ts";
+import type { ProcessOutcome, RunProcessOptions } from "../interfaces.ts";
+import type { AgentIdentity } from "./identities.ts";
+
+export type RunProcess = (o: RunProcessOptions) => Promise<ProcessOutcome>;
+
+export interface RunAsTools {
+  setpriv: string;
+  /** procps `kill`, for `kill -KILL -1` as the identity. */
+  kill: string;
+  chmod: string;
+  runProcess: RunProcess;
+}
+
+export function asIdentity(setpriv: string, id: AgentIdentity, argv: readonly string[]): string[] {
+  return [
+    setpriv,
+    `--reuid=${id.uid}`,
+    `--regid=${id.gid}`,
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--ambient-caps=-all",
+    "--no-new-privs",
+    "--",
+    ...argv,
+  ];
+}
+
+function notStarted(message: string): ProcessOutcome {
+  return {
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    timedOut: false,
+    aborted: false,
+    spawnError: message,
+    durationMs: 0,
+    pid: null,
+  };
+}
+
+/** setpriv's own words when the program could not be executed (ENOENT, EACCES for the identity). */
+const EXEC_FAILED = /^setpriv: failed to execute .*$/m;
+
+/**
+ * runProcess as `id`. A program that is missing, or that the identity may not execute, comes back as
+ * a spawnError exactly like an unsandboxed spawn's ENOENT/EACCES, so a setup problem never reads as
+ * a model failure.
+ */
+export async function runAs(tools: RunAsTools, id: AgentIdentity, opts: RunProcessOptions): Promise<ProcessOutcome> {
+  const [program, ...args] = opts.argv;
+  if (program === undefined || program === "") return notStarted("empty argv");
+  // Resolved here, with the child's PATH (as spawn would), so the identity execs a fixed path.
+  const resolved = await which(program, opts.env.PATH ?? "");
+  if (resolved === null) return notStarted(`ENOENT: spawn ${program} ENOENT`);
+  const out = await tools.runProcess({ ...opts, argv: asIdentity(tools.setpriv, id, [resolved, ...args]) });
+  const failed = (out.exitCode === 126 || out.exitCode === 127) && EXEC_FAILED.exec(out.stderr);
+  return failed ? { ...out, spawnError: failed[0].replace(/^setpriv: /, ""), exitCode: null } : out;
+}
+
+/**
+ * Kills every process the identity still has: one that escaped the CLI's process group with
+ * setsid() would otherwise live on into the slot's next run. kill(-1) as the identity reaches
+ * exactly its own processes, and works where /proc hides them from the executor (ProtectProc).
+ */
+export async function reap(tools: RunAsTools, id: AgentIdentity): Promise<void> {
+  await tools.runProcess({
+    // procps kill reads `-s KILL -1` as options; `-KILL -1` is its documented "every process I can".
+    argv: asIdentity(tools.setpriv, id, [tools.kill, "-KILL", "-1"]),
+    cwd: "/",
+    env: { PATH: "/usr/bin:/bin" },
+    timeoutMs: 5_000,
+    killGraceMs: 1_000,
+    maxOutputBytes: 4096,
+  });
+}
+
+/**
+ * Makes what the identity created under `dir` readable and removable by the executor (user and group
+ * rwX), for when an agent took the group's rights away (chmod 700, a restrictive umask). Run as the
+ * identity, which owns those files; entries the executor owns are already fine, so chmod's
+ * complaints about them are expected and ignored.
+ */
+export async function fixPermissions(tools: RunAsTools, id: AgentIdentity, dir: string): Promise<void> {
+  await tools.runProcess({
+    argv: asIdentity(tools.setpriv, id, [tools.chmod, "-R", "u+rwX,g+rwX", "--", path.resolve(dir)]),
+    cwd: "/",
+    env: { PATH: "/usr/bin:/bin", LANG: "C" },
+    timeoutMs: 120_000,
+    killGraceMs: 1_000,
+    maxOutputBytes: 64 * 1024,
+  });
+}
