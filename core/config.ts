@@ -56,6 +56,12 @@ const ConfigSchema = z.object({
   VAULT_AUTH_TOKEN: z.string().min(1),
   EXECUTOR_SECRET: z.string().min(1),
   CALLBACK_SECRET: z.string().min(1),
+  // Optional so a Worker used only with the static bearer (Claude Code, scripts) still starts; without
+  // it the consent page refuses every sign-in and says how to set it.
+  OWNER_SECRET: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(16, "must be at least 16 characters").optional(),
+  ),
 });
 
 export interface Config {
@@ -70,6 +76,8 @@ export interface Config {
   authToken: string;
   executorSecret: string;
   callbackSecret: string;
+  /** What the owner types on the OAuth consent page; undefined when not set (OAuth sign-in refused). */
+  ownerSecret: string | undefined;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -79,7 +87,7 @@ function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((i) => {
       const name = String(i.path[0] ?? "config");
-      return name === "LADDER" ? `${name}: ${i.message}` : name;
+      return name === "LADDER" || name === "OWNER_SECRET" ? `${name}: ${i.message}` : name;
     })
     .join("; ");
 }
@@ -107,6 +115,7 @@ export function getConfig(env: Env): Config {
     authToken: e.VAULT_AUTH_TOKEN,
     executorSecret: e.EXECUTOR_SECRET,
     callbackSecret: e.CALLBACK_SECRET,
+    ownerSecret: e.OWNER_SECRET,
   };
   cache.set(env, config);
   return config;

@@ -7,6 +7,9 @@ import type { z } from "zod";
 export type ErrorCode =
   | "unauthorized"
   | "forbidden_origin"
+  | "forbidden_host"
+  | "insufficient_scope"
+  | "rate_limited"
   | "payload_too_large"
   | "bad_json"
   | "unsupported_media_type"
@@ -24,7 +27,11 @@ export function statusFor(code: ErrorCode): number {
     case "unauthorized":
       return 401;
     case "forbidden_origin":
+    case "forbidden_host":
+    case "insufficient_scope":
       return 403;
+    case "rate_limited":
+      return 429;
     case "payload_too_large":
       return 413;
     case "bad_json":

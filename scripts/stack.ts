@@ -18,7 +18,7 @@ export interface StackOptions {
   inspectorPort: number;
   /** Where local state lives: D1/KV/Workflows (wrangler), executor data, repos, worktrees. */
   stateDir: string;
-  /** The .dev.vars-style file holding VAULT_AUTH_TOKEN, EXECUTOR_SECRET, CALLBACK_SECRET. */
+  /** The .dev.vars-style file holding VAULT_AUTH_TOKEN, EXECUTOR_SECRET, CALLBACK_SECRET, OWNER_SECRET. */
   secretsFile: string;
   /** Extra executor environment (profiles, CLI paths, model API keys and base URLs). */
   executorEnv?: Record<string, string>;
@@ -85,6 +85,8 @@ export interface Secrets {
   VAULT_AUTH_TOKEN: string;
   EXECUTOR_SECRET: string;
   CALLBACK_SECRET: string;
+  /** What the owner types on the OAuth consent page (Claude.ai's sign-in). */
+  OWNER_SECRET: string;
 }
 
 export interface RunningStack {
@@ -99,6 +101,8 @@ export interface RunningStack {
   restartExecutor(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
   /** Stops the executor and leaves it down. */
   stopExecutor(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops wrangler dev and starts it again on the same port and state (a Worker restart). */
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -106,7 +110,7 @@ export class StackError extends Error {
   override readonly name = "StackError";
 }
 
-const SECRET_KEYS = ["VAULT_AUTH_TOKEN", "EXECUTOR_SECRET", "CALLBACK_SECRET"] as const;
+const SECRET_KEYS = ["VAULT_AUTH_TOKEN", "EXECUTOR_SECRET", "CALLBACK_SECRET", "OWNER_SECRET"] as const;
 
 /** Reads the secrets file, creating it (mode 0600) with random values for any key missing. */
 export function ensureSecrets(file: string): Secrets {
@@ -131,6 +135,7 @@ export function ensureSecrets(file: string): Secrets {
     VAULT_AUTH_TOKEN: existing.get("VAULT_AUTH_TOKEN") ?? "",
     EXECUTOR_SECRET: existing.get("EXECUTOR_SECRET") ?? "",
     CALLBACK_SECRET: existing.get("CALLBACK_SECRET") ?? "",
+    OWNER_SECRET: existing.get("OWNER_SECRET") ?? "",
   };
 }
 
@@ -302,39 +307,42 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   };
 
   const vars = { EXECUTOR_URL: executorUrl, PUBLIC_URL: workerUrl, ...opts.workerVars };
-  const worker = spawn(
-    path.join(BIN, "wrangler"),
-    [
-      "dev",
-      "--local",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(opts.workerPort),
-      "--inspector-port",
-      String(opts.inspectorPort),
-      "--persist-to",
-      wranglerState,
-      "--env-file",
-      opts.secretsFile,
-      "--show-interactive-dev-session=false",
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ],
-    {
-      cwd: ROOT,
-      env: baseEnv(),
-      detached: true,
-      stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
-    },
-  );
-  pipeLines(worker, "worker", opts.log);
+  const spawnWorker = (): ChildProcess => {
+    const child = spawn(
+      path.join(BIN, "wrangler"),
+      [
+        "dev",
+        "--local",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(opts.workerPort),
+        "--inspector-port",
+        String(opts.inspectorPort),
+        "--persist-to",
+        wranglerState,
+        "--env-file",
+        opts.secretsFile,
+        "--show-interactive-dev-session=false",
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      {
+        cwd: ROOT,
+        env: baseEnv(),
+        detached: true,
+        stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
+      },
+    );
+    pipeLines(child, "worker", opts.log);
+    return child;
+  };
 
   const stack: RunningStack = {
     workerUrl,
     executorUrl,
     secrets,
     agentSandbox: sandbox.summary,
-    worker,
+    worker: spawnWorker(),
     executor: spawnExecutor(),
     async restartExecutor(signal = "SIGKILL", env = {}) {
       await stopGroup(stack.executor, signal, 10_000);
@@ -344,6 +352,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     async stopExecutor(signal = "SIGTERM") {
       await stopGroup(stack.executor, signal, 25_000);
     },
+    async restartWorker() {
+      await stopGroup(stack.worker, "SIGINT", 5_000);
+      stack.worker = spawnWorker();
+      await waitHealthy(`${workerUrl}/health`, 60_000, stack.worker, (s) => s === 200 || s === 503);
+    },
     async stop() {
       await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
       sandbox.remove();
@@ -352,7 +365,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   try {
     await Promise.all([
       waitHealthy(`${executorUrl}/health`, 30_000, stack.executor),
-      waitHealthy(`${workerUrl}/health`, 60_000, worker, (s) => s === 200 || s === 503),
+      waitHealthy(`${workerUrl}/health`, 60_000, stack.worker, (s) => s === 200 || s === 503),
     ]);
   } catch (err) {
     await stack.stop();

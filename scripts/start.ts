@@ -73,6 +73,10 @@ ${readinessReport(health, envFile)}
 Connect Claude Code:
   claude mcp add --transport http vault ${stack.workerUrl}/mcp --header "Authorization: Bearer ${token}"
 
+OAuth clients (Claude.ai needs the deployed https URL; locally e.g. the MCP Inspector):
+  metadata   ${stack.workerUrl}/.well-known/oauth-protected-resource/mcp
+  consent    asks for OWNER_SECRET (in .dev.vars)
+
 Ctrl-C stops both.
 `);
   let stopping = false;

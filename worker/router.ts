@@ -4,12 +4,15 @@ import { AppError, ConfigError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { handleApi } from "./api/routes.ts";
 import { handleCallback } from "./callback.ts";
+import { preflight, withCors } from "./cors.ts";
 import { errorResponse } from "./errors.ts";
 import { authGuard } from "./guards/auth.ts";
+import { hostGuard } from "./guards/host.ts";
 import { mediaGuard } from "./guards/media.ts";
 import { originGuard } from "./guards/origin.ts";
 import { sizeGuard } from "./guards/size.ts";
 import { handleMcp } from "./mcp/server.ts";
+import { handleOAuth, isOAuthPath } from "./oauth/routes.ts";
 import { health, misconfigured } from "./services/health.ts";
 
 const CALLBACK = /^\/api\/callback\/([^/]+)$/;
@@ -30,25 +33,46 @@ async function healthResponse(request: Request, env: Env): Promise<Response> {
 }
 
 /**
- * /mcp and /api: origin → auth → size → media → handler, composed with `??` so the first guard that
- * answers stops the request before anything later (auth before any parsing). /health is open; the
+ * /health reads the config itself (it still answers, naming the variable to fix, when the config is
+ * broken); the Host rule applies to it whenever the config, and so PUBLIC_URL, is readable.
+ */
+function hostGuardIfConfigured(request: Request, env: Env): Response | undefined {
+  try {
+    return hostGuard(request, getConfig(env));
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Host first (on a loopback Worker, a non-loopback Host is a DNS-rebinding attempt, refused on
+ * every route). Then /mcp and /api: origin → auth → size → media → handler, composed with `??` so
+ * the first guard that answers stops the request before anything later (auth before any parsing).
+ * /health is open; the OAuth endpoints are how a client gets a token, so they take none; the
  * executor's callback carries its own HMAC instead of the bearer.
  */
 export async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   try {
     const url = new URL(request.url);
-    if (url.pathname === "/health") return await healthResponse(request, env);
+    if (url.pathname === "/health") return hostGuardIfConfigured(request, env) ?? (await healthResponse(request, env));
     const config = getConfig(env);
+    const wrongHost = hostGuard(request, config);
+    if (wrongHost) return wrongHost;
     const callback = CALLBACK.exec(url.pathname);
     if (callback?.[1] && request.method === "POST") return await handleCallback(request, env, callback[1]);
+    if (isOAuthPath(url.pathname)) return await handleOAuth(request, env, ctx, config);
     const isMcp = url.pathname === "/mcp";
     if (isMcp || url.pathname === "/api" || url.pathname.startsWith("/api/")) {
-      return (
-        originGuard(request, config) ??
-        (await authGuard(request, config)) ??
-        sizeGuard(request, config) ??
-        mediaGuard(request, config) ??
-        (isMcp ? await handleMcp(request, env, ctx, config) : await handleApi(request, env, ctx, config))
+      const refused = originGuard(request, config);
+      if (refused) return refused;
+      if (request.method === "OPTIONS") return preflight(request);
+      return withCors(
+        request,
+        (await authGuard(request, config, env)) ??
+          sizeGuard(request, config) ??
+          mediaGuard(request, config) ??
+          (isMcp ? await handleMcp(request, env, ctx, config) : await handleApi(request, env, ctx, config)),
       );
     }
     throw new AppError(

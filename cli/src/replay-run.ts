@@ -15,9 +15,17 @@ export interface ReplayResult extends ReplayItem {
   error?: string;
 }
 
-export interface FollowOptions {
-  fromTier?: string | undefined;
+/** What each `POST /api/replay` of a run carries besides the task id (the plan's dry run too). */
+export interface ReplayOptions {
   force: boolean;
+  fromTier?: string;
+  /** Terminate a still-waiting original instance first instead of skipping the task. */
+  includeWaiting?: boolean;
+  budgetUsd?: number;
+}
+
+export interface FollowOptions {
+  options: ReplayOptions;
   concurrency: number;
   intervalMs: number;
   /** A line per state change; absent with --json. */
@@ -75,11 +83,7 @@ export async function startAndFollow(
 async function replayOne(api: Api, originalId: string, o: FollowOptions): Promise<ReplayResult> {
   let item: ReplayItem | undefined;
   try {
-    const report = await api.post(
-      "/api/replay",
-      { taskId: originalId, force: o.force, ...(o.fromTier ? { fromTier: o.fromTier } : {}) },
-      ReplayReport,
-    );
+    const report = await api.post("/api/replay", { ...o.options, taskId: originalId }, ReplayReport);
     item = report.items[0];
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
@@ -93,7 +97,7 @@ async function replayOne(api: Api, originalId: string, o: FollowOptions): Promis
   }
   const newId = item.newTaskId;
   o.onTrack?.(newId, false);
-  o.progress?.(`${originalId} → ${newId}  started${o.fromTier ? ` from ${o.fromTier}` : ""}`);
+  o.progress?.(`${originalId} → ${newId}  started${o.options.fromTier ? ` from ${o.options.fromTier}` : ""}`);
   let last = "";
   let failures = 0;
   try {

@@ -2,11 +2,14 @@
  * The `vault` binary as a real child process against the real local stack (scripts/stack.ts through
  * the e2e fixture: wrangler dev + executor + the real claude CLI against the mock model API).
  * The ladder is just `deepseek`, whose mock answers 500: a task on `auto` fails and waits for a
- * human at once; `sonnet` answers, so a replay `--from-tier sonnet` succeeds.
+ * human at once (its instance stays alive, waiting); `sonnet` answers, so a replay `--from-tier
+ * sonnet` succeeds.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { BreakerVerification } from "@vault-mcp/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2E, startE2E, waitState } from "../../test/e2e/fixture.ts";
 import type { Io } from "../src/command.ts";
@@ -49,6 +52,33 @@ async function waitStatus(id: string, done: (s: string) => boolean, timeoutMs = 
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** wrangler's own view of an instance (`workflows instances describe --local --json`), as an operator sees it. */
+function wrangler(args: string[]): string {
+  const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "wrangler"), args, {
+    cwd: ROOT,
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+const instanceStatus = (id: string): string =>
+  (
+    JSON.parse(
+      wrangler([
+        "workflows",
+        "instances",
+        "describe",
+        "execute-workflow",
+        id,
+        "--local",
+        "--port",
+        new URL(e.stack.workerUrl).port,
+        "--json",
+      ]),
+    ) as { status: string }
+  ).status;
 
 const replaysOf = async (id: string) =>
   (await api<{ tasks: { id: string; replayOf: string | null }[] }>("/api/tasks?limit=500")).tasks.filter(
@@ -140,9 +170,62 @@ describe("vault tasks", () => {
 });
 
 describe("vault replay", () => {
+  it("a task whose instance still waits is skipped; --include-waiting terminates that instance first", async () => {
+    const id = await failedTask();
+    const waiting = await vault(["replay", id, "--from-tier", "sonnet", "--json", ...FAST]);
+    expect(waiting.code, waiting.err).toBe(0);
+    expect(json<ReplayJson>(waiting)).toMatchObject({
+      started: 0,
+      skipped: 1,
+      items: [
+        {
+          originalId: id,
+          newTaskId: null,
+          status: "skipped",
+          reason: expect.stringMatching(/waiting for a human decision.*--include-waiting/),
+        },
+      ],
+    });
+    expect(["running", "waiting"]).toContain(instanceStatus(id));
+    const dry = await vault(["replay", id, "--include-waiting", "--dry-run"]);
+    expect(dry.code, dry.err).toBe(0);
+    expect(dry.out).toMatch(
+      new RegExp(`${id}\\s+-\\s+would replay; its (running|waiting) workflow instance would be terminated first`),
+    );
+    expect(["running", "waiting"]).toContain(instanceStatus(id));
+    expect(await replaysOf(id)).toEqual([]);
+
+    const r = await vault([
+      "replay",
+      id,
+      "--from-tier",
+      "sonnet",
+      "--include-waiting",
+      "--budget",
+      "7",
+      "--json",
+      ...FAST,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const newId = json<ReplayJson>(r).items[0]?.newTaskId as string;
+    expect(json<ReplayJson>(r)).toMatchObject({ started: 1, succeeded: 1 });
+    expect(instanceStatus(id)).toBe("terminated");
+    const original = json<{ decisions: { kind: string; decision: string }[] }>(
+      await vault(["tasks", "show", id, "--json"]),
+    );
+    expect(original.decisions.map((d) => [d.kind, d.decision])).toEqual([
+      ["replay", expect.stringMatching(/^terminated its (running|waiting) workflow instance to replay it$/)],
+      ["replay", `replayed as ${newId}`],
+    ]);
+    const replayed = json<{ task: { budgetUsd: number; replayOf: string } }>(
+      await vault(["tasks", "show", newId, "--json"]),
+    );
+    expect(replayed.task).toMatchObject({ budgetUsd: 7, replayOf: id });
+  }, 60_000);
+
   it("one task: a new instance from another tier, linked and recorded; again → skipped; --force → a second one", async () => {
     const id = await failedTask();
-    const first = await vault(["replay", id, "--from-tier", "sonnet", "--json", ...FAST]);
+    const first = await vault(["replay", id, "--from-tier", "sonnet", "--include-waiting", "--json", ...FAST]);
     expect(first.code, first.err).toBe(0);
     expect(first.err).toBe("");
     const report = json<ReplayJson>(first);
@@ -159,9 +242,9 @@ describe("vault replay", () => {
     const original = json<{ decisions: { kind: string; decision: string }[] }>(
       await vault(["tasks", "show", id, "--json"]),
     );
-    expect(original.decisions).toEqual([expect.objectContaining({ kind: "replay", decision: `replayed as ${newId}` })]);
+    expect(original.decisions.at(-1)).toMatchObject({ kind: "replay", decision: `replayed as ${newId}` });
 
-    const again = await vault(["replay", id, "--from-tier", "sonnet", "--json", ...FAST]);
+    const again = await vault(["replay", id, "--from-tier", "sonnet", "--include-waiting", "--json", ...FAST]);
     expect(again.code, again.err).toBe(0);
     expect(json<ReplayJson>(again)).toMatchObject({
       started: 0,
@@ -178,7 +261,7 @@ describe("vault replay", () => {
 
   it("without --json: a progress line per state change on stderr, the summary table on stdout", async () => {
     const id = await failedTask();
-    const r = await vault(["replay", id, "--from-tier", "sonnet", ...FAST]);
+    const r = await vault(["replay", id, "--from-tier", "sonnet", "--include-waiting", ...FAST]);
     expect(r.code, r.err).toBe(0);
     const [newId] = (await replaysOf(id)).map((t) => t.id);
     expect(r.err).toContain(`${id} → ${newId}  started from sonnet`);
@@ -196,7 +279,15 @@ describe("vault replay", () => {
     const countTasks = async () => (await api<{ tasks: unknown[] }>("/api/tasks?limit=500")).tasks.length;
     const before = await countTasks();
 
-    const dry = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--dry-run", "--json"]);
+    // The tasks above still wait for a human: each run ends their instances first.
+    const BULK = ["replay", "--failed", "--since", "1h", "--limit", "100"];
+    const skipping = json<ReplayJson>(await vault([...BULK, "--dry-run", "--json"]));
+    for (const orig of [a, b])
+      expect(skipping.items.find((i) => i.originalId === orig)).toMatchObject({
+        status: "skipped",
+        reason: expect.stringContaining("--include-waiting"),
+      });
+    const dry = await vault([...BULK, "--include-waiting", "--dry-run", "--json"]);
     expect(dry.code, dry.err).toBe(0);
     const plan = json<ReplayJson>(dry);
     expect(plan.dryRun).toBe(true);
@@ -205,24 +296,13 @@ describe("vault replay", () => {
     );
     expect(plan.started).toBe(0);
     expect(await countTasks()).toBe(before);
-    const dryTable = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--dry-run"]);
+    const dryTable = await vault([...BULK, "--include-waiting", "--dry-run"]);
     expect(dryTable.out).toMatch(new RegExp(`${a}\\s+-\\s+would replay`));
     expect(dryTable.out).toMatch(/would be replayed, \d+ skipped \(dry run: nothing started\)/);
     expect(await countTasks()).toBe(before);
 
     // Replays run on `auto` again: deepseek fails, they wait for a human, so the command exits 1.
-    const real = await vault([
-      "replay",
-      "--failed",
-      "--since",
-      "1h",
-      "--limit",
-      "100",
-      "--concurrency",
-      "3",
-      "--json",
-      ...FAST,
-    ]);
+    const real = await vault([...BULK, "--concurrency", "3", "--include-waiting", "--json", ...FAST]);
     expect(real.code, real.err).toBe(1);
     const done = json<ReplayJson>(real);
     const started = done.items.filter((i) => i.status === "started");
@@ -232,7 +312,7 @@ describe("vault replay", () => {
     for (const orig of [a, b]) expect(await replaysOf(orig)).toHaveLength(1);
 
     const afterFirst = await countTasks();
-    const second = await vault(["replay", "--failed", "--since", "1h", "--limit", "100", "--json", ...FAST]);
+    const second = await vault([...BULK, "--include-waiting", "--json", ...FAST]);
     expect(second.code, second.err).toBe(0);
     const again = json<ReplayJson>(second);
     expect(again.started).toBe(0);
@@ -251,7 +331,7 @@ describe("vault replay under today's block", () => {
       `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at) VALUES ('${day}', 20, 1, 'ok', 0) ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + 20`,
     );
     try {
-      const r = await vault(["replay", a, b, "--concurrency", "1", "--json", ...FAST]);
+      const r = await vault(["replay", a, b, "--concurrency", "1", "--include-waiting", "--json", ...FAST]);
       expect(r.code, r.err).toBe(1);
       const report = json<ReplayJson>(r);
       expect(report.items).toEqual([
@@ -265,6 +345,8 @@ describe("vault replay under today's block", () => {
       ]);
       expect(report).toMatchObject({ started: 0, errors: 2, failed: 2 });
       expect([...(await replaysOf(a)), ...(await replaysOf(b))]).toEqual([]);
+      // Refused before anything changed: the originals still wait for their human.
+      for (const orig of [a, b]) expect(["running", "waiting"]).toContain(instanceStatus(orig));
     } finally {
       e.d1(`UPDATE circuit_breaker SET spent_usd = spent_usd - 20 WHERE scope = '${day}'`);
     }
@@ -336,6 +418,84 @@ describe("vault decide and breakers", () => {
     expect(raise.out).toContain(`${created.id}: cap raised to $10.00; the task resumes`);
     expect(await waitStatus(created.id, (s) => s !== "halted" && s !== "running")).toBe("succeeded");
   }, 120_000);
+});
+
+/** A query of docs/BREAKERS.md, exactly as an operator would paste it into the D1 console. */
+function documentedQuery(name: "day" | "month"): string {
+  const doc = readFileSync(path.join(ROOT, "docs", "BREAKERS.md"), "utf8");
+  const m = new RegExp(`<!-- breakers:${name} -->\\n\`\`\`sql\\n([\\s\\S]*?)\`\`\``).exec(doc);
+  if (!m?.[1]) throw new Error(`docs/BREAKERS.md has no breakers:${name} query`);
+  return m[1];
+}
+
+interface ConsoleRow {
+  scope: string;
+  recorded_usd: number;
+  computed_usd: number;
+  recorded_runs: number;
+  computed_runs: number;
+}
+
+function consoleRow(name: "day" | "month"): ConsoleRow {
+  const out = JSON.parse(
+    wrangler([
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--persist-to",
+      path.join(e.dir, "state", "wrangler"),
+      "--json",
+      "--command",
+      documentedQuery(name),
+    ]),
+  ) as { results: ConsoleRow[] }[];
+  const row = out[0]?.results[0];
+  if (!row) throw new Error(`no row from the ${name} query`);
+  return row;
+}
+
+describe("vault breakers --verify", () => {
+  it("no drift after the runs above, and the documented console queries say the same; a planted drift → exit 1", async () => {
+    const clean = await vault(["breakers", "--verify"]);
+    expect(clean.code, clean.err).toBe(0);
+    expect(clean.err).toBe("");
+    expect(clean.out).toMatch(
+      /^PERIOD\s+SCOPE\s+RECORDED\s+FROM STAGES\s+DIFF\s+RUNS\s+CHECK\ntoday\s+day:\d{4}-\d{2}-\d{2}\s+\$\d+\.\d{6}\s+\$\d+\.\d{6}\s+\$0\.000000\s+(\d+)\/\1\s+ok\nmonth\s+month:\d{4}-\d{2}\s+.*\s+ok\nthe running totals match the stages$/m,
+    );
+    const v = json<BreakerVerification>(await vault(["breakers", "--verify", "--json"]));
+    expect(v.drift).toBe(false);
+    // The E2E runs above wrote real stages (deepseek's failures, sonnet's successes).
+    expect(v.day.computedRuns).toBeGreaterThan(5);
+    expect(v.day.computedUsd).toBeGreaterThan(0);
+    for (const name of ["day", "month"] as const) {
+      const row = consoleRow(name);
+      expect(row.scope).toBe(v[name].scope);
+      expect(row.recorded_usd).toBeCloseTo(v[name].recordedUsd, 9);
+      expect(row.computed_usd).toBeCloseTo(v[name].computedUsd, 9);
+      expect([row.recorded_runs, row.computed_runs]).toEqual([v[name].recordedRuns, v[name].computedRuns]);
+    }
+
+    e.d1(`UPDATE circuit_breaker SET spent_usd = spent_usd + 0.25 WHERE scope = '${v.day.scope}'`);
+    try {
+      const drifted = await vault(["breakers", "--verify"]);
+      expect(drifted.code).toBe(1);
+      expect(drifted.out).toMatch(/^today\s+day:\S+\s+\$\d+\.\d{6}\s+\$\d+\.\d{6}\s+\$0\.250000\s+\d+\/\d+\s+DRIFT$/m);
+      expect(drifted.out).toMatch(/^month\s+.*\s+ok$/m);
+      expect(drifted.err).toBe(
+        `vault: the breaker totals drift from the stages (${v.day.scope}); see docs/BREAKERS.md\n`,
+      );
+      const dj = json<BreakerVerification>(await vault(["breakers", "--verify", "--json"]));
+      expect(dj).toMatchObject({ drift: true, day: { drift: true }, month: { drift: false } });
+      expect(dj.day.diffUsd).toBeCloseTo(0.25, 9);
+      expect(dj.day.recordedUsd - dj.day.computedUsd).toBeCloseTo(0.25, 9);
+      const row = consoleRow("day");
+      expect(row.recorded_usd - row.computed_usd).toBeCloseTo(0.25, 9);
+    } finally {
+      e.d1(`UPDATE circuit_breaker SET spent_usd = spent_usd - 0.25 WHERE scope = '${v.day.scope}'`);
+    }
+    expect((await vault(["breakers", "--verify"])).code).toBe(0);
+  }, 60_000);
 });
 
 describe("exit codes and errors", () => {

@@ -210,3 +210,28 @@ export type CooldownList = z.infer<typeof CooldownList>;
 /** `DELETE /api/cooldowns/:profile`. */
 export const CooldownCleared = z.object({ profile: ProfileName, cleared: z.boolean() });
 export type CooldownCleared = z.infer<typeof CooldownCleared>;
+
+/** One period's running total in `circuit_breaker` against the same sum recomputed from `stages`. */
+export const SpendCheck = z.object({
+  scope: z.string().describe("day:YYYY-MM-DD or month:YYYY-MM (UTC), the circuit_breaker row."),
+  from: z.number().describe("The period's first millisecond (stages.created_at ≥ from)."),
+  to: z.number().describe("The next period's first millisecond (stages.created_at < to)."),
+  recordedUsd: z.number(),
+  computedUsd: z.number(),
+  /** recorded − computed. */
+  diffUsd: z.number(),
+  recordedRuns: z.number(),
+  computedRuns: z.number(),
+  drift: z.boolean().describe("|diffUsd| above the tolerance, or the run counts differ."),
+});
+export type SpendCheck = z.infer<typeof SpendCheck>;
+
+/** `GET /api/breakers/verify` and `vault breakers --verify`. */
+export const BreakerVerification = z.object({
+  checkedAt: z.number(),
+  toleranceUsd: z.number(),
+  day: SpendCheck,
+  month: SpendCheck,
+  drift: z.boolean(),
+});
+export type BreakerVerification = z.infer<typeof BreakerVerification>;

@@ -1,5 +1,7 @@
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { route } from "../../worker/router.ts";
 import { api } from "./mcp-client.ts";
 
 const rpc = (body: string, headers: Record<string, string> = {}) =>
@@ -29,6 +31,7 @@ describe("guards", () => {
       );
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toContain("Bearer");
+      expect(res.headers.get("www-authenticate")).toContain("resource_metadata=");
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
     }
   });
@@ -43,6 +46,80 @@ describe("guards", () => {
     expect((await rpc(listTools, { origin: "null" })).status).toBe(403);
     expect((await rpc(listTools, { origin: "https://claude.ai" })).status).toBe(200);
     expect((await api("/api/health", { headers: { origin: "https://evil.example" } })).status).toBe(403);
+  });
+
+  it("on a loopback Worker, allows its own and any loopback Origin, and nothing dressed up as one", async () => {
+    for (const origin of [
+      "http://127.0.0.1:28787",
+      "http://localhost:6274",
+      "http://127.0.0.1:5173",
+      "http://[::1]:3000",
+    ])
+      expect((await rpc(listTools, { origin })).status, origin).toBe(200);
+    for (const origin of [
+      "http://127.0.0.1.evil.example",
+      "http://localhost.evil.example:80",
+      "file://",
+      "http://localhost/x",
+    ])
+      expect((await rpc(listTools, { origin })).status, origin).toBe(403);
+  });
+
+  it("on a loopback Worker, refuses a non-loopback Host on every route (DNS rebinding) and accepts loopback ones", async () => {
+    for (const path of ["/mcp", "/health", "/authorize", "/.well-known/oauth-authorization-server"]) {
+      const res = await exports.default.fetch(
+        new Request(`http://localhost${path}`, {
+          headers: { host: "evil.example", authorization: "Bearer test-token" },
+        }),
+      );
+      expect(res.status, path).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden_host");
+    }
+    for (const host of ["localhost:9999", "127.0.0.1", "[::1]:28787"])
+      expect((await rpc(listTools, { host })).status, host).toBe(200);
+    expect((await rpc(listTools, { host: "127.0.0.1@evil.example" })).status).toBe(403);
+  });
+
+  it("on a deployed Worker, allows ALLOWED_ORIGINS and its PUBLIC_URL origin but not loopback ones, and leaves Host to Cloudflare", async () => {
+    const deployed = { ...env, PUBLIC_URL: "https://vault.example.com" } as Env;
+    const call = (headers: Record<string, string>) =>
+      route(
+        new Request("https://vault.example.com/mcp", {
+          method: "POST",
+          body: listTools,
+          headers: {
+            authorization: "Bearer test-token",
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            ...headers,
+          },
+        }),
+        deployed,
+        createExecutionContext(),
+      );
+    expect((await call({ origin: "https://vault.example.com" })).status).toBe(200);
+    expect((await call({ origin: "https://claude.ai" })).status).toBe(200);
+    expect((await call({ origin: "http://localhost:6274" })).status).toBe(403);
+    expect((await call({ host: "vault.example.com" })).status).toBe(200);
+  });
+
+  it("answers an allowed Origin's CORS preflight before auth, and lets it read the answer", async () => {
+    const pre = await exports.default.fetch(
+      new Request("http://localhost/mcp", {
+        method: "OPTIONS",
+        headers: { origin: "http://localhost:6274", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("http://localhost:6274");
+    expect(pre.headers.get("access-control-allow-headers")).toContain("mcp-protocol-version");
+    const foreign = await exports.default.fetch(
+      new Request("http://localhost/mcp", { method: "OPTIONS", headers: { origin: "https://evil.example" } }),
+    );
+    expect(foreign.status).toBe(403);
+    const res = await rpc(listTools, { origin: "http://localhost:6274" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:6274");
+    expect(res.headers.get("access-control-expose-headers")).toContain("www-authenticate");
   });
 
   it("answers GET and DELETE /mcp with 405", async () => {

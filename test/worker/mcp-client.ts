@@ -1,19 +1,74 @@
 import { exports } from "cloudflare:workers";
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
+import { CfWorkerJsonSchemaValidator as ValidatorV2 } from "@modelcontextprotocol/client/validators/cf-worker";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 
 export const TOKEN = "test-token";
+/** wrangler.toml's PUBLIC_URL: the OAuth issuer, whose endpoints answer only at this origin. */
+export const PUBLIC_URL = "http://127.0.0.1:28787";
 
-/** The real MCP SDK client, talking to the Worker's fetch handler inside workerd. */
+/** One request as the Worker saw it and answered it, for assertions on the wire. */
+export interface Exchange {
+  method: string;
+  path: string;
+  rpcMethod?: string;
+  protocolVersion: string | null;
+  status: number;
+}
+
+/** fetch into the Worker's own handler (with a Host header, as a real request has), optionally recorded. */
+export function workerFetch(log?: Exchange[]): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const req = new Request(url, init);
+    req.headers.set("host", new URL(req.url).host);
+    let rpcMethod: string | undefined;
+    if (log && typeof init?.body === "string") {
+      const parsed = JSON.parse(init.body) as { method?: string };
+      rpcMethod = parsed.method;
+    }
+    const res = await exports.default.fetch(req);
+    log?.push({
+      method: req.method,
+      path: new URL(req.url).pathname,
+      rpcMethod,
+      protocolVersion: req.headers.get("mcp-protocol-version"),
+      status: res.status,
+    });
+    return res;
+  };
+}
+
+/**
+ * The SDK v2 client (`@modelcontextprotocol/client`). `era: "modern"` pins 2026-07-28 (it probes
+ * with `server/discover` and never falls back); `"auto"` probes and falls back; `"legacy"` is the
+ * 2025 `initialize` handshake.
+ */
+export async function connectV2(
+  opts: { era?: "modern" | "auto" | "legacy"; token?: string; log?: Exchange[]; base?: string } = {},
+): Promise<ClientV2> {
+  const era = opts.era ?? "modern";
+  const transport = new TransportV2(new URL(`${opts.base ?? "http://localhost"}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${opts.token ?? TOKEN}` } },
+    fetch: workerFetch(opts.log),
+  });
+  const client = new ClientV2(
+    { name: "test-v2", version: "1.0.0" },
+    {
+      jsonSchemaValidator: new ValidatorV2(),
+      versionNegotiation: { mode: era === "modern" ? { pin: "2026-07-28" } : era },
+    },
+  );
+  await client.connect(transport);
+  return client;
+}
+
+/** The SDK v1 client (`@modelcontextprotocol/sdk` 1.x): a 2025-11-25 client, as Claude Code was. */
 export async function connect(token = TOKEN): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    fetch: (url, init) => {
-      const req = new Request(url, init);
-      req.headers.set("host", new URL(req.url).host);
-      return exports.default.fetch(req);
-    },
+    fetch: workerFetch(),
   });
   const client = new Client(
     { name: "test", version: "1.0.0" },

@@ -6,6 +6,7 @@ import { setHealthFetch } from "../../worker/services/health.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
 import { connect, textOf } from "./mcp-client.ts";
+import { pollingExecutor } from "./polling-executor.ts";
 
 let client: Client;
 beforeAll(async () => {
@@ -83,13 +84,7 @@ describe("MCP tools", () => {
   });
 
   it("execute sends progress notifications while it waits, and runs an init'ed task by id alone", async () => {
-    const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1 }));
-    setExecutorFetch(fake.fetch);
-    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
-    await intro.modifyAll(async (m) => {
-      await m.disableRetryDelays();
-      await m.forceEventTimeout({ name: "wait sonnet #1" });
-    });
+    await using _intro = await pollingExecutor();
     const init = await call("workflow", {
       action: "init",
       prompt: "Create hello.txt",
@@ -104,7 +99,8 @@ describe("MCP tools", () => {
     expect(r.isError, textOf(r)).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ taskId, status: "succeeded" });
     expect(progress.length).toBeGreaterThan(0);
-    expect(textOf(await call("execute", { waitSeconds: 0 }))).toMatch(/prompt and repo/);
+    // Each missing field is named on its own.
+    expect(textOf(await call("execute", { waitSeconds: 0 }))).toMatch(/prompt: required.*repo: required/);
   });
 
   it("workflow: init → spec → write → close, and refuses to close an unfinished task", async () => {

@@ -1,183 +1,290 @@
 /**
- * Generated inputs against the MCP tools, through the real server (reliability checklist item 10):
- * valid inputs are accepted, invalid ones are a tool error (isError) or a JSON-RPC client error,
- * and nothing ever answers ≥ 500 or with JSON-RPC's internal error (-32603).
+ * Every MCP tool's input under generated arguments, through one real MCP SDK client and the real
+ * server (reliability checklist item 10): at least RUNS cases per tool, none answered with HTTP ≥ 500,
+ * JSON-RPC internal error (-32603) or an `internal:` tool error; valid arguments accepted (or refused
+ * for the rows they name: not_found naming the row, conflict, breaker_open while today's block is
+ * on); broken ones a tool error naming the broken field, with no row written. A few valid `execute`
+ * calls then run for real on the fake executor.
  */
+import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setHealthFetch } from "../../worker/services/health.ts";
-import { connect, rpc } from "./mcp-client.ts";
+import { setExecutorFetch } from "../../workflows/executor-client.ts";
+import { FakeExecutor } from "../workflows/fake-executor.ts";
+import { connect, rpc, textOf } from "./mcp-client.ts";
+import {
+  badTaskId,
+  breakerAck,
+  breakerRaise,
+  type Case,
+  cases,
+  checkpointCreate,
+  decisionCreate,
+  executeInput,
+  type Fixtures,
+  humanEvent,
+  type Input,
+  type InputSpec,
+  kvKey,
+  kvList,
+  kvPut,
+  listQuery,
+  makeFixtures,
+  namedValues,
+  notString,
+  recordGet,
+  replayInput,
+  rowCounts,
+  runSchema,
+  type Tally,
+  taskClose,
+  taskInit,
+  taskRef,
+  taskSpec,
+  text,
+  transcriptCreate,
+  unknownKey,
+  usd,
+  writeUp,
+} from "./property-inputs.ts";
+
+/** Cases per tool. */
+const RUNS = 1000;
 
 let client: Client;
+let fx: Fixtures;
 beforeAll(async () => {
   client = await connect();
-  // `health` is among the generated calls: keep its probe off the network (and off a running local stack).
+  fx = await makeFixtures();
+  // `health` is among the tools: keep its probe off the network (and off a running local stack).
   setHealthFetch(() => Promise.reject(new Error("no executor in this test")));
 });
-afterAll(() => setHealthFetch(null));
+afterAll(async () => {
+  setHealthFetch(null);
+  await client.close();
+});
 
-type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { text?: string }[] };
-const call = async (name: string, args: Record<string, unknown>) =>
-  (await client.callTool({ name, arguments: args })) as ToolResult;
-const taskCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM tasks").first<{ n: number }>())?.n ?? 0;
+const nothing = (): InputSpec => ({ valid: fc.constant({}), bad: {} });
 
-const kvKey = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9:._/-]{0,40}$/);
-const repo = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/);
-const kind = fc.stringMatching(/^[a-z0-9-]{1,40}$/);
+/** A tool with actions: each action's cases carry its name; a bad action names the discriminator. */
+function actions(key: string, specs: Record<string, () => InputSpec>): fc.Arbitrary<Case> {
+  const named = Object.entries(specs).map(([name, spec]) =>
+    cases(spec()).map((c): Case => (c.kind === "junk" ? c : { ...c, input: { ...c.input, [key]: name } })),
+  );
+  const badAction = fc
+    .tuple(fc.oneof(fc.constantFrom("", "explode", "GET", "init "), notString), fc.dictionary(unknownKey, fc.integer()))
+    .map(([action, rest]): Case => ({ kind: "bad", field: key, input: { ...rest, [key]: action } }));
+  return fc.oneof(...named, badAction);
+}
+
+const decide = (): InputSpec => {
+  const human = humanEvent();
+  const budget = fc.record({ capUsd: usd, actor: text(0, 100), note: text(0, 2000) }, { requiredKeys: ["capUsd"] });
+  return {
+    valid: fc.oneof(fc.record({ taskId: taskRef(fx), human: human.valid }), fc.record({ taskId: taskRef(fx), budget })),
+    bad: {
+      taskId: badTaskId,
+      human: fc.oneof(fc.constant({ decision: "maybe" }), fc.constant({}), notString),
+      budget: fc.oneof(fc.constant({ capUsd: 0 }), fc.constant({}), notString),
+    },
+    required: ["taskId"],
+  };
+};
+
+const queryOf = (): Record<string, () => InputSpec> => {
+  const task = (): InputSpec => ({
+    valid: fc.record({ taskId: taskRef(fx) }),
+    bad: { taskId: badTaskId },
+    required: ["taskId"],
+  });
+  const kind = (): InputSpec => ({
+    valid: fc.record({ kind: text(0, 40) }, { requiredKeys: [] }),
+    bad: { kind: fc.oneof(fc.constant("x".repeat(41)), notString) },
+  });
+  return { state: task, summary: task, consensus: task, stats: kind, chooser: kind };
+};
+
+const kvGet = (): InputSpec => ({
+  valid: fc.record({ key: fc.oneof(fc.constant(fx.kvKey), kvKey) }),
+  bad: { key: fc.constantFrom("", " a", "/a", "x".repeat(257)) },
+  required: ["key"],
+});
+
+const recordTool = (create: (fx: Fixtures) => InputSpec, existing: () => string) =>
+  actions("action", {
+    create: () => create(fx),
+    list: () => listQuery(fx),
+    get: () => recordGet(existing()),
+  });
+
+interface Tool {
+  name: string;
+  cases: () => fc.Arbitrary<Case>;
+  /** Tool-error codes a valid input may get (not_found must name the row). */
+  refusals: readonly string[];
+  blocked?: true;
+}
+
+const TOOLS: Tool[] = [
+  { name: "execute", cases: () => cases(executeInput(fx)), refusals: ["breaker_open"], blocked: true },
+  {
+    name: "workflow",
+    cases: () =>
+      actions("action", {
+        init: taskInit,
+        spec: () => taskSpec(fx),
+        write: () => writeUp(fx),
+        close: () => taskClose(fx),
+        decide,
+      }),
+    refusals: ["not_found", "conflict"],
+  },
+  { name: "workflow_query", cases: () => actions("query", queryOf()), refusals: ["not_found"] },
+  {
+    name: "task",
+    cases: () => actions("action", { get: kvGet, delete: kvGet, put: () => kvPut(fx), list: kvList }),
+    refusals: ["not_found"],
+  },
+  { name: "checkpoint", cases: () => recordTool(checkpointCreate, () => fx.checkpoint), refusals: ["not_found"] },
+  { name: "decision", cases: () => recordTool(decisionCreate, () => fx.decision), refusals: ["not_found"] },
+  { name: "transcript", cases: () => recordTool(transcriptCreate, () => fx.transcript), refusals: ["not_found"] },
+  {
+    name: "breakers",
+    cases: () =>
+      actions("action", { state: nothing, thresholds: nothing, ack: breakerAck, raise: () => breakerRaise(fx) }),
+    refusals: ["not_found", "conflict"],
+  },
+  { name: "replay", cases: () => cases(replayInput(fx)), refusals: ["not_found"], blocked: true },
+  { name: "health", cases: () => cases(nothing()), refusals: [] },
+];
+
+type Outcome = { http: number; rpcError?: number; isError: boolean; text: string };
+
+/** Objects go through the SDK client (as a model's arguments would); anything else as raw JSON-RPC. */
+async function callTool(name: string, args: unknown): Promise<Outcome> {
+  if (typeof args === "object" && args !== null && !Array.isArray(args)) {
+    try {
+      const r = await client.callTool({ name, arguments: args as Input });
+      return { http: 200, isError: r.isError === true, text: textOf(r) };
+    } catch (err) {
+      if (err instanceof McpError) return { http: 200, rpcError: err.code, isError: true, text: err.message };
+      throw err;
+    }
+  }
+  const res = await rpc("tools/call", { name, arguments: args });
+  const body = (await res.json().catch(() => ({}))) as {
+    result?: { isError?: boolean; content?: { text?: string }[] };
+    error?: { code: number; message: string };
+  };
+  return {
+    http: res.status,
+    ...(body.error ? { rpcError: body.error.code } : {}),
+    isError: body.error !== undefined || body.result?.isError === true,
+    text: body.error?.message ?? textOf(body.result ?? {}),
+  };
+}
+
+async function exercise(tool: Tool): Promise<Tally> {
+  const tally = { valid: 0, bad: 0, junk: 0 };
+  await fc.assert(
+    fc.asyncProperty(tool.cases(), async (c) => {
+      tally[c.kind] += 1;
+      const before = c.kind === "valid" ? null : await rowCounts();
+      const out = await callTool(tool.name, c.input);
+      const where = `${tool.name} ${JSON.stringify(c).slice(0, 400)} → ${JSON.stringify(out).slice(0, 400)}`;
+      expect(out.http, where).toBeLessThan(500);
+      expect(out.rpcError, where).not.toBe(-32603);
+      expect(out.isError && out.text.startsWith("internal:"), where).toBe(false);
+      if (c.kind === "valid") {
+        if (!out.isError) return;
+        const code = out.text.split(":")[0] ?? "";
+        expect(tool.refusals, where).toContain(code);
+        if (code === "not_found")
+          expect(
+            namedValues(c.input).some((v) => v && out.text.includes(v)),
+            where,
+          ).toBe(true);
+        return;
+      }
+      if (c.kind === "bad") {
+        expect(out.isError, where).toBe(true);
+        expect(out.text, where).toContain(c.field);
+      }
+      if (out.isError) expect(await rowCounts(), where).toEqual(before);
+    }),
+    { numRuns: RUNS },
+  );
+  return tally;
+}
 
 describe("MCP tools under generated inputs", () => {
-  it("never answers ≥ 500 or -32603 for arbitrary arguments to any side-effect-safe tool", async () => {
-    const tools = fc.constantFrom(
-      "task",
-      "workflow",
-      "workflow_query",
-      "checkpoint",
-      "decision",
-      "transcript",
-      "breakers",
-      "health",
-      "nope",
-    );
-    const args = fc.oneof(
-      fc.anything(),
-      fc.dictionary(
-        fc.constantFrom("action", "query", "taskId", "key", "value", "label", "state", "id", "limit", "prompt", "repo"),
-        fc.anything(),
-      ),
-    );
-    await fc.assert(
-      fc.asyncProperty(tools, args, async (name, a) => {
-        const res = await rpc("tools/call", { name, arguments: a });
-        expect(res.status).toBeLessThan(500);
-        const body = (await res.json()) as {
-          result?: { isError?: boolean; content: unknown[] };
-          error?: { code: number };
-        };
-        if (body.error) expect(body.error.code).not.toBe(-32603);
-        else expect(Array.isArray(body.result?.content)).toBe(true);
-      }),
-      { numRuns: 150 },
-    );
+  it("covers every tool the server lists", async () => {
+    const { tools } = await client.listTools();
+    expect(TOOLS.map((t) => t.name).sort()).toEqual(tools.map((t) => t.name).sort());
   });
 
-  it("execute: generated invalid inputs are refused and create no task", async () => {
-    const before = await taskCount();
-    // waitSeconds 0 wherever it is not the field under test: an input that is valid by mistake then
-    // fails the task-count check at once instead of waiting 20 s for a result.
-    const prompt = fc.string({ minLength: 1, maxLength: 50 });
-    const w0 = fc.constant(0);
-    const invalid = fc.oneof(
-      fc.record({ prompt: fc.constant(""), repo, waitSeconds: w0 }),
-      fc.record({
-        prompt,
-        repo: fc.constantFrom("../x", "/etc", "a/b", "", ".hidden", "-rf", "a..b"),
-        waitSeconds: w0,
-      }),
-      fc.record({
-        prompt,
-        repo,
-        waitSeconds: fc.oneof(fc.integer({ min: 46 }), fc.integer({ max: -1 }), fc.double({ min: 0.1, max: 0.9 })),
-      }),
-      fc.record({
-        prompt,
-        repo,
-        waitSeconds: w0,
-        profile: fc
-          .string()
-          .filter(
-            (p) => !["auto", "deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus"].includes(p),
-          ),
-      }),
-      fc.record({
-        prompt,
-        repo,
-        waitSeconds: w0,
-        budgetUsd: fc.oneof(
-          fc.constant(0),
-          fc.double({ max: -0.01, noNaN: true }),
-          fc.double({ min: 1000.01, max: 1e9, noNaN: true }),
-        ),
-      }),
-      // undefined would vanish from the JSON and leave a valid input.
-      fc.record({ prompt, repo, waitSeconds: w0, unknownField: fc.anything().filter((v) => v !== undefined) }),
-      fc.record({ repo, waitSeconds: w0 }),
-    );
-    await fc.assert(
-      fc.asyncProperty(invalid, async (a) => {
-        const r = await call("execute", a);
-        expect(r.isError).toBe(true);
-      }),
-      { numRuns: 60 },
-    );
-    expect(await taskCount()).toBe(before);
+  for (const tool of TOOLS) {
+    it(`${tool.name}: ${RUNS} cases, 0 internal errors; valid accepted, broken fields named`, {
+      timeout: 90_000,
+    }, async () => {
+      await runSchema(RUNS, tool.blocked === true, () => exercise(tool));
+    });
+  }
+
+  it("execute: generated valid new tasks run for real and end as the fake executor answers", {
+    timeout: 60_000,
+  }, async () => {
+    setExecutorFetch(new FakeExecutor(() => ({ costUsd: 0.01 })).fetch);
+    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
+    await intro.modifyAll(async (m) => m.disableRetryDelays());
+    const started: { taskId: string; input: Input }[] = [];
+    try {
+      // A cap of at least $1 so the fake's $0.01 runs never halt (a halt would wait for a raise).
+      const valid = taskInit().valid.map((i) => ({
+        ...i,
+        ...(typeof i.budgetUsd === "number" ? { budgetUsd: Math.max(i.budgetUsd, 1) } : {}),
+        waitSeconds: 0,
+      }));
+      await fc.assert(
+        fc.asyncProperty(valid, async (input) => {
+          const r = await client.callTool({ name: "execute", arguments: input });
+          expect(r.isError, textOf(r)).toBeFalsy();
+          const out = r.structuredContent as { taskId: string; status: string };
+          expect(["running", "succeeded"]).toContain(out.status);
+          started.push({ taskId: out.taskId, input });
+        }),
+        { numRuns: 20 },
+      );
+      for (const { taskId, input } of started) {
+        let status = "running";
+        for (let i = 0; i < 400 && (status === "running" || status === "init"); i++) {
+          const row = await env.DB.prepare("SELECT status, prompt, repo FROM tasks WHERE id = ?1")
+            .bind(taskId)
+            .first<{ status: string; prompt: string; repo: string }>();
+          expect(row).toMatchObject({ prompt: input.prompt, repo: input.repo });
+          status = row?.status ?? "missing";
+          if (status === "running" || status === "init") await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(status, `${taskId} ${JSON.stringify(input).slice(0, 200)}`).toBe("succeeded");
+      }
+    } finally {
+      setExecutorFetch(null);
+    }
   });
 
-  it("task: generated keys and values round-trip; generated bad keys are refused", async () => {
+  it("task: generated keys and values round-trip", { timeout: 30_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(kvKey, fc.string({ maxLength: 2000 }), async (key, value) => {
-        const put = await call("task", { action: "put", key, value });
-        expect(put.isError, JSON.stringify(put.content)).toBeFalsy();
-        const got = await call("task", { action: "get", key });
+      fc.asyncProperty(kvKey, text(0, 2000), async (key, value) => {
+        const put = await client.callTool({ name: "task", arguments: { action: "put", key, value } });
+        expect(put.isError, textOf(put)).toBeFalsy();
+        const got = await client.callTool({ name: "task", arguments: { action: "get", key } });
         expect(got.structuredContent).toEqual({ key, value });
       }),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
-    const badKey = fc.oneof(
-      fc.constant(""),
-      fc.string({ minLength: 1, maxLength: 20 }).map((s) => ` ${s}`),
-      fc.string().map((s) => `/${s}`),
-      fc.string({ minLength: 257, maxLength: 300 }),
-    );
-    await fc.assert(
-      fc.asyncProperty(badKey, async (key) => {
-        expect((await call("task", { action: "put", key, value: "v" })).isError).toBe(true);
-      }),
-      { numRuns: 40 },
-    );
-  });
-
-  it("workflow init and checkpoint create: generated valid inputs are stored; invalid ones refused", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.string({ minLength: 1, maxLength: 300 }),
-        repo,
-        kind,
-        fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== null),
-        async (prompt, r, k, state) => {
-          const init = await call("workflow", { action: "init", prompt, repo: r, kind: k });
-          expect(init.isError, JSON.stringify(init.content)).toBeFalsy();
-          const taskId = String(init.structuredContent?.taskId);
-          const cp = await call("checkpoint", { action: "create", taskId, label: "gen", state });
-          expect(cp.isError, JSON.stringify(cp.content)).toBeFalsy();
-        },
-      ),
-      { numRuns: 30 },
-    );
-    const before = await taskCount();
-    const badInit = fc.oneof(
-      fc.record({ action: fc.constant("init"), prompt: fc.constant(""), repo }),
-      fc.record({
-        action: fc.constant("init"),
-        prompt: fc.string({ minLength: 1 }),
-        repo,
-        kind: fc.string().filter((s) => !/^[a-z0-9-]{1,40}$/.test(s)),
-      }),
-      fc.record({
-        action: fc.constant("init"),
-        prompt: fc.string({ minLength: 1 }),
-        repo,
-        verify: fc.constantFrom([], [""], "npm test"),
-      }),
-      fc.record({ action: fc.constant("spec"), taskId: fc.string(), spec: fc.string() }),
-    );
-    await fc.assert(
-      fc.asyncProperty(badInit, async (a) => {
-        expect((await call("workflow", a)).isError).toBe(true);
-      }),
-      { numRuns: 40 },
-    );
-    expect(await taskCount()).toBe(before);
   });
 });

@@ -5,6 +5,7 @@
 import {
   type Acknowledged,
   type BreakersView,
+  type BreakerVerification,
   type CooldownCleared,
   type CooldownList,
   type DecisionSent,
@@ -24,6 +25,7 @@ import { AppError, parseInput } from "../../core/errors.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { HumanEvent } from "../../workflows/params.ts";
 import { readJson } from "../http.ts";
+import { verifyBreakers } from "../services/breaker-verify.ts";
 import { ackMonthFlag, BreakerAck, BreakerRaise, breakersView } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
 import { clearCooldown, listCooldowns } from "../services/cooldowns.ts";
@@ -215,6 +217,7 @@ on(
   "/cooldowns/:profile",
   (c): Promise<CooldownCleared> => clearCooldown(c.env.DB, parseInput(ProfileName, param(c, "profile")), c.now),
 );
+on("GET", "/breakers/verify", (c): Promise<BreakerVerification> => verifyBreakers(c.env.DB, c.now));
 
 export async function handleApi(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   const url = new URL(request.url);

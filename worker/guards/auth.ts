@@ -1,5 +1,6 @@
 import { AppError } from "../../core/errors.ts";
 import { errorResponse } from "../errors.ts";
+import { oauthSetup, SCOPE, validateAccessToken } from "../oauth/provider.ts";
 import type { AsyncGuard } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -11,7 +12,7 @@ const encoder = new TextEncoder();
 const subtle = crypto.subtle as typeof crypto.subtle & { timingSafeEqual(a: ArrayBuffer, b: ArrayBuffer): boolean };
 
 /**
- * Constant-time token check: hash both sides so the compared buffers have the same length whatever
+ * Constant-time secret check: hash both sides so the compared buffers have the same length whatever
  * the caller sent (timingSafeEqual throws on unequal lengths, and a length check would leak one),
  * then compare the digests with the runtime's constant-time compare.
  */
@@ -23,17 +24,49 @@ export async function tokensEqual(presented: string, expected: string): Promise<
   return subtle.timingSafeEqual(a, b);
 }
 
+function bearerOf(request: Request): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  return match?.[1];
+}
+
+/** RFC 6750 §3 challenge; on /mcp it names the RFC 9728 metadata an OAuth client starts from. */
+function challenge(resourceMetadataUrl: string | undefined, error?: "invalid_token"): string {
+  const parts = ['Bearer realm="vault-mcp"'];
+  if (resourceMetadataUrl) parts.push(`resource_metadata="${resourceMetadataUrl}"`, `scope="${SCOPE}"`);
+  if (error) parts.push(`error="${error}"`);
+  return parts.join(", ");
+}
+
 /**
- * Bearer auth, checked before the body is read. The token is compared and dropped: nothing the
- * Worker sends (executor jobs, health probes, logs) ever carries it.
+ * Bearer auth, checked before the body is read. Two kinds of token pass: the static
+ * VAULT_AUTH_TOKEN (Claude Code, scripts, the ops CLI) on /mcp and /api, and on /mcp an OAuth access
+ * token this Worker issued for `<PUBLIC_URL>/mcp` (Claude.ai) carrying the `vault` scope. The token
+ * is compared and dropped: nothing the Worker sends (executor jobs, health probes, logs) carries it.
  */
-export const authGuard: AsyncGuard = async (request, config) => {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (match?.[1] && (await tokensEqual(match[1], config.authToken))) return undefined;
+export const authGuard: AsyncGuard = async (request, config, env) => {
+  const isMcp = new URL(request.url).pathname === "/mcp";
+  const token = bearerOf(request);
+  if (token !== undefined && (await tokensEqual(token, config.authToken))) return undefined;
+  const metadataUrl = isMcp ? oauthSetup(config).resourceMetadataUrl : undefined;
+  if (token !== undefined && isMcp) {
+    const granted = await validateAccessToken(env, config, token);
+    if (granted?.scope.includes(SCOPE)) return undefined;
+    if (granted) {
+      return errorResponse(
+        new AppError("insufficient_scope", `this token lacks the '${SCOPE}' scope; sign in again to grant it`, {
+          headers: {
+            "www-authenticate": `Bearer realm="vault-mcp", error="insufficient_scope", scope="${SCOPE}", resource_metadata="${metadataUrl}"`,
+          },
+        }),
+      );
+    }
+  }
+  const how = isMcp
+    ? "send 'Authorization: Bearer <VAULT_AUTH_TOKEN>' or an OAuth access token from this server (see WWW-Authenticate)"
+    : "send 'Authorization: Bearer <VAULT_AUTH_TOKEN>'";
   return errorResponse(
-    new AppError("unauthorized", "missing or wrong bearer token; send 'Authorization: Bearer <VAULT_AUTH_TOKEN>'", {
-      headers: { "www-authenticate": 'Bearer realm="vault-mcp"' },
+    new AppError("unauthorized", `missing or wrong bearer token; ${how}`, {
+      headers: { "www-authenticate": challenge(metadataUrl, token === undefined ? undefined : "invalid_token") },
     }),
   );
 };

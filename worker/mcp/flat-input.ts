@@ -9,21 +9,40 @@ import { z } from "zod";
 
 type Options = readonly z.ZodObject[];
 
-/**
- * What the SDK should parse a field with before our handler sees it: the input side of a transform
- * (the union transforms it again), without a default (a default belongs to one action and would be
- * an unknown key for another), optional.
- */
-function advertised(field: z.ZodType): z.ZodType {
+/** A field without its optional/default wrappers, and the input side of a transform. */
+function inputSide(field: z.ZodType): z.ZodType {
   let inner = field;
   for (;;) {
     if (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) inner = inner.unwrap() as z.ZodType;
     else if (inner instanceof z.ZodPipe) inner = inner.in as z.ZodType;
     else break;
   }
+  return inner;
+}
+
+/**
+ * What the SDK should parse a field with before our handler sees it: the input side of a transform
+ * (the union transforms it again), without a default (a default belongs to one action and would be
+ * an unknown key for another), optional.
+ */
+function advertised(field: z.ZodType, inner: z.ZodType = inputSide(field)): z.ZodType {
   const description = field.description ?? inner.description;
   const out = inner.optional();
   return description ? out.describe(description) : out;
+}
+
+const shapeOf = (schema: z.ZodType): string =>
+  JSON.stringify(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }));
+
+/**
+ * A field that two actions define differently (an `actor` that one action requires non-empty and
+ * another does not) is advertised as either: the SDK must not refuse what the action would accept.
+ */
+function either(first: z.ZodType, field: z.ZodType): z.ZodType {
+  const a = inputSide(first);
+  const b = inputSide(field);
+  if (a === b || shapeOf(a) === shapeOf(b)) return first;
+  return advertised(first, z.union([a, b]));
 }
 
 export function flatInput<K extends string>(
@@ -38,8 +57,9 @@ export function flatInput<K extends string>(
       if (name === key) {
         if (!(field instanceof z.ZodLiteral)) throw new Error(`'${key}' of every action must be a literal`);
         actions.push(String(field.value));
-      } else if (!(name in fields)) {
-        fields[name] = advertised(field);
+      } else {
+        const seen = fields[name];
+        fields[name] = seen ? either(seen, field) : advertised(field);
       }
     }
   }

@@ -1,12 +1,16 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  McpServer,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
 import { VERSION } from "../services/health.ts";
-import type { RegisterTool } from "./tool-kit.ts";
+import { type RegisterTool, type ToolDeps, toolServer } from "./tool-kit.ts";
 import { registerBreakers } from "./tools/breakers.ts";
 import { registerExecute } from "./tools/execute.ts";
 import { registerHealth } from "./tools/health.ts";
@@ -30,6 +34,33 @@ const TOOLS: readonly RegisterTool[] = [
   registerHealth,
 ];
 
+const INSTRUCTIONS =
+  "vault-mcp hands coding tasks to agent CLIs on a VM and keeps their results. Usual order: workflow init → workflow spec → " +
+  "execute {taskId} → (workflow_query state while it runs) → workflow write → workflow close. execute and replay cost money; " +
+  "everything else is free. Results are small Mermaid diagrams.";
+
+/** The tool list changes only with a deploy: clients of 2026-07-28 may keep it for 5 minutes. */
+const LIST_CACHE = { ttlMs: 5 * 60_000, cacheScope: "private" } as const;
+
+/** A fresh server per request (both eras are stateless here), with every tool registered. */
+function buildServer(deps: ToolDeps): McpServer {
+  const server = new McpServer(
+    { name: "vault-mcp", title: "vault-mcp", version: VERSION },
+    {
+      // The SDK's default validator (Ajv) compiles with eval, which workerd forbids outside tests.
+      jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      instructions: INSTRUCTIONS,
+      // The tool list changes only with a deploy: advertising list changes would have every
+      // 2026 client hold a `subscriptions/listen` stream open on the Worker for nothing.
+      capabilities: { tools: { listChanged: false } },
+      cacheHints: { "tools/list": LIST_CACHE, "server/discover": LIST_CACHE },
+    },
+  );
+  const tools = toolServer(server);
+  for (const register of TOOLS) register(tools, deps);
+  return server;
+}
+
 function jsonRpcError(status: number, code: number, message: string): Response {
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
 }
@@ -45,20 +76,34 @@ function wantsProgress(body: unknown): boolean {
 }
 
 /**
- * Stateless Streamable HTTP: a new server and transport per request, POST only (a stateless GET
- * would open an SSE stream that never ends). The body is read here, capped, so the size limit and
- * the JSON error hold whatever the SDK does. Answers are plain JSON unless the call asked for
- * progress: in JSON mode the SDK drops notifications tied to a request (it has one response to
- * send), so `execute`'s progress would never reach Claude Code; an SSE answer carries them.
+ * 2025-era traffic (`initialize`, then plain requests): stateless, a new server and transport per
+ * request. Answers are plain JSON unless the call asked for progress: in JSON mode the transport
+ * drops notifications tied to a request (it has one response to send), so `execute`'s progress
+ * would never reach Claude Code; an SSE answer carries them. (The SDK's own stateless fallback
+ * always streams, which costs every small answer an SSE frame.)
+ */
+async function serveLegacy(request: Request, body: unknown, server: McpServer): Promise<Response> {
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: !wantsProgress(body),
+  });
+  await server.connect(transport);
+  return transport.handleRequest(request, { parsedBody: body });
+}
+
+/**
+ * POST /mcp, both protocol eras on one endpoint. 2026-07-28 requests (a `_meta` envelope, probed
+ * with `server/discover`) go to the SDK's per-request handler, which validates the envelope and the
+ * `Mcp-Method`/`Mcp-Name` headers, answers an unsupported version with the supported list, and
+ * streams only when a handler emits progress before its result. Everything else is the 2025 era.
+ * GET and DELETE are 405: a stateless GET would open an SSE stream that never ends. The body is
+ * read here, capped, so the size limit and the JSON error hold whatever the SDK does.
  */
 export async function handleMcp(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
   if (request.method !== "POST") {
     return new Response(
       JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: use POST" }, id: null }),
-      {
-        status: 405,
-        headers: { allow: "POST", "content-type": "application/json" },
-      },
+      { status: 405, headers: { allow: "POST", "content-type": "application/json" } },
     );
   }
   let body: unknown;
@@ -69,21 +114,18 @@ export async function handleMcp(request: Request, env: Env, ctx: ExecutionContex
     if (err instanceof AppError) return jsonRpcError(err.status, -32600, err.message);
     return jsonRpcError(400, -32700, "Parse error: the body is not valid JSON");
   }
-  const invalid = invalidParamsResponse(body);
-  if (invalid) return invalid;
-  const server = new McpServer(
-    { name: "vault-mcp", version: VERSION },
-    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
-  );
-  const deps = { env, config, ctx, now: () => Date.now() };
-  for (const register of TOOLS) register(server, deps);
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: !wantsProgress(body),
-  });
+  const deps: ToolDeps = { env, config, ctx, now: () => Date.now() };
   try {
-    await server.connect(transport);
-    return await transport.handleRequest(request, { parsedBody: body });
+    const legacy = await isLegacyRequest(request, body, { maxRequestBodySize: config.maxBodyBytes });
+    const invalid = invalidParamsResponse(body, legacy ? "legacy" : "modern");
+    if (invalid) return invalid;
+    if (legacy) return await serveLegacy(request, body, buildServer(deps));
+    const modern = createMcpHandler(() => buildServer(deps), {
+      // 2025-era requests never get here (routed above); the modern path alone answers the rest.
+      legacy: "reject",
+      maxRequestBodySize: config.maxBodyBytes,
+    });
+    return await modern.fetch(request, { parsedBody: body });
   } catch (err) {
     const wire = toWireError(err);
     return jsonRpcError(wire.status, -32603, wire.body.error.message);

@@ -1,5 +1,5 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, McpServer, ProgressToken, ToolAnnotations } from "@modelcontextprotocol/server";
+import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { toWireError } from "../errors.ts";
 
@@ -11,7 +11,62 @@ export interface ToolDeps {
   now: () => number;
 }
 
-export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;
+/**
+ * Every tool states what it does to the world: the Claude connector directory requires `title`,
+ * `readOnlyHint` and `destructiveHint` on each tool, so the type does not let one be left out.
+ */
+export interface ToolConfig<I extends z.ZodType> {
+  title: string;
+  description: string;
+  inputSchema: I;
+  /** A zod object, or the raw shape of one. */
+  outputSchema?: z.ZodObject | z.ZodRawShape;
+  annotations: ToolAnnotations & { readOnlyHint: boolean; destructiveHint: boolean };
+}
+
+/** What a handler may do besides answering: report progress when the caller asked for it. */
+export interface ToolExtra {
+  _meta?: { progressToken?: ProgressToken };
+  sendNotification(notification: {
+    method: "notifications/progress";
+    params: { progressToken: ProgressToken; progress: number; total?: number; message?: string };
+  }): Promise<void>;
+}
+
+export type ToolHandler<I extends z.ZodType> = (args: z.output<I>, extra: ToolExtra) => Promise<CallToolResult>;
+
+/** The registration surface the tool files see; `toolServer` maps it onto the SDK's McpServer. */
+export interface ToolServer {
+  registerTool<I extends z.ZodType>(name: string, config: ToolConfig<I>, handler: ToolHandler<I>): void;
+}
+
+export type RegisterTool = (server: ToolServer, deps: ToolDeps) => void;
+
+/**
+ * Adapts the SDK's registerTool (v2: zod objects only, a `ctx` whose request helpers live on
+ * `ctx.mcpReq`) to the small surface above, so the tool files do not depend on the SDK's shape.
+ */
+export function toolServer(server: McpServer): ToolServer {
+  return {
+    registerTool(name, config, handler) {
+      const { outputSchema, inputSchema, ...rest } = config;
+      // Widened to the plain schema type: the SDK's callback type is conditional on the schema and
+      // cannot be resolved for a generic one. The SDK has parsed the arguments with it already.
+      const input: z.ZodType = inputSchema;
+      const output =
+        outputSchema instanceof z.ZodObject || outputSchema === undefined ? outputSchema : z.object(outputSchema);
+      server.registerTool(
+        name,
+        { ...rest, inputSchema: input, ...(output ? { outputSchema: output } : {}) },
+        (args: unknown, ctx) =>
+          handler(args as z.output<typeof inputSchema>, {
+            _meta: ctx.mcpReq._meta,
+            sendNotification: (n) => ctx.mcpReq.notify(n),
+          }),
+      );
+    },
+  };
+}
 
 /** A short text line for the model plus the same data as structuredContent. */
 export function ok(text: string, structured: Record<string, unknown>): CallToolResult {

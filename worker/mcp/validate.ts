@@ -1,24 +1,22 @@
 /**
- * Checks the params of the requests this server answers before the SDK sees them. The SDK's
- * Protocol parses a request against its schema outside its own error mapping, so a malformed
- * `tools/call` (say `arguments: 0`) would come back as -32603 Internal error; the caller's mistake
- * must read as -32602 Invalid params.
+ * Checks the params of the requests this server answers before the SDK sees them, so a malformed
+ * request reads as the caller's mistake (-32602 Invalid params) with the fields named, never as
+ * -32603 Internal error.
  */
-import {
-  CallToolRequestSchema,
-  InitializeRequestSchema,
-  ListToolsRequestSchema,
-  PingRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { specTypeSchemas } from "@modelcontextprotocol/server";
 
-const SCHEMAS: Record<
-  string,
-  { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } }
-> = {
-  initialize: InitializeRequestSchema,
-  ping: PingRequestSchema,
-  "tools/list": ListToolsRequestSchema,
-  "tools/call": CallToolRequestSchema,
+const SCHEMAS = {
+  initialize: specTypeSchemas.InitializeRequest,
+  ping: specTypeSchemas.PingRequest,
+  "tools/list": specTypeSchemas.ListToolsRequest,
+  "tools/call": specTypeSchemas.CallToolRequest,
+} as const;
+type Checked = keyof typeof SCHEMAS;
+
+/** 2026-07-28 removed `initialize` and `ping`: the SDK answers them 404 Method not found, whatever their params. */
+const CHECKED: Record<"legacy" | "modern", ReadonlySet<string>> = {
+  legacy: new Set<Checked>(["initialize", "ping", "tools/list", "tools/call"]),
+  modern: new Set<Checked>(["tools/list", "tools/call"]),
 };
 
 interface Invalid {
@@ -26,27 +24,30 @@ interface Invalid {
   message: string;
 }
 
-function invalidRequest(message: unknown): Invalid | null {
+function invalidRequest(message: unknown, era: "legacy" | "modern"): Invalid | null {
   if (typeof message !== "object" || message === null) return null;
   const m = message as { id?: unknown; method?: unknown };
   // Notifications and responses carry no id to answer; unknown methods get the SDK's -32601.
   if (typeof m.method !== "string" || (typeof m.id !== "string" && typeof m.id !== "number")) return null;
-  const schema = SCHEMAS[m.method];
-  if (!schema) return null;
-  const r = schema.safeParse(message);
-  if (r.success) return null;
-  const detail = (r.error?.issues ?? [])
+  if (!CHECKED[era].has(m.method)) return null;
+  const schema = SCHEMAS[m.method as Checked];
+  const r = schema["~standard"].validate(message);
+  if (r instanceof Promise || r.issues === undefined) return null;
+  const detail = r.issues
     .slice(0, 5)
-    .map((i) => `${i.path.map(String).join(".") || "(request)"}: ${i.message}`)
+    .map(
+      (i) =>
+        `${(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".") || "(request)"}: ${i.message}`,
+    )
     .join("; ");
   return { id: m.id, message: `Invalid params for ${m.method}: ${detail}` };
 }
 
 /** A JSON-RPC -32602 answer for the first malformed request in the body, or undefined. */
-export function invalidParamsResponse(body: unknown): Response | undefined {
+export function invalidParamsResponse(body: unknown, era: "legacy" | "modern"): Response | undefined {
   const messages = Array.isArray(body) ? body : [body];
   for (const message of messages) {
-    const bad = invalidRequest(message);
+    const bad = invalidRequest(message, era);
     if (!bad) continue;
     // A batch is answered as a whole: one error, without an id to pin it to.
     const id = Array.isArray(body) ? null : bad.id;

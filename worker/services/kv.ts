@@ -2,10 +2,11 @@
 import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
 
+// Each message names the key: on REST the key is the whole path segment, with no field name to show.
 export const KvKey = z
   .string()
-  .min(1)
-  .max(256)
+  .min(1, "the key is empty")
+  .max(256, "the key is longer than 256 characters")
   .regex(/^[A-Za-z0-9][A-Za-z0-9:._/-]*$/, "keys use letters, digits and : . _ / - (e.g. 'plan/auth-refactor')")
   .describe("get, put, delete: the key, e.g. 'plan/auth-refactor'.");
 export const MAX_KV_VALUE_BYTES = 128 * 1024;

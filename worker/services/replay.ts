@@ -1,9 +1,13 @@
 /**
- * Replays failed tasks with their original params, shared by the `replay` tool and POST /api/replay
- * (the ops CLI). Each replay is a new task linked by `replay_of` and recorded in `decisions` on the
- * original. Its `replay_key` (`replay:<origId>:<n>`, unique in D1) makes the same replay twice a
- * no-op: without `force` n is always 1, so a task is replayed once however often it is asked;
- * `force` takes the next n.
+ * Replays failed tasks, shared by the `replay` tool and POST /api/replay (the ops CLI). Each replay
+ * is a new task linked by `replay_of` and recorded in `decisions` on the original. Its `replay_key`
+ * (`replay:<origId>:<n>`, unique in D1) makes the same replay twice a no-op: without `force` n is
+ * always 1, so a task is replayed once however often it is asked; `force` takes the next n.
+ *
+ * A halted or needs_human original may still have a waiting instance, which a decision or a raise
+ * would wake next to its replay: such tasks are skipped unless `includeWaiting`, which terminates
+ * the original instance first (and records that). A replay carries the original's spec, and the
+ * instructions of its last human decision in its prompt (as a human retry passes them).
  */
 
 import {
@@ -19,12 +23,22 @@ import {
 import { count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { AppError } from "../../core/errors.ts";
+import { getConfig } from "../../core/config.ts";
+import { AppError, describe } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
+import { readBreakers } from "../../workflows/breakers.ts";
 import { toWireError } from "../errors.ts";
 import { ExecuteInput, startExecute } from "./execute.ts";
-import { listTasks, requireTask, Since } from "./tasks.ts";
+import {
+  type LiveInstance,
+  lastInstructions,
+  liveInstance,
+  terminateInstance,
+  waitingReason,
+  withInstructions,
+} from "./replay-original.ts";
+import { createTask, listTasks, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
 
 /** `replay` and `POST /api/replay` (ReplayShape without the refinement, for the tool's advertised form). */
 export const ReplayShape = z.strictObject({
@@ -43,6 +57,15 @@ export const ReplayShape = z.strictObject({
   dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
   force: z.boolean().default(false).describe("Replay even tasks replayed before."),
   limit: z.number().int().min(1).max(100).default(20).describe("Bulk: at most this many tasks, newest first."),
+  includeWaiting: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Also replay tasks whose workflow instance still waits (halted: for a budget raise; needs_human: for a decision): the original instance is terminated first. Default: such tasks are skipped.",
+    ),
+  budgetUsd: TaskInit.shape.budgetUsd.describe(
+    "The replay's budget in USD: raises the shared cap of the original and its replays (default: the original's budget).",
+  ),
 });
 export const ReplayInput = ReplayShape.refine((r) => r.taskId !== undefined || r.since !== undefined, {
   message: "give a taskId, or a 'since' window (e.g. '24h') for a bulk replay",
@@ -69,21 +92,125 @@ async function replayedAs(db: D1Database, originalId: string): Promise<string | 
 }
 
 /** The original's params, re-validated: a row written by an older version must still be a valid input. */
-function executeInputOf(original: TaskRow, fromTier: string | undefined): ExecuteInput {
-  return ExecuteInput.parse({
-    prompt: original.prompt,
+function replayInit(original: TaskRow, input: ReplayInput, instructions: string | null): TaskInit {
+  const budgetUsd = input.budgetUsd ?? original.budgetUsd;
+  return TaskInit.parse({
+    prompt: withInstructions(original.prompt, instructions),
     repo: original.repo,
     ...(original.ref ? { ref: original.ref } : {}),
-    profile: fromTier ?? original.profile,
+    profile: input.fromTier ?? original.profile,
     verbosity: original.verbosity,
     ...(original.verify ? { verify: original.verify } : {}),
-    ...(original.budgetUsd ? { budgetUsd: original.budgetUsd } : {}),
+    ...(budgetUsd ? { budgetUsd } : {}),
     kind: original.kind,
-    waitSeconds: 0,
   });
 }
 
 const ALREADY = "already replayed (use force to replay again)";
+
+/** Checked before anything changes: a blocked day would refuse the start after the original was ended. */
+async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
+  const b = await readBreakers(env.DB, getConfig(env).breakers, now);
+  if (b.blocked)
+    throw new AppError(
+      "breaker_open",
+      `today's spend $${b.day.spentUsd.toFixed(2)} reached the $${b.day.limitUsd} daily block; nothing was replayed or terminated; replay after 00:00 UTC`,
+    );
+}
+
+/**
+ * The replay's row, with the original's spec, before its instance starts (the instance reads the
+ * row). If the start then fails before any instance exists, the row goes again: a replay that never
+ * ran must not hold the replay key.
+ */
+async function createReplayTask(
+  env: Env,
+  original: TaskRow,
+  init: TaskInit,
+  replayKey: string,
+  now: number,
+): Promise<string> {
+  let id: string;
+  try {
+    id = (await createTask(env.DB, { ...init, replayOf: original.id, replayKey }, now)).id;
+  } catch (err) {
+    if (/UNIQUE constraint failed/i.test(describe(err))) throw new AppError("conflict", ALREADY, { cause: err });
+    throw err;
+  }
+  try {
+    if (original.spec) await setSpec(env.DB, { taskId: id, spec: original.spec }, now);
+    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0 });
+  } catch (err) {
+    await forgetIfNeverStarted(env, id);
+    throw err;
+  }
+  return id;
+}
+
+async function forgetIfNeverStarted(env: Env, taskId: string): Promise<void> {
+  const started = await env.EXECUTE_WORKFLOW.get(taskId).then(
+    () => true,
+    (err: unknown) => !/not.found/i.test(describe(err)),
+  );
+  if (!started) await env.DB.prepare("DELETE FROM tasks WHERE id = ?1 AND replay_of IS NOT NULL").bind(taskId).run();
+}
+
+/** Terminate (when asked to) → record → new task → its instance → record. Returns the new task id. */
+async function startReplay(
+  env: Env,
+  original: TaskRow,
+  input: ReplayInput,
+  live: LiveInstance | null,
+  now: number,
+): Promise<string> {
+  const instructions = await lastInstructions(env.DB, original.id);
+  const init = replayInit(original, input, instructions);
+  await refuseWhenBlocked(env, now);
+  const d = drizzle(env.DB);
+  if (live) {
+    await terminateInstance(original.id, live);
+    // Nothing waits any more: the row says so (a late decision is then a 409, not a lost answer).
+    await d.batch([
+      d
+        .update(tasks)
+        .set({
+          status: "failed",
+          waitingFor: null,
+          error: `its workflow instance was terminated to replay it (it was ${original.status})`,
+          updatedAt: now,
+        })
+        .where(eq(tasks.id, original.id)),
+      d.insert(decisions).values({
+        id: newId("d", now),
+        taskId: original.id,
+        kind: "replay",
+        decision: `terminated its ${live.status} workflow instance to replay it`,
+        actor: "replay",
+        data: { terminated: live.status },
+        createdAt: now,
+      }),
+    ]);
+  }
+  const key = await nextReplayKey(env.DB, original, input.force);
+  const newTaskId = await createReplayTask(env, original, init, key, now);
+  await d.insert(decisions).values({
+    id: newId("d", now),
+    taskId: original.id,
+    kind: "replay",
+    decision: `replayed as ${newTaskId}`,
+    actor: "replay",
+    data: {
+      newTaskId,
+      replayKey: key,
+      profile: init.profile,
+      ...(init.budgetUsd ? { budgetUsd: init.budgetUsd } : {}),
+      spec: original.spec !== null,
+      instructions: instructions !== null,
+    },
+    createdAt: now,
+  });
+  return newTaskId;
+}
 
 export async function replay(env: Env, input: ReplayInput, now: number): Promise<ReplayReport> {
   const originals = input.taskId
@@ -91,7 +218,7 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
     : await listTasks(
         env.DB,
         {
-          status: [...(input.status ?? REPLAYABLE_TASK_STATUSES)],
+          status: [...new Set(input.status ?? REPLAYABLE_TASK_STATUSES)],
           since: input.since,
           profile: input.profile,
           limit: input.limit,
@@ -103,6 +230,13 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
   for (const original of originals) {
     const skip = (reason: string, newTaskId: string | null = null) =>
       items.push({ originalId: original.id, newTaskId, status: "skipped", reason });
+    const error = (err: unknown) =>
+      items.push({
+        originalId: original.id,
+        newTaskId: null,
+        status: "error",
+        reason: toWireError(err).body.error.message,
+      });
     if (stopped) {
       items.push({ originalId: original.id, newTaskId: null, status: "error", reason: stopped });
       continue;
@@ -123,33 +257,35 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
         continue;
       }
     }
+    let live: LiveInstance | null;
+    try {
+      live = await liveInstance(env, original.id);
+    } catch (err) {
+      error(err);
+      continue;
+    }
+    if (live && !input.includeWaiting) {
+      skip(waitingReason(original, live));
+      continue;
+    }
     if (input.dryRun) {
-      items.push({ originalId: original.id, newTaskId: null, status: "would_start" });
+      items.push({
+        originalId: original.id,
+        newTaskId: null,
+        status: "would_start",
+        ...(live ? { reason: `its ${live.status} workflow instance would be terminated first` } : {}),
+      });
       continue;
     }
     try {
-      const exec = executeInputOf(original, input.fromTier);
-      const key = await nextReplayKey(env.DB, original, input.force);
-      const out = await startExecute(env, exec, { waitSeconds: 0, replayOf: original.id, replayKey: key });
-      await drizzle(env.DB)
-        .insert(decisions)
-        .values({
-          id: newId("d", now),
-          taskId: original.id,
-          kind: "replay",
-          decision: `replayed as ${out.taskId}`,
-          actor: "replay",
-          data: { newTaskId: out.taskId, replayKey: key, profile: exec.profile },
-          createdAt: now,
-        });
-      items.push({ originalId: original.id, newTaskId: out.taskId, status: "started" });
+      const newTaskId = await startReplay(env, original, input, live, now);
+      items.push({ originalId: original.id, newTaskId, status: "started" });
     } catch (err) {
-      const wire = toWireError(err).body.error;
       // A concurrent identical replay won the unique replay_key: the same outcome as "done before".
-      if (err instanceof AppError && err.code === "conflict") skip(ALREADY);
-      else items.push({ originalId: original.id, newTaskId: null, status: "error", reason: wire.message });
+      if (err instanceof AppError && err.code === "conflict" && err.message === ALREADY) skip(ALREADY);
+      else error(err);
       // Today's block refuses every later start too: say so instead of trying each.
-      if (err instanceof AppError && err.code === "breaker_open") stopped = wire.message;
+      if (err instanceof AppError && err.code === "breaker_open") stopped = err.message;
     }
   }
   return {

@@ -3,7 +3,7 @@ import { integer, parseFlags, positive, profile, since, statuses, taskId, UsageE
 import { type Command, connect, type Io } from "../command.ts";
 import { money, paint, status, table, truncate } from "../format.ts";
 import { type Api, orUnknownTask } from "../http.ts";
-import { isFailure, type ReplayResult, startAndFollow } from "../replay-run.ts";
+import { isFailure, type ReplayOptions, type ReplayResult, startAndFollow } from "../replay-run.ts";
 
 /** The server's default and maximum for a bulk replay's `limit`. */
 const DEFAULT_LIMIT = 20;
@@ -13,14 +13,16 @@ export const replay: Command = {
   name: "replay",
   summary: "Replay failed tasks with their original params.",
   about: `Each replay is a new task (and workflow instance) with the original's prompt, repo, ref, verify
-command and budget, linked to it by replay_of and recorded in its decisions. The command shows a
-line per state change while replays run (on stderr), then a summary table, and exits 1 if any
-replay did not succeed. It is idempotent: a task replayed before is skipped, so running the same
-command twice starts nothing new — unless --force. Ctrl-C stops following; replays already
-started keep running on the server.`,
+command, budget and spec, plus the instructions of its last human decision, linked to it by
+replay_of and recorded in its decisions. A halted or needs_human task whose workflow instance still
+waits (for a budget raise or a decision) is skipped, since both would run; --include-waiting
+terminates that instance first. The command shows a line per state change while replays run (on
+stderr), then a summary table, and exits 1 if any replay did not succeed. It is idempotent: a task
+replayed before is skipped, so running the same command twice starts nothing new — unless --force.
+Ctrl-C stops following; replays already started keep running on the server.`,
   usage: [
-    "replay <id>… [--from-tier <profile>] [--dry-run] [--force] [--json]",
-    "replay --failed --since <window> [--status <s,…>] [--profile <name>] [--from-tier <profile>] [--limit <n>] [--dry-run] [--concurrency <n>] [--force] [--json]",
+    "replay <id>… [--from-tier <profile>] [--include-waiting] [--budget <usd>] [--dry-run] [--force] [--json]",
+    "replay --failed --since <window> [--status <s,…>] [--profile <name>] [--from-tier <profile>] [--include-waiting] [--budget <usd>] [--limit <n>] [--dry-run] [--concurrency <n>] [--force] [--json]",
   ],
   flags: `  --failed               replay the tasks that ended badly (failed, halted, blocked, needs_human)
                          created within --since; replays themselves are left out
@@ -29,6 +31,10 @@ started keep running on the server.`,
   --profile <name>       with --failed: only tasks that asked for this profile (auto, sonnet, …)
   --limit <n>            with --failed: consider the newest n matching tasks, 1–${MAX_LIMIT} (default ${DEFAULT_LIMIT})
   --from-tier <profile>  start the replays at this profile instead of the original one
+  --include-waiting      also replay tasks whose workflow instance still waits (halted, needs_human):
+                         the original instance is terminated first (recorded in its decisions)
+  --budget <usd>         the replays' budget: raises the shared cap of the original and its replays
+                         (default: the original's)
   --dry-run              list what would be replayed; start nothing
   --force                replay tasks that were replayed before
   --concurrency <n>      replays running at once, 1–20 (default 4)
@@ -38,6 +44,7 @@ started keep running on the server.`,
   examples: [
     "vault replay t-20261124-1530-ab12cd --from-tier sonnet",
     "vault replay --failed --since 24h --dry-run",
+    "vault replay t-20261124-1530-ab12cd --include-waiting --budget 10",
     "vault replay --failed --since 24h --profile auto --concurrency 2 --json > replays.json",
   ],
   async run(args, io) {
@@ -48,6 +55,8 @@ started keep running on the server.`,
       profile: { type: "string" },
       limit: { type: "string" },
       "from-tier": { type: "string" },
+      "include-waiting": { type: "boolean" },
+      budget: { type: "string" },
       "dry-run": { type: "boolean" },
       force: { type: "boolean" },
       concurrency: { type: "string" },
@@ -67,7 +76,15 @@ started keep running on the server.`,
     const concurrency = integer("--concurrency", values.concurrency, 1, 20) ?? 4;
     const intervalMs = Math.round((positive("--interval", values.interval, 600) ?? 2) * 1000);
     const limit = integer("--limit", values.limit, 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
+    const budgetUsd = positive("--budget", values.budget, 1000);
     const force = values.force === true;
+    // What every request of this run carries: the plan (a dry run) must see what the starts will do.
+    const options: ReplayOptions = {
+      force,
+      ...(values["include-waiting"] ? { includeWaiting: true } : {}),
+      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
+      ...(fromTier ? { fromTier } : {}),
+    };
     const json = values.json === true;
     const api = connect(values, io);
 
@@ -76,8 +93,11 @@ started keep running on the server.`,
     if (ids.length > 0) {
       for (const id of ids) {
         plan.push(
-          ...(await api.post("/api/replay", { taskId: id, force, dryRun: true }, ReplayReport).catch(orUnknownTask(id)))
-            .items,
+          ...(
+            await api
+              .post("/api/replay", { ...options, taskId: id, dryRun: true }, ReplayReport)
+              .catch(orUnknownTask(id))
+          ).items,
         );
       }
     } else {
@@ -86,7 +106,7 @@ started keep running on the server.`,
         ...(wanted ? { status: wanted } : {}),
         ...(values.profile ? { profile: values.profile } : {}),
         limit,
-        force,
+        ...options,
         dryRun: true,
       };
       plan.push(...(await api.post("/api/replay", filter, ReplayReport)).items);
@@ -106,7 +126,7 @@ started keep running on the server.`,
     process.once("SIGINT", onSigint);
     let done: ReplayResult[];
     try {
-      done = await follow(api, todo, { fromTier, force, concurrency, intervalMs, json, io, following });
+      done = await follow(api, todo, { options, concurrency, intervalMs, json, io, following });
     } finally {
       process.off("SIGINT", onSigint);
     }
@@ -122,8 +142,7 @@ function follow(
   api: Api,
   todo: string[],
   o: {
-    fromTier: string | undefined;
-    force: boolean;
+    options: ReplayOptions;
     concurrency: number;
     intervalMs: number;
     json: boolean;
@@ -132,8 +151,7 @@ function follow(
   },
 ) {
   return startAndFollow(api, todo, {
-    fromTier: o.fromTier,
-    force: o.force,
+    options: o.options,
     concurrency: o.concurrency,
     intervalMs: o.intervalMs,
     sleep: o.io.sleep,
@@ -145,7 +163,7 @@ function follow(
 function outcomeText(r: ReplayResult, fromTier: string | undefined, color: boolean): string {
   switch (r.status) {
     case "would_start":
-      return `would replay${fromTier ? ` from ${fromTier}` : ""}`;
+      return `would replay${fromTier ? ` from ${fromTier}` : ""}${r.reason ? `; ${r.reason}` : ""}`;
     case "skipped":
       return paint(`skipped: ${r.reason ?? ""}`, "dim", color);
     case "error":

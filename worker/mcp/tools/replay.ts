@@ -12,10 +12,13 @@ export const registerReplay: RegisterTool = (server, deps) => {
       description:
         "Starts finished tasks again with their original params: one task by taskId, or in bulk every failed, halted, blocked or needs_human task created within 'since' (e.g. '24h'), " +
         "optionally filtered by profile and started from a given ladder tier (fromTier). Each replay is a new task linked to the original (replay_of) and logged as a decision; " +
-        "replaying the same task again does nothing unless force. Use dryRun first to see what would start. Costs like execute for every task started; returns at once (poll each new taskId with workflow_query state).",
+        "replaying the same task again does nothing unless force. A replay carries the original's spec and the instructions of its last human decision; budgetUsd raises the shared cap of the original and its replays. " +
+        "A halted or needs_human task whose workflow instance still waits is skipped (both would run) unless includeWaiting, which terminates the original instance first. " +
+        "Use dryRun first to see what would start. Costs like execute for every task started; returns at once (poll each new taskId with workflow_query state).",
       inputSchema: flatObject(ReplayShape),
       outputSchema: ReplayReport,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      // Destructive: with includeWaiting it terminates the original's waiting instance.
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     async (args) =>
       guarded(async () => {

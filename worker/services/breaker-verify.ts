@@ -1,0 +1,86 @@
+/**
+ * Breaker state is what the queries say: the running totals in `circuit_breaker` (added to in each
+ * stage's write batch, so a breaker check stays two primary-key reads) against the same sums
+ * recomputed from `stages` over the UTC day and month. Any difference is drift: a write path that
+ * counted a cost without its stage row, or the other way round. docs/BREAKERS.md has the same
+ * queries for the D1 console.
+ */
+import type { BreakerVerification, SpendCheck } from "@vault-mcp/contract";
+import { dayScope, monthScope, type SpendRow, spendRowsStatement } from "../../workflows/breakers.ts";
+
+/** Spend is a sum of REALs: below a micro-dollar a difference is rounding, not drift. */
+export const DRIFT_TOLERANCE_USD = 1e-6;
+
+/**
+ * `stages.created_at` is epoch milliseconds; [?1, ?2) is one UTC day or month. A `running` row is an
+ * attempt whose result is not written yet: it is counted when it is.
+ */
+export const STAGE_SPEND_SQL =
+  "SELECT COALESCE(SUM(cost_usd), 0) AS spentUsd, COUNT(*) AS runs FROM stages WHERE created_at >= ?1 AND created_at < ?2 AND status <> 'running'";
+
+interface Period {
+  scope: string;
+  from: number;
+  to: number;
+}
+
+/** The UTC day and month that contain `now`, as the scopes the write step keys its totals by. */
+export function periodsAt(now: number): { day: Period; month: Period } {
+  const d = new Date(now);
+  const [y, m] = [d.getUTCFullYear(), d.getUTCMonth()];
+  const dayFrom = Date.UTC(y, m, d.getUTCDate());
+  return {
+    day: { scope: dayScope(now), from: dayFrom, to: Date.UTC(y, m, d.getUTCDate() + 1) },
+    month: { scope: monthScope(now), from: Date.UTC(y, m, 1), to: Date.UTC(y, m + 1, 1) },
+  };
+}
+
+/** Pure: one period's comparison (an absent circuit_breaker row counts as $0 and 0 runs). */
+export function compare(
+  period: Period,
+  recorded: Pick<SpendRow, "spentUsd" | "runs"> | undefined,
+  computed: { spentUsd: number; runs: number },
+): SpendCheck {
+  const recordedUsd = recorded?.spentUsd ?? 0;
+  const recordedRuns = recorded?.runs ?? 0;
+  const diffUsd = recordedUsd - computed.spentUsd;
+  return {
+    ...period,
+    recordedUsd,
+    computedUsd: computed.spentUsd,
+    diffUsd,
+    recordedRuns,
+    computedRuns: computed.runs,
+    drift: Math.abs(diffUsd) > DRIFT_TOLERANCE_USD || recordedRuns !== computed.runs,
+  };
+}
+
+/** One D1 batch (one snapshot): the two totals and the two sums over `stages`. */
+export async function verifyBreakers(db: D1Database, now: number): Promise<BreakerVerification> {
+  const { day, month } = periodsAt(now);
+  const [recorded, daySum, monthSum] = await db.batch<unknown>([
+    spendRowsStatement(db, now),
+    db.prepare(STAGE_SPEND_SQL).bind(day.from, day.to),
+    db.prepare(STAGE_SPEND_SQL).bind(month.from, month.to),
+  ]);
+  const rows = (recorded?.results ?? []) as SpendRow[];
+  const sum = (r: D1Result<unknown> | undefined) =>
+    (r?.results[0] as { spentUsd: number; runs: number } | undefined) ?? { spentUsd: 0, runs: 0 };
+  const dayCheck = compare(
+    day,
+    rows.find((r) => r.scope === day.scope),
+    sum(daySum),
+  );
+  const monthCheck = compare(
+    month,
+    rows.find((r) => r.scope === month.scope),
+    sum(monthSum),
+  );
+  return {
+    checkedAt: now,
+    toleranceUsd: DRIFT_TOLERANCE_USD,
+    day: dayCheck,
+    month: monthCheck,
+    drift: dayCheck.drift || monthCheck.drift,
+  };
+}
