@@ -50,7 +50,9 @@ export async function run(): Promise<BenchReport> {
   const direct = async (prompt: string) => {
     const t0 = performance.now();
     await runProcess({
-      argv: [process.execPath, FAKE_CLAUDE, "-p", prompt, "--output-format", "json"],
+      argv: [process.execPath, FAKE_CLAUDE, "-p", "--output-format", "json"],
+      // As the executor passes it: on stdin.
+      stdin: prompt,
       cwd,
       env: { PATH: process.env.PATH ?? "", HOME: path.join(home, "x", "y") },
       timeoutMs: 60_000,
@@ -116,7 +118,7 @@ export async function run(): Promise<BenchReport> {
       runs: `${RUNS} jobs per kind, one at a time, after a warm-up`,
       figures,
       notes: [
-        "The fake CLI is a node script printing claude's real JSON; `direct` spawns it the same way the executor does (process group, stdin /dev/null).",
+        "The fake CLI is a node script printing claude's real JSON; `direct` spawns it the same way the executor does (process group, the prompt on stdin).",
       ],
     };
   } finally {

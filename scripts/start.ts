@@ -1,11 +1,14 @@
 /**
  * `npm start`: the whole system on this machine. Applies the D1 migrations, creates dev secrets when
- * missing (.dev.vars), starts `wrangler dev` and the executor on explicit ports, prints how to connect,
- * and stops both on Ctrl-C. Ports: VAULT_WORKER_PORT (28787), VAULT_EXECUTOR_PORT (28788),
- * VAULT_INSPECTOR_PORT (29229). State: VAULT_STATE_DIR (.vault/).
+ * missing (.dev.vars), starts `wrangler dev` and the executor on explicit ports, prints how to connect
+ * and which profiles can run, and stops both on Ctrl-C. Ports: VAULT_WORKER_PORT (28787),
+ * VAULT_EXECUTOR_PORT (28788), VAULT_INSPECTOR_PORT (29229). State: VAULT_STATE_DIR (.vault/); the
+ * executor's local credentials: .vault/executor.env (created, commented out, when missing).
  */
-import { existsSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { ExecutorHealth } from "@vault-mcp/contract";
+import { ensureExecutorEnvFile, pinnedClis, readinessReport } from "./executor-local.ts";
 import { ROOT, StackError, startStack } from "./stack.ts";
 
 const port = (name: string, fallback: number): number => {
@@ -19,12 +22,14 @@ const port = (name: string, fallback: number): number => {
 };
 
 const stateDir = path.resolve(process.env.VAULT_STATE_DIR ?? path.join(ROOT, ".vault"));
-const executorEnv: Record<string, string> = {};
-// Real model keys and base URLs for the agent CLIs, if the user keeps them in a local env file.
-const userExecutorEnv = path.join(stateDir, "executor.env");
-const cliBins = path.join(ROOT, "test", "clis", "node_modules", ".bin");
-if (existsSync(cliBins)) executorEnv.PATH = `${cliBins}${path.delimiter}${process.env.PATH ?? ""}`;
-if (existsSync(userExecutorEnv)) executorEnv.EXECUTOR_ENV_FILE = userExecutorEnv;
+mkdirSync(stateDir, { recursive: true });
+// Model keys and tokens for the agent CLIs: the executor reads this file itself (EXECUTOR_ENV_FILE).
+const envFile = path.join(stateDir, "executor.env");
+if (ensureExecutorEnvFile(envFile)) console.log(`created ${envFile} (mode 0600): put your keys or tokens there`);
+const executorEnv: Record<string, string> = { EXECUTOR_ENV_FILE: envFile };
+// The pinned CLIs of `npm run clis`, unless the shell names its own.
+const clis = pinnedClis();
+if ("env" in clis) for (const [k, v] of Object.entries(clis.env)) if (!process.env[k]) executorEnv[k] = v;
 // `AGENT_SANDBOX=off npm start` is the explicit way to run agents as yourself when root.
 for (const key of ["AGENT_SANDBOX", "AGENT_USER_PREFIX"] as const) {
   const value = process.env[key];
@@ -40,10 +45,13 @@ try {
     secretsFile: path.join(ROOT, ".dev.vars"),
     executorEnv,
   });
-  const health = (await (await fetch(`${stack.executorUrl}/health`)).json()) as {
-    clis?: Record<string, { found?: boolean; version?: string | null; path?: string | null }>;
-  };
-  const clis = Object.entries(health.clis ?? {})
+  // The CLI probe runs in the background at the executor's start: wait for it (a few seconds at most).
+  let health = ExecutorHealth.parse(await (await fetch(`${stack.executorUrl}/health`)).json());
+  for (let i = 0; i < 100 && health.clis === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    health = ExecutorHealth.parse(await (await fetch(`${stack.executorUrl}/health`)).json());
+  }
+  const found = Object.entries(health.clis ?? {})
     .map(([name, c]) => `${name} ${c.found ? `${c.version ?? "?"} (${c.path ?? "?"})` : "missing"}`)
     .join(", ");
   const token = stack.secrets.VAULT_AUTH_TOKEN;
@@ -51,9 +59,16 @@ try {
 vault-mcp is running
   MCP        ${stack.workerUrl}/mcp
   REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
-  executor   ${stack.executorUrl}   CLIs: ${clis || "unknown"}
+  executor   ${stack.executorUrl}   CLIs: ${found || "unknown"}${
+    "missing" in clis
+      ? `
+             ${clis.missing}`
+      : ""
+  }
   sandbox    ${stack.agentSandbox}
   token      ${token}   (from .dev.vars)
+
+${readinessReport(health, envFile)}
 
 Connect Claude Code:
   claude mcp add --transport http vault ${stack.workerUrl}/mcp --header "Authorization: Bearer ${token}"

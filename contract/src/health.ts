@@ -63,5 +63,7 @@ export const ExecutorHealth = z.object({
   direct: z.record(CliName, z.string()),
   /** null until the first measurement. */
   disk: DiskUse.nullable(),
+  /** AGENT_SANDBOX: `on` (agent CLIs run as separate identities; more detail inside) or `off`, with why. */
+  sandbox: z.looseObject({ mode: z.enum(["on", "off"]) }).optional(),
 });
 export type ExecutorHealth = z.infer<typeof ExecutorHealth>;

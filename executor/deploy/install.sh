@@ -116,10 +116,11 @@ run install -m 0644 "$REPO/executor/config/profiles.json" "$REPO/executor/config
 run install -m 0644 "$REPO/executor/README.md" "$PREFIX/README.md"
 
 # 0711: the agent identities pass through to their worktree and home (each open to its slot's group
-# only) but cannot list anything; repos/ and the job store stay the executor's alone.
-step "directories: $STATE (0711, $NAME), repos/ (0700), worktrees/ and homes/ (0711), $CONF (0755, root)"
+# only) but cannot list anything; repos/ and the job store stay the executor's alone, and so do the
+# subscription logins (logins/<cli>: a sandboxed run gets a copy, see README "Subscription logins").
+step "directories: $STATE (0711, $NAME), repos/ and logins/ (0700), worktrees/ and homes/ (0711), $CONF (0755, root)"
 run install -d -m 0711 -o "$NAME" -g "$NAME" "$STATE" "$STATE/worktrees" "$STATE/homes"
-run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE/repos"
+run install -d -m 0700 -o "$NAME" -g "$NAME" "$STATE/repos" "$STATE/logins" "$STATE/logins/codex" "$STATE/logins/gemini"
 run install -d -m 0755 -o root -g root "$CONF"
 
 step "environment file $ENV_FILE (only if missing; random secrets)"

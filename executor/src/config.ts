@@ -1,5 +1,6 @@
 /** The executor's configuration, from its environment (the systemd EnvironmentFile in production). */
 import path from "node:path";
+import { MAX_JOB_REQUEST_BYTES } from "@vault-mcp/contract";
 import { z } from "zod";
 
 const int = (fallback: number, min: number, max: number, what: string) =>
@@ -37,7 +38,10 @@ const Schema = z.object({
   VERIFY_TIMEOUT_MS: ms(300_000, "the verify command's timeout"),
   SHUTDOWN_GRACE_MS: ms(20_000, "how long running jobs may finish after SIGTERM"),
   KEEP_FAILED_MS: ms(24 * 3_600_000, "how long a failed job's worktree is kept"),
+  JOB_RETENTION_DAYS: int(30, 1, 3650, "days a finished job stays in the job store"),
   DATA_DIR: z.string().min(1).default("/var/lib/vault-executor"),
+  /** Persistent CLI logins for subscription profiles: codex's CODEX_HOME and gemini's GEMINI_CLI_HOME. */
+  LOGINS_DIR: z.string().min(1).optional(),
   REPOS_DIR: z.string().min(1).optional(),
   WORKTREES_DIR: z.string().min(1).optional(),
   REPO_ALLOWLIST: list,
@@ -50,7 +54,13 @@ const Schema = z.object({
   LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" })
     .default("info"),
-  MAX_BODY_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024, "the largest request body accepted; larger ones get 413"),
+  // Never below what a valid JobRequest can take (a 100,000-character prompt): the contract's bound.
+  MAX_BODY_BYTES: int(
+    MAX_JOB_REQUEST_BYTES,
+    MAX_JOB_REQUEST_BYTES,
+    16 * 1024 * 1024,
+    "the largest request body accepted; larger ones get 413",
+  ),
   // sandbox/: agents run as AGENT_USER_PREFIX0 … AGENT_USER_PREFIX{MAX_EXECUTORS-1}; off only when asked.
   AGENT_SANDBOX: z.enum(["on", "off"], { error: "must be on or off (agent CLIs as separate users)" }).default("on"),
   AGENT_USER_PREFIX: z
@@ -59,9 +69,10 @@ const Schema = z.object({
     .default("vault-agent-"),
 });
 
-export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR"> {
+export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR" | "LOGINS_DIR"> {
   REPOS_DIR: string;
   WORKTREES_DIR: string;
+  LOGINS_DIR: string;
 }
 
 export class ConfigError extends Error {
@@ -94,5 +105,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     DATA_DIR: path.resolve(c.DATA_DIR),
     REPOS_DIR: path.resolve(c.REPOS_DIR ?? path.join(c.DATA_DIR, "repos")),
     WORKTREES_DIR: path.resolve(c.WORKTREES_DIR ?? path.join(c.DATA_DIR, "worktrees")),
+    LOGINS_DIR: path.resolve(c.LOGINS_DIR ?? path.join(c.DATA_DIR, "logins")),
   };
 }

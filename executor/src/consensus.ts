@@ -62,7 +62,9 @@ export const compareRuns: CompareRuns = (a: ConsensusSide, b: ConsensusSide): Co
   const filesOnlyA = [...pathsA].filter((p) => !pathsB.has(p)).sort();
   const filesOnlyB = [...pathsB].filter((p) => !pathsA.has(p)).sort();
   const fileAgreement = filesBoth.map((path) => ({ path, same: sameDiff(a.diffs[path], b.diffs[path]) }));
-  const similarity = Math.round(answerSimilarity(a.run.text, b.run.text) * 1000) / 1000;
+  // Two failed runs have no answers to compare: two empty texts would score as "the same answer".
+  const bothFailed = !a.run.ok && !b.run.ok;
+  const similarity = bothFailed ? 0 : Math.round(answerSimilarity(a.run.text, b.run.text) * 1000) / 1000;
   const verify: [boolean | null, boolean | null] = [a.verify ? a.verify.ok : null, b.verify ? b.verify.ok : null];
   const report: Omit<ConsensusReport, "mermaid"> = {
     verdict: verdict({

@@ -1,22 +1,27 @@
 /**
  * Wires config → store (+ crash recovery) → worktrees → adapters → queue → runner → HTTP app.
+ * listen() first reconciles the disk with the store (recovery.ts), then accepts requests.
  * main.ts runs it as the service; tests and benches run it in-process on port 0 and may swap the
  * adapters, runProcess or the callback's fetch and schedule.
  */
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import type { CliName } from "@vault-mcp/contract";
 import type { CallbackOptions } from "./callback.ts";
 import { type AdapterRegistry, makeAdapters } from "./clis/index.ts";
 import type { ExecutorConfig } from "./config.ts";
+import { DiskMeter } from "./disk.ts";
 import { type CliInfo, probeClis } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 import { JobRunner } from "./jobs/runner.ts";
-import { JobStore } from "./jobs/store.ts";
+import { JobStore, STORE_FILE } from "./jobs/store.ts";
 import { log, setLogLevel } from "./log.ts";
 import { loadPrices } from "./pricing.ts";
 import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
+import { readiness } from "./readiness.ts";
+import { cleanDisk, harvestInterrupted, purgeOld, type RecoveryParts, type RecoveryReport } from "./recovery.ts";
 import { createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
 import { type App, createApp } from "./server/app.ts";
 import { shutdown } from "./shutdown.ts";
@@ -40,6 +45,9 @@ export interface Executor {
   worktrees: GitWorktreeManager;
   /** Jobs found `running` or `queued` at start-up (a previous process died): now `interrupted`. */
   recovered: readonly string[];
+  /** What listen() found on disk from before (null until then). */
+  readonly reconciled: RecoveryReport | null;
+  disk: DiskMeter;
   /** Resolves with the URL once listening. */
   listen(): Promise<string>;
   /** SIGTERM behaviour (shutdown.ts). */
@@ -67,10 +75,11 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     poolSize: config.WORKTREE_POOL,
     ...(sandbox ? { slots: sandbox.slots() } : {}),
   });
-  const adapters = o.adapters ?? makeAdapters(loadPrices(config.PRICES_FILE));
+  const prices = loadPrices(config.PRICES_FILE);
+  const adapters = o.adapters ?? makeAdapters(prices);
   const env = o.env ?? process.env;
   const profiles = loadProfiles(config.PROFILES_FILE, env);
-  // A profile whose key is unset still runs (and fails with an auth error the ladder handles).
+  // A profile that is not ready is reported (GET /health) and its jobs fail at once as `setup`.
   if (Object.keys(profiles.missingEnv).length) log("warn", "profiles_missing_env", { missing: profiles.missingEnv });
   const queue = new JobQueue(config.MAX_EXECUTORS, config.MAX_QUEUE);
   const runner = new JobRunner({
@@ -79,6 +88,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     worktrees,
     adapters,
     profiles,
+    prices,
     runProcess,
     env,
     sandbox,
@@ -86,19 +96,33 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   });
   const jobs = new AbortController();
   let clis: Record<CliName, CliInfo> | null = null;
+  const disk = new DiskMeter({
+    worktreesDir: config.WORKTREES_DIR,
+    homesDir: path.join(config.DATA_DIR, "homes"),
+    storeFile: path.join(config.DATA_DIR, STORE_FILE),
+  });
+  const found = (cli: CliName) => (clis === null ? null : clis[cli].found);
   const app = createApp({
     config,
     store,
     queue,
     runner,
     checkRepo: (repo) => worktrees.repoPath(repo),
+    repos: () => worktrees.repos(),
+    readiness: () =>
+      readiness(profiles, {
+        env,
+        loginsDir: config.LOGINS_DIR,
+        found: { claude: found("claude"), codex: found("codex"), gemini: found("gemini") },
+      }),
+    direct: profiles.direct,
+    disk: () => disk.current(),
     jobSignal: jobs.signal,
     clis: () => clis,
     sandbox: () => sandbox?.status() ?? SANDBOX_OFF,
     startedAt: Date.now(),
   });
 
-  for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
   if (o.probeClis !== false) {
     void probeClis({ claude: config.CLAUDE_BIN, codex: config.CODEX_BIN, gemini: config.GEMINI_BIN }, runProcess).then(
       (c) => {
@@ -112,22 +136,48 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     );
   }
   let stopping: Promise<void> | undefined;
-  const sweep = setInterval(
-    () => void worktrees.sweep().catch((err: unknown) => log("warn", "worktree_sweep_failed", { error: String(err) })),
-    SWEEP_EVERY_MS,
-  );
+  const sweep = setInterval(() => {
+    void worktrees.sweep().catch((err: unknown) => log("warn", "worktree_sweep_failed", { error: String(err) }));
+    const purged = purgeOld(store, config.JOB_RETENTION_DAYS, new Date());
+    if (purged > 0) log("info", "jobs_purged", { count: purged, retentionDays: config.JOB_RETENTION_DAYS });
+  }, SWEEP_EVERY_MS);
   sweep.unref();
 
-  return {
+  let reconciled: RecoveryReport | null = null;
+  const executor: Executor = {
     app,
     store,
     queue,
     runner,
     worktrees,
     recovered,
-    listen: async () => {
-      // The firewall and the self-check come before the first job can arrive.
-      await sandbox?.start(env);
+    get reconciled() {
+      return reconciled;
+    },
+    disk,
+    async listen() {
+      // Before the first request no job can run, so every leftover home and tree is stale: the usage
+      // a killed run had logged is read first; then the sandbox closes what runs left open to their
+      // slots (and checks itself, and sets up its firewall); then the rest is removed.
+      const parts: RecoveryParts = {
+        dataDir: config.DATA_DIR,
+        store,
+        runner,
+        worktrees,
+        adapters,
+        prices,
+        retentionDays: config.JOB_RETENTION_DAYS,
+        recovered,
+        ...(sandbox ? { slots: sandbox.slots() } : {}),
+      };
+      if (reconciled === null) {
+        const costs = await harvestInterrupted(parts);
+        await sandbox?.start(env);
+        reconciled = await cleanDisk(parts, costs);
+      } else await sandbox?.start(env);
+      // After it: an interrupted job's callback then carries the cost recovered from its logs.
+      for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
+      void disk.measure().catch(() => undefined);
       const port = await new Promise<number>((resolve, reject) => {
         app.server.once("error", reject);
         app.server.listen(config.PORT, config.HOST, () => {
@@ -146,4 +196,5 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
       return stopping;
     },
   };
+  return executor;
 }

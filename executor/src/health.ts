@@ -1,24 +1,20 @@
 /**
- * GET /health: which agent CLIs this machine has (path and `--version`, probed once at start-up
- * with a short timeout and cached: a hung CLI must not hang the probe), and the queue's figures.
+ * GET /health (the contract's ExecutorHealth): which agent CLIs this machine has (path and
+ * `--version`, probed once at start-up with a short timeout and cached: a hung CLI must not hang the
+ * probe), each profile's readiness (readiness.ts), the queue's figures and disk use (disk.ts).
  * Open route: it carries no secret, no prompt, no path from a request.
  */
 import { access, constants } from "node:fs/promises";
 import path from "node:path";
-import type { CliName } from "@vault-mcp/contract";
+import type { CliName, CliProbe, ExecutorHealth } from "@vault-mcp/contract";
 import pkg from "../package.json" with { type: "json" };
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
-import type { SandboxStatus } from "./sandbox/sandbox.ts";
 
 /** The executor's package version (bundled into dist/server.js at build time). */
 export const VERSION: string = pkg.version;
 export const PROBE_TIMEOUT_MS = 5_000;
 
-export interface CliInfo {
-  found: boolean;
-  path: string | null;
-  version: string | null;
-}
+export type CliInfo = CliProbe;
 
 export async function which(bin: string, envPath = process.env.PATH ?? ""): Promise<string | null> {
   const candidates = bin.includes("/")
@@ -62,16 +58,12 @@ export async function probeClis(
   return Object.fromEntries(entries) as Record<CliName, CliInfo>;
 }
 
-export interface HealthView {
-  status: "ok" | "draining";
-  version: string;
-  uptimeSeconds: number;
-  running: number;
-  queued: number;
-  capacity: number;
-  maxQueue: number;
-  /** null until the start-up probe has finished. */
-  clis: Record<CliName, CliInfo> | null;
-  /** AGENT_SANDBOX: on (identities, metadata route, guard of the port) or off (an explicit choice). */
-  sandbox: SandboxStatus;
+/** Ready, or why not: no profile can run, so every job would fail at once. */
+export function healthStatus(
+  draining: boolean,
+  profiles: ExecutorHealth["profiles"],
+): Pick<ExecutorHealth, "status" | "reason"> {
+  if (draining) return { status: "draining" };
+  if (Object.values(profiles).some((p) => p.ready)) return { status: "ok" };
+  return { status: "degraded", reason: "no profile can run: see each profile's `missing`" };
 }

@@ -5,7 +5,16 @@
  *   queue → worktree.acquire → adapter.prepare/build → runProcess → adapter.parse
  *         → verify (runProcess) → worktree.collect (numstat, commit) → compress → store → callback
  */
-import type { ChangedFile, CliName, ConsensusReport, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import type {
+  AuthMode,
+  ChangedFile,
+  CliName,
+  ConsensusReport,
+  RunResult,
+  Verbosity,
+  VerifyResult,
+} from "@vault-mcp/contract";
+import type { UsageLog } from "./usage/session-logs.ts";
 
 // ── process/run.ts ────────────────────────────────────────────────────────────────────────────
 export interface RunProcessOptions {
@@ -21,6 +30,8 @@ export interface RunProcessOptions {
   maxOutputBytes?: number;
   /** Aborting kills the tree like a timeout does (used by shutdown). */
   signal?: AbortSignal;
+  /** Written to the child's stdin, then EOF (a prompt: never an argument, so never an option). Default: /dev/null. */
+  stdin?: string;
   /** Called once the child is spawned (e.g. to count live CLIs). */
   onSpawn?: (pid: number) => void;
   /**
@@ -105,6 +116,16 @@ export interface CliRunInput {
   home: string;
   /** Environment from the executor's profile config (keys, base URLs). Never from the request. */
   profileEnv: Readonly<Record<string, string>>;
+  /** How the profile authenticates (subscription: the login below, or claude's OAuth token). */
+  auth: AuthMode;
+  /**
+   * The CLI's persistent login home for subscription runs, made once with its own login command
+   * (codex: CODEX_HOME; gemini: GEMINI_CLI_HOME). The adapter never writes into it: token refreshes
+   * the CLI itself writes there are what keeps the login alive.
+   */
+  loginHome: string;
+  /** The run's spending limit in USD (claude: --max-budget-usd; for the others the runner watches). */
+  maxBudgetUsd?: number;
   /** The CLI runs as an agent identity (AGENT_SANDBOX=on), which is then its boundary. */
   sandboxed?: boolean;
 }
@@ -112,11 +133,29 @@ export interface CliRunInput {
 export interface CliInvocation {
   argv: string[];
   env: Record<string, string>;
+  /** The prompt, written to the CLI's stdin: never an argument, so never read as an option. */
+  stdin: string;
+}
+
+export interface LoginFiles {
+  /** Paths relative to the login home and to the run's home. */
+  files: readonly { login: string; run: string }[];
+  exclusive: boolean;
 }
 
 export interface CliAdapter {
   readonly name: CliName;
-  /** Writes any config files the CLI needs into `input.home` and returns the argv and env. */
+  /** The CLI stops itself at CliRunInput.maxBudgetUsd; otherwise the runner watches its usage log. */
+  readonly stopsAtBudget: boolean;
+  /** Where, under the run's home, the CLI logs usage while it runs; null when it logs none we can read. */
+  usageLog(auth: AuthMode, sandboxed: boolean): UsageLog | null;
+  /**
+   * The login files a sandboxed subscription run gets a copy of (its identity may not enter the login
+   * home) and whose refresh is written back after the run (login-sync.ts); `exclusive` when the
+   * login's refresh token is single-use, so its runs must take turns. null: nothing to copy.
+   */
+  loginFiles(input: Pick<CliRunInput, "auth" | "sandboxed">): LoginFiles | null;
+  /** Writes any config files the CLI needs into `input.home` and returns the argv, env and stdin. */
   prepare(input: CliRunInput): Promise<CliInvocation>;
   /** Normalizes what the process printed. Never throws: bad output → error.kind "bad_output". */
   parse(outcome: ProcessOutcome, ctx: { model: string; cli: CliName }): RunResult;

@@ -1,17 +1,24 @@
 /**
  * The executor service: `node dist/server.js` (the esbuild bundle) or `node src/main.ts` (Node 22
- * strips the types). Config from the environment → store → managers → HTTP server; one
- * "listening" line with the URL; SIGTERM/SIGINT shut down gracefully and exit 0.
+ * strips the types). Config from the environment (and EXECUTOR_ENV_FILE, env-file.ts) → store →
+ * managers → HTTP server; one "listening" line with the URL; SIGTERM/SIGINT shut down gracefully
+ * and exit 0.
  */
 import { ConfigError, type ExecutorConfig, loadConfig } from "./config.ts";
+import { withEnvFile } from "./env-file.ts";
 import { createExecutor } from "./executor.ts";
 import { announce, log } from "./log.ts";
 import { SandboxSetupError } from "./sandbox/identities.ts";
 import { exitOnSignals } from "./shutdown.ts";
 
 let config: ExecutorConfig;
+let env: Readonly<Record<string, string | undefined>>;
 try {
-  config = loadConfig();
+  const loaded = withEnvFile(process.env);
+  env = loaded.env;
+  config = loadConfig(env);
+  if (loaded.groupReadable)
+    log("warn", "env_file_readable_by_others", { file: loaded.file, fix: `chmod 600 ${loaded.file}` });
 } catch (err) {
   // Exit 2 = configuration: systemd's RestartPreventExitStatus can tell it from a crash.
   process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
@@ -19,7 +26,7 @@ try {
 }
 
 try {
-  const executor = createExecutor(config);
+  const executor = createExecutor(config, { env });
   exitOnSignals(() => executor.shutdown());
   const url = await executor.listen();
   announce("listening", {

@@ -6,11 +6,17 @@
  * Profile env values are literals or `${VAR}` / `${VAR:-default}` references, expanded from the
  * executor's own environment when a job runs; secrets are referenced by variable name only. What a
  * CLI understands: claude ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL (+ its model
- * overrides); codex CODEX_API_KEY / CODEX_BASE_URL (the adapter writes them into its provider
- * config); gemini GEMINI_API_KEY / GOOGLE_GEMINI_BASE_URL.
+ * overrides); codex CODEX_API_KEY / CODEX_BASE_URL (the adapter makes them its provider's settings);
+ * gemini GEMINI_API_KEY / GOOGLE_GEMINI_BASE_URL (CODE_ASSIST_ENDPOINT with a Google login).
+ *
+ * `auth` is `api_key` or `subscription`, also with `${VAR:-default}` (expanded once, at load): the
+ * shipped profiles read CLAUDE_AUTH, CODEX_AUTH and GEMINI_AUTH, so an operator switches a CLI to
+ * its subscription login in the environment file alone. A claude subscription profile gets the
+ * executor's CLAUDE_CODE_OAUTH_TOKEN (unless its env names one); codex and gemini use their login
+ * home (readiness.ts says what is missing).
  */
 import { readFileSync } from "node:fs";
-import { CliName, type JobRequest, ProfileName } from "@vault-mcp/contract";
+import { AuthMode, CliName, type JobRequest, ProfileName } from "@vault-mcp/contract";
 import { z } from "zod";
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -19,10 +25,13 @@ const REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
 export const Profile = z.strictObject({
   cli: CliName,
   model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/[\]-]{0,99}$/, "model must be a model name like 'sonnet'"),
+  /** `api_key` or `subscription`, literally or as `${VAR:-default}`. */
+  auth: z.string().default("api_key"),
   env: z.record(z.string().regex(ENV_NAME, "env names are upper-case like ANTHROPIC_API_KEY"), z.string()).default({}),
   description: z.string().optional(),
 });
-export type Profile = z.infer<typeof Profile>;
+/** A profile as loaded: its auth expanded and checked. */
+export type Profile = Omit<z.infer<typeof Profile>, "auth"> & { auth: AuthMode };
 
 export const ProfilesFile = z.object({
   profiles: z.record(
@@ -37,17 +46,25 @@ export const ProfilesFile = z.object({
 export type ProfilesFile = z.infer<typeof ProfilesFile>;
 
 /** A loaded profiles file, plus which referenced variables the environment lacks (for start-up warnings). */
-export type LoadedProfiles = ProfilesFile & {
+export type LoadedProfiles = Omit<ProfilesFile, "profiles"> & {
+  profiles: Record<string, Profile>;
   /** Profile → `${VAR}` references without a default that are unset: that profile would run without them. */
   missingEnv: Record<string, string[]>;
 };
 
 export interface ResolvedSide {
+  /** The profile's name in the config. */
+  name: string;
+  /** What the result calls it: the name, or "direct" for a direct run. */
   profile: string;
   cli: CliName;
   model: string;
+  auth: AuthMode;
   env: Record<string, string>;
 }
+
+/** What `claude setup-token` prints, read from the executor's environment for claude subscription profiles. */
+export const CLAUDE_OAUTH_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN";
 
 export class ProfileError extends Error {
   override readonly name = "ProfileError";
@@ -95,16 +112,26 @@ export function checkProfiles(raw: unknown, env: Env = process.env, source = "pr
     if (!p) problems.push(`direct.${cli} names '${name}', which is not defined`);
     else if (p.cli !== cli) problems.push(`direct.${cli} names '${name}', which runs ${p.cli}`);
   }
+  const profiles: Record<string, Profile> = {};
+  for (const [name, p] of Object.entries(file.profiles)) {
+    const raw = expandEnv({ auth: p.auth }, env).auth;
+    const auth = AuthMode.safeParse(raw);
+    if (!auth.success)
+      problems.push(
+        `profiles.${name}.auth is '${raw ?? p.auth}' (from '${p.auth}'); it must be api_key or subscription`,
+      );
+    else profiles[name] = { ...p, auth: auth.data };
+  }
   if (problems.length > 0) throw new ProfileError(`invalid ${source}: ${problems.join("; ")}`);
   const missingEnv: Record<string, string[]> = {};
-  for (const [name, p] of Object.entries(file.profiles)) {
+  for (const [name, p] of Object.entries(profiles)) {
     const missing = missingRefs(p.env, env);
     if (missing.length > 0) missingEnv[name] = missing;
   }
-  return { ...file, missingEnv };
+  return { ...file, profiles, missingEnv };
 }
 
-function missingRefs(template: Readonly<Record<string, string>>, env: Env): string[] {
+export function missingRefs(template: Readonly<Record<string, string>>, env: Env): string[] {
   const out = new Set<string>();
   for (const value of Object.values(template)) {
     for (const m of value.matchAll(REF)) {
@@ -133,16 +160,25 @@ export function expandEnv(template: Readonly<Record<string, string>>, env: Env):
 }
 
 /** One profile with its environment expanded; `model` overrides the profile's model. */
-export function resolveProfile(file: ProfilesFile, name: string, env: Env, model?: string): ResolvedSide {
+export function resolveProfile(file: LoadedProfiles, name: string, env: Env, model?: string): ResolvedSide {
   const p = Object.hasOwn(file.profiles, name) ? file.profiles[name] : undefined;
   if (!p)
     throw new ProfileError(`unknown profile '${name}'; known: ${Object.keys(file.profiles).join(", ")}, consensus`);
-  return { profile: name, cli: p.cli, model: model ?? p.model, env: expandEnv(p.env, env) };
+  return { name, profile: name, cli: p.cli, model: model ?? p.model, auth: p.auth, env: profileEnv(p, env) };
+}
+
+/** A profile's env, expanded; a claude subscription also gets the executor's CLAUDE_CODE_OAUTH_TOKEN. */
+export function profileEnv(p: Profile, env: Env): Record<string, string> {
+  const expanded = expandEnv(p.env, env);
+  const token = env[CLAUDE_OAUTH_TOKEN_VAR];
+  if (p.cli === "claude" && p.auth === "subscription" && expanded[CLAUDE_OAUTH_TOKEN_VAR] === undefined && token)
+    expanded[CLAUDE_OAUTH_TOKEN_VAR] = token;
+  return expanded;
 }
 
 /** One side per CLI run: two for `consensus` (each with its own profile's model). */
 export function resolveSides(
-  file: ProfilesFile,
+  file: LoadedProfiles,
   req: Pick<JobRequest, "profile" | "executor" | "model">,
   env: Env,
 ): ResolvedSide[] {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs the pinned agent CLIs into test/clis/node_modules, once (~880 MB; cached, git-ignored).
-// `npm test` (scripts/test.mjs) runs this with Node 22 when node_modules/.installed is missing.
+// `npm run clis` runs it (the documented step; `npm start` then uses these CLIs), and `npm test`
+// (scripts/test.mjs) runs it with Node 22 when node_modules/.installed is missing.
 // The node running this script is put first on npm's PATH: claude 2.1.331 declares node >= 22, and
 // an older node's npm would quietly install 2.1.197 instead. After the install each CLI must print
 // its pinned version, else the marker is not written and the next `npm test` tries again.

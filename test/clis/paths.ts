@@ -1,6 +1,6 @@
 /**
- * Where the pinned agent CLIs are once test/clis is installed (`node test/clis/install.mjs`, which
- * `npm test` runs when node_modules/.installed is missing). Each path is null when missing.
+ * Where the pinned agent CLIs are once test/clis is installed (`npm run clis`, which `npm test` also
+ * runs when node_modules/.installed is missing). Each path is null when missing.
  *
  * The native binaries are used directly where there are some: claude's npm `bin` is the same ELF
  * file only when its postinstall ran, and codex's node wrapper can orphan the native binary when the
@@ -59,9 +59,6 @@ export function missingClis(): PinnedCli[] {
 /** The path of one CLI, or an error that says how to install it. */
 export function requireCli(name: PinnedCli): string {
   const p = cliPaths[name];
-  if (!p)
-    throw new Error(
-      `the pinned ${name} CLI is not installed: run \`node test/clis/install.mjs\` (npm test does it once)`,
-    );
+  if (!p) throw new Error(`the pinned ${name} CLI is not installed: run \`npm run clis\` (npm test does it once)`);
   return p;
 }

@@ -11,20 +11,27 @@
  *   tool          a real shell tool call (`echo hello > hello.txt`), then "Done: …" or "Failed: …"
  *                 depending on the tool result the CLI sends back
  *   401 403 429 500 529 (any 4xx/5xx)   that status with the provider's error body
+ *   expensive     like tool, but every turn is a tool call (the agent never finishes) and reports
+ *                 USAGE × 100 (wire.ts): a few turns pass a small budget
+ *   tool-hang     the tool call of `tool`, then never answers the turn that brings its result: a run
+ *                 that has logged one model response and then hangs (killed at its timeout)
  *   hang          reads the request and never answers
  *   slow          streams the answer one word per `slowMs` (default 1000)
  *   drop          sends the first SSE event, then destroys the socket
  * "Server down" needs no scenario: point the CLI at a closed port.
  *
+ * OAuth (oauth.ts): codex's device login and token refresh against the mock, under any scenario.
  * Control endpoints: GET /__mock/health, GET /__mock/log (every request so far), POST /__mock/reset.
  * Binds 127.0.0.1 only. Plain node:http, no dependencies, erasable TS so Node 22 runs it directly.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type OAuthExchange, oauthIssuer } from "./oauth.ts";
 import {
   anthropicMessage,
   anthropicTurn,
   DEFAULT_TOOL_COMMAND,
+  EXPENSIVE_USAGE,
   errorBody,
   FAILED_REPLY,
   geminiGenerate,
@@ -40,7 +47,8 @@ import {
   USAGE,
 } from "./wire.ts";
 
-export { DEFAULT_TOOL_COMMAND, FAILED_REPLY, NO_TOOL_REPLY, REPLY, USAGE } from "./wire.ts";
+export { jwtClaims, MOCK_ACCOUNT_ID, MOCK_EMAIL, mockJwt } from "./oauth.ts";
+export { DEFAULT_TOOL_COMMAND, EXPENSIVE_USAGE, FAILED_REPLY, NO_TOOL_REPLY, REPLY, USAGE } from "./wire.ts";
 
 export interface MockRequest {
   seq: number;
@@ -59,6 +67,17 @@ export interface MockRequest {
   toolResult: { ok: boolean; text: string } | null;
   /** Text of the last user message (capped), to check which prompt reached the model. */
   userText: string;
+  /** The credentials the request carried, as the provider would see them. */
+  credentials: {
+    /** `Authorization: Bearer …` (claude's CLAUDE_CODE_OAUTH_TOKEN, codex's key or ChatGPT token). */
+    bearer: string | null;
+    /** `x-api-key` (Anthropic) or `x-goog-api-key` (Gemini). */
+    apiKey: string | null;
+    /** `chatgpt-account-id`, sent with a ChatGPT login. */
+    accountId: string | null;
+  };
+  /** For the OAuth endpoints: what was exchanged. */
+  oauth: OAuthExchange | null;
 }
 
 export interface MockModelApiOptions {
@@ -68,6 +87,8 @@ export interface MockModelApiOptions {
   slowMs?: number;
   /** The shell command the `tool` scenario asks the CLI to run. */
   toolCommand?: string;
+  /** Lifetime of the access token an OAuth login issues (default 3600 s; refreshed ones: 3600 s). */
+  loginTokenTtlSeconds?: number;
 }
 
 export interface MockModelApi {
@@ -82,7 +103,21 @@ export interface MockModelApi {
 }
 
 const SCENARIO = /^\/s\/([a-z0-9_-]+)(\/.*)?$/;
-const KNOWN = new Set(["ok", "tool", "hang", "slow", "drop"]);
+const KNOWN = new Set(["ok", "tool", "tool-hang", "expensive", "hang", "slow", "drop"]);
+
+const header = (req: IncomingMessage, name: string): string | null => {
+  const v = req.headers[name];
+  return typeof v === "string" && v !== "" ? v : null;
+};
+
+function credentialsOf(req: IncomingMessage): MockRequest["credentials"] {
+  const bearer = /^Bearer (.+)$/i.exec(header(req, "authorization") ?? "")?.[1] ?? null;
+  return {
+    bearer,
+    apiKey: header(req, "x-api-key") ?? header(req, "x-goog-api-key"),
+    accountId: header(req, "chatgpt-account-id"),
+  };
+}
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
@@ -106,6 +141,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise<MockModelApi> {
   const slowMs = opts.slowMs ?? 1000;
   const toolCommand = opts.toolCommand ?? DEFAULT_TOOL_COMMAND;
+  const issuer = oauthIssuer(opts.loginTokenTtlSeconds);
   const log: MockRequest[] = [];
   let seq = 0;
 
@@ -149,6 +185,7 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
       provider === "other"
         ? { model: null, stream: false, tools: [], toolResult: null, userText: "" }
         : summarize(provider, parsed, pathModel);
+    const oauth = req.method === "POST" ? issuer.handle(path, body) : null;
     log.push({
       seq: ++seq,
       at: new Date().toISOString(),
@@ -158,7 +195,10 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
       scenario,
       provider,
       ...summary,
+      credentials: credentialsOf(req),
+      oauth: oauth?.exchange ?? null,
     });
+    if (oauth) return json(res, oauth.status, oauth.body);
 
     // claude's connectivity probe (HEAD /api/hello; 2.1.197 sent HEAD /) and anything else harmless.
     if (req.method === "HEAD") return void res.writeHead(200).end();
@@ -170,14 +210,20 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
     if (/:countTokens$/i.test(path)) return json(res, 200, { totalTokens: USAGE.input });
     if (provider === "other") return json(res, 404, { error: { message: "mock: unknown endpoint" } });
     if (scenario === "hang") return; // the response stays open until the client gives up or close()
+    if (scenario === "tool-hang" && summary.toolResult) return;
 
     const model = summary.model ?? "mock-model";
     let turn: Turn;
-    if (scenario !== "tool") turn = { kind: "text", text: REPLY, words: scenario === "slow" };
-    else if (summary.toolResult) turn = { kind: "text", text: summary.toolResult.ok ? REPLY : FAILED_REPLY };
+    const expensive = scenario === "expensive";
+    if (scenario !== "tool" && scenario !== "tool-hang" && !expensive)
+      turn = { kind: "text", text: REPLY, words: scenario === "slow" };
+    else if (summary.toolResult && !expensive)
+      turn = { kind: "text", text: summary.toolResult.ok ? REPLY : FAILED_REPLY };
     else {
       const tool = shellTool(provider, summary.tools);
-      turn = tool ? { kind: "tool", tool, command: toolCommand } : { kind: "text", text: NO_TOOL_REPLY };
+      // A new command each expensive turn (a shell comment): gemini stops a run that repeats a call.
+      const command = expensive ? `${toolCommand} # ${seq}` : toolCommand;
+      turn = tool ? { kind: "tool", tool, command } : { kind: "text", text: NO_TOOL_REPLY };
     }
     const streamed = provider === "gemini" ? /:streamGenerateContent$/i.test(path) : summary.stream;
     if (!streamed) {
@@ -189,12 +235,13 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
       if (provider === "gemini") return json(res, 200, geminiGenerate(model, parsed));
       return json(res, 400, errorBody(provider, 400));
     }
+    const usage = expensive ? EXPENSIVE_USAGE : undefined;
     const events =
       provider === "anthropic"
-        ? anthropicTurn(model, turn)
+        ? anthropicTurn(model, turn, usage)
         : provider === "openai"
-          ? openaiTurn(model, turn)
-          : geminiTurn(model, turn);
+          ? openaiTurn(model, turn, usage)
+          : geminiTurn(model, turn, usage);
     await streamEvents(res, events, scenario);
   }
 

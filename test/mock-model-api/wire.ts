@@ -8,6 +8,19 @@ export type Provider = "anthropic" | "openai" | "gemini";
 
 /** Fixed usage of every model turn, so every token figure a CLI reports is traceable. */
 export const USAGE = { input: 1200, output: 34, cacheRead: 300, cacheWrite: 50, reasoning: 7 } as const;
+export type Usage = { readonly [K in keyof typeof USAGE]: number };
+/**
+ * The `expensive` scenario's usage: USAGE × 100, so one turn costs cents to dimes at list price
+ * (sonnet ≈ $0.44, gpt-5.5 ≈ $0.15, gemini-2.5-flash ≈ $0.04) while staying inside every model's
+ * context window (gemini ends a turn whose prompt would not fit).
+ */
+export const EXPENSIVE_USAGE: Usage = {
+  input: USAGE.input * 100,
+  output: USAGE.output * 100,
+  cacheRead: USAGE.cacheRead * 100,
+  cacheWrite: USAGE.cacheWrite * 100,
+  reasoning: USAGE.reasoning * 100,
+};
 export const REPLY = "Done: created hello.txt";
 export const FAILED_REPLY = "Failed: could not create hello.txt";
 export const NO_TOOL_REPLY = "Failed: no shell tool was offered";
@@ -120,7 +133,7 @@ function words(text: string, split: boolean | undefined): string[] {
   return split ? text.split(/(?<= )/) : [text];
 }
 
-export function anthropicTurn(model: string, turn: Turn): SseEvent[] {
+export function anthropicTurn(model: string, turn: Turn, u: Usage = USAGE): SseEvent[] {
   const message = {
     id: "msg_mock",
     type: "message",
@@ -130,9 +143,9 @@ export function anthropicTurn(model: string, turn: Turn): SseEvent[] {
     stop_reason: null,
     stop_sequence: null,
     usage: {
-      input_tokens: USAGE.input,
-      cache_creation_input_tokens: USAGE.cacheWrite,
-      cache_read_input_tokens: USAGE.cacheRead,
+      input_tokens: u.input,
+      cache_creation_input_tokens: u.cacheWrite,
+      cache_read_input_tokens: u.cacheRead,
       output_tokens: 1,
     },
   };
@@ -161,7 +174,7 @@ export function anthropicTurn(model: string, turn: Turn): SseEvent[] {
     ev("content_block_stop", { index: 0 }),
     ev("message_delta", {
       delta: { stop_reason: turn.kind === "text" ? "end_turn" : "tool_use", stop_sequence: null },
-      usage: { output_tokens: USAGE.output },
+      usage: { output_tokens: u.output },
     }),
     ev("message_stop", {}),
   ];
@@ -186,7 +199,7 @@ export function anthropicMessage(model: string, text: string): Json {
   };
 }
 
-export function openaiTurn(model: string, turn: Turn): SseEvent[] {
+export function openaiTurn(model: string, turn: Turn, u: Usage = USAGE): SseEvent[] {
   let seq = 0;
   const ev = (type: string, rest: Json): SseEvent => ({ event: type, data: { type, sequence_number: seq++, ...rest } });
   const response = (status: string, output: unknown[]) => ({
@@ -198,11 +211,11 @@ export function openaiTurn(model: string, turn: Turn): SseEvent[] {
     output,
   });
   const usage = {
-    input_tokens: USAGE.input,
-    input_tokens_details: { cached_tokens: USAGE.cacheRead },
-    output_tokens: USAGE.output,
-    output_tokens_details: { reasoning_tokens: USAGE.reasoning },
-    total_tokens: USAGE.input + USAGE.output,
+    input_tokens: u.input,
+    input_tokens_details: { cached_tokens: u.cacheRead },
+    output_tokens: u.output,
+    output_tokens_details: { reasoning_tokens: u.reasoning },
+    total_tokens: u.input + u.output,
   };
   let item: Json;
   let middle: SseEvent[];
@@ -251,17 +264,17 @@ export function openaiTurn(model: string, turn: Turn): SseEvent[] {
   ];
 }
 
-function geminiChunk(model: string, parts: unknown[], last: boolean): Json {
+function geminiChunk(model: string, parts: unknown[], last: boolean, u: Usage = USAGE): Json {
   return {
     candidates: [{ content: { role: "model", parts }, index: 0, ...(last ? { finishReason: "STOP" } : {}) }],
     ...(last
       ? {
           usageMetadata: {
-            promptTokenCount: USAGE.input,
-            candidatesTokenCount: USAGE.output,
-            totalTokenCount: USAGE.input + USAGE.output + USAGE.reasoning,
-            cachedContentTokenCount: USAGE.cacheRead,
-            thoughtsTokenCount: USAGE.reasoning,
+            promptTokenCount: u.input,
+            candidatesTokenCount: u.output,
+            totalTokenCount: u.input + u.output + u.reasoning,
+            cachedContentTokenCount: u.cacheRead,
+            thoughtsTokenCount: u.reasoning,
           },
         }
       : {}),
@@ -270,7 +283,7 @@ function geminiChunk(model: string, parts: unknown[], last: boolean): Json {
   };
 }
 
-export function geminiTurn(model: string, turn: Turn): SseEvent[] {
+export function geminiTurn(model: string, turn: Turn, u: Usage = USAGE): SseEvent[] {
   if (turn.kind === "tool")
     return [
       {
@@ -278,11 +291,12 @@ export function geminiTurn(model: string, turn: Turn): SseEvent[] {
           model,
           [{ functionCall: { name: turn.tool, args: toolArgs(turn.tool, turn.command) } }],
           true,
+          u,
         ),
       },
     ];
   const ws = words(turn.text, turn.words);
-  return ws.map((w, i) => ({ data: geminiChunk(model, [{ text: w }], i === ws.length - 1) }));
+  return ws.map((w, i) => ({ data: geminiChunk(model, [{ text: w }], i === ws.length - 1, u) }));
 }
 
 /** Non-streaming generateContent (gemini's side calls: JSON-schema requests get JSON built from the schema). */

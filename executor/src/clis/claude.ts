@@ -13,6 +13,13 @@
  *    `env.ANTHROPIC_BASE_URL` and send our key elsewhere (checked: it does, without this flag).
  * Retries are off (CLAUDE_CODE_MAX_RETRIES=0, else ~3 min of backoff): the ladder decides what is next.
  *
+ * The prompt goes to stdin (`-p` with no prompt argument reads it): a prompt like "- fix the bug" is
+ * never read as an option, and no argv limit (128 KiB per argument) applies.
+ * Auth: `api_key` passes the profile's ANTHROPIC_API_KEY; `subscription` passes CLAUDE_CODE_OAUTH_TOKEN
+ * (a long-lived token from `claude setup-token`, sent as `Authorization: Bearer`) and no API key, which
+ * would win over it. Budget: `--max-budget-usd`; claude checks it after each model turn and ends with
+ * `error_max_budget_usd` (kind `budget`).
+ *
  * Cost: claude reports `total_cost_usd` from its own price list. For a model it does not know (DeepSeek
  * behind ANTHROPIC_BASE_URL) it says `costBasis: "unknown"` and guesses; then our table prices it.
  */
@@ -21,6 +28,7 @@ import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   baseResult,
   binary,
@@ -33,7 +41,6 @@ import {
   message,
   noPayload,
   processFailure,
-  promptArg,
   ZERO_TOKENS,
 } from "./common.ts";
 
@@ -137,11 +144,19 @@ function mainModel(r: ClaudeResult, fallback: string): string {
   return models[0]?.[0] ?? fallback;
 }
 
+/** The variables that carry each kind of claude credential; the other kind's are never passed. */
+const API_KEY_VARS = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"];
+const OAUTH_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN";
+
 export function makeClaude(prices: PriceTable): CliAdapter {
   return {
     name: "claude",
+    stopsAtBudget: true,
+    // Per run (CLAUDE_CONFIG_DIR is in the run's home) whatever the auth: the token comes by env.
+    usageLog: () => CLAUDE_USAGE_LOG,
+    // Its subscription is a token in the environment: nothing to copy.
+    loginFiles: () => null,
     async prepare(input: CliRunInput) {
-      const prompt = promptArg(input.prompt);
       const configDir = `${input.home}/.claude`;
       await mkdir(configDir, { recursive: true, mode: 0o700 });
       await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
@@ -162,11 +177,10 @@ export function makeClaude(prices: PriceTable): CliAdapter {
           "--setting-sources",
           "user",
           "--strict-mcp-config",
-          // The prompt is data: after `--` a prompt like "--version" is not read as a flag.
-          "--",
-          prompt,
+          ...(input.maxBudgetUsd !== undefined ? ["--max-budget-usd", String(input.maxBudgetUsd)] : []),
         ],
-        env: childEnv(input, [], {
+        stdin: input.prompt,
+        env: childEnv(input, input.auth === "subscription" ? API_KEY_VARS : [OAUTH_TOKEN_VAR], {
           CLAUDE_CONFIG_DIR: configDir,
           CLAUDE_CODE_MAX_RETRIES: "0",
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
@@ -178,7 +192,7 @@ export function makeClaude(prices: PriceTable): CliAdapter {
     },
 
     parse(outcome, ctx): RunResult {
-      const failed = processFailure(outcome);
+      const failed = processFailure("claude", outcome);
       const parsed = ClaudeResult.safeParse(lastJsonObject(outcome.stdout));
       if (!parsed.success)
         return failedResult(

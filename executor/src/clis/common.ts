@@ -68,8 +68,15 @@ export function kindFromMessage(text: string): RunError["kind"] {
 }
 
 /** The outcomes every adapter handles the same way, before looking at the payload. */
-export function processFailure(outcome: ProcessOutcome): RunError | null {
-  if (outcome.spawnError) return { kind: "crash", message: message(`could not start the CLI: ${outcome.spawnError}`) };
+export function processFailure(cli: CliName, outcome: ProcessOutcome): RunError | null {
+  // The executor's setup, not the model: nothing ran, so it must not count against the profile.
+  if (outcome.spawnError)
+    return {
+      kind: "setup",
+      message: message(
+        `could not start ${cli}: ${outcome.spawnError}; install it (\`npm run clis\` locally, see executor/README.md on a VM) or set ${BIN_KEYS[cli]}`,
+      ),
+    };
   // Our timeout decides, whatever the exit code says: gemini exits 0 after SIGTERM, claude 143.
   if (outcome.timedOut) return { kind: "timeout", message: `killed after the job timeout (${outcome.durationMs} ms)` };
   if (outcome.aborted) return { kind: "interrupted", message: "stopped by executor shutdown" };
@@ -171,28 +178,6 @@ export function childEnv(
     TMPDIR: `${input.home}/tmp`,
     ...adapterEnv,
   };
-}
-
-/** Linux caps a single argv string at 128 KiB (MAX_ARG_STRLEN); the prompt travels as one. */
-export const MAX_PROMPT_ARG_BYTES = 128 * 1024 - 1;
-
-export class PromptArgError extends Error {
-  override readonly name = "PromptArgError";
-}
-
-/**
- * The prompt as one argv string, refused with a clear reason where execve would fail obscurely
- * (E2BIG for a long non-ASCII prompt, a NUL byte).
- */
-export function promptArg(prompt: string, prefix = ""): string {
-  const arg = `${prefix}${prompt}`;
-  if (arg.includes("\0")) throw new PromptArgError("the prompt contains a NUL byte, which cannot be passed to a CLI");
-  const bytes = Buffer.byteLength(arg, "utf8");
-  if (bytes > MAX_PROMPT_ARG_BYTES)
-    throw new PromptArgError(
-      `the prompt is ${bytes} bytes as UTF-8; a CLI argument holds at most ${MAX_PROMPT_ARG_BYTES}`,
-    );
-  return arg;
 }
 
 /** The executable: the runner passes the configured path as CLAUDE_BIN / CODEX_BIN / GEMINI_BIN. */

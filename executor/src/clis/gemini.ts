@@ -14,14 +14,28 @@
  *
  * Home: one GEMINI_CLI_HOME per run (a lock file left in a shared home stalls the next start by
  * ~13 s). No relaunch, so our SIGTERM reaches the real process (it then exits 0: our timeout flag
- * decides). Retries off (maxAttempts 1). GOOGLE_GEMINI_BASE_URL is always set: gemini reads the
- * repository's .env, and only variables already set win over it (checked).
+ * decides). Retries off (maxAttempts 1). The endpoint variable is always set: gemini reads the
+ * repository's .env, and only variables already set win over it (checked), so a repository cannot
+ * send our credential elsewhere.
+ *
+ * Auth: `api_key` passes GEMINI_API_KEY with GOOGLE_GEMINI_BASE_URL. `subscription` (Login with
+ * Google) selects `oauth-personal` against the Code Assist endpoint; the login made once in the login
+ * home (`GEMINI_CLI_HOME=<login home> gemini`) is linked into the run's home: oauth_creds.json and
+ * google_accounts.json are symlinks, and gemini writes a refreshed token with a plain writeFile on the
+ * same path (checked in its bundle), which follows the link, so the refresh lands in the login home.
+ * As an agent identity (the executor's sandbox), which may not enter the login home, the run gets
+ * copies instead and the runner writes a refreshed one back (login-sync.ts).
+ *
+ * The prompt goes to stdin: with stdin not a terminal gemini runs headless on it (checked), so a
+ * prompt like "- fix the bug" is never an option and no argv limit applies.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { GEMINI_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   addTokens,
   baseResult,
@@ -35,19 +49,26 @@ import {
   message,
   noPayload,
   processFailure,
-  promptArg,
   ZERO_TOKENS,
 } from "./common.ts";
 
 export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+export const GEMINI_CODE_ASSIST_ENDPOINT = "https://cloudcode-pa.googleapis.com";
+/** The files of a Google login in `<home>/.gemini/`, linked into each subscription run's home. */
+export const GEMINI_LOGIN_FILES = ["oauth_creds.json", "google_accounts.json"] as const;
 
-/** Required with a base URL (else the auth type is "gateway", refused headless); retries, updates and telemetry off. */
-export const GEMINI_SETTINGS = {
-  security: { auth: { selectedType: "gemini-api-key" } },
-  general: { maxAttempts: 1, enableAutoUpdate: false, enableAutoUpdateNotification: false },
-  privacy: { usageStatisticsEnabled: false },
-  telemetry: { enabled: false },
-};
+/**
+ * The auth type is required with a base URL (else it is "gateway", refused headless); retries,
+ * updates and telemetry off.
+ */
+export function geminiSettings(auth: AuthMode) {
+  return {
+    security: { auth: { selectedType: auth === "subscription" ? "oauth-personal" : "gemini-api-key" } },
+    general: { maxAttempts: 1, enableAutoUpdate: false, enableAutoUpdateNotification: false },
+    privacy: { usageStatisticsEnabled: false },
+    telemetry: { enabled: false },
+  };
+}
 
 export const GEMINI_POLICY = `# Written by vault-mcp for one headless run (with --approval-mode auto_edit).
 [[rule]]
@@ -85,11 +106,12 @@ type Failure = z.infer<typeof Failure>;
 const FATAL: Record<number, RunError["kind"]> = {
   41: "auth",
   42: "crash",
-  44: "crash",
-  52: "crash",
+  // Sandbox, configuration and folder trust: our setup, not the model.
+  44: "setup",
+  52: "setup",
   53: "budget",
   54: "crash",
-  55: "crash",
+  55: "setup",
 };
 
 /** gemini exits with an API error's HTTP status & 255 (401 → 145, 429 → 173, 500 → 244). */
@@ -126,13 +148,28 @@ function tokensOf(m: z.infer<typeof ModelStats>): Tokens {
 export function makeGemini(prices: PriceTable): CliAdapter {
   return {
     name: "gemini",
+    stopsAtBudget: false,
+    // Per run whatever the auth: only the login files are linked in.
+    usageLog: () => GEMINI_USAGE_LOG,
+    // Google's refresh tokens are reusable: sandboxed runs of one login need not take turns.
+    loginFiles: (input) =>
+      input.auth === "subscription" && input.sandboxed
+        ? { files: GEMINI_LOGIN_FILES.map((f) => ({ login: `.gemini/${f}`, run: `.gemini/${f}` })), exclusive: false }
+        : null,
     async prepare(input: CliRunInput) {
-      const prompt = promptArg(input.prompt, "--prompt=");
       const dir = `${input.home}/.gemini`;
+      const subscription = input.auth === "subscription";
       await mkdir(`${dir}/policies`, { recursive: true, mode: 0o700 });
       await mkdir(`${input.home}/tmp`, { recursive: true, mode: 0o700 });
-      await writeFile(`${dir}/settings.json`, JSON.stringify(GEMINI_SETTINGS), { mode: 0o600 });
+      await writeFile(`${dir}/settings.json`, JSON.stringify(geminiSettings(input.auth)), { mode: 0o600 });
       await writeFile(`${dir}/policies/vault.toml`, GEMINI_POLICY, { mode: 0o600 });
+      // Linked, so a refresh lands in the login home; an agent identity gets copies instead (the runner's).
+      if (subscription && !input.sandboxed)
+        for (const name of GEMINI_LOGIN_FILES)
+          await symlink(path.join(input.loginHome, ".gemini", name), path.join(dir, name));
+      const endpoint: Record<string, string> = subscription
+        ? { CODE_ASSIST_ENDPOINT: input.profileEnv.CODE_ASSIST_ENDPOINT || GEMINI_CODE_ASSIST_ENDPOINT }
+        : { GOOGLE_GEMINI_BASE_URL: input.profileEnv.GOOGLE_GEMINI_BASE_URL || GEMINI_DEFAULT_BASE_URL };
       return {
         argv: [
           binary("gemini", input.profileEnv),
@@ -143,11 +180,10 @@ export function makeGemini(prices: PriceTable): CliAdapter {
           "--skip-trust",
           "--approval-mode",
           "auto_edit",
-          // `--prompt=` form: a prompt that starts with "-" stays the prompt (checked: `-p --version` prints the version).
-          prompt,
         ],
-        env: childEnv(input, [], {
-          GOOGLE_GEMINI_BASE_URL: input.profileEnv.GOOGLE_GEMINI_BASE_URL || GEMINI_DEFAULT_BASE_URL,
+        stdin: input.prompt,
+        env: childEnv(input, subscription ? ["GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"] : ["CODE_ASSIST_ENDPOINT"], {
+          ...endpoint,
           GEMINI_CLI_HOME: input.home,
           GEMINI_CLI_NO_RELAUNCH: "true",
           GEMINI_CLI_TRUST_WORKSPACE: "true",
@@ -156,7 +192,7 @@ export function makeGemini(prices: PriceTable): CliAdapter {
     },
 
     parse(outcome, ctx): RunResult {
-      const failed = processFailure(outcome);
+      const failed = processFailure("gemini", outcome);
       if (failed) return failedResult("gemini", outcome, ctx.model, "computed", failed);
       const ok = outcome.exitCode === 0 ? Success.safeParse(lastJsonObject(outcome.stdout)) : null;
       if (ok?.success) {

@@ -41,7 +41,11 @@ function group(prefix: string, paths: readonly string[], cls: "same" | "diff"): 
 export function consensusMermaid(r: Omit<ConsensusReport, "mermaid">, a: SideLabel, b: SideLabel): string {
   const same = r.fileAgreement.filter((f) => f.same).map((f) => f.path);
   const differ = r.fileAgreement.filter((f) => !f.same).map((f) => f.path);
-  const verdict = `${r.verdict}, answers ${Math.round(r.answerSimilarity * 100)}% alike`;
+  // No answer to compare on either side: say so rather than print a verdict and a percentage.
+  const verdict =
+    a.outcome !== "ok" && b.outcome !== "ok"
+      ? "both failed"
+      : `${r.verdict}, answers ${Math.round(r.answerSimilarity * 100)}% alike`;
   const lines = ["flowchart LR", `  A["${sideLabel(a)}"] --- V{"${verdict}"} --- B["${sideLabel(b)}"]`];
   if (same.length) lines.push(`  A --- ${group("S", same, "same")} --- B`);
   if (differ.length) lines.push(`  A --- ${group("D", differ, "diff")} --- B`);

@@ -6,12 +6,13 @@
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import type { JobRequest, JobResult, JobStatus, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import type { CliName, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
 import type { ExecutorConfig } from "../config.ts";
 import { compareRuns as realCompareRuns } from "../consensus.ts";
+import { which } from "../health.ts";
 import type {
   CompareRuns,
   Compress,
@@ -19,13 +20,17 @@ import type {
   RunProcessOptions,
   Worktree,
   WorktreeManager,
-  WorktreeOutcome,
 } from "../interfaces.ts";
 import { debugEnabled, log } from "../log.ts";
-import { type ProfilesFile, type ResolvedSide, resolveSides } from "../profiles.ts";
-import { createHome, handOver, removeHome } from "../sandbox/homes.ts";
+import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-sync.ts";
+import type { PriceTable } from "../pricing.ts";
+import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
+import { loginHome, profileReadiness } from "../readiness.ts";
+import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
 import type { AgentSandbox } from "../sandbox/sandbox.ts";
+import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
+import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
 import { type JobStore, toView } from "./store.ts";
 
 export type RunnerConfig = Pick<
@@ -39,6 +44,7 @@ export type RunnerConfig = Pick<
   | "CLAUDE_BIN"
   | "CODEX_BIN"
   | "GEMINI_BIN"
+  | "LOGINS_DIR"
 >;
 
 export interface RunnerDeps {
@@ -46,45 +52,21 @@ export interface RunnerDeps {
   store: JobStore;
   worktrees: WorktreeManager;
   adapters: AdapterRegistry;
-  profiles: ProfilesFile;
+  profiles: LoadedProfiles;
+  /** Prices the usage a run logs while it goes (budget, killed runs). */
+  prices: PriceTable;
   runProcess: (o: RunProcessOptions) => Promise<ProcessOutcome>;
   /** Where profile `${VAR}` references are read from. */
   env: Readonly<Record<string, string | undefined>>;
   compress?: Compress;
   compareRuns?: CompareRuns;
   now?: () => Date;
+  /** Finds a CLI's executable (default: PATH lookup, health.ts). */
+  which?: (bin: string) => Promise<string | null>;
   /** Retry schedule and fetch for callbacks (tests shorten the backoff). */
   callback?: Omit<CallbackOptions, "signal">;
   /** Runs each CLI and verify as a slot identity; null/absent = AGENT_SANDBOX=off. */
   sandbox?: AgentSandbox | null;
-}
-
-interface SideOutcome {
-  side: ResolvedSide;
-  run: RunResult;
-  verify?: VerifyResult;
-  collected: WorktreeOutcome;
-  branch: string | null;
-}
-
-const EMPTY: WorktreeOutcome = { files: [], commit: null, diffs: {} };
-
-function failedRun(side: ResolvedSide, kind: "crash" | "interrupted", message: string): RunResult {
-  return {
-    ok: false,
-    cli: side.cli,
-    text: "",
-    exitCode: null,
-    signal: null,
-    durationMs: 0,
-    costUsd: 0,
-    costSource: "computed",
-    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-    model: side.model,
-    sessionId: null,
-    truncated: false,
-    error: { kind, message },
-  };
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -102,6 +84,8 @@ export class JobRunner {
   /** Callbacks being delivered; they hold no queue slot. */
   private readonly deliveries = new Map<string, Promise<void>>();
   private readonly stopCallbacks = new AbortController();
+  /** Sandboxed runs of a login whose refresh token is single-use take turns (login-sync.ts). */
+  private readonly loginLocks = new LoginLocks();
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -149,10 +133,14 @@ export class JobRunner {
     try {
       const sides = this.sidesFor(req);
       const consensus = sides.length > 1;
+      // Both sides of a consensus run at once, so each gets an equal share of what is left.
+      const budget = req.maxBudgetUsd === undefined ? undefined : req.maxBudgetUsd / sides.length;
       const outcomes = await Promise.all(
-        sides.map((side, i) => this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, consensus)),
+        sides.map((side, i) =>
+          this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus),
+        ),
       );
-      result = this.buildResult(req, outcomes);
+      result = buildResult(req, outcomes, this.compress, this.compareRuns);
       const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
       status = result.ok ? "succeeded" : cut ? "interrupted" : "failed";
     } catch (err) {
@@ -216,15 +204,36 @@ export class JobRunner {
     await all;
   }
 
+  /** Whether a side can run now: its CLI is installed and its credential or login is there. */
+  async readinessOf(side: ResolvedSide): Promise<ProfileReadiness> {
+    const { config, profiles, env } = this.deps;
+    const p = profiles.profiles[side.name];
+    const bins: Record<CliName, string> = {
+      claude: config.CLAUDE_BIN,
+      codex: config.CODEX_BIN,
+      gemini: config.GEMINI_BIN,
+    };
+    const lookup = this.deps.which ?? which;
+    const found = { claude: null, codex: null, gemini: null, [side.cli]: (await lookup(bins[side.cli])) !== null };
+    if (!p)
+      return { cli: side.cli, model: side.model, auth: side.auth, ready: false, missing: `no profile '${side.name}'` };
+    return profileReadiness(p, { env, loginsDir: config.LOGINS_DIR, found });
+  }
+
   private async runSide(
     jobId: string,
     req: JobRequest,
     side: ResolvedSide,
     suffix: string,
     signal: AbortSignal,
+    budgetUsd: number | undefined,
     diffs: boolean,
   ): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
+    // Before a slot, a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
+    const ready = await this.readinessOf(side);
+    if (!ready.ready)
+      return { side, run: failedRun(side, "setup", ready.missing ?? "not ready"), collected: EMPTY, branch: null };
     // The identity is held until this side's cleanup is done: its next run starts on a clean slot.
     const lease = this.deps.sandbox ? await this.deps.sandbox.lease() : null;
     const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
@@ -235,11 +244,15 @@ export class JobRunner {
       lease?.release();
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
+    const adapter = adapters[side.cli];
+    const sandboxed = lease !== null;
+    const loginDir = loginHome(config.LOGINS_DIR, side.cli);
+    const login = adapter.loginFiles({ auth: side.auth, sandboxed });
+    let releaseLogin: (() => void) | null = null;
     let home: string | null = null;
     let ok = false;
     try {
       home = await createHome(path.join(config.DATA_DIR, "homes"), `${jobId}${suffix}`, lease);
-      const adapter = adapters[side.cli];
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
       const inv = await adapter.prepare({
         prompt: req.prompt,
@@ -247,8 +260,16 @@ export class JobRunner {
         cwd: wt.path,
         home,
         profileEnv: { ...bins, ...side.env },
-        sandboxed: lease !== null,
+        auth: side.auth,
+        loginHome: loginDir,
+        sandboxed,
+        ...(budgetUsd !== undefined ? { maxBudgetUsd: budgetUsd } : {}),
       });
+      let loginCopy: LoginCopy | null = null;
+      if (login) {
+        if (login.exclusive) releaseLogin = await this.loginLocks.acquire(loginDir);
+        loginCopy = await copyLogin(login, loginDir, home);
+      }
       // Whatever prepare put in the home (configs, a copy of a login) is the run's; nothing else is.
       await handOver(home, lease);
       if (signal.aborted)
@@ -258,25 +279,55 @@ export class JobRunner {
           collected: EMPTY,
           branch: wt.branch,
         };
+      const usageLog = adapter.usageLog(side.auth, sandboxed);
+      const tracker = usageLog ? new UsageTracker(usageLog, home, side.model) : null;
+      const overBudget = new AbortController();
+      const monitor =
+        budgetUsd !== undefined && tracker && !adapter.stopsAtBudget
+          ? watchBudget(tracker, this.deps.prices, budgetUsd, () => overBudget.abort())
+          : null;
       const outcome = await run({
         argv: inv.argv,
         cwd: wt.path,
         env: inv.env,
+        stdin: inv.stdin,
         timeoutMs: this.timeoutFor(req),
         killGraceMs: config.KILL_GRACE_MS,
-        signal,
+        signal: AbortSignal.any([signal, overBudget.signal]),
       });
-      const parsed = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      const overAt = (await monitor?.stop()) ?? null;
+      let result = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      // Only a run we stopped reads `budget`: one that ended by itself meanwhile keeps its own result.
+      if (overAt !== null && outcome.aborted && !signal.aborted)
+        result = {
+          ...result,
+          ok: false,
+          error: {
+            kind: "budget",
+            message: `stopped: the usage ${side.cli} logged while running reached $${overAt.toFixed(4)}, over this run's budget of $${budgetUsd}`,
+          },
+        };
+      if (login && loginCopy) {
+        // Before verify runs in the same home: only what the CLI itself refreshed goes back.
+        await lease?.reap();
+        await writeBackLogin(login, loginCopy, loginDir, home, lease).catch((err: unknown) =>
+          log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
+        );
+        releaseLogin?.();
+        releaseLogin = null;
+      }
+      if (tracker) result = await this.withLoggedUsage(result, tracker, home, lease);
       const verify =
-        req.verify && parsed.ok
+        req.verify && result.ok
           ? await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
-      ok = parsed.ok && (verify?.ok ?? true);
-      return { side, run: parsed, ...(verify ? { verify } : {}), collected, branch: wt.branch };
+      ok = result.ok && (verify?.ok ?? true);
+      return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch };
     } catch (err) {
       return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
     } finally {
+      releaseLogin?.();
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed
       // run's worktree is kept (for the TTL) so a human can look at what the agent left. First,
       // whatever the identity still runs (a daemon that left the CLI's group, a server a test
@@ -298,61 +349,36 @@ export class JobRunner {
     }
   }
 
-  private buildResult(req: JobRequest, outcomes: SideOutcome[]): JobResult {
-    const verbosity: Verbosity = req.verbosity ?? "mermaid";
-    const [a, b] = outcomes as [SideOutcome, SideOutcome | undefined];
-    const profile = req.profile ?? "direct";
-    const okOf = (o: SideOutcome) => o.run.ok && (o.verify?.ok ?? true);
-    const single = this.compress(
-      {
-        profile: a.side.profile,
-        run: a.run,
-        files: a.collected.files,
-        ...(a.verify ? { verify: a.verify } : {}),
-        branch: a.branch,
-        commit: a.collected.commit,
-      },
-      verbosity,
-    );
-    if (!b) {
-      return {
-        ok: okOf(a),
-        profile,
-        run: a.run,
-        files: a.collected.files,
-        branch: a.branch,
-        commit: a.collected.commit,
-        ...(a.verify ? { verify: a.verify } : {}),
-        compressed: single,
-        costUsd: a.run.costUsd,
-      };
-    }
-    const side = (o: SideOutcome) => ({
-      profile: o.side.profile,
-      run: o.run,
-      files: o.collected.files,
-      diffs: o.collected.diffs,
-      ...(o.verify ? { verify: o.verify } : {}),
-    });
-    const consensus = this.compareRuns(side(a), side(b));
-    const compressed =
-      verbosity === "summary"
-        ? `${consensus.verdict} · ${single}`
-        : verbosity === "mermaid"
-          ? consensus.mermaid
-          : `${consensus.mermaid}\n\n${single}`;
-    return {
-      ok: okOf(a) && okOf(b) && consensus.verdict !== "disagree",
-      profile,
-      run: a.run,
-      runB: b.run,
-      files: a.collected.files,
-      branch: a.branch,
-      commit: a.collected.commit,
-      ...(a.verify ? { verify: a.verify } : {}),
-      consensus,
-      compressed,
-      costUsd: a.run.costUsd + b.run.costUsd,
-    };
+  /**
+   * A run that reported no usage (killed by a timeout, the budget or a shutdown; claude's result JSON
+   * and codex's turn.completed come only at the end) still spent what its session log shows: that
+   * usage, priced with our table, is its cost, so the Worker can count it.
+   */
+  private async withLoggedUsage(
+    run: RunResult,
+    tracker: UsageTracker,
+    home: string,
+    owner: HomeOwner | null,
+  ): Promise<RunResult> {
+    const reported = run.tokens.input + run.tokens.output + run.tokens.cacheRead + run.tokens.cacheWrite;
+    if (reported > 0 && run.costUsd > 0) return run;
+    // As an agent identity the CLI may have kept its log to itself (claude writes it 0600).
+    await owner?.fixPermissions(home).catch(() => undefined);
+    const usage = await tracker.poll().catch(() => []);
+    if (usage.length === 0) return run;
+    const costUsd = priceUsage(this.deps.prices, usage);
+    if (costUsd <= run.costUsd) return run;
+    return { ...run, tokens: totalTokens(usage), costUsd, costSource: "computed" };
+  }
+
+  /** The result of a job a restart cut short, from what each side's CLI had logged (null: nothing). */
+  interruptedResult(req: JobRequest, sides: readonly ResolvedSide[], runs: readonly (RunResult | null)[]): JobResult {
+    const outcomes = sides.map((side, i) => ({
+      side,
+      run: runs[i] ?? failedRun(side, "interrupted", "the executor stopped while this run was going"),
+      collected: EMPTY,
+      branch: null,
+    }));
+    return buildResult(req, outcomes, this.compress, this.compareRuns);
   }
 }

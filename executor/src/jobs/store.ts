@@ -9,6 +9,8 @@ import { DatabaseSync } from "node:sqlite";
 import { JobRequest, JobResult, type JobStatus, type JobView } from "@vault-mcp/contract";
 
 export const SCHEMA_VERSION = 1;
+/** The store's file name in DATA_DIR. */
+export const STORE_FILE = "jobs.sqlite";
 
 export class StoreLockedError extends Error {
   override readonly name = "StoreLockedError";
@@ -61,7 +63,7 @@ export class JobStore {
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const file = path.join(dataDir, "jobs.sqlite");
+    const file = path.join(dataDir, STORE_FILE);
     this.db = new DatabaseSync(file);
     // Owner only, whatever the umask: DATA_DIR is searchable by the agent identities (sandbox/).
     // SQLite gives the WAL the database's mode when it makes it; one left by an older start is fixed.
@@ -94,13 +96,14 @@ export class JobStore {
         callback_state TEXT NOT NULL DEFAULT 'none',
         callback_attempts INTEGER NOT NULL DEFAULT 0
       );
-      CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);`);
+      CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+      CREATE INDEX IF NOT EXISTS jobs_finished_at ON jobs (finished_at);`);
     const v = this.db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
     if (!v) this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
     else if (v.version !== SCHEMA_VERSION) {
       this.db.close();
       throw new Error(
-        `job store ${path.join(dataDir, "jobs.sqlite")} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`,
+        `job store ${file} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`,
       );
     }
   }
@@ -184,6 +187,30 @@ export class JobStore {
         "UPDATE jobs SET status = 'interrupted', finished_at = ?, callback_state = CASE WHEN json_extract(request, '$.callbackUrl') IS NULL THEN 'none' ELSE 'pending' END WHERE id = ? AND status IN ('running', 'queued')",
       )
       .run(now, id);
+  }
+
+  /**
+   * The usage a job interrupted by a restart had already spent, read from its CLI's session log after
+   * the restart: only for a job that ended `interrupted` without a result.
+   */
+  setInterruptedResult(id: string, result: JobResult): void {
+    this.db
+      .prepare("UPDATE jobs SET result = ? WHERE id = ? AND status = 'interrupted' AND result IS NULL")
+      .run(JSON.stringify(result), id);
+  }
+
+  /**
+   * Retention: deletes finished jobs that ended before `before` (ISO time), except those whose
+   * callback is still owed. Returns how many went. Their pages are reused by new jobs, so the file
+   * stays about the size of the retention window.
+   */
+  purgeFinished(before: string): number {
+    const r = this.db
+      .prepare(
+        "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'interrupted') AND finished_at IS NOT NULL AND finished_at < ? AND callback_state <> 'pending'",
+      )
+      .run(before);
+    return Number(r.changes);
   }
 
   pendingCallbacks(): JobRecord[] {

@@ -2,8 +2,8 @@
  * Runs one child process (a CLI, git, a verify command) and always comes back with a ProcessOutcome:
  * spawn failures, timeouts and aborts are outcomes, not exceptions.
  *
- * Guarantees: argv goes to execve as is (no shell); the child gets exactly `opts.env` and stdin from
- * /dev/null; it runs in its own process group, and the promise settles only once that whole group is
+ * Guarantees: argv goes to execve as is (no shell); the child gets exactly `opts.env`, and stdin from
+ * /dev/null or, when given, `opts.stdin` followed by EOF; it runs in its own process group, and the promise settles only once that whole group is
  * gone, so nothing the CLI forked outlives the run.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -51,7 +51,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessOutcom
       cwd: opts.cwd,
       // A copy: Node reads the object once, and the caller's object must not be aliased.
       env: { ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [opts.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       detached: true,
       shell: false,
       windowsHide: true,
@@ -62,6 +62,9 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessOutcom
     return outcome({ spawnError: describe(err) });
   }
 
+  // A child that exits without reading its input makes the write fail with EPIPE: not our error.
+  child.stdin?.on("error", () => undefined);
+  if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
   child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
   child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
   // A pipe error only means no more output; the exit status still arrives, so it is noted, not thrown.

@@ -3,22 +3,31 @@
  *   POST /jobs      → 202 JobView, idempotent by jobKey
  *   POST /execute   → like /jobs, answers 200 with the finished JobView (curl, scripts)
  *   GET  /jobs/:id  → JobView
- *   GET  /health    → open: version, uptime, queue figures, CLIs found
+ *   GET  /health    → open: the contract's ExecutorHealth (readiness per profile, CLIs, queue, disk)
  * Every route but /health needs `x-auth-token`, checked from the headers before any byte of the body
  * is read. Order for a new job: draining → body (415/413/400) → schema (400) → profile and repo (400)
  * → idempotency and admission, synchronously (422/429/503) → queue.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type CliName, JobRequest, type JobView, TERMINAL_JOB_STATUSES } from "@vault-mcp/contract";
+import {
+  type CliName,
+  type DiskUse,
+  type ExecutorHealth,
+  JobRequest,
+  type JobView,
+  MAX_PROMPT_CHARS,
+  TERMINAL_JOB_STATUSES,
+} from "@vault-mcp/contract";
 import type { ExecutorConfig } from "../config.ts";
-import { type CliInfo, type HealthView, VERSION } from "../health.ts";
+import { type CliInfo, healthStatus, VERSION } from "../health.ts";
 import { admit } from "../jobs/idempotency.ts";
 import type { JobRunner } from "../jobs/runner.ts";
 import { type JobStore, toView } from "../jobs/store.ts";
 import { log } from "../log.ts";
 import { ProfileError } from "../profiles.ts";
 import type { JobQueue } from "../queue.ts";
+import type { Readiness } from "../readiness.ts";
 import { SANDBOX_OFF, type SandboxStatus } from "../sandbox/sandbox.ts";
 import { tokenMatches } from "./auth.ts";
 import { HttpError, readJson, send, sendError } from "./http.ts";
@@ -31,6 +40,14 @@ export interface AppDeps {
   runner: JobRunner;
   /** Refuses a repo the worktree manager would refuse, so the caller gets a 400, not a failed job. */
   checkRepo?: (repo: string) => Promise<unknown>;
+  /** The repos a job may name, listed in that refusal. */
+  repos?: () => Promise<string[]>;
+  /** Each profile's readiness, now. */
+  readiness: () => Readiness;
+  /** The profile a direct run uses per CLI. */
+  direct: Readonly<Record<CliName, string>>;
+  /** The last disk measurement (null before the first). */
+  disk: () => DiskUse | null;
   /** Aborted at shutdown when the grace is over: kills the running CLIs. */
   jobSignal: AbortSignal;
   clis: () => Record<CliName, CliInfo> | null;
@@ -60,7 +77,13 @@ export function createApp(deps: AppDeps): App {
 
   async function submit(req: IncomingMessage): Promise<string> {
     if (draining) throw shuttingDown();
-    const parsed = JobRequest.safeParse(await readJson(req, config.MAX_BODY_BYTES));
+    const parsed = JobRequest.safeParse(
+      await readJson(
+        req,
+        config.MAX_BODY_BYTES,
+        `a job takes at most ${config.MAX_BODY_BYTES} bytes of JSON, which holds any valid job (a prompt is at most ${MAX_PROMPT_CHARS} characters); shorten the prompt`,
+      ),
+    );
     if (!parsed.success)
       throw new HttpError(400, "invalid_input", `invalid job: ${describeIssues(parsed.error.issues)}`);
     const job = parsed.data;
@@ -70,8 +93,12 @@ export function createApp(deps: AppDeps): App {
       await deps.checkRepo?.(job.repo);
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String(err.code) : "";
-      if (err instanceof ProfileError || REPO_ERROR_CODES.has(code))
-        throw new HttpError(400, "invalid_input", `invalid job: ${(err as Error).message}`);
+      if (REPO_ERROR_CODES.has(code)) {
+        const names = (await deps.repos?.().catch(() => [])) ?? [];
+        const has = names.length > 0 ? `this executor has: ${names.join(", ")}` : "this executor has no repository yet";
+        throw new HttpError(400, "repo_not_allowed", `invalid job: ${(err as Error).message}; ${has}`);
+      }
+      if (err instanceof ProfileError) throw new HttpError(400, "invalid_input", `invalid job: ${err.message}`);
       throw err;
     }
     // No await from here to the enqueue: concurrent duplicates cannot both insert (jobs/idempotency.ts).
@@ -139,9 +166,10 @@ export function createApp(deps: AppDeps): App {
     });
   }
 
-  function health(): HealthView {
+  function health(): ExecutorHealth & { sandbox: SandboxStatus } {
+    const ready = deps.readiness();
     return {
-      status: draining ? "draining" : "ok",
+      ...healthStatus(draining, ready.profiles),
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       running: queue.running,
@@ -149,6 +177,10 @@ export function createApp(deps: AppDeps): App {
       capacity: queue.capacity,
       maxQueue: queue.maxQueue,
       clis: deps.clis(),
+      profiles: ready.profiles,
+      consensus: ready.consensus,
+      direct: { ...deps.direct },
+      disk: deps.disk(),
       sandbox: deps.sandbox?.() ?? SANDBOX_OFF,
     };
   }

@@ -40,8 +40,11 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: HttpEr
 
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 
-/** Reads a JSON body: 415 for anything but application/json, 413 past `limit` bytes, 400 for bad JSON. */
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * Reads a JSON body: 415 for anything but application/json, 413 past `limit` bytes (with `hint`
+ * saying what fits), 400 for bad JSON.
+ */
+export async function readJson(req: IncomingMessage, limit: number, hint = "send a shorter body"): Promise<unknown> {
   if (!JSON_TYPE.test(req.headers["content-type"] ?? "")) {
     throw new HttpError(
       415,
@@ -49,8 +52,7 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
       "send the body as JSON with the header 'Content-Type: application/json'",
     );
   }
-  const tooLarge = () =>
-    new HttpError(413, "payload_too_large", `the body is larger than ${limit} bytes; send a shorter prompt`);
+  const tooLarge = () => new HttpError(413, "payload_too_large", `the body is larger than ${limit} bytes: ${hint}`);
   if (Number(req.headers["content-length"] ?? "0") > limit) throw tooLarge();
   // Listeners rather than `for await`: leaving that loop early destroys the socket, and the 413
   // could not be sent any more.

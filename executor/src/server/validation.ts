@@ -2,7 +2,7 @@
  * Turns zod issues on a JobRequest into one sentence per problem that names the field and says what
  * would be accepted, so a 400 can be fixed without reading the contract.
  */
-import { MAX_PROMPT_CHARS } from "@vault-mcp/contract";
+import { CliName, MAX_PROMPT_CHARS, ProfileName } from "@vault-mcp/contract";
 
 interface Issue {
   code: string;
@@ -16,16 +16,17 @@ interface Issue {
 /** What each field takes, appended to its error. */
 const HINTS: Record<string, string> = {
   jobKey: "1-200 characters of [A-Za-z0-9:._-], unique per job, e.g. 'task-42:1'",
-  profile: "a ladder profile: deepseek, gemini-flash, gemini-pro, sonnet, opus or consensus",
-  executor: "a CLI name: claude, codex or gemini",
+  profile: `a profile: ${ProfileName.options.join(", ")}`,
+  executor: `a CLI name: ${CliName.options.join(", ")} (runs that CLI's direct profile)`,
   model: "a model name like 'sonnet' or 'gemini-2.5-pro'",
-  prompt: `a non-empty string of at most ${MAX_PROMPT_CHARS} characters`,
+  prompt: `a non-empty string of at most ${MAX_PROMPT_CHARS} characters, without NUL`,
   repo: "the name of an allowlisted repository, e.g. 'my-app'",
   ref: "a branch, tag or commit, e.g. 'main'",
   timeoutMs: "an integer number of milliseconds from 1000 to 3600000",
   verbosity: "one of summary, mermaid, standard, full",
   verify: 'a command as an argument array, e.g. ["npm", "test"] (no shell)',
-  callbackUrl: "an http(s) URL",
+  callbackUrl: "an http(s) URL of at most 2048 characters",
+  maxBudgetUsd: "what is left of the task's budget in USD, from 0.000001 to 1000000",
 };
 
 const ALLOWED = Object.keys(HINTS).join(", ");

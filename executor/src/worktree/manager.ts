@@ -25,8 +25,8 @@ import { collectTree, type DiffLimits } from "./collect.ts";
 import { RefNotFoundError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
 import { type GitOptions, git, gitStatus, treeGit } from "./git.ts";
 import { createTreeDir, lockTree, openTree, restoreGitFile } from "./slot-access.ts";
-import { clearSlotState, readSlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
-import { checkJobId, checkRef, resolveRepo } from "./validate.ts";
+import { clearSlotState, readSlotState, type SlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
+import { availableRepos, checkJobId, checkRef, resolveRepo } from "./validate.ts";
 
 export { parseNumstat } from "./diff-parse.ts";
 export {
@@ -83,6 +83,11 @@ export class GitWorktreeManager implements WorktreeManager {
   /** The repo's real path; throws RepoNotAllowedError (see validate.ts for the rules). */
   repoPath(repo: string): Promise<string> {
     return resolveRepo(this.#opts.reposDir, this.#opts.allowlist, repo);
+  }
+
+  /** The names a job may use as `repo`, for a refusal that says what would be accepted. */
+  repos(): Promise<string[]> {
+    return availableRepos(this.#opts.reposDir, this.#opts.allowlist);
   }
 
   async acquire(repo: string, ref: string | undefined, jobId: string, slot?: WorktreeSlot): Promise<Worktree> {
@@ -237,6 +242,72 @@ export class GitWorktreeManager implements WorktreeManager {
 
   async #sweep(): Promise<number> {
     let removed = 0;
+    await this.#eachLooseTree(async ({ repo, repoDir, dir, state, slot }) => {
+      const sandboxed = (this.#opts.slots?.length ?? 0) > 0;
+      // A tree's slot is its group; with the sandbox on, a tree of no slot (made with it off) cannot be reused.
+      const poolable = repoDir !== null && (!sandboxed || slot !== undefined);
+      if (state === null) {
+        // A run was in it when the previous process died: locked (it may still be open to its slot).
+        if (sandboxed) await lockTree(dir).catch(() => undefined);
+        const branch = repoDir === null ? "" : await readBranch(await this.#treeGitDir(repoDir, dir));
+        await writeSlotState(dir, {
+          state: "kept",
+          keepUntil: this.#now() + this.#opts.keepFailedMs,
+          branch,
+          reason: "orphaned",
+        });
+        log("info", "worktree_orphan_kept", { dir, branch });
+      } else if (
+        state.state === "idle" &&
+        poolable &&
+        (this.#pools.get(poolKey(repo, slot))?.length ?? 0) < this.#opts.poolSize
+      ) {
+        const key = poolKey(repo, slot);
+        const gitDir = await this.#treeGitDir(repoDir, dir);
+        this.#pools.set(key, [...(this.#pools.get(key) ?? []), { path: dir, gitDir }]);
+      } else if (state.state === "idle" || state.keepUntil <= this.#now()) {
+        // No slot here: a run of that identity may be going on, so its rights are never given back
+        // from here; a tree an agent made unremovable stays, locked, and is logged.
+        if (repoDir !== null) await this.#remove(repo, repoDir, dir, undefined);
+        else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
+        if (state.state === "kept") removed += 1;
+      }
+    });
+    return removed;
+  }
+
+  /**
+   * At start-up, before any job runs: a tree without a state file belonged to a job that was
+   * running when the previous process died (that job now reads `interrupted` and is never run
+   * again), and the pool lives in memory only, so idle trees are nobody's either. Both are removed,
+   * with git's records of them (what an agent locked is given back by its slot first: no run of it
+   * is going on yet); a failed job's kept tree stays until its time is up (sweep). Returns how many.
+   */
+  async reconcileAfterRestart(): Promise<number> {
+    let removed = 0;
+    await this.#eachLooseTree(async ({ repo, repoDir, dir, state, slot }) => {
+      if (state?.state === "kept") return;
+      log("info", "worktree_reconciled", { dir, was: state === null ? "running" : "idle" });
+      if (repoDir !== null) await this.#remove(repo, repoDir, dir, slot);
+      else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
+      removed += 1;
+    });
+    return removed;
+  }
+
+  /**
+   * Visits every tree on disk that no job holds and no pool has, with its state and its slot (its
+   * group); drops state files whose tree is gone, and git's records of trees deleted by hand.
+   */
+  async #eachLooseTree(
+    visit: (t: {
+      repo: string;
+      repoDir: string | null;
+      dir: string;
+      state: SlotState | null;
+      slot: WorktreeSlot | undefined;
+    }) => Promise<void>,
+  ): Promise<void> {
     for (const repo of await readdir(this.#opts.worktreesDir).catch(() => [] as string[])) {
       const repoDir = await this.repoPath(repo).catch(() => null);
       const base = path.join(this.#opts.worktreesDir, repo);
@@ -249,46 +320,15 @@ export class GitWorktreeManager implements WorktreeManager {
           continue;
         }
         if (this.#held.has(dir) || this.#isPooled(dir)) continue;
-        const state = await readSlotState(dir);
-        const sandboxed = (this.#opts.slots?.length ?? 0) > 0;
-        // A tree's slot is its group; with the sandbox on, a tree of no slot (made with it off) cannot be reused.
         const gid = await stat(dir).then(
           (st) => st.gid,
           () => null,
         );
         const slot = this.#opts.slots?.find((s) => s.gid === gid);
-        const poolable = repoDir !== null && (!sandboxed || slot !== undefined);
-        if (state === null) {
-          // A run was in it when the previous process died: locked (it may still be open to its slot).
-          if (sandboxed) await lockTree(dir).catch(() => undefined);
-          const branch = repoDir === null ? "" : await readBranch(await this.#treeGitDir(repoDir, dir));
-          await writeSlotState(dir, {
-            state: "kept",
-            keepUntil: this.#now() + this.#opts.keepFailedMs,
-            branch,
-            reason: "orphaned",
-          });
-          log("info", "worktree_orphan_kept", { dir, branch });
-        } else if (
-          state.state === "idle" &&
-          poolable &&
-          (this.#pools.get(poolKey(repo, slot))?.length ?? 0) < this.#opts.poolSize
-        ) {
-          const key = poolKey(repo, slot);
-          const gitDir = await this.#treeGitDir(repoDir, dir);
-          this.#pools.set(key, [...(this.#pools.get(key) ?? []), { path: dir, gitDir }]);
-        } else if (state.state === "idle" || state.keepUntil <= this.#now()) {
-          // No slot here: a run of that identity may be going on, so its rights are never given back
-          // from here; a tree an agent made unremovable stays, locked, and is logged.
-          if (repoDir !== null) await this.#remove(repo, repoDir, dir, undefined);
-          else await Promise.all([rm(dir, { recursive: true, force: true }), clearSlotState(dir)]);
-          if (state.state === "kept") removed += 1;
-        }
+        await visit({ repo, repoDir, dir, state: await readSlotState(dir), slot });
       }
-      // Drops git's records of trees deleted by hand.
       if (repoDir !== null) await this.#withRepoLock(repo, () => git(repoDir, ["worktree", "prune"]));
     }
-    return removed;
   }
 
   #isPooled(dir: string): boolean {

@@ -2,7 +2,7 @@
  * Checks on everything a job names (repo, ref, job id) before any file or process is touched:
  * a refused request creates nothing.
  */
-import { lstat, realpath } from "node:fs/promises";
+import { lstat, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { GitRef, RepoName } from "@vault-mcp/contract";
 import { InvalidJobIdError, InvalidRefError, RepoNotAllowedError } from "./errors.ts";
@@ -31,6 +31,20 @@ export async function resolveRepo(reposDir: string, allowlist: readonly string[]
     throw new RepoNotAllowedError(repo, `${real} is not a git repository`);
   }
   return real;
+}
+
+/** The repos a job may name: those of the allowlist (or, without one, of reposDir) that resolve. */
+export async function availableRepos(reposDir: string, allowlist: readonly string[]): Promise<string[]> {
+  const names = allowlist.length > 0 ? allowlist : await readdir(reposDir).catch(() => [] as string[]);
+  const ok = await Promise.all(
+    names.map((n) =>
+      resolveRepo(reposDir, allowlist, n).then(
+        () => n,
+        () => null,
+      ),
+    ),
+  );
+  return ok.filter((n): n is string => n !== null).sort();
 }
 
 export function checkRef(ref: string): void {

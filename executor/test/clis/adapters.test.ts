@@ -2,15 +2,14 @@
  * What each adapter hands to the process runner (argv, the complete env, the config files it writes)
  * and how parse() copes with outcomes no capture shows: never a throw, always a valid RunResult.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type CliName, RunResult } from "@vault-mcp/contract";
+import { type AuthMode, type CliName, RunResult } from "@vault-mcp/contract";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CODEX_KEY_VAR, codexConfig } from "../../src/clis/codex.ts";
-import { PromptArgError } from "../../src/clis/common.ts";
-import { GEMINI_POLICY, GEMINI_SETTINGS } from "../../src/clis/gemini.ts";
+import { CODEX_KEY_VAR, CODEX_SUBSCRIPTION_BASE_URL, codexOverrides } from "../../src/clis/codex.ts";
+import { GEMINI_CODE_ASSIST_ENDPOINT, GEMINI_POLICY, geminiSettings } from "../../src/clis/gemini.ts";
 import { makeAdapters } from "../../src/clis/index.ts";
 import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
 import { loadPrices } from "../../src/pricing.ts";
@@ -44,14 +43,37 @@ async function prepare(
   cli: CliName,
   prompt = "Fix the bug",
   profileEnv: Record<string, string> = PROFILE[cli],
-): Promise<{ inv: CliInvocation; home: string }> {
+  extra: { auth?: AuthMode; maxBudgetUsd?: number; sandboxed?: boolean } = {},
+): Promise<{ inv: CliInvocation; home: string; loginHome: string }> {
   const home = path.join(dir, `h${++n}`);
-  const inv = await adapters[cli].prepare({ prompt, model: "m-1", cwd: "/work/wt", home, profileEnv });
-  return { inv, home };
+  const loginHome = path.join(dir, `login${n}`);
+  const inv = await adapters[cli].prepare({
+    prompt,
+    model: "m-1",
+    cwd: "/work/wt",
+    home,
+    profileEnv,
+    auth: extra.auth ?? "api_key",
+    loginHome,
+    ...(extra.maxBudgetUsd !== undefined ? { maxBudgetUsd: extra.maxBudgetUsd } : {}),
+    ...(extra.sandboxed ? { sandboxed: true } : {}),
+  });
+  return { inv, home, loginHome };
+}
+
+/** The value of each `-c key=value` override. */
+function overrides(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [i, a] of argv.entries()) {
+    if (a !== "-c") continue;
+    const kv = argv[i + 1] ?? "";
+    out[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
+  }
+  return out;
 }
 
 describe("prepare", () => {
-  it("claude: headless JSON, acceptEdits + Bash only, repo settings ignored, prompt after --", async () => {
+  it("claude: headless JSON, acceptEdits + Bash only, repo settings ignored, the prompt on stdin", async () => {
     const { inv, home } = await prepare("claude", "--dangerously-skip-permissions");
     expect(inv.argv).toEqual([
       "/opt/claude",
@@ -69,9 +91,8 @@ describe("prepare", () => {
       "--setting-sources",
       "user",
       "--strict-mcp-config",
-      "--",
-      "--dangerously-skip-permissions",
     ]);
+    expect(inv.stdin).toBe("--dangerously-skip-permissions");
     expect(inv.env).toMatchObject({
       HOME: home,
       CLAUDE_CONFIG_DIR: `${home}/.claude`,
@@ -87,50 +108,127 @@ describe("prepare", () => {
     expect(statSync(`${home}/.claude`).isDirectory()).toBe(true);
   });
 
-  it("codex: exec --json in workspace-write, a per-run provider with retries off, key renamed", async () => {
+  it("claude: a budget is --max-budget-usd with the very value sent", async () => {
+    const { inv } = await prepare("claude", "x", PROFILE.claude, { maxBudgetUsd: 0.37 });
+    expect(inv.argv.slice(-2)).toEqual(["--max-budget-usd", "0.37"]);
+    const { inv: none } = await prepare("claude");
+    expect(none.argv).not.toContain("--max-budget-usd");
+  });
+
+  it("claude: a subscription passes CLAUDE_CODE_OAUTH_TOKEN and no API key; an api_key run never the token", async () => {
+    const env = { ...PROFILE.claude, ANTHROPIC_AUTH_TOKEN: "at-1", CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-x" };
+    const { inv: sub } = await prepare("claude", "x", env, { auth: "subscription" });
+    expect(sub.env.CLAUDE_CODE_OAUTH_TOKEN).toBe("sk-ant-oat01-x");
+    expect(sub.env.ANTHROPIC_API_KEY).toBeUndefined();
+    expect(sub.env.ANTHROPIC_AUTH_TOKEN).toBeUndefined();
+    expect(sub.env.ANTHROPIC_BASE_URL).toBe("http://127.0.0.1:1/s/ok");
+    const { inv: key } = await prepare("claude", "x", env);
+    expect(key.env.CLAUDE_CODE_OAUTH_TOKEN).toBeUndefined();
+    expect(key.env.ANTHROPIC_API_KEY).toBe("sk-ant-1");
+  });
+
+  it("codex: exec --json in workspace-write, the whole config as -c overrides, key renamed, prompt on stdin", async () => {
     const { inv, home } = await prepare("codex", "-rf everything");
-    expect(inv.argv).toEqual([
+    const c = overrides(inv.argv);
+    expect(inv.argv.slice(0, 11)).toEqual([
       "/opt/codex",
       "exec",
       "--json",
       "--skip-git-repo-check",
+      "--ignore-user-config",
       "--sandbox",
       "workspace-write",
       "-C",
       "/work/wt",
       "-m",
       "m-1",
-      "--",
-      "-rf everything",
     ]);
+    expect(inv.argv.slice(-2)).toEqual(["--", "-"]);
+    expect(inv.stdin).toBe("-rf everything");
+    expect(inv.argv).not.toContain("--ephemeral");
+    expect(c).toMatchObject({
+      model_provider: '"vault"',
+      "model_providers.vault.base_url": '"http://127.0.0.1:1/s/ok/v1"',
+      "model_providers.vault.env_key": `"${CODEX_KEY_VAR}"`,
+      "model_providers.vault.wire_api": '"responses"',
+      "model_providers.vault.request_max_retries": "0",
+      "model_providers.vault.stream_max_retries": "0",
+      "sandbox_workspace_write.exclude_slash_tmp": "true",
+      "sandbox_workspace_write.network_access": "false",
+      sqlite_home: JSON.stringify(`${home}/codex-state`),
+    });
+    expect(c["model_providers.vault.requires_openai_auth"]).toBeUndefined();
     expect(inv.env).toMatchObject({ HOME: home, CODEX_HOME: `${home}/.codex`, [CODEX_KEY_VAR]: "sk-oa-1" });
     // The key reaches codex only under the provider's variable; codex hides *KEY* variables from the commands it runs.
     expect(inv.env.CODEX_API_KEY).toBeUndefined();
     expect(inv.env.CODEX_BASE_URL).toBeUndefined();
-    const toml = readFileSync(`${home}/.codex/config.toml`, "utf8");
-    expect(toml).toBe(codexConfig("http://127.0.0.1:1/s/ok/v1"));
-    for (const line of [
-      'model_provider = "vault"',
-      'base_url = "http://127.0.0.1:1/s/ok/v1"',
-      `env_key = "${CODEX_KEY_VAR}"`,
-      'wire_api = "responses"',
-      "request_max_retries = 0",
-      "stream_max_retries = 0",
-      "exclude_slash_tmp = true",
-      "network_access = false",
-    ]) {
-      expect(toml).toContain(line);
-    }
-    expect(statSync(`${home}/.codex/config.toml`).mode & 0o777).toBe(0o600);
+    // No config file: CODEX_HOME holds nothing of ours.
+    expect(readdirSync(`${home}/.codex`)).toEqual([]);
+  });
+
+  it("codex: a subscription runs in the login home, untouched, ephemeral, on the ChatGPT login; no key", async () => {
+    const { inv, home, loginHome } = await prepare(
+      "codex",
+      "x",
+      { CODEX_BIN: "/opt/codex", CODEX_API_KEY: "sk-oa-1" },
+      {
+        auth: "subscription",
+      },
+    );
+    const c = overrides(inv.argv);
+    expect(inv.env.CODEX_HOME).toBe(loginHome);
+    expect(inv.argv).toContain("--ephemeral");
+    expect(inv.argv).toContain("--ignore-user-config");
+    expect(c).toMatchObject({
+      "model_providers.vault.base_url": JSON.stringify(CODEX_SUBSCRIPTION_BASE_URL),
+      "model_providers.vault.requires_openai_auth": "true",
+      cli_auth_credentials_store: '"file"',
+      "features.apps": "false",
+      sqlite_home: JSON.stringify(`${home}/codex-state`),
+      log_dir: JSON.stringify(`${home}/codex-log`),
+    });
+    expect(c["model_providers.vault.env_key"]).toBeUndefined();
+    expect(inv.env[CODEX_KEY_VAR]).toBeUndefined();
+    expect(Object.values(inv.env)).not.toContain("sk-oa-1");
+    // prepare wrote nothing into the login home (it does not even create it).
+    expect(() => statSync(loginHome)).toThrow();
+  });
+
+  it("codex: a subscription as an agent identity runs in its own home on a copy of the login (the runner's)", async () => {
+    const { inv, home, loginHome } = await prepare(
+      "codex",
+      "x",
+      { CODEX_BIN: "/opt/codex" },
+      {
+        auth: "subscription",
+        sandboxed: true,
+      },
+    );
+    expect(inv.env.CODEX_HOME).toBe(`${home}/.codex`);
+    expect(inv.env.CODEX_HOME).not.toBe(loginHome);
+    // Its own home: no need for --ephemeral, and its session log is followed for the budget.
+    expect(inv.argv).not.toContain("--ephemeral");
+    expect(inv.argv).toContain("danger-full-access");
+    expect(overrides(inv.argv)["model_providers.vault.requires_openai_auth"]).toBe("true");
+    expect(adapters.codex.loginFiles({ auth: "subscription", sandboxed: true })).toEqual({
+      files: [{ login: "auth.json", run: ".codex/auth.json" }],
+      exclusive: true,
+    });
+    expect(adapters.codex.usageLog("subscription", true)).not.toBeNull();
+    expect(adapters.codex.usageLog("subscription", false)).toBeNull();
+    expect(adapters.codex.loginFiles({ auth: "subscription", sandboxed: false })).toBeNull();
+    expect(adapters.codex.loginFiles({ auth: "api_key", sandboxed: true })).toBeNull();
   });
 
   it("codex: a base URL cannot break out of its TOML string", () => {
-    const toml = codexConfig('http://x/"\nmodel_provider = "evil');
-    expect(toml.match(/^model_provider = /gm)).toHaveLength(1);
-    expect(toml).toContain(String.raw`base_url = "http://x/\"\nmodel_provider = \"evil"`);
+    const c = overrides(
+      codexOverrides({ baseUrl: 'http://x/"\nmodel_provider = "evil', auth: "api_key", runHome: "/h" }),
+    );
+    expect(Object.keys(c).filter((k) => k === "model_provider")).toHaveLength(1);
+    expect(c["model_providers.vault.base_url"]).toBe(String.raw`"http://x/\"\nmodel_provider = \"evil"`);
   });
 
-  it("gemini: JSON, auto_edit plus a policy for the shell, per-run home, no relaunch, prompt as --prompt=", async () => {
+  it("gemini: JSON, auto_edit plus a policy for the shell, per-run home, no relaunch, the prompt on stdin", async () => {
     const { inv, home } = await prepare("gemini", "--version");
     expect(inv.argv).toEqual([
       "/opt/gemini",
@@ -141,8 +239,8 @@ describe("prepare", () => {
       "--skip-trust",
       "--approval-mode",
       "auto_edit",
-      "--prompt=--version",
     ]);
+    expect(inv.stdin).toBe("--version");
     expect(inv.env).toMatchObject({
       HOME: home,
       GEMINI_CLI_HOME: home,
@@ -150,8 +248,8 @@ describe("prepare", () => {
       GEMINI_API_KEY: "g-1",
       GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:1/s/ok",
     });
-    expect(JSON.parse(readFileSync(`${home}/.gemini/settings.json`, "utf8"))).toEqual(GEMINI_SETTINGS);
-    expect(GEMINI_SETTINGS).toMatchObject({
+    expect(JSON.parse(readFileSync(`${home}/.gemini/settings.json`, "utf8"))).toEqual(geminiSettings("api_key"));
+    expect(geminiSettings("api_key")).toMatchObject({
       security: { auth: { selectedType: "gemini-api-key" } },
       general: { maxAttempts: 1, enableAutoUpdate: false },
       privacy: { usageStatisticsEnabled: false },
@@ -163,6 +261,43 @@ describe("prepare", () => {
   it("gemini: the base URL is always set, so a repository's .env cannot redirect the key", async () => {
     const { inv } = await prepare("gemini", "x", { GEMINI_API_KEY: "g-1" });
     expect(inv.env.GOOGLE_GEMINI_BASE_URL).toBe("https://generativelanguage.googleapis.com");
+  });
+
+  it("gemini: a subscription links the Google login into the run's home and pins the Code Assist endpoint", async () => {
+    const { inv, home, loginHome } = await prepare("gemini", "x", PROFILE.gemini, { auth: "subscription" });
+    expect(JSON.parse(readFileSync(`${home}/.gemini/settings.json`, "utf8"))).toMatchObject({
+      security: { auth: { selectedType: "oauth-personal" } },
+    });
+    for (const f of ["oauth_creds.json", "google_accounts.json"]) {
+      expect(lstatSync(`${home}/.gemini/${f}`).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(`${home}/.gemini/${f}`)).toBe(path.join(loginHome, ".gemini", f));
+    }
+    expect(inv.env.CODE_ASSIST_ENDPOINT).toBe(GEMINI_CODE_ASSIST_ENDPOINT);
+    expect(inv.env.GEMINI_API_KEY).toBeUndefined();
+    expect(inv.env.GOOGLE_GEMINI_BASE_URL).toBeUndefined();
+    expect(inv.env.GEMINI_CLI_HOME).toBe(home);
+  });
+
+  it("gemini: as an agent identity, no links into the login home: the runner copies the login files", async () => {
+    const { home } = await prepare("gemini", "x", PROFILE.gemini, { auth: "subscription", sandboxed: true });
+    expect(() => lstatSync(`${home}/.gemini/oauth_creds.json`)).toThrow();
+    expect(adapters.gemini.loginFiles({ auth: "subscription", sandboxed: true })).toEqual({
+      files: [
+        { login: ".gemini/oauth_creds.json", run: ".gemini/oauth_creds.json" },
+        { login: ".gemini/google_accounts.json", run: ".gemini/google_accounts.json" },
+      ],
+      exclusive: false,
+    });
+    expect(adapters.claude.loginFiles({ auth: "subscription", sandboxed: true })).toBeNull();
+  });
+
+  it("gemini: a token refresh written to the run's home lands in the login home", async () => {
+    const { home, loginHome } = await prepare("gemini", "x", PROFILE.gemini, { auth: "subscription" });
+    mkdirSync(path.join(loginHome, ".gemini"), { recursive: true });
+    // What gemini's cacheCredentials() does on refresh: fs.writeFile on its own path.
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(`${home}/.gemini/oauth_creds.json`, '{"access_token":"new"}', { mode: 0o600 });
+    expect(readFileSync(path.join(loginHome, ".gemini", "oauth_creds.json"), "utf8")).toBe('{"access_token":"new"}');
   });
 
   for (const cli of CLIS) {
@@ -190,11 +325,12 @@ describe("prepare", () => {
       if (cli === "codex") expect(inv.env.CODEX_HOME).toBe(`${home}/.codex`);
     });
 
-    it(`${cli}: a prompt execve cannot carry is refused before anything runs, with the reason`, async () => {
-      await expect(prepare(cli, "é".repeat(70_000))).rejects.toThrow(/is 1400\d\d bytes as UTF-8/);
-      await expect(prepare(cli, "a\u0000b")).rejects.toThrow(PromptArgError);
-      // The contract's limit in ASCII fits.
-      await expect(prepare(cli, "a".repeat(100_000))).resolves.toBeDefined();
+    it(`${cli}: the prompt is never an argument, however long or option-like`, async () => {
+      for (const prompt of ["- fix the bug", "--version", "é".repeat(100_000)]) {
+        const { inv } = await prepare(cli, prompt);
+        expect(inv.stdin).toBe(prompt);
+        expect(inv.argv.some((a) => a.includes(prompt.slice(0, 20)))).toBe(false);
+      }
     });
 
     it(`${cli}: without a configured path the executable is looked up by name`, async () => {
@@ -223,10 +359,11 @@ const base = (over: Partial<ProcessOutcome>): ProcessOutcome => ({
 describe("parse: outcomes no capture shows", () => {
   for (const cli of CLIS) {
     const parse = (o: ProcessOutcome) => adapters[cli].parse(o, { model: "m", cli });
-    it(`${cli}: missing executable → crash with the reason`, () => {
-      const r = parse(base({ exitCode: null, spawnError: "ENOENT: spawn claude ENOENT" }));
-      expect(r).toMatchObject({ ok: false, error: { kind: "crash" } });
+    it(`${cli}: missing executable → setup (not the model's failure), with the reason and the fix`, () => {
+      const r = parse(base({ exitCode: null, spawnError: `ENOENT: spawn ${cli} ENOENT` }));
+      expect(r).toMatchObject({ ok: false, error: { kind: "setup" } });
       expect(r.error?.message).toContain("ENOENT");
+      expect(r.error?.message).toContain(`${cli.toUpperCase()}_BIN`);
     });
     it(`${cli}: garbage on stdout → bad_output`, () => {
       expect(parse(base({ stdout: "not json at all\n" })).error?.kind).toBe("bad_output");
@@ -312,13 +449,16 @@ describe("parse: outcomes no capture shows", () => {
         model: "m",
         cli: "gemini",
       }).error?.kind;
-    expect([parse(145), parse(147), parse(173), parse(244), parse(41), parse(1)]).toEqual([
+    expect([parse(145), parse(147), parse(173), parse(244), parse(41), parse(1), parse(52), parse(55)]).toEqual([
       "auth",
       "auth",
       "rate_limit",
       "api",
       "auth",
       "crash",
+      // Its configuration or the folder's trust refused: our setup, not the model.
+      "setup",
+      "setup",
     ]);
   });
 

@@ -8,7 +8,10 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  EXPENSIVE_USAGE,
   FAILED_REPLY,
+  jwtClaims,
+  MOCK_ACCOUNT_ID,
   type MockModelApi,
   NO_TOOL_REPLY,
   REPLY,
@@ -222,6 +225,79 @@ describe("mock model API", () => {
       ],
     });
     expect(mock.requests().at(-1)?.toolResult).toBeNull();
+  });
+
+  it("logs the credentials a request carries: bearer, API key header, ChatGPT account", async () => {
+    const send = (headers: Record<string, string>) =>
+      fetch(`${mock.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(ANTHROPIC()),
+      }).then((r) => r.text());
+    await send({ authorization: "Bearer tok-1", "chatgpt-account-id": "acct" });
+    expect(mock.requests().at(-1)?.credentials).toEqual({ bearer: "tok-1", apiKey: null, accountId: "acct" });
+    await send({ "x-api-key": "key-1" });
+    expect(mock.requests().at(-1)?.credentials).toEqual({ bearer: null, apiKey: "key-1", accountId: null });
+  });
+
+  it("expensive: a tool call every turn, even after a tool result, a new command each time, at 100× usage", async () => {
+    const withResult = ANTHROPIC({
+      messages: [
+        { role: "user", content: "go" },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "t", content: "ok" }] },
+      ],
+    });
+    const turns = [
+      parseSse(await (await post("/s/expensive/v1/messages", ANTHROPIC())).text()),
+      parseSse(await (await post("/s/expensive/v1/messages", withResult)).text()),
+    ];
+    const commands = turns.map((t) => {
+      expect(t[1]?.data).toMatchObject({ content_block: { type: "tool_use", name: "Bash" } });
+      expect(t[0]?.data).toMatchObject({ message: { usage: { input_tokens: EXPENSIVE_USAGE.input } } });
+      return JSON.parse(String((t[2]?.data.delta as { partial_json: string }).partial_json)).command as string;
+    });
+    expect(commands[0]).toMatch(/^touch x # \d+$/);
+    expect(commands[1]).not.toBe(commands[0]);
+    expect(EXPENSIVE_USAGE.input).toBe(100 * USAGE.input);
+  });
+
+  it("tool-hang: the tool call, then no answer to the turn that brings its result", async () => {
+    const first = parseSse(await (await post("/s/tool-hang/v1/responses", OPENAI())).text());
+    expect(first.find((e) => e.event === "response.output_item.done")?.data).toMatchObject({
+      item: { type: "function_call" },
+    });
+    const late = await Promise.race([
+      post(
+        "/s/tool-hang/v1/responses",
+        OPENAI({ input: [{ type: "function_call_output", call_id: "c", output: "x" }] }),
+      ).then(() => "answered"),
+      new Promise((r) => setTimeout(() => r("no answer"), 300)),
+    ]);
+    expect(late).toBe("no answer");
+  });
+
+  it("OAuth: codex's device login and refresh, numbered tokens with the ChatGPT claims", async () => {
+    const code = await (await post("/api/accounts/deviceauth/usercode", { client_id: "app" })).json();
+    expect(code).toMatchObject({ device_auth_id: expect.any(String), user_code: expect.any(String) });
+    const grant = (await (await post("/api/accounts/deviceauth/token", code)).json()) as Record<string, string>;
+    expect(grant).toMatchObject({ authorization_code: expect.any(String), code_verifier: expect.any(String) });
+    const form = await fetch(`${mock.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", code: String(grant.authorization_code) }),
+    });
+    const login = (await form.json()) as { access_token: string; refresh_token: string; id_token: string };
+    expect(jwtClaims(login.id_token)).toMatchObject({
+      "https://api.openai.com/auth": { chatgpt_account_id: MOCK_ACCOUNT_ID },
+    });
+    const refreshed = (await (
+      await post("/oauth/token", { grant_type: "refresh_token", refresh_token: login.refresh_token })
+    ).json()) as { access_token: string; refresh_token: string };
+    expect(refreshed.refresh_token).not.toBe(login.refresh_token);
+    expect(Number(String(jwtClaims(refreshed.access_token).jti).slice(3))).toBe(
+      Number(String(jwtClaims(login.access_token).jti).slice(3)) + 1,
+    );
+    expect(mock.requests().at(-1)?.oauth).toEqual({ grant: "refresh_token", refreshToken: login.refresh_token });
   });
 
   it("slow: the answer arrives word by word", async () => {

@@ -90,7 +90,8 @@ const EXPECTED: Record<string, "ok" | RunError["kind"]> = {
   "gemini-json-server-down": "api",
   "gemini-json-server-down-default-retries": "api",
   "gemini-json-stream-dropped": "api",
-  "gemini-json-untrusted-folder": "crash",
+  // Folder trust is our setting (--skip-trust), not the model's doing.
+  "gemini-json-untrusted-folder": "setup",
   // exit 0 and nothing printed after a SIGTERM: only our own timeout flag can tell it was us.
   "gemini-json-timeout-group-sigterm": "crash",
   "gemini-json-timeout-sigterm-no-relaunch": "crash",

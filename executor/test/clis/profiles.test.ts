@@ -53,7 +53,8 @@ describe("the shipped profiles", () => {
       ["sonnet", "claude", "sonnet"],
       ["codex", "codex", "gpt-5.5"],
     ]);
-    expect(sides[1]?.env).toEqual({ CODEX_API_KEY: "sk-oa-real", CODEX_BASE_URL: "https://api.openai.com/v1" });
+    // No OPENAI_BASE_URL: empty, so the adapter picks the endpoint of the profile's auth.
+    expect(sides[1]?.env).toEqual({ CODEX_API_KEY: "sk-oa-real", CODEX_BASE_URL: "" });
   });
 
   it("a direct run uses the CLI's default profile; the request may pick the model, never the env", () => {
@@ -86,6 +87,43 @@ describe("the shipped profiles", () => {
     });
     const [side] = resolveSides(bare, { profile: "sonnet" }, {});
     expect(side?.env).toEqual({ ANTHROPIC_BASE_URL: "https://api.anthropic.com" });
+  });
+
+  it("auth: api_key unless CLAUDE_AUTH / CODEX_AUTH / GEMINI_AUTH say subscription; deepseek stays on its key", () => {
+    const byAuth = (l: ReturnType<typeof loadProfiles>) =>
+      Object.fromEntries(Object.entries(l.profiles).map(([n, x]) => [n, x.auth]));
+    expect(new Set(Object.values(byAuth(p)))).toEqual(new Set(["api_key"]));
+    const sub = loadProfiles(undefined, {
+      CLAUDE_AUTH: "subscription",
+      CODEX_AUTH: "subscription",
+      GEMINI_AUTH: "subscription",
+    });
+    expect(byAuth(sub)).toEqual({
+      deepseek: "api_key",
+      "gemini-flash": "subscription",
+      "gemini-pro": "subscription",
+      sonnet: "subscription",
+      opus: "subscription",
+      codex: "subscription",
+    });
+    expect(() => loadProfiles(undefined, { CLAUDE_AUTH: "oauth" })).toThrow(
+      /profiles\.sonnet\.auth is 'oauth'.*api_key or subscription/,
+    );
+  });
+
+  it("a claude subscription side gets the executor's CLAUDE_CODE_OAUTH_TOKEN; an api_key side never", () => {
+    const env = { ...ENV, CLAUDE_AUTH: "subscription", CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-t" };
+    const sub = loadProfiles(undefined, env);
+    const [sonnet] = resolveSides(sub, { profile: "sonnet" }, env);
+    expect(sonnet).toMatchObject({ auth: "subscription", env: { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-t" } });
+    const [deepseek] = resolveSides(sub, { profile: "deepseek" }, env);
+    expect(deepseek?.env.CLAUDE_CODE_OAUTH_TOKEN).toBeUndefined();
+    const [keyed] = resolveSides(
+      loadProfiles(undefined, ENV),
+      { profile: "sonnet" },
+      { ...ENV, CLAUDE_CODE_OAUTH_TOKEN: "t" },
+    );
+    expect(keyed?.env.CLAUDE_CODE_OAUTH_TOKEN).toBeUndefined();
   });
 
   it("an unknown profile is a ProfileError", () => {

@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { CliName, RunResult } from "@vault-mcp/contract";
+import type { AuthMode, CliName, RunResult } from "@vault-mcp/contract";
 import { requireCli } from "../../../test/clis/paths.ts";
-import { type MockRequest, startMockModelApi } from "../../../test/mock-model-api/server.ts";
+import { type MockModelApi, type MockRequest, startMockModelApi } from "../../../test/mock-model-api/server.ts";
 import { makeAdapters } from "../../src/clis/index.ts";
 import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
 import { loadPrices } from "../../src/pricing.ts";
@@ -44,7 +44,15 @@ export interface RealRunOptions {
   timeoutMs?: number;
   /** Extra profile env (e.g. to drop the key). */
   profileEnv?: Record<string, string | null>;
+  auth?: AuthMode;
+  /** The CLI's login home (subscription runs). */
+  loginHome?: string;
+  maxBudgetUsd?: number;
+  /** A mock the test started (and closes); default: a fresh one for this run. */
+  mock?: MockModelApi;
 }
+
+export { makeRepo };
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -55,7 +63,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function profileEnv(cli: CliName, base: string): Record<string, string> {
+export function profileEnv(cli: CliName, base: string): Record<string, string> {
   if (cli === "claude")
     return { CLAUDE_BIN: requireCli("claude"), ANTHROPIC_BASE_URL: base, ANTHROPIC_API_KEY: "sk-ant-mock" };
   if (cli === "codex")
@@ -77,7 +85,8 @@ function makeRepo(dir: string): string {
 export async function runReal(cli: CliName, o: RealRunOptions): Promise<RealRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `vault-real-${cli}-`));
   dirs.add(dir);
-  const mock = await startMockModelApi({ toolCommand: TOOL_COMMAND, slowMs: 200 });
+  const mock = o.mock ?? (await startMockModelApi({ toolCommand: TOOL_COMMAND, slowMs: 200 }));
+  const seen = mock.requests().length;
   try {
     const cwd = makeRepo(path.join(dir, "repo"));
     const home = path.join(dir, "home");
@@ -90,18 +99,28 @@ export async function runReal(cli: CliName, o: RealRunOptions): Promise<RealRun>
     }
     const model = o.model ?? MODELS[cli];
     const adapter = adapters[cli];
-    const inv = await adapter.prepare({ prompt: o.prompt ?? "Create hello.txt", model, cwd, home, profileEnv: env });
+    const inv = await adapter.prepare({
+      prompt: o.prompt ?? "Create hello.txt",
+      model,
+      cwd,
+      home,
+      profileEnv: env,
+      auth: o.auth ?? "api_key",
+      loginHome: o.loginHome ?? path.join(dir, "no-login"),
+      ...(o.maxBudgetUsd !== undefined ? { maxBudgetUsd: o.maxBudgetUsd } : {}),
+    });
     const outcome = await runProcess({
       argv: inv.argv,
       cwd,
       env: inv.env,
+      stdin: inv.stdin,
       timeoutMs: o.timeoutMs ?? 45_000,
       killGraceMs: 1_000,
     });
     const run = adapter.parse(outcome, { model, cli });
-    return { run, outcome, inv, requests: mock.requests(), cwd };
+    return { run, outcome, inv, requests: mock.requests().slice(seen), cwd };
   } finally {
-    await mock.close();
+    if (!o.mock) await mock.close();
   }
 }
 

@@ -65,6 +65,17 @@ export function describeRealCli(cli: CliName, x: CliExpectations): void {
       expect(calls[0]?.userText).toContain("--version: create hello.txt");
     });
 
+    it("a prompt that reads as an option ('- fix the bug') reaches the model as the prompt, on stdin", async () => {
+      const { run, requests, inv } = await runReal(cli, { scenario: "ok", prompt: "- fix the bug" });
+      expect(run.error, JSON.stringify(run.error)).toBeUndefined();
+      expect(run.text).toBe(REPLY);
+      expect(inv.argv.some((a) => a.includes("fix the bug"))).toBe(false);
+      const calls = requests.filter((q) => q.method === "POST");
+      expect(calls).toHaveLength(1);
+      // claude puts its own context blocks before the prompt, in the same message.
+      expect(calls[0]?.userText.endsWith("- fix the bug")).toBe(true);
+    });
+
     it("tool: the agent runs code in its worktree under our permission mode, then answers", async () => {
       const { run, requests, cwd } = await runReal(cli, { scenario: "tool" });
       valid(run);

@@ -94,12 +94,18 @@ describe("compareRuns verdicts", () => {
     await check(r);
   });
 
-  it("disagree: both runs failed, nothing to corroborate", async () => {
+  it("disagree: both runs failed, nothing to corroborate; drawn as 'both failed', not as alike answers", async () => {
     const r = compareRuns(
       side("a", { run: failed("timeout", "killed"), files: [], diffs: {} }),
-      side("b", { run: failed("timeout", "killed"), files: [], diffs: {} }),
+      side("b", { run: failed("setup", "set OPENAI_API_KEY"), files: [], diffs: {} }),
     );
     expect(r.verdict).toBe("disagree");
+    // Two empty answers are not "100% alike".
+    expect(r.answerSimilarity).toBe(0);
+    expect(r.mermaid).toContain('V{"both failed"}');
+    expect(r.mermaid).not.toMatch(/alike|agree/);
+    expect(r.mermaid).toContain('A["a timeout"]');
+    expect(r.mermaid).toContain('B["b setup"]');
     await check(r);
   });
 

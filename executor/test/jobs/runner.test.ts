@@ -2,7 +2,7 @@
  * The job runner with every dependency injected: an in-memory worktree manager, a recording
  * adapter and runProcess, a fixed clock, stub compress/compareRuns, and the real SQLite store.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CliName, JobRequest, JobView, RunResult } from "@vault-mcp/contract";
@@ -19,7 +19,9 @@ import type {
 import { bodyHash } from "../../src/jobs/idempotency.ts";
 import { JobRunner, type RunnerConfig, type RunnerDeps } from "../../src/jobs/runner.ts";
 import { JobStore } from "../../src/jobs/store.ts";
-import type { ProfilesFile } from "../../src/profiles.ts";
+import { loadPrices } from "../../src/pricing.ts";
+import type { LoadedProfiles } from "../../src/profiles.ts";
+import { GEMINI_USAGE_LOG } from "../../src/usage/session-logs.ts";
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 let dir: string;
@@ -43,15 +45,18 @@ const config = (): RunnerConfig => ({
   CLAUDE_BIN: "/opt/claude",
   CODEX_BIN: "codex",
   GEMINI_BIN: "gemini",
+  LOGINS_DIR: path.join(dir, "logins"),
 });
 
-const profiles: ProfilesFile = {
+const profiles: LoadedProfiles = {
   profiles: {
-    sonnet: { cli: "claude", model: "sonnet", env: { ANTHROPIC_API_KEY: "${ANTHROPIC_API_KEY}" } },
-    opus: { cli: "claude", model: "opus", env: {} },
+    sonnet: { cli: "claude", model: "sonnet", auth: "api_key", env: { ANTHROPIC_API_KEY: "${ANTHROPIC_API_KEY}" } },
+    opus: { cli: "claude", model: "opus", auth: "api_key", env: { ANTHROPIC_API_KEY: "${ANTHROPIC_API_KEY}" } },
+    codex: { cli: "codex", model: "gpt-5.5", auth: "subscription", env: {} },
   },
   consensus: ["sonnet", "opus"],
-  direct: { claude: "sonnet", codex: "sonnet", gemini: "sonnet" },
+  direct: { claude: "sonnet", codex: "codex", gemini: "sonnet" },
+  missingEnv: {},
 };
 
 function outcome(over: Partial<ProcessOutcome> = {}): ProcessOutcome {
@@ -78,12 +83,17 @@ function fakes(
     verify?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
     acquireFails?: boolean;
     callback?: RunnerDeps["callback"];
+    env?: RunnerDeps["env"];
+    /** The adapter logs usage like gemini (and does not stop itself at a budget). */
+    logsUsage?: boolean;
+    which?: RunnerDeps["which"];
   } = {},
 ) {
   const calls: string[] = [];
   const procs: RunProcessOptions[] = [];
   const released: { path: string; keep: boolean }[] = [];
   const homes: string[] = [];
+  const budgets: (number | undefined)[] = [];
   const worktrees: WorktreeManager = {
     async acquire(repo, ref, jobId): Promise<Worktree> {
       calls.push(`acquire ${repo} ${ref ?? "-"} ${jobId}`);
@@ -102,13 +112,18 @@ function fakes(
   };
   const adapter: CliAdapter = {
     name: "claude",
+    stopsAtBudget: !opts.logsUsage,
+    usageLog: () => (opts.logsUsage ? GEMINI_USAGE_LOG : null),
+    loginFiles: () => null,
     async prepare(input) {
       calls.push(`prepare ${input.model}`);
       homes.push(input.home);
+      budgets.push(input.maxBudgetUsd);
       expect(existsSync(input.home)).toBe(true);
       return {
         argv: [String(input.profileEnv.CLAUDE_BIN), "-p", input.prompt],
         env: { HOME: input.home, KEY: input.profileEnv.ANTHROPIC_API_KEY ?? "" },
+        stdin: input.prompt,
       };
     },
     parse(o, ctx): RunResult {
@@ -127,9 +142,13 @@ function fakes(
         exitCode: o.exitCode,
         signal: o.signal,
         durationMs: o.durationMs,
-        costUsd: 0.5,
+        // A killed CLI prints nothing, so it reports nothing.
+        costUsd: o.stdout === "" ? 0 : 0.5,
         costSource: "reported",
-        tokens: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
+        tokens:
+          o.stdout === ""
+            ? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }
+            : { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 },
         model: ctx.model,
         sessionId: null,
         truncated: false,
@@ -162,14 +181,17 @@ function fakes(
     worktrees,
     adapters,
     profiles,
+    prices: loadPrices(),
     runProcess,
-    env: { ANTHROPIC_API_KEY: "sk-test" },
+    env: opts.env ?? { ANTHROPIC_API_KEY: "sk-test" },
+    // The CLI "exists": this suite injects runProcess, so no executable is started.
+    which: opts.which ?? (async (bin) => bin),
     compress,
     compareRuns,
     now: () => NOW,
     ...(opts.callback ? { callback: opts.callback } : {}),
   });
-  return { runner, calls, procs, released, homes };
+  return { runner, calls, procs, released, homes, budgets };
 }
 
 let seq = 0;
@@ -358,5 +380,104 @@ describe("JobRunner", () => {
     expect(sent).toHaveLength(1);
     expect((JSON.parse(sent[0]?.body ?? "{}") as JobView).status).toBe("succeeded");
     expect(sent[0]?.sig).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+  });
+
+  it("a profile that is not ready fails at once as `setup` with what is missing: no worktree, no CLI", async () => {
+    const f = fakes();
+    const codex = submit({ profile: undefined, executor: "codex" });
+    await f.runner.run(codex, never);
+    expect(store.get(codex)).toMatchObject({
+      status: "failed",
+      result: { ok: false, run: { cli: "codex", error: { kind: "setup" } } },
+    });
+    expect(store.get(codex)?.result?.run.error?.message).toMatch(/CODEX_HOME=.*codex login --device-auth/);
+    const noKey = fakes({ env: {} });
+    const sonnet = submit();
+    await noKey.runner.run(sonnet, never);
+    expect(store.get(sonnet)?.result?.run.error).toEqual({ kind: "setup", message: "set ANTHROPIC_API_KEY" });
+    expect([...f.calls, ...noKey.calls]).toEqual([]);
+  });
+
+  it("a CLI that is not installed fails at once as `setup`, naming the fix", async () => {
+    const f = fakes({ which: async () => null });
+    const id = submit();
+    await f.runner.run(id, never);
+    expect(store.get(id)?.result?.run.error).toMatchObject({
+      kind: "setup",
+      message: expect.stringMatching(/CLAUDE_BIN/),
+    });
+    expect(f.procs).toEqual([]);
+  });
+
+  it("maxBudgetUsd reaches the CLI; a consensus job gives each side half", async () => {
+    const f = fakes();
+    await f.runner.run(submit({ maxBudgetUsd: 0.8 }), never);
+    await f.runner.run(submit({ profile: "consensus", maxBudgetUsd: 0.8 }), never);
+    await f.runner.run(submit(), never);
+    expect(f.budgets).toEqual([0.8, 0.4, 0.4, undefined]);
+  });
+
+  /** Appends one gemini-style session-log record, as the real CLI does after a model response. */
+  const logUsage = (home: string, id: string, input: number) => {
+    const chats = path.join(home, ".gemini", "tmp", "repo", "chats");
+    mkdirSync(chats, { recursive: true });
+    const line = {
+      id,
+      type: "gemini",
+      model: "gemini-2.5-flash",
+      tokens: { input, output: 0, cached: 0, thoughts: 0 },
+    };
+    writeFileSync(path.join(chats, "session-1.jsonl"), `${JSON.stringify(line)}\n`, { flag: "a" });
+  };
+
+  it("a CLI that logs usage past its budget is stopped: kind budget, and its logged cost is kept", async () => {
+    const f = fakes({
+      logsUsage: true,
+      cli: (o) =>
+        new Promise((resolve) => {
+          // 1M input tokens of gemini-2.5-flash: $0.30, over the $0.10 budget. The run never ends by itself.
+          logUsage(String(o.env.HOME), "r1", 1_000_000);
+          o.signal?.addEventListener("abort", () =>
+            resolve(outcome({ aborted: true, exitCode: null, signal: "SIGTERM", stdout: "" })),
+          );
+        }),
+    });
+    const id = submit({ maxBudgetUsd: 0.1 });
+    await f.runner.run(id, never);
+    const rec = store.get(id);
+    expect(rec?.status).toBe("failed");
+    expect(rec?.result?.run.error?.kind).toBe("budget");
+    expect(rec?.result?.run.error?.message).toMatch(/reached \$0\.3000, over this run's budget of \$0\.1/);
+    expect(rec?.result).toMatchObject({ costUsd: 0.3, run: { costSource: "computed", tokens: { input: 1_000_000 } } });
+  });
+
+  it("a run killed before it reported usage keeps what it logged (timeout and shutdown alike)", async () => {
+    const ac = new AbortController();
+    const f = fakes({
+      logsUsage: true,
+      cli: async (o) => {
+        logUsage(String(o.env.HOME), "r1", 100_000);
+        logUsage(String(o.env.HOME), "r1", 200_000); // the same response, rewritten: the last wins
+        logUsage(String(o.env.HOME), "r2", 100_000);
+        if (!o.argv.includes("shutdown"))
+          return outcome({ timedOut: true, exitCode: null, signal: "SIGTERM", stdout: "" });
+        ac.abort();
+        return outcome({ aborted: true, exitCode: null, signal: "SIGTERM", stdout: "" });
+      },
+    });
+    // 300,000 input tokens of gemini-2.5-flash at $0.30 per million.
+    const logged = { costUsd: 0.09, costSource: "computed", tokens: { input: 300_000, output: 0 } };
+    const timedOut = submit();
+    await f.runner.run(timedOut, never);
+    expect(store.get(timedOut)?.result).toMatchObject({
+      costUsd: 0.09,
+      run: { ...logged, error: { kind: "timeout" } },
+    });
+    const interrupted = submit({ prompt: "shutdown" });
+    await f.runner.run(interrupted, ac.signal);
+    expect(store.get(interrupted)).toMatchObject({
+      status: "interrupted",
+      result: { costUsd: 0.09, run: { ...logged, error: { kind: "interrupted" } } },
+    });
   });
 });

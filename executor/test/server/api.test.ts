@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { JobView, WireError } from "@vault-mcp/contract";
+import { ExecutorHealth, JobView, MAX_JOB_REQUEST_BYTES, MAX_PROMPT_CHARS, WireError } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.ts";
 import {
@@ -190,11 +190,29 @@ describe("auth and body checks", () => {
     expect((await post(`${url}/jobs`, "x".repeat(2 * 1024 * 1024), { "x-auth-token": "wrong" })).status).toBe(401);
   });
 
+  it("the largest valid prompt is accepted and reaches the CLI intact, on stdin (100,000 chars, 300 KB as UTF-8)", async () => {
+    const url = await boot();
+    // Three bytes each as UTF-8, and a markdown bullet first: a prompt is never an option.
+    const prompt = `- ${"€".repeat(MAX_PROMPT_CHARS - 2)}`;
+    expect(Buffer.byteLength(prompt)).toBeGreaterThan(299_000);
+    const res = await post(`${url}/execute`, job({ prompt }));
+    expect(res.status).toBe(200);
+    expect(JobView.parse(await res.json()).status).toBe("succeeded");
+    expect(h?.spawns()).toEqual([prompt]);
+    // One character more is a 400 that names the field, not a 413.
+    const over = await post(`${url}/jobs`, job({ prompt: `${prompt}x` }));
+    expect(over.status).toBe(400);
+    expect((await errorOf(over)).message).toMatch(/'prompt'/);
+  });
+
   it("413 for a body over the limit, declared or streamed; 415 for another content type; 400 for bad JSON", async () => {
     const url = await boot();
-    const big = await post(`${url}/jobs`, JSON.stringify({ ...job(), prompt: "x".repeat(300 * 1024) }));
+    const big = await post(`${url}/jobs`, JSON.stringify({ ...job(), prompt: "x".repeat(MAX_JOB_REQUEST_BYTES) }));
     expect(big.status).toBe(413);
-    expect(await errorOf(big)).toMatchObject({ code: "payload_too_large" });
+    expect(await errorOf(big)).toMatchObject({
+      code: "payload_too_large",
+      message: expect.stringMatching(/larger than 1048576 bytes: .*a prompt is at most 100000 characters/),
+    });
     const declared = await raw(
       url,
       `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nx-auth-token: ${SECRET}\r\n\r\n`,
@@ -204,7 +222,7 @@ describe("auth and body checks", () => {
     const chunked = await raw(
       url,
       `POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nx-auth-token: ${SECRET}\r\n\r\n`,
-      `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(5),
+      `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(17),
     );
     expect(chunked.text).toMatch(/^HTTP\/1\.1 413 /);
     const text = await post(`${url}/jobs`, JSON.stringify(job()), { "content-type": "text/plain" });
@@ -227,6 +245,9 @@ describe("auth and body checks", () => {
       [job({ timeoutMs: 10 }), /'timeoutMs' is invalid .*from 1000 to 3600000/],
       [job({ repo: "../etc" }), /'repo': repo must be a plain name/],
       [job({ callbackUrl: "ftp://x/y" }), /'callbackUrl' is invalid .*http\(s\) URL/],
+      [job({ maxBudgetUsd: 0 }), /'maxBudgetUsd' is invalid .*left of the task's budget/],
+      [job({ prompt: "a\u0000b" }), /'prompt': prompt must not contain a NUL character/],
+      [job({ profile: "gpt" }), /must be one of deepseek, gemini-flash, gemini-pro, sonnet, opus, codex, consensus/],
       [[1, 2], /the body must be a JSON object like .*, not an array/],
     ];
     for (const [body, message] of cases) {
@@ -248,6 +269,13 @@ describe("auth and body checks", () => {
       for (const repo of ["../demo", "/etc", "demo/../../x", "nope", "escape"]) {
         const r = await post(`${url}/jobs`, job({ repo }));
         expect(r.status, repo).toBe(400);
+        const e = await errorOf(r);
+        // A name it has, the executor says which ones would do ("escape" leads outside: not one of them).
+        if (repo === "nope")
+          expect(e).toEqual({
+            code: "repo_not_allowed",
+            message: "invalid job: repo 'nope' is not allowed; this executor has: demo",
+          });
       }
     } finally {
       rmSync(outside, { recursive: true, force: true });
@@ -339,7 +367,7 @@ describe("callbacks and health", () => {
     }
   });
 
-  it("GET /health: version, uptime, queue figures and each CLI found or missing, probed once; no secret", async () => {
+  it("GET /health: version, uptime, queue figures, each CLI found or missing, probed once, and each profile's readiness; no secret", async () => {
     const bin = mkdtempSync(path.join(os.tmpdir(), "vault-bin-"));
     const fakeVersion = path.join(bin, "claude");
     writeFileSync(fakeVersion, `#!${process.execPath}\nprocess.stdout.write("2.1.331 (Claude Code)\\n");\n`);
@@ -347,7 +375,7 @@ describe("callbacks and health", () => {
     try {
       const url = await boot(
         { CLAUDE_BIN: fakeVersion, CODEX_BIN: path.join(bin, "codex-missing"), GEMINI_BIN: "no-such-gemini-cli" },
-        { probeClis: true },
+        { probeClis: true, env: { ANTHROPIC_API_KEY: "sk-ant-key-value", GEMINI_API_KEY: "g-key-value" } },
       );
       await until(
         async () => ((await (await fetch(`${url}/health`)).json()) as { clis: unknown }).clis !== null,
@@ -370,12 +398,48 @@ describe("callbacks and health", () => {
           codex: { found: false, path: null, version: null },
           gemini: { found: false, path: null, version: null },
         },
+        profiles: {
+          sonnet: { cli: "claude", auth: "api_key", ready: true },
+          opus: { ready: true },
+          deepseek: { ready: false, missing: "set DEEPSEEK_API_KEY" },
+          "gemini-flash": {
+            ready: false,
+            missing: "install the gemini CLI (`npm run clis` locally) or set GEMINI_BIN",
+          },
+          codex: {
+            ready: false,
+            missing: "install the codex CLI (`npm run clis` locally) or set CODEX_BIN; set OPENAI_API_KEY",
+          },
+        },
+        consensus: { profiles: ["sonnet", "codex"], ready: false },
+        direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
       });
-      expect(text).not.toContain(SECRET);
-      expect(text).not.toContain(CALLBACK_SECRET);
+      // The contract's schema, which the Worker parses it with.
+      expect(ExecutorHealth.safeParse(JSON.parse(text)).success).toBe(true);
+      await until(
+        async () => ExecutorHealth.parse(await (await fetch(`${url}/health`)).json()).disk !== null,
+        10_000,
+        "the disk measurement",
+      );
+      for (const secret of [SECRET, CALLBACK_SECRET, "sk-ant-key-value", "g-key-value"])
+        expect(await (await fetch(`${url}/health`)).text()).not.toContain(secret);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
+  });
+
+  it("no profile ready: /health is degraded and says why; a job fails at once as `setup`, nothing spawned", async () => {
+    const url = await boot({}, { env: {} });
+    const health = ExecutorHealth.parse(await (await fetch(`${url}/health`)).json());
+    expect(health).toMatchObject({ status: "degraded", reason: expect.stringMatching(/no profile can run/) });
+    expect(health.profiles.sonnet).toMatchObject({ ready: false, missing: "set ANTHROPIC_API_KEY" });
+    const view = JobView.parse(await (await post(`${url}/execute`, job())).json());
+    expect(view).toMatchObject({
+      status: "failed",
+      result: { ok: false, costUsd: 0, run: { error: { kind: "setup", message: "set ANTHROPIC_API_KEY" } } },
+    });
+    expect(h?.spawns()).toHaveLength(0);
+    expect(readdirIfAny(path.join(h?.dir as string, "worktrees"))).toEqual([]);
   });
 });
 

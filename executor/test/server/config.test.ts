@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { MAX_JOB_REQUEST_BYTES } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.ts";
+import { parseEnvFile, withEnvFile } from "../../src/env-file.ts";
 import { format, log, setLogLevel, setLogSink } from "../../src/log.ts";
 
 const secrets = { EXECUTOR_SECRET: "executor-secret-0123456789", CALLBACK_SECRET: "callback-secret-0123456789" };
@@ -17,7 +22,10 @@ describe("loadConfig", () => {
       REPOS_DIR: "/tmp/vx/repos",
       WORKTREES_DIR: "/tmp/vx/worktrees",
       REPO_ALLOWLIST: [],
-      MAX_BODY_BYTES: 256 * 1024,
+      LOGINS_DIR: "/tmp/vx/logins",
+      JOB_RETENTION_DAYS: 30,
+      // Every valid job fits: the contract's bound on a JobRequest's JSON.
+      MAX_BODY_BYTES: MAX_JOB_REQUEST_BYTES,
       AGENT_SANDBOX: "on",
       AGENT_USER_PREFIX: "vault-agent-",
     });
@@ -65,8 +73,47 @@ describe("loadConfig", () => {
     expect(fail({ ...secrets, DEFAULT_TIMEOUT_MS: "9000", MAX_TIMEOUT_MS: "5000" })).toMatch(
       /DEFAULT_TIMEOUT_MS \(9000\) must not exceed MAX_TIMEOUT_MS \(5000\)/,
     );
+    // A body cap below what a valid job can take would refuse valid jobs.
+    expect(fail({ ...secrets, MAX_BODY_BYTES: String(256 * 1024) })).toMatch(
+      new RegExp(`MAX_BODY_BYTES must be at least ${MAX_JOB_REQUEST_BYTES}`),
+    );
     // The message never echoes a secret's value.
     expect(fail({ ...secrets, EXECUTOR_SECRET: "tooshortvalue" })).not.toContain("tooshortvalue");
+  });
+});
+
+describe("EXECUTOR_ENV_FILE", () => {
+  it("reads KEY=value lines (comments, export, quotes); the process's own non-empty values win", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "vault-envfile-"));
+    try {
+      const file = path.join(dir, "executor.env");
+      writeFileSync(
+        file,
+        "# local keys\nANTHROPIC_API_KEY=sk-file\nexport CLAUDE_AUTH='subscription'\nEMPTY_IN_ENV=\"from file\"\n\n",
+        { mode: 0o600 },
+      );
+      const { env, groupReadable } = withEnvFile({
+        EXECUTOR_ENV_FILE: file,
+        ANTHROPIC_API_KEY: "sk-shell",
+        EMPTY_IN_ENV: "",
+      });
+      expect(env).toMatchObject({
+        ANTHROPIC_API_KEY: "sk-shell",
+        CLAUDE_AUTH: "subscription",
+        EMPTY_IN_ENV: "from file",
+      });
+      expect(groupReadable).toBe(false);
+      expect(withEnvFile({ PATH: "/bin" }).env).toEqual({ PATH: "/bin" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a bad line or a missing file is a ConfigError that names the line, never its content", () => {
+    expect(() => parseEnvFile("OK=1\nsk-ant-secret-value\n", "f.env")).toThrow(ConfigError);
+    expect(() => parseEnvFile("OK=1\nsk-ant-secret-value\n", "f.env")).toThrow(/f\.env line 2 is not KEY=value/);
+    expect(() => parseEnvFile("OK=1\nsk-ant-secret-value\n", "f.env")).not.toThrow(/secret/);
+    expect(() => withEnvFile({ EXECUTOR_ENV_FILE: "/nonexistent/executor.env" })).toThrow(/cannot be read \(ENOENT\)/);
   });
 });
 

@@ -74,4 +74,31 @@ describe("kept trees and sweep", () => {
     await after.sweep();
     expect([existsSync(a.path), existsSync(b.path)].filter(Boolean)).toHaveLength(1);
   });
+
+  it("reconcileAfterRestart (start-up): a running job's tree and idle ones go, with git's records; a kept one stays", async () => {
+    const before = sb.manager();
+    const running = await before.acquire("demo", undefined, "running");
+    writeFileSync(path.join(running.path, "half-done.txt"), "x\n");
+    const idle = await before.acquire("demo", undefined, "idle");
+    const failed = await before.acquire("demo", undefined, "failed");
+    await before.release(idle, { keep: false });
+    await before.release(failed, { keep: true });
+    const otherRepo = await before.acquire("other", undefined, "elsewhere");
+
+    // A new process, for which "other" is no longer allowed: its tree is nobody's either.
+    const after = sb.manager({ allowlist: ["demo"] });
+    expect(await after.reconcileAfterRestart()).toBe(3);
+    for (const wt of [running, idle, otherRepo]) {
+      expect(existsSync(wt.path), wt.path).toBe(false);
+      expect(existsSync(`${wt.path}.state.json`)).toBe(false);
+    }
+    expect(listed(sb)).not.toContain(running.path);
+    expect(listed(sb)).not.toContain(idle.path);
+    // The failed job's tree is kept for a human until its time is up.
+    expect(existsSync(failed.path)).toBe(true);
+    expect(existsSync(path.join(sb.worktreesDir, "demo", `${path.basename(failed.path)}.state.json`))).toBe(true);
+    // And the pool starts empty: the next job gets a fresh tree.
+    const next = await after.acquire("demo", undefined, "next");
+    expect([running.path, idle.path]).not.toContain(next.path);
+  });
 });

@@ -1,0 +1,96 @@
+/** A job's result from its sides' runs: one run, or two compared as a consensus. */
+import type { JobRequest, JobResult, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import type { CompareRuns, Compress, WorktreeOutcome } from "../interfaces.ts";
+import type { ResolvedSide } from "../profiles.ts";
+
+export interface SideOutcome {
+  side: ResolvedSide;
+  run: RunResult;
+  verify?: VerifyResult;
+  collected: WorktreeOutcome;
+  branch: string | null;
+}
+
+export const EMPTY: WorktreeOutcome = { files: [], commit: null, diffs: {} };
+
+/** A run that produced nothing of its own (no CLI output): no tokens, no cost unless the caller adds them. */
+export function failedRun(side: ResolvedSide, kind: "crash" | "interrupted" | "setup", message: string): RunResult {
+  return {
+    ok: false,
+    cli: side.cli,
+    text: "",
+    exitCode: null,
+    signal: null,
+    durationMs: 0,
+    costUsd: 0,
+    costSource: "computed",
+    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    model: side.model,
+    sessionId: null,
+    truncated: false,
+    error: { kind, message },
+  };
+}
+
+export function buildResult(
+  req: JobRequest,
+  outcomes: readonly SideOutcome[],
+  compress: Compress,
+  compareRuns: CompareRuns,
+): JobResult {
+  const verbosity: Verbosity = req.verbosity ?? "mermaid";
+  const [a, b] = outcomes as [SideOutcome, SideOutcome | undefined];
+  const profile = req.profile ?? "direct";
+  const okOf = (o: SideOutcome) => o.run.ok && (o.verify?.ok ?? true);
+  const single = compress(
+    {
+      profile: a.side.profile,
+      run: a.run,
+      files: a.collected.files,
+      ...(a.verify ? { verify: a.verify } : {}),
+      branch: a.branch,
+      commit: a.collected.commit,
+    },
+    verbosity,
+  );
+  if (!b) {
+    return {
+      ok: okOf(a),
+      profile,
+      run: a.run,
+      files: a.collected.files,
+      branch: a.branch,
+      commit: a.collected.commit,
+      ...(a.verify ? { verify: a.verify } : {}),
+      compressed: single,
+      costUsd: a.run.costUsd,
+    };
+  }
+  const side = (o: SideOutcome) => ({
+    profile: o.side.profile,
+    run: o.run,
+    files: o.collected.files,
+    diffs: o.collected.diffs,
+    ...(o.verify ? { verify: o.verify } : {}),
+  });
+  const consensus = compareRuns(side(a), side(b));
+  const compressed =
+    verbosity === "summary"
+      ? `${consensus.verdict} · ${single}`
+      : verbosity === "mermaid"
+        ? consensus.mermaid
+        : `${consensus.mermaid}\n\n${single}`;
+  return {
+    ok: okOf(a) && okOf(b) && consensus.verdict !== "disagree",
+    profile,
+    run: a.run,
+    runB: b.run,
+    files: a.collected.files,
+    branch: a.branch,
+    commit: a.collected.commit,
+    ...(a.verify ? { verify: a.verify } : {}),
+    consensus,
+    compressed,
+    costUsd: a.run.costUsd + b.run.costUsd,
+  };
+}
