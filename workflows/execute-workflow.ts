@@ -128,6 +128,8 @@ class TaskRun {
   private started = false;
   /** A model really ran in this task (else an exhausted ladder is a setup problem, not a human's). */
   private modelRan = false;
+  /** A rung was passed because it was cooling down (not a setup problem). */
+  private passedCooling = false;
   private interruptedInARow = 0;
   private wanted: Wanted;
   private capUsd: number | undefined;
@@ -193,7 +195,9 @@ class TaskRun {
       this.notePasses(chosen.passed);
 
       if (chosen.kind === "top") {
-        if (!this.modelRan || !p.climb) return this.finish("failed", this.nothingRanMessage(chosen.passed));
+        // Nothing could run for setup reasons alone: no human can fix that, the configuration can.
+        if ((!this.modelRan && !this.passedCooling) || !p.climb)
+          return this.finish("failed", this.nothingRanMessage(chosen.passed));
         const answer = await this.askHuman();
         if (answer === null)
           return this.finish("needs_human", "no human decision within 24 hours; the ladder's last rung failed");
@@ -278,7 +282,14 @@ class TaskRun {
   });
 
   private notePasses(passed: readonly (Pass & { attempt: number })[]): void {
-    for (const pass of passed) if (pass.aside) this.aside[pass.profile] = pass.why;
+    for (const pass of passed) {
+      if (pass.aside) this.aside[pass.profile] = pass.why;
+      else {
+        // A rung resting after failures elsewhere: a human may still want to decide.
+        this.passedCooling = true;
+        this.lastError = `${pass.profile}: ${pass.why}`;
+      }
+    }
     this.attempt += passed.length;
   }
 

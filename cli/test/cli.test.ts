@@ -412,7 +412,7 @@ describe("vault decide and breakers", () => {
     expect(await waitStatus(created.id, (s) => s === "halted")).toBe("halted");
     const tooLow = await vault(["breakers", "--raise", created.id, "--cap", "4"]);
     expect(tooLow.code).toBe(1);
-    expect(tooLow.err).toMatch(/capUsd must exceed what the task has spent/);
+    expect(tooLow.err).toMatch(/capUsd must exceed what the task \(with its replays\) has spent/);
     const raise = await vault(["breakers", "--raise", created.id, "--cap", "10", "--note", "worth it"]);
     expect(raise.code, raise.err).toBe(0);
     expect(raise.out).toContain(`${created.id}: cap raised to $10.00; the task resumes`);

@@ -32,7 +32,7 @@ describe("bad usage: the message and the command's usage on stderr, exit 2", () 
     ],
     [
       ["replay", ID, "--from-tier", "gpt-9"],
-      /^vault: --from-tier takes a profile: deepseek, gemini-flash, gemini-pro, sonnet, opus, consensus; not 'gpt-9'/,
+      /^vault: --from-tier takes a profile: deepseek, gemini-flash, gemini-pro, sonnet, opus, codex, consensus; not 'gpt-9'/,
     ],
     [["decide", ID], /^vault: give exactly one of --approve, --reject, --retry-with <profile>/],
     [["decide", ID, "--approve", "--reject"], /^vault: give exactly one of/],

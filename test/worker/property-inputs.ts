@@ -49,6 +49,18 @@ export function text(min: number, max: number): fc.Arbitrary<string> {
   );
 }
 
+/** A prompt a CLI can read: like `text`, without NUL (the contract refuses it). */
+export function promptText(min: number, max: number): fc.Arbitrary<string> {
+  return text(min, max).map((t) => t.replaceAll("\0", "") || "x");
+}
+
+/**
+ * The longest spec that still leaves room for a reviewer's instructions (≤ 20,000) beside the
+ * fixtures' short prompts: the agent gets prompt + spec + instructions as one text of at most
+ * 100,000 characters, and a valid decide must stay valid after a valid spec.
+ */
+const SPEC_ROOM = 100_000 - 20_000 - 200;
+
 export const notString = fc.oneof(
   fc.integer(),
   fc.boolean(),
@@ -164,7 +176,7 @@ export function taskInit(): InputSpec {
   return {
     valid: fc.record(
       {
-        prompt: text(1, 100_000),
+        prompt: promptText(1, 100_000),
         repo: repoName,
         ref: gitRef,
         profile: profileChoice,
@@ -210,7 +222,7 @@ export function executeInput(fx: Fixtures): InputSpec {
 
 export function taskSpec(fx: Fixtures): InputSpec {
   return {
-    valid: fc.record({ taskId: taskRef(fx), spec: text(1, 100_000) }),
+    valid: fc.record({ taskId: taskRef(fx), spec: text(1, SPEC_ROOM) }),
     bad: { taskId: badTaskId, spec: fc.oneof(fc.constant(""), tooLong(100_000)) },
     required: ["taskId", "spec"],
   };

@@ -183,3 +183,22 @@ describe("ExecuteWorkflow: budget inside a run, interruptions", { timeout: 30_00
     ]);
   });
 });
+
+describe("ExecuteWorkflow: cooling is not a setup problem", { timeout: 30_000 }, () => {
+  it("every rung cooling (nothing ran): the task waits for a human, saying which rung rests until when", async () => {
+    useExecutor(() => ({}));
+    for (const p of ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus"]) await coolDown(p);
+    const { introspectWorkflowInstance } = await import("cloudflare:test");
+    const taskId = await seedTask({ profile: "auto" });
+    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
+    await instance.modify(async (m) => {
+      await m.disableRetryDelays();
+      await m.forceEventTimeout({ name: "human #1" });
+    });
+    const { run, waitForEnd } = await import("./helpers.ts");
+    await run(taskId);
+    const ran = await waitForEnd(taskId);
+    await expectEnded(ran, "needs_human");
+    expect((await stageRows(taskId)).map((s) => s.status)).toEqual(Array(6).fill("skipped"));
+  });
+});

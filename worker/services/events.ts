@@ -9,7 +9,8 @@ import { AppError, describe } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { log } from "../../core/log.ts";
 import type { BudgetEvent, HumanEvent, WaitKind } from "../../workflows/params.ts";
-import { chainCostUsd, requireTask } from "./tasks.ts";
+import { promptOverflow } from "../../workflows/prompt.ts";
+import { chainCostUsd, refuseOverflow, requireTask } from "./tasks.ts";
 
 interface Answer {
   kind: WaitKind;
@@ -81,6 +82,10 @@ async function answerWait(env: Env, taskId: string, answer: Answer, now: number)
 }
 
 export async function decide(env: Env, taskId: string, event: HumanEvent, now: number): Promise<DecisionSent> {
+  if (event.decision === "retry" && event.instructions) {
+    const task = await requireTask(env.DB, taskId);
+    refuseOverflow(promptOverflow(task.prompt, task.spec, event.instructions), "the instructions");
+  }
   return answerWait(
     env,
     taskId,

@@ -2,7 +2,9 @@ import {
   AUTO,
   ExecutorChoice,
   GitRef,
+  MAX_PROMPT_CHARS,
   ProfileChoice,
+  PromptText,
   RepoName,
   TaskId,
   TaskStatus,
@@ -16,10 +18,13 @@ import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
+import { promptOverflow } from "../../workflows/prompt.ts";
 
 /** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
 export const TaskFields = z.strictObject({
-  prompt: z.string().min(1).max(100_000).describe("What the coding agent should do, self-contained."),
+  prompt: PromptText.describe(
+    "What the coding agent should do, self-contained (up to 100,000 characters, with any spec and reviewer instructions).",
+  ),
   repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
   profile: ProfileChoice.optional().describe(
@@ -176,7 +181,8 @@ export async function taskDetail(db: D1Database, id: string): Promise<TaskDetail
 }
 
 export async function setSpec(db: D1Database, { taskId: id, spec }: TaskSpec, now: number): Promise<TaskRow> {
-  await requireTask(db, id);
+  const task = await requireTask(db, id);
+  refuseOverflow(promptOverflow(task.prompt, spec, undefined), "the spec");
   const [row] = await drizzle(db).update(tasks).set({ spec, updatedAt: now }).where(eq(tasks.id, id)).returning();
   if (!row) throw new AppError("not_found", `no task '${id}'`);
   return row;
@@ -225,4 +231,13 @@ export async function chainCostUsd(db: D1Database, taskId: string): Promise<numb
     .bind(taskId)
     .first<{ spent: number }>();
   return row?.spent ?? null;
+}
+
+/** The CLI gets prompt + spec + instructions as one text; refuse what would not fit, saying by how much. */
+export function refuseOverflow(over: number, what: string): void {
+  if (over > 0)
+    throw new AppError(
+      "invalid_input",
+      `${what} makes the agent's prompt ${over} characters longer than the ${MAX_PROMPT_CHARS} the executor takes (prompt, spec and reviewer instructions together); shorten it`,
+    );
 }
