@@ -21,6 +21,8 @@ export interface E2E {
   mcp(): Promise<Client>;
   api(pathname: string, init?: RequestInit): Promise<Response>;
   d1(sql: string): void;
+  /** `wrangler <args> --local --port <worker port>` against this stack; its stdout. */
+  wrangler(args: string[]): string;
   stop(): Promise<void>;
 }
 
@@ -139,6 +141,19 @@ export async function startE2E(
         },
       );
       if (r.status !== 0) throw new Error(`d1 execute failed: ${r.stderr}`);
+    },
+    wrangler(args) {
+      const r = spawnSync(
+        path.join(ROOT, "node_modules", ".bin", "wrangler"),
+        [...args, "--local", "--port", new URL(stack.workerUrl).port],
+        {
+          cwd: ROOT,
+          env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+          encoding: "utf8",
+        },
+      );
+      if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed: ${r.stderr}`);
+      return r.stdout;
     },
     async stop() {
       await stack.stop();
