@@ -1,0 +1,34 @@
+/**
+ * `npm run inspect [-- <inspector flags>]`: the pinned MCP Inspector CLI (a dev dependency, run on
+ * the repo's Node 22) against the Worker's /mcp, with the URL and bearer token found the way the
+ * `vault` CLI finds them (VAULT_URL / VAULT_AUTH_TOKEN, else the local stack and its .dev.vars).
+ * Without flags it lists the tools: `npm run inspect -- --method tools/call --tool-name health`.
+ */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { CliError, resolveTarget } from "../cli/src/http.ts";
+import { ROOT } from "./stack.ts";
+
+const args = process.argv.slice(2);
+let target: ReturnType<typeof resolveTarget>;
+try {
+  target = resolveTarget({}, process.env, ROOT);
+} catch (err) {
+  console.error(`inspect: ${err instanceof CliError ? err.message : String(err)}`);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
+}
+const inspector = path.join(ROOT, "node_modules", ".bin", "mcp-inspector");
+const r = spawnSync(
+  inspector,
+  [
+    "--cli",
+    `${target.url}/mcp`,
+    "--transport",
+    "http",
+    "--header",
+    `Authorization: Bearer ${target.token}`,
+    ...(args.length ? args : ["--method", "tools/list"]),
+  ],
+  { stdio: "inherit" },
+);
+process.exit(r.status ?? 1);
