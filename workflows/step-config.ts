@@ -34,13 +34,10 @@ export const POLL_STEP = {
 } satisfies WorkflowStepConfig;
 
 /**
- * GET /health before each choice of rung. A short retry: a dead executor is also what dispatch would
- * meet, so the task ends with that message instead of waiting twice.
+ * GET /health before each choice of rung: the executor may be restarting (systemd, a deploy), so as
+ * long as dispatch would wait for it (about 4 minutes), then the task ends saying it is unreachable.
  */
-export const READINESS_STEP = {
-  retries: { limit: 3, delay: executorRetryDelay(2_000, 10_000), backoff: "constant" },
-  timeout: "30 seconds",
-} satisfies WorkflowStepConfig;
+export const READINESS_STEP = DISPATCH_STEP;
 
 /** GET the finished job, then one D1 batch. Either side may blip: ≈ 2 min of retries. */
 export const WRITE_STEP = {
