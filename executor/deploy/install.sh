@@ -48,6 +48,15 @@ die() {
   printf 'install.sh: %s\n' "$*" >&2
   exit 1
 }
+# A preflight problem: stops a real install; a dry run says it would stop there and goes on showing
+# the steps, so one preview lists everything to fix.
+refuse() {
+  if ((DRY)); then
+    note "would refuse: $*"
+  else
+    die "$*"
+  fi
+}
 # Runs a command, or only prints it (shell-quoted) in a dry run.
 run() {
   if ((DRY)); then
@@ -66,23 +75,27 @@ else
   ((EUID == 0)) || die "run as root (sudo $0), or try --dry-run"
   [[ -d /run/systemd/system ]] || die "systemd is not running as PID 1 here; nothing to install into"
 fi
-[[ "$NODE_BIN" == /* && "$NODE_BIN" != *'|'* ]] || die "NODE_BIN must be an absolute path, got '$NODE_BIN'"
+[[ "$NODE_BIN" == /* && "$NODE_BIN" != *'|'* ]] || refuse "NODE_BIN must be an absolute path, got '$NODE_BIN'"
 case "$NODE_BIN" in
   /home/* | /root/* | /tmp/* | /run/user/*)
-    die "NODE_BIN=$NODE_BIN is hidden from the service (ProtectHome/PrivateTmp); install node under /usr or /opt"
+    refuse "NODE_BIN=$NODE_BIN is hidden from the service (ProtectHome/PrivateTmp); install node under /usr or /opt"
     ;;
 esac
-[[ -x "$NODE_BIN" ]] || die "no node at $NODE_BIN; install node $NODE_MIN_MAJOR (e.g. NodeSource) or set NODE_BIN"
+[[ -x "$NODE_BIN" ]] || refuse "no node at $NODE_BIN; install node $NODE_MIN_MAJOR (e.g. NodeSource) or set NODE_BIN"
 # The agent sandbox starts every CLI through setpriv (util-linux) and cleans up with procps' kill.
 for tool in setpriv kill useradd; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (apt-get install util-linux procps passwd)"
+  command -v "$tool" >/dev/null 2>&1 || refuse "$tool is missing (apt-get install util-linux procps passwd)"
 done
-node_version="$("$NODE_BIN" -p 'process.versions.node')" || die "$NODE_BIN does not run"
-IFS=. read -r major minor _ <<<"$node_version"
-if ((major < NODE_MIN_MAJOR || (major == NODE_MIN_MAJOR && minor < NODE_MIN_MINOR))); then
-  die "node $node_version at $NODE_BIN; the executor needs >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR (set NODE_BIN)"
+if node_version="$("$NODE_BIN" -p 'process.versions.node' 2>/dev/null)"; then
+  IFS=. read -r major minor _ <<<"$node_version"
+  if ((major < NODE_MIN_MAJOR || (major == NODE_MIN_MAJOR && minor < NODE_MIN_MINOR))); then
+    refuse "node $node_version at $NODE_BIN; the executor needs >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR (set NODE_BIN)"
+  else
+    note "node $node_version"
+  fi
+else
+  refuse "$NODE_BIN does not run"
 fi
-note "node $node_version"
 
 step "create system user $NAME"
 if getent group "$NAME" >/dev/null; then

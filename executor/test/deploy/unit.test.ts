@@ -77,13 +77,17 @@ describe("systemd unit", () => {
     expect(text).toMatch(/^StateDirectoryMode=0711$/m);
   });
 
-  it("install.sh is valid bash and its dry run names every step without changing anything", () => {
+  it("install.sh is valid bash and its dry run names every step (and what it would refuse) without changing anything", () => {
     expect(spawnSync("bash", ["-n", path.join(DEPLOY, "install.sh")]).status).toBe(0);
+    // A node under /tmp is hidden from the service by PrivateTmp: a real install stops there, the dry
+    // run says so and still shows every step.
+    const hidden = "/tmp/vault-no-such-dir/node";
     const r = spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], {
       encoding: "utf8",
-      env: { ...process.env, NODE_BIN: process.execPath },
+      env: { ...process.env, NODE_BIN: hidden },
     });
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`would refuse: NODE_BIN=${hidden} is hidden from the service (ProtectHome/PrivateTmp)`);
     for (const step of [
       "create system user",
       "build the executor bundle",
