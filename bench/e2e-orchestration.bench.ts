@@ -16,7 +16,14 @@ export async function run(): Promise<BenchReport> {
     { worker: 58787, executor: 58788, inspector: 59229 },
     {},
     {},
-    { CLAUDE_BIN: FAKE_CLAUDE, MAX_QUEUE: String(CONCURRENT + 10), WORKTREE_POOL: "4" },
+    {
+      CLAUDE_BIN: FAKE_CLAUDE,
+      MAX_QUEUE: String(CONCURRENT + 10),
+      WORKTREE_POOL: "4",
+      // The fake CLI counts its runs in the executor's data dir, which an agent identity cannot write;
+      // the sandbox's own cost is measured in executor-sandbox.bench.ts.
+      AGENT_SANDBOX: "off",
+    },
   );
   try {
     const client = await e.mcp();
@@ -29,7 +36,8 @@ export async function run(): Promise<BenchReport> {
         name: "execute",
         arguments: { prompt: "write:hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 30 },
       })) as { structuredContent?: { status?: string } };
-      if (r.structuredContent?.status !== "succeeded") throw new Error(`execute ended ${r.structuredContent?.status}`);
+      if (r.structuredContent?.status !== "succeeded")
+        throw new Error(`execute ended ${JSON.stringify(r.structuredContent)}`);
       return performance.now() - t0;
     };
     const viaExecutor = async () => {

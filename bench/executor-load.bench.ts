@@ -78,6 +78,8 @@ export async function run(): Promise<BenchReport> {
       WORKTREES_DIR: path.join(dir, "wt"),
       CLAUDE_BIN: FAKE_CLAUDE,
       ANTHROPIC_API_KEY: "k",
+      // Measures the queue, not the sandbox (bench/executor-sandbox.bench.ts does that).
+      AGENT_SANDBOX: "off",
       MAX_EXECUTORS: "2",
       MAX_QUEUE: String(JOBS),
       LOG_LEVEL: "error",

@@ -28,13 +28,12 @@ const WORKER_SOURCE = `
 import { checkBreakers } from "./workflows/steps/breaker-check.ts";
 import { readBreakers } from "./workflows/breakers.ts";
 const T = { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 };
-const LADDER = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
 export default {
   async fetch(request, env) {
     const q = new URL(request.url).searchParams;
     const now = Number(q.get("now"));
     const ops = {
-      check: (db) => checkBreakers(db, T, { taskId: q.get("task"), capUsd: undefined, wanted: { profile: "auto", forced: false }, ladder: LADDER }, now),
+      check: (db) => checkBreakers(db, T, { taskId: q.get("task"), capUsd: undefined }, now),
       totals: (db) => readBreakers(db, T, now),
       trip: (db) => db.prepare("SELECT 1").first(),
       naive: (db) => db.prepare("SELECT coalesce(sum(cost_usd), 0) AS s FROM stages WHERE created_at >= ?1").bind(now - (now % 86400000)).first(),
@@ -141,8 +140,8 @@ export const run: Bench = async (): Promise<BenchReport> => {
       return { small, large };
     };
 
-    const sanity = (await ask("check", "&once=1")) as { verdict: string; profile: string }[];
-    if (!sanity.every((c) => c.verdict === "ok" && c.profile === "gemini-flash"))
+    const sanity = (await ask("check", "&once=1")) as { verdict: string; cooling: Record<string, number> }[];
+    if (!sanity.every((c) => c.verdict === "ok" && c.cooling.deepseek !== undefined && c.cooling.sonnet === undefined))
       throw new Error(`unexpected check result ${JSON.stringify(sanity)}`);
     const check = await measure("check");
     const totals = await measure("totals");
