@@ -34,11 +34,7 @@ export async function isGroupAlive(pgid: number): Promise<boolean> {
   return members.live.length > 0 || members.zombies === 0;
 }
 
-/** Pids of the non-zombie members of `pgid`, or null when /proc cannot be read. */
-export async function liveGroupMembers(pgid: number): Promise<number[] | null> {
-  return (await groupMembers(pgid))?.live ?? null;
-}
-
+/** Pids of the non-zombie members of `pgid` and how many are zombies, or null when /proc cannot be read. */
 async function groupMembers(pgid: number): Promise<{ live: number[]; zombies: number } | null> {
   let entries: string[];
   try {
