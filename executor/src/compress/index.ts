@@ -14,8 +14,6 @@ import { runMermaid } from "./mermaid.ts";
 import { normalize } from "./normalize.ts";
 import { full, standard, summaryLine } from "./text.ts";
 
-export { label, money, pathLabel } from "./label.ts";
-export { normalize, type RunView } from "./normalize.ts";
 export { progressMermaid } from "./progress.ts";
 export { FULL_CAP_BYTES } from "./text.ts";
 

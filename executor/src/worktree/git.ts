@@ -7,8 +7,6 @@ import os from "node:os";
 import { runProcess } from "../process/run.ts";
 import { GitError } from "./errors.ts";
 
-export { GitError } from "./errors.ts";
-
 /**
  * Prepended to every command. Hooks and fsmonitor would run a program the repository's config chose
  * (agents cannot write it, see treeArgs; an operator's clone still may); auto-gc would too, and

@@ -28,15 +28,12 @@ import { createTreeDir, lockTree, openTree, restoreGitFile } from "./slot-access
 import { clearSlotState, readSlotState, type SlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
 import { availableRepos, checkJobId, checkRef, resolveRepo } from "./validate.ts";
 
-export { parseNumstat } from "./diff-parse.ts";
 export {
-  GitError,
   InvalidJobIdError,
   InvalidRefError,
   RefNotFoundError,
   RepoNotAllowedError,
   UnknownWorktreeError,
-  WorktreeError,
 } from "./errors.ts";
 
 export interface WorktreeOptions extends DiffLimits {
