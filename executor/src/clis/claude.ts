@@ -30,6 +30,7 @@ import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
+  addTokens,
   baseResult,
   binary,
   childEnv,
@@ -81,6 +82,15 @@ export const ClaudeResult = z.looseObject({
 });
 type ClaudeResult = z.infer<typeof ClaudeResult>;
 
+function modelTokens(m: z.infer<typeof ModelUsage>): Tokens {
+  return {
+    input: m.inputTokens,
+    output: m.outputTokens,
+    cacheRead: m.cacheReadInputTokens,
+    cacheWrite: m.cacheCreationInputTokens,
+  };
+}
+
 function errorOf(r: ClaudeResult): RunError | undefined {
   if (!r.is_error) return undefined;
   const text = message(r.result ?? (r.errors?.length ? r.errors.join("; ") : r.subtype));
@@ -100,15 +110,7 @@ function tokensOf(r: ClaudeResult): Tokens {
       cacheRead: u.cache_read_input_tokens,
       cacheWrite: u.cache_creation_input_tokens,
     };
-  return Object.values(r.modelUsage ?? {}).reduce<Tokens>(
-    (t, m) => ({
-      input: t.input + m.inputTokens,
-      output: t.output + m.outputTokens,
-      cacheRead: t.cacheRead + m.cacheReadInputTokens,
-      cacheWrite: t.cacheWrite + m.cacheCreationInputTokens,
-    }),
-    { ...ZERO_TOKENS },
-  );
+  return Object.values(r.modelUsage ?? {}).reduce<Tokens>((t, m) => addTokens(t, modelTokens(m)), { ...ZERO_TOKENS });
 }
 
 /** The reported cost, unless claude had to guess a model's price; then ours for those models. */
@@ -124,15 +126,7 @@ function costOf(
   if (models.length === 0) return { costUsd: computeCost(prices, fallbackModel, tokens), costSource: "computed" };
   const usd = models.reduce((sum, [name, m]) => {
     if (m.costBasis !== "unknown" && m.costUSD !== undefined) return sum + m.costUSD;
-    return (
-      sum +
-      computeCost(prices, name, {
-        input: m.inputTokens,
-        output: m.outputTokens,
-        cacheRead: m.cacheReadInputTokens,
-        cacheWrite: m.cacheCreationInputTokens,
-      })
-    );
+    return sum + computeCost(prices, name, modelTokens(m));
   }, 0);
   return { costUsd: Math.round(usd * 1e8) / 1e8, costSource: "computed" };
 }

@@ -1,5 +1,6 @@
 /** A job's result from its sides' runs: one run, or two compared as a consensus. */
 import type { JobRequest, JobResult, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import { ZERO_TOKENS } from "../clis/common.ts";
 import type { CompareRuns, Compress, WorktreeOutcome } from "../interfaces.ts";
 import type { ResolvedSide } from "../profiles.ts";
 
@@ -24,7 +25,7 @@ export function failedRun(side: ResolvedSide, kind: "crash" | "interrupted" | "s
     durationMs: 0,
     costUsd: 0,
     costSource: "computed",
-    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    tokens: { ...ZERO_TOKENS },
     model: side.model,
     sessionId: null,
     truncated: false,

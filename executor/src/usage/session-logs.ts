@@ -14,6 +14,7 @@
  */
 import type { Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
+import { addTokens, ZERO_TOKENS } from "../clis/common.ts";
 
 export interface ModelTokens {
   model: string;
@@ -57,15 +58,7 @@ function byId(): { set(id: string, m: ModelTokens): void; usage(): ModelTokens[]
 
 export function sumByModel(items: readonly ModelTokens[]): ModelTokens[] {
   const out = new Map<string, Tokens>();
-  for (const { model, tokens: t } of items) {
-    const acc = out.get(model) ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
-    out.set(model, {
-      input: acc.input + t.input,
-      output: acc.output + t.output,
-      cacheRead: acc.cacheRead + t.cacheRead,
-      cacheWrite: acc.cacheWrite + t.cacheWrite,
-    });
-  }
+  for (const { model, tokens } of items) out.set(model, addTokens(out.get(model) ?? ZERO_TOKENS, tokens));
   return [...out].map(([model, tokens]) => ({ model, tokens }));
 }
 

@@ -6,6 +6,7 @@
 import { open, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { Tokens } from "@vault-mcp/contract";
+import { addTokens, ZERO_TOKENS } from "../clis/common.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
 import { type ModelTokens, sumByModel, type UsageLog, type UsageReader } from "./session-logs.ts";
 
@@ -71,15 +72,7 @@ export class UsageTracker {
 }
 
 export function totalTokens(usage: readonly ModelTokens[]): Tokens {
-  return usage.reduce<Tokens>(
-    (t, m) => ({
-      input: t.input + m.tokens.input,
-      output: t.output + m.tokens.output,
-      cacheRead: t.cacheRead + m.tokens.cacheRead,
-      cacheWrite: t.cacheWrite + m.tokens.cacheWrite,
-    }),
-    { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-  );
+  return usage.reduce<Tokens>((t, m) => addTokens(t, m.tokens), { ...ZERO_TOKENS });
 }
 
 /** USD of the usage, each model at its own price, rounded to 1e-8. */
