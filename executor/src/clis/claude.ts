@@ -31,6 +31,7 @@ import { computeCost, type PriceTable } from "../pricing.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   addTokens,
+  anthropicTokens,
   baseResult,
   binary,
   childEnv,
@@ -102,14 +103,7 @@ function errorOf(r: ClaudeResult): RunError | undefined {
 }
 
 function tokensOf(r: ClaudeResult): Tokens {
-  const u = r.usage;
-  if (u)
-    return {
-      input: u.input_tokens,
-      output: u.output_tokens,
-      cacheRead: u.cache_read_input_tokens,
-      cacheWrite: u.cache_creation_input_tokens,
-    };
+  if (r.usage) return anthropicTokens(r.usage);
   return Object.values(r.modelUsage ?? {}).reduce<Tokens>((t, m) => addTokens(t, modelTokens(m)), { ...ZERO_TOKENS });
 }
 

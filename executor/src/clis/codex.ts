@@ -52,6 +52,7 @@ import {
   kindFromMessage,
   message,
   noPayload,
+  openAiTokens,
   processFailure,
   stderrReason,
   ZERO_TOKENS,
@@ -142,17 +143,8 @@ function scan(stdout: string): Scan {
     if (e.type === "thread.started") s.sessionId = e.thread_id;
     else if (e.type === "item.completed" && e.item.type === "agent_message" && e.item.text !== undefined)
       s.text = e.item.text;
-    else if (e.type === "turn.completed") {
-      const u = e.usage;
-      // OpenAI counts cached tokens inside input_tokens; our convention keeps them apart.
-      const t = {
-        input: Math.max(0, u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens),
-        output: u.output_tokens,
-        cacheRead: u.cached_input_tokens,
-        cacheWrite: u.cache_write_input_tokens,
-      };
-      s.tokens = addTokens(s.tokens ?? { ...ZERO_TOKENS }, t);
-    } else if (e.type === "turn.failed") s.failure = e.error.message;
+    else if (e.type === "turn.completed") s.tokens = addTokens(s.tokens ?? { ...ZERO_TOKENS }, openAiTokens(e.usage));
+    else if (e.type === "turn.failed") s.failure = e.error.message;
     else if (e.type === "error") s.lastError = e.message; // also "Reconnecting…" notices, which are not fatal
   }
   return s;

@@ -14,6 +14,36 @@ import type { CliRunInput, ProcessOutcome } from "../interfaces.ts";
 
 export const ZERO_TOKENS: Readonly<Tokens> = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
 
+/** Anthropic's usage (claude's result JSON and its session log): cache tokens are already apart. */
+export function anthropicTokens(u: {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+}): Tokens {
+  return {
+    input: u.input_tokens,
+    output: u.output_tokens,
+    cacheRead: u.cache_read_input_tokens,
+    cacheWrite: u.cache_creation_input_tokens,
+  };
+}
+
+/** OpenAI's usage (codex's turn.completed and its session log): cached tokens are inside input_tokens. */
+export function openAiTokens(u: {
+  input_tokens: number;
+  cached_input_tokens: number;
+  cache_write_input_tokens: number;
+  output_tokens: number;
+}): Tokens {
+  return {
+    input: Math.max(0, u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens),
+    output: u.output_tokens,
+    cacheRead: u.cached_input_tokens,
+    cacheWrite: u.cache_write_input_tokens,
+  };
+}
+
 /** Text kept in a result (the full output goes to the transcript through the job store). */
 export const MAX_TEXT_CHARS = 256 * 1024;
 /** RunError.message is capped at 4000 by the contract. */

@@ -14,7 +14,7 @@
  */
 import type { Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
-import { addTokens, ZERO_TOKENS } from "../clis/common.ts";
+import { addTokens, anthropicTokens, openAiTokens, ZERO_TOKENS } from "../clis/common.ts";
 
 export interface ModelTokens {
   model: string;
@@ -87,15 +87,9 @@ export const CLAUDE_USAGE_LOG: UsageLog = {
         const r = ClaudeAssistant.safeParse(parse(text));
         // API errors are written as assistant lines of the model "<synthetic>": nothing was billed.
         if (!r.success || r.data.message.model === "<synthetic>") return;
-        const u = r.data.message.usage;
         records.set(r.data.message.id, {
           model: r.data.message.model,
-          tokens: {
-            input: u.input_tokens,
-            output: u.output_tokens,
-            cacheRead: u.cache_read_input_tokens,
-            cacheWrite: u.cache_creation_input_tokens,
-          },
+          tokens: anthropicTokens(r.data.message.usage),
         });
       },
       usage: records.usage,
@@ -136,14 +130,8 @@ export const CODEX_USAGE_LOG: UsageLog = {
         if (ctx.success) model = ctx.data.payload.model;
         const tc = CodexTokenCount.safeParse(json);
         if (!tc.success) return;
-        const u = tc.data.payload.info.total_token_usage;
-        // Cumulative: the last count is the session's. OpenAI counts cached tokens inside input.
-        total = {
-          input: Math.max(0, u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens),
-          output: u.output_tokens,
-          cacheRead: u.cached_input_tokens,
-          cacheWrite: u.cache_write_input_tokens,
-        };
+        // Cumulative: the last count is the session's.
+        total = openAiTokens(tc.data.payload.info.total_token_usage);
       },
       usage: () => (total === null ? [] : [{ model, tokens: total }]),
     };
