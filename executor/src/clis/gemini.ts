@@ -34,10 +34,10 @@ import path from "node:path";
 import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
-import { computeCost, type PriceTable } from "../pricing.ts";
+import type { PriceTable } from "../pricing.ts";
 import { GEMINI_USAGE_LOG } from "../usage/session-logs.ts";
+import { priceUsage, totalTokens } from "../usage/tracker.ts";
 import {
-  addTokens,
   baseResult,
   binary,
   childEnv,
@@ -49,7 +49,6 @@ import {
   message,
   noPayload,
   processFailure,
-  ZERO_TOKENS,
 } from "./common.ts";
 
 export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
@@ -196,18 +195,16 @@ export function makeGemini(prices: PriceTable): CliAdapter {
       if (failed) return failedResult("gemini", outcome, ctx.model, "computed", failed);
       const ok = outcome.exitCode === 0 ? Success.safeParse(lastJsonObject(outcome.stdout)) : null;
       if (ok?.success) {
-        const models = Object.entries(ok.data.stats?.models ?? {}).map(([name, m]) => ({ name, tokens: tokensOf(m) }));
-        const tokens = models.reduce<Tokens>((t, m) => addTokens(t, m.tokens), { ...ZERO_TOKENS });
-        // Side calls (routing, compression) may use other models: each is priced as itself.
-        const usd = models.reduce((sum, m) => sum + computeCost(prices, m.name, m.tokens), 0);
-        const main = [...models].sort((a, b) => b.tokens.output - a.tokens.output)[0]?.name ?? ctx.model;
+        const usage = Object.entries(ok.data.stats?.models ?? {}).map(([model, m]) => ({ model, tokens: tokensOf(m) }));
+        const main = [...usage].sort((a, b) => b.tokens.output - a.tokens.output)[0]?.model ?? ctx.model;
         return {
           ...baseResult("gemini", outcome, main),
           ok: true,
           text: clip(ok.data.response),
-          costUsd: Math.round(usd * 1e8) / 1e8,
+          // Side calls (routing, compression) may use other models: each is priced as itself.
+          costUsd: priceUsage(prices, usage),
           costSource: "computed",
-          tokens,
+          tokens: totalTokens(usage),
           sessionId: ok.data.session_id ?? null,
         };
       }
