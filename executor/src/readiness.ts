@@ -11,18 +11,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { CliName, ProfileReadiness } from "@vault-mcp/contract";
-import { BIN_KEYS } from "./clis/common.ts";
+import { API_KEY_VARS, BIN_KEYS } from "./clis/common.ts";
 import { GEMINI_LOGIN_FILES } from "./clis/gemini.ts";
 import { CLAUDE_OAUTH_TOKEN_VAR, type LoadedProfiles, missingRefs, type Profile, profileEnv } from "./profiles.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** The profile env variables that carry an API key, per CLI: dropped from a subscription run. */
-export const API_KEY_VARS: Readonly<Record<CliName, readonly string[]>> = {
-  claude: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"],
-  codex: ["CODEX_API_KEY"],
-  gemini: ["GEMINI_API_KEY"],
-};
 
 /** The persistent login home of a CLI under LOGINS_DIR (codex: CODEX_HOME; gemini: GEMINI_CLI_HOME). */
 export function loginHome(loginsDir: string, cli: CliName): string {

@@ -28,8 +28,10 @@ import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { CLAUDE_OAUTH_TOKEN_VAR } from "../profiles.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
+  API_KEY_VARS,
   addTokens,
   anthropicTokens,
   baseResult,
@@ -132,10 +134,6 @@ function mainModel(r: ClaudeResult, fallback: string): string {
   return models[0]?.[0] ?? fallback;
 }
 
-/** The variables that carry each kind of claude credential; the other kind's are never passed. */
-const API_KEY_VARS = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"];
-const OAUTH_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN";
-
 export function makeClaude(prices: PriceTable): CliAdapter {
   return {
     name: "claude",
@@ -168,7 +166,8 @@ export function makeClaude(prices: PriceTable): CliAdapter {
           ...(input.maxBudgetUsd !== undefined ? ["--max-budget-usd", String(input.maxBudgetUsd)] : []),
         ],
         stdin: input.prompt,
-        env: childEnv(input, input.auth === "subscription" ? API_KEY_VARS : [OAUTH_TOKEN_VAR], {
+        // Each kind of credential: the other kind's variables are never passed.
+        env: childEnv(input, input.auth === "subscription" ? API_KEY_VARS.claude : [CLAUDE_OAUTH_TOKEN_VAR], {
           CLAUDE_CONFIG_DIR: configDir,
           CLAUDE_CODE_MAX_RETRIES: "0",
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",

@@ -55,6 +55,13 @@ export const BIN_KEYS = { claude: "CLAUDE_BIN", codex: "CODEX_BIN", gemini: "GEM
   string
 >;
 
+/** The profile env variables that carry an API key, per CLI: dropped from a subscription run. */
+export const API_KEY_VARS: Readonly<Record<CliName, readonly string[]>> = {
+  claude: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"],
+  codex: ["CODEX_API_KEY"],
+  gemini: ["GEMINI_API_KEY"],
+};
+
 export function message(text: string): string {
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…` : text;
 }
