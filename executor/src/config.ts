@@ -1,6 +1,6 @@
 /** The executor's configuration, from its environment (the systemd EnvironmentFile in production). */
 import path from "node:path";
-import { MAX_JOB_REQUEST_BYTES } from "@vault-mcp/contract";
+import { type CliName, MAX_JOB_REQUEST_BYTES } from "@vault-mcp/contract";
 import { z } from "zod";
 
 const int = (fallback: number, min: number, max: number, what: string) =>
@@ -73,6 +73,11 @@ export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR"
   REPOS_DIR: string;
   WORKTREES_DIR: string;
   LOGINS_DIR: string;
+}
+
+/** Each agent CLI's executable as configured: a name looked up in PATH, or a path. */
+export function cliBins(c: Pick<ExecutorConfig, "CLAUDE_BIN" | "CODEX_BIN" | "GEMINI_BIN">): Record<CliName, string> {
+  return { claude: c.CLAUDE_BIN, codex: c.CODEX_BIN, gemini: c.GEMINI_BIN };
 }
 
 export class ConfigError extends Error {

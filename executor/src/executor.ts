@@ -9,7 +9,7 @@ import path from "node:path";
 import type { CliName } from "@vault-mcp/contract";
 import type { CallbackOptions } from "./callback.ts";
 import { type AdapterRegistry, makeAdapters } from "./clis/index.ts";
-import type { ExecutorConfig } from "./config.ts";
+import { cliBins, type ExecutorConfig } from "./config.ts";
 import { DiskMeter } from "./disk.ts";
 import { type CliInfo, probeClis } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
@@ -124,16 +124,14 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   });
 
   if (o.probeClis !== false) {
-    void probeClis({ claude: config.CLAUDE_BIN, codex: config.CODEX_BIN, gemini: config.GEMINI_BIN }, runProcess).then(
-      (c) => {
-        clis = c;
-        log(
-          "info",
-          "clis_probed",
-          Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])),
-        );
-      },
-    );
+    void probeClis(cliBins(config), runProcess).then((c) => {
+      clis = c;
+      log(
+        "info",
+        "clis_probed",
+        Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])),
+      );
+    });
   }
   let stopping: Promise<void> | undefined;
   const sweep = setInterval(() => {

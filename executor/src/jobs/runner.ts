@@ -6,11 +6,11 @@
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import type { CliName, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
+import type { JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
-import type { ExecutorConfig } from "../config.ts";
+import { cliBins, type ExecutorConfig } from "../config.ts";
 import { compareRuns as realCompareRuns } from "../consensus.ts";
 import { which } from "../health.ts";
 import type {
@@ -208,13 +208,9 @@ export class JobRunner {
   async readinessOf(side: ResolvedSide): Promise<ProfileReadiness> {
     const { config, profiles, env } = this.deps;
     const p = profiles.profiles[side.name];
-    const bins: Record<CliName, string> = {
-      claude: config.CLAUDE_BIN,
-      codex: config.CODEX_BIN,
-      gemini: config.GEMINI_BIN,
-    };
     const lookup = this.deps.which ?? which;
-    const found = { claude: null, codex: null, gemini: null, [side.cli]: (await lookup(bins[side.cli])) !== null };
+    const installed = (await lookup(cliBins(config)[side.cli])) !== null;
+    const found = { claude: null, codex: null, gemini: null, [side.cli]: installed };
     if (!p)
       return { cli: side.cli, model: side.model, auth: side.auth, ready: false, missing: `no profile '${side.name}'` };
     return profileReadiness(p, { env, loginsDir: config.LOGINS_DIR, found });

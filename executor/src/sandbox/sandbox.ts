@@ -14,7 +14,7 @@
 import { accessSync, chmodSync, constants, mkdirSync, statSync } from "node:fs";
 import { chmod, readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import type { ExecutorConfig } from "../config.ts";
+import { cliBins, type ExecutorConfig } from "../config.ts";
 import { which } from "../health.ts";
 import type { ProcessOutcome, RunProcessOptions, WorktreeSlot } from "../interfaces.ts";
 import { log } from "../log.ts";
@@ -173,11 +173,7 @@ export class AgentSandbox {
   async #check(env: Readonly<Record<string, string | undefined>>): Promise<void> {
     await this.#closeLeftovers();
     const bins: Record<string, string> = {};
-    for (const [name, bin] of Object.entries({
-      claude: this.#config.CLAUDE_BIN,
-      codex: this.#config.CODEX_BIN,
-      gemini: this.#config.GEMINI_BIN,
-    })) {
+    for (const [name, bin] of Object.entries(cliBins(this.#config))) {
       const found = await which(bin);
       if (found) bins[name] = found;
     }
