@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { STORE_FILE } from "../jobs/store.ts";
 import type { AgentIdentity } from "./identities.ts";
 import { SandboxSetupError } from "./identities.ts";
 import { type ProbeResult, type ProbeSpec, probeProgram } from "./probe.ts";
@@ -70,7 +71,7 @@ export async function selfCheck(
   const home = await workDir(t.homesDir, id);
   const tree = await workDir(t.worktreesDir, id);
   try {
-    const store = path.join(t.dataDir, "jobs.sqlite");
+    const store = path.join(t.dataDir, STORE_FILE);
     const configs = repoConfigs(t);
     const spec: ProbeSpec = {
       environ: [process.pid],
