@@ -36,7 +36,7 @@ const article = (type: string) => `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}
 /** What zod saw, from its message ("… received string"): issues do not carry the input itself. */
 function received(i: Issue): string {
   const got = /received (\w+)/.exec(i.message)?.[1] ?? "something else";
-  return got === "undefined" || got === "null" ? got : `${/^[aeiou]/.test(got) ? "an" : "a"} ${got}`;
+  return got === "undefined" || got === "null" ? got : article(got);
 }
 
 function describeIssue(i: Issue): string {
