@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { identityNames, resolveIdentity } from "./identities.ts";
+import { asIdentity, KILL_ALL } from "./run-as.ts";
 
 export { identityNames };
 
@@ -53,13 +54,8 @@ export function removeIdentities(names: readonly string[]): void {
   for (const name of names) {
     const id = resolveIdentity(name);
     if (id === null) continue;
-    spawnSync(
-      "setpriv",
-      [`--reuid=${id.uid}`, `--regid=${id.gid}`, "--clear-groups", "kill", "-s", "KILL", "--", "-1"],
-      {
-        timeout: 5_000,
-      },
-    );
+    const [setpriv, ...args] = asIdentity("setpriv", id, ["kill", ...KILL_ALL]);
+    spawnSync(setpriv as string, args, { timeout: 5_000 });
     // 6: the user's group is gone already (userdel removes a user-private group itself).
     shadow(["userdel", name], [0, 6]);
     if (spawnSync("getent", ["group", name]).status === 0) shadow(["groupdel", name], [0, 6]);

@@ -54,6 +54,12 @@ function notStarted(message: string): ProcessOutcome {
   };
 }
 
+/**
+ * procps kill's "every process I can" (kill(-1): as an identity, exactly its own processes). It reads
+ * `-s KILL -1`, and `-s KILL -- -1`, as options and kills nothing.
+ */
+export const KILL_ALL = ["-KILL", "-1"] as const;
+
 /** setpriv's own words when the program could not be executed (ENOENT, EACCES for the identity). */
 const EXEC_FAILED = /^setpriv: failed to execute .*$/m;
 
@@ -80,8 +86,7 @@ export async function runAs(tools: RunAsTools, id: AgentIdentity, opts: RunProce
  */
 export async function reap(tools: RunAsTools, id: AgentIdentity): Promise<void> {
   await tools.runProcess({
-    // procps kill reads `-s KILL -1` as options; `-KILL -1` is its documented "every process I can".
-    argv: asIdentity(tools.setpriv, id, [tools.kill, "-KILL", "-1"]),
+    argv: asIdentity(tools.setpriv, id, [tools.kill, ...KILL_ALL]),
     cwd: "/",
     env: { PATH: "/usr/bin:/bin" },
     timeoutMs: 5_000,
