@@ -200,14 +200,9 @@ run systemctl enable "$UNIT"
 # Running jobs get SHUTDOWN_GRACE_MS to finish first.
 run systemctl restart "$UNIT"
 
-port=28788
-host=127.0.0.1
-if [[ -r "$ENV_FILE" ]]; then
-  p="$(sed -n 's/^PORT=//p' "$ENV_FILE" | tail -n 1)"
-  h="$(sed -n 's/^HOST=//p' "$ENV_FILE" | tail -n 1)"
-  [[ -n "$p" ]] && port="$p"
-  [[ -n "$h" && "$h" != 0.0.0.0 && "$h" != "::" ]] && host="$h"
-fi
+port="$(env_value PORT 28788)"
+host="$(env_value HOST 127.0.0.1)"
+[[ "$host" == 0.0.0.0 || "$host" == "::" ]] && host=127.0.0.1
 [[ "$port" =~ ^[0-9]+$ ]] || die "PORT='$port' in $ENV_FILE is not a port number"
 [[ "$host" == *:* ]] && host="[$host]"
 url="http://$host:$port/health"
