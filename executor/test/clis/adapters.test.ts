@@ -13,7 +13,7 @@ import { GEMINI_CODE_ASSIST_ENDPOINT, GEMINI_POLICY, geminiSettings } from "../.
 import { makeAdapters } from "../../src/clis/index.ts";
 import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
 import { loadPrices } from "../../src/pricing.ts";
-import { fixtureOutcome } from "./fixtures.ts";
+import { processOutcome as base, fixtureOutcome } from "./fixtures.ts";
 
 const adapters = makeAdapters(loadPrices());
 const CLIS: CliName[] = ["claude", "codex", "gemini"];
@@ -339,21 +339,6 @@ describe("prepare", () => {
       expect(inv.argv[0]).toBe(cli);
     });
   }
-});
-
-const base = (over: Partial<ProcessOutcome>): ProcessOutcome => ({
-  exitCode: 0,
-  signal: null,
-  stdout: "",
-  stderr: "",
-  stdoutTruncated: false,
-  stderrTruncated: false,
-  timedOut: false,
-  aborted: false,
-  spawnError: null,
-  durationMs: 10,
-  pid: 1,
-  ...over,
 });
 
 describe("parse: outcomes no capture shows", () => {

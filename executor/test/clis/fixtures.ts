@@ -17,21 +17,34 @@ export function fixtureMeta(name: string): FixtureMeta {
   return JSON.parse(readFileSync(path.join(FIXTURES_DIR, `${name}.meta.json`), "utf8")) as FixtureMeta;
 }
 
-export function fixtureOutcome(name: string, over: Partial<ProcessOutcome> = {}): ProcessOutcome {
-  const stdoutFile = ["json", "jsonl"].map((e) => path.join(FIXTURES_DIR, `${name}.${e}`)).find((f) => existsSync(f));
-  const m = fixtureMeta(name);
+/** A run that exited 0 and printed nothing, with `over` on top. */
+export function processOutcome(over: Partial<ProcessOutcome> = {}): ProcessOutcome {
   return {
-    exitCode: m.exit_code,
-    signal: m.signal,
-    stdout: stdoutFile ? readFileSync(stdoutFile, "utf8") : "",
-    stderr: readFileSync(path.join(FIXTURES_DIR, `${name}.stderr.txt`), "utf8"),
+    exitCode: 0,
+    signal: null,
+    stdout: "",
+    stderr: "",
     stdoutTruncated: false,
     stderrTruncated: false,
     timedOut: false,
     aborted: false,
     spawnError: null,
+    durationMs: 10,
+    pid: 1,
+    ...over,
+  };
+}
+
+export function fixtureOutcome(name: string, over: Partial<ProcessOutcome> = {}): ProcessOutcome {
+  const stdoutFile = ["json", "jsonl"].map((e) => path.join(FIXTURES_DIR, `${name}.${e}`)).find((f) => existsSync(f));
+  const m = fixtureMeta(name);
+  return processOutcome({
+    exitCode: m.exit_code,
+    signal: m.signal,
+    stdout: stdoutFile ? readFileSync(stdoutFile, "utf8") : "",
+    stderr: readFileSync(path.join(FIXTURES_DIR, `${name}.stderr.txt`), "utf8"),
     durationMs: m.wall_ms,
     pid: 4242,
     ...over,
-  };
+  });
 }

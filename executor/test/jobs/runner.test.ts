@@ -22,6 +22,7 @@ import { JobStore } from "../../src/jobs/store.ts";
 import { loadPrices } from "../../src/pricing.ts";
 import type { LoadedProfiles } from "../../src/profiles.ts";
 import { GEMINI_USAGE_LOG } from "../../src/usage/session-logs.ts";
+import { processOutcome } from "../clis/fixtures.ts";
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 let dir: string;
@@ -59,22 +60,7 @@ const profiles: LoadedProfiles = {
   missingEnv: {},
 };
 
-function outcome(over: Partial<ProcessOutcome> = {}): ProcessOutcome {
-  return {
-    exitCode: 0,
-    signal: null,
-    stdout: "answer",
-    stderr: "",
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    timedOut: false,
-    aborted: false,
-    spawnError: null,
-    durationMs: 10,
-    pid: 1,
-    ...over,
-  };
-}
+const outcome = (over: Partial<ProcessOutcome> = {}): ProcessOutcome => processOutcome({ stdout: "answer", ...over });
 
 /** Records every call in order. */
 function fakes(
