@@ -2,8 +2,7 @@
  * Runs a REAL pinned CLI through its adapter and the executor's process runner against a fresh mock
  * model API, in a fresh git repo and home (so tests can run concurrently). Only the model is fake.
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +13,7 @@ import { makeAdapters } from "../../src/clis/index.ts";
 import type { CliInvocation, ProcessOutcome } from "../../src/interfaces.ts";
 import { loadPrices } from "../../src/pricing.ts";
 import { runProcess } from "../../src/process/run.ts";
+import { makeRepo } from "../worktree/helpers.ts";
 
 export const prices = loadPrices();
 export const adapters = makeAdapters(prices);
@@ -52,8 +52,6 @@ export interface RealRunOptions {
   mock?: MockModelApi;
 }
 
-export { makeRepo };
-
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
   const srv = createServer();
@@ -71,24 +69,13 @@ export function profileEnv(cli: CliName, base: string): Record<string, string> {
   return { GEMINI_BIN: requireCli("gemini"), GOOGLE_GEMINI_BASE_URL: base, GEMINI_API_KEY: "mock-gemini-key" };
 }
 
-function makeRepo(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "README.md"), "# demo\n");
-  const git = (...a: string[]) =>
-    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
-  git("init", "-q", "-b", "main");
-  git("add", "-A");
-  git("commit", "-q", "-m", "init");
-  return dir;
-}
-
 export async function runReal(cli: CliName, o: RealRunOptions): Promise<RealRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `vault-real-${cli}-`));
   dirs.add(dir);
   const mock = o.mock ?? (await startMockModelApi({ toolCommand: TOOL_COMMAND, slowMs: 200 }));
   const seen = mock.requests().length;
   try {
-    const cwd = makeRepo(path.join(dir, "repo"));
+    const cwd = makeRepo(dir, "repo");
     const home = path.join(dir, "home");
     mkdirSync(home);
     const base = o.scenario === "down" ? `http://127.0.0.1:${await closedPort()}` : `${mock.url}/s/${o.scenario}`;

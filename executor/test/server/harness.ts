@@ -1,25 +1,16 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type ExecutorConfig, loadConfig } from "../../src/config.ts";
 import { createExecutor, type Executor, type ExecutorOverrides } from "../../src/executor.ts";
+import { makeRepo } from "../worktree/helpers.ts";
+
+export { makeRepo };
 
 export const SECRET = "executor-secret-0123456789";
 export const CALLBACK_SECRET = "callback-secret-0123456789";
 export const FAKE_CLAUDE = path.join(import.meta.dirname, "fixtures", "fake-claude.mjs");
-
-export function makeRepo(reposDir: string, name = "demo"): string {
-  const dir = path.join(reposDir, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "README.md"), "# demo\n");
-  const git = (...a: string[]) =>
-    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "ignore" });
-  git("init", "-q", "-b", "main");
-  git("add", "-A");
-  git("commit", "-q", "-m", "init");
-  return dir;
-}
 
 export interface Harness {
   dir: string;

@@ -22,7 +22,7 @@ export function gitOut(cwd: string, ...args: string[]): string {
 /** A repo at reposDir/name on branch main with `files` committed (default: a README). */
 export function makeRepo(
   reposDir: string,
-  name: string,
+  name = "demo",
   files: Record<string, string> = { "README.md": "# demo\n" },
 ): string {
   const dir = path.join(reposDir, name);
