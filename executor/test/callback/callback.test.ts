@@ -1,9 +1,9 @@
 /** sendCallback against a real local HTTP server on port 0. */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { type JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
+import type { Server } from "node:http";
+import { type JobView, verifyBody } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { backoffMs, sendCallback } from "../../src/callback.ts";
+import { callbackReceiver, type Received } from "./receiver.ts";
 
 const SECRET = "callback-secret-0123456789";
 const view: JobView = {
@@ -23,20 +23,10 @@ afterEach(() => {
 });
 
 /** Answers each request with the next status of `statuses` (the last one repeats). */
-async function receiver(
-  statuses: number[],
-): Promise<{ url: string; got: { sig: string; body: string; type: string }[] }> {
-  const got: { sig: string; body: string; type: string }[] = [];
-  server = createServer((req: IncomingMessage, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      got.push({ sig: String(req.headers[SIGNATURE_HEADER]), body, type: String(req.headers["content-type"]) });
-      res.writeHead(statuses[Math.min(got.length - 1, statuses.length - 1)] as number).end("ignored");
-    });
-  });
-  await new Promise<void>((r) => server?.listen(0, "127.0.0.1", () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`, got };
+async function receiver(statuses: number[]): Promise<{ url: string; got: Received[] }> {
+  const r = await callbackReceiver(statuses);
+  server = r.server;
+  return r;
 }
 
 describe("sendCallback", () => {

@@ -5,12 +5,12 @@
 
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { JobView, SIGNATURE_HEADER, verifyBody } from "@vault-mcp/contract";
+import { JobView, verifyBody } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
+import { callbackReceiver, type Received } from "../callback/receiver.ts";
 import {
   CALLBACK_SECRET,
   exited,
@@ -36,19 +36,10 @@ afterEach(async () => {
 });
 
 /** Records signed callbacks; answers 200. */
-async function receiver(): Promise<{ url: string; got: { sig: string; body: string }[] }> {
-  const got: { sig: string; body: string }[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      got.push({ sig: String(req.headers[SIGNATURE_HEADER]), body });
-      res.writeHead(200).end();
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`, got };
+async function receiver(): Promise<{ url: string; got: Received[] }> {
+  const r = await callbackReceiver();
+  servers.push(r.server);
+  return r;
 }
 
 describe("kill -9 and restart", () => {

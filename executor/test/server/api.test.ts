@@ -6,6 +6,7 @@ import path from "node:path";
 import { ExecutorHealth, JobView, MAX_JOB_REQUEST_BYTES, MAX_PROMPT_CHARS, WireError } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Executor } from "../../src/executor.ts";
+import { callbackReceiver, type Received } from "../callback/receiver.ts";
 import {
   CALLBACK_SECRET,
   getJob,
@@ -334,28 +335,18 @@ describe("runs that fail", () => {
 
 describe("callbacks and health", () => {
   it("posts a signed callback to callbackUrl, retried after a 500", async () => {
-    const { createServer } = await import("node:http");
-    const { verifyBody, SIGNATURE_HEADER } = await import("@vault-mcp/contract");
-    const got: { sig: string; body: string }[] = [];
-    const receiver = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c.toString()));
-      req.on("end", () => {
-        got.push({ sig: String(req.headers[SIGNATURE_HEADER]), body });
-        res.writeHead(got.length === 1 ? 500 : 204).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+    const { verifyBody } = await import("@vault-mcp/contract");
+    const receiver = await callbackReceiver([500, 204]);
+    const { got } = receiver;
     try {
-      const port = (receiver.address() as net.AddressInfo).port;
       const url = await boot();
       const { jobId } = JobView.parse(
-        await (await post(`${url}/jobs`, job({ callbackUrl: `http://127.0.0.1:${port}/cb?task=1` }))).json(),
+        await (await post(`${url}/jobs`, job({ callbackUrl: `${receiver.url}?task=1` }))).json(),
       );
       await waitJob(url, jobId);
       await until(() => got.length >= 2 && ex?.store.get(jobId)?.callbackState === "sent", 10_000, "callback");
       expect(got).toHaveLength(2);
-      const last = got[1] as { sig: string; body: string };
+      const last = got[1] as Received;
       expect(await verifyBody(CALLBACK_SECRET, last.body, last.sig)).toBe(true);
       expect(await verifyBody("wrong-secret-0123456789", last.body, last.sig)).toBe(false);
       const view = JobView.parse(JSON.parse(last.body));
@@ -363,7 +354,7 @@ describe("callbacks and health", () => {
       expect(view).toEqual(JobView.parse(await getJob(url, jobId)));
       expect(ex?.store.get(jobId)?.callbackAttempts).toBe(2);
     } finally {
-      receiver.close();
+      receiver.server.close();
     }
   });
 
