@@ -20,14 +20,7 @@ export const TaskStatus = z.enum([
 ]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 /** Statuses a task no longer leaves by itself (a human may still decide, replay or close). */
-export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
-  "succeeded",
-  "failed",
-  "halted",
-  "blocked",
-  "needs_human",
-  "closed",
-];
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = TaskStatus.exclude(["init", "running"]).options;
 /** What `vault replay --failed` and the replay tool pick up by default. */
 export const REPLAYABLE_TASK_STATUSES: readonly TaskStatus[] = ["failed", "halted", "blocked", "needs_human"];
 
