@@ -3,28 +3,11 @@
  * the write step's batch), so a check is two primary-key reads whatever the size of `stages`.
  */
 
-import type { BreakerThresholds } from "@vault-mcp/contract";
+import type { BreakerSnapshot, BreakerThresholds } from "@vault-mcp/contract";
 
 export type TaskBreakerState = "ok" | "warn" | "halt";
-export type DayBreakerState = "ok" | "block";
-export type MonthBreakerState = "ok" | "flag";
-
-export interface PeriodSpend<S extends string> {
-  scope: string;
-  spentUsd: number;
-  limitUsd: number;
-  runs: number;
-  state: S;
-}
-
-export interface BreakerSnapshot {
-  day: PeriodSpend<DayBreakerState>;
-  month: PeriodSpend<MonthBreakerState> & { acknowledgedAt: number | null };
-  /** No new dispatch until the UTC day rolls over. */
-  blocked: boolean;
-  /** Runs go on; health and every result carry the flag (until acknowledged). */
-  flagged: boolean;
-}
+type DayBreakerState = BreakerSnapshot["day"]["state"];
+type MonthBreakerState = BreakerSnapshot["month"]["state"];
 
 export const dayScope = (now: number): string => `day:${new Date(now).toISOString().slice(0, 10)}`;
 export const monthScope = (now: number): string => `month:${new Date(now).toISOString().slice(0, 7)}`;

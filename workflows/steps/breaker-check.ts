@@ -1,5 +1,5 @@
-import type { BreakerThresholds, ProfileName } from "@vault-mcp/contract";
-import { type BreakerSnapshot, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
+import type { BreakerSnapshot, BreakerThresholds, ProfileName } from "@vault-mcp/contract";
+import { type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
 import { COOLING_SQL } from "../ladder.ts";
 
 export type BreakerVerdict = "ok" | "warn" | "halt" | "block";
