@@ -32,6 +32,13 @@ export function monthBreaker(spentUsd: number, t: BreakerThresholds): MonthBreak
   return reached(spentUsd, t.monthFlagUsd) ? "flag" : "ok";
 }
 
+/**
+ * What the task aliased `t` and its whole replay chain have spent: a replay shares its original's
+ * cap, so the task cap is checked (breaker-check) and raised (a budget answer) against this sum.
+ */
+export const CHAIN_COST_SQL = `(SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
+  WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id))`;
+
 /** The day and month rows of `circuit_breaker` (two primary keys). */
 export interface SpendRow {
   scope: string;
