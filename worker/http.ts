@@ -30,7 +30,8 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   return new TextDecoder().decode(all);
 }
 
-function tooLarge(limit: number): AppError {
+/** The 413 for a body over `limit` bytes, whichever finds it: the size guard or the reader. */
+export function tooLarge(limit: number): AppError {
   return new AppError("payload_too_large", `request body is larger than ${limit} bytes; send a smaller body`);
 }
 
