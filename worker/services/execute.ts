@@ -90,7 +90,8 @@ async function sameRequest(db: D1Database, key: string, hash: string): Promise<s
   return row.id;
 }
 
-function isUniqueViolation(err: unknown): boolean {
+/** D1 refused an insert for a unique index (an idempotency or replay key already taken). */
+export function isUniqueViolation(err: unknown): boolean {
   return /UNIQUE constraint failed/i.test(describe(err));
 }
 

@@ -30,7 +30,7 @@ import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { composePrompt } from "../../workflows/prompt.ts";
 import { toWireError } from "../errors.ts";
-import { ExecuteInput, startExecute } from "./execute.ts";
+import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
 import {
   type LiveInstance,
   lastInstructions,
@@ -135,7 +135,7 @@ async function createReplayTask(
   try {
     id = (await createTask(env.DB, { ...init, replayOf: original.id, replayKey }, now)).id;
   } catch (err) {
-    if (/UNIQUE constraint failed/i.test(describe(err))) throw new AppError("conflict", ALREADY, { cause: err });
+    if (isUniqueViolation(err)) throw new AppError("conflict", ALREADY, { cause: err });
     throw err;
   }
   try {
