@@ -12,6 +12,7 @@ import { AppError, formatZodError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { attemptOfJobKey, resultEventType } from "../workflows/params.ts";
 import { slimJobView } from "../workflows/result-event.ts";
+import { jobKeyFor } from "../workflows/steps/dispatch.ts";
 import { errorResponse } from "./errors.ts";
 import { readBodyText } from "./http.ts";
 
@@ -42,7 +43,7 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
       throw new AppError("invalid_input", `callback body is not a JobView: ${formatZodError(parsed.error)}`);
     const view = parsed.data;
     const attempt = attemptOfJobKey(view.jobKey);
-    if (attempt === null || view.jobKey !== `${taskId}:${attempt}`)
+    if (attempt === null || view.jobKey !== jobKeyFor(taskId, attempt))
       throw new AppError("invalid_input", "callback jobKey does not belong to this task");
     let instance: WorkflowInstance;
     try {

@@ -3,28 +3,11 @@
  * the write step's batch), so a check is two primary-key reads whatever the size of `stages`.
  */
 
-import type { BreakerThresholds } from "@vault-mcp/contract";
+import type { BreakerSnapshot, BreakerThresholds } from "@vault-mcp/contract";
 
 export type TaskBreakerState = "ok" | "warn" | "halt";
-export type DayBreakerState = "ok" | "block";
-export type MonthBreakerState = "ok" | "flag";
-
-export interface PeriodSpend<S extends string> {
-  scope: string;
-  spentUsd: number;
-  limitUsd: number;
-  runs: number;
-  state: S;
-}
-
-export interface BreakerSnapshot {
-  day: PeriodSpend<DayBreakerState>;
-  month: PeriodSpend<MonthBreakerState> & { acknowledgedAt: number | null };
-  /** No new dispatch until the UTC day rolls over. */
-  blocked: boolean;
-  /** Runs go on; health and every result carry the flag (until acknowledged). */
-  flagged: boolean;
-}
+type DayBreakerState = BreakerSnapshot["day"]["state"];
+type MonthBreakerState = BreakerSnapshot["month"]["state"];
 
 export const dayScope = (now: number): string => `day:${new Date(now).toISOString().slice(0, 10)}`;
 export const monthScope = (now: number): string => `month:${new Date(now).toISOString().slice(0, 7)}`;
@@ -48,6 +31,13 @@ export function dayBreaker(spentUsd: number, t: BreakerThresholds): DayBreakerSt
 export function monthBreaker(spentUsd: number, t: BreakerThresholds): MonthBreakerState {
   return reached(spentUsd, t.monthFlagUsd) ? "flag" : "ok";
 }
+
+/**
+ * What the task aliased `t` and its whole replay chain have spent: a replay shares its original's
+ * cap, so the task cap is checked (breaker-check) and raised (a budget answer) against this sum.
+ */
+export const CHAIN_COST_SQL = `(SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
+  WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id))`;
 
 /** The day and month rows of `circuit_breaker` (two primary keys). */
 export interface SpendRow {

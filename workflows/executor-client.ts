@@ -158,6 +158,13 @@ export function executorClient(
 
 export const isFinished = (v: Pick<JobView, "status">): boolean => TERMINAL_JOB_STATUSES.includes(v.status);
 
+/** The job once it has finished; while it is queued or running, a retryable `running` failure. */
+export async function finishedJob(client: ExecutorClient, jobId: string): Promise<JobView> {
+  const view = await client.getJob(jobId);
+  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, true);
+  return view;
+}
+
 /**
  * A retry delay for executor-facing steps: exponential from `baseMs`, capped at `maxMs`, and never
  * shorter than the executor's Retry-After. Pass it with `backoff: "constant"`: the engine multiplies

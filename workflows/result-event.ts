@@ -3,7 +3,7 @@
  * small (a run's text can be 1 MiB). It wakes the instance and says how the job ended; the write step
  * reads the full job from the executor, so nothing is lost by cutting it here.
  */
-import { JobView, TERMINAL_JOB_STATUSES } from "@vault-mcp/contract";
+import { JobView, type RunResult, TERMINAL_JOB_STATUSES } from "@vault-mcp/contract";
 
 const TEXT_CHARS = 1_000;
 const MAX_FILES = 20;
@@ -11,6 +11,12 @@ const MAX_FILES = 20;
 export const MAX_EVENT_BYTES = 16 * 1024;
 
 const cut = (s: string, n = TEXT_CHARS): string => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+const slimRun = (run: RunResult): RunResult => ({
+  ...run,
+  text: cut(run.text),
+  ...(run.error ? { error: { ...run.error, message: cut(run.error.message) } } : {}),
+});
 
 /** A valid JobView with long texts cut, at most MAX_FILES files, and no consensus report. */
 export function slimJobView(view: JobView): JobView {
@@ -21,20 +27,8 @@ export function slimJobView(view: JobView): JobView {
         result: {
           ok: r.ok,
           profile: r.profile,
-          run: {
-            ...r.run,
-            text: cut(r.run.text),
-            ...(r.run.error ? { error: { ...r.run.error, message: cut(r.run.error.message) } } : {}),
-          },
-          ...(r.runB
-            ? {
-                runB: {
-                  ...r.runB,
-                  text: cut(r.runB.text),
-                  ...(r.runB.error ? { error: { ...r.runB.error, message: cut(r.runB.error.message) } } : {}),
-                },
-              }
-            : {}),
+          run: slimRun(r.run),
+          ...(r.runB ? { runB: slimRun(r.runB) } : {}),
           files: r.files.slice(0, MAX_FILES).map((f) => ({ ...f, path: cut(f.path, 200) })),
           branch: r.branch,
           commit: r.commit,

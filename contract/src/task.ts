@@ -3,7 +3,7 @@
  * what a task may ask to run (a profile, `auto`) or fall back to (`human`).
  */
 import { z } from "zod";
-import { ProfileName } from "./profiles.ts";
+import { CliName, ProfileName } from "./profiles.ts";
 
 /** `t-20261124-1530-ab12cd`: sortable, readable in the dashboard, unique enough per minute. */
 export const TaskId = z.string().regex(/^t-\d{8}-\d{4}-[a-z0-9]{6}$/, "task ids look like t-20261124-1530-ab12cd");
@@ -20,14 +20,7 @@ export const TaskStatus = z.enum([
 ]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 /** Statuses a task no longer leaves by itself (a human may still decide, replay or close). */
-export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
-  "succeeded",
-  "failed",
-  "halted",
-  "blocked",
-  "needs_human",
-  "closed",
-];
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = TaskStatus.exclude(["init", "running"]).options;
 /** What `vault replay --failed` and the replay tool pick up by default. */
 export const REPLAYABLE_TASK_STATUSES: readonly TaskStatus[] = ["failed", "halted", "blocked", "needs_human"];
 
@@ -61,5 +54,5 @@ export const StageStatus = z.enum([
 export type StageStatus = z.infer<typeof StageStatus>;
 
 /** The original call shape: run one CLI once (its configured direct profile), or the two-model consensus. */
-export const ExecutorChoice = z.enum(["claude", "codex", "gemini", "consensus"]);
+export const ExecutorChoice = z.enum([...CliName.options, "consensus"]);
 export type ExecutorChoice = z.infer<typeof ExecutorChoice>;

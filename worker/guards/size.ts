@@ -1,5 +1,5 @@
-import { AppError } from "../../core/errors.ts";
 import { errorResponse } from "../errors.ts";
+import { tooLarge } from "../http.ts";
 import type { Guard } from "./types.ts";
 
 /**
@@ -9,7 +9,5 @@ import type { Guard } from "./types.ts";
 export const sizeGuard: Guard = (request, config) => {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (!(declared > config.maxBodyBytes)) return undefined;
-  return errorResponse(
-    new AppError("payload_too_large", `request body is larger than ${config.maxBodyBytes} bytes; send a smaller body`),
-  );
+  return errorResponse(tooLarge(config.maxBodyBytes));
 };

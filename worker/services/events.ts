@@ -8,6 +8,7 @@ import type { DecisionSent, TaskStatus } from "@vault-mcp/contract";
 import { AppError, describe } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { log } from "../../core/log.ts";
+import type { TaskRow } from "../../schema/index.ts";
 import type { BudgetEvent, HumanEvent, WaitKind } from "../../workflows/params.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
 import { chainCostUsd, refuseOverflow, requireTask } from "./tasks.ts";
@@ -20,8 +21,8 @@ interface Answer {
   decision: { decision: string; rationale: string | null; actor: string; data: Record<string, unknown> | null };
 }
 
-async function answerWait(env: Env, taskId: string, answer: Answer, now: number): Promise<DecisionSent> {
-  const task = await requireTask(env.DB, taskId);
+async function answerWait(env: Env, task: TaskRow, answer: Answer, now: number): Promise<DecisionSent> {
+  const taskId = task.id;
   if (task.status !== answer.status) {
     throw new AppError(
       "conflict",
@@ -82,13 +83,12 @@ async function answerWait(env: Env, taskId: string, answer: Answer, now: number)
 }
 
 export async function decide(env: Env, taskId: string, event: HumanEvent, now: number): Promise<DecisionSent> {
-  if (event.decision === "retry" && event.instructions) {
-    const task = await requireTask(env.DB, taskId);
+  const task = await requireTask(env.DB, taskId);
+  if (event.decision === "retry" && event.instructions)
     refuseOverflow(promptOverflow(task.prompt, task.spec, event.instructions), "the instructions");
-  }
   return answerWait(
     env,
-    taskId,
+    task,
     {
       kind: "human",
       status: "needs_human",
@@ -114,7 +114,7 @@ export async function raiseBudget(env: Env, taskId: string, event: BudgetEvent, 
   }
   return answerWait(
     env,
-    taskId,
+    await requireTask(env.DB, taskId),
     {
       kind: "budget",
       status: "halted",

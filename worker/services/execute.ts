@@ -65,17 +65,6 @@ export type ExecuteInput = z.infer<typeof ExecuteInput>;
 export interface StartOptions {
   waitSeconds: number;
   onProgress?: (p: { message: string; progress: number; total?: number }) => Promise<void> | void;
-  replayOf?: string;
-  replayKey?: string;
-  /** A specification the new task starts with (a replay carries its original's). */
-  spec?: string;
-  /** First poll interval while waiting (it backs off to 250 ms). */
-  pollMs?: number;
-  /**
-   * The caller's context. Nothing needs it today (the instance runs on its own and the wait is
-   * bounded); accepted so the MCP tool and REST route can pass it without a signature change later.
-   */
-  ctx?: ExecutionContext;
 }
 
 /** What makes two execute calls "the same request" for an idempotency key: the task they describe. */
@@ -101,7 +90,8 @@ async function sameRequest(db: D1Database, key: string, hash: string): Promise<s
   return row.id;
 }
 
-function isUniqueViolation(err: unknown): boolean {
+/** D1 refused an insert for a unique index (an idempotency or replay key already taken). */
+export function isUniqueViolation(err: unknown): boolean {
   return /UNIQUE constraint failed/i.test(describe(err));
 }
 
@@ -143,24 +133,15 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
           ...input,
           prompt: input.prompt,
           repo: input.repo,
-          ...(opts.replayOf ? { replayOf: opts.replayOf } : {}),
-          ...(opts.replayKey ? { replayKey: opts.replayKey } : {}),
-          ...(opts.spec ? { spec: opts.spec } : {}),
           ...(input.idempotencyKey && requestHash ? { idempotencyKey: input.idempotencyKey, requestHash } : {}),
         },
         now,
       );
     } catch (err) {
-      if (isUniqueViolation(err)) {
-        if (opts.replayKey)
-          throw new AppError("conflict", `already replayed (${opts.replayKey}); pass force to replay again`, {
-            cause: err,
-          });
-        // A concurrent call with the same key won the insert: answer as the retry it is.
-        if (input.idempotencyKey && requestHash) {
-          const earlier = await sameRequest(env.DB, input.idempotencyKey, requestHash);
-          if (earlier) return waitForOutcome(env, earlier, opts);
-        }
+      // A concurrent call with the same key won the insert: answer as the retry it is.
+      if (isUniqueViolation(err) && input.idempotencyKey && requestHash) {
+        const earlier = await sameRequest(env.DB, input.idempotencyKey, requestHash);
+        if (earlier) return waitForOutcome(env, earlier, opts);
       }
       throw err;
     }
@@ -214,8 +195,8 @@ export function clampWaitSeconds(waitSeconds: number): number {
 async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Promise<ExecuteOutcome> {
   const deadline = Date.now() + clampWaitSeconds(opts.waitSeconds) * 1000;
   // Fast tasks should answer fast: poll every 20 ms at first, backing off to 250 ms.
-  let pollMs = opts.pollMs ?? 20;
-  const maxPollMs = Math.max(pollMs, 250);
+  let pollMs = 20;
+  const maxPollMs = 250;
   let lastMessage = "";
   let tick = 0;
   for (;;) {

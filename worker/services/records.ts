@@ -1,6 +1,6 @@
 /** Checkpoints, decisions and transcripts: append-only records the orchestrator keeps per task. */
 
-import { TaskId } from "@vault-mcp/contract";
+import { DecisionKind, TaskId } from "@vault-mcp/contract";
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
@@ -27,7 +27,7 @@ export const CheckpointCreate = z.strictObject({
 });
 export const DecisionCreate = z.strictObject({
   taskId: TaskId.optional(),
-  kind: z.enum(["human", "budget", "replay", "close", "ack", "note"]).default("note"),
+  kind: DecisionKind.default("note"),
   decision: z.string().min(1).max(2000).describe("What was decided."),
   rationale: z.string().max(20_000).optional().describe("Why."),
   actor: z.string().max(100).default("orchestrator"),

@@ -74,8 +74,3 @@ export async function lastInstructions(db: D1Database, taskId: string): Promise<
     .limit(1);
   return last?.rationale ?? null;
 }
-
-/** The prompt the agent gets with a reviewer's instructions: the same form a human retry sends. */
-export function withInstructions(prompt: string, instructions: string | null): string {
-  return instructions ? `${prompt}\n\nInstructions from the reviewer:\n${instructions}` : prompt;
-}

@@ -28,15 +28,15 @@ import { AppError, describe } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
+import { composePrompt } from "../../workflows/prompt.ts";
 import { toWireError } from "../errors.ts";
-import { ExecuteInput, startExecute } from "./execute.ts";
+import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
 import {
   type LiveInstance,
   lastInstructions,
   liveInstance,
   terminateInstance,
   waitingReason,
-  withInstructions,
 } from "./replay-original.ts";
 import { createTask, listTasks, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
 
@@ -95,7 +95,8 @@ async function replayedAs(db: D1Database, originalId: string): Promise<string | 
 function replayInit(original: TaskRow, input: ReplayInput, instructions: string | null): TaskInit {
   const budgetUsd = input.budgetUsd ?? original.budgetUsd;
   return TaskInit.parse({
-    prompt: withInstructions(original.prompt, instructions),
+    // The instructions as a human retry hands them to the agent; the spec stays on the row (setSpec).
+    prompt: composePrompt(original.prompt, null, instructions ?? undefined),
     repo: original.repo,
     ...(original.ref ? { ref: original.ref } : {}),
     profile: input.fromTier ?? original.profile,
@@ -134,7 +135,7 @@ async function createReplayTask(
   try {
     id = (await createTask(env.DB, { ...init, replayOf: original.id, replayKey }, now)).id;
   } catch (err) {
-    if (/UNIQUE constraint failed/i.test(describe(err))) throw new AppError("conflict", ALREADY, { cause: err });
+    if (isUniqueViolation(err)) throw new AppError("conflict", ALREADY, { cause: err });
     throw err;
   }
   try {

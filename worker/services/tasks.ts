@@ -18,6 +18,7 @@ import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
+import { CHAIN_COST_SQL } from "../../workflows/breakers.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
 
 /** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
@@ -223,11 +224,7 @@ export async function closeTask(
 /** What a task and its replay chain have spent together (the cap applies to them as one); null if no task. */
 export async function chainCostUsd(db: D1Database, taskId: string): Promise<number | null> {
   const row = await db
-    .prepare(
-      `SELECT (SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
-         WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id)) AS spent
-       FROM tasks t WHERE t.id = ?1`,
-    )
+    .prepare(`SELECT ${CHAIN_COST_SQL} AS spent FROM tasks t WHERE t.id = ?1`)
     .bind(taskId)
     .first<{ spent: number }>();
   return row?.spent ?? null;

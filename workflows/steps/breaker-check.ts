@@ -1,5 +1,5 @@
-import type { BreakerThresholds, ProfileName } from "@vault-mcp/contract";
-import { type BreakerSnapshot, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
+import type { BreakerSnapshot, BreakerThresholds, ProfileName } from "@vault-mcp/contract";
+import { CHAIN_COST_SQL, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
 import { COOLING_SQL } from "../ladder.ts";
 
 export type BreakerVerdict = "ok" | "warn" | "halt" | "block";
@@ -41,11 +41,8 @@ export interface BreakerCheckInput {
   capUsd: number | undefined;
 }
 
-/** The task's own cost and its flags, and what its whole replay chain has spent. */
-const TASK_SQL = `SELECT t.cost_usd AS costUsd, t.flags AS flags,
-  (SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
-    WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id)) AS chainCostUsd
-  FROM tasks t WHERE t.id = ?1`;
+/** The task's flags, and what its whole replay chain has spent. */
+const TASK_SQL = `SELECT t.flags AS flags, ${CHAIN_COST_SQL} AS chainCostUsd FROM tasks t WHERE t.id = ?1`;
 
 /**
  * Runs before every dispatch. One D1 round trip of indexed reads (day + month totals, the task row
@@ -65,7 +62,7 @@ export async function checkBreakers(
     db.prepare(COOLING_SQL).bind(now),
   ]);
   const snapshot = snapshotFrom((spend?.results ?? []) as SpendRow[], t, now);
-  const row = (task?.results[0] ?? null) as { costUsd: number; flags: string; chainCostUsd: number } | null;
+  const row = (task?.results[0] ?? null) as { flags: string; chainCostUsd: number } | null;
   const taskCostUsd = row?.chainCostUsd ?? 0;
   const capUsd = input.capUsd ?? t.taskHaltUsd;
   const flags = flagsFor(taskCostUsd, t, snapshot.flagged);

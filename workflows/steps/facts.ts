@@ -66,6 +66,23 @@ function statusOf(view: JobView): StageStatus {
   }
 }
 
+/** Why the job did not succeed, as the stage's error kind and message; both null when it did. */
+function failureOf(view: JobView): { kind: string | null; message: string | null } {
+  const r = view.result;
+  if (r?.ok) return { kind: null, message: null };
+  if (view.status === "interrupted")
+    return {
+      kind: "interrupted",
+      message: `the executor restarted during the run (${r?.run.error?.message ?? "no output kept"})`,
+    };
+  if (!r) return { kind: "crash", message: `the executor's job ended ${view.status} with no result` };
+  const error = r.run.error ?? r.runB?.error;
+  if (error) return { kind: error.kind, message: error.message };
+  if (r.verify && !r.verify.ok)
+    return { kind: "verify", message: `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}` };
+  return { kind: "crash", message: "the run failed" };
+}
+
 export function factsFromJob(view: JobView, base: StageBase): StageFacts {
   const r = view.result;
   const run = r?.run;
@@ -82,25 +99,7 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
         : acc,
     { i: 0, o: 0, cr: 0, cw: 0 },
   );
-  const verifyFailed = r?.verify !== undefined && !r.verify.ok;
-  const errorMessage = r?.ok
-    ? null
-    : view.status === "interrupted"
-      ? `the executor restarted during the run (${run?.error?.message ?? "no output kept"})`
-      : !r
-        ? `the executor's job ended ${view.status} with no result`
-        : (run?.error?.message ??
-          r.runB?.error?.message ??
-          (verifyFailed && r.verify
-            ? `verify failed: ${r.verify.command.join(" ")} exited ${r.verify.exitCode}`
-            : "the run failed"));
-  const errorKind = r?.ok
-    ? null
-    : view.status === "interrupted"
-      ? "interrupted"
-      : !r
-        ? "crash"
-        : (run?.error?.kind ?? r.runB?.error?.kind ?? (verifyFailed ? "verify" : "crash"));
+  const failure = failureOf(view);
   const runKind = run?.error?.kind ?? r?.runB?.error?.kind;
   const transcripts: TranscriptPart[] = [];
   if (run) transcripts.push({ suffix: "cli", kind: "cli", text: run.text });
@@ -118,8 +117,8 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
     tokensCacheRead: tokens.cr,
     tokensCacheWrite: tokens.cw,
     latencyMs: (run?.durationMs ?? 0) + (r?.runB?.durationMs ?? 0),
-    errorKind,
-    errorMessage: errorMessage?.slice(0, 2000) ?? null,
+    errorKind: failure.kind,
+    errorMessage: failure.message?.slice(0, 2000) ?? null,
     jobId: view.jobId,
     verifyOk: r?.verify ? r.verify.ok : null,
     filesChanged: r?.files.length ?? 0,

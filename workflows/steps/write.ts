@@ -1,7 +1,7 @@
 import type { BreakerThresholds } from "@vault-mcp/contract";
 import { capText } from "../../core/text.ts";
 import { addSpendStatements } from "../breakers.ts";
-import { type ExecutorClient, ExecutorError, isFinished } from "../executor-client.ts";
+import { type ExecutorClient, finishedJob } from "../executor-client.ts";
 import { COOLDOWN_AFTER_FAILURES, COOLDOWN_MS } from "../ladder.ts";
 import { factsFromJob, type StageBase, type StageFacts, type StageStatus } from "./facts.ts";
 
@@ -201,7 +201,5 @@ export async function writeJobStage(
   now: number,
   t?: BreakerThresholds,
 ): Promise<Written> {
-  const view = await client.getJob(jobId);
-  if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, true);
-  return writeStage(db, factsFromJob(view, base), now, t);
+  return writeStage(db, factsFromJob(await finishedJob(client, jobId), base), now, t);
 }

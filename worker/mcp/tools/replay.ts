@@ -4,6 +4,9 @@ import { ReplayInput, ReplayShape, replay } from "../../services/replay.ts";
 import { flatObject } from "../flat-input.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
+/** Built once per isolate: the server, and so this registration, is rebuilt for every MCP request. */
+const Input = flatObject(ReplayShape);
+
 export const registerReplay: RegisterTool = (server, deps) => {
   server.registerTool(
     "replay",
@@ -15,7 +18,7 @@ export const registerReplay: RegisterTool = (server, deps) => {
         "replaying the same task again does nothing unless force. A replay carries the original's spec and the instructions of its last human decision; budgetUsd raises the shared cap of the original and its replays. " +
         "A halted or needs_human task whose workflow instance still waits is skipped (both would run) unless includeWaiting, which terminates the original instance first. " +
         "Use dryRun first to see what would start. Costs like execute for every task started; returns at once (poll each new taskId with workflow_query state).",
-      inputSchema: flatObject(ReplayShape),
+      inputSchema: Input,
       outputSchema: ReplayReport,
       // Destructive: with includeWaiting it terminates the original's waiting instance.
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
