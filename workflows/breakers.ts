@@ -97,15 +97,15 @@ export function addSpendStatements(
   stageId: string,
   costUsd: number,
   now: number,
-  t?: BreakerThresholds,
+  t: BreakerThresholds,
 ): D1PreparedStatement[] {
   const sql = `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at)
     SELECT ?1, ?2, 1, CASE WHEN ?2 + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, ?3 WHERE NOT EXISTS (SELECT 1 FROM stages WHERE id = ?4 AND status <> 'running')
     ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd, runs = runs + 1,
       state = CASE WHEN spent_usd + excluded.spent_usd + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, updated_at = excluded.updated_at`;
   const limits: [string, number, string][] = [
-    [dayScope(now), t?.dayBlockUsd ?? Number.MAX_VALUE, "block"],
-    [monthScope(now), t?.monthFlagUsd ?? Number.MAX_VALUE, "flag"],
+    [dayScope(now), t.dayBlockUsd, "block"],
+    [monthScope(now), t.monthFlagUsd, "flag"],
   ];
   return limits.map(([scope, limit, tripped]) => db.prepare(sql).bind(scope, costUsd, now, stageId, limit, tripped));
 }

@@ -190,6 +190,7 @@ class TaskRun {
           lastAttempt,
           pick(config.ladder, wanted, standing, p.climb, Date.now()),
           Date.now(),
+          config.breakers,
         ),
       );
       this.notePasses(chosen.passed);

@@ -14,6 +14,7 @@ import {
   taskBreaker,
 } from "../../workflows/breakers.ts";
 import { checkBreakers, flagsFor } from "../../workflows/steps/breaker-check.ts";
+import { recordPasses } from "../../workflows/steps/choose.ts";
 import {
   expectEnded,
   flagsOf,
@@ -86,6 +87,27 @@ describe("spend totals and the check", () => {
       scope: string;
       state: string;
     }>();
+    expect(rows.results.map((r) => r.state)).toEqual(["block", "flag"]);
+  });
+
+  it("a skipped rung ($0) leaves a tripped state column tripped", async () => {
+    await setSpend(19.5, 79.5);
+    const taskId = await seedTask();
+    const now = Date.now();
+    await env.DB.batch(addSpendStatements(env.DB, `${taskId}:1`, 0.5, now, T));
+    await recordPasses(
+      env.DB,
+      (attempt, profile) => ({ taskId, attempt, kind: "general", profile }),
+      1,
+      {
+        kind: "run",
+        profile: "sonnet",
+        passed: [{ profile: "deepseek", why: "not ready: set DEEPSEEK_API_KEY", aside: true }],
+      },
+      now,
+      T,
+    );
+    const rows = await env.DB.prepare("SELECT state FROM circuit_breaker ORDER BY scope").all<{ state: string }>();
     expect(rows.results.map((r) => r.state)).toEqual(["block", "flag"]);
   });
 

@@ -14,6 +14,8 @@ import { factsFromJob } from "../../workflows/steps/facts.ts";
 import { writeStage } from "../../workflows/steps/write.ts";
 import { resetBetweenTests, seedTask } from "./helpers.ts";
 
+const T = { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 };
+
 resetBetweenTests();
 
 const D1_MAX_BOUND = 100;
@@ -98,11 +100,16 @@ describe("D1 bound-parameter limit", () => {
         costUsd: 0.2,
       },
     };
-    await writeStage(db, factsFromJob(view, { taskId, attempt: 1, kind: "general", profile: "consensus" }), Date.now());
+    await writeStage(
+      db,
+      factsFromJob(view, { taskId, attempt: 1, kind: "general", profile: "consensus" }),
+      Date.now(),
+      T,
+    );
     expect(seen.batches).toBe(1);
     expect(seen.statements).toBeGreaterThan(6);
     expect(seen.max).toBeLessThanOrEqual(D1_MAX_BOUND);
-    expect(addSpendStatements(env.DB, "s", 1, Date.now()).length).toBe(2);
+    expect(addSpendStatements(env.DB, "s", 1, Date.now(), T).length).toBe(2);
   });
 
   it("skipped rungs of a whole ladder are one batch", async () => {
@@ -121,6 +128,7 @@ describe("D1 bound-parameter limit", () => {
       0,
       { kind: "top", passed },
       Date.now(),
+      T,
     );
     expect(seen.batches).toBe(1);
     expect(seen.max).toBeLessThanOrEqual(D1_MAX_BOUND);

@@ -1,4 +1,4 @@
-import type { ProfileName } from "@vault-mcp/contract";
+import type { BreakerThresholds, ProfileName } from "@vault-mcp/contract";
 import type { Pass, Pick } from "../ladder.ts";
 import { errorFacts, type StageBase } from "./facts.ts";
 import { stageStatements } from "./write.ts";
@@ -18,6 +18,7 @@ export async function recordPasses(
   lastAttempt: number,
   choice: Pick,
   now: number,
+  t: BreakerThresholds,
 ): Promise<Chosen> {
   const passed = choice.passed.map((pass, i) => ({ ...pass, attempt: lastAttempt + i + 1 }));
   const statements = passed.flatMap((pass) => {
@@ -25,7 +26,7 @@ export async function recordPasses(
       ...errorFacts(baseFor(pass.attempt, pass.profile), "skipped", pass.why),
       status: "skipped" as const,
     };
-    return stageStatements(db, facts, now);
+    return stageStatements(db, facts, now, t);
   });
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);

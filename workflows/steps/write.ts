@@ -33,7 +33,7 @@ export function stageStatements(
   db: D1Database,
   f: StageFacts,
   now: number,
-  t?: BreakerThresholds,
+  t: BreakerThresholds,
 ): D1PreparedStatement[] {
   const stageId = stageIdFor(f.taskId, f.attempt);
   const ok = f.status === "succeeded";
@@ -170,7 +170,7 @@ export function runningStageStatement(
 }
 
 /** Writes the stage and reads back what is stored: on a retried step the first write's facts are the truth. */
-export async function writeStage(db: D1Database, f: StageFacts, now: number, t?: BreakerThresholds): Promise<Written> {
+export async function writeStage(db: D1Database, f: StageFacts, now: number, t: BreakerThresholds): Promise<Written> {
   const stageId = stageIdFor(f.taskId, f.attempt);
   const results = await db.batch<unknown>([
     ...stageStatements(db, f, now, t),
@@ -199,7 +199,7 @@ export async function writeJobStage(
   jobId: string,
   base: StageBase,
   now: number,
-  t?: BreakerThresholds,
+  t: BreakerThresholds,
 ): Promise<Written> {
   return writeStage(db, factsFromJob(await finishedJob(client, jobId), base), now, t);
 }
