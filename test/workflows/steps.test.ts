@@ -90,6 +90,18 @@ describe("init and finish", () => {
     await setTaskStatus(env.DB, T, taskId, { status: "halted", error: "no budget event" }, Date.now());
     expect((await taskRow(taskId)).status).toBe("closed");
   });
+
+  it("setTaskStatus flags a replay by its chain's spend, as the breaker check does", async () => {
+    const original = await seedTask();
+    const replay = await seedTask();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE tasks SET cost_usd = 1.5 WHERE id = ?1").bind(original),
+      env.DB.prepare("UPDATE tasks SET cost_usd = 0.6, replay_root = ?1 WHERE id = ?2").bind(original, replay),
+    ]);
+    expect((await setTaskStatus(env.DB, T, replay, { status: "failed", error: "x" }, Date.now())).flags).toEqual([
+      "task_warn",
+    ]);
+  });
 });
 
 describe("dispatch and poll", () => {

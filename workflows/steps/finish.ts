@@ -1,5 +1,5 @@
 import type { BreakerThresholds, TaskStatus } from "@vault-mcp/contract";
-import { type SpendRow, snapshotFrom, spendRowsStatement } from "../breakers.ts";
+import { CHAIN_COST_SQL, type SpendRow, snapshotFrom, spendRowsStatement } from "../breakers.ts";
 import { flagsFor } from "./breaker-check.ts";
 
 export interface StatusChange {
@@ -24,7 +24,8 @@ export async function setTaskStatus(
 ): Promise<{ taskId: string; status: TaskStatus; flags: string[] }> {
   const [spend, task] = await db.batch<unknown>([
     spendRowsStatement(db, now),
-    db.prepare("SELECT cost_usd AS costUsd FROM tasks WHERE id = ?1").bind(taskId),
+    // The replay chain's spend, as the breaker check counts it, so a flag it set is not dropped here.
+    db.prepare(`SELECT ${CHAIN_COST_SQL} AS costUsd FROM tasks t WHERE t.id = ?1`).bind(taskId),
   ]);
   const costUsd = ((task?.results[0] ?? null) as { costUsd: number } | null)?.costUsd ?? 0;
   const flags = flagsFor(costUsd, t, snapshotFrom((spend?.results ?? []) as SpendRow[], t, now).flagged);
