@@ -77,10 +77,10 @@ async function hashRequest(input: ExecuteInput): Promise<string> {
 
 /** The task an earlier call with this key started; 409 when that call asked for something else. */
 async function sameRequest(db: D1Database, key: string, hash: string): Promise<string | null> {
-  const row = await db
-    .prepare("SELECT id, request_hash AS hash FROM tasks WHERE idempotency_key = ?1")
-    .bind(key)
-    .first<{ id: string; hash: string | null }>();
+  const [row] = await drizzle(db)
+    .select({ id: tasks.id, hash: tasks.requestHash })
+    .from(tasks)
+    .where(eq(tasks.idempotencyKey, key));
   if (!row) return null;
   if (row.hash !== hash)
     throw new AppError(

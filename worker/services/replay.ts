@@ -20,7 +20,7 @@ import {
   TaskStatus,
   TERMINAL_TASK_STATUSES,
 } from "@vault-mcp/contract";
-import { count, eq } from "drizzle-orm";
+import { and, count, eq, isNotNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { getConfig } from "../../core/config.ts";
@@ -153,7 +153,10 @@ async function forgetIfNeverStarted(env: Env, taskId: string): Promise<void> {
     () => true,
     (err: unknown) => !/not.found/i.test(describe(err)),
   );
-  if (!started) await env.DB.prepare("DELETE FROM tasks WHERE id = ?1 AND replay_of IS NOT NULL").bind(taskId).run();
+  if (!started)
+    await drizzle(env.DB)
+      .delete(tasks)
+      .where(and(eq(tasks.id, taskId), isNotNull(tasks.replayOf)));
 }
 
 /** Terminate (when asked to) → record → new task → its instance → record. Returns the new task id. */

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
-import { CHAIN_COST_SQL } from "../../workflows/breakers.ts";
+import { chainCost } from "../../workflows/breakers.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
 
 /** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
@@ -102,14 +102,12 @@ export interface NewTask extends TaskInit {
 
 export async function createTask(db: D1Database, input: NewTask, now: number): Promise<TaskRow> {
   if (!executorFitsProfile(input)) throw new AppError("invalid_input", EXECUTOR_WITH_PROFILE.message);
-  const replayRoot = input.replayOf
-    ? ((
-        await db
-          .prepare("SELECT COALESCE(replay_root, id) AS root FROM tasks WHERE id = ?1")
-          .bind(input.replayOf)
-          .first<{ root: string }>()
-      )?.root ?? input.replayOf)
-    : null;
+  const d = drizzle(db);
+  const [original] = input.replayOf
+    ? await d.select({ id: tasks.id, root: tasks.replayRoot }).from(tasks).where(eq(tasks.id, input.replayOf))
+    : [];
+  // The chain's first task: the original's root, or the original itself.
+  const replayRoot = input.replayOf ? (original?.root ?? original?.id ?? input.replayOf) : null;
   const row: typeof tasks.$inferInsert = {
     id: newTaskId(now),
     status: "init",
@@ -133,7 +131,7 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
     createdAt: now,
     updatedAt: now,
   };
-  const [created] = await drizzle(db).insert(tasks).values(row).returning();
+  const [created] = await d.insert(tasks).values(row).returning();
   if (!created) throw new AppError("internal", "task was not created");
   return created;
 }
@@ -223,10 +221,7 @@ export async function closeTask(
 
 /** What a task and its replay chain have spent together (the cap applies to them as one); null if no task. */
 export async function chainCostUsd(db: D1Database, taskId: string): Promise<number | null> {
-  const row = await db
-    .prepare(`SELECT ${CHAIN_COST_SQL} AS spent FROM tasks t WHERE t.id = ?1`)
-    .bind(taskId)
-    .first<{ spent: number }>();
+  const [row] = await drizzle(db).select({ spent: chainCost() }).from(tasks).where(eq(tasks.id, taskId));
   return row?.spent ?? null;
 }
 
