@@ -7,10 +7,12 @@
  * A halted or needs_human original may still have a waiting instance, which a decision or a raise
  * would wake next to its replay: such tasks are skipped unless `includeWaiting`, which terminates
  * the original instance first (and records that). A replay carries the original's spec, and the
- * instructions of its last human decision in its prompt (as a human retry passes them).
+ * instructions of its last human decision in its prompt (as a human retry passes them), and asks
+ * what the original asked (replayInit).
  */
 
 import {
+  AUTO,
   ProfileChoice,
   ProfileName,
   REPLAYABLE_TASK_STATUSES,
@@ -38,7 +40,7 @@ import {
   terminateInstance,
   waitingReason,
 } from "./replay-original.ts";
-import { createTask, listTasks, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
+import { createTask, listTasks, type NewTask, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
 
 /** `replay` and `POST /api/replay` (ReplayShape without the refinement, for the tool's advertised form). */
 export const ReplayShape = z.strictObject({
@@ -53,7 +55,15 @@ export const ReplayShape = z.strictObject({
     "Bulk (required without taskId): only tasks created within this window, e.g. '24h', '90m', '7d'.",
   ),
   profile: ProfileChoice.optional().describe("Bulk: only tasks that asked for this profile."),
-  fromTier: ProfileName.optional().describe("Start the replay at this ladder profile instead of the original one."),
+  fromTier: ProfileName.optional().describe(
+    "Start the replay at this ladder profile instead of what the original asked (its executor or profile); it climbs from there unless climb is false.",
+  ),
+  climb: z
+    .boolean()
+    .optional()
+    .describe(
+      "Whether a failed run of the replay climbs the ladder: true lets a direct executor run climb from its CLI's profile (as execute's profile 'auto' does); false runs the first profile only. Default: as the original asked.",
+    ),
   dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
   force: z.boolean().default(false).describe("Replay even tasks replayed before."),
   limit: z.number().int().min(1).max(100).default(20).describe("Bulk: at most this many tasks, newest first."),
@@ -91,20 +101,32 @@ async function replayedAs(db: D1Database, originalId: string): Promise<string | 
   return row?.id ?? null;
 }
 
-/** The original's params, re-validated: a row written by an older version must still be a valid input. */
-function replayInit(original: TaskRow, input: ReplayInput, instructions: string | null): TaskInit {
+/**
+ * The replay asks what the original asked — its executor, profile, climb rule, verify, budget — unless
+ * the caller says otherwise: `fromTier` starts at that profile instead (a ladder run, climbing unless
+ * `climb` is false); `climb` alone changes only the climb rule. Re-validated: a row written by an
+ * older version must still be a valid input.
+ */
+function replayInit(original: TaskRow, input: ReplayInput, instructions: string | null): NewTask {
   const budgetUsd = input.budgetUsd ?? original.budgetUsd;
-  return TaskInit.parse({
+  const executor = input.fromTier === undefined ? original.executor : null;
+  const climb = input.climb ?? (input.fromTier === undefined ? original.climb : true);
+  // A direct run that climbs is what execute makes of executor + profile 'auto'; one that does not
+  // names no profile. Anything else starts where it was asked to.
+  const profile = executor ? (climb ? AUTO : undefined) : (input.fromTier ?? original.profile);
+  const init = TaskInit.parse({
     // The instructions as a human retry hands them to the agent; the spec stays on the row (setSpec).
     prompt: composePrompt(original.prompt, null, instructions ?? undefined),
     repo: original.repo,
     ...(original.ref ? { ref: original.ref } : {}),
-    profile: input.fromTier ?? original.profile,
+    ...(executor ? { executor } : {}),
+    ...(profile ? { profile } : {}),
     verbosity: original.verbosity,
     ...(original.verify ? { verify: original.verify } : {}),
     ...(budgetUsd ? { budgetUsd } : {}),
     kind: original.kind,
   });
+  return { ...init, climb };
 }
 
 const ALREADY = "already replayed (use force to replay again)";
@@ -126,9 +148,7 @@ async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
  */
 async function createReplayTask(
   env: Env,
-  original: TaskRow,
-  init: TaskInit,
-  replayKey: string,
+  { original, init, replayKey }: { original: TaskRow; init: NewTask; replayKey: string },
   now: number,
 ): Promise<string> {
   let id: string;
@@ -162,9 +182,7 @@ async function forgetIfNeverStarted(env: Env, taskId: string): Promise<void> {
 /** Terminate (when asked to) → record → new task → its instance → record. Returns the new task id. */
 async function startReplay(
   env: Env,
-  original: TaskRow,
-  input: ReplayInput,
-  live: LiveInstance | null,
+  { original, input, live }: { original: TaskRow; input: ReplayInput; live: LiveInstance | null },
   now: number,
 ): Promise<string> {
   const instructions = await lastInstructions(env.DB, original.id);
@@ -196,7 +214,7 @@ async function startReplay(
     ]);
   }
   const key = await nextReplayKey(env.DB, original, input.force);
-  const newTaskId = await createReplayTask(env, original, init, key, now);
+  const newTaskId = await createReplayTask(env, { original, init, replayKey: key }, now);
   await d.insert(decisions).values({
     id: newId("d", now),
     taskId: original.id,
@@ -206,7 +224,9 @@ async function startReplay(
     data: {
       newTaskId,
       replayKey: key,
-      profile: init.profile,
+      ...(init.executor ? { executor: init.executor } : {}),
+      profile: init.profile ?? AUTO,
+      climb: init.climb,
       ...(init.budgetUsd ? { budgetUsd: init.budgetUsd } : {}),
       spec: original.spec !== null,
       instructions: instructions !== null,
@@ -282,7 +302,7 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
       continue;
     }
     try {
-      const newTaskId = await startReplay(env, original, input, live, now);
+      const newTaskId = await startReplay(env, { original, input, live }, now);
       items.push({ originalId: original.id, newTaskId, status: "started" });
     } catch (err) {
       // A concurrent identical replay won the unique replay_key: the same outcome as "done before".

@@ -92,6 +92,11 @@ export const TaskFilter = z.strictObject({
 export type TaskFilter = z.infer<typeof TaskFilter>;
 
 export interface NewTask extends TaskInit {
+  /**
+   * Whether a failed run climbs the ladder, when not derived from executor and profile (a replay
+   * repeats its original's rule, or the one it is given).
+   */
+  climb?: boolean;
   /** A task this one replays: it joins that task's chain (one shared budget). */
   replayOf?: string;
   replayKey?: string;
@@ -118,7 +123,7 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
     profile: input.profile ?? AUTO,
     executor: input.executor ?? null,
     // A direct run stays on its CLI unless the caller asked the ladder to take over (profile auto).
-    climb: input.executor === undefined || input.profile === AUTO,
+    climb: input.climb ?? (input.executor === undefined || input.profile === AUTO),
     verbosity: input.verbosity,
     verify: input.verify ?? null,
     budgetUsd: input.budgetUsd ?? null,
