@@ -19,7 +19,8 @@ export const monthScope = (now: number): string => `month:${new Date(now).toISOS
 
 /**
  * Thresholds are inclusive: reaching the limit trips the breaker ($2.00 warns, $1.99 does not). Spend
- * is a sum of REALs, so compare with a micro-dollar tolerance: 0.7 + 1.3 must count as $2.00.
+ * is a sum of REALs, so compare with a micro-dollar tolerance: 0.7 + 1.3 must count as $2.00 (and
+ * below a micro-dollar a difference between two totals is rounding, not drift).
  */
 export const TOLERANCE_USD = 1e-6;
 const reached = (spentUsd: number, limitUsd: number): boolean => spentUsd + TOLERANCE_USD >= limitUsd;

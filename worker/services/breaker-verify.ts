@@ -9,11 +9,8 @@ import type { BreakerVerification, SpendCheck } from "@vault-mcp/contract";
 import { and, count, gte, lt, ne } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { stages } from "../../schema/index.ts";
-import { dayScope, monthScope, type SpendRow, spendRows } from "../../workflows/breakers.ts";
+import { dayScope, monthScope, type SpendRow, spendRows, TOLERANCE_USD } from "../../workflows/breakers.ts";
 import { type Db, total } from "../../workflows/d1.ts";
-
-/** Spend is a sum of REALs: below a micro-dollar a difference is rounding, not drift. */
-export const DRIFT_TOLERANCE_USD = 1e-6;
 
 interface Period {
   scope: string;
@@ -59,7 +56,7 @@ export function compare(
     diffUsd,
     recordedRuns,
     computedRuns: computed.runs,
-    drift: Math.abs(diffUsd) > DRIFT_TOLERANCE_USD || recordedRuns !== computed.runs,
+    drift: Math.abs(diffUsd) > TOLERANCE_USD || recordedRuns !== computed.runs,
   };
 }
 
@@ -81,7 +78,7 @@ export async function verifyBreakers(db: D1Database, now: number): Promise<Break
   );
   return {
     checkedAt: now,
-    toleranceUsd: DRIFT_TOLERANCE_USD,
+    toleranceUsd: TOLERANCE_USD,
     day: dayCheck,
     month: monthCheck,
     drift: dayCheck.drift || monthCheck.drift,

@@ -17,8 +17,8 @@ import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workf
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
 
 /** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
-export const MAX_WAIT_SECONDS = 45;
-export const DEFAULT_WAIT_SECONDS = 20;
+const MAX_WAIT_SECONDS = 45;
+const DEFAULT_WAIT_SECONDS = 20;
 
 /**
  * Input of the `execute` tool and `POST /api/execute`: a new task's fields (as `workflow init` takes

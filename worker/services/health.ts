@@ -5,8 +5,7 @@ import type { Config } from "../../core/config.ts";
 import { type ConfigError, describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 type Health = HealthView;
 
@@ -47,7 +46,7 @@ export function setHealthFetch(f: Fetch | null): void {
 }
 
 /** Short: a health probe that hangs on a dead VM would make /health itself look dead. */
-export const EXECUTOR_PROBE_TIMEOUT_MS = 2000;
+const EXECUTOR_PROBE_TIMEOUT_MS = 2000;
 
 async function checkExecutor(config: Config): Promise<Health["executor"]> {
   const started = Date.now();

@@ -77,7 +77,7 @@ export const TaskClose = z.strictObject({
 export type TaskClose = z.infer<typeof TaskClose>;
 
 /** A time window as text: `90m`, `24h`, `7d`. Advertised as is in tool schemas (no transform there). */
-export const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
+const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
 /** `24h`, `90m`, `7d` → milliseconds. */
 export const Since = SinceText.transform(
   (s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"],
@@ -141,7 +141,7 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
   return created;
 }
 
-export async function getTask(db: D1Database, id: string): Promise<TaskRow | null> {
+async function getTask(db: D1Database, id: string): Promise<TaskRow | null> {
   const [row] = await drizzle(db).select().from(tasks).where(eq(tasks.id, id)).limit(1);
   return row ?? null;
 }

@@ -29,7 +29,7 @@ export function flagsFor(taskCostUsd: number, t: BreakerThresholds, monthFlagged
 }
 
 /** Pure: block (the day) wins over halt (the task), which wins over warn. */
-export function breakerVerdict(
+function breakerVerdict(
   snapshot: BreakerSnapshot,
   taskCostUsd: number,
   t: BreakerThresholds,
@@ -45,7 +45,7 @@ export interface BreakerCheckInput {
 }
 
 /** Profiles cooling down now, with when each cooldown ends (model_stats is a small table). */
-export function coolingProfiles(d: Db, now: number) {
+function coolingProfiles(d: Db, now: number) {
   return d
     .select({ profile: modelStats.profile, until: max(modelStats.cooldownUntil) })
     .from(modelStats)

@@ -20,7 +20,7 @@ export interface Written {
   errorMessage: string | null;
 }
 
-export const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
+const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
 
 /**
  * The model_stats row of the stage's profile and kind: one more run, and the failure streak that
