@@ -97,6 +97,7 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
       // dashboard and to getTaskState), but first one best-effort step marks the task failed so the row
       // does not claim `running` forever. If D1 is still down that step fails too; the error stands.
       const message = describe(err).slice(0, 1000);
+      log("error", "workflow_failed", { taskId: p.taskId, error: message });
       try {
         await step.do("fail", FAIL_STEP, () => failTask(this.env.DB, p.taskId, message, Date.now()));
       } catch (stepErr) {

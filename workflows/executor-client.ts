@@ -67,6 +67,7 @@ function safeJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
+    // Not JSON: the callers answer null as a bad answer or a bare HTTP status.
     return null;
   }
 }

@@ -14,6 +14,7 @@ import { stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { ExecuteParams } from "../../workflows/params.ts";
 import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { instanceStatus } from "./instances.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
 
 /** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
@@ -246,13 +247,12 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write
     // either; surface that as failed, never as running forever.
-    const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch(() => null);
-    const status = instance ? await instance.status().catch(() => null) : null;
-    if (status?.status === "errored" || status?.status === "terminated") {
+    const status = await instanceStatus(env, taskId);
+    if (status === "errored" || status === "terminated") {
       outcome.status = "failed";
       outcome.error =
         task.error ??
-        `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
+        `the workflow instance ${status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
       return outcome;
     }
     const done = recent.reverse();

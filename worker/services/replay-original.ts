@@ -6,9 +6,10 @@
 
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { AppError, describe } from "../../core/errors.ts";
+import { AppError } from "../../core/errors.ts";
 import type { TaskRow } from "../../schema/index.ts";
 import { decisions } from "../../schema/index.ts";
+import { isInstanceMissing } from "./instances.ts";
 
 type Status = InstanceStatus["status"];
 
@@ -30,7 +31,7 @@ export async function liveInstance(env: Env, taskId: string): Promise<LiveInstan
   try {
     instance = await env.EXECUTE_WORKFLOW.get(taskId);
   } catch (err) {
-    if (/not.found/i.test(describe(err))) return null;
+    if (isInstanceMissing(err)) return null;
     throw new AppError("conflict", `could not read the workflow instance of '${taskId}'; retry`, { cause: err });
   }
   const { status } = await instance.status().catch((err: unknown) => {
@@ -55,6 +56,7 @@ export async function terminateInstance(taskId: string, live: LiveInstance): Pro
   try {
     await live.instance.terminate();
   } catch (err) {
+    // Unreadable counts as not ended: the terminate error below is the one to report.
     const after = await live.instance.status().catch(() => null);
     if (after && ENDED.has(after.status)) return;
     throw new AppError("conflict", `could not terminate the workflow instance of '${taskId}'; retry`, { cause: err });

@@ -26,13 +26,14 @@ import { and, count, eq, isNotNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { getConfig } from "../../core/config.ts";
-import { AppError, describe } from "../../core/errors.ts";
+import { AppError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { composePrompt } from "../../workflows/prompt.ts";
 import { toWireError } from "../errors.ts";
 import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
+import { isInstanceMissing } from "./instances.ts";
 import {
   type LiveInstance,
   lastInstructions,
@@ -171,7 +172,8 @@ async function createReplayTask(
 async function forgetIfNeverStarted(env: Env, taskId: string): Promise<void> {
   const started = await env.EXECUTE_WORKFLOW.get(taskId).then(
     () => true,
-    (err: unknown) => !/not.found/i.test(describe(err)),
+    // Anything but "no such instance" may mean it exists: keep the row rather than orphan an instance.
+    (err: unknown) => !isInstanceMissing(err),
   );
   if (!started)
     await drizzle(env.DB)
