@@ -133,14 +133,15 @@ describe("dispatch and poll", () => {
   });
 
   it("buildJobRequest: jobKey = <task>:<attempt>, callbackUrl, the remaining budget; same inputs → same body", () => {
-    const a = buildJobRequest({
+    const request = {
       params: { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
       prompt: "Fix it",
-      profile: "sonnet",
+      profile: "sonnet" as const,
       attempt: 3,
       config: CONFIG,
       budgetLeftUsd: 1.25,
-    });
+    };
+    const a = buildJobRequest(request);
     expect(a).toEqual({
       jobKey: "t-x:3",
       profile: "sonnet",
@@ -153,27 +154,13 @@ describe("dispatch and poll", () => {
       callbackUrl: "https://vault.example/api/callback/t-x",
       maxBudgetUsd: 1.25,
     });
-    expect(
-      buildJobRequest({
-        params: { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
-        prompt: "Fix it",
-        profile: "sonnet",
-        attempt: 3,
-        config: CONFIG,
-        budgetLeftUsd: 1.25,
-      }),
-    ).toEqual(a);
+    expect(buildJobRequest({ ...request, params: { ...params("t-x"), verify: ["npm", "test"], ref: "main" } })).toEqual(
+      a,
+    );
     // Nothing left (or less than the smallest budget the contract takes) still sends a valid request.
-    expect(
-      buildJobRequest({
-        params: params("t-x"),
-        prompt: "Fix it",
-        profile: "sonnet",
-        attempt: 3,
-        config: CONFIG,
-        budgetLeftUsd: -0.5,
-      }).maxBudgetUsd,
-    ).toBe(MIN_BUDGET_USD);
+    expect(buildJobRequest({ ...request, params: params("t-x"), budgetLeftUsd: -0.5 }).maxBudgetUsd).toBe(
+      MIN_BUDGET_USD,
+    );
     expect(jobKeyFor("t-x", 1)).toBe("t-x:1");
   });
 
