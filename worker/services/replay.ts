@@ -8,7 +8,7 @@
  * would wake next to its replay: such tasks are skipped unless `includeWaiting`, which terminates
  * the original instance first (and records that). A replay carries the original's spec, and the
  * instructions of its last human decision in its prompt (as a human retry passes them), and asks
- * what the original asked (replayInit).
+ * what the original asked (replayInit in replay-original.ts).
  */
 
 import {
@@ -30,7 +30,6 @@ import { AppError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-import { composePrompt } from "../../workflows/prompt.ts";
 import { toWireError } from "../errors.ts";
 import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
 import { isInstanceMissing } from "./instances.ts";
@@ -38,6 +37,7 @@ import {
   type LiveInstance,
   lastInstructions,
   liveInstance,
+  replayInit,
   terminateInstance,
   waitingReason,
 } from "./replay-original.ts";
@@ -100,34 +100,6 @@ async function replayedAs(db: D1Database, originalId: string): Promise<string | 
     .where(eq(tasks.replayKey, firstKey(originalId)))
     .limit(1);
   return row?.id ?? null;
-}
-
-/**
- * The replay asks what the original asked — its executor, profile, climb rule, verify, budget — unless
- * the caller says otherwise: `fromTier` starts at that profile instead (a ladder run, climbing unless
- * `climb` is false); `climb` alone changes only the climb rule. Re-validated: a row written by an
- * older version must still be a valid input.
- */
-function replayInit(original: TaskRow, input: ReplayInput, instructions: string | null): NewTask {
-  const budgetUsd = input.budgetUsd ?? original.budgetUsd;
-  const executor = input.fromTier === undefined ? original.executor : null;
-  const climb = input.climb ?? (input.fromTier === undefined ? original.climb : true);
-  // A direct run that climbs is what execute makes of executor + profile 'auto'; one that does not
-  // names no profile. Anything else starts where it was asked to.
-  const profile = executor ? (climb ? AUTO : undefined) : (input.fromTier ?? original.profile);
-  const init = TaskInit.parse({
-    // The instructions as a human retry hands them to the agent; the spec stays on the row (setSpec).
-    prompt: composePrompt(original.prompt, null, instructions ?? undefined),
-    repo: original.repo,
-    ...(original.ref ? { ref: original.ref } : {}),
-    ...(executor ? { executor } : {}),
-    ...(profile ? { profile } : {}),
-    verbosity: original.verbosity,
-    ...(original.verify ? { verify: original.verify } : {}),
-    ...(budgetUsd ? { budgetUsd } : {}),
-    kind: original.kind,
-  });
-  return { ...init, climb };
 }
 
 const ALREADY = "already replayed (use force to replay again)";
