@@ -17,13 +17,17 @@ export function seeded(seed: string): () => number {
   };
 }
 
+/** A standard normal draw (Box–Muller; 1 − u keeps the logarithm finite). */
+export function normal(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
 /** Marsaglia & Tsang (2000), for shape k ≥ 1 (the chooser's Beta(1, 1) prior plus counts). */
 function gamma(k: number, rand: () => number): number {
   const d = k - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {
-    // Box–Muller; 1 − u keeps the logarithm finite.
-    const x = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const x = normal(rand);
     const v = (1 + c * x) ** 3;
     if (v > 0 && Math.log(1 - rand()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
   }

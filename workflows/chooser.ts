@@ -13,7 +13,7 @@
  * rung without data is priced from the price list. A rung above the usual start is mostly measured
  * after the rungs below failed, on the harder tasks: exactly what a climb meets. (Counting first
  * runs apart, to estimate each rung as a start, was tried: it cost more per solved task in the
- * benchmark, $2.27 against $2.06, by exploring high starts that rarely pay; model_stats needs no
+ * benchmark, about 10 % more, by exploring high starts that rarely pay; model_stats needs no
  * such columns.)
  *
  * Objective. A start is worth its extra spend only if each extra task it solves costs less than λ,
@@ -29,8 +29,8 @@
  *     when it then succeeds its posterior recovers; a rung that keeps failing is tried less and less;
  *   - the objective is any function of the rates (a climb, a ratio): sampling needs no confidence
  *     bound for it. Optimistic bounds were tried on the benchmark: a KL-UCB bound on every rate
- *     explored too much ($3.17 per solved task), one on the start's rate alone did better ($2.26)
- *     but not as well as sampling ($2.01; 20 seeds, when this was written);
+ *     explored too much ($3.29 per solved task), one on the start's rate alone did better ($2.33)
+ *     but not as well as sampling ($2.09; 20 seeds, when this was written);
  *   - exploring is priced: opus is drawn as the start only if its drawn success would make it
  *     cheaper than the rest, so cheap rungs are retried often and opus rarely.
  * A kind with no runs at all starts at the first ready rung: the seed ladder's order.
