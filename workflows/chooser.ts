@@ -94,6 +94,8 @@ export interface ChooserRow {
 export interface ChooserChoice {
   kind: string;
   start: Rung;
+  /** The start under the estimates alone, without the draws (what `workflow_query chooser` shows as the pick). */
+  bestKnown: Rung;
   /** With `ceiling`: the last rung to try before a human. */
   stopAfter?: ProfileName;
   /** cold: no runs of the kind; stats: the best estimate; explore: a draw favoured a less known rung; none: nothing ready. */
@@ -215,7 +217,14 @@ export function chooseStart(input: ChooserInput): ChooserChoice {
     if (!profiles.includes(r)) profiles.push(r);
   }
   if (profiles.length === 0)
-    return { kind, start: HUMAN, basis: "none", table: [], explanation: "no model rung is ready: a human decides" };
+    return {
+      kind,
+      start: HUMAN,
+      bestKnown: HUMAN,
+      basis: "none",
+      table: [],
+      explanation: "no model rung is ready: a human decides",
+    };
 
   const models = profiles.map((p) => model(p, input));
   const ceiling = input.ceiling === true && input.worthUsd !== undefined;
@@ -238,7 +247,12 @@ export function chooseStart(input: ChooserInput): ChooserChoice {
       ...(ceiling ? { stopAfter: models[stop]?.profile } : {}),
     };
   });
-  const common = { kind, table, ...(lambda === undefined ? {} : { lambdaUsd: lambda }) };
+  const common = {
+    kind,
+    bestKnown: (table[known.best] as ChooserRow).profile,
+    table,
+    ...(lambda === undefined ? {} : { lambdaUsd: lambda }),
+  };
   const first = table[0] as ChooserRow;
   if (models.every((m) => m.runs === 0))
     return {

@@ -107,7 +107,7 @@ describe("chooseStart", () => {
     expect(startCounts({ kind: "easy", ladder: LADDER, stats: EASY, overall: OVERALL })).toEqual({ deepseek: 300 });
 
     const h = chooseStart({ kind: "hard", ladder: LADDER, stats: HARD, overall: OVERALL, seed: "t-1" });
-    expect(h).toMatchObject({ start: "consensus", basis: "stats", lambdaUsd: 2 });
+    expect(h).toMatchObject({ start: "consensus", bestKnown: "consensus", basis: "stats", lambdaUsd: 2 });
     // deepseek's climb is cheaper per solved task, but what its extra solves cost is above the average.
     expect(h.explanation).toBe(
       "chose consensus for kind hard: 19 % of 16 runs, $16.91 per solved task; deepseek $14.19, but its extra solves would cost $13.15 each, over $2.00, the cost per solved task overall",
@@ -128,6 +128,14 @@ describe("chooseStart", () => {
     const ladder: Rung[] = ["gemini-pro", "sonnet"];
     const early = { "gemini-pro": row(3, 0, 0.6), sonnet: row(20, 17, 1.2) };
     const once = startCounts({ kind: "refactor", ladder, stats: early }, 1000)["gemini-pro"] ?? 0;
+    expect(chooseStart({ kind: "refactor", ladder, stats: early, seed: "t" }).bestKnown).toBe("sonnet");
+    const explored = Array.from({ length: 100 }, (_, i) =>
+      chooseStart({ kind: "refactor", ladder, stats: early, seed: `t-${i}` }),
+    ).find((c) => c.start === "gemini-pro");
+    expect(explored?.basis).toBe("explore");
+    expect(explored?.explanation).toMatch(
+      /^chose gemini-pro for kind refactor to learn more: 0 % of 3 runs, \$\d\.\d\d per solved task; best known sonnet \$\d\.\d\d$/,
+    );
     expect(once).toBeGreaterThan(50);
     expect(once).toBeLessThan(300);
 
