@@ -64,7 +64,7 @@ export function priceFor(prices: PriceTable, model: string): { price: Price; kno
 }
 
 /**
- * USD for a run's tokens, rounded to 1e-8. Tokens follow the adapters' convention (clis/common.ts):
+ * USD for a run's tokens, rounded to 1e-8. Tokens follow the convention of tokens.ts:
  * `input` excludes cached tokens. `inputIncludesCache` is for raw OpenAI/Gemini figures, whose input
  * still contains the cached tokens.
  */

@@ -29,11 +29,10 @@ import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
 import { CLAUDE_OAUTH_TOKEN_VAR } from "../profiles.ts";
+import { addTokens, anthropicTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   API_KEY_VARS,
-  addTokens,
-  anthropicTokens,
   baseResult,
   binary,
   childEnv,
@@ -45,7 +44,6 @@ import {
   message,
   noPayload,
   processFailure,
-  ZERO_TOKENS,
 } from "./common.ts";
 
 export const CLAUDE_ALLOWED_TOOLS = "Bash";

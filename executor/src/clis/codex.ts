@@ -40,9 +40,9 @@ import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract"
 import { z } from "zod";
 import type { CliAdapter, CliRunInput, ProcessOutcome } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { addTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CODEX_USAGE_LOG } from "../usage/session-logs.ts";
 import {
-  addTokens,
   baseResult,
   binary,
   childEnv,
@@ -52,10 +52,8 @@ import {
   kindFromMessage,
   message,
   noPayload,
-  openAiTokens,
   processFailure,
   stderrReason,
-  ZERO_TOKENS,
 } from "./common.ts";
 
 /** The variable our provider reads the key from (the profile gives it as CODEX_API_KEY). */

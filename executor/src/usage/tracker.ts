@@ -6,8 +6,8 @@
 import { open, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { Tokens } from "@vault-mcp/contract";
-import { addTokens, ZERO_TOKENS } from "../clis/common.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { addTokens, ZERO_TOKENS } from "../tokens.ts";
 import { type ModelTokens, sumByModel, type UsageLog, type UsageReader } from "./session-logs.ts";
 
 /** Read at most this much of one file per poll, so a burst of output cannot balloon memory. */
