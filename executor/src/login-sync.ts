@@ -34,14 +34,19 @@ export async function copyLogin(files: LoginFiles, loginHome: string, home: stri
   return copied;
 }
 
+export interface WriteBackOptions {
+  files: LoginFiles;
+  /** What copyLogin copied into the run's home. */
+  copy: LoginCopy;
+  loginHome: string;
+  /** The run's home. */
+  home: string;
+  /** The identity the run's home belongs to (null: the executor's own). */
+  owner: HomeOwner | null;
+}
+
 /** Writes back what the CLI changed in its copies; returns the login files that were updated. */
-export async function writeBackLogin(
-  files: LoginFiles,
-  copy: LoginCopy,
-  loginHome: string,
-  home: string,
-  owner: HomeOwner | null,
-): Promise<string[]> {
+export async function writeBackLogin({ files, copy, loginHome, home, owner }: WriteBackOptions): Promise<string[]> {
   const updated: string[] = [];
   for (const f of files.files) {
     const before = copy.get(f.login);

@@ -180,13 +180,13 @@ export function makeClaude(prices: PriceTable): CliAdapter {
       const failed = processFailure("claude", outcome);
       const parsed = ClaudeResult.safeParse(lastJsonObject(outcome.stdout));
       if (!parsed.success)
-        return failedResult(
-          "claude",
+        return failedResult({
+          cli: "claude",
           outcome,
-          ctx.model,
-          "reported",
-          failed ?? noPayload("claude", outcome, "result JSON"),
-        );
+          model: ctx.model,
+          costSource: "reported",
+          error: failed ?? noPayload("claude", outcome, "result JSON"),
+        });
       const r = parsed.data;
       const tokens = tokensOf(r);
       const error = failed ?? errorOf(r);

@@ -219,7 +219,13 @@ export function makeCodex(prices: PriceTable): CliAdapter {
     parse(outcome, ctx): RunResult {
       const s = scan(outcome.stdout);
       if (s.events === 0 && !processFailure("codex", outcome))
-        return failedResult("codex", outcome, ctx.model, "computed", noPayload("codex", outcome, "JSONL events"));
+        return failedResult({
+          cli: "codex",
+          outcome,
+          model: ctx.model,
+          costSource: "computed",
+          error: noPayload("codex", outcome, "JSONL events"),
+        });
       const tokens = s.tokens ?? { ...ZERO_TOKENS };
       const error = errorOf(outcome, s);
       return {

@@ -122,15 +122,24 @@ export function baseResult(
   };
 }
 
+export interface FailedResultInput {
+  cli: CliName;
+  outcome: ProcessOutcome;
+  model: string;
+  costSource: RunResult["costSource"];
+  error: RunError;
+  sessionId?: string | null;
+}
+
 /** A failed run with no usable payload (no tokens, no cost). */
-export function failedResult(
-  cli: CliName,
-  outcome: ProcessOutcome,
-  model: string,
-  costSource: RunResult["costSource"],
-  error: RunError,
-  sessionId: string | null = null,
-): RunResult {
+export function failedResult({
+  cli,
+  outcome,
+  model,
+  costSource,
+  error,
+  sessionId = null,
+}: FailedResultInput): RunResult {
   return {
     ...baseResult(cli, outcome, model),
     ok: false,

@@ -69,6 +69,20 @@ export interface RunnerDeps {
   sandbox?: AgentSandbox | null;
 }
 
+/** One side of a job: the job's only run, or one of a consensus's two. */
+interface SideRun {
+  jobId: string;
+  req: JobRequest;
+  side: ResolvedSide;
+  /** Appended to the job id for the side's worktree and home: "" alone, "-a"/"-b" in a consensus. */
+  suffix: string;
+  signal: AbortSignal;
+  /** The side's share of the job's maxBudgetUsd. */
+  budgetUsd: number | undefined;
+  /** Collect per-file diffs (a consensus compares them). */
+  diffs: boolean;
+}
+
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export class JobRunner {
@@ -137,7 +151,15 @@ export class JobRunner {
       const budget = req.maxBudgetUsd === undefined ? undefined : req.maxBudgetUsd / sides.length;
       const outcomes = await Promise.all(
         sides.map((side, i) =>
-          this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus),
+          this.runSide({
+            jobId,
+            req,
+            side,
+            suffix: consensus ? `-${"ab"[i]}` : "",
+            signal,
+            budgetUsd: budget,
+            diffs: consensus,
+          }),
         ),
       );
       result = buildResult(req, outcomes, this.compress, this.compareRuns);
@@ -148,7 +170,12 @@ export class JobRunner {
       status = signal.aborted ? "interrupted" : "failed";
       result = null;
     }
-    store.finish(jobId, status, result, this.now().toISOString(), Boolean(req.callbackUrl));
+    store.finish(jobId, {
+      status,
+      result,
+      finishedAt: this.now().toISOString(),
+      callbackOwed: Boolean(req.callbackUrl),
+    });
     log("info", "job_finished", {
       jobId,
       status,
@@ -216,15 +243,7 @@ export class JobRunner {
     return profileReadiness(p, { env, loginsDir: config.LOGINS_DIR, found });
   }
 
-  private async runSide(
-    jobId: string,
-    req: JobRequest,
-    side: ResolvedSide,
-    suffix: string,
-    signal: AbortSignal,
-    budgetUsd: number | undefined,
-    diffs: boolean,
-  ): Promise<SideOutcome> {
+  private async runSide({ jobId, req, side, suffix, signal, budgetUsd, diffs }: SideRun): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     // Before a slot, a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
     const ready = await this.readinessOf(side);
@@ -280,7 +299,7 @@ export class JobRunner {
       const overBudget = new AbortController();
       const monitor =
         budgetUsd !== undefined && tracker && !adapter.stopsAtBudget
-          ? watchBudget(tracker, this.deps.prices, budgetUsd, () => overBudget.abort())
+          ? watchBudget({ tracker, prices: this.deps.prices, budgetUsd, onOver: () => overBudget.abort() })
           : null;
       const outcome = await run({
         argv: inv.argv,
@@ -306,8 +325,8 @@ export class JobRunner {
       if (login && loginCopy) {
         // Before verify runs in the same home: only what the CLI itself refreshed goes back.
         await lease?.reap();
-        await writeBackLogin(login, loginCopy, loginDir, home, lease).catch((err: unknown) =>
-          log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
+        await writeBackLogin({ files: login, copy: loginCopy, loginHome: loginDir, home, owner: lease }).catch(
+          (err: unknown) => log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
         );
         releaseLogin?.();
         releaseLogin = null;
@@ -315,7 +334,14 @@ export class JobRunner {
       if (tracker) result = await this.withLoggedUsage(result, tracker, home, lease);
       const verify =
         req.verify && result.ok
-          ? await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
+          ? await runVerify({
+              runProcess: run,
+              command: req.verify,
+              cwd: wt.path,
+              home,
+              timeoutMs: config.VERIFY_TIMEOUT_MS,
+              signal,
+            })
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
       ok = result.ok && (verify?.ok ?? true);

@@ -51,13 +51,18 @@ async function nft(runProcess: RunProcess, bin: string, script: string): Promise
 }
 
 /** True when the rules are in place; a failure is logged and leaves the network unfiltered. */
-export async function applyFirewall(
-  runProcess: RunProcess,
-  bin: string,
-  table: string,
-  uids: readonly number[],
-  executorPort: number | null,
-): Promise<boolean> {
+export interface FirewallOptions {
+  runProcess: RunProcess;
+  /** The nft executable. */
+  bin: string;
+  table: string;
+  /** The agent identities' uids the rules apply to. */
+  uids: readonly number[];
+  /** The executor's own port, which the agents may not reach (null: none yet). */
+  executorPort: number | null;
+}
+
+export async function applyFirewall({ runProcess, bin, table, uids, executorPort }: FirewallOptions): Promise<boolean> {
   const error = await nft(runProcess, bin, ruleset(table, uids, executorPort));
   if (error !== null) log("warn", "agent_firewall_failed", { table, error });
   return error === null;

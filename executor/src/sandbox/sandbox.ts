@@ -243,7 +243,13 @@ export class AgentSandbox {
   async #applyFirewall(port: number | null): Promise<void> {
     if (!this.#nft) return;
     const uids = this.identities.map((i) => i.uid);
-    this.#firewall = await applyFirewall(this.#tools.runProcess, this.#nft, this.#table(), uids, port);
+    this.#firewall = await applyFirewall({
+      runProcess: this.#tools.runProcess,
+      bin: this.#nft,
+      table: this.#table(),
+      uids,
+      executorPort: port,
+    });
   }
 
   /** Per identity, for the worktree manager's sweep (a tree found on disk goes back to its group's slot). */

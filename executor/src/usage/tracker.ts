@@ -89,17 +89,27 @@ export interface BudgetMonitor {
 /** How often a run's session logs are read against its budget. */
 export const BUDGET_POLL_MS = 250;
 
+export interface WatchBudgetOptions {
+  tracker: UsageTracker;
+  prices: PriceTable;
+  budgetUsd: number;
+  /** Called once, with the cost that passed the budget. */
+  onOver: (costUsd: number) => void;
+  /** Default BUDGET_POLL_MS. */
+  everyMs?: number;
+}
+
 /**
  * Calls `onOver` once when the run's logged usage, priced, passes `budgetUsd`. A poll may finish
  * after stop() (a slow disk): its answer is then ignored, never acted on.
  */
-export function watchBudget(
-  tracker: UsageTracker,
-  prices: PriceTable,
-  budgetUsd: number,
-  onOver: (costUsd: number) => void,
+export function watchBudget({
+  tracker,
+  prices,
+  budgetUsd,
+  onOver,
   everyMs = BUDGET_POLL_MS,
-): BudgetMonitor {
+}: WatchBudgetOptions): BudgetMonitor {
   let over: number | null = null;
   let stopped = false;
   const check = async () => {

@@ -94,7 +94,13 @@ describe("UsageTracker", () => {
     const file = path.join(h, ".claude", "projects", "-repo", "s.jsonl");
     const t = new UsageTracker(CLAUDE_USAGE_LOG, h, "sonnet");
     const calls: number[] = [];
-    const m = watchBudget(t, loadPrices(), 1, (c) => calls.push(c), 10);
+    const m = watchBudget({
+      tracker: t,
+      prices: loadPrices(),
+      budgetUsd: 1,
+      onOver: (c) => calls.push(c),
+      everyMs: 10,
+    });
     append(file, claudeLine("m1", "claude-sonnet-5-5", 100_000, 0)); // $0.30
     await new Promise((r) => setTimeout(r, 60));
     expect(calls).toEqual([]);
