@@ -165,6 +165,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         adapters,
         prices,
         retentionDays: config.JOB_RETENTION_DAYS,
+        unknownCostUsd: config.UNKNOWN_COST_USD,
         recovered,
         ...(sandbox ? { slots: sandbox.slots() } : {}),
       };

@@ -28,7 +28,8 @@ import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profile
 import { loginHome, profileReadiness } from "../readiness.ts";
 import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
 import type { AgentSandbox } from "../sandbox/sandbox.ts";
-import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
+import { costBound, readUsage, reportedUsage, settleCost, sideBudget, wasKilled } from "../usage/killed-run.ts";
+import { UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
 import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
 import { type JobStore, toView } from "./store.ts";
@@ -45,6 +46,7 @@ export type RunnerConfig = Pick<
   | "CODEX_BIN"
   | "GEMINI_BIN"
   | "LOGINS_DIR"
+  | "UNKNOWN_COST_USD"
 >;
 
 export interface RunnerDeps {
@@ -148,7 +150,7 @@ export class JobRunner {
       const sides = this.sidesFor(req);
       const consensus = sides.length > 1;
       // Both sides of a consensus run at once, so each gets an equal share of what is left.
-      const budget = req.maxBudgetUsd === undefined ? undefined : req.maxBudgetUsd / sides.length;
+      const budget = sideBudget(req, sides.length);
       const outcomes = await Promise.all(
         sides.map((side, i) =>
           this.runSide({
@@ -299,7 +301,13 @@ export class JobRunner {
       const overBudget = new AbortController();
       const monitor =
         budgetUsd !== undefined && tracker && !adapter.stopsAtBudget
-          ? watchBudget({ tracker, prices: this.deps.prices, budgetUsd, onOver: () => overBudget.abort() })
+          ? watchBudget({
+              tracker,
+              prices: this.deps.prices,
+              budgetUsd,
+              onOver: () => overBudget.abort(),
+              onPollFailed: (err) => log("warn", "budget_poll_failed", { jobId, cli: side.cli, error: errText(err) }),
+            })
           : null;
       const outcome = await run({
         argv: inv.argv,
@@ -331,7 +339,15 @@ export class JobRunner {
         releaseLogin?.();
         releaseLogin = null;
       }
-      if (tracker) result = await this.withLoggedUsage(result, tracker, home, lease);
+      result = await this.settleCost({
+        jobId,
+        run: result,
+        killed: wasKilled(outcome),
+        tracker,
+        home,
+        owner: lease,
+        boundUsd: costBound(budgetUsd, config.UNKNOWN_COST_USD),
+      });
       const verify =
         req.verify && result.ok
           ? await runVerify({
@@ -374,23 +390,35 @@ export class JobRunner {
   /**
    * A run that reported no usage (killed by a timeout, the budget or a shutdown; claude's result JSON
    * and codex's turn.completed come only at the end) still spent what its session log shows: that
-   * usage, priced with our table, is its cost, so the Worker can count it.
+   * usage, priced, is its cost. A killed run whose log gives nothing is counted at its bound
+   * (usage/killed-run.ts), so the Worker never counts it as free.
    */
-  private async withLoggedUsage(
-    run: RunResult,
-    tracker: UsageTracker,
-    home: string,
-    owner: HomeOwner | null,
-  ): Promise<RunResult> {
-    const reported = run.tokens.input + run.tokens.output + run.tokens.cacheRead + run.tokens.cacheWrite;
-    if (reported > 0 && run.costUsd > 0) return run;
-    // As an agent identity the CLI may have kept its log to itself (claude writes it 0600).
-    await owner?.fixPermissions(home).catch(() => undefined);
-    const usage = await tracker.poll().catch(() => []);
-    if (usage.length === 0) return run;
-    const costUsd = priceUsage(this.deps.prices, usage);
-    if (costUsd <= run.costUsd) return run;
-    return { ...run, tokens: totalTokens(usage), costUsd, costSource: "computed" };
+  private async settleCost(s: {
+    jobId: string;
+    run: RunResult;
+    killed: boolean;
+    tracker: UsageTracker | null;
+    home: string;
+    owner: HomeOwner | null;
+    boundUsd: number;
+  }): Promise<RunResult> {
+    if (reportedUsage(s.run)) return s.run;
+    const ctx = { jobId: s.jobId, cli: s.run.cli };
+    if (s.tracker && s.owner) {
+      // As an agent identity the CLI may have kept its log to itself (claude writes it 0600).
+      try {
+        await s.owner.fixPermissions(s.home);
+      } catch (err) {
+        // The read below then fails too, and says so; the run is counted at its bound.
+        log("warn", "usage_log_permissions_failed", { ...ctx, error: errText(err) });
+      }
+    }
+    const read = await readUsage(s.tracker);
+    if (read.kind === "unreadable") log("warn", "usage_log_unreadable", { ...ctx, error: read.error });
+    const run = settleCost(s.run, { read, killed: s.killed, prices: this.deps.prices, boundUsd: s.boundUsd });
+    if (run.costSource === "bound")
+      log("warn", "run_cost_bound", { ...ctx, costUsd: run.costUsd, usageLog: read.kind });
+    return run;
   }
 
   /** The result of a job a restart cut short, from what each side's CLI had logged (null: nothing). */

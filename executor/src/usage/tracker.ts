@@ -3,9 +3,10 @@
  * since the last one and folds the complete lines into per-model usage, priced with the price table.
  * Used while a run goes (the budget monitor) and after it (a killed run's cost).
  */
-import { open, readdir } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Tokens } from "@vault-mcp/contract";
+import { isMissing, listDir } from "../fs-missing.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
 import { addTokens, ZERO_TOKENS } from "../tokens.ts";
 import { type ModelTokens, sumByModel, type UsageLog, type UsageReader } from "./session-logs.ts";
@@ -32,14 +33,17 @@ export class UsageTracker {
     this.#model = defaultModel;
   }
 
-  /** Usage so far, per model (empty when the CLI has logged none). One poll at a time. */
+  /**
+   * Usage so far, per model (empty when the CLI has logged none: no log directory or file yet). One
+   * poll at a time. Rejects when a log exists but cannot be read (permissions, I/O, not a file).
+   */
   poll(): Promise<ModelTokens[]> {
     this.#polling ??= this.#poll().finally(() => (this.#polling = null));
     return this.#polling;
   }
 
   async #poll(): Promise<ModelTokens[]> {
-    const names = await readdir(this.#root, { recursive: true }).catch(() => [] as string[]);
+    const names = await listDir(this.#root, { recursive: true });
     for (const name of names.filter((n) => this.#log.file.test(n)).sort()) {
       const file = path.join(this.#root, name);
       let f = this.#files.get(file);
@@ -53,8 +57,13 @@ export class UsageTracker {
   }
 
   async #read(file: string, f: Followed): Promise<void> {
-    const handle = await open(file, "r").catch(() => null);
-    if (!handle) return;
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(file, "r");
+    } catch (err) {
+      if (isMissing(err)) return; // listed, then removed before we opened it: nothing logged there
+      throw err;
+    }
     try {
       const size = (await handle.stat()).size;
       if (size <= f.offset) return;
@@ -95,6 +104,8 @@ export interface WatchBudgetOptions {
   budgetUsd: number;
   /** Called once, with the cost that passed the budget. */
   onOver: (costUsd: number) => void;
+  /** Called at the first poll that fails (the log exists but cannot be read); polling goes on. */
+  onPollFailed: (err: unknown) => void;
   /** Default BUDGET_POLL_MS. */
   everyMs?: number;
 }
@@ -108,6 +119,7 @@ export function watchBudget({
   prices,
   budgetUsd,
   onOver,
+  onPollFailed,
   everyMs = BUDGET_POLL_MS,
 }: WatchBudgetOptions): BudgetMonitor {
   let over: number | null = null;
@@ -119,7 +131,17 @@ export function watchBudget({
       onOver(cost);
     }
   };
-  const timer = setInterval(() => void check().catch(() => undefined), everyMs);
+  let failed = false;
+  // A poll that fails (an unreadable log) is reported once and tried again at the next tick; the
+  // run's cost is settled by its own read after it ends (usage/killed-run.ts).
+  const timer = setInterval(
+    () =>
+      void check().catch((err: unknown) => {
+        if (!failed) onPollFailed(err);
+        failed = true;
+      }),
+    everyMs,
+  );
   return {
     async stop() {
       clearInterval(timer);

@@ -140,6 +140,30 @@ describe("kill -9 and restart", () => {
     }
   });
 
+  it("a running job whose CLI had logged nothing is counted at its budget after the restart, marked bound", async () => {
+    h = harness({ LOG_LEVEL: "info" });
+    const first = await spawnExecutor(h);
+    children.push(first.child);
+    const running = JobView.parse(
+      await (await post(`${first.url}/jobs`, job({ prompt: "hang", maxBudgetUsd: 0.75 }))).json(),
+    );
+    await until(() => h?.spawns().length === 1, 10_000, "the CLI to start");
+    first.child.kill("SIGKILL");
+    await exited(first.child);
+    for (const pid of liveProcesses(h.dir)) process.kill(pid, "SIGKILL");
+    await until(() => liveProcesses(h?.dir as string).length === 0, 5_000, "the orphaned CLI to die");
+
+    const second = await spawnExecutor(h);
+    children.push(second.child);
+    const view = JobView.parse(await waitJob(second.url, running.jobId, 2_000));
+    expect(view).toMatchObject({
+      status: "interrupted",
+      result: { costUsd: 0.75, run: { error: { kind: "interrupted" }, costSource: "bound", costUsd: 0.75 } },
+    });
+    expect(view.result?.run.error?.message).toMatch(/could not be read/);
+    expect(second.output()).toMatch(/"event":"interrupted_cost_recovered".*"costSource":"bound"/);
+  });
+
   it("a second executor on the same DATA_DIR refuses to start and leaves the first one's running job alone", async () => {
     h = harness();
     const first = await spawnExecutor(h);

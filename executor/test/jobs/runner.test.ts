@@ -19,7 +19,9 @@ import type {
 import { bodyHash } from "../../src/jobs/idempotency.ts";
 import { JobRunner, type RunnerConfig, type RunnerDeps } from "../../src/jobs/runner.ts";
 import { JobStore } from "../../src/jobs/store.ts";
+import { setLogSink } from "../../src/log.ts";
 import { loadPrices } from "../../src/pricing.ts";
+import { runProcess as realRunProcess } from "../../src/process/run.ts";
 import type { LoadedProfiles } from "../../src/profiles.ts";
 import { GEMINI_USAGE_LOG } from "../../src/usage/session-logs.ts";
 import { processOutcome } from "../clis/fixtures.ts";
@@ -47,6 +49,7 @@ const config = (): RunnerConfig => ({
   CODEX_BIN: "codex",
   GEMINI_BIN: "gemini",
   LOGINS_DIR: path.join(dir, "logins"),
+  UNKNOWN_COST_USD: 5,
 });
 
 const profiles: LoadedProfiles = {
@@ -464,6 +467,80 @@ describe("JobRunner", () => {
     expect(store.get(interrupted)).toMatchObject({
       status: "interrupted",
       result: { costUsd: 0.09, run: { ...logged, error: { kind: "interrupted" } } },
+    });
+  });
+
+  describe("a killed run whose usage log cannot be read is counted at its bound, never at $0", () => {
+    /**
+     * A real CLI stand-in: a node process that prints nothing and never ends, killed by the real
+     * runProcess at its timeout. `before` runs inside it first (as the CLI would, in its home).
+     */
+    const hangingCli =
+      (before = "") =>
+      (o: RunProcessOptions) =>
+        realRunProcess({
+          ...o,
+          argv: [process.execPath, "-e", `${before}; setInterval(() => {}, 1 << 30)`],
+          // This suite's worktrees are not on disk; the run's home is.
+          cwd: String(o.env.HOME),
+          timeoutMs: 300,
+        });
+    const lines: string[] = [];
+    beforeEach(() => setLogSink((l) => void lines.push(l)));
+    afterEach(() => {
+      setLogSink((l) => process.stdout.write(l));
+      lines.length = 0;
+    });
+    const events = () => lines.map((l) => (JSON.parse(l) as { event: string }).event);
+
+    it("a CLI that keeps no log we can read, killed by its timeout: its budget cap, marked bound", async () => {
+      const f = fakes({ cli: hangingCli() });
+      const id = submit({ maxBudgetUsd: 0.8 });
+      await f.runner.run(id, never);
+      const result = store.get(id)?.result;
+      expect(result?.run).toMatchObject({ ok: false, error: { kind: "timeout" }, costUsd: 0.8, costSource: "bound" });
+      expect(result?.run.signal).toBe("SIGTERM");
+      expect(result?.costUsd).toBe(0.8);
+      expect(events()).toContain("run_cost_bound");
+    });
+
+    it("a consensus: each side at its half of the budget; without a budget, UNKNOWN_COST_USD", async () => {
+      const f = fakes({ cli: hangingCli() });
+      const both = submit({ profile: "consensus", maxBudgetUsd: 0.8 });
+      await f.runner.run(both, never);
+      const r = store.get(both)?.result;
+      expect([r?.run.costUsd, r?.runB?.costUsd, r?.costUsd]).toEqual([0.4, 0.4, 0.8]);
+      expect([r?.run.costSource, r?.runB?.costSource]).toEqual(["bound", "bound"]);
+      const unbudgeted = submit();
+      await f.runner.run(unbudgeted, never);
+      expect(store.get(unbudgeted)?.result).toMatchObject({ costUsd: 5, run: { costSource: "bound" } });
+    });
+
+    it("a session log the disk will not read (a directory where the file is): bound, and the failure is logged", async () => {
+      const log =
+        "require('node:fs').mkdirSync(require('node:path').join(process.env.HOME, '.gemini/tmp/r/chats/session-1.jsonl'), { recursive: true })";
+      const f = fakes({ logsUsage: true, cli: hangingCli(log) });
+      const id = submit({ maxBudgetUsd: 0.8 });
+      await f.runner.run(id, never);
+      expect(store.get(id)?.result).toMatchObject({ costUsd: 0.8, run: { costSource: "bound" } });
+      const unreadable = lines.find((l) => l.includes('"usage_log_unreadable"'));
+      expect(unreadable).toMatch(/EISDIR/);
+      expect(unreadable).toContain(id);
+    });
+
+    it("a run that ended by itself reporting nothing is not a killed one: it stays at what it reported", async () => {
+      const f = fakes({
+        cli: (o) =>
+          realRunProcess({
+            ...o,
+            argv: [process.execPath, "-e", "process.exit(3)"],
+            cwd: String(o.env.HOME),
+            timeoutMs: 5_000,
+          }),
+      });
+      const id = submit({ maxBudgetUsd: 0.8 });
+      await f.runner.run(id, never);
+      expect(store.get(id)?.result?.run).toMatchObject({ exitCode: 3, costUsd: 0, costSource: "reported" });
     });
   });
 });
