@@ -31,6 +31,7 @@ import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { costBound, readUsage, reportedUsage, settleCost, sideBudget, wasKilled } from "../usage/killed-run.ts";
 import { UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
+import { WorktreeError } from "../worktree/errors.ts";
 import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
 import { type JobStore, toView } from "./store.ts";
 
@@ -86,6 +87,9 @@ interface SideRun {
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** For the log: a worktree error's detail (git's stderr, paths) is kept out of results. */
+const describeError = (err: unknown) =>
+  err instanceof WorktreeError && err.detail ? `${err.message}: ${err.detail}` : errText(err);
 
 export class JobRunner {
   /** Emits `done` with the job id when a job reaches a terminal status. */
@@ -172,12 +176,19 @@ export class JobRunner {
       status = signal.aborted ? "interrupted" : "failed";
       result = null;
     }
-    store.finish(jobId, {
-      status,
-      result,
-      finishedAt: this.now().toISOString(),
-      callbackOwed: Boolean(req.callbackUrl),
-    });
+    try {
+      store.finish(jobId, {
+        status,
+        result,
+        finishedAt: this.now().toISOString(),
+        callbackOwed: Boolean(req.callbackUrl),
+      });
+    } catch (err) {
+      // The job stays `running` in the store (a restart reads it `interrupted`); the queue logs the
+      // failure (job_run_failed). Whoever waits for the job is told it ended all the same.
+      this.events.emit("done", jobId);
+      throw err;
+    }
     log("info", "job_finished", {
       jobId,
       status,
@@ -217,6 +228,8 @@ export class JobRunner {
       this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "failed", sent.attempts);
       log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
     })()
+      // Nobody awaits a delivery, so this is its last handler; a callback not marked sent stays owed
+      // in the store and is sent again at the next start.
       .catch((err: unknown) => log("error", "callback_crashed", { jobId, error: errText(err) }))
       .finally(() => this.deliveries.delete(jobId));
     this.deliveries.set(jobId, p);
@@ -259,6 +272,7 @@ export class JobRunner {
       wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`, lease ?? undefined);
     } catch (err) {
       lease?.release();
+      log("warn", "worktree_acquire_failed", { jobId, repo: req.repo, error: describeError(err) });
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
     const adapter = adapters[side.cli];
@@ -268,6 +282,8 @@ export class JobRunner {
     let releaseLogin: (() => void) | null = null;
     let home: string | null = null;
     let ok = false;
+    // The CLI's result once it is known: what it spent survives a later failure (collect, verify).
+    let spent: RunResult | null = null;
     try {
       home = await createHome(path.join(config.DATA_DIR, "homes"), `${jobId}${suffix}`, lease);
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
@@ -320,6 +336,7 @@ export class JobRunner {
       });
       const overAt = (await monitor?.stop()) ?? null;
       let result = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      spent = result;
       // Only a run we stopped reads `budget`: one that ended by itself meanwhile keeps its own result.
       if (overAt !== null && outcome.aborted && !signal.aborted)
         result = {
@@ -333,6 +350,7 @@ export class JobRunner {
       if (login && loginCopy) {
         // Before verify runs in the same home: only what the CLI itself refreshed goes back.
         await lease?.reap();
+        // The run's result does not depend on it: the login keeps the token it had, and says so.
         await writeBackLogin({ files: login, copy: loginCopy, loginHome: loginDir, home, owner: lease }).catch(
           (err: unknown) => log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
         );
@@ -348,6 +366,7 @@ export class JobRunner {
         owner: lease,
         boundUsd: costBound(budgetUsd, config.UNKNOWN_COST_USD),
       });
+      spent = result;
       const verify =
         req.verify && result.ok
           ? await runVerify({
@@ -363,7 +382,10 @@ export class JobRunner {
       ok = result.ok && (verify?.ok ?? true);
       return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch };
     } catch (err) {
-      return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
+      log("error", "side_crashed", { jobId, cli: side.cli, error: describeError(err) });
+      const crash = failedRun(side, "crash", errText(err));
+      const run = spent ? { ...spent, ok: false, error: crash.error } : crash;
+      return { side, run, collected: EMPTY, branch: wt.branch };
     } finally {
       releaseLogin?.();
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed

@@ -71,6 +71,8 @@ function fakes(
     cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
     verify?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
     acquireFails?: boolean;
+    /** collect() fails after the CLI ran (e.g. git cannot commit). */
+    collectFails?: boolean;
     callback?: RunnerDeps["callback"];
     env?: RunnerDeps["env"];
     /** The adapter logs usage like gemini (and does not stop itself at a budget). */
@@ -92,6 +94,7 @@ function fakes(
     },
     async collect(wt, o) {
       calls.push(`collect ${path.basename(wt.path)} diffs=${String(Boolean(o?.diffs))}`);
+      if (opts.collectFails) throw new Error("git commit failed: disk full");
       return { files: [{ path: "a.txt", added: 1, deleted: 0 }], commit: "c".repeat(40), diffs: { "a.txt": "+a" } };
     },
     async release(wt, o) {
@@ -468,6 +471,36 @@ describe("JobRunner", () => {
       status: "interrupted",
       result: { costUsd: 0.09, run: { ...logged, error: { kind: "interrupted" } } },
     });
+  });
+
+  it("a failure after the CLI ran (collect) fails the job as crash but keeps what the CLI spent", async () => {
+    const f = fakes({ collectFails: true });
+    const id = submit();
+    await f.runner.run(id, never);
+    expect(store.get(id)).toMatchObject({
+      status: "failed",
+      result: {
+        costUsd: 0.5,
+        run: { ok: false, costUsd: 0.5, costSource: "reported", error: { kind: "crash", message: /disk full/ } },
+      },
+    });
+  });
+
+  it("a store that cannot record the end: run() rejects with its error, and waiters still hear the job is done", async () => {
+    const f = fakes({
+      cli: async () => {
+        store.close(); // the store fails under the runner, after the job started
+        return outcome();
+      },
+    });
+    const id = submit();
+    const done: string[] = [];
+    f.runner.events.on("done", (j: string) => done.push(j));
+    await expect(f.runner.run(id, never)).rejects.toThrow(/not open/);
+    expect(done).toEqual([id]);
+    await f.runner.settle();
+    store = new JobStore(path.join(dir, "data"));
+    expect(store.get(id)?.status).toBe("running");
   });
 
   describe("a killed run whose usage log cannot be read is counted at its bound, never at $0", () => {

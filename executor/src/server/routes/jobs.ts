@@ -27,18 +27,17 @@ function viewOf(ctx: RouteContext, jobId: string): JobView {
   return toView(rec);
 }
 
+/** Until the runner says the job ended (even when the store could not record it), or it has already. */
 function waitDone(ctx: RouteContext, jobId: string): Promise<void> {
   const { store, runner } = ctx;
   return new Promise((resolve) => {
-    const check = (id?: string) => {
-      if (id !== undefined && id !== jobId) return;
-      const rec = store.get(jobId);
-      if (!rec || TERMINAL_JOB_STATUSES.includes(rec.status)) {
-        runner.events.off("done", check);
-        resolve();
-      }
+    const done = (id: string) => {
+      if (id !== jobId) return;
+      runner.events.off("done", done);
+      resolve();
     };
-    runner.events.on("done", check);
-    check();
+    runner.events.on("done", done);
+    const rec = store.get(jobId);
+    if (!rec || TERMINAL_JOB_STATUSES.includes(rec.status)) done(jobId);
   });
 }
