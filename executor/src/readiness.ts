@@ -49,7 +49,7 @@ function loginFileHas(file: string, fields: readonly string[]): boolean {
       return v !== null && v !== undefined && v !== "";
     });
   } catch {
-    return false;
+    return false; // absent, unreadable or not JSON: no usable login, which readiness names as missing
   }
 }
 

@@ -40,7 +40,7 @@ async function groupMembers(pgid: number): Promise<{ live: number[]; zombies: nu
   try {
     entries = await readdir("/proc");
   } catch {
-    return null;
+    return null; // no /proc (not Linux): the caller trusts kill(0)
   }
   const pids = entries.filter((e) => /^\d+$/.test(e));
   const stats = await Promise.all(pids.map((pid) => readProcStat(Number(pid))));
@@ -64,7 +64,7 @@ export async function readProcStat(pid: number): Promise<ProcStat | null> {
   try {
     text = await readFile(`/proc/${pid}/stat`, "utf8");
   } catch {
-    return null;
+    return null; // the process is gone (or hidden from us): not a member we can see
   }
   return parseProcStat(pid, text);
 }

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { isMissing } from "../fs-missing.ts";
 import { STORE_FILE } from "../jobs/store.ts";
 import type { AgentIdentity } from "./identities.ts";
 import { SandboxSetupError } from "./identities.ts";
@@ -55,7 +56,8 @@ function repoConfigs(t: SelfCheckTargets): string[] {
   if (names.length === 0) {
     try {
       names = readdirSync(t.reposDir);
-    } catch {
+    } catch (err) {
+      if (!isMissing(err)) throw err;
       names = []; // no repos yet: nothing to protect there
     }
   }
