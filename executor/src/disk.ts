@@ -10,7 +10,7 @@ import type { DiskUse } from "@vault-mcp/contract";
 import { isMissing } from "./fs-missing.ts";
 import { log } from "./log.ts";
 
-export const DISK_MEASURE_EVERY_MS = 60_000;
+const DISK_MEASURE_EVERY_MS = 60_000;
 
 /**
  * "Not there" (removed mid-walk: a run's home, a released tree) and "not ours to read" (EACCES: an
@@ -20,7 +20,7 @@ export const DISK_MEASURE_EVERY_MS = 60_000;
 const uncounted = (err: unknown) => isMissing(err) || (err as NodeJS.ErrnoException | null)?.code === "EACCES";
 
 /** Bytes of the files under `dir` (symlinks not followed). */
-export async function dirBytes(dir: string): Promise<number> {
+async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   let entries: Dirent[];
   try {

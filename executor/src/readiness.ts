@@ -23,7 +23,7 @@ export function loginHome(loginsDir: string, cli: CliName): string {
 }
 
 /** The command that makes the login, as shown in `missing` and in executor/README.md. */
-export function loginCommand(loginsDir: string, cli: CliName): string {
+function loginCommand(loginsDir: string, cli: CliName): string {
   const home = loginHome(loginsDir, cli);
   if (cli === "codex")
     return `run \`CODEX_HOME=${home} codex login --device-auth -c cli_auth_credentials_store=file\` as the executor's user`;

@@ -46,9 +46,9 @@ import {
   processFailure,
 } from "./common.ts";
 
-export const CLAUDE_ALLOWED_TOOLS = "Bash";
+const CLAUDE_ALLOWED_TOOLS = "Bash";
 /** Model turns per run; a runaway loop ends as `budget` well before the job timeout. */
-export const CLAUDE_MAX_TURNS = 40;
+const CLAUDE_MAX_TURNS = 40;
 
 const count = z.number().int().nonnegative().catch(0);
 
@@ -61,7 +61,7 @@ const ModelUsage = z.looseObject({
   costBasis: z.string().optional().catch(undefined),
 });
 
-export const ClaudeResult = z.looseObject({
+const ClaudeResult = z.looseObject({
   type: z.literal("result"),
   subtype: z.string(),
   is_error: z.boolean(),

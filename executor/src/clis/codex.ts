@@ -58,7 +58,7 @@ import {
 
 /** The variable our provider reads the key from (the profile gives it as CODEX_API_KEY). */
 export const CODEX_KEY_VAR = "VAULT_CODEX_API_KEY";
-export const CODEX_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+const CODEX_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 /** Where codex itself sends a ChatGPT login's requests. */
 export const CODEX_SUBSCRIPTION_BASE_URL = "https://chatgpt.com/backend-api/codex";
 

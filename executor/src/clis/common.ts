@@ -7,7 +7,7 @@ import type { CliRunInput, ProcessOutcome } from "../interfaces.ts";
 import { ZERO_TOKENS } from "../tokens.ts";
 
 /** Text kept in a result (the full output goes to the transcript through the job store). */
-export const MAX_TEXT_CHARS = 256 * 1024;
+const MAX_TEXT_CHARS = 256 * 1024;
 /** RunError.message is capped at 4000 by the contract. */
 const MAX_MESSAGE_CHARS = 2000;
 

@@ -51,7 +51,7 @@ import {
   processFailure,
 } from "./common.ts";
 
-export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
 export const GEMINI_CODE_ASSIST_ENDPOINT = "https://cloudcode-pa.googleapis.com";
 /** The files of a Google login in `<home>/.gemini/`, linked into each subscription run's home. */
 export const GEMINI_LOGIN_FILES = ["oauth_creds.json", "google_accounts.json"] as const;

@@ -19,7 +19,7 @@ import { Flowchart, type NodeDecl, node } from "../compress/flowchart.ts";
 import { clip, clipPath } from "../compress/label.ts";
 
 /** Files named per group; the rest become one "+N more" node, so the diagram stays small whatever the runs did. */
-export const FILES_PER_GROUP = 4;
+const FILES_PER_GROUP = 4;
 
 export interface SideLabel {
   profile: string;

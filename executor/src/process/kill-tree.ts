@@ -59,7 +59,7 @@ export interface ProcStat {
 }
 
 /** Parses /proc/<pid>/stat; null when the process is gone. */
-export async function readProcStat(pid: number): Promise<ProcStat | null> {
+async function readProcStat(pid: number): Promise<ProcStat | null> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/stat`, "utf8");
@@ -98,6 +98,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function isErrno(err: unknown, code: string): boolean {
+function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }

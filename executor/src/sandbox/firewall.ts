@@ -12,14 +12,14 @@
 import { log } from "../log.ts";
 import type { RunProcess } from "./run-as.ts";
 
-export const METADATA_V4 = "169.254.0.0/16";
-export const METADATA_V6 = ["fe80::/10", "fd00:ec2::254"];
+const METADATA_V4 = "169.254.0.0/16";
+const METADATA_V6 = ["fe80::/10", "fd00:ec2::254"];
 
 export function tableName(prefix: string): string {
   return `vault_agents_${prefix.replace(/[^A-Za-z0-9]/g, "_")}`.slice(0, 60);
 }
 
-export function ruleset(table: string, uids: readonly number[], executorPort: number | null): string {
+function ruleset(table: string, uids: readonly number[], executorPort: number | null): string {
   const who = `meta skuid { ${uids.join(", ")} }`;
   const reject = "reject with icmpx type admin-prohibited";
   return [

@@ -40,7 +40,7 @@ export interface SelfCheckReport {
 
 /** connect() errors that mean a local rule refused the route (IPAddressDeny, nftables, prohibit). */
 const BLOCKED = new Set(["EPERM", "EACCES", "EHOSTUNREACH", "ENETUNREACH"]);
-export const METADATA_ADDRESS = { host: "169.254.169.254", port: 80 };
+const METADATA_ADDRESS = { host: "169.254.169.254", port: 80 };
 
 async function workDir(root: string, id: AgentIdentity): Promise<string> {
   await mkdir(root, { recursive: true });

@@ -96,7 +96,7 @@ export interface BudgetMonitor {
 }
 
 /** How often a run's session logs are read against its budget. */
-export const BUDGET_POLL_MS = 250;
+const BUDGET_POLL_MS = 250;
 
 export interface WatchBudgetOptions {
   tracker: UsageTracker;

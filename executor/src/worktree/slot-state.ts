@@ -25,7 +25,7 @@ export type SlotState = z.infer<typeof SlotState>;
 
 export const STATE_SUFFIX = ".state.json";
 
-export function statePath(dir: string): string {
+function statePath(dir: string): string {
   return `${dir}${STATE_SUFFIX}`;
 }
 
