@@ -22,7 +22,7 @@ export type ErrorCode =
   | "executor_unavailable"
   | "internal";
 
-export function statusFor(code: ErrorCode): number {
+function statusFor(code: ErrorCode): number {
   switch (code) {
     case "unauthorized":
       return 401;

@@ -201,7 +201,6 @@ export const transcripts = sqliteTable(
 
 export type TaskRow = typeof tasks.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
-export type CircuitBreakerRow = typeof circuitBreaker.$inferSelect;
 export type ModelStatsRow = typeof modelStats.$inferSelect;
 export type CheckpointRow = typeof checkpoints.$inferSelect;
 export type DecisionRow = typeof decisions.$inferSelect;

@@ -124,7 +124,8 @@ export const PRIOR_COST_USD: Readonly<Record<ProfileName, number>> = {
 /** The rungs `pick` would run now if asked (ready, not put aside, not cooling), in ladder order. */
 export function readyRungs(ladder: readonly Rung[], standing: Standing, now: number): Rung[] {
   return ladder.filter(
-    (r) => r === HUMAN || pick(ladder, { from: r, forced: false }, standing, false, now).kind === "run",
+    (r) =>
+      r === HUMAN || pick({ ladder, wanted: { from: r, forced: false }, standing, climb: false, now }).kind === "run",
   );
 }
 

@@ -9,7 +9,7 @@ import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
-import { VERSION } from "../services/health.ts";
+import { VERSION } from "../version.ts";
 import { type RegisterTool, type ToolDeps, toolServer } from "./tool-kit.ts";
 import { registerBreakers } from "./tools/breakers.ts";
 import { registerExecute } from "./tools/execute.ts";

@@ -44,7 +44,7 @@ export async function handleAuthorize(request: Request, env: Env, config: Config
   try {
     return request.method === "GET"
       ? await show(request, oauth)
-      : await decide(request, env, config, oauth, config.ownerSecret);
+      : await decide(request, { env, config, oauth, ownerSecret: config.ownerSecret });
   } catch (err) {
     if (err instanceof AuthorizationError && err.redirectTo) return Response.redirect(err.redirectTo, 302);
     if (err instanceof AuthorizationError)
@@ -73,13 +73,14 @@ async function show(request: Request, oauth: OAuthHelpers): Promise<Response> {
   return html(200, consentPage({ details, handle: consent.handle, grant: [SCOPE], query }), consent.headers);
 }
 
-async function decide(
-  request: Request,
-  env: Env,
-  config: Config,
-  oauth: OAuthHelpers,
-  ownerSecret: string,
-): Promise<Response> {
+interface Consent {
+  env: Env;
+  config: Config;
+  oauth: OAuthHelpers;
+  ownerSecret: string;
+}
+
+async function decide(request: Request, { env, config, oauth, ownerSecret }: Consent): Promise<Response> {
   const origin = request.headers.get("origin");
   if (origin !== null && origin !== new URL(config.publicUrl).origin)
     return html(403, messagePage("Request refused", "The form was posted from another site."));

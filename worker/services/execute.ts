@@ -14,11 +14,12 @@ import { stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { ExecuteParams } from "../../workflows/params.ts";
 import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { instanceStatus } from "./instances.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
 
 /** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
-export const MAX_WAIT_SECONDS = 45;
-export const DEFAULT_WAIT_SECONDS = 20;
+const MAX_WAIT_SECONDS = 45;
+const DEFAULT_WAIT_SECONDS = 20;
 
 /**
  * Input of the `execute` tool and `POST /api/execute`: a new task's fields (as `workflow init` takes
@@ -77,10 +78,10 @@ async function hashRequest(input: ExecuteInput): Promise<string> {
 
 /** The task an earlier call with this key started; 409 when that call asked for something else. */
 async function sameRequest(db: D1Database, key: string, hash: string): Promise<string | null> {
-  const row = await db
-    .prepare("SELECT id, request_hash AS hash FROM tasks WHERE idempotency_key = ?1")
-    .bind(key)
-    .first<{ id: string; hash: string | null }>();
+  const [row] = await drizzle(db)
+    .select({ id: tasks.id, hash: tasks.requestHash })
+    .from(tasks)
+    .where(eq(tasks.idempotencyKey, key));
   if (!row) return null;
   if (row.hash !== hash)
     throw new AppError(
@@ -246,13 +247,12 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write
     // either; surface that as failed, never as running forever.
-    const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch(() => null);
-    const status = instance ? await instance.status().catch(() => null) : null;
-    if (status?.status === "errored" || status?.status === "terminated") {
+    const status = await instanceStatus(env, taskId);
+    if (status === "errored" || status === "terminated") {
       outcome.status = "failed";
       outcome.error =
         task.error ??
-        `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
+        `the workflow instance ${status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
       return outcome;
     }
     const done = recent.reverse();

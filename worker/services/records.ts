@@ -186,7 +186,7 @@ export async function getRecord<T extends "checkpoint" | "decision" | "transcrip
 }
 
 /** `workflow write`: the orchestrator's write-up (a `note` transcript) and/or a checkpoint. */
-export const WriteUpFields = {
+const WriteUpFields = {
   content: z
     .string()
     .min(1)
