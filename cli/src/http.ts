@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { stripControls, stripControlsDeep } from "@vault-mcp/contract";
 import type { z } from "zod";
 import { oneLine } from "./format.ts";
 
@@ -13,7 +14,8 @@ export class CliError extends Error {
   override readonly name: string = "CliError";
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
-    super(oneLine(message));
+    // Messages quote the Worker and the caller's input: no escape sequence of theirs reaches stderr.
+    super(oneLine(stripControls(message)));
     this.exitCode = exitCode;
   }
 }
@@ -181,7 +183,9 @@ export class Api {
         `unexpected answer to ${method} ${pathname} (${describeIssues(parsed.error.issues)}); is the Worker the same version as this CLI?`,
       );
     }
-    return parsed.data;
+    // Every stored text an agent, a model or a caller wrote (stage messages, prompts, results) is
+    // cleaned once, here, before any command can print it.
+    return stripControlsDeep(parsed.data);
   }
 }
 
