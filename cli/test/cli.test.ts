@@ -16,8 +16,6 @@ import type { Io } from "../src/command.ts";
 import { run } from "../src/main.ts";
 import { cleanEnv, parseJson as json, type Ran, ROOT, runVault, spawnRun } from "./helpers.ts";
 
-// Ports of their own, so this file can run beside test/e2e (38787…) and the bench (58787…).
-const PORTS = { worker: 48787, executor: 48788, inspector: 49229 };
 const FAST = ["--interval", "0.2"];
 
 let e: E2E;
@@ -103,7 +101,7 @@ interface ReplayJson {
 }
 
 beforeAll(async () => {
-  e = await startE2E(PORTS, { deepseek: "500" }, { LADDER: "deepseek" });
+  e = await startE2E({ deepseek: "500" }, { LADDER: "deepseek" });
 }, 120_000);
 
 afterAll(async () => {

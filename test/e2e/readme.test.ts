@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/stack.ts";
+import { freePorts, ROOT } from "../../scripts/stack.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
 
 /** README lines that do not run here, and why. */
@@ -79,11 +79,7 @@ async function executeBody(body: Record<string, unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  e = await startE2E(
-    { worker: 33787, executor: 33788, inspector: 34229 },
-    { deepseek: "500", "gemini-flash": "500" },
-    { LADDER: "deepseek,human" },
-  );
+  e = await startE2E({ deepseek: "500", "gemini-flash": "500" }, { LADDER: "deepseek,human" });
   ids.failed = await executeBody({ prompt: "Create hello.txt", repo: "demo", executor: "gemini" });
   ids.needsHuman = await executeBody({ prompt: "Create hello.txt", repo: "demo" });
 
@@ -231,12 +227,13 @@ describe("README commands", () => {
 /** `npm start` on its own ports: it comes up and prints the MCP URL, the token line and readiness. */
 async function npmStartPrintsHowToConnect(): Promise<void> {
   const state = path.join(os.tmpdir(), `vault-readme-start-${process.pid}`);
+  const [worker, executor, inspector] = (await freePorts(3)).map(String);
   const child: ChildProcess = spawn("npm", ["start"], {
     cwd: ROOT,
     env: systemEnv({
-      VAULT_WORKER_PORT: "35787",
-      VAULT_EXECUTOR_PORT: "35788",
-      VAULT_INSPECTOR_PORT: "36229",
+      VAULT_WORKER_PORT: worker as string,
+      VAULT_EXECUTOR_PORT: executor as string,
+      VAULT_INSPECTOR_PORT: inspector as string,
       VAULT_STATE_DIR: state,
       // As root npm start would create the agent users for good; the tests make their own.
       AGENT_SANDBOX: "off",
@@ -256,11 +253,13 @@ async function npmStartPrintsHowToConnect(): Promise<void> {
     while (!out.includes("Ctrl-C stops both") && Date.now() < deadline && child.exitCode === null)
       await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain("vault-mcp is running");
-    expect(out).toContain("MCP        http://127.0.0.1:35787/mcp");
+    expect(out).toContain(`MCP        http://127.0.0.1:${worker}/mcp`);
     expect(out).toMatch(
-      /claude mcp add --transport http vault http:\/\/127\.0\.0\.1:35787\/mcp --header "Authorization: Bearer \S+"/,
+      new RegExp(
+        `claude mcp add --transport http vault http://127\\.0\\.0\\.1:${worker}/mcp --header "Authorization: Bearer \\S+"`,
+      ),
     );
-    const health = await fetch("http://127.0.0.1:35787/health");
+    const health = await fetch(`http://127.0.0.1:${worker}/health`);
     expect([200, 503]).toContain(health.status);
   } finally {
     if (child.pid) process.kill(-child.pid, "SIGINT");

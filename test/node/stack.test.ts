@@ -3,7 +3,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ensureSecrets, StackError, startStack } from "../../scripts/stack.ts";
+import { ensureSecrets, freePorts, StackError, startStack } from "../../scripts/stack.ts";
+import { workerLogFilter } from "../../scripts/worker-log.ts";
 
 describe("npm start's stack", () => {
   it("refuses a port in use with a message that says what to do, before starting anything", async () => {
@@ -38,5 +39,29 @@ describe("npm start's stack", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("free ports come from the kernel, distinct", async () => {
+    const ports = await freePorts(3);
+    expect(new Set(ports).size).toBe(3);
+    for (const p of ports) expect(p).toBeGreaterThan(1023);
+  });
+
+  it("a task that ended unsuccessfully is one plain line in npm start's output, not wrangler's red stack trace", () => {
+    const filter = workerLogFilter();
+    const wrangler = [
+      "[wrangler:info] POST /api/execute 200 OK (299ms)",
+      "\x1b[31m✘ \x1b[41;31m[\x1b[41;97mERROR\x1b[41;31m]\x1b[0m \x1b[1mUncaught TaskEnded: task t-20261207-0119-9fajas failed: no profile could run Error\x1b[0m",
+      "",
+      "      at run (file:///repo/workflows/execute-workflow.ts:117:43)",
+      "",
+      "",
+      "[wrangler:info] GET /health 200 OK (3ms)",
+    ];
+    expect(wrangler.map(filter).filter((l) => l !== null)).toEqual([
+      "[wrangler:info] POST /api/execute 200 OK (299ms)",
+      "task t-20261207-0119-9fajas failed: no profile could run",
+      "[wrangler:info] GET /health 200 OK (3ms)",
+    ]);
   });
 });
