@@ -5,13 +5,76 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, readdirSync } from "node:fs";
+import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { loadConfig } from "../../src/config.ts";
 import { ensureIdentities, identityNames, removeIdentities } from "../../src/sandbox/provision.ts";
 import { exited, type Harness, harness, spawnExecutor } from "../server/harness.ts";
 
 export const IS_ROOT = process.geteuid?.() === 0;
 export const ESCAPE_CLI = path.join(import.meta.dirname, "..", "fixtures", "escape-cli.mjs");
+const EXECUTOR = path.join(import.meta.dirname, "..", "..");
+
+/** Copies `rel` (relative to executor/) under `root`, keeping the layout, readable (and executable) by all. */
+function copyOut(root: string, rel: string, mode: number): string {
+  const dest = path.join(root, rel);
+  mkdirSync(path.dirname(dest), { recursive: true, mode: 0o755 });
+  copyFileSync(path.join(EXECUTOR, rel), dest);
+  chmodSync(dest, mode);
+  return dest;
+}
+
+/**
+ * The escape CLI and what it loads, copied into the harness's own directory: the agent identities
+ * run it, and the checkout may sit under a folder they cannot enter (root's home, a 0700 temp dir).
+ */
+export function escapeCliIn(dir: string): string {
+  const root = path.join(dir, "agent-fixtures");
+  copyOut(root, "src/sandbox/probe.ts", 0o644);
+  copyOut(root, "test/server/fixtures/claude-json-success.json", 0o644);
+  const cli = copyOut(root, "test/fixtures/escape-cli.mjs", 0o755);
+  copyOut(root, "package.json", 0o644); // "type": "module", as in the checkout
+  spawnSync("chmod", ["-R", "a+rX", root]);
+  return cli;
+}
+
+/**
+ * The executor as install.sh lays it out, under `dir`: the esbuild bundle (dist/server.js), its
+ * config/, and a node beside it (a hard link, else a copy), so a service user can run it wherever
+ * the checkout is.
+ */
+export function installedExecutor(dir: string): { node: string; main: string } {
+  const root = path.join(dir, "installed");
+  const main = path.join(root, "dist", "server.js");
+  const esbuild = path.join(EXECUTOR, "..", "node_modules", ".bin", "esbuild");
+  const r = spawnSync(
+    esbuild,
+    [
+      path.join(EXECUTOR, "src", "main.ts"),
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--target=node22",
+      `--outfile=${main}`,
+      "--banner:js=import{createRequire}from'node:module';const require=createRequire(import.meta.url);",
+      "--log-level=error",
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`esbuild failed: ${r.stderr}`);
+  copyOut(root, "config/profiles.json", 0o644);
+  copyOut(root, "config/prices.json", 0o644);
+  const node = path.join(root, "bin", "node");
+  mkdirSync(path.dirname(node), { recursive: true });
+  try {
+    linkSync(process.execPath, node);
+  } catch {
+    copyFileSync(process.execPath, node); // another filesystem
+  }
+  chmodSync(node, 0o755);
+  spawnSync("chmod", ["-R", "a+rX", root]);
+  return { node, main };
+}
 
 export interface TestIdentities {
   prefix: string;
@@ -32,11 +95,14 @@ export function sandboxHarness(prefix: string, extra: Record<string, string> = {
     AGENT_SANDBOX: "on",
     AGENT_USER_PREFIX: prefix,
     MAX_EXECUTORS: "2",
-    CLAUDE_BIN: ESCAPE_CLI,
     ...extra,
   });
   chmodSync(h.dir, 0o711);
   chmodSync(path.join(h.dir, "repos"), 0o700);
+  if (extra.CLAUDE_BIN === undefined) {
+    h.env.CLAUDE_BIN = escapeCliIn(h.dir);
+    h.config = loadConfig(h.env);
+  }
   return h;
 }
 
@@ -76,8 +142,9 @@ export async function runningExecutor(
   h: Harness,
   extra: Record<string, string> = {},
   wrap: readonly string[] = [],
+  entry?: { node: string; main: string },
 ): Promise<{ url: string; pid: number; output: () => string; stop: () => Promise<unknown> }> {
-  const ex = await spawnExecutor(h, extra, wrap);
+  const ex = await spawnExecutor(h, extra, wrap, entry);
   return {
     url: ex.url,
     pid: ex.child.pid as number,
