@@ -6,12 +6,13 @@
  * executor's local credentials: .vault/executor.env (created, commented out, when missing).
  * Stopping npm itself (any signal, even SIGKILL) stops the stack too (launcher-watch.ts).
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { ExecutorHealth } from "@vault-mcp/contract";
 import { ensureExecutorEnvFile, pinnedClis, readinessReport } from "./executor-local.ts";
 import { watchLaunchers } from "./launcher-watch.ts";
 import { ROOT, StackError, startStack } from "./stack.ts";
+import { chooseStateDir } from "./state-dir.ts";
 import { workerLogFilter } from "./worker-log.ts";
 
 const port = (name: string, fallback: number): number => {
@@ -24,8 +25,22 @@ const port = (name: string, fallback: number): number => {
   return n;
 };
 
-const stateDir = path.resolve(process.env.VAULT_STATE_DIR ?? path.join(ROOT, ".vault"));
+const chosen = await chooseStateDir({
+  root: ROOT,
+  explicit: process.env.VAULT_STATE_DIR,
+  sandboxed: process.geteuid?.() === 0 && process.env.AGENT_SANDBOX !== "off",
+});
+if ("refuse" in chosen) {
+  console.error(`npm start: ${chosen.refuse}`);
+  process.exit(2);
+}
+const stateDir = chosen.dir;
 mkdirSync(stateDir, { recursive: true });
+if (chosen.note) {
+  // Whatever the umask: the agent users pass through it to their worktrees (stack.ts makes stateDir 0711).
+  chmodSync(path.dirname(stateDir), 0o755);
+  console.log(`state in ${stateDir}: ${chosen.note}`);
+}
 // Model keys and tokens for the agent CLIs: the executor reads this file itself (EXECUTOR_ENV_FILE).
 const envFile = path.join(stateDir, "executor.env");
 if (ensureExecutorEnvFile(envFile)) console.log(`created ${envFile} (mode 0600): put your keys or tokens there`);
@@ -91,6 +106,7 @@ vault-mcp is running
       : ""
   }
   sandbox    ${stack.agentSandbox}
+  state      ${stateDir}
   token      ${token}   (from .dev.vars)
 
 ${readinessReport(health, envFile)}

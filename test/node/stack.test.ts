@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ensureSecrets, freePorts, StackError, startStack } from "../../scripts/stack.ts";
+import { chooseStateDir } from "../../scripts/state-dir.ts";
 import { workerLogFilter } from "../../scripts/worker-log.ts";
 
 describe("npm start's stack", () => {
@@ -63,5 +64,32 @@ describe("npm start's stack", () => {
       "task t-20261207-0119-9fajas failed: no profile could run",
       "[wrangler:info] GET /health 200 OK (3ms)",
     ]);
+  });
+
+  it("the state dir leaves a checkout the agent users cannot enter (sandbox on), and only then", async () => {
+    const closed = mkdtempSync(path.join(os.tmpdir(), "vault-closed-")); // 0700, like root's home
+    const open = mkdtempSync(path.join(os.tmpdir(), "vault-open-"));
+    chmodSync(open, 0o755);
+    try {
+      const root = path.join(closed, "vault-mcp");
+      const shared = path.join(open, "shared");
+      const moved = await chooseStateDir({ root, explicit: undefined, sandboxed: true, sharedRoot: shared });
+      expect(moved).toMatchObject({ dir: expect.stringMatching(new RegExp(`^${shared}/vault-mcp-[0-9a-f]{8}$`)) });
+      expect("note" in moved && moved.note).toContain(`${closed}, which agent users cannot enter`);
+      // Agents as this user, or a checkout others can reach: the checkout's own .vault.
+      expect(await chooseStateDir({ root, explicit: undefined, sandboxed: false })).toEqual({
+        dir: path.join(root, ".vault"),
+      });
+      const reachable = path.join(open, "vault-mcp");
+      expect(await chooseStateDir({ root: reachable, explicit: undefined, sandboxed: true })).toEqual({
+        dir: path.join(reachable, ".vault"),
+      });
+      // Asked for by name but closed: refused, saying what to change.
+      const refused = await chooseStateDir({ root, explicit: path.join(closed, "state"), sandboxed: true });
+      expect("refuse" in refused && refused.refuse).toMatch(/closed to other users\. .*chmod o\+x .*AGENT_SANDBOX=off/);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+      rmSync(open, { recursive: true, force: true });
+    }
   });
 });

@@ -44,14 +44,24 @@ export interface AgentPrograms {
   staged: Record<string, string>;
 }
 
-/** The first path component other users cannot pass (no o+x on a directory, no o+rx on the file); null when none. */
+/** The first directory from the root down to `dir` (included) that other users cannot pass (no o+x); null when none. */
+export async function closedDir(dir: string): Promise<string | null> {
+  const abs = path.resolve(dir);
+  let cur = path.parse(abs).root;
+  for (const part of path.relative(cur, abs).split(path.sep).filter(Boolean)) {
+    cur = path.join(cur, part);
+    const st = await stat(cur).catch(() => null);
+    if (st === null) return null; // not there yet: whoever creates it sets its mode
+    if ((st.mode & 0o001) === 0) return cur;
+  }
+  return null;
+}
+
+/** The first path component other users cannot pass (a closed directory, or the file without o+rx); null when none. */
 export async function blockerForOthers(file: string): Promise<string | null> {
   const abs = path.resolve(file);
-  let dir = path.parse(abs).root;
-  for (const part of path.relative(dir, abs).split(path.sep).slice(0, -1)) {
-    dir = path.join(dir, part);
-    if (((await stat(dir)).mode & 0o001) === 0) return dir;
-  }
+  const closed = await closedDir(path.dirname(abs));
+  if (closed !== null) return closed;
   return ((await stat(abs)).mode & 0o005) === 0o005 ? null : abs;
 }
 
