@@ -5,7 +5,7 @@
  * as Mermaid: a `%%{init}%%` directive anywhere in the text, or a `click` statement (at a line's
  * start or after `;`, where Mermaid's flowchart grammar starts a statement).
  */
-import { stripControls } from "@vault-mcp/contract";
+import { escapeControls, stripControls } from "@vault-mcp/contract";
 
 const DIRECTIVE = /%{2,}/g;
 const CLICK = /(^|[\n;])([ \t]*)click(?=\s)/gi;
@@ -15,4 +15,4 @@ export function inertText(text: string): string {
   return stripControls(text).replace(DIRECTIVE, "%").replace(CLICK, "$1$2(click)");
 }
 
-export { stripControls };
+export { escapeControls, stripControls };

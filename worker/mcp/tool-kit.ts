@@ -2,7 +2,7 @@ import type { CallToolResult, McpServer, ProgressToken, ToolAnnotations } from "
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { toWireError } from "../errors.ts";
-import { stripControls } from "./safe-text.ts";
+import { escapeControls, stripControls } from "./safe-text.ts";
 
 /** What every tool handler gets besides its arguments. */
 export interface ToolDeps {
@@ -88,7 +88,8 @@ export async function guarded(body: () => Promise<CallToolResult>): Promise<Call
     const { body: wire } = toWireError(err);
     return {
       isError: true,
-      content: [{ type: "text", text: stripControls(`${wire.error.code}: ${wire.error.message}`) }],
+      // The message may quote the caller's input: written out (`\u001b`), so it still names it.
+      content: [{ type: "text", text: escapeControls(`${wire.error.code}: ${wire.error.message}`) }],
     };
   }
 }
