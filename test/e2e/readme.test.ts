@@ -4,13 +4,13 @@
  * listed in SKIPPED with why; a README command that is neither run nor skipped fails the test, so a
  * new command cannot go untested.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePorts, ROOT } from "../../scripts/stack.ts";
+import { ROOT } from "../../scripts/stack.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
+import { npmStart, systemEnv } from "./npm-start.ts";
 
 /** README lines that do not run here, and why. */
 const SKIPPED: readonly [RegExp, string][] = [
@@ -50,18 +50,6 @@ function executeExamples(): unknown[] {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as unknown);
 }
-
-/** Only the system's PATH: no repo node_modules/.bin in front, so `node` is the machine's own. */
-const systemEnv = (extra: Record<string, string>) => {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !k.startsWith("npm_") && !k.startsWith("VITEST")) env[k] = v;
-  env.PATH = (process.env.PATH ?? "")
-    .split(path.delimiter)
-    .filter((p) => !p.includes("node_modules"))
-    .join(path.delimiter);
-  return { ...env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extra };
-};
 
 let e: E2E;
 const ids: Record<"failed" | "needsHuman" | "waiting" | "halted" | "any", string> = {
@@ -226,32 +214,10 @@ describe("README commands", () => {
 
 /** `npm start` on its own ports: it comes up and prints the MCP URL, the token line and readiness. */
 async function npmStartPrintsHowToConnect(): Promise<void> {
-  const state = path.join(os.tmpdir(), `vault-readme-start-${process.pid}`);
-  const [worker, executor, inspector] = (await freePorts(3)).map(String);
-  const child: ChildProcess = spawn("npm", ["start"], {
-    cwd: ROOT,
-    env: systemEnv({
-      VAULT_WORKER_PORT: worker as string,
-      VAULT_EXECUTOR_PORT: executor as string,
-      VAULT_INSPECTOR_PORT: inspector as string,
-      VAULT_STATE_DIR: state,
-      // As root npm start would create the agent users for good; the tests make their own.
-      AGENT_SANDBOX: "off",
-    }),
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
+  const s = await npmStart();
   try {
-    const deadline = Date.now() + 90_000;
-    while (!out.includes("Ctrl-C stops both") && Date.now() < deadline && child.exitCode === null)
-      await new Promise((r) => setTimeout(r, 100));
+    const worker = s.ports[0];
+    const out = s.output();
     expect(out).toContain("vault-mcp is running");
     expect(out).toContain(`MCP        http://127.0.0.1:${worker}/mcp`);
     expect(out).toMatch(
@@ -262,8 +228,6 @@ async function npmStartPrintsHowToConnect(): Promise<void> {
     const health = await fetch(`http://127.0.0.1:${worker}/health`);
     expect([200, 503]).toContain(health.status);
   } finally {
-    if (child.pid) process.kill(-child.pid, "SIGINT");
-    await new Promise((r) => child.once("exit", r));
-    spawnSync("rm", ["-rf", state]);
+    await s.stop();
   }
 }

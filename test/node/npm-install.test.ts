@@ -5,20 +5,9 @@
  * same engine checks, without touching node_modules.
  */
 import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-
-/** The machine's PATH only, so `npm` and `node` are the system's, as in a newcomer's shell. */
-function systemEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("npm_")) env[k] = v;
-  env.PATH = (process.env.PATH ?? "")
-    .split(path.delimiter)
-    .filter((p) => !p.includes("node_modules"))
-    .join(path.delimiter);
-  return env;
-}
+import { systemEnv } from "../e2e/npm-start.ts";
 
 const npmDryRun = (...extra: string[]) =>
   spawnSync("npm", ["install", "--dry-run", "--no-audit", "--no-fund", "--ignore-scripts", ...extra], {

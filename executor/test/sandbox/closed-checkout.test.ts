@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLIS_DIR, cliPaths } from "../../../test/clis/paths.ts";
 import { writeProfiles } from "../../../test/e2e/fixture.ts";
 import { type MockModelApi, startMockModelApi } from "../../../test/mock-model-api/server.ts";
-import { type Harness, MAIN, post } from "../server/harness.ts";
+import { type Harness, MAIN } from "../server/harness.ts";
 import {
   cleanupAll,
+  expectToolJobAsIdentity,
   IS_ROOT,
   idOf,
   makeIdentities,
@@ -84,25 +85,10 @@ describe.skipIf(!IS_ROOT)("a checkout under a folder closed to other users", () 
   });
 
   for (const cli of ["gemini", "claude"] as const) {
-    it(`${cli}: the job runs as an identity and succeeds`, async () => {
-      const res = await post(`${url}/execute`, {
-        jobKey: `closed-${cli}`,
-        executor: cli,
-        prompt: "Create hello.txt",
-        repo: "demo",
-      });
-      const view = (await res.json()) as {
-        status: string;
-        result: { run: { error?: unknown }; files: { path: string }[]; commit: string };
-      };
-      expect(view.status, JSON.stringify(view.result?.run.error ?? view)).toBe("succeeded");
-      expect(view.result.files.map((f) => f.path)).toEqual(["hello.txt"]);
-      const shown = execFileSync(
-        "git",
-        ["-C", path.join(h.dir, "repos", "demo"), "show", `${view.result.commit}:hello.txt`],
-        { encoding: "utf8" },
-      );
-      expect(ids.names.map((n) => String(idOf(n).uid))).toContain(shown.trim());
-    }, 90_000);
+    it(
+      `${cli}: the job runs as an identity and succeeds`,
+      () => expectToolJobAsIdentity(url, h, ids, cli, `closed-${cli}`),
+      90_000,
+    );
   }
 });

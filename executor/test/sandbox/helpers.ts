@@ -3,13 +3,13 @@
  * to them, as the shipped unit does with its capabilities); CI and this project's machines run as
  * root. Each test file makes its own identities with a random prefix and deletes them after.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { ensureIdentities, identityNames, removeIdentities } from "../../src/sandbox/provision.ts";
-import { exited, type Harness, harness, spawnExecutor } from "../server/harness.ts";
+import { exited, type Harness, harness, post, spawnExecutor } from "../server/harness.ts";
 
 export const IS_ROOT = process.geteuid?.() === 0;
 export const ESCAPE_CLI = path.join(import.meta.dirname, "..", "fixtures", "escape-cli.mjs");
@@ -154,4 +154,35 @@ export async function runningExecutor(
       return exited(ex.child);
     },
   };
+}
+
+/**
+ * One job of `cli` on the mock's `tool` scenario (`id -u > hello.txt` through the CLI's real shell
+ * tool): it must succeed with hello.txt committed, written by one of the agent identities.
+ */
+export async function expectToolJobAsIdentity(
+  url: string,
+  h: Harness,
+  ids: TestIdentities,
+  cli: "claude" | "codex" | "gemini",
+  jobKey: string,
+): Promise<void> {
+  const res = await post(`${url}/execute`, { jobKey, executor: cli, prompt: "Create hello.txt", repo: "demo" });
+  const view = (await res.json()) as {
+    status: string;
+    result: { run: { cli: string; error?: unknown }; files: { path: string }[]; commit: string };
+  };
+  if (view.status !== "succeeded")
+    throw new Error(`${cli} job ${view.status}: ${JSON.stringify(view.result?.run.error ?? view)}`);
+  if (view.result.run.cli !== cli) throw new Error(`ran ${view.result.run.cli}, not ${cli}`);
+  const files = view.result.files.map((f) => f.path);
+  if (files.join() !== "hello.txt") throw new Error(`changed ${files.join(", ")}, not hello.txt`);
+  const written = execFileSync(
+    "git",
+    ["-C", path.join(h.dir, "repos", "demo"), "show", `${view.result.commit}:hello.txt`],
+    { encoding: "utf8" },
+  ).trim();
+  const uids = ids.names.map((n) => String(idOf(n).uid));
+  if (!uids.includes(written))
+    throw new Error(`hello.txt written by uid ${written}, not an identity (${uids.join(", ")})`);
 }
