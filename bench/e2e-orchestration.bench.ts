@@ -13,7 +13,6 @@ const CONCURRENT = 100;
 
 export async function run(): Promise<BenchReport> {
   const e = await startE2E(
-    { worker: 58787, executor: 58788, inspector: 59229 },
     {},
     {},
     {

@@ -68,8 +68,9 @@ export interface ExecuteOutput {
  */
 class TaskEndedError extends Error {
   override readonly name = "TaskEnded";
-  constructor(status: TaskStatus, message: string | null) {
-    super(`${status}: ${message ?? "no message"}`);
+  constructor(taskId: string, status: TaskStatus, message: string | null) {
+    // The task's id first: `npm start` prints this line (and only this line) for a task that ended.
+    super(`task ${taskId} ${status}: ${message ?? "no message"}`);
   }
 }
 
@@ -108,7 +109,7 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
     }
     // After the last D1 write: an unsuccessful task errors its instance, with the task's own message,
     // so the dashboard shows it as what it is. Outside any step, so nothing retries it.
-    if (out.status !== "succeeded") throw new TaskEndedError(out.status, out.error);
+    if (out.status !== "succeeded") throw new TaskEndedError(p.taskId, out.status, out.error);
     return { taskId: out.taskId, status: out.status, attempts: out.attempts, flags: out.flags };
   }
 }

@@ -51,17 +51,8 @@ import {
 } from "../services/records.ts";
 import { ReplayInput, replay } from "../services/replay.ts";
 import { listModelStats, recommendProfile } from "../services/stats.ts";
-import {
-  closeTask,
-  createTask,
-  listTasks,
-  setSpec,
-  TaskClose,
-  TaskFilter,
-  TaskInit,
-  TaskSpec,
-  taskDetail,
-} from "../services/tasks.ts";
+import { taskDetailView, taskListView } from "../services/task-view.ts";
+import { closeTask, createTask, setSpec, TaskClose, TaskFilter, TaskInit, TaskSpec } from "../services/tasks.ts";
 
 export interface ApiContext {
   request: Request;
@@ -130,13 +121,14 @@ on("POST", "/execute", async (c): Promise<ExecuteOutcome> => {
   return startExecute(c.env, exec, { waitSeconds: exec.waitSeconds });
 });
 
-on("GET", "/tasks", async (c): Promise<TaskList> => {
-  const tasks = await listTasks(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now);
-  return { tasks: tasks.map((t) => ({ ...t, prompt: t.prompt.slice(0, 200) })) };
-});
+on(
+  "GET",
+  "/tasks",
+  (c): Promise<TaskList> => taskListView(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now),
+);
 on("POST", "/tasks", async (c): Promise<TaskView> => createTask(c.env.DB, await input(TaskInit, c), c.now), 201);
 on("GET", "/tasks/:id", async (c): Promise<TaskDetail> => {
-  const d = await taskDetail(c.env.DB, param(c, "id"));
+  const d = await taskDetailView(c.env.DB, param(c, "id"));
   const breakers = await readBreakers(c.env.DB, c.config.breakers, c.now);
   return { ...d, breakers: { dayBlocked: breakers.blocked, monthFlagged: breakers.flagged } };
 });

@@ -2,6 +2,7 @@ import type { CallToolResult, McpServer, ProgressToken, ToolAnnotations } from "
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { toWireError } from "../errors.ts";
+import { escapeControls, stripControls } from "./safe-text.ts";
 
 /** What every tool handler gets besides its arguments. */
 export interface ToolDeps {
@@ -68,9 +69,12 @@ export function toolServer(server: McpServer): ToolServer {
   };
 }
 
-/** A short text line for the model plus the same data as structuredContent. */
+/**
+ * A short text line for the model plus the same data as structuredContent. The text quotes prompts,
+ * results and messages of agents and callers: no control sequence or bidi control of theirs goes out.
+ */
 export function ok(text: string, structured: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured };
+  return { content: [{ type: "text", text: stripControls(text) }], structuredContent: structured };
 }
 
 /**
@@ -82,7 +86,11 @@ export async function guarded(body: () => Promise<CallToolResult>): Promise<Call
     return await body();
   } catch (err) {
     const { body: wire } = toWireError(err);
-    return { isError: true, content: [{ type: "text", text: `${wire.error.code}: ${wire.error.message}` }] };
+    return {
+      isError: true,
+      // The message may quote the caller's input: written out (`\u001b`), so it still names it.
+      content: [{ type: "text", text: escapeControls(`${wire.error.code}: ${wire.error.message}`) }],
+    };
   }
 }
 

@@ -13,7 +13,7 @@ import { log } from "../../core/log.ts";
 import { stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { ExecuteParams } from "../../workflows/params.ts";
-import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from "../../workflows/progress.ts";
 import { instanceStatus } from "./instances.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
 
@@ -256,10 +256,7 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
       return outcome;
     }
     const done = recent.reverse();
-    const last = done.at(-1);
-    outcome.progressText = last
-      ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way`
-      : "first attempt under way";
+    outcome.progressText = progressOf(done).text;
     outcome.progress = attemptsMermaid(taskId, task.status, done, Math.max(0, (done[0]?.attempt ?? 1) - 1));
   }
   return outcome;

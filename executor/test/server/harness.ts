@@ -70,14 +70,16 @@ export const MAIN = path.join(import.meta.dirname, "..", "..", "src", "main.ts")
 
 /**
  * The executor as a real process (`node src/main.ts`, Node 22 strips the types) on port 0; `wrap`
- * is an argv prefix that starts it (e.g. setpriv, to run it as the systemd unit would).
+ * is an argv prefix that starts it (e.g. setpriv, to run it as the systemd unit would), `entry` another
+ * node and entry file (the bundle, as installed).
  */
 export async function spawnExecutor(
   h: Harness,
   extra: Record<string, string> = {},
   wrap: readonly string[] = [],
+  entry: { node: string; main: string } = { node: process.execPath, main: MAIN },
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const [file = process.execPath, ...args] = [...wrap, process.execPath, MAIN];
+  const [file = process.execPath, ...args] = [...wrap, entry.node, entry.main];
   const child = spawn(file, args, {
     env: { PATH: process.env.PATH ?? "", ...h.env, ANTHROPIC_API_KEY: "k", ...extra },
     stdio: ["ignore", "pipe", "pipe"],
