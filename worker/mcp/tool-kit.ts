@@ -1,6 +1,7 @@
 import type { CallToolResult, McpServer, ProgressToken, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
+import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../../core/json-limits.ts";
 import { toWireError } from "../errors.ts";
 
 /** What every tool handler gets besides its arguments. */
@@ -42,6 +43,11 @@ export interface ToolServer {
 
 export type RegisterTool = (server: ToolServer, deps: ToolDeps) => void;
 
+const argumentsDepth = z.superRefine<Record<string, unknown>>((args, ctx) => {
+  if (nestsDeeperThan(args, MAX_REQUEST_DEPTH))
+    ctx.addIssue({ code: "custom", message: tooDeepMessage("the arguments") });
+});
+
 /**
  * Adapts the SDK's registerTool (v2: zod objects only, a `ctx` whose request helpers live on
  * `ctx.mcpReq`) to the small surface above, so the tool files do not depend on the SDK's shape.
@@ -52,7 +58,9 @@ export function toolServer(server: McpServer): ToolServer {
       const { outputSchema, inputSchema, ...rest } = config;
       // Widened to the plain schema type: the SDK's callback type is conditional on the schema and
       // cannot be resolved for a generic one. The SDK has parsed the arguments with it already.
-      const input: z.ZodType = inputSchema;
+      // Every tool's arguments are measured (by a loop) before the SDK hands them to the handler;
+      // their fields have fixed shapes or are boundedJson, so zod never walks deeper than that.
+      const input: z.ZodType = inputSchema instanceof z.ZodObject ? inputSchema.check(argumentsDepth) : inputSchema;
       const output =
         outputSchema instanceof z.ZodObject || outputSchema === undefined ? outputSchema : z.object(outputSchema);
       server.registerTool(
