@@ -20,6 +20,7 @@ export type ErrorCode =
   | "conflict"
   | "breaker_open"
   | "executor_unavailable"
+  | "overloaded"
   | "internal";
 
 export function statusFor(code: ErrorCode): number {
@@ -51,6 +52,8 @@ export function statusFor(code: ErrorCode): number {
       return 429;
     case "executor_unavailable":
       return 502;
+    case "overloaded":
+      return 503;
     case "internal":
       return 500;
   }

@@ -10,6 +10,7 @@ import { AppError } from "../../core/errors.ts";
 import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../../core/json-limits.ts";
 import { toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
+import type { Caller } from "../services/admission.ts";
 import { VERSION } from "../services/health.ts";
 import { type RegisterTool, type ToolDeps, toolServer } from "./tool-kit.ts";
 import { registerBreakers } from "./tools/breakers.ts";
@@ -114,7 +115,13 @@ async function serveLegacy(request: Request, body: unknown, server: McpServer): 
  * GET and DELETE are 405: a stateless GET would open an SSE stream that never ends. The body is
  * read here, capped, so the size limit and the JSON error hold whatever the SDK does.
  */
-export async function handleMcp(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
+export async function handleMcp(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  config: Config,
+  caller: Caller,
+): Promise<Response> {
   if (request.method !== "POST") {
     return new Response(
       JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: use POST" }, id: null }),
@@ -131,7 +138,7 @@ export async function handleMcp(request: Request, env: Env, ctx: ExecutionContex
   }
   // A tool's arguments are measured by the tool (a tool error the model can act on); the rest now.
   if (envelopeTooDeep(body)) return jsonRpcError(400, -32600, tooDeepMessage("the JSON-RPC message"));
-  const deps: ToolDeps = { env, config, ctx, now: () => Date.now() };
+  const deps: ToolDeps = { env, config, ctx, caller, now: () => Date.now() };
   try {
     const legacy = await isLegacyRequest(request, body, { maxRequestBodySize: config.maxBodyBytes });
     const invalid = invalidParamsResponse(body, legacy ? "legacy" : "modern");

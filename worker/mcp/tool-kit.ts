@@ -3,12 +3,15 @@ import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../../core/json-limits.ts";
 import { toWireError } from "../errors.ts";
+import type { Caller } from "../services/admission.ts";
 
 /** What every tool handler gets besides its arguments. */
 export interface ToolDeps {
   env: Env;
   config: Config;
   ctx: ExecutionContext;
+  /** Who is calling (the static bearer or an OAuth client): task starts are limited per caller. */
+  caller: Caller;
   now: () => number;
 }
 

@@ -30,6 +30,7 @@ import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { composePrompt } from "../../workflows/prompt.ts";
 import { toWireError } from "../errors.ts";
+import { type Caller, INTERNAL_CALLER } from "./admission.ts";
 import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
 import {
   type LiveInstance,
@@ -108,6 +109,8 @@ function replayInit(original: TaskRow, input: ReplayInput, instructions: string 
 }
 
 const ALREADY = "already replayed (use force to replay again)";
+/** Refusals that hold for every task of a bulk replay. */
+const STOPS: ReadonlySet<string> = new Set(["breaker_open", "rate_limited", "overloaded"]);
 
 /** Checked before anything changes: a blocked day would refuse the start after the original was ended. */
 async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
@@ -130,6 +133,7 @@ async function createReplayTask(
   init: TaskInit,
   replayKey: string,
   now: number,
+  caller: Caller,
 ): Promise<string> {
   let id: string;
   try {
@@ -140,7 +144,7 @@ async function createReplayTask(
   }
   try {
     if (original.spec) await setSpec(env.DB, { taskId: id, spec: original.spec }, now);
-    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0 });
+    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0, caller });
   } catch (err) {
     await forgetIfNeverStarted(env, id);
     throw err;
@@ -163,6 +167,7 @@ async function startReplay(
   input: ReplayInput,
   live: LiveInstance | null,
   now: number,
+  caller: Caller,
 ): Promise<string> {
   const instructions = await lastInstructions(env.DB, original.id);
   const init = replayInit(original, input, instructions);
@@ -193,7 +198,7 @@ async function startReplay(
     ]);
   }
   const key = await nextReplayKey(env.DB, original, input.force);
-  const newTaskId = await createReplayTask(env, original, init, key, now);
+  const newTaskId = await createReplayTask(env, original, init, key, now, caller);
   await d.insert(decisions).values({
     id: newId("d", now),
     taskId: original.id,
@@ -213,7 +218,13 @@ async function startReplay(
   return newTaskId;
 }
 
-export async function replay(env: Env, input: ReplayInput, now: number): Promise<ReplayReport> {
+/** Each task started counts as a start of `caller` (admission.ts), as an execute would. */
+export async function replay(
+  env: Env,
+  input: ReplayInput,
+  now: number,
+  caller: Caller = INTERNAL_CALLER,
+): Promise<ReplayReport> {
   const originals = input.taskId
     ? [await requireTask(env.DB, input.taskId)]
     : await listTasks(
@@ -279,14 +290,15 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
       continue;
     }
     try {
-      const newTaskId = await startReplay(env, original, input, live, now);
+      const newTaskId = await startReplay(env, original, input, live, now, caller);
       items.push({ originalId: original.id, newTaskId, status: "started" });
     } catch (err) {
       // A concurrent identical replay won the unique replay_key: the same outcome as "done before".
       if (err instanceof AppError && err.code === "conflict" && err.message === ALREADY) skip(ALREADY);
       else error(err);
-      // Today's block refuses every later start too: say so instead of trying each.
-      if (err instanceof AppError && err.code === "breaker_open") stopped = err.message;
+      // Today's block, the caller's rate or a full cap refuses every later start too: say so instead
+      // of trying each.
+      if (err instanceof AppError && STOPS.has(err.code)) stopped = err.message;
     }
   }
   return {
