@@ -8,6 +8,7 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden_origin"
   | "forbidden_host"
+  | "bad_host"
   | "insufficient_scope"
   | "rate_limited"
   | "payload_too_large"
@@ -37,6 +38,7 @@ export function statusFor(code: ErrorCode): number {
       return 413;
     case "bad_json":
     case "invalid_input":
+    case "bad_host":
       return 400;
     case "unsupported_media_type":
       return 415;
