@@ -105,7 +105,8 @@ describe("JSON depth and size limits: REST", () => {
   });
 });
 
-describe("JSON depth and size limits: MCP", () => {
+// Every field of every tool, each with a 50,000-deep value: about a second alone, longer when busy.
+describe("JSON depth and size limits: MCP", { timeout: 60_000 }, () => {
   it("a checkpoint whose state nests 2,000 levels is a tool error naming the limit, in both eras", async () => {
     const state = deep(2_000);
     for (const c of [client, await connectV2({ era: "modern" }), await connectV2({ era: "legacy" })]) {

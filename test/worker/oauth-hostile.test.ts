@@ -6,11 +6,7 @@
  */
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import {
-  type AuthorizationServerMetadata,
-  type OAuthClientInformationMixed,
-  registerClient,
-} from "@modelcontextprotocol/client";
+import type { AuthorizationServerMetadata, OAuthClientInformationMixed } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { route } from "../../worker/router.ts";
 import { CLAUDE_CLIENT_ID, CLAUDE_REDIRECT } from "./cimd-documents.ts";
@@ -20,9 +16,11 @@ import {
   discover,
   exchange,
   fetchFn,
+  fromAddress,
   OWNER_SECRET,
   openConsent,
   RESOURCE,
+  registerDcr,
   signIn,
   submitConsent,
 } from "./oauth-flow.ts";
@@ -30,32 +28,8 @@ import {
 const EVIL = "https://evil.example/phish";
 const LOOPBACK = "http://127.0.0.1:9876/callback";
 
-/** Worker fetch from one client address (cf-connecting-ip), as Cloudflare would report it. */
-const fromAddress =
-  (ip: string) =>
-  (url: string | URL, init?: RequestInit): Promise<Response> => {
-    const headers = new Headers(init?.headers);
-    headers.set("cf-connecting-ip", ip);
-    return fetchFn(url, { ...init, headers });
-  };
-
-function register(
-  metadata: AuthorizationServerMetadata,
-  redirect: string,
-  ip: string,
-): Promise<OAuthClientInformationMixed> {
-  return registerClient(PUBLIC_URL, {
-    metadata,
-    clientMetadata: {
-      client_name: "Hostile test client",
-      redirect_uris: [redirect],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    },
-    fetchFn: fromAddress(ip),
-  });
-}
+const register = (metadata: AuthorizationServerMetadata, redirect: string, ip: string) =>
+  registerDcr(metadata, redirect, ip);
 
 /** An authorization request the library refuses after validating client and redirect (no PKCE). */
 function badAuthorizeUrl(clientId: string, redirect: string): URL {

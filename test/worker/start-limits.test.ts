@@ -80,7 +80,8 @@ afterEach(async () => {
   await env.DB.exec("DELETE FROM task_starts; DELETE FROM circuit_breaker; DELETE FROM model_stats;");
 });
 
-describe("per-caller rate of task starts", () => {
+// A burst of 200 requests through one workerd takes about a second alone, far longer on a busy machine.
+describe("per-caller rate of task starts", { timeout: 60_000 }, () => {
   it(`a burst of ${BURST} REST executes: exactly the rate's worth start, the rest are 429 with Retry-After and leave no row`, async () => {
     useExecutor();
     const post = restCaller(workerWith({ rate: 30, active: 1000 }));
@@ -172,7 +173,7 @@ describe("per-caller rate of task starts", () => {
   });
 });
 
-describe("cap on active tasks", () => {
+describe("cap on active tasks", { timeout: 60_000 }, () => {
   it(`a burst of ${BURST} executes with room for 5 active tasks: 5 start, the rest are 503 with Retry-After; a finished one frees a place`, async () => {
     // The jobs never call back: the tasks stay running, holding their places.
     useExecutor({ loseCallback: true });
