@@ -1,7 +1,9 @@
 import type { CallToolResult, McpServer, ProgressToken, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
+import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../../core/json-limits.ts";
 import { toWireError } from "../errors.ts";
+import type { Caller } from "../services/admission.ts";
 import { escapeControls, stripControls } from "./safe-text.ts";
 
 /** What every tool handler gets besides its arguments. */
@@ -9,6 +11,8 @@ export interface ToolDeps {
   env: Env;
   config: Config;
   ctx: ExecutionContext;
+  /** Who is calling (the static bearer or an OAuth client): task starts are limited per caller. */
+  caller: Caller;
   now: () => number;
 }
 
@@ -43,6 +47,11 @@ export interface ToolServer {
 
 export type RegisterTool = (server: ToolServer, deps: ToolDeps) => void;
 
+const argumentsDepth = z.superRefine<Record<string, unknown>>((args, ctx) => {
+  if (nestsDeeperThan(args, MAX_REQUEST_DEPTH))
+    ctx.addIssue({ code: "custom", message: tooDeepMessage("the arguments") });
+});
+
 /**
  * Adapts the SDK's registerTool (v2: zod objects only, a `ctx` whose request helpers live on
  * `ctx.mcpReq`) to the small surface above, so the tool files do not depend on the SDK's shape.
@@ -53,7 +62,9 @@ export function toolServer(server: McpServer): ToolServer {
       const { outputSchema, inputSchema, ...rest } = config;
       // Widened to the plain schema type: the SDK's callback type is conditional on the schema and
       // cannot be resolved for a generic one. The SDK has parsed the arguments with it already.
-      const input: z.ZodType = inputSchema;
+      // Every tool's arguments are measured (by a loop) before the SDK hands them to the handler;
+      // their fields have fixed shapes or are boundedJson, so zod never walks deeper than that.
+      const input: z.ZodType = inputSchema instanceof z.ZodObject ? inputSchema.check(argumentsDepth) : inputSchema;
       const output =
         outputSchema instanceof z.ZodObject || outputSchema === undefined ? outputSchema : z.object(outputSchema);
       server.registerTool(

@@ -7,13 +7,14 @@ import { type ExecuteOutcome, TaskId, type TaskState, TERMINAL_TASK_STATUSES } f
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { getConfig } from "../../core/config.ts";
+import { type Config, getConfig } from "../../core/config.ts";
 import { AppError, describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { ExecuteParams } from "../../workflows/params.ts";
 import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from "../../workflows/progress.ts";
+import { admitStart, type Caller, checkStart, INTERNAL_CALLER } from "./admission.ts";
 import { instanceStatus } from "./instances.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
 
@@ -65,6 +66,8 @@ export type ExecuteInput = z.infer<typeof ExecuteInput>;
 
 export interface StartOptions {
   waitSeconds: number;
+  /** Whose start this is, for the per-caller rate (admission.ts); INTERNAL_CALLER when none. */
+  caller?: Caller;
   onProgress?: (p: { message: string; progress: number; total?: number }) => Promise<void> | void;
 }
 
@@ -112,6 +115,9 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
       `today's spend $${breakers.day.spentUsd.toFixed(2)} reached the $${breakers.day.limitUsd} daily block; no new dispatch until 00:00 UTC`,
     );
   }
+
+  const caller = opts.caller ?? INTERNAL_CALLER;
+  await checkStart(env.DB, config, caller, now);
 
   let task: TaskRow;
   if (input.taskId) {
@@ -167,6 +173,7 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
       cause: parsed.error,
     });
   const params = parsed.data;
+  await admitOrForget(env, config, caller, task, input.taskId === undefined, now);
   try {
     await env.EXECUTE_WORKFLOW.create({ id: task.id, params });
   } catch (err) {
@@ -186,6 +193,23 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   }
   log("info", "task_started", { taskId: task.id, profile: task.profile, repo: task.repo, replayOf: task.replayOf });
   return waitForOutcome(env, task.id, opts);
+}
+
+/** A refused start leaves nothing behind: the row this call created goes (an init'ed task stays init). */
+async function admitOrForget(
+  env: Env,
+  config: Config,
+  caller: Caller,
+  task: TaskRow,
+  createdHere: boolean,
+  now: number,
+): Promise<void> {
+  try {
+    await admitStart(env.DB, config, caller, task.id, now);
+  } catch (err) {
+    if (createdHere) await env.DB.prepare("DELETE FROM tasks WHERE id = ?1 AND status = 'init'").bind(task.id).run();
+    throw err;
+  }
 }
 
 /** Claude.ai cuts a tool call at ~60 s: never wait past MAX_WAIT_SECONDS, whatever the caller asks. */

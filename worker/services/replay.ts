@@ -31,6 +31,7 @@ import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { toWireError } from "../errors.ts";
+import { type Caller, INTERNAL_CALLER } from "./admission.ts";
 import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
 import { isInstanceMissing } from "./instances.ts";
 import {
@@ -103,6 +104,8 @@ async function replayedAs(db: D1Database, originalId: string): Promise<string | 
 }
 
 const ALREADY = "already replayed (use force to replay again)";
+/** Refusals that hold for every task of a bulk replay. */
+const STOPS: ReadonlySet<string> = new Set(["breaker_open", "rate_limited", "overloaded"]);
 
 /** Checked before anything changes: a blocked day would refuse the start after the original was ended. */
 async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
@@ -121,7 +124,7 @@ async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
  */
 async function createReplayTask(
   env: Env,
-  { original, init, replayKey }: { original: TaskRow; init: NewTask; replayKey: string },
+  { original, init, replayKey, caller }: { original: TaskRow; init: NewTask; replayKey: string; caller: Caller },
   now: number,
 ): Promise<string> {
   let id: string;
@@ -133,7 +136,7 @@ async function createReplayTask(
   }
   try {
     if (original.spec) await setSpec(env.DB, { taskId: id, spec: original.spec }, now);
-    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0 });
+    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0, caller });
   } catch (err) {
     await forgetIfNeverStarted(env, id);
     throw err;
@@ -156,7 +159,12 @@ async function forgetIfNeverStarted(env: Env, taskId: string): Promise<void> {
 /** Terminate (when asked to) → record → new task → its instance → record. Returns the new task id. */
 async function startReplay(
   env: Env,
-  { original, input, live }: { original: TaskRow; input: ReplayInput; live: LiveInstance | null },
+  {
+    original,
+    input,
+    live,
+    caller,
+  }: { original: TaskRow; input: ReplayInput; live: LiveInstance | null; caller: Caller },
   now: number,
 ): Promise<string> {
   const instructions = await lastInstructions(env.DB, original.id);
@@ -188,7 +196,7 @@ async function startReplay(
     ]);
   }
   const key = await nextReplayKey(env.DB, original, input.force);
-  const newTaskId = await createReplayTask(env, { original, init, replayKey: key }, now);
+  const newTaskId = await createReplayTask(env, { original, init, replayKey: key, caller }, now);
   await d.insert(decisions).values({
     id: newId("d", now),
     taskId: original.id,
@@ -210,7 +218,13 @@ async function startReplay(
   return newTaskId;
 }
 
-export async function replay(env: Env, input: ReplayInput, now: number): Promise<ReplayReport> {
+/** Each task started counts as a start of `caller` (admission.ts), as an execute would. */
+export async function replay(
+  env: Env,
+  input: ReplayInput,
+  now: number,
+  caller: Caller = INTERNAL_CALLER,
+): Promise<ReplayReport> {
   const originals = input.taskId
     ? [await requireTask(env.DB, input.taskId)]
     : await listTasks(
@@ -276,14 +290,15 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
       continue;
     }
     try {
-      const newTaskId = await startReplay(env, { original, input, live }, now);
+      const newTaskId = await startReplay(env, { original, input, live, caller }, now);
       items.push({ originalId: original.id, newTaskId, status: "started" });
     } catch (err) {
       // A concurrent identical replay won the unique replay_key: the same outcome as "done before".
       if (err instanceof AppError && err.code === "conflict" && err.message === ALREADY) skip(ALREADY);
       else error(err);
-      // Today's block refuses every later start too: say so instead of trying each.
-      if (err instanceof AppError && err.code === "breaker_open") stopped = err.message;
+      // Today's block, the caller's rate or a full cap refuses every later start too: say so instead
+      // of trying each.
+      if (err instanceof AppError && STOPS.has(err.code)) stopped = err.message;
     }
   }
   return {

@@ -27,6 +27,7 @@ export const registerExecute: RegisterTool = (server, deps) => {
         const progressToken = extra._meta?.progressToken;
         const out = await startExecute(deps.env, input, {
           waitSeconds: input.waitSeconds,
+          caller: deps.caller,
           onProgress:
             progressToken === undefined
               ? undefined
