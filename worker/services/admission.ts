@@ -11,9 +11,14 @@
  * approximately, and the cap needs a D1 count anyway. One conditional INSERT checks both limits and
  * records the start, so concurrent calls cannot overshoot either.
  */
+import { and, count, eq, gt, inArray, isNull, min, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import type { Config } from "../../core/config.ts";
-import { AppError, describe } from "../../core/errors.ts";
+import { AppError } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
+import { taskStarts, tasks } from "../../schema/index.ts";
+import { bound, type Db, type InsertSelect } from "../../workflows/d1.ts";
+import { isUniqueViolation } from "./unique.ts";
 
 /** Who made the request, as the auth guard established it. */
 export interface Caller {
@@ -30,8 +35,21 @@ const WINDOW_MS = 60_000;
 const BUSY_RETRY_SECONDS = 30;
 
 /** Started tasks that still run or wait for the executor (a task waiting for a human holds neither). */
-const ACTIVE = `SELECT count(*) AS n FROM task_starts s JOIN tasks t ON t.id = s.task_id
-  WHERE t.status IN ('init', 'running') AND t.waiting_for IS NULL`;
+function activeStarts(d: Db) {
+  return d
+    .select({ n: count() })
+    .from(taskStarts)
+    .innerJoin(tasks, eq(tasks.id, taskStarts.taskId))
+    .where(and(inArray(tasks.status, ["init", "running"]), isNull(tasks.waitingFor)));
+}
+
+/** The caller's starts within the rate's window. */
+function windowStarts(d: Db, caller: Caller, now: number) {
+  return d
+    .select({ n: count(), oldest: min(taskStarts.createdAt) })
+    .from(taskStarts)
+    .where(and(eq(taskStarts.caller, caller.id), gt(taskStarts.createdAt, now - WINDOW_MS)));
+}
 
 function rateLimited(config: Config, retryAfter: number): AppError {
   return new AppError(
@@ -51,18 +69,13 @@ function overloaded(config: Config): AppError {
 
 /** The limit a start would break now, or null: the caller's rate first, then the cap. */
 async function refusal(db: D1Database, config: Config, caller: Caller, now: number): Promise<AppError | null> {
-  const [window, active] = await db.batch<{ n: number; oldest: number | null }>([
-    db
-      .prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM task_starts WHERE caller = ?1 AND created_at > ?2")
-      .bind(caller.id, now - WINDOW_MS),
-    db.prepare(ACTIVE),
-  ]);
-  const starts = window?.results[0];
+  const d = drizzle(db);
+  const [[starts], [active]] = await d.batch([windowStarts(d, caller, now), activeStarts(d)]);
   if (starts && starts.n >= config.executeRatePerMinute && starts.oldest !== null) {
     // When the oldest start in the window leaves it, one more fits.
     return rateLimited(config, Math.max(1, Math.ceil((starts.oldest + WINDOW_MS - now) / 1000)));
   }
-  if ((active?.results[0]?.n ?? 0) >= config.maxActiveTasks) return overloaded(config);
+  if ((active?.n ?? 0) >= config.maxActiveTasks) return overloaded(config);
   return null;
 }
 
@@ -89,20 +102,37 @@ export async function admitStart(
   taskId: string,
   now: number,
 ): Promise<void> {
+  const d = drizzle(db);
+  // The task row exists (created before its start is admitted): the select reads it so the insert
+  // has a row to select from, and only when both limits allow one more start.
+  const row: InsertSelect<typeof taskStarts> = {
+    taskId: bound(taskStarts.taskId, taskId),
+    caller: bound(taskStarts.caller, caller.id),
+    createdAt: bound(taskStarts.createdAt, now),
+  };
   let changes: number;
   try {
-    const inserted = await db
-      .prepare(
-        `INSERT INTO task_starts (task_id, caller, created_at) SELECT ?1, ?2, ?3
-         WHERE (SELECT count(*) FROM task_starts WHERE caller = ?2 AND created_at > ?4) < ?5
-           AND (${ACTIVE}) < ?6`,
-      )
-      .bind(taskId, caller.id, now, now - WINDOW_MS, config.executeRatePerMinute, config.maxActiveTasks)
-      .run();
+    const inserted = await d.insert(taskStarts).select(
+      d
+        .select(row)
+        .from(tasks)
+        .where(
+          and(
+            eq(tasks.id, taskId),
+            sql`(${d
+              .select({ n: count() })
+              .from(taskStarts)
+              .where(
+                and(eq(taskStarts.caller, caller.id), gt(taskStarts.createdAt, now - WINDOW_MS)),
+              )}) < ${config.executeRatePerMinute}`,
+            sql`(${activeStarts(d)}) < ${config.maxActiveTasks}`,
+          ),
+        ),
+    );
     changes = inserted.meta.changes;
   } catch (err) {
     // Two calls starting the same init'ed task at once: the second finds the first's row.
-    if (/UNIQUE constraint failed/i.test(describe(err)))
+    if (isUniqueViolation(err))
       throw new AppError("conflict", `task '${taskId}' was already started; query it with workflow_query state`, {
         cause: err,
       });

@@ -4,7 +4,7 @@
  * Claude.ai's ~60 s cut. `getTaskState` answers later calls from D1 plus the instance status.
  */
 import { type ExecuteOutcome, TaskId, type TaskState, TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { type Config, getConfig } from "../../core/config.ts";
@@ -17,6 +17,7 @@ import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from 
 import { admitStart, type Caller, checkStart, INTERNAL_CALLER } from "./admission.ts";
 import { instanceStatus } from "./instances.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
+import { isUniqueViolation } from "./unique.ts";
 
 /** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
 const MAX_WAIT_SECONDS = 45;
@@ -92,11 +93,6 @@ async function sameRequest(db: D1Database, key: string, hash: string): Promise<s
       `idempotencyKey '${key}' was already used for another request (task ${row.id}); use a new key for a new task`,
     );
   return row.id;
-}
-
-/** D1 refused an insert for a unique index (an idempotency or replay key already taken). */
-export function isUniqueViolation(err: unknown): boolean {
-  return /UNIQUE constraint failed/i.test(describe(err));
 }
 
 export async function startExecute(env: Env, input: ExecuteInput, opts: StartOptions): Promise<ExecuteOutcome> {
@@ -207,7 +203,10 @@ async function admitOrForget(
   try {
     await admitStart(env.DB, config, caller, task.id, now);
   } catch (err) {
-    if (createdHere) await env.DB.prepare("DELETE FROM tasks WHERE id = ?1 AND status = 'init'").bind(task.id).run();
+    if (createdHere)
+      await drizzle(env.DB)
+        .delete(tasks)
+        .where(and(eq(tasks.id, task.id), eq(tasks.status, "init")));
     throw err;
   }
 }

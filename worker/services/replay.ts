@@ -32,7 +32,7 @@ import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { toWireError } from "../errors.ts";
 import { type Caller, INTERNAL_CALLER } from "./admission.ts";
-import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
+import { ExecuteInput, startExecute } from "./execute.ts";
 import { isInstanceMissing } from "./instances.ts";
 import {
   type LiveInstance,
@@ -43,6 +43,7 @@ import {
   waitingReason,
 } from "./replay-original.ts";
 import { createTask, listTasks, type NewTask, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
+import { isUniqueViolation } from "./unique.ts";
 
 /** `replay` and `POST /api/replay` (ReplayShape without the refinement, for the tool's advertised form). */
 export const ReplayShape = z.strictObject({
