@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import type { JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
+import type { JobBase, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
@@ -26,6 +26,7 @@ import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-
 import type { PriceTable } from "../pricing.ts";
 import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { loginHome, profileReadiness } from "../readiness.ts";
+import type { RepoSources } from "../remote/sources.ts";
 import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
 import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
@@ -67,6 +68,8 @@ export interface RunnerDeps {
   callback?: Omit<CallbackOptions, "signal">;
   /** Runs each CLI and verify as a slot identity; null/absent = AGENT_SANDBOX=off. */
   sandbox?: AgentSandbox | null;
+  /** Clones and fetches repos registered by URL (a job's `source`); absent: such jobs fail as `setup`. */
+  sources?: RepoSources;
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -135,12 +138,22 @@ export class JobRunner {
       const consensus = sides.length > 1;
       // Both sides of a consensus run at once, so each gets an equal share of what is left.
       const budget = req.maxBudgetUsd === undefined ? undefined : req.maxBudgetUsd / sides.length;
-      const outcomes = await Promise.all(
-        sides.map((side, i) =>
-          this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus),
-        ),
-      );
-      result = buildResult(req, outcomes, this.compress, this.compareRuns);
+      // Fetched once for both sides of a consensus, so they start from the same commit.
+      const fetched = await this.fetchSource(jobId, req);
+      const outcomes =
+        "error" in fetched
+          ? sides.map((side) => ({
+              side,
+              run: failedRun(side, "setup", fetched.error),
+              collected: EMPTY,
+              branch: null,
+            }))
+          : await Promise.all(
+              sides.map((side, i) =>
+                this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus, fetched.base),
+              ),
+            );
+      result = buildResult(req, outcomes, this.compress, this.compareRuns, "error" in fetched ? null : fetched.base);
       const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
       status = result.ok ? "succeeded" : cut ? "interrupted" : "failed";
     } catch (err) {
@@ -204,6 +217,18 @@ export class JobRunner {
     await all;
   }
 
+  /** A job with `source`: its repo cloned or fetched (remote/sources.ts); without: nothing to do. */
+  private async fetchSource(jobId: string, req: JobRequest): Promise<{ base: JobBase | null } | { error: string }> {
+    if (!req.source) return { base: null };
+    if (!this.deps.sources) return { error: "this executor cannot clone repos registered by URL" };
+    try {
+      return { base: await this.deps.sources.prepare(req.repo, req.source) };
+    } catch (err) {
+      log("warn", "job_source_failed", { jobId, repo: req.repo, error: errText(err) });
+      return { error: errText(err) };
+    }
+  }
+
   /** Whether a side can run now: its CLI is installed and its credential or login is there. */
   async readinessOf(side: ResolvedSide): Promise<ProfileReadiness> {
     const { config, profiles, env } = this.deps;
@@ -224,6 +249,7 @@ export class JobRunner {
     signal: AbortSignal,
     budgetUsd: number | undefined,
     diffs: boolean,
+    fetched: JobBase | null,
   ): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     // Before a slot, a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
@@ -235,11 +261,13 @@ export class JobRunner {
     const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
     let wt: Worktree;
     try {
-      wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`, lease ?? undefined);
+      // A repo registered by URL starts from the commit just fetched, unless the job names its own ref.
+      wt = await worktrees.acquire(req.repo, req.ref ?? fetched?.commit, `${jobId}${suffix}`, lease ?? undefined);
     } catch (err) {
       lease?.release();
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
+    const baseCommit = wt.baseCommit;
     const adapter = adapters[side.cli];
     const sandboxed = lease !== null;
     const loginDir = loginHome(config.LOGINS_DIR, side.cli);
@@ -274,6 +302,7 @@ export class JobRunner {
           run: failedRun(side, "interrupted", "stopped by executor shutdown before the CLI started"),
           collected: EMPTY,
           branch: wt.branch,
+          baseCommit,
         };
       const usageLog = adapter.usageLog(side.auth, sandboxed);
       const tracker = usageLog ? new UsageTracker(usageLog, home, side.model) : null;
@@ -319,9 +348,9 @@ export class JobRunner {
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
       ok = result.ok && (verify?.ok ?? true);
-      return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch };
+      return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch, baseCommit };
     } catch (err) {
-      return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch };
+      return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch, baseCommit };
     } finally {
       releaseLogin?.();
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed

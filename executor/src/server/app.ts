@@ -3,6 +3,7 @@
  *   POST /jobs      → 202 JobView, idempotent by jobKey
  *   POST /execute   → like /jobs, answers 200 with the finished JobView (curl, scripts)
  *   GET  /jobs/:id  → JobView
+ *   POST /jobs/:id/deliver, POST /jobs/:id/discard, GET /jobs/:id/diff → job-routes.ts
  *   GET  /health    → open: the contract's ExecutorHealth (readiness per profile, CLIs, queue, disk)
  * Every route but /health needs `x-auth-token`, checked from the headers before any byte of the body
  * is read. Order for a new job: draining → body (415/413/400) → schema (400) → profile and repo (400)
@@ -17,6 +18,7 @@ import {
   JobRequest,
   type JobView,
   MAX_PROMPT_CHARS,
+  type RepoSource,
   TERMINAL_JOB_STATUSES,
 } from "@vault-mcp/contract";
 import type { ExecutorConfig } from "../config.ts";
@@ -31,6 +33,7 @@ import type { Readiness } from "../readiness.ts";
 import { SANDBOX_OFF, type SandboxStatus } from "../sandbox/sandbox.ts";
 import { tokenMatches } from "./auth.ts";
 import { HttpError, readJson, send, sendError } from "./http.ts";
+import { handleJobAction, JOB_ACTIONS, type JobAction, type JobRoutesDeps } from "./job-routes.ts";
 import { describeIssues } from "./validation.ts";
 
 export interface AppDeps {
@@ -38,8 +41,11 @@ export interface AppDeps {
   store: JobStore;
   queue: JobQueue;
   runner: JobRunner;
-  /** Refuses a repo the worktree manager would refuse, so the caller gets a 400, not a failed job. */
-  checkRepo?: (repo: string) => Promise<unknown>;
+  /**
+   * Refuses a repo the worktree manager would refuse (or, with a source, a name taken by a repo
+   * placed by hand), so the caller gets a 400, not a failed job.
+   */
+  checkRepo?: (repo: string, source: RepoSource | undefined) => Promise<unknown>;
   /** The repos a job may name, listed in that refusal. */
   repos?: () => Promise<string[]>;
   /** Each profile's readiness, now. */
@@ -55,6 +61,8 @@ export interface AppDeps {
   sandbox?: () => SandboxStatus;
   startedAt: number;
   now?: () => Date;
+  /** Deliver, discard and diff (job-routes.ts); absent: those routes answer 404. */
+  jobRoutes?: Omit<JobRoutesDeps, "config" | "store">;
 }
 
 export interface App {
@@ -90,7 +98,7 @@ export function createApp(deps: AppDeps): App {
     let slots: number;
     try {
       slots = runner.sidesFor(job).length;
-      await deps.checkRepo?.(job.repo);
+      await deps.checkRepo?.(job.repo, job.source);
     } catch (err) {
       const code = err instanceof Error && "code" in err ? String(err.code) : "";
       if (REPO_ERROR_CODES.has(code)) {
@@ -186,7 +194,8 @@ export function createApp(deps: AppDeps): App {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { pathname } = new URL(req.url ?? "/", "http://executor");
+    const url = new URL(req.url ?? "/", "http://executor");
+    const { pathname } = url;
     if (pathname === "/health") {
       if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", "use GET /health", { allow: "GET" });
       return send(res, 200, health());
@@ -201,6 +210,11 @@ export function createApp(deps: AppDeps): App {
       await waitDone(jobId);
       return send(res, 200, viewOf(jobId));
     }
+    const action = /^\/jobs\/([^/]{1,200})\/([a-z]+)$/.exec(pathname);
+    if (action?.[1] && deps.jobRoutes && JOB_ACTIONS.includes(action[2] as JobAction)) {
+      const routes = { ...deps.jobRoutes, config, store };
+      return handleJobAction(req, res, routes, decodeURIComponent(action[1]), action[2] as JobAction, url);
+    }
     const m = /^\/jobs\/([^/]{1,200})$/.exec(pathname);
     if (m?.[1]) {
       if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", "use GET /jobs/:id", { allow: "GET" });
@@ -209,7 +223,7 @@ export function createApp(deps: AppDeps): App {
     throw new HttpError(
       404,
       "not_found",
-      `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /execute, GET /health`,
+      `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /jobs/:id/deliver, POST /jobs/:id/discard, GET /jobs/:id/diff, POST /execute, GET /health`,
     );
   }
 
