@@ -104,8 +104,7 @@ export class RepoSources {
     const dir = path.join(this.#o.reposDir, repo);
     const now = () => (this.#o.now?.() ?? new Date()).toISOString();
     if (!(await exists(dir))) {
-      const commit = await this.#clone(dir, source);
-      const fetchedAt = now();
+      const { commit, fetchedAt } = await this.#clone(dir, source);
       return { ref: source.defaultBranch, commit, fetchedAt, fresh: true };
     }
     const last = await readMarker(dir);
@@ -133,7 +132,7 @@ export class RepoSources {
   }
 
   /** Into a hidden directory first (not a valid repo name), renamed into place once complete. */
-  async #clone(dir: string, source: RepoSource): Promise<string> {
+  async #clone(dir: string, source: RepoSource): Promise<{ commit: string; fetchedAt: string }> {
     const tmp = path.join(this.#o.reposDir, `.clone-${randomUUID()}`);
     try {
       await remoteGit(
@@ -153,15 +152,11 @@ export class RepoSources {
         { credentialsFile: this.#o.credentialsFile, timeoutMs: this.#o.cloneTimeoutMs },
       );
       const commit = await this.#tip(tmp, source.defaultBranch);
-      await writeMarker(tmp, {
-        url: source.url,
-        defaultBranch: source.defaultBranch,
-        commit,
-        fetchedAt: (this.#o.now?.() ?? new Date()).toISOString(),
-      });
+      const fetchedAt = (this.#o.now?.() ?? new Date()).toISOString();
+      await writeMarker(tmp, { url: source.url, defaultBranch: source.defaultBranch, commit, fetchedAt });
       await rename(tmp, dir);
       log("info", "repo_cloned", { repo: path.basename(dir), commit });
-      return commit;
+      return { commit, fetchedAt };
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof RemoteGitError)
