@@ -23,6 +23,7 @@ import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
 import { readiness } from "./readiness.ts";
 import { cleanDisk, harvestInterrupted, purgeOld, type RecoveryParts, type RecoveryReport } from "./recovery.ts";
+import { credentialsFileProblem } from "./remote/credentials.ts";
 import { RepoSources } from "./remote/sources.ts";
 import { createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
 import { type App, createApp } from "./server/app.ts";
@@ -77,6 +78,8 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     poolSize: config.WORKTREE_POOL,
     ...(sandbox ? { slots: sandbox.slots() } : {}),
   });
+  const credentials = credentialsFileProblem(config.GIT_CREDENTIALS);
+  if (credentials) log("warn", credentials.event, { file: config.GIT_CREDENTIALS, fix: credentials.fix });
   const sources = new RepoSources({
     reposDir: config.REPOS_DIR,
     credentialsFile: config.GIT_CREDENTIALS,

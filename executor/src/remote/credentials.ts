@@ -9,7 +9,7 @@
  * git processes' environment) is a program and a path, never a token. The token travels only on the
  * helper's stdout pipe into git.
  */
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 
 export interface Credential {
   username: string;
@@ -137,4 +137,17 @@ function readCredentials(file: string): string {
   } catch {
     return "";
   }
+}
+
+/** What is wrong with the GIT_CREDENTIALS file, for a start-up warning (never its content), or null. */
+export function credentialsFileProblem(file: string | undefined): { event: string; fix: string } | null {
+  if (!file) return null;
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    return { event: "git_credentials_unreadable", fix: `make ${file} readable by the executor's user (mode 0600)` };
+  }
+  if ((statSync(file).mode & 0o077) !== 0)
+    return { event: "git_credentials_readable_by_others", fix: `chmod 600 ${file}` };
+  return null;
 }

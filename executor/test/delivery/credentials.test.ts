@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { RemoteUrl } from "@vault-mcp/contract";
 import { afterAll, describe, expect, it } from "vitest";
-import { lookupCredential, redact, remoteConfigArgs } from "../../src/remote/credentials.ts";
+import { credentialsFileProblem, lookupCredential, redact, remoteConfigArgs } from "../../src/remote/credentials.ts";
 import { classifyRemoteFailure } from "../../src/remote/remote-git.ts";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "vault-cred-"));
@@ -89,6 +89,22 @@ describe("the helper under real git", () => {
     // Without a file, any configured helper is still dropped and nothing is added.
     expect(remoteConfigArgs(undefined)).toContain("credential.helper=");
     expect(remoteConfigArgs(undefined).join(" ")).not.toContain("-e ");
+  });
+});
+
+describe("credentialsFileProblem (a start-up warning)", () => {
+  it("names a missing or unreadable file, and one others may read; none for 0600", () => {
+    const file = path.join(dir, "creds-mode");
+    expect(credentialsFileProblem(undefined)).toBeNull();
+    expect(credentialsFileProblem(file)?.event).toBe("git_credentials_unreadable");
+    writeFileSync(file, STORE);
+    chmodSync(file, 0o644);
+    expect(credentialsFileProblem(file)).toEqual({
+      event: "git_credentials_readable_by_others",
+      fix: `chmod 600 ${file}`,
+    });
+    chmodSync(file, 0o600);
+    expect(credentialsFileProblem(file)).toBeNull();
   });
 });
 
