@@ -4,13 +4,13 @@
  * named, not dumped; a consensus job has two sides.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DiffPage, MAX_DIFF_PAGE_BYTES, WireError } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { pageEnd } from "../../src/delivery/diff.ts";
-import { job, post } from "../server/harness.ts";
+import { consensusProfiles, job, post } from "../server/harness.ts";
 import { type DeliveryEnv, deliveryEnv } from "./helpers.ts";
 
 let env: DeliveryEnv | undefined;
@@ -101,11 +101,7 @@ describe("diff", () => {
 
   it("consensus: side a and side b are each side's own diff against the one base", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "vault-profiles-"));
-    const file = path.join(dir, "profiles.json");
-    const shipped = JSON.parse(
-      readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8"),
-    ) as Record<string, unknown>;
-    writeFileSync(file, JSON.stringify({ ...shipped, consensus: ["sonnet", "opus"] }));
+    const file = consensusProfiles(dir);
     try {
       env = await deliveryEnv({ env: { PROFILES_FILE: file } });
       const view = await env.run("model:side.txt", { profile: "consensus" });

@@ -1,5 +1,5 @@
 /** The HTTP API in-process on port 0: real git repo, real worktrees, the fake claude as a real process. */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,7 @@ import type { Executor } from "../../src/executor.ts";
 import { callbackReceiver, type Received } from "../callback/receiver.ts";
 import {
   CALLBACK_SECRET,
+  consensusProfiles,
   getJob,
   type Harness,
   harness,
@@ -438,11 +439,7 @@ describe("consensus", () => {
   it("runs two profiles in two worktrees at once (two slots) and compares them", async () => {
     // The shipped pair is sonnet + codex; here it is sonnet + opus, so both sides run the fake claude.
     const dir = mkdtempSync(path.join(os.tmpdir(), "vault-profiles-"));
-    const file = path.join(dir, "profiles.json");
-    const shipped = JSON.parse(
-      readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8"),
-    ) as Record<string, unknown>;
-    writeFileSync(file, JSON.stringify({ ...shipped, consensus: ["sonnet", "opus"] }));
+    const file = consensusProfiles(dir);
     try {
       const url = await boot({ PROFILES_FILE: file });
       const res = await post(`${url}/execute`, job({ profile: "consensus", prompt: "sleep:300 write:hello.txt" }));
