@@ -4,6 +4,10 @@
  * (the commit it pushed). A push is a compare-and-swap on the remote (`--force-with-lease`): the
  * remote branch must still be what the record says, or absent when there is no record. So a branch
  * someone else made, or one a reviewer pushed commits onto, is never overwritten or deleted.
+ *
+ * The commit about to be pushed is noted first (`refs/vault/delivering/<branch>`): if the executor
+ * stops after the remote took the push but before the record was written, the next push still
+ * recognises that tip as its own.
  */
 
 import { RemoteGitError, type RemoteGitOptions, remoteBranchCommit, remoteGit } from "../remote/remote-git.ts";
@@ -11,9 +15,10 @@ import { git, gitStatus } from "../worktree/git.ts";
 import { DeliveryError, fromRemote } from "./errors.ts";
 
 const recordRef = (branch: string) => `refs/vault/delivered/${branch}`;
+const pendingRef = (branch: string) => `refs/vault/delivering/${branch}`;
 
-async function recorded(repoDir: string, branch: string): Promise<string | null> {
-  const r = await gitStatus(repoDir, ["rev-parse", "--verify", "--quiet", recordRef(branch)], { okCodes: [0, 1] });
+async function recorded(repoDir: string, ref: string): Promise<string | null> {
+  const r = await gitStatus(repoDir, ["rev-parse", "--verify", "--quiet", ref], { okCodes: [0, 1] });
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
@@ -30,7 +35,9 @@ export interface RemoteTarget extends RemoteGitOptions {
 
 /** Pushes `commit` to `refs/heads/<branch>`; pushing the same commit again is a no-op. */
 export async function pushBranch(t: RemoteTarget, branch: string, commit: string): Promise<void> {
-  const lease = await recorded(t.repoDir, branch);
+  const lease = await recorded(t.repoDir, recordRef(branch));
+  const pending = await recorded(t.repoDir, pendingRef(branch));
+  await git(t.repoDir, ["update-ref", pendingRef(branch), commit]);
   const push = (expect: string) =>
     remoteGit(
       t.repoDir,
@@ -53,9 +60,10 @@ export async function pushBranch(t: RemoteTarget, branch: string, commit: string
     const now = await remoteBranchCommit(t.repoDir, t.url, branch, t).catch((e: unknown) => {
       throw e instanceof RemoteGitError ? fromRemote(e, t.url, t.credentialsFile) : e;
     });
-    // Already there: an earlier push whose answer was lost. Gone: deleted since (merged), so ours to make again.
-    if (now === null && lease !== null) {
-      await push("").catch((e: unknown) => {
+    // Already there: an earlier push whose answer was lost. Gone (deleted since, e.g. merged), or a
+    // push of ours whose record the executor did not get to write: ours to replace.
+    if (now !== commit && (now === null || now === pending)) {
+      await push(now ?? "").catch((e: unknown) => {
         throw e instanceof RemoteGitError && e.kind === "stale"
           ? notOurs(branch)
           : e instanceof RemoteGitError
@@ -65,6 +73,7 @@ export async function pushBranch(t: RemoteTarget, branch: string, commit: string
     } else if (now !== commit) throw notOurs(branch);
   }
   await git(t.repoDir, ["update-ref", recordRef(branch), commit]);
+  await git(t.repoDir, ["update-ref", "-d", pendingRef(branch)]);
 }
 
 /** Deletes the branch if it is still what the executor pushed; false when the remote has no such branch. */
@@ -73,12 +82,14 @@ export async function deleteBranch(t: RemoteTarget, branch: string): Promise<boo
   const now = await remoteBranchCommit(t.repoDir, t.url, branch, t).catch((e: unknown) => {
     throw wrap(e);
   });
-  const lease = await recorded(t.repoDir, branch);
+  const forget = () =>
+    Promise.all([recordRef(branch), pendingRef(branch)].map((ref) => gitStatus(t.repoDir, ["update-ref", "-d", ref])));
   if (now === null) {
-    if (lease !== null) await git(t.repoDir, ["update-ref", "-d", recordRef(branch)]);
+    await forget();
     return false;
   }
-  if (lease !== now) throw notOurs(branch);
+  const ours = [await recorded(t.repoDir, recordRef(branch)), await recorded(t.repoDir, pendingRef(branch))];
+  if (!ours.includes(now)) throw notOurs(branch);
   try {
     await remoteGit(
       t.repoDir,
@@ -86,7 +97,7 @@ export async function deleteBranch(t: RemoteTarget, branch: string): Promise<boo
         "push",
         "--quiet",
         "--no-verify",
-        `--force-with-lease=refs/heads/${branch}:${lease}`,
+        `--force-with-lease=refs/heads/${branch}:${now}`,
         "--",
         t.url,
         `:refs/heads/${branch}`,
@@ -97,6 +108,6 @@ export async function deleteBranch(t: RemoteTarget, branch: string): Promise<boo
     if (err instanceof RemoteGitError && err.kind === "stale") throw notOurs(branch);
     throw wrap(err);
   }
-  await git(t.repoDir, ["update-ref", "-d", recordRef(branch)]);
+  await forget();
   return true;
 }

@@ -2,7 +2,9 @@
  * POST /jobs/:id/deliver and /discard against a real git remote over smart HTTP and the GitHub
  * stand-in (every request checked against GitHub's description). The agent is the fake claude CLI.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { DeliverResult, DiscardResult, WireError } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { type DeliveryEnv, deliveryEnv, OWNER, prBody, TOKEN } from "./helpers.ts";
@@ -139,6 +141,25 @@ describe("deliver", () => {
     const res2 = await env.deliver(other.jobId, { branch: "vault/t-10", mode: "push" });
     expect(res2.status).toBe(409);
     expect(env.remote.sha("app", "vault/t-10")).toBe(added);
+  });
+
+  it("a push the remote took before the executor recorded it (it stopped in between) is still its own", async () => {
+    env = await deliveryEnv();
+    const first = await succeeded(env, "write:one.txt");
+    const second = await succeeded(env, "write:two.txt");
+    await env.deliver(first.jobId, { branch: "vault/t-15", mode: "push" });
+    const repo = path.join(env.h.dir, "repos", "app");
+    const git = (...a: string[]) => execFileSync("git", ["-C", repo, ...a], { encoding: "utf8" });
+    // As if it stopped after the push: the commit noted as being pushed, not yet recorded as pushed.
+    git("update-ref", "refs/vault/delivering/vault/t-15", String(first.result?.commit));
+    git("update-ref", "-d", "refs/vault/delivered/vault/t-15");
+    const res = await env.deliver(second.jobId, { branch: "vault/t-15", mode: "push" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(env.remote.sha("app", "vault/t-15")).toBe(second.result?.commit);
+    // With no note at all, the same tip is someone else's.
+    git("update-ref", "-d", "refs/vault/delivered/vault/t-15");
+    const third = await succeeded(env, "write:three.txt");
+    expect((await env.deliver(third.jobId, { branch: "vault/t-15", mode: "push" })).status).toBe(409);
   });
 
   it("refuses what is not deliverable: a failed job, a job of a repo placed by hand, a bad branch", async () => {
