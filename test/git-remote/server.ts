@@ -10,6 +10,9 @@
  *   remote.repoUrl("app");          // http://127.0.0.1:PORT/app.git
  *   remote.credentialLine();        // http://x-access-token:t0ken@127.0.0.1:PORT (a GIT_CREDENTIALS line)
  *   await remote.close();
+ *
+ * It answers from the event loop of the process that started it: run git against it from another
+ * process or asynchronously (execFile, not execFileSync, which would wait on itself forever).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
