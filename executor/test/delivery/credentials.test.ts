@@ -7,7 +7,9 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { RemoteUrl } from "@vault-mcp/contract";
+import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { credentialsFileProblem, lookupCredential, redact, remoteConfigArgs } from "../../src/remote/credentials.ts";
 import { classifyRemoteFailure } from "../../src/remote/remote-git.ts";
@@ -25,8 +27,13 @@ const STORE = [
   "",
 ].join("\n");
 
-function fill(file: string, query: string, action = "fill"): { status: number | null; stdout: string } {
-  const r = spawnSync("git", [...remoteConfigArgs(file), "credential", action], {
+function fill(
+  file: string,
+  query: string,
+  action = "fill",
+  configArgs = remoteConfigArgs,
+): { status: number | null; stdout: string } {
+  const r = spawnSync("git", [...configArgs(file), "credential", action], {
     input: `${query}\n\n`,
     encoding: "utf8",
     env: {
@@ -68,6 +75,25 @@ describe("the helper under real git", () => {
     expect(out.stdout).toContain("username=x-access-token\npassword=ghp_github0000\n");
     // No line for the host: git fails rather than prompt.
     expect(fill(file, "protocol=https\nhost=elsewhere.example").status).not.toBe(0);
+  });
+
+  it("the helper's program works as esbuild bundles it for dist/server.js", async () => {
+    const outfile = path.join(dir, "credentials.mjs");
+    await build({
+      entryPoints: [path.join(import.meta.dirname, "..", "..", "src", "remote", "credentials.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node22",
+      outfile,
+      logLevel: "silent",
+    });
+    const bundled = (await import(pathToFileURL(outfile).href)) as { remoteConfigArgs: typeof remoteConfigArgs };
+    const file = path.join(dir, "creds-bundled");
+    writeFileSync(file, STORE, { mode: 0o600 });
+    expect(fill(file, "protocol=https\nhost=github.com", "fill", bundled.remoteConfigArgs).stdout).toContain(
+      "password=ghp_github0000\n",
+    );
   });
 
   it("approve and reject (git's store/erase after a success or a 401) leave the file as it was", () => {
