@@ -114,7 +114,8 @@ describe.skipIf(!IS_ROOT)("the git token is nowhere an agent can look (root: mak
     const hunt = await huntDuringDelivery(h, "vault/t-hunt-on");
     expect(hunt.found).toEqual([]);
     // It did look while the executor's git pushed: it saw that git's command line, not its environment.
-    const pushes = hunt.git.filter((g) => /\bpush\b|git-remote-http/.test(g.cmd));
+    // git's http transport, the pack it sends, and the credential helper git ran (a program and a path).
+    const pushes = hunt.git.filter((g) => /remote-https?|send-pack|helperMain/.test(g.cmd));
     expect(pushes.length, JSON.stringify(hunt.git)).toBeGreaterThan(0);
     expect(pushes.every((g) => g.environ === "EACCES")).toBe(true);
     const refused = (f: string) => hunt.reads.find((r) => r.file === f)?.code;
