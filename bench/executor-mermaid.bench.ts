@@ -4,17 +4,18 @@
  * executor/test/clis/fixtures (byte-identical copies of /work/shared/notes/cli/fixtures, kept in
  * the repo so the bench reproduces anywhere), parsed by the real adapters. Successes are crossed
  * with the file sets and verify results of a simple task; failures (401, 429, 500, timeout) give
- * the failure shape. Plus the progress diagram and the consensus diff diagram.
+ * the failure shape. Plus the consensus diff diagram, and the Worker's progress diagram (workflows/progress.ts).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ChangedFile, CliName, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
 import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { makeAdapters } from "../executor/src/clis/index.ts";
-import { compress, progressMermaid } from "../executor/src/compress/index.ts";
+import { compress } from "../executor/src/compress/index.ts";
 import { compareRuns } from "../executor/src/consensus.ts";
 import type { CompressInput, ProcessOutcome } from "../executor/src/interfaces.ts";
 import { loadPrices } from "../executor/src/pricing.ts";
+import { progressMermaid } from "../workflows/progress.ts";
 import type { Bench, BenchFigure } from "./types.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "..", "executor", "test", "clis", "fixtures");

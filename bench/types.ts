@@ -15,6 +15,10 @@ export interface BenchReport {
   runs: string;
   figures: BenchFigure[];
   notes?: string[];
+  /** Lines printed after the figures (the last one ends the bench's output). */
+  summary?: string[];
+  /** A Markdown section of its own in BENCHMARKS.md (headings from level 2). */
+  details?: string;
 }
 
 export type Bench = () => Promise<BenchReport>;

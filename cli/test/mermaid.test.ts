@@ -1,6 +1,6 @@
 /** The terminal rendering of our Mermaid diagrams, fed the real diagrams the executor and workflow write. */
 import { describe, expect, it } from "vitest";
-import { compress, progressMermaid } from "../../executor/src/compress/index.ts";
+import { compress } from "../../executor/src/compress/index.ts";
 import { consensusMermaid } from "../../executor/src/consensus/mermaid.ts";
 import { failing, input, passing, twoFiles } from "../../executor/test/compress/fixtures.ts";
 import { progressMermaid as workflowProgress } from "../../workflows/progress.ts";
@@ -52,12 +52,6 @@ describe("renderMermaid on the executor's result diagram", () => {
 });
 
 describe("renderMermaid on other diagrams we write", () => {
-  it("the executor's progress diagram: a chain with a stadium node", () => {
-    expect(renderMermaid(progressMermaid("t-20261124-1530-ab12cd", "verify", 2, "sonnet"))).toBe(
-      ["[task t-20261124-1530-ab12cd]", "└─▶ ([verify])", "    └─▶ [attempt 2 sonnet]"].join("\n"),
-    );
-  });
-
   it("the workflow's progress diagram: a chain ending in a circle", () => {
     expect(renderMermaid(workflowProgress("t-20261124-1530-ab12cd", "running", 1, "deepseek"))).toBe(
       ["[t-20261124-1530-ab12cd]", "└─▶ [attempt 1: deepseek]", "    └─▶ ((running))"].join("\n"),

@@ -22,7 +22,18 @@ export const RunResult = z.strictObject({
   signal: z.string().nullable(),
   durationMs: z.int().nonnegative(),
   costUsd: z.number().nonnegative(),
-  costSource: z.enum(["reported", "computed"]),
+  /**
+   * Where `costUsd` comes from. `reported`: the CLI's own figure (claude's result JSON). `computed`:
+   * tokens (reported at the end, or read from the CLI's session log for a run that was killed) ×
+   * the executor's price table. `bound`: the cost is unknown, and `costUsd` is an upper bound, not a
+   * measurement: a run that was killed (timeout, budget stop, shutdown, a signal) before it reported
+   * usage, and whose session log could not be read, is counted at its budget cap (the job's
+   * `maxBudgetUsd`, half of it for a consensus side) or, for a job without one, the executor's
+   * UNKNOWN_COST_USD (executor/README.md), never at the $0 it reported. `bound` came later than
+   * the other two: a Worker parses results with this schema, so deploy the Worker before an executor
+   * that may send it.
+   */
+  costSource: z.enum(["reported", "computed", "bound"]),
   tokens: Tokens,
   model: z.string(),
   sessionId: z.string().nullable(),

@@ -73,9 +73,12 @@ export async function sendCallback(
       log("warn", "callback_retry", { jobId: view.jobId, status: res.status, attempt: i });
     } catch (err) {
       if (opts.signal?.aborted) return { ok: false, attempts: i, reason: "stopped" };
+      // Our per-attempt timeout, told apart from a refused connection or a reset.
+      const timedOut = err instanceof Error && err.name === "TimeoutError";
       log("warn", "callback_retry", {
         jobId: view.jobId,
         error: err instanceof Error ? err.message : String(err),
+        timedOut,
         attempt: i,
       });
     }

@@ -39,6 +39,14 @@ const Schema = z.object({
   SHUTDOWN_GRACE_MS: ms(20_000, "how long running jobs may finish after SIGTERM"),
   KEEP_FAILED_MS: ms(24 * 3_600_000, "how long a failed job's worktree is kept"),
   JOB_RETENTION_DAYS: int(30, 1, 3650, "days a finished job stays in the job store"),
+  // The Worker's default per-task halt (BREAKER_TASK_HALT_USD): a run whose spend is unknown is
+  // counted as if it spent what one task may (usage/killed-run.ts). Jobs from the Worker carry
+  // maxBudgetUsd, which wins; this is for jobs sent without one.
+  UNKNOWN_COST_USD: z.coerce
+    .number({ error: "must be a number of US dollars (the cost counted for a killed run whose usage is unknown)" })
+    .positive("must be more than 0 (the cost counted for a killed run whose usage is unknown)")
+    .max(1_000_000, "must be at most 1000000 (US dollars)")
+    .default(5),
   DATA_DIR: z.string().min(1).default("/var/lib/vault-executor"),
   /** Persistent CLI logins for subscription profiles: codex's CODEX_HOME and gemini's GEMINI_CLI_HOME. */
   LOGINS_DIR: z.string().min(1).optional(),

@@ -25,8 +25,8 @@ import type { CompareRuns, ConsensusSide } from "./interfaces.ts";
 export { changedLines, sameDiff } from "./consensus/diff.ts";
 export { answerSimilarity, contentWords } from "./consensus/similarity.ts";
 
-export const SIMILAR_ANSWERS = 0.6;
-export const DISSIMILAR_ANSWERS = 0.3;
+const SIMILAR_ANSWERS = 0.6;
+const DISSIMILAR_ANSWERS = 0.3;
 
 /** What the verdict is decided from; exported so the rules can be tested one by one. */
 export interface VerdictFacts {

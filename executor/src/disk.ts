@@ -7,28 +7,43 @@ import type { Dirent } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { DiskUse } from "@vault-mcp/contract";
+import { isMissing } from "./fs-missing.ts";
+import { log } from "./log.ts";
 
-export const DISK_MEASURE_EVERY_MS = 60_000;
+const DISK_MEASURE_EVERY_MS = 60_000;
 
-/** Bytes of the files under `dir` (symlinks not followed; a file that vanishes mid-walk counts 0). */
-export async function dirBytes(dir: string): Promise<number> {
+/**
+ * "Not there" (removed mid-walk: a run's home, a released tree) and "not ours to read" (EACCES: an
+ * agent made a directory of its run private; its cleanup gives it back) count 0, on purpose. Any
+ * other error (EIO…) fails the measurement, which is logged (disk_measure_failed).
+ */
+const uncounted = (err: unknown) => isMissing(err) || (err as NodeJS.ErrnoException | null)?.code === "EACCES";
+
+/** Bytes of the files under `dir` (symlinks not followed). */
+async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
+  } catch (err) {
+    if (uncounted(err)) return 0;
+    throw err;
   }
   for (const e of entries) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) total += await dirBytes(p);
-    else
-      total += await lstat(p).then(
-        (s) => s.size,
-        () => 0,
-      );
+    else total += await sizeOf(p);
   }
   return total;
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await lstat(file)).size;
+  } catch (err) {
+    if (uncounted(err)) return 0;
+    throw err;
+  }
 }
 
 export interface DiskPaths {
@@ -36,6 +51,11 @@ export interface DiskPaths {
   homesDir: string;
   /** jobs.sqlite; its -wal beside it counts too. */
   storeFile: string;
+}
+
+/** Nobody awaits a background measurement: its failure ends here, in the log; /health keeps the last one. */
+export function logMeasureFailed(err: unknown): void {
+  log("warn", "disk_measure_failed", { error: err instanceof Error ? err.message : String(err) });
 }
 
 export class DiskMeter {
@@ -52,7 +72,7 @@ export class DiskMeter {
 
   /** The last measurement (null before the first); starts a new one when it is stale. */
   current(): DiskUse | null {
-    if (this.#now() - this.#lastAt >= DISK_MEASURE_EVERY_MS) void this.measure().catch(() => undefined);
+    if (this.#now() - this.#lastAt >= DISK_MEASURE_EVERY_MS) void this.measure().catch(logMeasureFailed);
     return this.#last;
   }
 
@@ -63,16 +83,11 @@ export class DiskMeter {
 
   async #measure(): Promise<DiskUse> {
     this.#lastAt = this.#now();
-    const size = (f: string) =>
-      lstat(f).then(
-        (s) => s.size,
-        () => 0,
-      );
     const [worktreesBytes, homesBytes, db, wal] = await Promise.all([
       dirBytes(this.#paths.worktreesDir),
       dirBytes(this.#paths.homesDir),
-      size(this.#paths.storeFile),
-      size(`${this.#paths.storeFile}-wal`),
+      sizeOf(this.#paths.storeFile),
+      sizeOf(`${this.#paths.storeFile}-wal`),
     ]);
     this.#last = { worktreesBytes, homesBytes, storeBytes: db + wal, measuredAt: new Date(this.#now()).toISOString() };
     return this.#last;

@@ -11,7 +11,7 @@ import type { CallbackOptions } from "./callback.ts";
 import { type AdapterRegistry, makeAdapters } from "./clis/index.ts";
 import { cliBins, type ExecutorConfig } from "./config.ts";
 import { Delivery } from "./delivery/deliver.ts";
-import { DiskMeter } from "./disk.ts";
+import { DiskMeter, logMeasureFailed } from "./disk.ts";
 import { type CliInfo, probeClis } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 import { JobRunner } from "./jobs/runner.ts";
@@ -139,20 +139,29 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   });
 
   if (o.probeClis !== false) {
-    void probeClis(cliBins(config), runProcess).then((c) => {
-      clis = c;
-      log(
-        "info",
-        "clis_probed",
-        Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])),
-      );
-    });
+    void probeClis(cliBins(config), runProcess).then(
+      (c) => {
+        clis = c;
+        log(
+          "info",
+          "clis_probed",
+          Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.found ? (v.version ?? "found") : "missing"])),
+        );
+      },
+      // Nobody awaits the probe: /health keeps `clis: null` (not probed), and the log says why.
+      (err: unknown) => log("warn", "clis_probe_failed", { error: String(err) }),
+    );
   }
   let stopping: Promise<void> | undefined;
   const sweep = setInterval(() => {
+    // A timer's last handler: a failure is logged and the next sweep tries again.
     void worktrees.sweep().catch((err: unknown) => log("warn", "worktree_sweep_failed", { error: String(err) }));
-    const purged = purgeOld(store, config.JOB_RETENTION_DAYS, new Date());
-    if (purged > 0) log("info", "jobs_purged", { count: purged, retentionDays: config.JOB_RETENTION_DAYS });
+    try {
+      const purged = purgeOld(store, config.JOB_RETENTION_DAYS, new Date());
+      if (purged > 0) log("info", "jobs_purged", { count: purged, retentionDays: config.JOB_RETENTION_DAYS });
+    } catch (err) {
+      log("error", "jobs_purge_failed", { error: String(err) });
+    }
   }, SWEEP_EVERY_MS);
   sweep.unref();
 
@@ -180,6 +189,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         adapters,
         prices,
         retentionDays: config.JOB_RETENTION_DAYS,
+        unknownCostUsd: config.UNKNOWN_COST_USD,
         recovered,
         ...(sandbox ? { slots: sandbox.slots() } : {}),
       };
@@ -190,7 +200,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
       } else await sandbox?.start(env);
       // After it: an interrupted job's callback then carries the cost recovered from its logs.
       for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
-      void disk.measure().catch(() => undefined);
+      void disk.measure().catch(logMeasureFailed);
       const port = await new Promise<number>((resolve, reject) => {
         app.server.once("error", reject);
         app.server.listen(config.PORT, config.HOST, () => {

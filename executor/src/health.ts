@@ -12,7 +12,7 @@ import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 
 /** The executor's package version (bundled into dist/server.js at build time). */
 export const VERSION: string = pkg.version;
-export const PROBE_TIMEOUT_MS = 5_000;
+const PROBE_TIMEOUT_MS = 5_000;
 
 export type CliInfo = CliProbe;
 

@@ -12,8 +12,9 @@
  * second would present a token already used, which can revoke the whole login.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { readIfExists } from "./fs-missing.ts";
 import type { LoginFiles } from "./interfaces.ts";
 import { log } from "./log.ts";
 import { type HomeOwner, readBack } from "./sandbox/homes.ts";
@@ -24,7 +25,7 @@ export type LoginCopy = ReadonlyMap<string, Buffer>;
 export async function copyLogin(files: LoginFiles, loginHome: string, home: string): Promise<LoginCopy> {
   const copied = new Map<string, Buffer>();
   for (const f of files.files) {
-    const bytes = await readFile(path.join(loginHome, f.login)).catch(() => null);
+    const bytes = await readIfExists(path.join(loginHome, f.login));
     if (bytes === null) continue; // an optional file (gemini's google_accounts.json)
     const dest = path.join(home, f.run);
     await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
@@ -34,14 +35,19 @@ export async function copyLogin(files: LoginFiles, loginHome: string, home: stri
   return copied;
 }
 
+export interface WriteBackOptions {
+  files: LoginFiles;
+  /** What copyLogin copied into the run's home. */
+  copy: LoginCopy;
+  loginHome: string;
+  /** The run's home. */
+  home: string;
+  /** The identity the run's home belongs to (null: the executor's own). */
+  owner: HomeOwner | null;
+}
+
 /** Writes back what the CLI changed in its copies; returns the login files that were updated. */
-export async function writeBackLogin(
-  files: LoginFiles,
-  copy: LoginCopy,
-  loginHome: string,
-  home: string,
-  owner: HomeOwner | null,
-): Promise<string[]> {
+export async function writeBackLogin({ files, copy, loginHome, home, owner }: WriteBackOptions): Promise<string[]> {
   const updated: string[] = [];
   for (const f of files.files) {
     const before = copy.get(f.login);
@@ -53,7 +59,7 @@ export async function writeBackLogin(
       continue;
     }
     const target = path.join(loginHome, f.login);
-    const current = await readFile(target).catch(() => null);
+    const current = await readIfExists(target);
     if (current !== null && !current.equals(before)) {
       log("warn", "login_changed_meanwhile", { file: target });
       continue;
@@ -71,7 +77,7 @@ const asObject = (b: Buffer): Record<string, unknown> | null => {
     const v: unknown = JSON.parse(b.toString("utf8"));
     return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
-    return null;
+    return null; // not JSON: not a login, which the caller refuses and logs
   }
 };
 

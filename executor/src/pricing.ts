@@ -8,8 +8,8 @@ import type { Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 
 const Usd = z.number().nonnegative().finite();
-export const Price = z.strictObject({ input: Usd, output: Usd, cacheRead: Usd, cacheWrite: Usd });
-export type Price = z.infer<typeof Price>;
+const Price = z.strictObject({ input: Usd, output: Usd, cacheRead: Usd, cacheWrite: Usd });
+type Price = z.infer<typeof Price>;
 export const PriceTable = z.object({
   /** For models the table does not know: deliberately high, so budgets never under-count. */
   default: Price,
@@ -17,7 +17,7 @@ export const PriceTable = z.object({
 });
 export type PriceTable = z.infer<typeof PriceTable>;
 
-export const DEFAULT_PRICES_FILE = new URL("../config/prices.json", import.meta.url);
+const DEFAULT_PRICES_FILE = new URL("../config/prices.json", import.meta.url);
 
 const VERSION_SUFFIX = /^[-@](?:\d{8}|\d{4}-\d{2}-\d{2}|\d{3}|v\d+|latest)$/;
 
@@ -64,7 +64,7 @@ export function priceFor(prices: PriceTable, model: string): { price: Price; kno
 }
 
 /**
- * USD for a run's tokens, rounded to 1e-8. Tokens follow the adapters' convention (clis/common.ts):
+ * USD for a run's tokens, rounded to 1e-8. Tokens follow the convention of tokens.ts:
  * `input` excludes cached tokens. `inputIncludesCache` is for raw OpenAI/Gemini figures, whose input
  * still contains the cached tokens.
  */

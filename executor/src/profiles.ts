@@ -33,7 +33,7 @@ export const Profile = z.strictObject({
 /** A profile as loaded: its auth expanded and checked. */
 export type Profile = Omit<z.infer<typeof Profile>, "auth"> & { auth: AuthMode };
 
-export const ProfilesFile = z.object({
+const ProfilesFile = z.object({
   profiles: z.record(
     z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "profile names are lower-case like 'gemini-flash'"),
     Profile,
@@ -43,7 +43,7 @@ export const ProfilesFile = z.object({
   /** The profile a direct run (`executor: <cli>`) uses for each CLI. */
   direct: z.record(CliName, z.string()),
 });
-export type ProfilesFile = z.infer<typeof ProfilesFile>;
+type ProfilesFile = z.infer<typeof ProfilesFile>;
 
 /** A loaded profiles file, plus which referenced variables the environment lacks (for start-up warnings). */
 export type LoadedProfiles = Omit<ProfilesFile, "profiles"> & {
@@ -160,7 +160,7 @@ export function expandEnv(template: Readonly<Record<string, string>>, env: Env):
 }
 
 /** One profile with its environment expanded; `model` overrides the profile's model. */
-export function resolveProfile(file: LoadedProfiles, name: string, env: Env, model?: string): ResolvedSide {
+function resolveProfile(file: LoadedProfiles, name: string, env: Env, model?: string): ResolvedSide {
   const p = Object.hasOwn(file.profiles, name) ? file.profiles[name] : undefined;
   if (!p)
     throw new ProfileError(`unknown profile '${name}'; known: ${Object.keys(file.profiles).join(", ")}, consensus`);

@@ -3,6 +3,8 @@
  * slot per CLI it runs (consensus: two). Admission is decided synchronously, so the caller can
  * answer 429 before storing anything.
  */
+import { log } from "./log.ts";
+
 export interface QueuedJob {
   id: string;
   slots: number;
@@ -60,7 +62,11 @@ export class JobQueue {
       this.runningJobs += 1;
       void head
         .run()
-        .catch(() => undefined) // the runner records its own failures
+        // The runner records a job's own failures; what reaches here is the store refusing the
+        // write (a full or broken disk). Nobody awaits a queued run, so this is its last handler.
+        .catch((err: unknown) =>
+          log("error", "job_run_failed", { jobId: head.id, error: err instanceof Error ? err.message : String(err) }),
+        )
         .finally(() => {
           this.busy -= head.slots;
           this.runningJobs -= 1;

@@ -23,7 +23,7 @@ export function loginHome(loginsDir: string, cli: CliName): string {
 }
 
 /** The command that makes the login, as shown in `missing` and in executor/README.md. */
-export function loginCommand(loginsDir: string, cli: CliName): string {
+function loginCommand(loginsDir: string, cli: CliName): string {
   const home = loginHome(loginsDir, cli);
   if (cli === "codex")
     return `run \`CODEX_HOME=${home} codex login --device-auth -c cli_auth_credentials_store=file\` as the executor's user`;
@@ -49,7 +49,7 @@ function loginFileHas(file: string, fields: readonly string[]): boolean {
       return v !== null && v !== undefined && v !== "";
     });
   } catch {
-    return false;
+    return false; // absent, unreadable or not JSON: no usable login, which readiness names as missing
   }
 }
 

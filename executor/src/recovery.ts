@@ -5,14 +5,16 @@
  *   homes      $DATA_DIR/homes/<job>[-a|-b]: no job runs yet, so every one is stale. A job that was
  *              running when the process died (now `interrupted`, result null) first gets the usage its
  *              CLI had logged there, priced, as its result: what the killed run spent is not lost.
+ *              A run whose log cannot be read is counted at its bound (usage/killed-run.ts).
  *   worktrees  trees of jobs that were running and idle pooled trees are removed; a failed job's
  *              kept tree stays until KEEP_FAILED_MS (worktree/manager.ts).
  *   store      finished jobs older than JOB_RETENTION_DAYS are deleted (also every sweep).
  */
-import { readdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { JobResult, RunResult } from "@vault-mcp/contract";
 import type { AdapterRegistry } from "./clis/index.ts";
+import { isMissing, listDir } from "./fs-missing.ts";
 import type { WorktreeSlot } from "./interfaces.ts";
 import { failedRun } from "./jobs/build-result.ts";
 import type { JobRunner } from "./jobs/runner.ts";
@@ -20,7 +22,8 @@ import type { JobStore } from "./jobs/store.ts";
 import { log } from "./log.ts";
 import type { PriceTable } from "./pricing.ts";
 import type { ResolvedSide } from "./profiles.ts";
-import { priceUsage, totalTokens, UsageTracker } from "./usage/tracker.ts";
+import { costBound, readUsage, settleCost, sideBudget } from "./usage/killed-run.ts";
+import { UsageTracker } from "./usage/tracker.ts";
 import type { GitWorktreeManager } from "./worktree/manager.ts";
 
 export interface RecoveryParts {
@@ -31,6 +34,8 @@ export interface RecoveryParts {
   adapters: AdapterRegistry;
   prices: PriceTable;
   retentionDays: number;
+  /** UNKNOWN_COST_USD: the bound of a cut-short run of a job without maxBudgetUsd. */
+  unknownCostUsd: number;
   /** Jobs store.recover() just turned `interrupted`. */
   recovered: readonly string[];
   /** The sandbox's slots: a home of a run as an identity is given back (as it) before it is read. */
@@ -48,21 +53,23 @@ export interface RecoveryReport {
 
 const HOME = /^(.+?)(?:-([ab]))?$/;
 
-/** The usage one side's CLI logged in its home, as the run that was cut short by the restart. */
-async function loggedRun(parts: RecoveryParts, side: ResolvedSide, home: string): Promise<RunResult | null> {
-  const usageLog = parts.adapters[side.cli].usageLog(side.auth, (parts.slots?.length ?? 0) > 0);
-  if (!usageLog) return null;
-  const usage = await new UsageTracker(usageLog, home, side.model).poll();
-  if (usage.length === 0) return null;
-  return {
-    ...failedRun(
-      side,
-      "interrupted",
-      "the executor stopped while this run was going; its cost is the usage the CLI had logged",
-    ),
-    costUsd: priceUsage(parts.prices, usage),
-    tokens: totalTokens(usage),
-  };
+const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** One side's run, cut short by the restart: the usage its CLI logged in its home, else its bound. */
+async function cutShortRun(
+  parts: RecoveryParts,
+  s: { jobId: string; side: ResolvedSide; home: string; boundUsd: number },
+): Promise<RunResult> {
+  const usageLog = parts.adapters[s.side.cli].usageLog(s.side.auth, (parts.slots?.length ?? 0) > 0);
+  const read = await readUsage(usageLog ? new UsageTracker(usageLog, s.home, s.side.model) : null);
+  if (read.kind === "unreadable")
+    log("warn", "usage_log_unreadable", { jobId: s.jobId, cli: s.side.cli, error: read.error });
+  const why =
+    read.kind === "read"
+      ? "its cost is the usage the CLI had logged"
+      : "its usage log could not be read, so its cost is its budget bound";
+  const run = failedRun(s.side, "interrupted", `the executor stopped while this run was going; ${why}`);
+  return settleCost(run, { read, killed: true, prices: parts.prices, boundUsd: s.boundUsd });
 }
 
 async function harvest(parts: RecoveryParts, jobId: string, homes: Map<string, string>): Promise<JobResult | null> {
@@ -71,13 +78,17 @@ async function harvest(parts: RecoveryParts, jobId: string, homes: Map<string, s
   let sides: ResolvedSide[];
   try {
     sides = parts.runner.sidesFor(rec.request);
-  } catch {
-    return null; // its profile is gone from the config
+  } catch (err) {
+    // Its profile is gone from the config: which CLI ran, and so its log, are unknown.
+    log("warn", "interrupted_cost_unknown", { jobId, error: errText(err) });
+    return null;
   }
+  const boundUsd = costBound(sideBudget(rec.request, sides.length), parts.unknownCostUsd);
   const runs = await Promise.all(
     sides.map(async (side, i) => {
       const home = homes.get(sides.length > 1 ? `${jobId}-${"ab"[i]}` : jobId);
-      return home ? loggedRun(parts, side, home).catch(() => null) : null;
+      // No home: the side never got as far as its CLI, so it spent nothing.
+      return home ? cutShortRun(parts, { jobId, side, home, boundUsd }) : null;
     }),
   );
   if (runs.every((r) => r === null)) return null;
@@ -90,7 +101,7 @@ async function harvest(parts: RecoveryParts, jobId: string, homes: Map<string, s
  */
 export async function harvestInterrupted(parts: RecoveryParts): Promise<number> {
   const homesDir = path.join(parts.dataDir, "homes");
-  const names = await readdir(homesDir).catch(() => [] as string[]);
+  const names = await listDir(homesDir);
   const homes = new Map(names.map((n) => [n, path.join(homesDir, n)]));
   const interrupted = new Set(parts.recovered);
   let recovered = 0;
@@ -98,21 +109,24 @@ export async function harvestInterrupted(parts: RecoveryParts): Promise<number> 
     if (!interrupted.has(jobId)) continue;
     for (const [name, dir] of homes) {
       if (!name.startsWith(jobId)) continue;
-      const gid = await stat(dir).then(
-        (st) => st.gid,
-        () => null,
-      );
-      // An agent identity may have kept its session log to itself: it gives it back first.
-      await parts.slots
-        ?.find((s) => s.gid === gid)
-        ?.fixPermissions(dir)
-        .catch(() => undefined);
+      // An agent identity may have kept its session log to itself: it gives it back first. When
+      // that fails, the read says so and the run is counted at its bound.
+      try {
+        const { gid } = await stat(dir);
+        await parts.slots?.find((s) => s.gid === gid)?.fixPermissions(dir);
+      } catch (err) {
+        if (!isMissing(err)) log("warn", "usage_log_permissions_failed", { jobId, dir, error: errText(err) });
+      }
     }
     const result = await harvest(parts, jobId, homes);
     if (result) {
       parts.store.setInterruptedResult(jobId, result);
       recovered += 1;
-      log("info", "interrupted_cost_recovered", { jobId, costUsd: result.costUsd });
+      log("info", "interrupted_cost_recovered", {
+        jobId,
+        costUsd: result.costUsd,
+        costSource: [result.run.costSource, result.runB?.costSource].filter(Boolean).join(","),
+      });
     }
   }
   return recovered;
@@ -122,7 +136,7 @@ export async function harvestInterrupted(parts: RecoveryParts): Promise<number> 
 export async function cleanDisk(parts: RecoveryParts, costsRecovered: number): Promise<RecoveryReport> {
   const now = parts.now ?? (() => new Date());
   const homesDir = path.join(parts.dataDir, "homes");
-  const names = await readdir(homesDir).catch(() => [] as string[]);
+  const names = await listDir(homesDir);
   for (const name of names) await rm(path.join(homesDir, name), { recursive: true, force: true });
   const worktreesRemoved = await parts.worktrees.reconcileAfterRestart();
   const jobsPurged = purgeOld(parts.store, parts.retentionDays, now());

@@ -13,7 +13,7 @@ import type { JobQueue } from "./queue.ts";
 import type { App } from "./server/app.ts";
 
 /** How long owed callbacks may still be sent once no job runs any more. */
-export const CALLBACK_FLUSH_MS = 2_000;
+const CALLBACK_FLUSH_MS = 2_000;
 
 export interface ShutdownParts {
   app: App;

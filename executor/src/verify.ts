@@ -4,14 +4,25 @@ import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 
 const OUTPUT_TAIL = 4096;
 
-export async function runVerify(
-  runProcess: (o: RunProcessOptions) => Promise<ProcessOutcome>,
-  command: readonly string[],
-  cwd: string,
-  home: string,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<VerifyResult> {
+export interface VerifyOptions {
+  runProcess: (o: RunProcessOptions) => Promise<ProcessOutcome>;
+  command: readonly string[];
+  /** The worktree. */
+  cwd: string;
+  /** The run's home (HOME of the command). */
+  home: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export async function runVerify({
+  runProcess,
+  command,
+  cwd,
+  home,
+  timeoutMs,
+  signal,
+}: VerifyOptions): Promise<VerifyResult> {
   const out = await runProcess({
     argv: command,
     cwd,

@@ -29,11 +29,10 @@ import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
 import { CLAUDE_OAUTH_TOKEN_VAR } from "../profiles.ts";
+import { addTokens, anthropicTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   API_KEY_VARS,
-  addTokens,
-  anthropicTokens,
   baseResult,
   binary,
   childEnv,
@@ -45,12 +44,11 @@ import {
   message,
   noPayload,
   processFailure,
-  ZERO_TOKENS,
 } from "./common.ts";
 
-export const CLAUDE_ALLOWED_TOOLS = "Bash";
+const CLAUDE_ALLOWED_TOOLS = "Bash";
 /** Model turns per run; a runaway loop ends as `budget` well before the job timeout. */
-export const CLAUDE_MAX_TURNS = 40;
+const CLAUDE_MAX_TURNS = 40;
 
 const count = z.number().int().nonnegative().catch(0);
 
@@ -63,7 +61,7 @@ const ModelUsage = z.looseObject({
   costBasis: z.string().optional().catch(undefined),
 });
 
-export const ClaudeResult = z.looseObject({
+const ClaudeResult = z.looseObject({
   type: z.literal("result"),
   subtype: z.string(),
   is_error: z.boolean(),
@@ -182,13 +180,13 @@ export function makeClaude(prices: PriceTable): CliAdapter {
       const failed = processFailure("claude", outcome);
       const parsed = ClaudeResult.safeParse(lastJsonObject(outcome.stdout));
       if (!parsed.success)
-        return failedResult(
-          "claude",
+        return failedResult({
+          cli: "claude",
           outcome,
-          ctx.model,
-          "reported",
-          failed ?? noPayload("claude", outcome, "result JSON"),
-        );
+          model: ctx.model,
+          costSource: "reported",
+          error: failed ?? noPayload("claude", outcome, "result JSON"),
+        });
       const r = parsed.data;
       const tokens = tokensOf(r);
       const error = failed ?? errorOf(r);

@@ -40,9 +40,9 @@ import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract"
 import { z } from "zod";
 import type { CliAdapter, CliRunInput, ProcessOutcome } from "../interfaces.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { addTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CODEX_USAGE_LOG } from "../usage/session-logs.ts";
 import {
-  addTokens,
   baseResult,
   binary,
   childEnv,
@@ -52,15 +52,13 @@ import {
   kindFromMessage,
   message,
   noPayload,
-  openAiTokens,
   processFailure,
   stderrReason,
-  ZERO_TOKENS,
 } from "./common.ts";
 
 /** The variable our provider reads the key from (the profile gives it as CODEX_API_KEY). */
 export const CODEX_KEY_VAR = "VAULT_CODEX_API_KEY";
-export const CODEX_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+const CODEX_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 /** Where codex itself sends a ChatGPT login's requests. */
 export const CODEX_SUBSCRIPTION_BASE_URL = "https://chatgpt.com/backend-api/codex";
 
@@ -221,7 +219,13 @@ export function makeCodex(prices: PriceTable): CliAdapter {
     parse(outcome, ctx): RunResult {
       const s = scan(outcome.stdout);
       if (s.events === 0 && !processFailure("codex", outcome))
-        return failedResult("codex", outcome, ctx.model, "computed", noPayload("codex", outcome, "JSONL events"));
+        return failedResult({
+          cli: "codex",
+          outcome,
+          model: ctx.model,
+          costSource: "computed",
+          error: noPayload("codex", outcome, "JSONL events"),
+        });
       const tokens = s.tokens ?? { ...ZERO_TOKENS };
       const error = errorOf(outcome, s);
       return {

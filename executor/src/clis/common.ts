@@ -1,51 +1,13 @@
 /**
- * What the three adapters share: the child's environment, the token convention, the error kinds
- * that do not depend on the payload, and tolerant JSON extraction.
- *
- * Token convention (the same for every CLI, so the Worker can add them up):
- *   input       prompt tokens neither read from nor written to the cache (Anthropic's `input_tokens`;
- *               OpenAI and Gemini report cached tokens inside their input figure, so they are subtracted)
- *   output      billed output tokens, reasoning/thinking included
- *   cacheRead   prompt tokens served from the cache
- *   cacheWrite  prompt tokens written to the cache (Anthropic only)
+ * What the three adapters share: the child's environment, the error kinds that do not depend on the
+ * payload, and tolerant JSON extraction. Their usage follows the token convention of tokens.ts.
  */
-import type { CliName, RunError, RunResult, Tokens } from "@vault-mcp/contract";
+import type { CliName, RunError, RunResult } from "@vault-mcp/contract";
 import type { CliRunInput, ProcessOutcome } from "../interfaces.ts";
-
-export const ZERO_TOKENS: Readonly<Tokens> = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
-
-/** Anthropic's usage (claude's result JSON and its session log): cache tokens are already apart. */
-export function anthropicTokens(u: {
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
-}): Tokens {
-  return {
-    input: u.input_tokens,
-    output: u.output_tokens,
-    cacheRead: u.cache_read_input_tokens,
-    cacheWrite: u.cache_creation_input_tokens,
-  };
-}
-
-/** OpenAI's usage (codex's turn.completed and its session log): cached tokens are inside input_tokens. */
-export function openAiTokens(u: {
-  input_tokens: number;
-  cached_input_tokens: number;
-  cache_write_input_tokens: number;
-  output_tokens: number;
-}): Tokens {
-  return {
-    input: Math.max(0, u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens),
-    output: u.output_tokens,
-    cacheRead: u.cached_input_tokens,
-    cacheWrite: u.cache_write_input_tokens,
-  };
-}
+import { ZERO_TOKENS } from "../tokens.ts";
 
 /** Text kept in a result (the full output goes to the transcript through the job store). */
-export const MAX_TEXT_CHARS = 256 * 1024;
+const MAX_TEXT_CHARS = 256 * 1024;
 /** RunError.message is capped at 4000 by the contract. */
 const MAX_MESSAGE_CHARS = 2000;
 
@@ -68,15 +30,6 @@ export function message(text: string): string {
 
 export function clip(text: string): string {
   return text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text;
-}
-
-export function addTokens(a: Tokens, b: Tokens): Tokens {
-  return {
-    input: a.input + b.input,
-    output: a.output + b.output,
-    cacheRead: a.cacheRead + b.cacheRead,
-    cacheWrite: a.cacheWrite + b.cacheWrite,
-  };
 }
 
 /** Maps an HTTP status a CLI reported to our error kinds. */
@@ -169,15 +122,24 @@ export function baseResult(
   };
 }
 
+export interface FailedResultInput {
+  cli: CliName;
+  outcome: ProcessOutcome;
+  model: string;
+  costSource: RunResult["costSource"];
+  error: RunError;
+  sessionId?: string | null;
+}
+
 /** A failed run with no usable payload (no tokens, no cost). */
-export function failedResult(
-  cli: CliName,
-  outcome: ProcessOutcome,
-  model: string,
-  costSource: RunResult["costSource"],
-  error: RunError,
-  sessionId: string | null = null,
-): RunResult {
+export function failedResult({
+  cli,
+  outcome,
+  model,
+  costSource,
+  error,
+  sessionId = null,
+}: FailedResultInput): RunResult {
   return {
     ...baseResult(cli, outcome, model),
     ok: false,

@@ -51,7 +51,7 @@ import {
   processFailure,
 } from "./common.ts";
 
-export const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+const GEMINI_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
 export const GEMINI_CODE_ASSIST_ENDPOINT = "https://cloudcode-pa.googleapis.com";
 /** The files of a Google login in `<home>/.gemini/`, linked into each subscription run's home. */
 export const GEMINI_LOGIN_FILES = ["oauth_creds.json", "google_accounts.json"] as const;
@@ -192,7 +192,9 @@ export function makeGemini(prices: PriceTable): CliAdapter {
 
     parse(outcome, ctx): RunResult {
       const failed = processFailure("gemini", outcome);
-      if (failed) return failedResult("gemini", outcome, ctx.model, "computed", failed);
+      const failure = (error: RunError, sessionId: string | null = null) =>
+        failedResult({ cli: "gemini", outcome, model: ctx.model, costSource: "computed", error, sessionId });
+      if (failed) return failure(failed);
       const ok = outcome.exitCode === 0 ? Success.safeParse(lastJsonObject(outcome.stdout)) : null;
       if (ok?.success) {
         const usage = Object.entries(ok.data.stats?.models ?? {}).map(([model, m]) => ({ model, tokens: tokensOf(m) }));
@@ -209,25 +211,11 @@ export function makeGemini(prices: PriceTable): CliAdapter {
         };
       }
       const f = Failure.safeParse(lastJsonObject(outcome.stderr));
-      if (f.success)
-        return failedResult(
-          "gemini",
-          outcome,
-          ctx.model,
-          "computed",
-          errorOf(f.data, outcome.exitCode),
-          f.data.session_id ?? null,
-        );
+      if (f.success) return failure(errorOf(f.data, outcome.exitCode), f.data.session_id ?? null);
       // No error object (e.g. stderr cut at the cap before it): the exit code still tells the kind.
       const none = noPayload("gemini", outcome, "result JSON");
       const byExit = outcome.signal === null && outcome.exitCode !== null ? kindOfExit(outcome.exitCode) : undefined;
-      return failedResult(
-        "gemini",
-        outcome,
-        ctx.model,
-        "computed",
-        byExit && none.kind === "crash" ? { ...none, kind: byExit } : none,
-      );
+      return failure(byExit && none.kind === "crash" ? { ...none, kind: byExit } : none);
     },
   };
 }

@@ -14,7 +14,6 @@ import { runMermaid } from "./mermaid.ts";
 import { normalize } from "./normalize.ts";
 import { full, standard, summaryLine } from "./text.ts";
 
-export { progressMermaid } from "./progress.ts";
 export { FULL_CAP_BYTES } from "./text.ts";
 
 export const compress: Compress = (input, verbosity: Verbosity) => {

@@ -1,26 +1,7 @@
 /**
- * Mermaid-safe label text. Every label we emit sits inside `["…"]` (or `{"…"}`, `(["…"])`), and
- * inside a quoted string Mermaid's flowchart lexer accepts anything but `"`; the other traps are in
- * the preprocessing before the parser and in the renderer. So each rule below answers one trap,
- * checked with `mermaid.parse` in test/compress (what the parser cannot see is noted):
- *
- * | trap                                                        | rule                                  |
- * |-------------------------------------------------------------|---------------------------------------|
- * | `"` ends the string (parse error)                           | `"` → `'`                             |
- * | a line starting `%%` is a comment and eats the `"]` after it | no newline survives (whitespace fold) |
- * | `%%{init: …}%%` anywhere is a config directive (render)     | runs of `%` → one `%`                 |
- * | `#quot;` / `#35;` entity codes are decoded (render)          | `#` → space                           |
- * | `<b>`, `<img onerror>`: labels are HTML (render)            | `<` `>` → space                       |
- * | a label starting with a backtick is Markdown (render)       | `` ` `` → `'`                         |
- * | `$$…$$` is KaTeX (render)                                   | runs of `$` → one `$`                 |
- * | `""` (empty) is a parse error                               | empty → `-`                           |
- * | control, zero-width and bidi-override characters            | dropped (they hide or reorder text)   |
- * | lone surrogates (a string cut mid-pair)                     | dropped                               |
- * | very long text, or rare scripts at ~4 tokens a character    | cut to `max` UTF-8 bytes, with `…`    |
- *
- * `end`, `subgraph`, `|`, `;`, `:`, brackets and braces are harmless inside quotes (tested) and
- * stay, so paths and error messages read as written (`-->` only loses its `>`). Node ids and class
- * names are never built from input.
+ * The size of a label's text: clipped to a byte budget so a diagram stays small whatever the input.
+ * Escaping is not done here: the flowchart builder (flowchart.ts) escapes each label once, when it
+ * writes it, and escaping never lengthens a text. Also the text levels' plain-text helpers.
  */
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -30,10 +11,6 @@ const INVISIBLE = /[\p{Cc}\p{Cf}]/gu;
 /** One line of plain text: no control or invisible characters, whitespace folded. Also used for the text levels. */
 export function plain(text: string): string {
   return text.replace(/\s+/g, " ").replace(LONE_SURROGATE, "").replace(INVISIBLE, "").replace(/ {2,}/g, " ").trim();
-}
-
-function mermaidSafe(text: string): string {
-  return plain(text.replace(/["`]/g, "'").replace(/[#<>]/g, " ").replace(/%+/g, "%").replace(/\$+/g, "$"));
 }
 
 /** UTF-8 size of one code point; a lone surrogate is written as U+FFFD (3 bytes), as TextEncoder does. */
@@ -67,9 +44,9 @@ export function cut(text: string, maxBytes: number, keep: "head" | "tail" = "hea
     : `…${points.slice(0, n).reverse().join("").trimStart()}`;
 }
 
-/** Label text for a Mermaid node: safe (see the table above), at most `max` UTF-8 bytes, never empty. */
-export function label(text: string, max = 40, keep: "head" | "tail" = "head"): string {
-  const out = cut(mermaidSafe(text), max, keep);
+/** One line of text for a label, at most `max` UTF-8 bytes, never empty. */
+export function clip(text: string, max = 40): string {
+  const out = cut(plain(text), max);
   return out.length > 0 ? out : "-";
 }
 
@@ -77,8 +54,8 @@ export function label(text: string, max = 40, keep: "head" | "tail" = "head"): s
  * A file path as a label. The end of a path is what tells files apart, so a long one keeps its
  * last whole segments after `…/` (`…/worktree/manager.ts`), or the tail of a too-long file name.
  */
-export function pathLabel(path: string, max = 32): string {
-  const safe = mermaidSafe(path);
+export function clipPath(path: string, max = 32): string {
+  const safe = plain(path);
   if (utf8Length(safe) <= max) return safe.length > 0 ? safe : "-";
   const parts = safe.split("/");
   let tail = parts.pop() ?? "";

@@ -78,7 +78,7 @@ function cleanFiles(files: readonly ChangedFile[]): ChangedFile[] {
  * `{"error":{"code":401,"message":"…","status":"UNAUTHENTICATED"}}`): in a 48-byte label that is
  * all braces. Keep the words: `401 UNAUTHENTICATED: mock: invalid API key`, with any text before the JSON.
  */
-export function readableMessage(message: string): string {
+function readableMessage(message: string): string {
   const start = message.indexOf("{");
   const end = message.lastIndexOf("}");
   if (start < 0 || end <= start) return message;
@@ -117,7 +117,7 @@ function runFailure(input: CompressInput): Failure | null {
 }
 
 /** The last non-blank line of a verify log: usually the test runner's verdict ("2 failed, 10 passed"). */
-export function lastLine(output: string): string {
+function lastLine(output: string): string {
   const lines = output
     .split(/\r?\n/)
     .map((l) => l.trim())

@@ -8,9 +8,9 @@ import { runMermaid } from "./mermaid.ts";
 import type { RunView } from "./normalize.ts";
 
 export const FULL_CAP_BYTES = 16 * 1024;
-export const STANDARD_ANSWER_LINES = 3;
-export const STANDARD_ANSWER_BYTES = 300;
-export const STANDARD_FILES = 10;
+const STANDARD_ANSWER_LINES = 3;
+const STANDARD_ANSWER_BYTES = 300;
+const STANDARD_FILES = 10;
 const FULL_FILES = 200;
 const FULL_VERIFY_TAIL = 2000;
 const TRUNCATED = "\n… (cut at 16 KiB; the whole output is in the task's transcript)";
@@ -95,7 +95,7 @@ export function full(v: RunView): string {
 }
 
 /** Cuts `text` to at most `maxBytes` UTF-8 bytes, including `marker` when it cuts, never inside a code point. No TextEncoder: compress/ runs with ECMAScript globals only. */
-export function capUtf8(text: string, maxBytes: number, marker: string): string {
+function capUtf8(text: string, maxBytes: number, marker: string): string {
   if (utf8Length(text) <= maxBytes) return text;
   let budget = maxBytes - utf8Length(marker);
   let end = 0;

@@ -120,7 +120,16 @@ export class Delivery {
 
   #github(source: RepoSource, github: string, signal: AbortSignal): GitHubTarget {
     const file = this.#d.config.GIT_CREDENTIALS;
-    const cred = credentialForUrl(file, source.url);
+    let cred: ReturnType<typeof credentialForUrl>;
+    try {
+      cred = credentialForUrl(file, source.url);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new DeliveryError(
+        "delivery_auth",
+        `the executor cannot read GIT_CREDENTIALS ${file} (${code}): make it readable by its user (mode 0600)`,
+      );
+    }
     if (!cred) {
       throw new DeliveryError(
         "delivery_auth",

@@ -1,8 +1,8 @@
 /** A job's result from its sides' runs: one run, or two compared as a consensus. */
 import type { JobBase, JobRequest, JobResult, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
-import { ZERO_TOKENS } from "../clis/common.ts";
 import type { CompareRuns, Compress, WorktreeOutcome } from "../interfaces.ts";
 import type { ResolvedSide } from "../profiles.ts";
+import { ZERO_TOKENS } from "../tokens.ts";
 
 export interface SideOutcome {
   side: ResolvedSide;

@@ -29,8 +29,10 @@ import { loginHome, profileReadiness } from "../readiness.ts";
 import type { RepoSources } from "../remote/sources.ts";
 import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
 import type { AgentSandbox } from "../sandbox/sandbox.ts";
-import { priceUsage, totalTokens, UsageTracker, watchBudget } from "../usage/tracker.ts";
+import { costBound, readUsage, reportedUsage, settleCost, sideBudget, wasKilled } from "../usage/killed-run.ts";
+import { UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
+import { WorktreeError } from "../worktree/errors.ts";
 import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
 import { type JobStore, toView } from "./store.ts";
 
@@ -46,6 +48,7 @@ export type RunnerConfig = Pick<
   | "CODEX_BIN"
   | "GEMINI_BIN"
   | "LOGINS_DIR"
+  | "UNKNOWN_COST_USD"
 >;
 
 export interface RunnerDeps {
@@ -72,7 +75,26 @@ export interface RunnerDeps {
   sources?: RepoSources;
 }
 
+/** One side of a job: the job's only run, or one of a consensus's two. */
+interface SideRun {
+  jobId: string;
+  req: JobRequest;
+  side: ResolvedSide;
+  /** Appended to the job id for the side's worktree and home: "" alone, "-a"/"-b" in a consensus. */
+  suffix: string;
+  signal: AbortSignal;
+  /** The side's share of the job's maxBudgetUsd. */
+  budgetUsd: number | undefined;
+  /** Collect per-file diffs (a consensus compares them). */
+  diffs: boolean;
+  /** The fetched base of a repo registered by URL (null: a repo placed by hand). */
+  fetched: JobBase | null;
+}
+
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** For the log: a worktree error's detail (git's stderr, paths) is kept out of results. */
+const describeError = (err: unknown) =>
+  err instanceof WorktreeError && err.detail ? `${err.message}: ${err.detail}` : errText(err);
 
 export class JobRunner {
   /** Emits `done` with the job id when a job reaches a terminal status. */
@@ -137,7 +159,7 @@ export class JobRunner {
       const sides = this.sidesFor(req);
       const consensus = sides.length > 1;
       // Both sides of a consensus run at once, so each gets an equal share of what is left.
-      const budget = req.maxBudgetUsd === undefined ? undefined : req.maxBudgetUsd / sides.length;
+      const budget = sideBudget(req, sides.length);
       // Fetched once for both sides of a consensus, so they start from the same commit.
       const fetched = await this.fetchSource(jobId, req);
       const outcomes =
@@ -150,7 +172,16 @@ export class JobRunner {
             }))
           : await Promise.all(
               sides.map((side, i) =>
-                this.runSide(jobId, req, side, consensus ? `-${"ab"[i]}` : "", signal, budget, consensus, fetched.base),
+                this.runSide({
+                  jobId,
+                  req,
+                  side,
+                  suffix: consensus ? `-${"ab"[i]}` : "",
+                  signal,
+                  budgetUsd: budget,
+                  diffs: consensus,
+                  fetched: fetched.base,
+                }),
               ),
             );
       result = buildResult(req, outcomes, this.compress, this.compareRuns, "error" in fetched ? null : fetched.base);
@@ -161,7 +192,19 @@ export class JobRunner {
       status = signal.aborted ? "interrupted" : "failed";
       result = null;
     }
-    store.finish(jobId, status, result, this.now().toISOString(), Boolean(req.callbackUrl));
+    try {
+      store.finish(jobId, {
+        status,
+        result,
+        finishedAt: this.now().toISOString(),
+        callbackOwed: Boolean(req.callbackUrl),
+      });
+    } catch (err) {
+      // The job stays `running` in the store (a restart reads it `interrupted`); the queue logs the
+      // failure (job_run_failed). Whoever waits for the job is told it ended all the same.
+      this.events.emit("done", jobId);
+      throw err;
+    }
     log("info", "job_finished", {
       jobId,
       status,
@@ -201,6 +244,8 @@ export class JobRunner {
       this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "failed", sent.attempts);
       log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
     })()
+      // Nobody awaits a delivery, so this is its last handler; a callback not marked sent stays owed
+      // in the store and is sent again at the next start.
       .catch((err: unknown) => log("error", "callback_crashed", { jobId, error: errText(err) }))
       .finally(() => this.deliveries.delete(jobId));
     this.deliveries.set(jobId, p);
@@ -241,16 +286,16 @@ export class JobRunner {
     return profileReadiness(p, { env, loginsDir: config.LOGINS_DIR, found });
   }
 
-  private async runSide(
-    jobId: string,
-    req: JobRequest,
-    side: ResolvedSide,
-    suffix: string,
-    signal: AbortSignal,
-    budgetUsd: number | undefined,
-    diffs: boolean,
-    fetched: JobBase | null,
-  ): Promise<SideOutcome> {
+  private async runSide({
+    jobId,
+    req,
+    side,
+    suffix,
+    signal,
+    budgetUsd,
+    diffs,
+    fetched,
+  }: SideRun): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     // Before a slot, a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
     const ready = await this.readinessOf(side);
@@ -265,6 +310,7 @@ export class JobRunner {
       wt = await worktrees.acquire(req.repo, req.ref ?? fetched?.commit, `${jobId}${suffix}`, lease ?? undefined);
     } catch (err) {
       lease?.release();
+      log("warn", "worktree_acquire_failed", { jobId, repo: req.repo, error: describeError(err) });
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
     const baseCommit = wt.baseCommit;
@@ -275,6 +321,8 @@ export class JobRunner {
     let releaseLogin: (() => void) | null = null;
     let home: string | null = null;
     let ok = false;
+    // The CLI's result once it is known: what it spent survives a later failure (collect, verify).
+    let spent: RunResult | null = null;
     try {
       home = await createHome(path.join(config.DATA_DIR, "homes"), `${jobId}${suffix}`, lease);
       const bins = { CLAUDE_BIN: config.CLAUDE_BIN, CODEX_BIN: config.CODEX_BIN, GEMINI_BIN: config.GEMINI_BIN };
@@ -309,7 +357,13 @@ export class JobRunner {
       const overBudget = new AbortController();
       const monitor =
         budgetUsd !== undefined && tracker && !adapter.stopsAtBudget
-          ? watchBudget(tracker, this.deps.prices, budgetUsd, () => overBudget.abort())
+          ? watchBudget({
+              tracker,
+              prices: this.deps.prices,
+              budgetUsd,
+              onOver: () => overBudget.abort(),
+              onPollFailed: (err) => log("warn", "budget_poll_failed", { jobId, cli: side.cli, error: errText(err) }),
+            })
           : null;
       const outcome = await run({
         argv: inv.argv,
@@ -322,6 +376,7 @@ export class JobRunner {
       });
       const overAt = (await monitor?.stop()) ?? null;
       let result = adapter.parse(outcome, { model: side.model, cli: side.cli });
+      spent = result;
       // Only a run we stopped reads `budget`: one that ended by itself meanwhile keeps its own result.
       if (overAt !== null && outcome.aborted && !signal.aborted)
         result = {
@@ -335,22 +390,42 @@ export class JobRunner {
       if (login && loginCopy) {
         // Before verify runs in the same home: only what the CLI itself refreshed goes back.
         await lease?.reap();
-        await writeBackLogin(login, loginCopy, loginDir, home, lease).catch((err: unknown) =>
-          log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
+        // The run's result does not depend on it: the login keeps the token it had, and says so.
+        await writeBackLogin({ files: login, copy: loginCopy, loginHome: loginDir, home, owner: lease }).catch(
+          (err: unknown) => log("warn", "login_write_back_failed", { jobId, cli: side.cli, error: errText(err) }),
         );
         releaseLogin?.();
         releaseLogin = null;
       }
-      if (tracker) result = await this.withLoggedUsage(result, tracker, home, lease);
+      result = await this.settleCost({
+        jobId,
+        run: result,
+        killed: wasKilled(outcome),
+        tracker,
+        home,
+        owner: lease,
+        boundUsd: costBound(budgetUsd, config.UNKNOWN_COST_USD),
+      });
+      spent = result;
       const verify =
         req.verify && result.ok
-          ? await runVerify(run, req.verify, wt.path, home, config.VERIFY_TIMEOUT_MS, signal)
+          ? await runVerify({
+              runProcess: run,
+              command: req.verify,
+              cwd: wt.path,
+              home,
+              timeoutMs: config.VERIFY_TIMEOUT_MS,
+              signal,
+            })
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
       ok = result.ok && (verify?.ok ?? true);
       return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch, baseCommit };
     } catch (err) {
-      return { side, run: failedRun(side, "crash", errText(err)), collected: EMPTY, branch: wt.branch, baseCommit };
+      log("error", "side_crashed", { jobId, cli: side.cli, error: describeError(err) });
+      const crash = failedRun(side, "crash", errText(err));
+      const run = spent ? { ...spent, ok: false, error: crash.error } : crash;
+      return { side, run, collected: EMPTY, branch: wt.branch, baseCommit };
     } finally {
       releaseLogin?.();
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed
@@ -377,23 +452,35 @@ export class JobRunner {
   /**
    * A run that reported no usage (killed by a timeout, the budget or a shutdown; claude's result JSON
    * and codex's turn.completed come only at the end) still spent what its session log shows: that
-   * usage, priced with our table, is its cost, so the Worker can count it.
+   * usage, priced, is its cost. A killed run whose log gives nothing is counted at its bound
+   * (usage/killed-run.ts), so the Worker never counts it as free.
    */
-  private async withLoggedUsage(
-    run: RunResult,
-    tracker: UsageTracker,
-    home: string,
-    owner: HomeOwner | null,
-  ): Promise<RunResult> {
-    const reported = run.tokens.input + run.tokens.output + run.tokens.cacheRead + run.tokens.cacheWrite;
-    if (reported > 0 && run.costUsd > 0) return run;
-    // As an agent identity the CLI may have kept its log to itself (claude writes it 0600).
-    await owner?.fixPermissions(home).catch(() => undefined);
-    const usage = await tracker.poll().catch(() => []);
-    if (usage.length === 0) return run;
-    const costUsd = priceUsage(this.deps.prices, usage);
-    if (costUsd <= run.costUsd) return run;
-    return { ...run, tokens: totalTokens(usage), costUsd, costSource: "computed" };
+  private async settleCost(s: {
+    jobId: string;
+    run: RunResult;
+    killed: boolean;
+    tracker: UsageTracker | null;
+    home: string;
+    owner: HomeOwner | null;
+    boundUsd: number;
+  }): Promise<RunResult> {
+    if (reportedUsage(s.run)) return s.run;
+    const ctx = { jobId: s.jobId, cli: s.run.cli };
+    if (s.tracker && s.owner) {
+      // As an agent identity the CLI may have kept its log to itself (claude writes it 0600).
+      try {
+        await s.owner.fixPermissions(s.home);
+      } catch (err) {
+        // The read below then fails too, and says so; the run is counted at its bound.
+        log("warn", "usage_log_permissions_failed", { ...ctx, error: errText(err) });
+      }
+    }
+    const read = await readUsage(s.tracker);
+    if (read.kind === "unreadable") log("warn", "usage_log_unreadable", { ...ctx, error: read.error });
+    const run = settleCost(s.run, { read, killed: s.killed, prices: this.deps.prices, boundUsd: s.boundUsd });
+    if (run.costSource === "bound")
+      log("warn", "run_cost_bound", { ...ctx, costUsd: run.costUsd, usageLog: read.kind });
+    return run;
   }
 
   /** The result of a job a restart cut short, from what each side's CLI had logged (null: nothing). */

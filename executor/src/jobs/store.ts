@@ -32,6 +32,15 @@ export interface JobRecord {
   callbackAttempts: number;
 }
 
+/** How a job ended (JobStore.finish). */
+export interface JobEnd {
+  status: JobStatus;
+  result: JobResult | null;
+  finishedAt: string;
+  /** The request has a callbackUrl: the callback is owed (`pending`). */
+  callbackOwed: boolean;
+}
+
 interface Row {
   id: string;
   job_key: string;
@@ -147,10 +156,16 @@ export class JobStore {
     this.db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(now, id);
   }
 
-  finish(id: string, status: JobStatus, result: JobResult | null, now: string, callbackPending: boolean): void {
+  finish(id: string, end: JobEnd): void {
     this.db
       .prepare("UPDATE jobs SET status = ?, result = ?, finished_at = ?, callback_state = ? WHERE id = ?")
-      .run(status, result ? JSON.stringify(result) : null, now, callbackPending ? "pending" : "none", id);
+      .run(
+        end.status,
+        end.result ? JSON.stringify(end.result) : null,
+        end.finishedAt,
+        end.callbackOwed ? "pending" : "none",
+        id,
+      );
   }
 
   /** `attempts` are added to those made before (across restarts). */

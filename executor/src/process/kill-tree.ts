@@ -40,7 +40,7 @@ async function groupMembers(pgid: number): Promise<{ live: number[]; zombies: nu
   try {
     entries = await readdir("/proc");
   } catch {
-    return null;
+    return null; // no /proc (not Linux): the caller trusts kill(0)
   }
   const pids = entries.filter((e) => /^\d+$/.test(e));
   const stats = await Promise.all(pids.map((pid) => readProcStat(Number(pid))));
@@ -59,12 +59,12 @@ export interface ProcStat {
 }
 
 /** Parses /proc/<pid>/stat; null when the process is gone. */
-export async function readProcStat(pid: number): Promise<ProcStat | null> {
+async function readProcStat(pid: number): Promise<ProcStat | null> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/stat`, "utf8");
   } catch {
-    return null;
+    return null; // the process is gone (or hidden from us): not a member we can see
   }
   return parseProcStat(pid, text);
 }
@@ -98,6 +98,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function isErrno(err: unknown, code: string): boolean {
+function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }

@@ -11,8 +11,8 @@ import type { ProcessOutcome, RunProcessOptions } from "../interfaces.ts";
 import { CappedOutput } from "./capped-output.ts";
 import { killGroupAndWait, signalGroup } from "./kill-tree.ts";
 
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-export const DEFAULT_KILL_GRACE_MS = 5_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_KILL_GRACE_MS = 5_000;
 /** setTimeout fires at once for delays above 2^31-1 ms; longer timeouts are clamped to this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** After the group is gone, how long to wait for the pipes to report EOF before closing them. */

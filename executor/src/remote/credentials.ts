@@ -10,6 +10,7 @@
  * helper's stdout pipe into git.
  */
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { isMissing } from "../fs-missing.ts";
 
 export interface Credential {
   username: string;
@@ -29,6 +30,7 @@ export function lookupCredential(
     try {
       return decodeURIComponent(s);
     } catch {
+      // a malformed %-escape: taken as written
       return s;
     }
   };
@@ -39,6 +41,7 @@ export function lookupCredential(
     try {
       u = new URL(line);
     } catch {
+      // not a URL: a junk line, skipped as git's store helper skips it
       continue;
     }
     if (u.protocol !== `${want.protocol}:` || u.host.toLowerCase() !== want.host.toLowerCase()) continue;
@@ -114,7 +117,14 @@ export function credentialForUrl(credentialsFile: string | undefined, url: strin
 export function secretsIn(credentialsFile: string | undefined): string[] {
   if (!credentialsFile) return [];
   const out: string[] = [];
-  for (const line of readCredentials(credentialsFile).split("\n")) {
+  let text: string;
+  try {
+    text = readCredentials(credentialsFile);
+  } catch {
+    // A file the executor cannot read is one its git could not use either: nothing of it can appear.
+    return [];
+  }
+  for (const line of text.split("\n")) {
     try {
       const u = new URL(line.trim());
       if (u.password) out.push(u.password, decodeURIComponent(u.password));
@@ -131,11 +141,13 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** The file's text; "" when it does not exist; throws when it cannot be read (EACCES, EIO). */
 function readCredentials(file: string): string {
   try {
     return readFileSync(file, "utf8");
-  } catch {
-    return "";
+  } catch (err) {
+    if (isMissing(err)) return "";
+    throw err;
   }
 }
 
@@ -145,6 +157,7 @@ export function credentialsFileProblem(file: string | undefined): { event: strin
   try {
     accessSync(file, constants.R_OK);
   } catch {
+    // Missing or not readable: either way the executor's git cannot use it, which is the warning.
     return { event: "git_credentials_unreadable", fix: `make ${file} readable by the executor's user (mode 0600)` };
   }
   if ((statSync(file).mode & 0o077) !== 0)

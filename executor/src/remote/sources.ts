@@ -9,9 +9,10 @@
  * that is and why the fetch failed. A failed first clone is: there is nothing to run on.
  */
 import { randomUUID } from "node:crypto";
-import { lstat, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type JobBase, RepoName, type RepoSource } from "@vault-mcp/contract";
+import { isMissing, readIfExists } from "../fs-missing.ts";
 import { log } from "../log.ts";
 import { git } from "../worktree/git.ts";
 import { RemoteGitError, remoteGit } from "./remote-git.ts";
@@ -48,14 +49,19 @@ export async function isClone(repoDir: string): Promise<boolean> {
   return (await readMarker(repoDir)) !== null;
 }
 
+/** The clone's marker; null when there is none (a repo placed by hand) or it is not one we wrote. */
 async function readMarker(repoDir: string): Promise<Marker | null> {
+  const raw = await readIfExists(path.join(repoDir, ".git", SOURCE_MARKER));
+  if (raw === null) return null;
+  let m: Partial<Marker>;
   try {
-    const m = JSON.parse(await readFile(path.join(repoDir, ".git", SOURCE_MARKER), "utf8")) as Partial<Marker>;
-    if (typeof m.url === "string" && typeof m.commit === "string" && typeof m.fetchedAt === "string")
-      return { url: m.url, defaultBranch: String(m.defaultBranch ?? ""), commit: m.commit, fetchedAt: m.fetchedAt };
+    m = JSON.parse(raw.toString("utf8")) as Partial<Marker>;
   } catch {
-    // no marker (a repo placed by hand), or an unreadable one: not a clone of ours
+    // Ours are written whole (renamed into place): anything else there was not written by the executor.
+    return null;
   }
+  if (typeof m.url === "string" && typeof m.commit === "string" && typeof m.fetchedAt === "string")
+    return { url: m.url, defaultBranch: String(m.defaultBranch ?? ""), commit: m.commit, fetchedAt: m.fetchedAt };
   return null;
 }
 
@@ -68,7 +74,10 @@ async function writeMarker(repoDir: string, m: Marker): Promise<void> {
 const exists = (p: string) =>
   lstat(p).then(
     () => true,
-    () => false,
+    (err: unknown) => {
+      if (isMissing(err)) return false;
+      throw err;
+    },
   );
 
 export class RepoSources {
@@ -187,6 +196,7 @@ export class RepoSources {
     try {
       return (await git(dir, ["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`])).trim();
     } catch {
+      // rev-parse --verify --quiet fails only when the ref is absent: the fetch brought no such branch.
       throw new RemoteGitError("other", `the remote has no branch '${branch}'`, "");
     }
   }

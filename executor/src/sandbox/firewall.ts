@@ -12,14 +12,14 @@
 import { log } from "../log.ts";
 import type { RunProcess } from "./run-as.ts";
 
-export const METADATA_V4 = "169.254.0.0/16";
-export const METADATA_V6 = ["fe80::/10", "fd00:ec2::254"];
+const METADATA_V4 = "169.254.0.0/16";
+const METADATA_V6 = ["fe80::/10", "fd00:ec2::254"];
 
 export function tableName(prefix: string): string {
   return `vault_agents_${prefix.replace(/[^A-Za-z0-9]/g, "_")}`.slice(0, 60);
 }
 
-export function ruleset(table: string, uids: readonly number[], executorPort: number | null): string {
+function ruleset(table: string, uids: readonly number[], executorPort: number | null): string {
   const who = `meta skuid { ${uids.join(", ")} }`;
   const reject = "reject with icmpx type admin-prohibited";
   return [
@@ -51,13 +51,18 @@ async function nft(runProcess: RunProcess, bin: string, script: string): Promise
 }
 
 /** True when the rules are in place; a failure is logged and leaves the network unfiltered. */
-export async function applyFirewall(
-  runProcess: RunProcess,
-  bin: string,
-  table: string,
-  uids: readonly number[],
-  executorPort: number | null,
-): Promise<boolean> {
+export interface FirewallOptions {
+  runProcess: RunProcess;
+  /** The nft executable. */
+  bin: string;
+  table: string;
+  /** The agent identities' uids the rules apply to. */
+  uids: readonly number[];
+  /** The executor's own port, which the agents may not reach (null: none yet). */
+  executorPort: number | null;
+}
+
+export async function applyFirewall({ runProcess, bin, table, uids, executorPort }: FirewallOptions): Promise<boolean> {
   const error = await nft(runProcess, bin, ruleset(table, uids, executorPort));
   if (error !== null) log("warn", "agent_firewall_failed", { table, error });
   return error === null;

@@ -14,6 +14,7 @@
 import { constants } from "node:fs";
 import { chmod, chown, lstat, mkdir, open, readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { isMissing } from "../fs-missing.ts";
 import type { AgentIdentity } from "./identities.ts";
 
 export interface HomeOwner {
@@ -58,12 +59,22 @@ export async function handOver(dir: string, owner: HomeOwner | null): Promise<vo
  * made it private to its identity, after giving the group access back (as the identity). Only a
  * regular file reached through real directories is read: an agent may have planted a symlink to
  * one of the executor's files. (The identity's processes are gone by then: nothing can swap a path
- * between the check and the read.)
+ * between the check and the read.) null when the file is not there (or is a link); a read that fails
+ * otherwise throws.
  */
 export async function readBack(dir: string, rel: string, owner: HomeOwner | null): Promise<Buffer | null> {
   const parts = path.normalize(rel).split(path.sep).filter(Boolean);
   if (parts.length === 0 || parts.includes("..")) throw new Error(`readBack: ${rel} is not a path inside the home`);
   const attempt = async (): Promise<Buffer | null> => {
+    try {
+      return await readThrough();
+    } catch (err) {
+      // ELOOP: O_NOFOLLOW met a link planted after the lstat; like a link, it is not read.
+      if (isMissing(err) || (err as NodeJS.ErrnoException).code === "ELOOP") return null;
+      throw err;
+    }
+  };
+  const readThrough = async (): Promise<Buffer | null> => {
     let p = dir;
     for (const [i, part] of parts.entries()) {
       p = path.join(p, part);
@@ -80,10 +91,10 @@ export async function readBack(dir: string, rel: string, owner: HomeOwner | null
   try {
     return await attempt();
   } catch (err) {
-    if (!owner || (err as NodeJS.ErrnoException).code !== "EACCES") return null;
+    if (!owner || (err as NodeJS.ErrnoException).code !== "EACCES") throw err;
   }
   await owner.fixPermissions(dir);
-  return attempt().catch(() => null);
+  return attempt();
 }
 
 /** Deletes the home; what the identity locked away is first given back to the executor. */

@@ -47,7 +47,7 @@ const NEEDED_CAPS = { CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7 } as const;
  * Root can switch identity; another user needs CAP_SETUID and CAP_SETGID (to start the CLI as the
  * identity) and CAP_KILL (to stop it), which the unit grants as ambient capabilities.
  */
-export function missingCapabilities(status: string = readFileSync("/proc/self/status", "utf8")): string[] {
+function missingCapabilities(status: string = readFileSync("/proc/self/status", "utf8")): string[] {
   if (process.geteuid?.() === 0) return [];
   const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0";
   const eff = BigInt(`0x${hex}`);

@@ -12,9 +12,10 @@
  * world-readable; files outside the slots keep the executor's own group, which no agent is in.
  */
 import { accessSync, chmodSync, constants, mkdirSync, statSync } from "node:fs";
-import { chmod, readdir, stat } from "node:fs/promises";
+import { chmod, stat } from "node:fs/promises";
 import path from "node:path";
 import { cliBins, type ExecutorConfig } from "../config.ts";
+import { listDir, listEntries } from "../fs-missing.ts";
 import { which } from "../health.ts";
 import type { ProcessOutcome, RunProcessOptions, WorktreeSlot } from "../interfaces.ts";
 import { log } from "../log.ts";
@@ -207,13 +208,14 @@ export class AgentSandbox {
    */
   async #closeLeftovers(): Promise<void> {
     const slotOf = (gid: number) => this.slots().find((s) => s.gid === gid);
-    for (const repo of await readdir(this.#config.WORKTREES_DIR).catch(() => [] as string[])) {
+    for (const repo of await listDir(this.#config.WORKTREES_DIR)) {
       const base = path.join(this.#config.WORKTREES_DIR, repo);
-      for (const e of await readdir(base, { withFileTypes: true }).catch(() => [])) {
-        if (e.isDirectory()) await chmod(path.join(base, e.name), 0o700).catch(() => undefined);
+      for (const e of await listEntries(base)) {
+        // A tree left open to its slot is a hole in the sandbox: a failure to close it stops the start.
+        if (e.isDirectory()) await chmod(path.join(base, e.name), 0o700);
       }
     }
-    for (const e of await readdir(this.homesDir, { withFileTypes: true }).catch(() => [])) {
+    for (const e of await listEntries(this.homesDir)) {
       if (!e.isDirectory()) continue;
       const dir = path.join(this.homesDir, e.name);
       const slot = slotOf((await stat(dir)).gid);
@@ -245,7 +247,13 @@ export class AgentSandbox {
   async #applyFirewall(port: number | null): Promise<void> {
     if (!this.#nft) return;
     const uids = this.identities.map((i) => i.uid);
-    this.#firewall = await applyFirewall(this.#tools.runProcess, this.#nft, this.#table(), uids, port);
+    this.#firewall = await applyFirewall({
+      runProcess: this.#tools.runProcess,
+      bin: this.#nft,
+      table: this.#table(),
+      uids,
+      executorPort: port,
+    });
   }
 
   /** Per identity, for the worktree manager's sweep (a tree found on disk goes back to its group's slot). */

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { isMissing } from "../fs-missing.ts";
 import { STORE_FILE } from "../jobs/store.ts";
 import type { AgentIdentity } from "./identities.ts";
 import { SandboxSetupError } from "./identities.ts";
@@ -39,7 +40,7 @@ export interface SelfCheckReport {
 
 /** connect() errors that mean a local rule refused the route (IPAddressDeny, nftables, prohibit). */
 const BLOCKED = new Set(["EPERM", "EACCES", "EHOSTUNREACH", "ENETUNREACH"]);
-export const METADATA_ADDRESS = { host: "169.254.169.254", port: 80 };
+const METADATA_ADDRESS = { host: "169.254.169.254", port: 80 };
 
 async function workDir(root: string, id: AgentIdentity): Promise<string> {
   await mkdir(root, { recursive: true });
@@ -55,7 +56,8 @@ function repoConfigs(t: SelfCheckTargets): string[] {
   if (names.length === 0) {
     try {
       names = readdirSync(t.reposDir);
-    } catch {
+    } catch (err) {
+      if (!isMissing(err)) throw err;
       names = []; // no repos yet: nothing to protect there
     }
   }

@@ -91,6 +91,7 @@ export async function readJson(req: IncomingMessage, limit: number, hint = "send
   try {
     return JSON.parse(text) as unknown;
   } catch {
+    // The caller's mistake, answered as such; there is nothing to log.
     throw new HttpError(400, "bad_json", "the body is not valid JSON");
   }
 }

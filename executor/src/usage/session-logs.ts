@@ -10,11 +10,11 @@
  *   gemini  $GEMINI_CLI_HOME/.gemini/tmp/<project>/chats/session-*.jsonl: a `gemini` record per
  *           response with `tokens` (rewritten under the same `id` as tool calls complete)
  *
- * Tokens follow the adapters' convention (clis/common.ts): `input` without the cached tokens.
+ * Tokens follow the convention of tokens.ts: `input` without the cached tokens.
  */
 import type { Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
-import { addTokens, anthropicTokens, openAiTokens, ZERO_TOKENS } from "../clis/common.ts";
+import { addTokens, anthropicTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
 
 export interface ModelTokens {
   model: string;

@@ -3,11 +3,12 @@
  * since the last one and folds the complete lines into per-model usage, priced with the price table.
  * Used while a run goes (the budget monitor) and after it (a killed run's cost).
  */
-import { open, readdir } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Tokens } from "@vault-mcp/contract";
-import { addTokens, ZERO_TOKENS } from "../clis/common.ts";
+import { isMissing, listDir } from "../fs-missing.ts";
 import { computeCost, type PriceTable } from "../pricing.ts";
+import { addTokens, ZERO_TOKENS } from "../tokens.ts";
 import { type ModelTokens, sumByModel, type UsageLog, type UsageReader } from "./session-logs.ts";
 
 /** Read at most this much of one file per poll, so a burst of output cannot balloon memory. */
@@ -32,14 +33,17 @@ export class UsageTracker {
     this.#model = defaultModel;
   }
 
-  /** Usage so far, per model (empty when the CLI has logged none). One poll at a time. */
+  /**
+   * Usage so far, per model (empty when the CLI has logged none: no log directory or file yet). One
+   * poll at a time. Rejects when a log exists but cannot be read (permissions, I/O, not a file).
+   */
   poll(): Promise<ModelTokens[]> {
     this.#polling ??= this.#poll().finally(() => (this.#polling = null));
     return this.#polling;
   }
 
   async #poll(): Promise<ModelTokens[]> {
-    const names = await readdir(this.#root, { recursive: true }).catch(() => [] as string[]);
+    const names = await listDir(this.#root, { recursive: true });
     for (const name of names.filter((n) => this.#log.file.test(n)).sort()) {
       const file = path.join(this.#root, name);
       let f = this.#files.get(file);
@@ -53,8 +57,13 @@ export class UsageTracker {
   }
 
   async #read(file: string, f: Followed): Promise<void> {
-    const handle = await open(file, "r").catch(() => null);
-    if (!handle) return;
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(file, "r");
+    } catch (err) {
+      if (isMissing(err)) return; // listed, then removed before we opened it: nothing logged there
+      throw err;
+    }
     try {
       const size = (await handle.stat()).size;
       if (size <= f.offset) return;
@@ -87,19 +96,32 @@ export interface BudgetMonitor {
 }
 
 /** How often a run's session logs are read against its budget. */
-export const BUDGET_POLL_MS = 250;
+const BUDGET_POLL_MS = 250;
+
+export interface WatchBudgetOptions {
+  tracker: UsageTracker;
+  prices: PriceTable;
+  budgetUsd: number;
+  /** Called once, with the cost that passed the budget. */
+  onOver: (costUsd: number) => void;
+  /** Called at the first poll that fails (the log exists but cannot be read); polling goes on. */
+  onPollFailed: (err: unknown) => void;
+  /** Default BUDGET_POLL_MS. */
+  everyMs?: number;
+}
 
 /**
  * Calls `onOver` once when the run's logged usage, priced, passes `budgetUsd`. A poll may finish
  * after stop() (a slow disk): its answer is then ignored, never acted on.
  */
-export function watchBudget(
-  tracker: UsageTracker,
-  prices: PriceTable,
-  budgetUsd: number,
-  onOver: (costUsd: number) => void,
+export function watchBudget({
+  tracker,
+  prices,
+  budgetUsd,
+  onOver,
+  onPollFailed,
   everyMs = BUDGET_POLL_MS,
-): BudgetMonitor {
+}: WatchBudgetOptions): BudgetMonitor {
   let over: number | null = null;
   let stopped = false;
   const check = async () => {
@@ -109,7 +131,17 @@ export function watchBudget(
       onOver(cost);
     }
   };
-  const timer = setInterval(() => void check().catch(() => undefined), everyMs);
+  let failed = false;
+  // A poll that fails (an unreadable log) is reported once and tried again at the next tick; the
+  // run's cost is settled by its own read after it ends (usage/killed-run.ts).
+  const timer = setInterval(
+    () =>
+      void check().catch((err: unknown) => {
+        if (!failed) onPollFailed(err);
+        failed = true;
+      }),
+    everyMs,
+  );
   return {
     async stop() {
       clearInterval(timer);

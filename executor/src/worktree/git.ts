@@ -13,7 +13,7 @@ import { GitError } from "./errors.ts";
  * daemonizes with setsid(), escaping the group kill; signing needs a key and an agent.
  * core.quotePath=false keeps UTF-8 paths readable.
  */
-export const GIT_SAFETY_CONFIG: readonly string[] = [
+const GIT_SAFETY_CONFIG: readonly string[] = [
   "-c",
   "core.hooksPath=/dev/null",
   "-c",

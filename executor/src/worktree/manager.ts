@@ -17,8 +17,9 @@
  * directory in the source repo (treeArgs), which agents cannot write.
  */
 import { randomUUID } from "node:crypto";
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
+import { isMissing, listDir, readIfExists } from "../fs-missing.ts";
 import type { Worktree, WorktreeManager, WorktreeOutcome, WorktreeSlot } from "../interfaces.ts";
 import { log } from "../log.ts";
 import { collectTree, type DiffLimits } from "./collect.ts";
@@ -141,6 +142,7 @@ export class GitWorktreeManager implements WorktreeManager {
     if (common === undefined) {
       common = git(repoDir, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).then((s) => s.trim());
       this.#commonDirs.set(repoDir, common);
+      // The caller below gets the rejection; this only keeps a failed lookup out of the cache.
       common.catch(() => this.#commonDirs.delete(repoDir));
     }
     return path.join(await common, "worktrees", path.basename(dir));
@@ -245,7 +247,11 @@ export class GitWorktreeManager implements WorktreeManager {
       const poolable = repoDir !== null && (!sandboxed || slot !== undefined);
       if (state === null) {
         // A run was in it when the previous process died: locked (it may still be open to its slot).
-        if (sandboxed) await lockTree(dir).catch(() => undefined);
+        if (sandboxed)
+          await lockTree(dir).catch((err: unknown) =>
+            // Still kept, never reused: its slot may reach it until the sweep removes it.
+            log("warn", "worktree_lock_failed", { dir, error: describe(err) }),
+          );
         const branch = repoDir === null ? "" : await readBranch(await this.#treeGitDir(repoDir, dir));
         await writeSlotState(dir, {
           state: "kept",
@@ -305,10 +311,11 @@ export class GitWorktreeManager implements WorktreeManager {
       slot: WorktreeSlot | undefined;
     }) => Promise<void>,
   ): Promise<void> {
-    for (const repo of await readdir(this.#opts.worktreesDir).catch(() => [] as string[])) {
+    for (const repo of await listDir(this.#opts.worktreesDir)) {
+      // A repo no longer allowed (or gone): its trees are still visited, as trees of no repo.
       const repoDir = await this.repoPath(repo).catch(() => null);
       const base = path.join(this.#opts.worktreesDir, repo);
-      const names = await readdir(base).catch(() => [] as string[]);
+      const names = await listDir(base);
       for (const name of names) {
         const dir = path.join(base, name);
         if (name.endsWith(STATE_SUFFIX) || name.endsWith(`${STATE_SUFFIX}.tmp`)) {
@@ -319,7 +326,10 @@ export class GitWorktreeManager implements WorktreeManager {
         if (this.#held.has(dir) || this.#isPooled(dir)) continue;
         const gid = await stat(dir).then(
           (st) => st.gid,
-          () => null,
+          (err: unknown) => {
+            if (isMissing(err)) return null; // removed since the listing
+            throw err;
+          },
         );
         const slot = this.#opts.slots?.find((s) => s.gid === gid);
         await visit({ repo, repoDir, dir, state: await readSlotState(dir), slot });
@@ -359,7 +369,8 @@ export class GitWorktreeManager implements WorktreeManager {
     try {
       await slot.fixPermissions(dir);
     } finally {
-      await lockTree(dir).catch(() => undefined);
+      // The removal that follows deletes it anyway; a failure here is logged, the first one rethrown.
+      await lockTree(dir).catch((err: unknown) => log("warn", "worktree_lock_failed", { dir, error: describe(err) }));
     }
   }
 
@@ -367,6 +378,7 @@ export class GitWorktreeManager implements WorktreeManager {
   #withRepoLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(repo) ?? Promise.resolve();
     const next = prev.then(fn, fn);
+    // The chain must go on after a failure; the failure itself reaches this call's caller.
     this.#locks.set(
       repo,
       next.catch(() => undefined),
@@ -381,7 +393,7 @@ export class GitWorktreeManager implements WorktreeManager {
 
 /** The branch a tree had checked out (its HEAD in its git directory), for the log and the state file. */
 async function readBranch(gitDir: string): Promise<string> {
-  const head = await readFile(path.join(gitDir, "HEAD"), "utf8").catch(() => null);
+  const head = (await readIfExists(path.join(gitDir, "HEAD")))?.toString("utf8") ?? null;
   const m = head === null ? null : /^ref: refs\/heads\/(.+)$/m.exec(head);
   return m ? (m[1] as string).trim() : "";
 }

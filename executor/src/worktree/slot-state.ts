@@ -9,6 +9,8 @@
  */
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { z } from "zod";
+import { isMissing } from "../fs-missing.ts";
+import { log } from "../log.ts";
 
 export const SlotState = z.discriminatedUnion("state", [
   z.strictObject({ state: z.literal("idle") }),
@@ -23,7 +25,7 @@ export type SlotState = z.infer<typeof SlotState>;
 
 export const STATE_SUFFIX = ".state.json";
 
-export function statePath(dir: string): string {
+function statePath(dir: string): string {
   return `${dir}${STATE_SUFFIX}`;
 }
 
@@ -34,19 +36,23 @@ export async function writeSlotState(dir: string, state: SlotState): Promise<voi
   await rename(tmp, statePath(dir));
 }
 
-/** null when there is no state file; an unreadable one counts as none (the tree is then kept). */
+/**
+ * null when there is no state file; an unreadable or torn one counts as none, on purpose: the tree is
+ * then kept (as orphaned) rather than reused or deleted. A read error other than "missing" is logged.
+ */
 export async function readSlotState(dir: string): Promise<SlotState | null> {
   let text: string;
   try {
     text = await readFile(statePath(dir), "utf8");
-  } catch {
+  } catch (err) {
+    if (!isMissing(err)) log("warn", "slot_state_unreadable", { dir, error: String(err) });
     return null;
   }
   try {
     const parsed = SlotState.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : null;
   } catch {
-    return null;
+    return null; // a torn write: the tree is kept
   }
 }
 

@@ -2,9 +2,10 @@
  * Checks on everything a job names (repo, ref, job id) before any file or process is touched:
  * a refused request creates nothing.
  */
-import { lstat, readdir, realpath } from "node:fs/promises";
+import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
 import { GitRef, RepoName } from "@vault-mcp/contract";
+import { listDir } from "../fs-missing.ts";
 import { isClone } from "../remote/sources.ts";
 import { InvalidJobIdError, InvalidRefError, RepoNotAllowedError } from "./errors.ts";
 
@@ -30,20 +31,21 @@ export async function resolveRepo(reposDir: string, allowlist: readonly string[]
   if (path.dirname(real) !== root) throw new RepoNotAllowedError(repo, `resolves to ${real}, outside ${root}`);
   try {
     await lstat(path.join(real, ".git"));
-  } catch {
-    throw new RepoNotAllowedError(repo, `${real} is not a git repository`);
+  } catch (err) {
+    throw new RepoNotAllowedError(repo, `${real} is not a git repository: ${String(err)}`);
   }
   return real;
 }
 
 /** The repos a job may name: those of the allowlist (or, without one, of reposDir) and the clones that resolve. */
 export async function availableRepos(reposDir: string, allowlist: readonly string[]): Promise<string[]> {
-  const all = await readdir(reposDir).catch(() => [] as string[]);
+  const all = await listDir(reposDir);
   const names = allowlist.length > 0 ? [...new Set([...allowlist, ...all])] : all;
   const ok = await Promise.all(
     names.map((n) =>
       resolveRepo(reposDir, allowlist, n).then(
         () => n,
+        // Refused (RepoNotAllowedError, which carries why): not one a job may name.
         () => null,
       ),
     ),

@@ -2,7 +2,7 @@
  * The contract every adapter keeps with its REAL pinned CLI (one test file per CLI runs this, so the
  * three run in parallel; the cases of one CLI run concurrently, each with its own mock and repo).
  * The mock always reports input 1200 (300 of them cached), output 34, cache-write 50 (Anthropic),
- * reasoning 7; the expected figures below follow the adapters' token convention (clis/common.ts).
+ * reasoning 7; the expected figures below follow the token convention (src/tokens.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";

@@ -1,9 +1,10 @@
 /**
  * The parser helper must be able to fail, or every "valid Mermaid" assertion is empty. These are the
- * grammar traps label() guards against, each shown to break a diagram when the raw text goes in.
+ * grammar traps the flowchart builder's escaping guards against, each shown to break a diagram when
+ * the raw text goes in.
  */
 import { describe, expect, it } from "vitest";
-import { label } from "../../src/compress/label.ts";
+import { escapeLabel } from "../../src/compress/flowchart.ts";
 import { expectFlowchart, parseMermaid } from "./mermaid-parse.ts";
 
 const node = (text: string) => `flowchart LR\n  P["${text}"] --> O{"ok"}`;
@@ -34,8 +35,8 @@ describe("the Mermaid parser helper", () => {
     ["a newline then %%", "first line\n%% the rest is a comment"],
     ["a config directive", "%%{init: {'theme': 'dark'}}%%"],
     ["nothing at all", ""],
-  ])("raw text with %s breaks a diagram; through label() it parses", async (_name, raw) => {
+  ])("raw text with %s breaks a diagram; escaped it parses", async (_name, raw) => {
     await expect(parseMermaid(node(raw))).rejects.toThrow();
-    await expectFlowchart(node(label(raw)));
+    await expectFlowchart(node(escapeLabel(raw)));
   });
 });

@@ -42,6 +42,19 @@ async function receiver(): Promise<{ url: string; got: Received[] }> {
   return r;
 }
 
+/** SIGKILL the executor, reap its orphaned CLI, start a new one on the same data. */
+async function killAndRestart(h: Harness, first: ChildProcess): Promise<Awaited<ReturnType<typeof spawnExecutor>>> {
+  first.kill("SIGKILL");
+  await exited(first);
+  // The CLI runs in its own process group and outlives a SIGKILL of the executor; in production
+  // systemd's KillMode=control-group reaps it. Here the test reaps it the same way.
+  for (const pid of liveProcesses(h.dir)) process.kill(pid, "SIGKILL");
+  await until(() => liveProcesses(h.dir).length === 0, 5_000, "the orphaned CLI to die");
+  const second = await spawnExecutor(h);
+  children.push(second.child);
+  return second;
+}
+
 describe("kill -9 and restart", () => {
   it("the running and the queued job read interrupted, nothing stays running, nothing runs twice, callbacks are sent after the restart", async () => {
     h = harness({ MAX_EXECUTORS: "1", LOG_LEVEL: "info", WORKTREE_POOL: "1" });
@@ -67,15 +80,7 @@ describe("kill -9 and restart", () => {
     const trees = readdirSync(worktrees).filter((n) => !n.includes(".state")).length;
     expect(trees).toBeGreaterThanOrEqual(1);
 
-    first.child.kill("SIGKILL");
-    await exited(first.child);
-    // The CLI runs in its own process group and outlives a SIGKILL of the executor; in production
-    // systemd's KillMode=control-group reaps it. Here the test reaps it the same way.
-    for (const pid of liveProcesses(h.dir)) process.kill(pid, "SIGKILL");
-    await until(() => liveProcesses(h?.dir as string).length === 0, 5_000, "the orphaned CLI to die");
-
-    const second = await spawnExecutor(h);
-    children.push(second.child);
+    const second = await killAndRestart(h, first.child);
     expect(second.output()).toMatch(/"event":"listening".*"interruptedAtStart":2/);
     // Before it listened, the disk was reconciled with the store: no home, no tree of a dead job, no stale pool.
     expect(second.output()).toMatch(
@@ -138,6 +143,24 @@ describe("kill -9 and restart", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("a running job whose CLI had logged nothing is counted at its budget after the restart, marked bound", async () => {
+    h = harness({ LOG_LEVEL: "info" });
+    const first = await spawnExecutor(h);
+    children.push(first.child);
+    const running = JobView.parse(
+      await (await post(`${first.url}/jobs`, job({ prompt: "hang", maxBudgetUsd: 0.75 }))).json(),
+    );
+    await until(() => h?.spawns().length === 1, 10_000, "the CLI to start");
+    const second = await killAndRestart(h, first.child);
+    const view = JobView.parse(await waitJob(second.url, running.jobId, 2_000));
+    expect(view).toMatchObject({
+      status: "interrupted",
+      result: { costUsd: 0.75, run: { error: { kind: "interrupted" }, costSource: "bound", costUsd: 0.75 } },
+    });
+    expect(view.result?.run.error?.message).toMatch(/could not be read/);
+    expect(second.output()).toMatch(/"event":"interrupted_cost_recovered".*"costSource":"bound"/);
   });
 
   it("a second executor on the same DATA_DIR refuses to start and leaves the first one's running job alone", async () => {

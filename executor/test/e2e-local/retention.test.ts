@@ -31,7 +31,7 @@ function seed(dataDir: string): void {
       ...(callback ? { callbackUrl: "http://127.0.0.1:9/cb" } : {}),
     };
     store.insert(id, req, bodyHash(req), ago(days + 0.01));
-    store.finish(id, status, null, ago(days), callback);
+    store.finish(id, { status, result: null, finishedAt: ago(days), callbackOwed: callback });
   };
   add("j-old-ok", 45, "succeeded");
   add("j-old-failed", 31, "failed");

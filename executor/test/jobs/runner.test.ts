@@ -19,7 +19,9 @@ import type {
 import { bodyHash } from "../../src/jobs/idempotency.ts";
 import { JobRunner, type RunnerConfig, type RunnerDeps } from "../../src/jobs/runner.ts";
 import { JobStore } from "../../src/jobs/store.ts";
+import { setLogSink } from "../../src/log.ts";
 import { loadPrices } from "../../src/pricing.ts";
+import { runProcess as realRunProcess } from "../../src/process/run.ts";
 import type { LoadedProfiles } from "../../src/profiles.ts";
 import { GEMINI_USAGE_LOG } from "../../src/usage/session-logs.ts";
 import { processOutcome } from "../clis/fixtures.ts";
@@ -47,6 +49,7 @@ const config = (): RunnerConfig => ({
   CODEX_BIN: "codex",
   GEMINI_BIN: "gemini",
   LOGINS_DIR: path.join(dir, "logins"),
+  UNKNOWN_COST_USD: 5,
 });
 
 const profiles: LoadedProfiles = {
@@ -68,6 +71,8 @@ function fakes(
     cli?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
     verify?: (o: RunProcessOptions) => Promise<ProcessOutcome>;
     acquireFails?: boolean;
+    /** collect() fails after the CLI ran (e.g. git cannot commit). */
+    collectFails?: boolean;
     callback?: RunnerDeps["callback"];
     env?: RunnerDeps["env"];
     /** The adapter logs usage like gemini (and does not stop itself at a budget). */
@@ -89,6 +94,7 @@ function fakes(
     },
     async collect(wt, o) {
       calls.push(`collect ${path.basename(wt.path)} diffs=${String(Boolean(o?.diffs))}`);
+      if (opts.collectFails) throw new Error("git commit failed: disk full");
       return { files: [{ path: "a.txt", added: 1, deleted: 0 }], commit: "c".repeat(40), diffs: { "a.txt": "+a" } };
     },
     async release(wt, o) {
@@ -464,6 +470,110 @@ describe("JobRunner", () => {
     expect(store.get(interrupted)).toMatchObject({
       status: "interrupted",
       result: { costUsd: 0.09, run: { ...logged, error: { kind: "interrupted" } } },
+    });
+  });
+
+  it("a failure after the CLI ran (collect) fails the job as crash but keeps what the CLI spent", async () => {
+    const f = fakes({ collectFails: true });
+    const id = submit();
+    await f.runner.run(id, never);
+    expect(store.get(id)).toMatchObject({
+      status: "failed",
+      result: {
+        costUsd: 0.5,
+        run: { ok: false, costUsd: 0.5, costSource: "reported", error: { kind: "crash", message: /disk full/ } },
+      },
+    });
+  });
+
+  it("a store that cannot record the end: run() rejects with its error, and waiters still hear the job is done", async () => {
+    const f = fakes({
+      cli: async () => {
+        store.close(); // the store fails under the runner, after the job started
+        return outcome();
+      },
+    });
+    const id = submit();
+    const done: string[] = [];
+    f.runner.events.on("done", (j: string) => done.push(j));
+    await expect(f.runner.run(id, never)).rejects.toThrow(/not open/);
+    expect(done).toEqual([id]);
+    await f.runner.settle();
+    store = new JobStore(path.join(dir, "data"));
+    expect(store.get(id)?.status).toBe("running");
+  });
+
+  describe("a killed run whose usage log cannot be read is counted at its bound, never at $0", () => {
+    /**
+     * A real CLI stand-in: a node process that prints nothing and never ends, killed by the real
+     * runProcess at its timeout. `before` runs inside it first (as the CLI would, in its home).
+     */
+    const hangingCli =
+      (before = "") =>
+      (o: RunProcessOptions) =>
+        realRunProcess({
+          ...o,
+          argv: [process.execPath, "-e", `${before}; setInterval(() => {}, 1 << 30)`],
+          // This suite's worktrees are not on disk; the run's home is.
+          cwd: String(o.env.HOME),
+          timeoutMs: 300,
+        });
+    const lines: string[] = [];
+    beforeEach(() => setLogSink((l) => void lines.push(l)));
+    afterEach(() => {
+      setLogSink((l) => process.stdout.write(l));
+      lines.length = 0;
+    });
+    const events = () => lines.map((l) => (JSON.parse(l) as { event: string }).event);
+
+    it("a CLI that keeps no log we can read, killed by its timeout: its budget cap, marked bound", async () => {
+      const f = fakes({ cli: hangingCli() });
+      const id = submit({ maxBudgetUsd: 0.8 });
+      await f.runner.run(id, never);
+      const result = store.get(id)?.result;
+      expect(result?.run).toMatchObject({ ok: false, error: { kind: "timeout" }, costUsd: 0.8, costSource: "bound" });
+      expect(result?.run.signal).toBe("SIGTERM");
+      expect(result?.costUsd).toBe(0.8);
+      expect(events()).toContain("run_cost_bound");
+    });
+
+    it("a consensus: each side at its half of the budget; without a budget, UNKNOWN_COST_USD", async () => {
+      const f = fakes({ cli: hangingCli() });
+      const both = submit({ profile: "consensus", maxBudgetUsd: 0.8 });
+      await f.runner.run(both, never);
+      const r = store.get(both)?.result;
+      expect([r?.run.costUsd, r?.runB?.costUsd, r?.costUsd]).toEqual([0.4, 0.4, 0.8]);
+      expect([r?.run.costSource, r?.runB?.costSource]).toEqual(["bound", "bound"]);
+      const unbudgeted = submit();
+      await f.runner.run(unbudgeted, never);
+      expect(store.get(unbudgeted)?.result).toMatchObject({ costUsd: 5, run: { costSource: "bound" } });
+    });
+
+    it("a session log the disk will not read (a directory where the file is): bound, and the failure is logged", async () => {
+      const log =
+        "require('node:fs').mkdirSync(require('node:path').join(process.env.HOME, '.gemini/tmp/r/chats/session-1.jsonl'), { recursive: true })";
+      const f = fakes({ logsUsage: true, cli: hangingCli(log) });
+      const id = submit({ maxBudgetUsd: 0.8 });
+      await f.runner.run(id, never);
+      expect(store.get(id)?.result).toMatchObject({ costUsd: 0.8, run: { costSource: "bound" } });
+      const unreadable = lines.find((l) => l.includes('"usage_log_unreadable"'));
+      expect(unreadable).toMatch(/EISDIR/);
+      expect(unreadable).toContain(id);
+    });
+
+    it("a run that ended by itself reporting nothing is not a killed one: it stays at what it reported", async () => {
+      const f = fakes({
+        cli: (o) =>
+          realRunProcess({
+            ...o,
+            argv: [process.execPath, "-e", "process.exit(3)"],
+            cwd: String(o.env.HOME),
+            timeoutMs: 5_000,
+          }),
+      });
+      const id = submit({ maxBudgetUsd: 0.8 });
+      await f.runner.run(id, never);
+      expect(store.get(id)?.result?.run).toMatchObject({ exitCode: 3, costUsd: 0, costSource: "reported" });
     });
   });
 });

@@ -103,7 +103,7 @@ describe("JobStore", () => {
   it("keeps jobs, results and callback state across a reopen", () => {
     store.insert("j-1", req({ callbackUrl: "http://127.0.0.1:1/cb" }), bodyHash(req()), NOW);
     store.markRunning("j-1", NOW);
-    store.finish("j-1", "succeeded", result, NOW, true);
+    store.finish("j-1", { status: "succeeded", result, finishedAt: NOW, callbackOwed: true });
     store.close();
     store = new JobStore(dir);
     const rec = store.get("j-1");
@@ -135,7 +135,7 @@ describe("JobStore", () => {
     store.markRunning("j-run", NOW);
     store.insert("j-queued", req({ jobKey: "b" }), "h", NOW);
     store.insert("j-done", req({ jobKey: "c" }), "h", NOW);
-    store.finish("j-done", "failed", null, NOW, false);
+    store.finish("j-done", { status: "failed", result: null, finishedAt: NOW, callbackOwed: false });
     store.close();
     store = new JobStore(dir);
     expect(store.recover("2026-01-02T00:00:00.000Z").sort()).toEqual(["j-queued", "j-run"]);
@@ -152,7 +152,7 @@ describe("JobStore", () => {
 
   it("interrupt() never rewrites a finished job", () => {
     store.insert("j-1", req(), "h", NOW);
-    store.finish("j-1", "succeeded", result, NOW, false);
+    store.finish("j-1", { status: "succeeded", result, finishedAt: NOW, callbackOwed: false });
     store.interrupt("j-1", "2026-02-02T00:00:00.000Z");
     expect(store.get("j-1")).toMatchObject({ status: "succeeded", finishedAt: NOW });
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { setLogSink } from "../../src/log.ts";
 import { JobQueue } from "../../src/queue.ts";
 
 /** A job that runs until released, recording the order jobs started in. */
@@ -94,5 +95,21 @@ describe("JobQueue", () => {
     const q = new JobQueue(1, 0);
     expect(q.submit(make("a"))).toBe(true);
     expect(q.submit(make("b"))).toBe(false);
+  });
+
+  it("a run that rejects (the store refused its write) is logged with the job's id and frees its slot", async () => {
+    const lines: string[] = [];
+    setLogSink((l) => void lines.push(l));
+    try {
+      const q = new JobQueue(1, 1);
+      q.submit({ id: "j-broken", slots: 1, run: () => Promise.reject(new Error("disk I/O error")) });
+      await q.idle();
+      expect(q.running).toBe(0);
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([
+        { level: "error", event: "job_run_failed", jobId: "j-broken", error: "disk I/O error" },
+      ]);
+    } finally {
+      setLogSink((l) => process.stdout.write(l));
+    }
   });
 });

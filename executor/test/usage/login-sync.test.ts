@@ -31,9 +31,9 @@ describe("login sync", () => {
     const { login, home } = setup();
     const copy = await copyLogin(FILES, login, home);
     expect(readFileSync(path.join(home, ".codex", "auth.json"), "utf8")).toBe(auth("at-1", "rt-1"));
-    expect(await writeBackLogin(FILES, copy, login, home, null)).toEqual([]);
+    expect(await writeBackLogin({ files: FILES, copy, loginHome: login, home, owner: null })).toEqual([]);
     writeFileSync(path.join(home, ".codex", "auth.json"), auth("at-2", "rt-2"));
-    expect(await writeBackLogin(FILES, copy, login, home, null)).toEqual(["auth.json"]);
+    expect(await writeBackLogin({ files: FILES, copy, loginHome: login, home, owner: null })).toEqual(["auth.json"]);
     expect(readFileSync(path.join(login, "auth.json"), "utf8")).toBe(auth("at-2", "rt-2"));
   });
 
@@ -42,14 +42,14 @@ describe("login sync", () => {
       const { login, home } = setup();
       const copy = await copyLogin(FILES, login, home);
       writeFileSync(path.join(home, ".codex", "auth.json"), written);
-      expect(await writeBackLogin(FILES, copy, login, home, null)).toEqual([]);
+      expect(await writeBackLogin({ files: FILES, copy, loginHome: login, home, owner: null })).toEqual([]);
       expect(readFileSync(path.join(login, "auth.json"), "utf8")).toBe(auth("at-1", "rt-1"));
     }
     const { login, home } = setup();
     const copy = await copyLogin(FILES, login, home);
     writeFileSync(path.join(login, "auth.json"), auth("at-9", "rt-9")); // a new login by hand
     writeFileSync(path.join(home, ".codex", "auth.json"), auth("at-2", "rt-2"));
-    expect(await writeBackLogin(FILES, copy, login, home, null)).toEqual([]);
+    expect(await writeBackLogin({ files: FILES, copy, loginHome: login, home, owner: null })).toEqual([]);
     expect(readFileSync(path.join(login, "auth.json"), "utf8")).toBe(auth("at-9", "rt-9"));
     expect(sameLogin(Buffer.from(auth("a", "r")), Buffer.from(auth("b", "s")))).toBe(true);
   });

@@ -94,7 +94,16 @@ describe("UsageTracker", () => {
     const file = path.join(h, ".claude", "projects", "-repo", "s.jsonl");
     const t = new UsageTracker(CLAUDE_USAGE_LOG, h, "sonnet");
     const calls: number[] = [];
-    const m = watchBudget(t, loadPrices(), 1, (c) => calls.push(c), 10);
+    const m = watchBudget({
+      tracker: t,
+      prices: loadPrices(),
+      budgetUsd: 1,
+      onOver: (c) => calls.push(c),
+      onPollFailed: (err) => {
+        throw err;
+      },
+      everyMs: 10,
+    });
     append(file, claudeLine("m1", "claude-sonnet-5-5", 100_000, 0)); // $0.30
     await new Promise((r) => setTimeout(r, 60));
     expect(calls).toEqual([]);
@@ -106,5 +115,28 @@ describe("UsageTracker", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toBeCloseTo(1.2 + (2 * (10 * 0.3 + 5 * 3.75)) / 1e6, 8);
     expect(over).toBe(calls[0]);
+  });
+
+  it("a log that is there but cannot be read rejects the poll (never reads as no usage); watchBudget reports it once", async () => {
+    const h = home();
+    // A directory where the session log should be: listed, opened, and its read fails (EISDIR), as
+    // root too (permissions would not stop root).
+    mkdirSync(path.join(h, ".gemini", "tmp", "repo", "chats", "session-1.jsonl"), { recursive: true });
+    const t = new UsageTracker(GEMINI_USAGE_LOG, h, "m");
+    await expect(t.poll()).rejects.toThrow(/EISDIR/);
+    const failures: unknown[] = [];
+    const m = watchBudget({
+      tracker: t,
+      prices: loadPrices(),
+      budgetUsd: 1,
+      onOver: () => undefined,
+      onPollFailed: (err) => failures.push(err),
+      everyMs: 5,
+    });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await m.stop()).toBeNull();
+    expect(failures).toHaveLength(1);
+    // No log directory at all: no usage, no error.
+    expect(await new UsageTracker(GEMINI_USAGE_LOG, home(), "m").poll()).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * What can be done with a finished job's work:
+ * What can be done with a finished job's work (wired in app.ts):
  *   POST /jobs/:id/deliver   DeliverRequest → DeliverResult (push, then a pull request)
  *   POST /jobs/:id/discard   DiscardRequest → DiscardResult (close the pull request, delete the branch)
  *   GET  /jobs/:id/diff      ?cursor=…&side=a|b → DiffPage
@@ -9,39 +9,34 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DeliverRequest, DiffSide, DiscardRequest, TERMINAL_JOB_STATUSES } from "@vault-mcp/contract";
-import type { ExecutorConfig } from "../config.ts";
-import { type Delivery, NotFoundError } from "../delivery/deliver.ts";
-import { BadCursorError, diffPage } from "../delivery/diff.ts";
-import { DeliveryError } from "../delivery/errors.ts";
-import type { JobStore } from "../jobs/store.ts";
-import { gitStatus } from "../worktree/git.ts";
-import { HttpError, readJson, send } from "./http.ts";
-import { describeIssues } from "./validation.ts";
-
-export interface JobRoutesDeps {
-  config: Pick<ExecutorConfig, "MAX_BODY_BYTES">;
-  store: JobStore;
-  delivery: Delivery;
-  repoPath: (repo: string) => Promise<string>;
-}
+import { NotFoundError } from "../../delivery/deliver.ts";
+import { BadCursorError, diffPage } from "../../delivery/diff.ts";
+import { DeliveryError } from "../../delivery/errors.ts";
+import { RepoNotAllowedError } from "../../worktree/errors.ts";
+import { gitStatus } from "../../worktree/git.ts";
+import { HttpError, readJson, send } from "../http.ts";
+import { describeIssues } from "../validation.ts";
+import type { JobRoutes, RouteContext } from "./context.ts";
 
 export const JOB_ACTIONS = ["deliver", "discard", "diff"] as const;
 export type JobAction = (typeof JOB_ACTIONS)[number];
 
-export async function handleJobAction(
+export async function jobAction(
+  ctx: RouteContext,
   req: IncomingMessage,
   res: ServerResponse,
-  deps: JobRoutesDeps,
-  jobId: string,
-  action: JobAction,
-  url: URL,
+  call: { jobId: string; action: JobAction; url: URL },
 ): Promise<void> {
+  const { jobId, action, url } = call;
   const method = action === "diff" ? "GET" : "POST";
   if (req.method !== method)
     throw new HttpError(405, "method_not_allowed", `use ${method} /jobs/:id/${action}`, { allow: method });
+  const routes = ctx.jobRoutes;
+  if (!routes) throw new HttpError(404, "not_found", `this executor does not serve /jobs/:id/${action}`);
+  const deps = { ...routes, store: ctx.store };
   try {
     if (action === "diff") return send(res, 200, await diff(deps, jobId, url));
-    const body = await readJson(req, deps.config.MAX_BODY_BYTES);
+    const body = await readJson(req, ctx.config.MAX_BODY_BYTES);
     if (action === "deliver") {
       const parsed = DeliverRequest.safeParse(body);
       if (!parsed.success)
@@ -60,7 +55,7 @@ export async function handleJobAction(
   }
 }
 
-async function diff(deps: JobRoutesDeps, jobId: string, url: URL) {
+async function diff(deps: JobRoutes & Pick<RouteContext, "store">, jobId: string, url: URL) {
   const side = DiffSide.safeParse(url.searchParams.get("side") ?? "a");
   if (!side.success) throw new HttpError(400, "invalid_input", "side must be 'a' or 'b' (b: consensus' second side)");
   const cursor = url.searchParams.get("cursor") ?? undefined;
@@ -77,7 +72,8 @@ async function diff(deps: JobRoutesDeps, jobId: string, url: URL) {
   let repoDir: string;
   try {
     repoDir = await deps.repoPath(rec.request.repo);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof RepoNotAllowedError)) throw err;
     throw new HttpError(409, "no_diff", `repo '${rec.request.repo}' is no longer on this executor`);
   }
   // Side b's commit is not in the result: it is its branch's tip (no branch: it changed nothing).

@@ -1,0 +1,287 @@
+/**
+ * Where `profile: auto` starts on the ladder (issue 20), from what each rung has cost and solved for
+ * this kind of task. Pure: no I/O, no clock, no Math.random (draws come from a generator seeded with
+ * the task id, so a replayed step chooses the same); the workflow and `npm run bench -- chooser`
+ * call the same function.
+ *
+ * Estimates. For each ready rung i, the ladder starting there and climbing on failure as the
+ * workflow does costs and solves, per task,
+ *   cost(i)  = Σ_{j ≥ i} P(reach j) · (p_j · c⁺_j + (1 − p_j) · c⁻_j),  P(reach j) = Π_{i ≤ k < j} (1 − p_k)
+ *   solve(i) = 1 − Π_{j ≥ i} (1 − p_j),        expected cost per solved task = cost(i) / solve(i)
+ * where p is the rung's success rate on this kind (a Beta(1, 1) posterior over its runs) and c⁺ / c⁻
+ * the mean spend of a successful / failed run, with one pseudo-run at the profile's prior cost, so a
+ * rung without data is priced from the price list. A rung above the usual start is mostly measured
+ * after the rungs below failed, on the harder tasks: exactly what a climb meets. (Counting first
+ * runs apart, to estimate each rung as a start, was tried: it cost more per solved task in the
+ * benchmark, about 10 % more, by exploring high starts that rarely pay; model_stats needs no
+ * such columns.)
+ *
+ * Objective. A start is worth its extra spend only if each extra task it solves costs less than λ,
+ * the running cost per solved task over all kinds (`overall`): the start minimises cost − λ · solve.
+ * Minimising each kind's own cost per solved task instead lets one hard kind's solves at many times
+ * the average price pull the overall figure up (Dinkelbach: at λ = the best overall ratio, this
+ * objective is that ratio's minimiser). Without `overall` data, the kind's cost per solved task.
+ *
+ * Exploration: Thompson sampling. Every rate is drawn from its posterior, the objective is evaluated
+ * on the draws, and the best start under the draws runs. Why this rule:
+ *   - it explores in proportion to the chance a rung is the best start: a rung that failed its first
+ *     three tasks (Beta(1, 4)) still draws above 40 % one time in eight, so it is tried again, and
+ *     when it then succeeds its posterior recovers; a rung that keeps failing is tried less and less;
+ *   - the objective is any function of the rates (a climb, a ratio): sampling needs no confidence
+ *     bound for it. Optimistic bounds were tried on the benchmark: a KL-UCB bound on every rate
+ *     explored too much ($3.29 per solved task), one on the start's rate alone did better ($2.33)
+ *     but not as well as sampling ($2.09; 20 seeds, when this was written);
+ *   - exploring is priced: opus is drawn as the start only if its drawn success would make it
+ *     cheaper than the rest, so cheap rungs are retried often and opus rarely.
+ * A kind with no runs at all starts at the first ready rung: the seed ladder's order.
+ *
+ * Ceiling (a proposal, not wired): with `ceiling` and `worthUsd` (what one more solved task may
+ * cost, e.g. a human's handling of it), the chooser also says where the climb should stop and hand
+ * over to a human: after rung k when going on would cost more than worthUsd per extra solved task.
+ * It needs a fixed worth: with the running λ, stopping early lowers λ, which stops earlier still.
+ */
+import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
+import { betaDraw, seeded } from "./chooser-draw.ts";
+import { explain } from "./chooser-explain.ts";
+import { pick, type Standing } from "./ladder.ts";
+
+/** One kind's `model_stats` row for one profile: real model runs only, as the write step counts them. */
+export interface RungStats {
+  runs: number;
+  successes: number;
+  spendUsd: number;
+  /** Spend of the successful runs (a failed run often costs more: it runs to a limit). */
+  successSpendUsd: number;
+}
+
+export interface ChooserInput {
+  /** Normalised (`normalizeKind`). */
+  kind: string;
+  /** The rungs that can run now (`readyRungs`), in ladder order; a `human` ends the climb. */
+  ladder: readonly Rung[];
+  /** This kind's stats per profile; a profile without a row has no runs of this kind. */
+  stats: Partial<Record<ProfileName, RungStats>>;
+  /** Every kind's model_stats summed: Σ spend_usd and Σ successes (one success per solved task). */
+  overall?: { spendUsd: number; solved: number };
+  /** What one more solved task may cost; given, it replaces the running λ. */
+  worthUsd?: number;
+  /** With `worthUsd`: also say where the climb should stop (the ceiling proposal). */
+  ceiling?: boolean;
+  /** Expected spend of one run per profile for rungs without data (default PRIOR_COST_USD). */
+  priorCostUsd?: Partial<Record<ProfileName, number>>;
+  /** The task id: a replay draws the same. */
+  seed: string;
+}
+
+export interface ChooserRow {
+  profile: ProfileName;
+  runs: number;
+  successes: number;
+  /** Estimated chance a run of it succeeds on this kind (posterior mean). */
+  success: number;
+  /** Mean spend of one run (prior-smoothed). */
+  costPerRunUsd: number;
+  /** Starting here: expected spend per task. */
+  costPerTaskUsd: number;
+  /** Starting here: the chance a task is solved somewhere up the climb. */
+  solveRate: number;
+  /** Starting here: expected spend per solved task, failed runs and climbs included. */
+  costPerSolvedUsd: number;
+  /** With a ceiling: where a climb from here would stop. */
+  stopAfter?: ProfileName;
+}
+
+export interface ChooserChoice {
+  kind: string;
+  start: Rung;
+  /** The start under the estimates alone, without the draws (what `workflow_query chooser` shows as the pick). */
+  bestKnown: Rung;
+  /** With `ceiling`: the last rung to try before a human. */
+  stopAfter?: ProfileName;
+  /** cold: no runs of the kind; stats: the best estimate; explore: a draw favoured a less known rung; none: nothing ready. */
+  basis: "cold" | "stats" | "explore" | "none";
+  /** What an extra solved task was allowed to cost (λ): `worthUsd`, else the overall cost per solved task. */
+  lambdaUsd?: number;
+  table: ChooserRow[];
+  explanation: string;
+}
+
+/**
+ * Expected spend of one run without data: executor/config/prices.json at 250k input and 30k output
+ * tokens, the average SWE-bench Verified attempt (holyai.me/solve-tax; Claude Code with Sonnet 4.5
+ * measured $1.19 per task at whatsthebestcodeagent.com). Consensus runs sonnet and codex: the sum.
+ */
+export const PRIOR_COST_USD: Readonly<Record<ProfileName, number>> = {
+  deepseek: 0.1,
+  "gemini-flash": 0.15,
+  "gemini-pro": 0.61,
+  sonnet: 1.2,
+  opus: 6,
+  codex: 0.61,
+  consensus: 1.81,
+};
+
+/** The rungs `pick` would run now if asked (ready, not put aside, not cooling), in ladder order. */
+export function readyRungs(ladder: readonly Rung[], standing: Standing, now: number): Rung[] {
+  return ladder.filter(
+    (r) => r === HUMAN || pick(ladder, { from: r, forced: false }, standing, false, now).kind === "run",
+  );
+}
+
+interface Counts {
+  n: number;
+  s: number;
+}
+interface Model {
+  profile: ProfileName;
+  runs: number;
+  counts: Counts;
+  costOk: number;
+  costFail: number;
+  costRun: number;
+}
+/** A success rate per rung. */
+type Rates = readonly number[];
+
+function model(profile: ProfileName, input: ChooserInput): Model {
+  const st = input.stats[profile] ?? { runs: 0, successes: 0, spendUsd: 0, successSpendUsd: 0 };
+  const prior = input.priorCostUsd?.[profile] ?? PRIOR_COST_USD[profile];
+  return {
+    profile,
+    runs: st.runs,
+    counts: { n: st.runs, s: st.successes },
+    costOk: (prior + st.successSpendUsd) / (1 + st.successes),
+    costFail: (prior + st.spendUsd - st.successSpendUsd) / (1 + st.runs - st.successes),
+    costRun: (prior + st.spendUsd) / (1 + st.runs),
+  };
+}
+
+const mean = (c: Counts) => (c.s + 1) / (c.n + 2);
+// Written so that equal costs give exactly that cost, whatever p: equal rungs tie exactly.
+const runCost = (m: Model, p: number) => m.costFail + p * (m.costOk - m.costFail);
+
+/** Expected spend and solve chance of a climb from rung `start` to rung `stop`. */
+function climb(models: readonly Model[], rates: Rates, start: number, stop: number) {
+  let reach = 1;
+  let cost = 0;
+  for (let j = start; j <= stop; j++) {
+    const m = models[j] as Model;
+    const p = rates[j] ?? 0;
+    cost += reach * runCost(m, p);
+    reach *= 1 - p;
+  }
+  return { cost, solve: 1 - reach };
+}
+
+interface Plan {
+  /** Per start: its score (lower is better) and, with a ceiling, where it stops. */
+  starts: { score: number; stop: number }[];
+  best: number;
+}
+
+/** The best start (and stops) under `rates`. Strictly lower wins: a tie keeps the lower rung. */
+function plan(models: readonly Model[], rates: Rates, lambda: number | undefined, ceiling: boolean): Plan {
+  const top = models.length - 1;
+  let starts: Plan["starts"];
+  if (ceiling && lambda !== undefined) {
+    // Backward induction: value[j] = expected spend − λ · expected solves of running j and then
+    // climbing on while that pays; climbing on to j + 1 pays while value[j + 1] < 0.
+    const value: number[] = [];
+    let next = 0;
+    for (let j = top; j >= 0; j--) {
+      const p = rates[j] ?? 0;
+      next = runCost(models[j] as Model, p) - lambda * p + (1 - p) * Math.min(0, next);
+      value[j] = next;
+    }
+    starts = models.map((_, i) => {
+      let stop = i;
+      while (stop < top && (value[stop + 1] ?? 0) < 0) stop++;
+      return { score: value[i] ?? 0, stop };
+    });
+  } else {
+    starts = models.map((_, i) => {
+      const { cost, solve } = climb(models, rates, i, top);
+      const score = lambda !== undefined ? cost - lambda * solve : solve > 0 ? cost / solve : Number.POSITIVE_INFINITY;
+      return { score, stop: top };
+    });
+  }
+  const best = starts.reduce((b, s, i) => (s.score < (starts[b]?.score ?? 0) ? i : b), 0);
+  return { starts, best };
+}
+
+export function chooseStart(input: ChooserInput): ChooserChoice {
+  const { kind } = input;
+  const profiles: ProfileName[] = [];
+  for (const r of input.ladder) {
+    if (r === HUMAN) break;
+    if (!profiles.includes(r)) profiles.push(r);
+  }
+  if (profiles.length === 0)
+    return {
+      kind,
+      start: HUMAN,
+      bestKnown: HUMAN,
+      basis: "none",
+      table: [],
+      explanation: "no model rung is ready: a human decides",
+    };
+
+  const models = profiles.map((p) => model(p, input));
+  const ceiling = input.ceiling === true && input.worthUsd !== undefined;
+  const overall = input.overall && input.overall.solved > 0 ? input.overall.spendUsd / input.overall.solved : undefined;
+  const lambda = input.worthUsd ?? overall;
+  const means: Rates = models.map((m) => mean(m.counts));
+  const known = plan(models, means, lambda, ceiling);
+  const table: ChooserRow[] = models.map((m, i) => {
+    const stop = known.starts[i]?.stop ?? models.length - 1;
+    const { cost, solve } = climb(models, means, i, stop);
+    return {
+      profile: m.profile,
+      runs: m.runs,
+      successes: m.counts.s,
+      success: mean(m.counts),
+      costPerRunUsd: m.costRun,
+      costPerTaskUsd: cost,
+      solveRate: solve,
+      costPerSolvedUsd: solve > 0 ? cost / solve : Number.POSITIVE_INFINITY,
+      ...(ceiling ? { stopAfter: models[stop]?.profile } : {}),
+    };
+  });
+  const common = {
+    kind,
+    bestKnown: (table[known.best] as ChooserRow).profile,
+    table,
+    ...(lambda === undefined ? {} : { lambdaUsd: lambda }),
+  };
+  const first = table[0] as ChooserRow;
+  if (models.every((m) => m.runs === 0))
+    return {
+      ...common,
+      start: first.profile,
+      ...(first.stopAfter ? { stopAfter: first.stopAfter } : {}),
+      basis: "cold",
+      explanation: `chose ${first.profile} for kind ${kind}: no runs of this kind yet, so the ladder's first rung`,
+    };
+
+  const rand = seeded(`${input.seed}\u0000${kind}`);
+  const draws: Rates = models.map((m) => betaDraw(m.counts.s + 1, m.counts.n - m.counts.s + 1, rand));
+  const drawn = plan(models, draws, lambda, ceiling);
+  const stopAfter = ceiling ? models[drawn.starts[drawn.best]?.stop ?? 0]?.profile : undefined;
+  const basis = drawn.best === known.best ? "stats" : "explore";
+  return {
+    ...common,
+    start: (table[drawn.best] as ChooserRow).profile,
+    ...(stopAfter ? { stopAfter } : {}),
+    basis,
+    explanation: explain({
+      kind,
+      table,
+      chosen: drawn.best,
+      basis,
+      scores: known.starts.map((st) => st.score),
+      best: known.best,
+      ...(lambda === undefined ? {} : { lambda: { usd: lambda, fixed: input.worthUsd !== undefined } }),
+      ...(stopAfter ? { stopAfter } : {}),
+    }),
+  };
+}
