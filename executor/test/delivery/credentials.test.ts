@@ -7,12 +7,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { RemoteUrl } from "@vault-mcp/contract";
-import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { credentialsFileProblem, lookupCredential, redact, remoteConfigArgs } from "../../src/remote/credentials.ts";
 import { classifyRemoteFailure } from "../../src/remote/remote-git.ts";
+import { importBundled } from "../bundle.ts";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "vault-cred-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,17 +77,10 @@ describe("the helper under real git", () => {
   });
 
   it("the helper's program works as esbuild bundles it for dist/server.js", async () => {
-    const outfile = path.join(dir, "credentials.mjs");
-    await build({
-      entryPoints: [path.join(import.meta.dirname, "..", "..", "src", "remote", "credentials.ts")],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      outfile,
-      logLevel: "silent",
-    });
-    const bundled = (await import(pathToFileURL(outfile).href)) as { remoteConfigArgs: typeof remoteConfigArgs };
+    const bundled = await importBundled<{ remoteConfigArgs: typeof remoteConfigArgs }>(
+      path.join(import.meta.dirname, "..", "..", "src", "remote", "credentials.ts"),
+      dir,
+    );
     const file = path.join(dir, "creds-bundled");
     writeFileSync(file, STORE, { mode: 0o600 });
     expect(fill(file, "protocol=https\nhost=github.com", "fill", bundled.remoteConfigArgs).stdout).toContain(
