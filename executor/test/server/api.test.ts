@@ -249,6 +249,11 @@ describe("auth and body checks", () => {
       [job({ callbackUrl: "ftp://x/y" }), /'callbackUrl' is invalid .*http\(s\) URL/],
       [job({ maxBudgetUsd: 0 }), /'maxBudgetUsd' is invalid .*left of the task's budget/],
       [job({ prompt: "a\u0000b" }), /'prompt': prompt must not contain a NUL character/],
+      [
+        job({ source: { url: "https://u:t@github.com/o/r", defaultBranch: "main" } }),
+        /'source.url': url must not carry a user or token/,
+      ],
+      [job({ source: { url: "https://github.com/o/r" } }), /'source.defaultBranch' is required: the repo's remote/],
       [job({ profile: "gpt" }), /must be one of deepseek, gemini-flash, gemini-pro, sonnet, opus, codex, consensus/],
       [[1, 2], /the body must be a JSON object like .*, not an array/],
     ];
