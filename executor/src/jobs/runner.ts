@@ -26,7 +26,7 @@ import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-
 import type { PriceTable } from "../pricing.ts";
 import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { loginHome, profileReadiness } from "../readiness.ts";
-import type { RepoSources } from "../remote/sources.ts";
+import { jobSource, type RepoSources } from "../remote/sources.ts";
 import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
 import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { costBound, readUsage, reportedUsage, settleCost, sideBudget, wasKilled } from "../usage/killed-run.ts";
@@ -161,7 +161,7 @@ export class JobRunner {
       // Both sides of a consensus run at once, so each gets an equal share of what is left.
       const budget = sideBudget(req, sides.length);
       // Fetched once for both sides of a consensus, so they start from the same commit.
-      const fetched = await this.fetchSource(jobId, req);
+      const fetched = await jobSource(this.deps.sources, jobId, req);
       const outcomes =
         "error" in fetched
           ? sides.map((side) => ({
@@ -260,18 +260,6 @@ export class JobRunner {
     clearTimeout(timer);
     this.stopCallbacks.abort();
     await all;
-  }
-
-  /** A job with `source`: its repo cloned or fetched (remote/sources.ts); without: nothing to do. */
-  private async fetchSource(jobId: string, req: JobRequest): Promise<{ base: JobBase | null } | { error: string }> {
-    if (!req.source) return { base: null };
-    if (!this.deps.sources) return { error: "this executor cannot clone repos registered by URL" };
-    try {
-      return { base: await this.deps.sources.prepare(req.repo, req.source) };
-    } catch (err) {
-      log("warn", "job_source_failed", { jobId, repo: req.repo, error: errText(err) });
-      return { error: errText(err) };
-    }
   }
 
   /** Whether a side can run now: its CLI is installed and its credential or login is there. */

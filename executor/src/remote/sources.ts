@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type JobBase, RepoName, type RepoSource } from "@vault-mcp/contract";
+import { type JobBase, type JobRequest, RepoName, type RepoSource } from "@vault-mcp/contract";
 import { isMissing, readIfExists } from "../fs-missing.ts";
 import { log } from "../log.ts";
 import { git } from "../worktree/git.ts";
@@ -211,5 +211,25 @@ export class RepoSources {
       if (this.#locks.get(repo) === settled) this.#locks.delete(repo);
     });
     return next;
+  }
+}
+
+/**
+ * A job's base before its sides run: its repo cloned or fetched when the job has a `source` (null
+ * without one); a clone that failed is the job's setup error, said in `error`.
+ */
+export async function jobSource(
+  sources: RepoSources | undefined,
+  jobId: string,
+  req: JobRequest,
+): Promise<{ base: JobBase | null } | { error: string }> {
+  if (!req.source) return { base: null };
+  if (!sources) return { error: "this executor cannot clone repos registered by URL" };
+  try {
+    return { base: await sources.prepare(req.repo, req.source) };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log("warn", "job_source_failed", { jobId, repo: req.repo, error });
+    return { error };
   }
 }
