@@ -5,3 +5,4 @@ export * from "./profiles.ts";
 export * from "./result.ts";
 export * from "./signature.ts";
 export * from "./task.ts";
+export * from "./text.ts";

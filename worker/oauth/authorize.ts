@@ -9,9 +9,9 @@ import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudfla
 import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
-import { tokensEqual } from "../guards/auth.ts";
 import { readBodyText } from "../http.ts";
 import { consentPage, messagePage } from "./consent-page.ts";
+import { isOwnerSecret, takeOwnerAttempt } from "./owner-attempts.ts";
 import { AUTHORIZE_PATH, OWNER, oauthSetup, SCOPE } from "./provider.ts";
 
 /** No script and no third-party asset: only our own inline style; never framed. */
@@ -83,11 +83,8 @@ async function decide(
   const origin = request.headers.get("origin");
   if (origin !== null && origin !== new URL(config.publicUrl).origin)
     return html(403, messagePage("Request refused", "The form was posted from another site."));
-  // Counted before the secret is even read, so a wrong guess and a right one cost the same attempt.
-  const ip = request.headers.get("cf-connecting-ip") ?? "unknown";
-  const { success } = await env.CONSENT_LIMITER.limit({ key: `consent:${ip}` });
-  if (!success) {
-    log("warn", "consent_rate_limited", { ip });
+  const { allowed, ip } = await takeOwnerAttempt(request, env, "consent");
+  if (!allowed) {
     return html(
       429,
       messagePage("Too many attempts", "More than 5 sign-in attempts in a minute from this address. Wait a minute."),
@@ -103,7 +100,7 @@ async function decide(
     log("info", "consent_denied", { client: denied.request.clientId });
     return new Response(null, { status: 302, headers: denied.headers });
   }
-  if (!(await tokensEqual(form.get("secret") ?? "", ownerSecret))) {
+  if (!(await isOwnerSecret(form.get("secret") ?? "", ownerSecret))) {
     log("warn", "consent_wrong_secret", { ip });
     // The handle is still unused: starting over shows a fresh page for the same request.
     const retry = `${AUTHORIZE_PATH}?${form.get("query") ?? ""}`;
