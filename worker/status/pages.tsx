@@ -62,8 +62,10 @@ async function taskResponse(
   notice: { kind: "ok" | "error"; text: string } | null,
   status = 200,
 ): Promise<Response> {
-  const [view, instance] = await Promise.all([readTaskPage(c.env.DB, c.config, id, c.now), instanceStatus(c.env, id)]);
+  const view = await readTaskPage(c.env.DB, c.config, id, c.now);
   if (!view) throw new AppError("not_found", `no task '${id}'; find it in the list at /status`);
+  // A finished task's instance has finished too (its outcome is the task's status): asked only while it matters.
+  const instance = view.live || view.waitingFor ? await instanceStatus(c.env, id) : null;
   const diff = diffFetcher ? await diffFetcher(id, null) : null;
   const props = { view, session: c.session, instance, now: c.now, diff };
   if (part === "live") return fragmentResponse(<Live {...props} />);

@@ -91,7 +91,9 @@ export const Steps: FC<{ view: TaskPageView; instance: InstanceInfo | null }> = 
     <p class="meta" id="instance">
       {instance
         ? `workflow instance: ${instance.status}${instance.error ? ` (${instance.error})` : ""}`
-        : "no workflow instance (the task was never executed)"}
+        : view.live || view.waitingFor
+          ? "no workflow instance (the task was never executed)"
+          : `workflow instance: finished (${view.status})`}
     </p>
     <ol class="steps" id="steps">
       {view.steps.map((s) => (
