@@ -166,6 +166,7 @@ describe("status page in Chromium", () => {
       for (const sel of ["#prompt", "#task-error", "#result-text", ".stage-message"]) {
         const text = (await p.textContent(sel)) ?? "";
         expect(text, sel).toContain("<script>alert(1)</script><img src=x onerror=alert(2)>");
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters
         expect(text, sel).not.toMatch(/[\u001b\u0007\u202e]/);
         expect(text, sel).toContain("red ");
         expect(text, sel).toContain("gnp.exe");
@@ -191,6 +192,7 @@ describe("status page in Chromium", () => {
     await page.goto(`${url}/status/tasks/${needsHuman}`);
     await page.fill("#instructions", "Use the existing parser.");
     await page.selectOption("#retry-profile", "opus");
+    await page.frameLocator("#diagram").locator("#out svg").waitFor({ timeout: 20_000 });
     await screenshot(page, "status-decide");
     await Promise.all([page.waitForURL(/done=decided/), page.click("#retry")]);
     expect(await page.textContent("#notice")).toContain("Your decision was sent");

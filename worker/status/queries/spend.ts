@@ -58,6 +58,17 @@ function record(profile: string, kind: string | null, runs: number, successes: n
   };
 }
 
+/** Every day of the month up to today, spent or not, so the chart reads as a calendar. */
+function monthDays(periods: readonly { scope: string; spentUsd: number; runs: number }[], month: string, now: number) {
+  const byDay = new Map(periods.map((p) => [p.scope, p]));
+  const today = new Date(now).getUTCDate();
+  return Array.from({ length: today }, (_, i) => {
+    const day = `${month}-${String(i + 1).padStart(2, "0")}`;
+    const row = byDay.get(`day:${day}`);
+    return { day, usd: row?.spentUsd ?? 0, runs: row?.runs ?? 0 };
+  });
+}
+
 export async function readSpend(db: D1Database, config: Config, now: number): Promise<SpendView> {
   const d = drizzle(db);
   const month = monthScope(now);
@@ -97,10 +108,7 @@ export async function readSpend(db: D1Database, config: Config, now: number): Pr
   return {
     breakers: snapshotFrom(periods, config.breakers, now),
     thresholds: config.breakers,
-    days: periods
-      .filter((p) => p.scope.startsWith("day:"))
-      .map((p) => ({ day: p.scope.slice(4), usd: p.spentUsd, runs: p.runs }))
-      .sort((a, b) => a.day.localeCompare(b.day)),
+    days: monthDays(periods, month.slice(6), now),
     expensive: expensive.map((t) => ({ ...t, title: firstLine(t.head, 90) })),
     profiles: [...perProfile].map(([profile, p]) => record(profile, null, p.runs, p.successes, p.cost)),
     byKind: stats.map((s) => record(s.profile, s.taskKind, s.runs, s.successes, s.totalCostUsd)),

@@ -63,7 +63,8 @@ export const Columns: FC<{ points: { label: string; value: number }[]; limit: nu
   const max = Math.max(limit, ...points.map((p) => p.value)) * 1.1 || 1;
   const n = Math.max(points.length, 1);
   const w = 100 / n;
-  const y = (v: number) => fixed(40 - (v / max) * 40);
+  // A day that spent anything shows at least a sliver, however small against the limit.
+  const y = (v: number) => fixed(40 - Math.max(v > 0 ? 0.8 : 0, (v / max) * 40));
   return (
     <svg class="columns" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label={label}>
       <rect class="track" x="0" y="0" width="100" height="40" />

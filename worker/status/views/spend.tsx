@@ -108,6 +108,10 @@ export const SpendPage: FC<{
           limit={t.dayBlockUsd}
           label="spend per day this month, against the daily block"
         />
+        <p class="axis">
+          <span>{spend.days[0]?.day ?? ""}</span>
+          <span>{spend.days.at(-1)?.day ?? ""}</span>
+        </p>
         <p class="meta">
           The line is the daily block ({money(t.dayBlockUsd)}); per task: a warning at {money(t.taskWarnUsd)}, a halt at{" "}
           {money(t.taskHaltUsd)}.
