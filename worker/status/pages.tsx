@@ -41,6 +41,17 @@ export interface PageContext {
  */
 const diffFetcher: DiffFetcher | null = null;
 
+/**
+ * Runs the page's D1 reads and says how long they took, as a Server-Timing header (`db;dur=…`): the
+ * browser's devtools show it, and bench/status-page.bench.ts reads it. workerd's clock moves on I/O,
+ * so the figure is the reads' wall time.
+ */
+async function timed<T>(reads: () => Promise<T>): Promise<[T, Record<string, string>]> {
+  const t0 = performance.now();
+  const value = await reads();
+  return [value, { "server-timing": `db;dur=${(performance.now() - t0).toFixed(1)}` }];
+}
+
 const TASK = /^\/status\/tasks\/(t-[0-9a-z-]{1,40})(?:\/(live|diagram|decide|budget|replay))?$/;
 
 /** What a successful action says on the page it lands on (fixed texts: nothing is reflected). */
@@ -62,23 +73,26 @@ async function taskResponse(
   notice: { kind: "ok" | "error"; text: string } | null,
   status = 200,
 ): Promise<Response> {
-  const view = await readTaskPage(c.env.DB, c.config, id, c.now);
+  const [view, timing] = await timed(() => readTaskPage(c.env.DB, c.config, id, c.now));
   if (!view) throw new AppError("not_found", `no task '${id}'; find it in the list at /status`);
   // A finished task's instance has finished too (its outcome is the task's status): asked only while it matters.
   const instance = view.live || view.waitingFor ? await instanceStatus(c.env, id) : null;
   const diff = diffFetcher ? await diffFetcher(id, null) : null;
   const props = { view, session: c.session, instance, now: c.now, diff };
-  if (part === "live") return fragmentResponse(<Live {...props} />);
-  return htmlResponse(<TaskPage {...props} notice={notice} />, { status });
+  if (part === "live") return fragmentResponse(<Live {...props} />, timing);
+  return htmlResponse(<TaskPage {...props} notice={notice} />, { status, headers: timing });
 }
 
 export async function showPage(c: PageContext): Promise<Response> {
   const { env, config, path, url, now, session } = c;
   if (path === "/status") {
     const filter = listFilter(url.searchParams);
-    const [page, choices] = await Promise.all([listTaskPage(env.DB, filter), filterChoices(env.DB)]);
+    const [[page, choices], timing] = await timed(() =>
+      Promise.all([listTaskPage(env.DB, filter), filterChoices(env.DB)]),
+    );
     return htmlResponse(
       <TasksPage session={session} filter={filter} page={page} {...choices} now={now} notice={null} />,
+      { headers: timing },
     );
   }
   if (path === "/status/spend")

@@ -32,7 +32,7 @@ export const Timeline: FC<{ view: TaskPageView }> = ({ view }) => {
           {view.attempts.map((a) => (
             <>
               <tr data-attempt={a.attempt} data-status={a.status}>
-                <td>{a.attempt}</td>
+                <td elementtiming="attempt-row">{a.attempt}</td>
                 <td>
                   {a.profile}
                   <small>
