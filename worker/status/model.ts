@@ -150,6 +150,12 @@ export interface TaskPageView {
   live: boolean;
 }
 
+/** The Workflows binding's word on the task's instance (asked only while the task runs or waits). */
+export interface InstanceInfo {
+  status: string;
+  error: string | null;
+}
+
 export interface ExecutorView {
   /** `default` for the single EXECUTOR_URL; the pool's ids later. */
   id: string;

@@ -1,9 +1,8 @@
 /** A task's attempts as a waterfall (when each started and how long it ran) and its step list. */
 import type { FC } from "hono/jsx";
-import type { TaskPageView } from "../model.ts";
+import type { InstanceInfo, TaskPageView } from "../model.ts";
 import { duration, money, tokens, utc } from "../text.ts";
 import { Meter, Span } from "./charts.tsx";
-import type { InstanceInfo } from "./task.tsx";
 
 export const Timeline: FC<{ view: TaskPageView }> = ({ view }) => {
   const first = view.attempts[0];

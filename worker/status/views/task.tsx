@@ -5,7 +5,7 @@
  */
 import { REPLAYABLE_TASK_STATUSES } from "@vault-mcp/contract";
 import type { FC } from "hono/jsx";
-import type { DiffPage, TaskPageView } from "../model.ts";
+import type { DiffPage, InstanceInfo, TaskPageView } from "../model.ts";
 import type { Session } from "../session.ts";
 import { ago, money, utc } from "../text.ts";
 import { Meter } from "./charts.tsx";
@@ -13,11 +13,6 @@ import { Layout, Notice, StatusBadge } from "./layout.tsx";
 import { Actions } from "./task-actions.tsx";
 import { Delivery, Diff } from "./task-delivery.tsx";
 import { Steps, Timeline } from "./task-timeline.tsx";
-
-export interface InstanceInfo {
-  status: string;
-  error: string | null;
-}
 
 export interface LiveProps {
   view: TaskPageView;
