@@ -17,6 +17,10 @@ export default defineConfig(async () => {
             EXECUTOR_SECRET: "test-executor-secret",
             CALLBACK_SECRET: "test-callback-secret",
             OWNER_SECRET: "test-owner-secret-0123",
+            // Tests start tasks far faster than a caller should (wrangler.toml: 30 a minute, 20
+            // active); the limits' own tests (start-limits.test.ts) run the Worker with small ones.
+            EXECUTE_RATE_PER_MINUTE: "100000",
+            MAX_ACTIVE_TASKS: "100000",
           },
           // The Worker's outbound fetches: Client ID Metadata Documents are served as their HTTPS
           // hosts would, and nothing else leaves the test (tests inject their executor and health

@@ -73,7 +73,7 @@ async function rowsPaintedMs(page: Page, url: string, element: string): Promise<
 }
 
 export async function run(): Promise<BenchReport> {
-  const e = await startE2E({ worker: 56787, executor: 56788, inspector: 57229 }, {});
+  const e = await startE2E({});
   const url = e.stack.workerUrl;
   const browser = await launchChromium();
   try {

@@ -53,6 +53,10 @@ const ConfigSchema = z.object({
   BREAKER_MONTH_FLAG_USD: usd,
   LADDER: Ladder,
   JOB_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000),
+  // Optional with defaults, so a deployment whose wrangler.toml predates them still starts.
+  EXECUTE_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+  MAX_ACTIVE_TASKS: z.coerce.number().int().min(1).max(100_000).default(20),
+  OAUTH_REDIRECT_ALLOW: z.string().default("").transform(list),
   VAULT_AUTH_TOKEN: z.string().min(1),
   EXECUTOR_SECRET: z.string().min(1),
   CALLBACK_SECRET: z.string().min(1),
@@ -73,6 +77,12 @@ export interface Config {
   /** Rungs in climbing order; `human`, when present, is the last. */
   ladder: readonly Rung[];
   jobTimeoutMs: number;
+  /** Task starts (execute, replay) per caller per minute. */
+  executeRatePerMinute: number;
+  /** Started tasks not yet finished nor waiting for an answer, beyond which a start is refused. */
+  maxActiveTasks: number;
+  /** Redirect URIs (exact, or an origin for every path under it) an OAuth error may be sent to. */
+  oauthRedirectAllow: readonly string[];
   authToken: string;
   executorSecret: string;
   callbackSecret: string;
@@ -112,6 +122,9 @@ export function getConfig(env: Env): Config {
     },
     ladder: e.LADDER,
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
+    executeRatePerMinute: e.EXECUTE_RATE_PER_MINUTE,
+    maxActiveTasks: e.MAX_ACTIVE_TASKS,
+    oauthRedirectAllow: e.OAUTH_REDIRECT_ALLOW,
     authToken: e.VAULT_AUTH_TOKEN,
     executorSecret: e.EXECUTOR_SECRET,
     callbackSecret: e.CALLBACK_SECRET,

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden_origin"
   | "forbidden_host"
+  | "bad_host"
   | "insufficient_scope"
   | "rate_limited"
   | "payload_too_large"
@@ -20,9 +21,10 @@ export type ErrorCode =
   | "conflict"
   | "breaker_open"
   | "executor_unavailable"
+  | "overloaded"
   | "internal";
 
-export function statusFor(code: ErrorCode): number {
+function statusFor(code: ErrorCode): number {
   switch (code) {
     case "unauthorized":
       return 401;
@@ -36,6 +38,7 @@ export function statusFor(code: ErrorCode): number {
       return 413;
     case "bad_json":
     case "invalid_input":
+    case "bad_host":
       return 400;
     case "unsupported_media_type":
       return 415;
@@ -51,6 +54,8 @@ export function statusFor(code: ErrorCode): number {
       return 429;
     case "executor_unavailable":
       return 502;
+    case "overloaded":
+      return 503;
     case "internal":
       return 500;
   }

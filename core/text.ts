@@ -1,5 +1,5 @@
 /** Transcripts keep at most 1 MiB of text: D1 rows stay well under its 2 MB row limit. */
-export const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
+const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
 

@@ -199,9 +199,24 @@ export const transcripts = sqliteTable(
   (t) => [index("transcripts_task_idx").on(t.taskId, t.createdAt)],
 );
 
+/**
+ * One row per task start the Worker admitted (execute, replay): who started it, for the per-caller
+ * rate and the cap on active tasks. No reference to tasks: a replay that never started deletes its
+ * task row, and this row with it (worker/services/admission.ts).
+ */
+export const taskStarts = sqliteTable(
+  "task_starts",
+  {
+    taskId: text("task_id").primaryKey(),
+    /** `bearer` (the static token) or `oauth:<client id>`. */
+    caller: text("caller").notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("task_starts_caller_created_idx").on(t.caller, t.createdAt)],
+);
+
 export type TaskRow = typeof tasks.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
-export type CircuitBreakerRow = typeof circuitBreaker.$inferSelect;
 export type ModelStatsRow = typeof modelStats.$inferSelect;
 export type CheckpointRow = typeof checkpoints.$inferSelect;
 export type DecisionRow = typeof decisions.$inferSelect;

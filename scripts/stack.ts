@@ -158,6 +158,28 @@ export function ensureDemoRepo(reposDir: string, name = "demo"): string {
   return dir;
 }
 
+/**
+ * `n` distinct ports free on 127.0.0.1 a moment ago, from the kernel (listen on port 0, all at once
+ * so none repeats): test stacks take these instead of fixed ports, so suites, checkouts and a
+ * running `npm start` never collide.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const srv = net.createServer();
+          srv.once("error", reject);
+          srv.listen(0, "127.0.0.1", () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
 export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();

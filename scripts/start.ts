@@ -4,12 +4,16 @@
  * and which profiles can run, and stops both on Ctrl-C. Ports: VAULT_WORKER_PORT (28787),
  * VAULT_EXECUTOR_PORT (28788), VAULT_INSPECTOR_PORT (29229). State: VAULT_STATE_DIR (.vault/); the
  * executor's local credentials: .vault/executor.env (created, commented out, when missing).
+ * Stopping npm itself (any signal, even SIGKILL) stops the stack too (launcher-watch.ts).
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { ExecutorHealth } from "@vault-mcp/contract";
 import { ensureExecutorEnvFile, pinnedClis, readinessReport } from "./executor-local.ts";
+import { watchLaunchers } from "./launcher-watch.ts";
 import { ROOT, StackError, startStack } from "./stack.ts";
+import { chooseStateDir } from "./state-dir.ts";
+import { workerLogFilter } from "./worker-log.ts";
 
 const port = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -21,8 +25,22 @@ const port = (name: string, fallback: number): number => {
   return n;
 };
 
-const stateDir = path.resolve(process.env.VAULT_STATE_DIR ?? path.join(ROOT, ".vault"));
+const chosen = await chooseStateDir({
+  root: ROOT,
+  explicit: process.env.VAULT_STATE_DIR,
+  sandboxed: process.geteuid?.() === 0 && process.env.AGENT_SANDBOX !== "off",
+});
+if ("refuse" in chosen) {
+  console.error(`npm start: ${chosen.refuse}`);
+  process.exit(2);
+}
+const stateDir = chosen.dir;
 mkdirSync(stateDir, { recursive: true });
+if (chosen.note) {
+  // Whatever the umask: the agent users pass through it to their worktrees (stack.ts makes stateDir 0711).
+  chmodSync(path.dirname(stateDir), 0o755);
+  console.log(`state in ${stateDir}: ${chosen.note}`);
+}
 // Model keys and tokens for the agent CLIs: the executor reads this file itself (EXECUTOR_ENV_FILE).
 const envFile = path.join(stateDir, "executor.env");
 if (ensureExecutorEnvFile(envFile)) console.log(`created ${envFile} (mode 0600): put your keys or tokens there`);
@@ -36,6 +54,23 @@ for (const key of ["AGENT_SANDBOX", "AGENT_USER_PREFIX"] as const) {
   if (value) executorEnv[key] = value;
 }
 
+// When npm (or the terminal) is gone, stdout may be a closed pipe: that must not stop the cleanup.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+const workerLine = workerLogFilter();
+// Set before the stack is up, so a Ctrl-C or npm killed during the start still stops what was started.
+const stop: { requested: string | null; now: (why: string) => void } = {
+  requested: null,
+  now(why) {
+    stop.requested ??= why;
+  },
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop.now(""));
+// Only under npm: run directly, the caller owns this process and may well exit before it.
+if (process.env.npm_lifecycle_event === "start") watchLaunchers((why) => stop.now(why));
+
 try {
   const stack = await startStack({
     workerPort: port("VAULT_WORKER_PORT", 28787),
@@ -44,6 +79,11 @@ try {
     stateDir,
     secretsFile: path.join(ROOT, ".dev.vars"),
     executorEnv,
+    // Through us, so a task that ended unsuccessfully is one plain line, not a red stack trace.
+    log: (source, line) => {
+      const shown = source === "worker" ? workerLine(line) : line;
+      if (shown !== null) process.stdout.write(`${shown}\n`);
+    },
   });
   // The CLI probe runs in the background at the executor's start: wait for it (a few seconds at most).
   let health = ExecutorHealth.parse(await (await fetch(`${stack.executorUrl}/health`)).json());
@@ -67,6 +107,7 @@ vault-mcp is running
       : ""
   }
   sandbox    ${stack.agentSandbox}
+  state      ${stateDir}
   token      ${token}   (from .dev.vars)
 
 ${readinessReport(health, envFile)}
@@ -81,15 +122,15 @@ OAuth clients (Claude.ai needs the deployed https URL; locally e.g. the MCP Insp
 Ctrl-C stops both.
 `);
   let stopping = false;
-  const shutdown = async () => {
+  const shutdown = async (why = "") => {
     if (stopping) return;
     stopping = true;
-    console.log("\nstopping…");
+    console.log(`\nstopping…${why ? ` (${why})` : ""}`);
     await stack.stop();
     process.exit(0);
   };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  stop.now = (why) => void shutdown(why);
+  if (stop.requested !== null) void shutdown(stop.requested);
   const exited = (what: string) => (code: number | null) => {
     if (stopping) return;
     console.error(`${what} exited (code ${code}); stopping the stack`);

@@ -21,7 +21,7 @@ import { readBodyText } from "./http.ts";
  * output, so a callback can exceed the API's MAX_BODY_BYTES. Refusing it would cost the task the
  * whole wait (job timeout + 60 s) before the poll; the HMAC check follows the read either way.
  */
-export const CALLBACK_MAX_BODY_BYTES = 8 * 1024 * 1024;
+const CALLBACK_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 export async function handleCallback(request: Request, env: Env, taskId: string): Promise<Response> {
   try {

@@ -1,4 +1,5 @@
 import { AppError } from "../core/errors.ts";
+import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../core/json-limits.ts";
 
 /**
  * Reads a request body as text, refusing more than `limit` bytes whatever Content-Length claims
@@ -42,9 +43,13 @@ export function tooLarge(limit: number): AppError {
 export async function readJson(request: Request, limit: number): Promise<unknown> {
   const text = await readBodyText(request, limit);
   if (text.trim() === "") return {};
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch {
     throw new AppError("bad_json", "the request body is not valid JSON");
   }
+  // Before zod or anything else walks it (JSON.parse itself is iterative).
+  if (nestsDeeperThan(body, MAX_REQUEST_DEPTH)) throw new AppError("invalid_input", tooDeepMessage("the JSON body"));
+  return body;
 }

@@ -6,7 +6,7 @@ import { handleApi } from "./api/routes.ts";
 import { handleCallback } from "./callback.ts";
 import { preflight, withCors } from "./cors.ts";
 import { errorResponse } from "./errors.ts";
-import { authGuard } from "./guards/auth.ts";
+import { authenticate } from "./guards/auth.ts";
 import { hostGuard } from "./guards/host.ts";
 import { mediaGuard } from "./guards/media.ts";
 import { originGuard } from "./guards/origin.ts";
@@ -70,12 +70,15 @@ export async function route(request: Request, env: Env, ctx: ExecutionContext): 
       const refused = originGuard(request, config);
       if (refused) return refused;
       if (request.method === "OPTIONS") return preflight(request);
+      const caller = await authenticate(request, config, env);
+      if (caller instanceof Response) return withCors(request, caller);
       return withCors(
         request,
-        (await authGuard(request, config, env)) ??
-          sizeGuard(request, config) ??
+        sizeGuard(request, config) ??
           mediaGuard(request, config) ??
-          (isMcp ? await handleMcp(request, env, ctx, config) : await handleApi(request, env, ctx, config)),
+          (isMcp
+            ? await handleMcp(request, env, ctx, config, caller)
+            : await handleApi(request, env, ctx, config, caller)),
       );
     }
     throw new AppError(

@@ -4,6 +4,11 @@
  */
 
 import type { BreakerSnapshot, BreakerThresholds } from "@vault-mcp/contract";
+import { and, eq, inArray, ne, notExists, or, type SQL, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { alias, QueryBuilder } from "drizzle-orm/sqlite-core";
+import { circuitBreaker, stages, tasks } from "../schema/index.ts";
+import { bound, type Db, type InsertSelect, type Statement, total } from "./d1.ts";
 
 export type TaskBreakerState = "ok" | "warn" | "halt";
 type DayBreakerState = BreakerSnapshot["day"]["state"];
@@ -14,9 +19,11 @@ export const monthScope = (now: number): string => `month:${new Date(now).toISOS
 
 /**
  * Thresholds are inclusive: reaching the limit trips the breaker ($2.00 warns, $1.99 does not). Spend
- * is a sum of REALs, so compare with a micro-dollar tolerance: 0.7 + 1.3 must count as $2.00.
+ * is a sum of REALs, so compare with a micro-dollar tolerance: 0.7 + 1.3 must count as $2.00 (and
+ * below a micro-dollar a difference between two totals is rounding, not drift).
  */
-const reached = (spentUsd: number, limitUsd: number): boolean => spentUsd + 1e-6 >= limitUsd;
+export const TOLERANCE_USD = 1e-6;
+const reached = (spentUsd: number, limitUsd: number): boolean => spentUsd + TOLERANCE_USD >= limitUsd;
 
 export function taskBreaker(spentUsd: number, t: BreakerThresholds, capUsd?: number): TaskBreakerState {
   if (reached(spentUsd, capUsd ?? t.taskHaltUsd)) return "halt";
@@ -32,20 +39,8 @@ export function monthBreaker(spentUsd: number, t: BreakerThresholds): MonthBreak
   return reached(spentUsd, t.monthFlagUsd) ? "flag" : "ok";
 }
 
-/**
- * What the task aliased `t` and its whole replay chain have spent: a replay shares its original's
- * cap, so the task cap is checked (breaker-check) and raised (a budget answer) against this sum.
- */
-export const CHAIN_COST_SQL = `(SELECT COALESCE(SUM(c.cost_usd), 0) FROM tasks c
-  WHERE c.id = COALESCE(t.replay_root, t.id) OR c.replay_root = COALESCE(t.replay_root, t.id))`;
-
 /** The day and month rows of `circuit_breaker` (two primary keys). */
-export interface SpendRow {
-  scope: string;
-  spentUsd: number;
-  runs: number;
-  acknowledgedAt: number | null;
-}
+export type SpendRow = Pick<typeof circuitBreaker.$inferSelect, "scope" | "spentUsd" | "runs" | "acknowledgedAt">;
 
 /** Pure: the breaker snapshot from the period rows (absent rows count as $0). */
 export function snapshotFrom(rows: readonly SpendRow[], t: BreakerThresholds, now: number): BreakerSnapshot {
@@ -73,18 +68,62 @@ export function snapshotFrom(rows: readonly SpendRow[], t: BreakerThresholds, no
   };
 }
 
-/** The period-rows read as one prepared statement, for callers that batch it with other reads. */
-export function spendRowsStatement(db: D1Database, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      "SELECT scope, spent_usd AS spentUsd, runs, acknowledged_at AS acknowledgedAt FROM circuit_breaker WHERE scope IN (?1, ?2)",
-    )
-    .bind(dayScope(now), monthScope(now));
+/** The period rows as one query, for callers that batch it with other reads. */
+export function spendRows(d: Db, now: number) {
+  return d
+    .select({
+      scope: circuitBreaker.scope,
+      spentUsd: circuitBreaker.spentUsd,
+      runs: circuitBreaker.runs,
+      acknowledgedAt: circuitBreaker.acknowledgedAt,
+    })
+    .from(circuitBreaker)
+    .where(inArray(circuitBreaker.scope, [dayScope(now), monthScope(now)]));
 }
 
 export async function readBreakers(db: D1Database, t: BreakerThresholds, now: number): Promise<BreakerSnapshot> {
-  const { results } = await spendRowsStatement(db, now).all<SpendRow>();
-  return snapshotFrom(results, t, now);
+  return snapshotFrom(await spendRows(drizzle(db), now), t, now);
+}
+
+const chain = alias(tasks, "chain");
+/** Builds subqueries; they run inside the statement that embeds them. */
+const qb = new QueryBuilder();
+
+/**
+ * What the task row `t` of the enclosing query and its whole replay chain have spent: a replay shares
+ * its original's cap, so the task cap is checked (breaker-check) and raised (a budget answer) against
+ * this sum.
+ */
+export function chainCost(): SQL<number> {
+  const root = sql`coalesce(${tasks.replayRoot}, ${tasks.id})`;
+  const spent = qb
+    .select({ spent: total(chain.costUsd).as("spent") })
+    .from(chain)
+    .where(or(eq(chain.id, root), eq(chain.replayRoot, root)));
+  return sql<number>`${spent}`.mapWith(Number);
+}
+
+/**
+ * "This attempt has no final row yet": no row, or the `running` row dispatch wrote. Every statement
+ * of a stage write is guarded by it and the stage row comes last, so however often a write runs (a
+ * retried step, reconcile racing the instance) its cost, run and row land once.
+ */
+export function notWritten(stageId: string): SQL {
+  return notExists(
+    qb
+      .select({ id: stages.id })
+      .from(stages)
+      .where(and(eq(stages.id, stageId), ne(stages.status, "running"))),
+  );
+}
+
+export interface SpendAdded {
+  /** The stage's task: the insert reads its row, so nothing is added for a task that does not exist. */
+  taskId: string;
+  stageId: string;
+  costUsd: number;
+  now: number;
+  thresholds: BreakerThresholds;
 }
 
 /**
@@ -92,20 +131,38 @@ export async function readBreakers(db: D1Database, t: BreakerThresholds, now: nu
  * column, shown by `wrangler d1` and the dashboard, in step with the thresholds). They are guarded by
  * "no final stage row yet", so a retried write batch (its stage row comes after them) adds nothing twice.
  */
-export function addSpendStatements(
-  db: D1Database,
-  stageId: string,
-  costUsd: number,
-  now: number,
-  t: BreakerThresholds,
-): D1PreparedStatement[] {
-  const sql = `INSERT INTO circuit_breaker (scope, spent_usd, runs, state, updated_at)
-    SELECT ?1, ?2, 1, CASE WHEN ?2 + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, ?3 WHERE NOT EXISTS (SELECT 1 FROM stages WHERE id = ?4 AND status <> 'running')
-    ON CONFLICT(scope) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd, runs = runs + 1,
-      state = CASE WHEN spent_usd + excluded.spent_usd + 1e-6 >= ?5 THEN ?6 ELSE 'ok' END, updated_at = excluded.updated_at`;
-  const limits: [string, number, string][] = [
-    [dayScope(now), t.dayBlockUsd, "block"],
-    [monthScope(now), t.monthFlagUsd, "flag"],
+export function addSpendStatements(d: Db, s: SpendAdded): [Statement, Statement] {
+  const add = (scope: string, limitUsd: number, tripped: "block" | "flag"): Statement => {
+    const row: InsertSelect<typeof circuitBreaker> = {
+      scope: bound(circuitBreaker.scope, scope),
+      spentUsd: bound(circuitBreaker.spentUsd, s.costUsd),
+      runs: bound(circuitBreaker.runs, 1),
+      state: bound(circuitBreaker.state, reached(s.costUsd, limitUsd) ? tripped : "ok"),
+      acknowledgedAt: bound(circuitBreaker.acknowledgedAt, null),
+      acknowledgedBy: bound(circuitBreaker.acknowledgedBy, null),
+      updatedAt: bound(circuitBreaker.updatedAt, s.now),
+    };
+    const spent = sql`${circuitBreaker.spentUsd} + ${s.costUsd}`;
+    return d
+      .insert(circuitBreaker)
+      .select(
+        d
+          .select(row)
+          .from(tasks)
+          .where(and(eq(tasks.id, s.taskId), notWritten(s.stageId))),
+      )
+      .onConflictDoUpdate({
+        target: circuitBreaker.scope,
+        set: {
+          spentUsd: spent,
+          runs: sql`${circuitBreaker.runs} + 1`,
+          state: sql`case when ${spent} + ${TOLERANCE_USD} >= ${limitUsd} then ${tripped} else 'ok' end`,
+          updatedAt: s.now,
+        },
+      });
+  };
+  return [
+    add(dayScope(s.now), s.thresholds.dayBlockUsd, "block"),
+    add(monthScope(s.now), s.thresholds.monthFlagUsd, "flag"),
   ];
-  return limits.map(([scope, limit, tripped]) => db.prepare(sql).bind(scope, costUsd, now, stageId, limit, tripped));
 }

@@ -1,6 +1,24 @@
 /** The one line a choice explains itself with, as the `choose` stage and `workflow_query chooser` show it. */
 import type { ProfileName } from "@vault-mcp/contract";
-import type { ChooserRow } from "./chooser.ts";
+
+/** One rung of the table the chooser used (`chooseStart`'s `table`). */
+export interface ChooserRow {
+  profile: ProfileName;
+  runs: number;
+  successes: number;
+  /** Estimated chance a run of it succeeds on this kind (posterior mean). */
+  success: number;
+  /** Mean spend of one run (prior-smoothed). */
+  costPerRunUsd: number;
+  /** Starting here: expected spend per task. */
+  costPerTaskUsd: number;
+  /** Starting here: the chance a task is solved somewhere up the climb. */
+  solveRate: number;
+  /** Starting here: expected spend per solved task, failed runs and climbs included. */
+  costPerSolvedUsd: number;
+  /** With a ceiling: where a climb from here would stop. */
+  stopAfter?: ProfileName;
+}
 
 export interface Explained {
   kind: string;

@@ -42,8 +42,10 @@
  */
 import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
 import { betaDraw, seeded } from "./chooser-draw.ts";
-import { explain } from "./chooser-explain.ts";
+import { type ChooserRow, explain } from "./chooser-explain.ts";
 import { pick, type Standing } from "./ladder.ts";
+
+export type { ChooserRow };
 
 /** One kind's `model_stats` row for one profile: real model runs only, as the write step counts them. */
 export interface RungStats {
@@ -71,24 +73,6 @@ export interface ChooserInput {
   priorCostUsd?: Partial<Record<ProfileName, number>>;
   /** The task id: a replay draws the same. */
   seed: string;
-}
-
-export interface ChooserRow {
-  profile: ProfileName;
-  runs: number;
-  successes: number;
-  /** Estimated chance a run of it succeeds on this kind (posterior mean). */
-  success: number;
-  /** Mean spend of one run (prior-smoothed). */
-  costPerRunUsd: number;
-  /** Starting here: expected spend per task. */
-  costPerTaskUsd: number;
-  /** Starting here: the chance a task is solved somewhere up the climb. */
-  solveRate: number;
-  /** Starting here: expected spend per solved task, failed runs and climbs included. */
-  costPerSolvedUsd: number;
-  /** With a ceiling: where a climb from here would stop. */
-  stopAfter?: ProfileName;
 }
 
 export interface ChooserChoice {
@@ -124,7 +108,8 @@ export const PRIOR_COST_USD: Readonly<Record<ProfileName, number>> = {
 /** The rungs `pick` would run now if asked (ready, not put aside, not cooling), in ladder order. */
 export function readyRungs(ladder: readonly Rung[], standing: Standing, now: number): Rung[] {
   return ladder.filter(
-    (r) => r === HUMAN || pick(ladder, { from: r, forced: false }, standing, false, now).kind === "run",
+    (r) =>
+      r === HUMAN || pick({ ladder, wanted: { from: r, forced: false }, standing, climb: false, now }).kind === "run",
   );
 }
 

@@ -17,12 +17,7 @@
  * step names from them, so every replay takes the same path with the same names. Clocks, D1 and
  * fetch run only in steps.
  */
-import {
-  WorkflowEntrypoint,
-  type WorkflowEvent,
-  type WorkflowSleepDuration,
-  type WorkflowStep,
-} from "cloudflare:workers";
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import type { ProfileName, TaskStatus } from "@vault-mcp/contract";
 import { type Config, getConfig } from "../core/config.ts";
 import { describe } from "../core/errors.ts";
@@ -53,11 +48,12 @@ import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
 import { recordPasses } from "./steps/choose.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
 import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
-import { setTaskStatus } from "./steps/finish.ts";
+import { failTask, type StatusChange, setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
 import { pollJob } from "./steps/poll.ts";
 import { readReadiness } from "./steps/readiness.ts";
 import { type Written, writeJobStage, writeStage } from "./steps/write.ts";
+import { waitFor } from "./wait.ts";
 
 export interface ExecuteOutput {
   taskId: string;
@@ -72,8 +68,9 @@ export interface ExecuteOutput {
  */
 class TaskEndedError extends Error {
   override readonly name = "TaskEnded";
-  constructor(status: TaskStatus, message: string | null) {
-    super(`${status}: ${message ?? "no message"}`);
+  constructor(taskId: string, status: TaskStatus, message: string | null) {
+    // The task's id first: `npm start` prints this line (and only this line) for a task that ended.
+    super(`task ${taskId} ${status}: ${message ?? "no message"}`);
   }
 }
 
@@ -94,27 +91,25 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
     try {
       // Safe to re-run: config is the deployment's vars; the client is a plain object over fetch.
       const config = getConfig(this.env);
-      out = await new TaskRun(this.env.DB, config, executorClient(config, executorFetch()), p, step).drive();
+      const client = executorClient(config, executorFetch());
+      out = await new TaskRun({ db: this.env.DB, config, client, params: p, step }).drive();
     } catch (err) {
       // D1 stayed down through a step's retries, or a bug. The instance errors (visible in the
       // dashboard and to getTaskState), but first one best-effort step marks the task failed so the row
       // does not claim `running` forever. If D1 is still down that step fails too; the error stands.
       const message = describe(err).slice(0, 1000);
-      await step
-        .do("fail", FAIL_STEP, async () => {
-          await this.env.DB.prepare(
-            "UPDATE tasks SET status = 'failed', error = ?1, waiting_for = NULL, updated_at = ?2 WHERE id = ?3 AND status <> 'closed'",
-          )
-            .bind(`the workflow stopped: ${message}`.slice(0, 2000), Date.now(), p.taskId)
-            .run();
-          return { taskId: p.taskId };
-        })
-        .catch((stepErr: unknown) => log("error", "fail_step_failed", { taskId: p.taskId, error: describe(stepErr) }));
+      log("error", "workflow_failed", { taskId: p.taskId, error: message });
+      try {
+        await step.do("fail", FAIL_STEP, () => failTask(this.env.DB, p.taskId, message, Date.now()));
+      } catch (stepErr) {
+        // Logged, not thrown: the first error (thrown below) is the one that says why the task stopped.
+        log("error", "fail_step_failed", { taskId: p.taskId, error: describe(stepErr) });
+      }
       throw err;
     }
     // After the last D1 write: an unsuccessful task errors its instance, with the task's own message,
     // so the dashboard shows it as what it is. Outside any step, so nothing retries it.
-    if (out.status !== "succeeded") throw new TaskEndedError(out.status, out.error);
+    if (out.status !== "succeeded") throw new TaskEndedError(p.taskId, out.status, out.error);
     return { taskId: out.taskId, status: out.status, attempts: out.attempts, flags: out.flags };
   }
 }
@@ -137,13 +132,25 @@ class TaskRun {
   private readonly aside: Standing["aside"] = {};
   private lastError: string | null = null;
 
-  constructor(
-    private readonly db: D1Database,
-    private readonly config: Config,
-    private readonly client: ExecutorClient,
-    private readonly p: ExecuteParams,
-    private readonly step: WorkflowStep,
-  ) {
+  private readonly db: D1Database;
+  private readonly config: Config;
+  private readonly client: ExecutorClient;
+  private readonly p: ExecuteParams;
+  private readonly step: WorkflowStep;
+
+  constructor(run: {
+    db: D1Database;
+    config: Config;
+    client: ExecutorClient;
+    params: ExecuteParams;
+    step: WorkflowStep;
+  }) {
+    const { config, params: p } = run;
+    this.db = run.db;
+    this.config = config;
+    this.client = run.client;
+    this.p = p;
+    this.step = run.step;
     // A pinned profile is an explicit choice: its first attempt runs even if it is cooling down.
     // (A direct `executor` run is resolved to its profile once the executor says which.)
     this.wanted =
@@ -184,14 +191,13 @@ class TaskRun {
       const standing = this.standing(gate, ready.value);
       const lastAttempt = this.attempt;
       const chosen = await this.step.do(`choose #${this.checks}`, DB_STEP, () =>
-        recordPasses(
-          this.db,
-          this.baseFor,
+        recordPasses(this.db, {
+          baseFor: this.baseFor,
           lastAttempt,
-          pick(config.ladder, wanted, standing, p.climb, Date.now()),
-          Date.now(),
-          config.breakers,
-        ),
+          choice: pick({ ladder: config.ladder, wanted, standing, climb: p.climb, now: Date.now() }),
+          now: Date.now(),
+          thresholds: config.breakers,
+        }),
       );
       this.notePasses(chosen.passed);
 
@@ -315,7 +321,17 @@ class TaskRun {
     const base = this.baseFor(n, profile);
     const budgetLeft = gate.capUsd - gate.taskCostUsd;
     const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
-      executorStep(ctx, () => dispatchJob(db, client, config, p, base, this.instructions, budgetLeft, Date.now())),
+      executorStep(ctx, () =>
+        dispatchJob(db, {
+          client,
+          config,
+          params: p,
+          base,
+          instructions: this.instructions,
+          budgetLeftUsd: budgetLeft,
+          now: Date.now(),
+        }),
+      ),
     );
     if (!dispatched.ok) return this.attemptFailed(base, dispatched);
     const job = dispatched.value;
@@ -330,7 +346,9 @@ class TaskRun {
       }
     }
     const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, (ctx) =>
-      executorStep(ctx, () => writeJobStage(db, client, job.jobId, base, Date.now(), config.breakers)),
+      executorStep(ctx, () =>
+        writeJobStage(db, { client, jobId: job.jobId, base, now: Date.now(), thresholds: config.breakers }),
+      ),
     );
     if (!written.ok) return unwritten(base, written);
     return { ran: true, written: written.value };
@@ -353,59 +371,49 @@ class TaskRun {
 
   /** Halted: no dispatch until a budget event raises the cap (then the next breaker-check decides). */
   private async haltUntilRaised(gate: BreakerCheck): Promise<boolean> {
-    const { db, config, step, p } = this;
+    const { step } = this;
     const h = ++this.halts;
     const type = waitEventType("budget", h);
-    await step.do(`halt #${h}`, DB_STEP, () =>
-      setTaskStatus(
-        db,
-        config.breakers,
-        p.taskId,
-        { status: "halted", error: haltedMessage(gate), waitingFor: type },
-        Date.now(),
-      ),
-    );
+    await this.setStatus(`halt #${h}`, { status: "halted", error: haltedMessage(gate), waitingFor: type });
     // Parsing the stored payload is pure; an invalid one counts as no raise (the task ends halted).
     const raised = BudgetEvent.safeParse(await waitFor(step, `budget #${h}`, type, BUDGET_WAIT));
     if (!raised.success) return false;
     this.capUsd = raised.data.capUsd;
-    await step.do(`resume #${h}`, DB_STEP, () =>
-      setTaskStatus(
-        db,
-        config.breakers,
-        p.taskId,
-        { status: this.started ? "running" : "init", error: null, budgetUsd: raised.data.capUsd },
-        Date.now(),
-      ),
-    );
+    await this.setStatus(`resume #${h}`, {
+      status: this.started ? "running" : "init",
+      error: null,
+      budgetUsd: raised.data.capUsd,
+    });
     return true;
   }
 
   /** The ladder's top: needs_human until a human's answer (approve / reject / retry) or the timeout. */
   private async askHuman(): Promise<HumanEvent | null> {
-    const { db, config, step, p } = this;
+    const { step } = this;
     const h = ++this.humans;
     const type = waitEventType("human", h);
     const why = `every rung of the ladder failed${this.lastError ? ` (last: ${this.lastError})` : ""}; approve, reject, or retry with a profile and instructions (workflow decide)`;
-    await step.do(`await-human #${h}`, DB_STEP, () =>
-      setTaskStatus(db, config.breakers, p.taskId, { status: "needs_human", error: why, waitingFor: type }, Date.now()),
-    );
+    await this.setStatus(`await-human #${h}`, { status: "needs_human", error: why, waitingFor: type });
     // Parsing the stored payload is pure; an invalid one counts as no answer (the task ends needs_human).
     const answer = HumanEvent.safeParse(await waitFor(step, `human #${h}`, type, HUMAN_WAIT));
     if (!answer.success) return null;
     if (answer.data.decision === "retry") {
-      await step.do(`resume-human #${h}`, DB_STEP, () =>
-        setTaskStatus(db, config.breakers, p.taskId, { status: "running", error: null }, Date.now()),
-      );
+      await this.setStatus(`resume-human #${h}`, { status: "running", error: null });
     }
     return answer.data;
   }
 
-  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput & { error: string | null }> {
-    const { db, config, step, p } = this;
-    const out = await step.do("finish", DB_STEP, () =>
-      setTaskStatus(db, config.breakers, p.taskId, { status, error }, Date.now()),
+  /** One status step (halt, await-human, resume, finish), named by the caller. */
+  private setStatus(name: string, change: StatusChange) {
+    const { db, config, p } = this;
+    return this.step.do(name, DB_STEP, () =>
+      setTaskStatus(db, { taskId: p.taskId, change, thresholds: config.breakers, now: Date.now() }),
     );
+  }
+
+  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput & { error: string | null }> {
+    const { p } = this;
+    const out = await this.setStatus("finish", { status, error });
     return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags, error };
   }
 }
@@ -419,21 +427,6 @@ function unwritten(base: StageBase, failure: AttemptFailure): AttemptOutcome {
     ran: false,
     message: `attempt ${base.attempt} (${base.profile}): its result could not be read from the executor (${failure.message}); it is kept there and reconcile writes it once the executor answers`,
   };
-}
-
-/** A wait that times out answers null: each caller has a safe path for "no event". */
-async function waitFor(
-  step: WorkflowStep,
-  name: string,
-  type: string,
-  timeout: WorkflowSleepDuration,
-): Promise<unknown> {
-  try {
-    return (await step.waitForEvent(name, { type, timeout })).payload;
-  } catch {
-    // The engine rejects a wait only when its timeout passes: that is the "no answer" path.
-    return null;
-  }
 }
 
 function blockedMessage(gate: BreakerCheck, dayBlockUsd: number): string {

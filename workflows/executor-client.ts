@@ -53,7 +53,7 @@ const FINAL_STATUSES = new Set([400, 401, 403, 404, 405, 413, 415, 422]);
 /** One HTTP exchange; the steps' own timeouts (≥ 30 s) leave room for it. */
 const REQUEST_TIMEOUT_MS = 20_000;
 /** Longest Retry-After we honour; a busier executor gets the step's later retries. */
-export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 /** `Retry-After: 7` or an HTTP date → milliseconds (5 s when absent or unreadable). */
 export function parseRetryAfter(value: string | null, now = Date.now()): number {
@@ -67,6 +67,7 @@ function safeJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
+    // Not JSON: the callers answer null as a bad answer or a bare HTTP status.
     return null;
   }
 }

@@ -68,7 +68,16 @@ function blocker(profile: ProfileName, standing: Standing, forced: boolean, now:
  * The rung to run, starting at `wanted.from`. A forced profile that cannot run is passed like any
  * other; the climb then goes on above it when `climb`, else the pick ends at the top.
  */
-export function pick(ladder: readonly Rung[], wanted: Wanted, standing: Standing, climb: boolean, now: number): Pick {
+export interface PickInput {
+  ladder: readonly Rung[];
+  wanted: Wanted;
+  standing: Standing;
+  /** Whether to go on above a rung that cannot run (false: the pick ends at the top). */
+  climb: boolean;
+  now: number;
+}
+
+export function pick({ ladder, wanted, standing, climb, now }: PickInput): Pick {
   const passed: Pass[] = [];
   const fresh = (p: ProfileName, b: Omit<Pass, "profile">) => {
     // A profile already put aside has its stage; say nothing twice.
@@ -96,7 +105,3 @@ export function nextRung(ladder: readonly Rung[], current: ProfileName): Rung {
   const i = ladder.indexOf(current);
   return (i < 0 ? undefined : ladder[i + 1]) ?? HUMAN;
 }
-
-/** Cooling profiles with the time each cooldown ends (model_stats is a small table). */
-export const COOLING_SQL =
-  "SELECT profile, MAX(cooldown_until) AS until FROM model_stats WHERE cooldown_until > ?1 GROUP BY profile";

@@ -33,7 +33,7 @@ export const ExecuteParams = z.strictObject({
 export type ExecuteParams = z.infer<typeof ExecuteParams>;
 
 // ── events an instance waits for (instance.sendEvent({ type, payload })) ──────────────────────
-export const EXECUTOR_RESULT_EVENT = "executor-result";
+const EXECUTOR_RESULT_EVENT = "executor-result";
 /**
  * The event a job's callback sends: `executor-result-<attempt>`, one type per attempt, so a late
  * callback never wakes the wrong wait. Payload: the JobView slimmed (workflows/result-event.ts).

@@ -1,17 +1,19 @@
 /**
- * Tiny Mermaid flowcharts of where a running task is (Claude.ai shows no progress on its own).
- * Labels are stripped of characters Mermaid would read as syntax. The vault CLI renders both.
+ * Where a task that has not finished is: as data and words (`progressOf`, for the REST view, the
+ * `vault` CLI and MCP progress notifications) and as a tiny Mermaid flowchart for MCP clients
+ * (Claude.ai shows no progress on its own), drawn by core/mermaid.ts.
  */
-const safe = (s: string) =>
-  s
-    .replace(/["\\`<>{}[\]|#;]/g, "")
-    .replace(/\s+/g, " ")
-    .slice(0, 60);
+import type { TaskProgress } from "@vault-mcp/contract";
+import { chain, type FlowNode } from "../core/mermaid.ts";
 
 /** One attempt in progress: task → attempt → status. */
 export function progressMermaid(taskId: string, status: string, attempt: number, profile: string | null): string {
-  const step = profile ? `attempt ${attempt}: ${safe(profile)}` : "queued";
-  return `flowchart LR\n  T["${safe(taskId)}"] --> S["${safe(step)}"] --> R(("${safe(status)}"))`;
+  const step = profile ? `attempt ${attempt}: ${profile}` : "queued";
+  return chain([
+    { id: "T", label: taskId },
+    { id: "S", label: step },
+    { id: "R", label: status, shape: "circle" },
+  ]);
 }
 
 export interface AttemptMark {
@@ -30,9 +32,19 @@ export function attemptsMermaid(taskId: string, status: string, attempts: readon
   if (attempts.length === 0) return progressMermaid(taskId, status, 1, null);
   const shown = attempts.slice(-PROGRESS_ATTEMPTS);
   const hidden = earlier + attempts.length - shown.length;
-  const nodes = [`T["${safe(taskId)}"]`];
-  if (hidden > 0) nodes.push(`M["… ${hidden} earlier"]`);
-  for (const a of shown) nodes.push(`A${a.attempt}["#${a.attempt} ${safe(a.profile)}: ${safe(a.status)}"]`);
-  nodes.push(`R(("${safe(status)}"))`);
-  return `flowchart LR\n  ${nodes.join(" --> ")}`;
+  const nodes: FlowNode[] = [{ id: "T", label: taskId }];
+  if (hidden > 0) nodes.push({ id: "M", label: `… ${hidden} earlier` });
+  for (const a of shown) nodes.push({ id: `A${a.attempt}`, label: `#${a.attempt} ${a.profile}: ${a.status}` });
+  nodes.push({ id: "R", label: status, shape: "circle" });
+  return chain(nodes);
+}
+
+/** The attempt under way after the last one written (oldest first), and the same in words. */
+export function progressOf(attempts: readonly AttemptMark[]): TaskProgress {
+  const last = attempts.at(-1);
+  if (!last) return { attempt: 1, text: "first attempt under way" };
+  return {
+    attempt: last.attempt + 1,
+    text: `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way`,
+  };
 }

@@ -18,7 +18,8 @@ export const GLOBAL_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsOptionsConfig;
 
-export const GLOBAL_HELP = `  --url <url>      the Worker (default: $VAULT_URL, else http://127.0.0.1:28787)
+export const GLOBAL_HELP = `  --url <url>      the Worker (default: $VAULT_URL, else the local stack on
+                   http://127.0.0.1:$VAULT_WORKER_PORT, else http://127.0.0.1:28787)
   --token <token>  bearer token (default: $VAULT_AUTH_TOKEN, else the local stack's .dev.vars;
                    prefer the variable: a flag shows up in ps and shell history)
   -h, --help       show help for the command`;

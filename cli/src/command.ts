@@ -7,7 +7,7 @@ export interface Io {
   out(line: string): void;
   /** A line of progress or an error (stderr). */
   err(line: string): void;
-  /** stdout is a terminal: draw diagrams, use colour (unless NO_COLOR). */
+  /** stdout is a terminal: colour (unless NO_COLOR). */
   tty: boolean;
   color: boolean;
   env: NodeJS.ProcessEnv;

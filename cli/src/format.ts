@@ -1,4 +1,5 @@
 /** Plain-text output: tables, money, durations, ages, and status colours for terminals. */
+import type { TaskView } from "@vault-mcp/contract";
 
 // SGR escape codes (colours): they take no room on screen.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escape codes is the point
@@ -93,3 +94,18 @@ export function statusTone(status: string): Tone | null {
 }
 
 export const status = (s: string, color: boolean): string => paint(s, statusTone(s), color);
+
+/**
+ * What the task asked to run, as the caller said it: `executor claude` (that CLI once), `executor
+ * claude, climbs` (with profile auto beside it), `profile auto` (the ladder) or `profile sonnet`.
+ */
+export function asked(t: Pick<TaskView, "executor" | "profile" | "climb">): string {
+  if (t.executor) return `executor ${t.executor}${t.climb ? ", climbs" : ""}`;
+  return `profile ${t.profile}`;
+}
+
+/** Attempts in which a model ran, and how many rungs were passed over without one. */
+export function runsText(runs: number, attempts: number): string {
+  const skipped = attempts - runs;
+  return `${runs} model run${runs === 1 ? "" : "s"}${skipped > 0 ? ` (${skipped} rung${skipped === 1 ? "" : "s"} without one)` : ""}`;
+}

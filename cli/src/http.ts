@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { stripControls, stripControlsDeep } from "@vault-mcp/contract";
 import type { z } from "zod";
 import { oneLine } from "./format.ts";
 
@@ -13,7 +14,8 @@ export class CliError extends Error {
   override readonly name: string = "CliError";
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
-    super(oneLine(message));
+    // Messages quote the Worker and the caller's input: no escape sequence of theirs reaches stderr.
+    super(oneLine(stripControls(message)));
     this.exitCode = exitCode;
   }
 }
@@ -30,13 +32,27 @@ export class ApiError extends CliError {
   }
 }
 
-export const DEFAULT_URL = "http://127.0.0.1:28787";
+/** The local stack's Worker port when VAULT_WORKER_PORT is not set (`npm start`'s default). */
+export const DEFAULT_WORKER_PORT = 28787;
+export const DEFAULT_URL = `http://127.0.0.1:${DEFAULT_WORKER_PORT}`;
 
 export interface Target {
   url: string;
+  /** Where the URL came from (`--url`, `VAULT_URL`, `VAULT_WORKER_PORT`, `default`), for "cannot reach" messages. */
+  urlSource: string;
   token: string;
   /** Where the token came from, so a 401 can say which one to fix. */
   tokenSource: string;
+}
+
+/** How to point the CLI elsewhere, said whenever the Worker cannot be reached. */
+export const POINT_IT =
+  "start it (npm start), or point at it with --url or VAULT_URL (any Worker) or VAULT_WORKER_PORT (a local stack on another port)";
+
+/** One line for a Worker that did not answer: the URL tried, where it came from, and how to point elsewhere. */
+export function unreachable(target: Pick<Target, "url" | "urlSource">, cause: string): string {
+  const from = target.urlSource === "default" ? "the default" : `from ${target.urlSource}`;
+  return `cannot reach the Worker at ${target.url} (${from})${cause ? ` (${cause})` : ""}; is it running? ${POINT_IT}`;
 }
 
 const isLocal = (url: URL): boolean => ["127.0.0.1", "localhost", "[::1]", "::1"].includes(url.hostname);
@@ -53,8 +69,20 @@ function devVarsToken(cwd: string): { token: string; file: string } | null {
   }
 }
 
+/** --url, VAULT_URL, else the local stack on VAULT_WORKER_PORT (the port `npm start` took), else 28787. */
+function rawUrl(flags: { url?: string | undefined }, env: NodeJS.ProcessEnv): { raw: string; urlSource: string } {
+  if (flags.url) return { raw: flags.url, urlSource: "--url" };
+  if (env.VAULT_URL) return { raw: env.VAULT_URL, urlSource: "VAULT_URL" };
+  const port = env.VAULT_WORKER_PORT;
+  if (port === undefined || port === "") return { raw: DEFAULT_URL, urlSource: "default" };
+  const n = Number(port);
+  if (!/^\d+$/.test(port) || n < 1 || n > 65535)
+    throw new CliError(`VAULT_WORKER_PORT must be a port number (1-65535), got '${port}'`, 2);
+  return { raw: `http://127.0.0.1:${n}`, urlSource: "VAULT_WORKER_PORT" };
+}
+
 /**
- * URL: --url, VAULT_URL, else the local stack. Token: --token, VAULT_AUTH_TOKEN, else the local
+ * URL: --url, VAULT_URL, else the local stack (VAULT_WORKER_PORT or 28787). Token: --token, VAULT_AUTH_TOKEN, else the local
  * stack's .dev.vars — only for a local URL, so a dev token is never sent to a deployed Worker.
  */
 export function resolveTarget(
@@ -62,21 +90,21 @@ export function resolveTarget(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Target {
-  const raw = flags.url ?? env.VAULT_URL ?? DEFAULT_URL;
+  const { raw, urlSource } = rawUrl(flags, env);
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new CliError(`'${raw}' is not a URL (--url or VAULT_URL), e.g. ${DEFAULT_URL}`, 2);
+    throw new CliError(`'${raw}' is not a URL (${urlSource}), e.g. ${DEFAULT_URL}`, 2);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
     throw new CliError(`'${raw}' must be an http(s) URL`, 2);
   const url = parsed.href.replace(/\/+$/, "");
-  if (flags.token) return { url, token: flags.token, tokenSource: "--token" };
-  if (env.VAULT_AUTH_TOKEN) return { url, token: env.VAULT_AUTH_TOKEN, tokenSource: "VAULT_AUTH_TOKEN" };
+  if (flags.token) return { url, urlSource, token: flags.token, tokenSource: "--token" };
+  if (env.VAULT_AUTH_TOKEN) return { url, urlSource, token: env.VAULT_AUTH_TOKEN, tokenSource: "VAULT_AUTH_TOKEN" };
   if (isLocal(parsed)) {
     const found = devVarsToken(cwd);
-    if (found) return { url, token: found.token, tokenSource: found.file };
+    if (found) return { url, urlSource, token: found.token, tokenSource: found.file };
   }
   throw new CliError(
     `no token for ${url}: set VAULT_AUTH_TOKEN (or pass --token)${isLocal(parsed) ? ", or run from the repo after npm start wrote .dev.vars" : ""}`,
@@ -126,8 +154,8 @@ export class Api {
         throw new CliError(
           `the Worker at ${url} did not answer ${method} ${pathname} within ${REQUEST_TIMEOUT_MS / 1000}s`,
         );
-      const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
-      throw new CliError(`cannot reach the Worker at ${url}${cause}; is it running? (npm start, or set VAULT_URL)`);
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
+      throw new CliError(unreachable(this.target, cause));
     }
     const text = await res.text();
     let json: unknown;
@@ -155,7 +183,9 @@ export class Api {
         `unexpected answer to ${method} ${pathname} (${describeIssues(parsed.error.issues)}); is the Worker the same version as this CLI?`,
       );
     }
-    return parsed.data;
+    // Every stored text an agent, a model or a caller wrote (stage messages, prompts, results) is
+    // cleaned once, here, before any command can print it.
+    return stripControlsDeep(parsed.data);
   }
 }
 

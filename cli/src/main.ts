@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { stripControls } from "@vault-mcp/contract";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError } from "./args.ts";
 import { type Command, helpText, type Io, usageText } from "./command.ts";
 import { breakers } from "./commands/breakers.ts";
@@ -57,11 +58,26 @@ function version(): string {
   return pkg.version ?? "unknown";
 }
 
+/** The colour codes format.ts `paint` writes (green, red, yellow, dim, reset); nothing else survives. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the SGR codes we write ourselves
+const OUR_COLOUR = /(\x1b\[(?:0|2|3[123])m)/;
+
+/**
+ * What reaches the terminal: the API's answers are cleaned when they arrive (http.ts), and this is
+ * the last guard for everything else (a flag echoed back, a bug): only our SGR colours survive.
+ */
+export function forTerminal(line: string): string {
+  return line
+    .split(OUR_COLOUR)
+    .map((part, i) => (i % 2 === 1 ? part : stripControls(part)))
+    .join("");
+}
+
 export function processIo(): Io {
   const tty = process.stdout.isTTY === true;
   return {
-    out: (line) => void process.stdout.write(`${line}\n`),
-    err: (line) => void process.stderr.write(`${line}\n`),
+    out: (line) => void process.stdout.write(`${forTerminal(line)}\n`),
+    err: (line) => void process.stderr.write(`${forTerminal(line)}\n`),
     tty,
     // https://no-color.org: any non-empty NO_COLOR turns colour off.
     color: tty && !process.env.NO_COLOR && process.env.TERM !== "dumb",

@@ -88,11 +88,13 @@ describe("resolveTarget: flags, then the environment, then the local stack", () 
     const env = { VAULT_URL: "http://127.0.0.1:1/", VAULT_AUTH_TOKEN: "env-token" };
     expect(resolveTarget({ url: "https://w.example.dev/", token: "flag-token" }, env, dir)).toEqual({
       url: "https://w.example.dev",
+      urlSource: "--url",
       token: "flag-token",
       tokenSource: "--token",
     });
     expect(resolveTarget({}, env, dir)).toEqual({
       url: "http://127.0.0.1:1",
+      urlSource: "VAULT_URL",
       token: "env-token",
       tokenSource: "VAULT_AUTH_TOKEN",
     });
@@ -101,9 +103,26 @@ describe("resolveTarget: flags, then the environment, then the local stack", () 
   it("defaults to the local stack and the nearest .dev.vars above the working directory", () => {
     expect(resolveTarget({}, {}, nested)).toEqual({
       url: "http://127.0.0.1:28787",
+      urlSource: "default",
       token: "dev-token",
       tokenSource: path.join(dir, ".dev.vars"),
     });
+  });
+
+  it("finds a local stack started on another port through VAULT_WORKER_PORT (VAULT_URL still wins)", () => {
+    expect(resolveTarget({}, { VAULT_WORKER_PORT: "29999" }, nested)).toMatchObject({
+      url: "http://127.0.0.1:29999",
+      urlSource: "VAULT_WORKER_PORT",
+      token: "dev-token",
+    });
+    expect(resolveTarget({}, { VAULT_WORKER_PORT: "29999", VAULT_URL: "http://127.0.0.1:1" }, nested)).toMatchObject({
+      url: "http://127.0.0.1:1",
+      urlSource: "VAULT_URL",
+    });
+    for (const bad of ["0", "70000", "x", "80; rm"])
+      expect(() => resolveTarget({}, { VAULT_WORKER_PORT: bad }, nested)).toThrow(
+        expect.objectContaining({ exitCode: 2, message: expect.stringContaining("VAULT_WORKER_PORT") }),
+      );
   });
 
   it("never sends the local dev token to a remote Worker", () => {

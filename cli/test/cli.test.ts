@@ -16,8 +16,6 @@ import type { Io } from "../src/command.ts";
 import { run } from "../src/main.ts";
 import { cleanEnv, parseJson as json, type Ran, ROOT, runVault, spawnRun } from "./helpers.ts";
 
-// Ports of their own, so this file can run beside test/e2e (38787…) and the bench (58787…).
-const PORTS = { worker: 48787, executor: 48788, inspector: 49229 };
 const FAST = ["--interval", "0.2"];
 
 let e: E2E;
@@ -103,7 +101,7 @@ interface ReplayJson {
 }
 
 beforeAll(async () => {
-  e = await startE2E(PORTS, { deepseek: "500" }, { LADDER: "deepseek" });
+  e = await startE2E({ deepseek: "500" }, { LADDER: "deepseek" });
 }, 120_000);
 
 afterAll(async () => {
@@ -115,9 +113,9 @@ describe("vault tasks", () => {
     const id = await failedTask();
     const table = await vault(["tasks", "list", "--status", "needs_human", "--since", "1h"]);
     expect(table.code, table.err).toBe(0);
-    expect(table.out.split("\n")[0]).toMatch(/^ID\s+STATUS\s+PROFILE\s+TRIES\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
+    expect(table.out.split("\n")[0]).toMatch(/^ID\s+STATUS\s+ASKED\s+RUNS\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
     expect(table.out).toMatch(
-      new RegExp(`${id}\\s+needs_human\\s+auto\\s+1\\s+\\$0\\.0000\\s+\\d+s ago\\s+Create hello\\.txt`),
+      new RegExp(`${id}\\s+needs_human\\s+profile auto\\s+1\\s+\\$0\\.0000\\s+\\d+s ago\\s+Create hello\\.txt`),
     );
     const list = json<{ id: string; status: string }[]>(await vault(["tasks", "list", "--json", "--limit", "500"]));
     expect(list.find((t) => t.id === id)).toMatchObject({ status: "needs_human" });
@@ -142,30 +140,35 @@ describe("vault tasks", () => {
     expect(detail.stages.map((s) => s.profile)).toEqual(["deepseek"]);
   });
 
-  it("show on a terminal draws the result diagram; piped, it prints the Mermaid source", async () => {
+  it("show renders the API's fields (what was asked, files, verify); --result adds the stored result", async () => {
     const { taskId } = await api<{ taskId: string }>("/api/execute", {
       method: "POST",
-      body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", profile: "sonnet", waitSeconds: 0 }),
+      body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", executor: "claude", waitSeconds: 0 }),
     });
     expect((await waitState(e, taskId)).status).toBe("succeeded");
-    const piped = await vault(["tasks", "show", taskId]);
-    expect(piped.out).toMatch(/result:\nflowchart LR\n {2}P\["sonnet claude-sonnet-5-5"\] --> O\{"ok"\}/);
-    // The same code path as the binary, with stdout said to be a terminal.
+    const show = await vault(["tasks", "show", taskId]);
+    expect(show.code, show.err).toBe(0);
+    expect(show.out.split("\n")[1]).toMatch(/^repo demo · executor claude · kind general · 1 model run · /);
+    expect(show.out).toMatch(/1\s+sonnet\s+claude\s+claude-sonnet-5-5\s+succeeded\s+\$\S+\s+\S+\s+\S+\s+\S+\s+\d+\n/);
+    expect(show.out).not.toContain("flowchart");
+    const withResult = await vault(["tasks", "show", taskId, "--result"]);
+    expect(withResult.out).toMatch(
+      /result \(as the MCP client got it\):\nflowchart LR\n {2}P\["sonnet claude-sonnet-5-5"\] --> O\{"ok"\}/,
+    );
+    // The same code path as the binary, with stdout said to be a terminal: colour, nothing drawn.
     const lines: string[] = [];
     const io: Io = {
       out: (l) => lines.push(l),
       err: (l) => lines.push(l),
       tty: true,
-      color: false,
+      color: true,
       env: cleanEnv(),
       cwd: ROOT,
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };
     expect(await run(["tasks", "show", taskId, "--url", e.stack.workerUrl, "--token", e.token], io)).toBe(0);
-    const text = lines.join("\n");
-    expect(text).toContain("result:\n[sonnet claude-sonnet-5-5]\n└─▶ <ok>\n");
-    expect(text).not.toContain("flowchart");
+    expect(lines.join("\n")).toContain("\x1b[32msucceeded\x1b[0m");
   });
 });
 

@@ -2,12 +2,23 @@
 
 import type { TaskDetail, TaskView } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
-import { compress } from "../../executor/src/compress/index.ts";
-import { input, passing } from "../../executor/test/compress/fixtures.ts";
 import { renderBreakers } from "../src/commands/breakers.ts";
 import { renderTaskTable } from "../src/commands/tasks-list.ts";
 import { describeCommand, renderTaskDetail } from "../src/commands/tasks-show.ts";
-import { age, count, duration, money, oneLine, paint, status, table, truncate, visibleLength } from "../src/format.ts";
+import {
+  age,
+  asked,
+  count,
+  duration,
+  money,
+  oneLine,
+  paint,
+  runsText,
+  status,
+  table,
+  truncate,
+  visibleLength,
+} from "../src/format.ts";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 
@@ -26,11 +37,13 @@ function task(over: Partial<TaskView> = {}): TaskView {
     prompt: "Create hello.txt with a greeting\nand nothing else",
     costUsd: 0.0123,
     attempts: 2,
+    modelRuns: 2,
     flags: [],
     result: null,
     error: "every rung of the ladder failed",
     replayOf: null,
     executor: null,
+    climb: true,
     waitingFor: null,
     createdAt: NOW - 3_600_000,
     updatedAt: NOW - 3_000_000,
@@ -96,9 +109,9 @@ describe("table", () => {
 describe("tasks list table", () => {
   it("one row per task; the REPLAY OF column only when a task is a replay", () => {
     const plain = renderTaskTable([task()], NOW, false).split("\n");
-    expect(plain[0]).toMatch(/^ID\s+STATUS\s+PROFILE\s+TRIES\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
+    expect(plain[0]).toMatch(/^ID\s+STATUS\s+ASKED\s+RUNS\s+COST\s+CREATED\s+FLAGS\s+PROMPT$/);
     expect(plain[1]).toMatch(
-      /^t-20261124-1100-aaaaaa\s+needs_human\s+auto\s+2\s+\$0\.0123\s+1h ago\s+Create hello\.txt with a greeting and no…$/,
+      /^t-20261124-1100-aaaaaa\s+needs_human\s+profile auto\s+2\s+\$0\.0123\s+1h ago\s+Create hello\.txt with a greeting and no…$/,
     );
     const withReplay = renderTaskTable(
       [task(), task({ id: "t-20261124-1130-bbbbbb", replayOf: "t-20261124-1100-aaaaaa", flags: ["task_warn"] })],
@@ -108,10 +121,22 @@ describe("tasks list table", () => {
     expect(withReplay[0]).toContain("REPLAY OF");
     expect(withReplay[2]).toMatch(/t-20261124-1130-bbbbbb .* t-20261124-1100-aaaaaa\s+task_warn/);
   });
+
+  it("what was asked, as asked; RUNS counts attempts where a model ran, not skipped rungs", () => {
+    const direct = task({ executor: "claude", climb: false, attempts: 3, modelRuns: 1 });
+    const row = renderTaskTable([direct], NOW, false).split("\n")[1] ?? "";
+    expect(row).toMatch(/needs_human\s+executor claude\s+1\s+\$0\.0123/);
+    // The row keeps profile auto beside an executor either way: `climb` says whether the caller asked for it.
+    expect(asked({ executor: "claude", profile: "auto", climb: false })).toBe("executor claude");
+    expect(asked({ executor: "claude", profile: "auto", climb: true })).toBe("executor claude, climbs");
+    expect(asked({ executor: null, profile: "sonnet" })).toBe("profile sonnet");
+    expect(runsText(1, 3)).toBe("1 model run (2 rungs without one)");
+    expect(runsText(2, 2)).toBe("2 model runs");
+  });
 });
 
 describe("tasks show", () => {
-  const result = compress(input({ verify: passing }), "mermaid");
+  const result = 'flowchart LR\n  P["sonnet claude-sonnet-5-5"] --> O{"ok"}';
   const detail: TaskDetail = {
     task: task({ status: "succeeded", error: null, result, flags: ["task_warn"], replayOf: "t-20261124-1000-cccccc" }),
     stages: [
@@ -152,6 +177,8 @@ describe("tasks show", () => {
         errorMessage: null,
         branch: "vault/j-2",
         commit: "0123456789abcdef0123",
+        filesChanged: 1,
+        verifyOk: true,
       },
     ],
     decisions: [
@@ -166,20 +193,27 @@ describe("tasks show", () => {
       },
     ],
     breakers: { dayBlocked: false, monthFlagged: true },
+    consensus: null,
+    progress: null,
   };
+  const opts = { color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" };
 
   it("stages with cost, tokens, latency and error; total; flags; decisions; the describe line", () => {
-    const text = renderTaskDetail(detail, { tty: false, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
+    const text = renderTaskDetail(detail, opts);
     const lines = text.split("\n");
     expect(lines[0]).toBe("t-20261124-1100-aaaaaa  succeeded  $0.0123 total  flags: task_warn, month_flagged");
     expect(lines[1]).toBe(
-      "repo demo · profile auto · kind general · 2 attempts · created 1h ago · replay of t-20261124-1000-cccccc",
+      "repo demo · profile auto · kind general · 2 model runs · created 1h ago · replay of t-20261124-1000-cccccc",
     );
-    expect(text).toMatch(/#\s+PROFILE\s+CLI\s+MODEL\s+STATUS\s+COST\s+TOKENS IN\s+OUT\s+LATENCY\s+KIND/);
+    expect(text).toMatch(
+      /#\s+PROFILE\s+CLI\s+MODEL\s+STATUS\s+COST\s+TOKENS IN\s+OUT\s+LATENCY\s+FILES\s+VERIFY\s+KIND/,
+    );
     expect(text).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000\s+0\s+0\s+850ms\s+server_error\n/);
     // Each stage's message, whole, under the table.
     expect(text).toContain("why:\n  #1 deepseek: API Error: 500\n");
-    expect(text).toMatch(/2\s+sonnet\s+claude\s+claude-sonnet-5-5\s+succeeded\s+\$0\.0123\s+1\.2k\s+34\s+4\.2s/);
+    expect(text).toMatch(
+      /2\s+sonnet\s+claude\s+claude-sonnet-5-5\s+succeeded\s+\$0\.0123\s+1\.2k\s+34\s+4\.2s\s+1\s+pass\n/,
+    );
     expect(text).toContain("2 stages, $0.0123\nwork: branch vault/j-2 @ 0123456789ab on the executor (attempt 2)");
     expect(text).toMatch(/2m ago\s+human\s+retry — use sonnet \(vault-cli:ops\)/);
     expect(lines.at(-1)).toBe(
@@ -187,12 +221,62 @@ describe("tasks show", () => {
     );
   });
 
-  it("the result: Mermaid source when piped, a drawing on a terminal", () => {
-    const piped = renderTaskDetail(detail, { tty: false, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
-    expect(piped).toContain(`result:\n${result}\n`);
-    const tty = renderTaskDetail(detail, { tty: true, color: false, now: NOW, workerUrl: "http://127.0.0.1:28787" });
-    expect(tty).toContain("result:\n[sonnet claude-sonnet-5-5]\n└─▶ <ok>\n");
-    expect(tty).not.toContain("flowchart");
+  it("the result only when asked for, as the MCP client got it; no Mermaid is drawn or parsed", () => {
+    expect(renderTaskDetail(detail, opts)).not.toContain("flowchart");
+    expect(renderTaskDetail(detail, { ...opts, result: true })).toContain(
+      `result (as the MCP client got it):\n${result}\n`,
+    );
+  });
+
+  it("asked for a CLI: says so; skipped rungs are not model runs; a running task's progress", () => {
+    const skipped = {
+      ...(detail.stages[0] as TaskDetail["stages"][number]),
+      status: "skipped" as const,
+      errorKind: "setup",
+      cli: "none",
+    };
+    const running: TaskDetail = {
+      ...detail,
+      task: task({ status: "running", executor: "claude", climb: false, error: null }),
+      stages: [skipped],
+      progress: { attempt: 2, text: "attempt 1 (deepseek) skipped; attempt 2 under way" },
+    };
+    const text = renderTaskDetail(running, opts);
+    expect(text.split("\n")[1]).toMatch(
+      /^repo demo · executor claude · kind general · 0 model runs \(1 rung without one\)/,
+    );
+    expect(text).toContain("progress: attempt 1 (deepseek) skipped; attempt 2 under way\n");
+    expect(text).not.toContain("profile auto");
+  });
+
+  it("a consensus run: verdict, then its files by group", () => {
+    const text = renderTaskDetail(
+      {
+        ...detail,
+        consensus: {
+          attempt: 2,
+          verdict: "partial",
+          profiles: ["sonnet", "codex"],
+          answerSimilarity: 0.71,
+          fileAgreement: [
+            { path: "src/app.ts", same: true },
+            { path: "src/util.ts", same: false },
+          ],
+          filesOnlyA: ["README.md"],
+          filesOnlyB: [],
+          verify: [true, null],
+        },
+      },
+      opts,
+    );
+    expect(text).toContain(
+      [
+        "consensus (attempt 2): partial, answers 71% alike · sonnet vs codex · verify pass/–",
+        "  same         src/app.ts",
+        "  differ       src/util.ts",
+        "  only sonnet  README.md",
+      ].join("\n"),
+    );
   });
 
   it("the describe line has --local --port only for a local Worker", () => {

@@ -1,8 +1,9 @@
 /** The binary against no Worker, or against a server that is not the vault Worker: one clear line, exit 1. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, runVault } from "./helpers.ts";
+import { freePort, ROOT, runVault, spawnRun } from "./helpers.ts";
 
 describe("when the Worker is not there", () => {
   it("Worker down: one line naming the URL and the cause, exit 1, nothing on stdout", async () => {
@@ -11,7 +12,27 @@ describe("when the Worker is not there", () => {
     expect(down).toMatchObject({ code: 1, out: "" });
     expect(down.err).toMatch(
       new RegExp(
-        `^vault: cannot reach the Worker at http://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\); is it running\\? .*\\n$`,
+        `^vault: cannot reach the Worker at http://127\\.0\\.0\\.1:${port} \\(from VAULT_URL\\) \\(.*ECONNREFUSED.*\\); is it running\\? .*--url.*VAULT_URL.*VAULT_WORKER_PORT.*\\n$`,
+      ),
+    );
+  });
+
+  it("no URL given: the local stack on VAULT_WORKER_PORT is tried, and the message says so", async () => {
+    const port = await freePort();
+    const down = await runVault(["health"], { VAULT_WORKER_PORT: String(port), VAULT_AUTH_TOKEN: "t" });
+    expect(down).toMatchObject({ code: 1, out: "" });
+    expect(down.err).toContain(`cannot reach the Worker at http://127.0.0.1:${port} (from VAULT_WORKER_PORT)`);
+  });
+
+  it("npm run inspect says the same instead of the Inspector's stack trace", async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, VAULT_WORKER_PORT: String(port), VAULT_AUTH_TOKEN: "t" };
+    delete env.VAULT_URL;
+    const r = await spawnRun(process.execPath, [path.join(ROOT, "scripts", "inspect.ts")], env, ROOT);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^inspect: cannot reach the Worker at http://127\\.0\\.0\\.1:${port} \\(from VAULT_WORKER_PORT\\) .*VAULT_WORKER_PORT.*\\n$`,
       ),
     );
   });

@@ -28,8 +28,12 @@ export const TaskView = z.object({
   replayOf: z.string().nullable(),
   /** The original call shape, when given: a CLI run once, or consensus. */
   executor: z.string().nullable(),
+  /** A failed run may climb the ladder: always for a profile, for an executor only with profile auto beside it. */
+  climb: z.boolean().optional(),
   /** What the task waits for now (`human-1`, `budget-2`): name it when you answer. */
   waitingFor: z.string().nullable(),
+  /** Attempts in which a model ran (`modelRan`): skipped rungs and refused starts are not counted. */
+  modelRuns: z.number().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   closedAt: z.number().nullable(),
@@ -54,9 +58,35 @@ export const StageView = z.object({
   /** Where the attempt's work is on the executor VM: `vault/<jobKey>` and its commit. */
   branch: z.string().nullable(),
   commit: z.string().nullable(),
+  /** Files the attempt changed, and its verify command's outcome (null: no verify ran). */
+  filesChanged: z.number().optional(),
+  verifyOk: z.boolean().nullable().optional(),
   createdAt: z.number(),
 });
 export type StageView = z.infer<typeof StageView>;
+
+/** A consensus run's comparison, as data (the executor's report without its diagram). */
+export const ConsensusFiles = z.object({
+  /** The attempt that ran the consensus. */
+  attempt: z.number(),
+  verdict: z.enum(["agree", "partial", "disagree"]),
+  profiles: z.tuple([z.string(), z.string()]),
+  answerSimilarity: z.number(),
+  /** Files both runs changed, and whether their diffs are the same. */
+  fileAgreement: z.array(z.object({ path: z.string(), same: z.boolean() })),
+  filesOnlyA: z.array(z.string()),
+  filesOnlyB: z.array(z.string()),
+  verify: z.tuple([z.boolean().nullable(), z.boolean().nullable()]),
+});
+export type ConsensusFiles = z.infer<typeof ConsensusFiles>;
+
+/** Where a task that has not finished is: the attempt under way and the same in words. */
+export const TaskProgress = z.object({
+  /** The attempt being run or about to be (1 before the first). */
+  attempt: z.number(),
+  text: z.string(),
+});
+export type TaskProgress = z.infer<typeof TaskProgress>;
 
 export const DecisionKind = z.enum(["human", "budget", "replay", "close", "ack", "note"]);
 export type DecisionKind = z.infer<typeof DecisionKind>;
@@ -82,6 +112,10 @@ export const TaskDetail = z.object({
   stages: z.array(StageView),
   decisions: z.array(DecisionView),
   breakers: z.object({ dayBlocked: z.boolean(), monthFlagged: z.boolean() }),
+  /** The latest consensus run's files and verdict; null when the task ran none. */
+  consensus: ConsensusFiles.nullable().optional(),
+  /** While the task runs (init, running): what is under way; null once it has finished. */
+  progress: TaskProgress.nullable().optional(),
 });
 export type TaskDetail = z.infer<typeof TaskDetail>;
 

@@ -53,6 +53,18 @@ export const StageStatus = z.enum([
 ]);
 export type StageStatus = z.infer<typeof StageStatus>;
 
+/** Stage statuses and error kinds of attempts in which no model ran (the rung was skipped, nothing started, the CLI was refused). */
+const NO_MODEL_STATUSES: ReadonlySet<StageStatus> = new Set(["skipped", "error"]);
+export const NO_MODEL_ERROR_KINDS: readonly string[] = ["setup", "auth"];
+
+/**
+ * Did a model run in this attempt (and could it have cost money)? What `tries`/`attempts` counts
+ * show people: a skipped rung or a refused login is not a try. Running attempts count.
+ */
+export function modelRan(stage: { status: StageStatus; errorKind: string | null }): boolean {
+  return !NO_MODEL_STATUSES.has(stage.status) && !NO_MODEL_ERROR_KINDS.includes(stage.errorKind ?? "");
+}
+
 /** The original call shape: run one CLI once (its configured direct profile), or the two-model consensus. */
 export const ExecutorChoice = z.enum([...CliName.options, "consensus"]);
 export type ExecutorChoice = z.infer<typeof ExecutorChoice>;

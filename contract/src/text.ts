@@ -30,6 +30,15 @@ export function stripControls(text: string): string {
   return text.replace(/\r\n/g, "\n").replace(SEQUENCE, "").replace(CONTROL, "");
 }
 
+/**
+ * `text` with each control and bidi character written out as `\uXXXX` (newlines and tabs stay):
+ * for messages that quote what a caller sent, so they still name it exactly, and nothing of it acts
+ * on a terminal.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Every string inside a JSON-shaped value passed through `stripControls` (keys included). */
 export function stripControlsDeep<T>(value: T): T {
   if (typeof value === "string") return stripControls(value) as T;

@@ -23,7 +23,7 @@ const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
 let e: E2E;
 beforeAll(async () => {
-  e = await startE2E({ worker: 31787, executor: 31788, inspector: 32229 }, {});
+  e = await startE2E({});
 }, 120_000);
 afterAll(async () => {
   await e?.stop();

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ROOT, type RunningStack, startStack } from "../../scripts/stack.ts";
+import { freePorts, ROOT, type RunningStack, startStack } from "../../scripts/stack.ts";
 import { cliPaths } from "../clis/paths.ts";
 import { type MockModelApi, startMockModelApi } from "../mock-model-api/server.ts";
 
@@ -64,26 +64,15 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
   );
 }
 
-/**
- * Each suite has its own fixed ports; VAULT_TEST_PORT_OFFSET shifts all of them, so two checkouts can
- * run their suites on one machine at once.
- */
-function offsetPorts(ports: { worker: number; executor: number; inspector: number }) {
-  const offset = Number(process.env.VAULT_TEST_PORT_OFFSET ?? "0");
-  if (!Number.isInteger(offset) || offset < 0 || offset > 10_000)
-    throw new Error("VAULT_TEST_PORT_OFFSET must be 0-10000");
-  return { worker: ports.worker + offset, executor: ports.executor + offset, inspector: ports.inspector + offset };
-}
-
+/** A stack on ports the kernel says are free, so suites, checkouts and a running `npm start` never collide. */
 export async function startE2E(
-  requestedPorts: { worker: number; executor: number; inspector: number },
   scenarios: Scenarios,
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
-  const ports = offsetPorts(requestedPorts);
+  const [worker, executor, inspector] = await freePorts(3);
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   // Searchable: as root the CLIs run as agent identities, which must reach their worktree below it.
   chmodSync(dir, 0o711);
@@ -91,9 +80,9 @@ export async function startE2E(
   const profilesFile = path.join(dir, "profiles.json");
   writeProfiles(profilesFile, mock.url, scenarios);
   const stack = await startStack({
-    workerPort: ports.worker,
-    executorPort: ports.executor,
-    inspectorPort: ports.inspector,
+    workerPort: worker as number,
+    executorPort: executor as number,
+    inspectorPort: inspector as number,
     stateDir: path.join(dir, "state"),
     secretsFile: path.join(dir, "secrets.env"),
     executorEnv: {

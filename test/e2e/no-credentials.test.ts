@@ -24,7 +24,6 @@ const NO_CREDENTIALS = Object.fromEntries(
 
 beforeAll(async () => {
   e = await startE2E(
-    { worker: 30787, executor: 30788, inspector: 30229 },
     {},
     {},
     {

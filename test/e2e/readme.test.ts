@@ -4,13 +4,13 @@
  * listed in SKIPPED with why; a README command that is neither run nor skipped fails the test, so a
  * new command cannot go untested.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
+import { npmStart, systemEnv } from "./npm-start.ts";
 
 /** README lines that do not run here, and why. */
 const SKIPPED: readonly [RegExp, string][] = [
@@ -51,18 +51,6 @@ function executeExamples(): unknown[] {
     .map((l) => JSON.parse(l) as unknown);
 }
 
-/** Only the system's PATH: no repo node_modules/.bin in front, so `node` is the machine's own. */
-const systemEnv = (extra: Record<string, string>) => {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !k.startsWith("npm_") && !k.startsWith("VITEST")) env[k] = v;
-  env.PATH = (process.env.PATH ?? "")
-    .split(path.delimiter)
-    .filter((p) => !p.includes("node_modules"))
-    .join(path.delimiter);
-  return { ...env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extra };
-};
-
 let e: E2E;
 const ids: Record<"failed" | "needsHuman" | "waiting" | "halted" | "any", string> = {
   failed: "",
@@ -79,11 +67,7 @@ async function executeBody(body: Record<string, unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  e = await startE2E(
-    { worker: 33787, executor: 33788, inspector: 34229 },
-    { deepseek: "500", "gemini-flash": "500" },
-    { LADDER: "deepseek,human" },
-  );
+  e = await startE2E({ deepseek: "500", "gemini-flash": "500" }, { LADDER: "deepseek,human" });
   ids.failed = await executeBody({ prompt: "Create hello.txt", repo: "demo", executor: "gemini" });
   ids.needsHuman = await executeBody({ prompt: "Create hello.txt", repo: "demo" });
 
@@ -230,41 +214,20 @@ describe("README commands", () => {
 
 /** `npm start` on its own ports: it comes up and prints the MCP URL, the token line and readiness. */
 async function npmStartPrintsHowToConnect(): Promise<void> {
-  const state = path.join(os.tmpdir(), `vault-readme-start-${process.pid}`);
-  const child: ChildProcess = spawn("npm", ["start"], {
-    cwd: ROOT,
-    env: systemEnv({
-      VAULT_WORKER_PORT: "35787",
-      VAULT_EXECUTOR_PORT: "35788",
-      VAULT_INSPECTOR_PORT: "36229",
-      VAULT_STATE_DIR: state,
-      // As root npm start would create the agent users for good; the tests make their own.
-      AGENT_SANDBOX: "off",
-    }),
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
+  const s = await npmStart();
   try {
-    const deadline = Date.now() + 90_000;
-    while (!out.includes("Ctrl-C stops both") && Date.now() < deadline && child.exitCode === null)
-      await new Promise((r) => setTimeout(r, 100));
+    const worker = s.ports[0];
+    const out = s.output();
     expect(out).toContain("vault-mcp is running");
-    expect(out).toContain("MCP        http://127.0.0.1:35787/mcp");
+    expect(out).toContain(`MCP        http://127.0.0.1:${worker}/mcp`);
     expect(out).toMatch(
-      /claude mcp add --transport http vault http:\/\/127\.0\.0\.1:35787\/mcp --header "Authorization: Bearer \S+"/,
+      new RegExp(
+        `claude mcp add --transport http vault http://127\\.0\\.0\\.1:${worker}/mcp --header "Authorization: Bearer \\S+"`,
+      ),
     );
-    const health = await fetch("http://127.0.0.1:35787/health");
+    const health = await fetch(`http://127.0.0.1:${worker}/health`);
     expect([200, 503]).toContain(health.status);
   } finally {
-    if (child.pid) process.kill(-child.pid, "SIGINT");
-    await new Promise((r) => child.once("exit", r));
-    spawnSync("rm", ["-rf", state]);
+    await s.stop();
   }
 }

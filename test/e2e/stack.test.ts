@@ -12,7 +12,7 @@ let client: Client;
 
 beforeAll(async () => {
   // deepseek's API fails (500): the ladder must climb to gemini-flash.
-  e = await startE2E({ worker: 38787, executor: 38788, inspector: 39229 }, { deepseek: "500", opus: "hang" });
+  e = await startE2E({ deepseek: "500", opus: "hang" });
   client = await e.mcp();
 }, 120_000);
 afterAll(async () => {

@@ -53,11 +53,7 @@ function seed(): void {
 }
 
 beforeAll(async () => {
-  e = await startE2E(
-    { worker: 35787, executor: 35788, inspector: 36229 },
-    { deepseek: "500", sonnet: "slow", opus: "ok" },
-    { LADDER: "deepseek,human" },
-  );
+  e = await startE2E({ deepseek: "500", sonnet: "slow", opus: "ok" }, { LADDER: "deepseek,human" });
   url = e.stack.workerUrl;
   seed();
   needsHuman = await execute({ prompt: "Create hello.txt (will need a human)" });

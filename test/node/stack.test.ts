@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ensureSecrets, StackError, startStack } from "../../scripts/stack.ts";
+import { ensureSecrets, freePorts, StackError, startStack } from "../../scripts/stack.ts";
+import { chooseStateDir } from "../../scripts/state-dir.ts";
+import { workerLogFilter } from "../../scripts/worker-log.ts";
 
 describe("npm start's stack", () => {
   it("refuses a port in use with a message that says what to do, before starting anything", async () => {
@@ -37,6 +39,57 @@ describe("npm start's stack", () => {
       expect(readFileSync(file, "utf8")).toContain(`EXECUTOR_SECRET=${first.EXECUTOR_SECRET}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("free ports come from the kernel, distinct", async () => {
+    const ports = await freePorts(3);
+    expect(new Set(ports).size).toBe(3);
+    for (const p of ports) expect(p).toBeGreaterThan(1023);
+  });
+
+  it("a task that ended unsuccessfully is one plain line in npm start's output, not wrangler's red stack trace", () => {
+    const filter = workerLogFilter();
+    const wrangler = [
+      "[wrangler:info] POST /api/execute 200 OK (299ms)",
+      "\x1b[31m✘ \x1b[41;31m[\x1b[41;97mERROR\x1b[41;31m]\x1b[0m \x1b[1mUncaught TaskEnded: task t-20261207-0119-9fajas failed: no profile could run Error\x1b[0m",
+      "",
+      "      at run (file:///repo/workflows/execute-workflow.ts:117:43)",
+      "",
+      "",
+      "[wrangler:info] GET /health 200 OK (3ms)",
+    ];
+    expect(wrangler.map(filter).filter((l) => l !== null)).toEqual([
+      "[wrangler:info] POST /api/execute 200 OK (299ms)",
+      "task t-20261207-0119-9fajas failed: no profile could run",
+      "[wrangler:info] GET /health 200 OK (3ms)",
+    ]);
+  });
+
+  it("the state dir leaves a checkout the agent users cannot enter (sandbox on), and only then", async () => {
+    const closed = mkdtempSync(path.join(os.tmpdir(), "vault-closed-")); // 0700, like root's home
+    const open = mkdtempSync(path.join(os.tmpdir(), "vault-open-"));
+    chmodSync(open, 0o755);
+    try {
+      const root = path.join(closed, "vault-mcp");
+      const shared = path.join(open, "shared");
+      const moved = await chooseStateDir({ root, explicit: undefined, sandboxed: true, sharedRoot: shared });
+      expect(moved).toMatchObject({ dir: expect.stringMatching(new RegExp(`^${shared}/vault-mcp-[0-9a-f]{8}$`)) });
+      expect("note" in moved && moved.note).toContain(`${closed}, which agent users cannot enter`);
+      // Agents as this user, or a checkout others can reach: the checkout's own .vault.
+      expect(await chooseStateDir({ root, explicit: undefined, sandboxed: false })).toEqual({
+        dir: path.join(root, ".vault"),
+      });
+      const reachable = path.join(open, "vault-mcp");
+      expect(await chooseStateDir({ root: reachable, explicit: undefined, sandboxed: true })).toEqual({
+        dir: path.join(reachable, ".vault"),
+      });
+      // Asked for by name but closed: refused, saying what to change.
+      const refused = await chooseStateDir({ root, explicit: path.join(closed, "state"), sandboxed: true });
+      expect("refuse" in refused && refused.refuse).toMatch(/closed to other users\. .*chmod o\+x .*AGENT_SANDBOX=off/);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+      rmSync(open, { recursive: true, force: true });
     }
   });
 });

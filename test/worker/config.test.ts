@@ -30,6 +30,18 @@ describe("config", () => {
     expect(() => getConfig(bad)).toThrow(`LADDER: ${message}`);
   });
 
+  it("the start limits and the redirect allowlist default when a wrangler.toml predates them, and a bad one is named", () => {
+    const { EXECUTE_RATE_PER_MINUTE: _r, MAX_ACTIVE_TASKS: _m, OAUTH_REDIRECT_ALLOW: _o, ...older } = env;
+    // An Env without the three vars, as a deployment with an older wrangler.toml has.
+    const config = getConfig(older as unknown as Env);
+    expect([config.executeRatePerMinute, config.maxActiveTasks, config.oauthRedirectAllow]).toEqual([30, 20, []]);
+    expect(
+      getConfig({ ...env, OAUTH_REDIRECT_ALLOW: " https://a.example/cb , https://b.example" }).oauthRedirectAllow,
+    ).toEqual(["https://a.example/cb", "https://b.example"]);
+    expect(() => getConfig({ ...env, MAX_ACTIVE_TASKS: "0" })).toThrow(/MAX_ACTIVE_TASKS/);
+    expect(() => getConfig({ ...env, EXECUTE_RATE_PER_MINUTE: "lots" })).toThrow(/EXECUTE_RATE_PER_MINUTE/);
+  });
+
   it("names a missing secret without its value", () => {
     const { VAULT_AUTH_TOKEN: _t, ...rest } = env;
     expect(() => getConfig({ ...rest, VAULT_AUTH_TOKEN: "" })).toThrow(

@@ -77,7 +77,26 @@ describe("guards", () => {
     }
     for (const host of ["localhost:9999", "127.0.0.1", "[::1]:28787"])
       expect((await rpc(listTools, { host })).status, host).toBe(200);
-    expect((await rpc(listTools, { host: "127.0.0.1@evil.example" })).status).toBe(403);
+    expect((await rpc(listTools, { host: "127.0.0.1@evil.example" })).status).toBe(400);
+  });
+
+  it("on a loopback Worker, answers a malformed Host with 400 bad_host on every route, never 500", async () => {
+    const malformed = [
+      "127.0.0.1:28787, evil.com",
+      "127.0.0.1:99999",
+      "127.0.0.1@evil.example",
+      "127.0.0.1/x",
+      "127.0.0.1 28787",
+    ];
+    for (const path of ["/mcp", "/api/tasks", "/health", "/authorize", "/oauth/token"]) {
+      for (const host of malformed) {
+        const res = await exports.default.fetch(
+          new Request(`http://localhost${path}`, { headers: { host, authorization: "Bearer test-token" } }),
+        );
+        expect(res.status, `${path} Host: ${host}`).toBe(400);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("bad_host");
+      }
+    }
   });
 
   it("on a deployed Worker, allows ALLOWED_ORIGINS and its PUBLIC_URL origin but not loopback ones, and leaves Host to Cloudflare", async () => {

@@ -1,8 +1,12 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { tasks } from "../../schema/index.ts";
 import { setHealthFetch } from "../../worker/services/health.ts";
+import { createTask } from "../../worker/services/tasks.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
 import { connect, textOf } from "./mcp-client.ts";
@@ -263,5 +267,43 @@ describe("MCP tools", () => {
     const extra = await call("health", { verbose: true });
     expect(extra.isError).toBe(true);
     expect(textOf(extra)).toContain("verbose");
+  });
+
+  it("no control sequence, bidi control, Mermaid directive or click statement of an agent reaches the client", async () => {
+    const ESC = "\x1b";
+    const hostile = `${ESC}]0;stolen-title\x07${ESC}[2J${ESC}[?1049h\u202eevil\u202c\n%%{init: {'securityLevel':'loose'}}%%\nclick P href "javascript:alert(1)"\n<script>alert(1)</script>`;
+    const task = await createTask(
+      env.DB,
+      { prompt: "p", repo: "demo", verbosity: "full", kind: "general" },
+      Date.now(),
+    );
+    await drizzle(env.DB)
+      .update(tasks)
+      .set({
+        status: "failed",
+        result: `flowchart LR\n  P["sonnet"] --> O{"failed"}\n\nanswer: ${hostile}`,
+        error: `API Error: ${hostile}`,
+      })
+      .where(eq(tasks.id, task.id));
+    const put = await call("task", { action: "put", key: "hostile", value: hostile });
+    expect(put.isError).toBeFalsy();
+    for (const r of [
+      await call("workflow_query", { query: "state", taskId: task.id }),
+      await call("task", { action: "get", key: "hostile" }),
+      await call("workflow_query", { query: "summary", taskId: "t-20261124-1100-zzzzzz" }),
+    ]) {
+      const text = textOf(r);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+      expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+      expect(text).not.toContain("stolen-title");
+    }
+    const state = await call("workflow_query", { query: "state", taskId: task.id });
+    const structured = state.structuredContent as { result: string; error: string };
+    for (const text of [textOf(state), structured.result, structured.error]) {
+      expect(text).not.toContain("%%");
+      expect(text).not.toMatch(/(^|[\n;])\s*click\s/);
+      expect(text).not.toContain(ESC);
+    }
+    expect(textOf(state)).toContain('(click) P href "javascript:alert(1)"');
   });
 });

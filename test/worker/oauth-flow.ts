@@ -26,9 +26,20 @@ export async function discover(): Promise<AuthorizationServerMetadata> {
   return info.authorizationServerMetadata;
 }
 
+/** fetch into the Worker from one client address (`cf-connecting-ip`), as Cloudflare reports it. */
+export function fromAddress(ip: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return (url, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set("cf-connecting-ip", ip);
+    return fetchFn(url, { ...init, headers });
+  };
+}
+
+/** Registers a client (DCR); with `ip`, from that address (registration is limited per address). */
 export async function registerDcr(
   metadata: AuthorizationServerMetadata,
   redirect = "https://client.example/callback",
+  ip?: string,
 ): Promise<OAuthClientInformationMixed> {
   return registerClient(PUBLIC_URL, {
     metadata,
@@ -39,7 +50,7 @@ export async function registerDcr(
       response_types: ["code"],
       token_endpoint_auth_method: "none",
     },
-    fetchFn,
+    fetchFn: ip === undefined ? fetchFn : fromAddress(ip),
   });
 }
 

@@ -300,12 +300,14 @@ describe("OAuth tokens", () => {
 
   it("an authorization request for another resource is refused before consent", async () => {
     const metadata = await discover();
-    const client = await registerDcr(metadata);
+    // A loopback redirect URI (a local app) may receive the error; others get a page (oauth-hostile.test.ts).
+    const loopback = "http://127.0.0.1:9876/callback";
+    const client = await registerDcr(metadata, loopback);
     const url = new URL(`${PUBLIC_URL}/authorize`);
     url.search = new URLSearchParams({
       response_type: "code",
       client_id: client.client_id,
-      redirect_uri: DCR_REDIRECT,
+      redirect_uri: loopback,
       code_challenge: "x".repeat(43),
       code_challenge_method: "S256",
       state: "s",

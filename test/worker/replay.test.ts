@@ -1,8 +1,9 @@
 /**
- * Replays of tasks whose workflow instance still waits (halted: for a budget raise; needs_human: for
- * a decision), through the real Worker and real instances in workerd; only the executor is faked.
- * A replay must never run beside a live original: it is skipped, or the original is terminated
- * first when asked. It carries the original's spec, its last human instructions and a given budget.
+ * Replays through the real Worker and real instances in workerd; only the executor is faked. A task
+ * whose instance still waits (halted: for a budget raise; needs_human: for a decision) must never be
+ * replayed beside a live original: it is skipped, or the original is terminated first when asked. A
+ * replay carries the original's spec, its last human instructions and a given budget, and asks what
+ * the original asked (executor, profile, climb rule, verify) unless told otherwise.
  */
 import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -216,5 +217,67 @@ describe("replay of a task whose instance still waits", { timeout: 40_000 }, () 
       expect(res.status).toBe(400);
       expect(await res.text()).toContain(field);
     }
+  });
+});
+
+describe("a replay asks what the original asked", { timeout: 40_000 }, () => {
+  const stagesOf = async (taskId: string) =>
+    (
+      await env.DB.prepare("SELECT profile, status FROM stages WHERE task_id = ?1 ORDER BY attempt")
+        .bind(taskId)
+        .all<{ profile: string; status: string }>()
+    ).results.map((s) => `${s.profile} ${s.status}`);
+  const askedBy = (taskId: string) =>
+    env.DB.prepare("SELECT executor, profile, climb, verify FROM tasks WHERE id = ?1").bind(taskId).first();
+  const replayOnce = async (body: Record<string, unknown>) => {
+    const report = await post<ReplayReport>("/api/replay", body);
+    expect(report, JSON.stringify(report)).toMatchObject({ started: 1, errors: 0 });
+    return report.items[0]?.newTaskId as string;
+  };
+
+  it("executor claude: its replay runs claude once with the same verify; climb or fromTier change only that", async () => {
+    // claude's direct profile (sonnet) fails; the rung above it (opus) would succeed.
+    const fake = new FakeExecutor((profile) => (profile === "sonnet" ? { errorKind: "api" } : {}));
+    setExecutorFetch(fake.fetch);
+    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
+    await intro.modifyAll(async (m) => m.disableRetryDelays());
+    const { taskId: id } = await post<{ taskId: string }>("/api/execute", {
+      prompt: "Fix the flaky test",
+      repo: "demo",
+      executor: "claude",
+      verify: ["npm", "test"],
+      waitSeconds: 0,
+    });
+    expect(await waitForStatus(id, ["failed", "succeeded", "needs_human"])).toBe("failed");
+    expect(await stagesOf(id)).toEqual(["sonnet failed"]);
+
+    const same = await replayOnce({ taskId: id });
+    expect(await waitForStatus(same, ["failed", "succeeded", "needs_human"])).toBe("failed");
+    expect(await stagesOf(same)).toEqual(["sonnet failed"]);
+    expect(await askedBy(same)).toEqual(await askedBy(id));
+    expect(fake.jobs.get(`${same}:1`)?.request.verify).toEqual(["npm", "test"]);
+
+    const climbing = await replayOnce({ taskId: id, climb: true, force: true });
+    expect(await waitForStatus(climbing, ["failed", "succeeded", "needs_human"])).toBe("succeeded");
+    expect(await stagesOf(climbing)).toEqual(["sonnet failed", "opus succeeded"]);
+    expect(await askedBy(climbing)).toMatchObject({ executor: "claude", profile: "auto", climb: 1 });
+
+    const pinned = await replayOnce({ taskId: id, fromTier: "opus", force: true });
+    expect(await waitForStatus(pinned, ["failed", "succeeded", "needs_human"])).toBe("succeeded");
+    expect(await stagesOf(pinned)).toEqual(["opus succeeded"]);
+    expect(await askedBy(pinned)).toMatchObject({ executor: null, profile: "opus", climb: 1 });
+  });
+
+  it("a ladder task pinned to a profile replays pinned there; climb false runs it once", async () => {
+    setExecutorFetch(new FakeExecutor(() => ({ errorKind: "api" })).fetch);
+    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
+    await intro.modifyAll(async (m) => m.disableRetryDelays());
+    const created = await post<{ id: string }>("/api/tasks", { prompt: "Tidy", repo: "demo", profile: "opus" }, 201);
+    // Never executed: its replay runs on its own (a finished status is all a replay needs).
+    await env.DB.prepare("UPDATE tasks SET status = 'failed' WHERE id = ?1").bind(created.id).run();
+    const once = await replayOnce({ taskId: created.id, climb: false });
+    expect(await waitForStatus(once, ["failed", "succeeded", "needs_human"])).toBe("failed");
+    expect(await stagesOf(once)).toEqual(["opus failed"]);
+    expect(await askedBy(once)).toMatchObject({ executor: null, profile: "opus", climb: 0 });
   });
 });

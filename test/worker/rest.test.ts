@@ -1,5 +1,6 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { TaskDetail, type TaskList } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
@@ -41,6 +42,62 @@ describe("REST /api", () => {
     expect(stats.stats.find((s) => s.profile === "sonnet")?.runs).toBeGreaterThanOrEqual(1);
     const breakers = await json<{ day: { spentUsd: number } }>(await api("/api/breakers"));
     expect(breakers.day.spentUsd).toBeGreaterThanOrEqual(0.05);
+  });
+
+  it("list and detail carry what the CLI renders: model runs (not skipped rungs), files, verify, consensus, progress", async () => {
+    // deepseek cannot run (skipped), gemini-flash fails its verify, gemini-pro succeeds: 3 attempts, 2 model runs.
+    setExecutorFetch(
+      new FakeExecutor((profile) => (profile === "gemini-flash" ? { verifyFails: true } : {}), undefined, {
+        missing: { deepseek: "set DEEPSEEK_API_KEY" },
+      }).fetch,
+    );
+    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
+    await intro.modifyAll(async (m) => m.disableRetryDelays());
+    const climbed = await json<{ taskId: string; status: string }>(
+      await api("/api/execute", {
+        method: "POST",
+        body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", waitSeconds: 10 }),
+      }),
+    );
+    expect(climbed.status).toBe("succeeded");
+    const detail = await json<TaskDetail>(await api(`/api/tasks/${climbed.taskId}`));
+    expect(TaskDetail.parse(detail)).toBeTruthy();
+    expect(detail.stages.map((s) => [s.profile, s.status, s.filesChanged, s.verifyOk])).toEqual([
+      ["deepseek", "skipped", 0, null],
+      ["gemini-flash", "failed", 1, false],
+      ["gemini-pro", "succeeded", 1, null],
+    ]);
+    expect(detail.task).toMatchObject({ attempts: 3, modelRuns: 2 });
+    expect(detail).toMatchObject({ consensus: null, progress: null });
+    const list = await json<TaskList>(await api("/api/tasks?limit=500"));
+    expect(list.tasks.find((t) => t.id === climbed.taskId)).toMatchObject({ attempts: 3, modelRuns: 2 });
+
+    setExecutorFetch(new FakeExecutor(() => ({ consensus: true })).fetch);
+    const both = await json<{ taskId: string; status: string }>(
+      await api("/api/execute", {
+        method: "POST",
+        body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", executor: "consensus", waitSeconds: 10 }),
+      }),
+    );
+    expect(both.status).toBe("succeeded");
+    expect((await json<TaskDetail>(await api(`/api/tasks/${both.taskId}`))).consensus).toEqual({
+      attempt: 1,
+      verdict: "agree",
+      profiles: ["sonnet", "codex"],
+      answerSimilarity: 0.9,
+      fileAgreement: [{ path: "hello.txt", same: true }],
+      filesOnlyA: [],
+      filesOnlyB: [],
+      verify: [null, null],
+    });
+
+    const init = await json<{ id: string }>(
+      await api("/api/tasks", { method: "POST", body: JSON.stringify({ prompt: "p", repo: "demo" }) }),
+    );
+    expect((await json<TaskDetail>(await api(`/api/tasks/${init.id}`))).progress).toEqual({
+      attempt: 1,
+      text: "first attempt under way",
+    });
   });
 
   it("creates, specs, writes and closes a task; errors name the field", async () => {

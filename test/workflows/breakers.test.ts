@@ -1,7 +1,9 @@
 /** Circuit breakers: the pure thresholds, the spend totals, and each breaker at and around its line in real instances. */
 import { env } from "cloudflare:workers";
 import type { Rung } from "@vault-mcp/contract";
+import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
+import { stages } from "../../schema/index.ts";
 import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import {
   addSpendStatements,
@@ -69,11 +71,14 @@ describe("spend totals and the check", () => {
   it("addSpendStatements adds once per stage: a replayed batch adds nothing", async () => {
     const taskId = await seedTask();
     const now = Date.now();
-    const stageInsert = env.DB.prepare(
-      "INSERT INTO stages (id, task_id, attempt, profile, cli, model, status, cost_usd, created_at) VALUES (?1, ?2, 1, 'sonnet', 'claude', 'm', 'succeeded', 0.4, ?3) ON CONFLICT(id) DO NOTHING",
-    ).bind(`${taskId}:1`, taskId, now);
-    for (let i = 0; i < 3; i++)
-      await env.DB.batch([...addSpendStatements(env.DB, `${taskId}:1`, 0.4, now, T), stageInsert]);
+    const d = drizzle(env.DB);
+    const stage = { id: `${taskId}:1`, taskId, attempt: 1, profile: "sonnet", cli: "claude", model: "m" } as const;
+    const stageInsert = d
+      .insert(stages)
+      .values({ ...stage, status: "succeeded", costUsd: 0.4, createdAt: now })
+      .onConflictDoNothing();
+    const spend = { taskId, stageId: `${taskId}:1`, costUsd: 0.4, now, thresholds: T };
+    for (let i = 0; i < 3; i++) await d.batch([...addSpendStatements(d, spend), stageInsert]);
     const snap = await readBreakers(env.DB, T, now);
     expect([snap.day.spentUsd, snap.day.runs, snap.month.spentUsd, snap.month.runs]).toEqual([0.4, 1, 0.4, 1]);
   });
@@ -82,7 +87,8 @@ describe("spend totals and the check", () => {
     await setSpend(19.5, 79.5);
     const taskId = await seedTask();
     const now = Date.now();
-    await env.DB.batch(addSpendStatements(env.DB, `${taskId}:1`, 0.5, now, T));
+    const d = drizzle(env.DB);
+    await d.batch(addSpendStatements(d, { taskId, stageId: `${taskId}:1`, costUsd: 0.5, now, thresholds: T }));
     const rows = await env.DB.prepare("SELECT scope, state FROM circuit_breaker ORDER BY scope").all<{
       scope: string;
       state: string;
@@ -94,19 +100,19 @@ describe("spend totals and the check", () => {
     await setSpend(19.5, 79.5);
     const taskId = await seedTask();
     const now = Date.now();
-    await env.DB.batch(addSpendStatements(env.DB, `${taskId}:1`, 0.5, now, T));
-    await recordPasses(
-      env.DB,
-      (attempt, profile) => ({ taskId, attempt, kind: "general", profile }),
-      1,
-      {
+    const d = drizzle(env.DB);
+    await d.batch(addSpendStatements(d, { taskId, stageId: `${taskId}:1`, costUsd: 0.5, now, thresholds: T }));
+    await recordPasses(env.DB, {
+      baseFor: (attempt, profile) => ({ taskId, attempt, kind: "general", profile }),
+      lastAttempt: 1,
+      choice: {
         kind: "run",
         profile: "sonnet",
         passed: [{ profile: "deepseek", why: "not ready: set DEEPSEEK_API_KEY", aside: true }],
       },
       now,
-      T,
-    );
+      thresholds: T,
+    });
     const rows = await env.DB.prepare("SELECT state FROM circuit_breaker ORDER BY scope").all<{ state: string }>();
     expect(rows.results.map((r) => r.state)).toEqual(["block", "flag"]);
   });

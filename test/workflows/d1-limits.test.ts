@@ -6,6 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { TaskStatus } from "@vault-mcp/contract";
+import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { listTasks, TaskFilter } from "../../worker/services/tasks.ts";
 import { addSpendStatements } from "../../workflows/breakers.ts";
@@ -109,7 +110,8 @@ describe("D1 bound-parameter limit", () => {
     expect(seen.batches).toBe(1);
     expect(seen.statements).toBeGreaterThan(6);
     expect(seen.max).toBeLessThanOrEqual(D1_MAX_BOUND);
-    expect(addSpendStatements(env.DB, "s", 1, Date.now(), T).length).toBe(2);
+    const spend = { taskId, stageId: "s", costUsd: 1, now: Date.now(), thresholds: T };
+    expect(addSpendStatements(drizzle(env.DB), spend).length).toBe(2);
   });
 
   it("skipped rungs of a whole ladder are one batch", async () => {
@@ -122,14 +124,13 @@ describe("D1 bound-parameter limit", () => {
         aside: true,
       }),
     );
-    await recordPasses(
-      db,
-      (attempt, profile) => ({ taskId, attempt, kind: "general", profile }),
-      0,
-      { kind: "top", passed },
-      Date.now(),
-      T,
-    );
+    await recordPasses(db, {
+      baseFor: (attempt, profile) => ({ taskId, attempt, kind: "general", profile }),
+      lastAttempt: 0,
+      choice: { kind: "top", passed },
+      now: Date.now(),
+      thresholds: T,
+    });
     expect(seen.batches).toBe(1);
     expect(seen.max).toBeLessThanOrEqual(D1_MAX_BOUND);
   });

@@ -25,18 +25,24 @@ const auto = { from: "deepseek" as const, forced: false };
 
 describe("ladder (pure)", () => {
   it("auto starts at the first rung; a rung climbs to the next; the top is the human", () => {
-    expect(pick(LADDER, auto, standing(), true, NOW)).toEqual({ kind: "run", profile: "deepseek", passed: [] });
+    expect(pick({ ladder: LADDER, wanted: auto, standing: standing(), climb: true, now: NOW })).toEqual({
+      kind: "run",
+      profile: "deepseek",
+      passed: [],
+    });
     expect(nextRung(LADDER, "deepseek")).toBe("gemini-flash");
     expect(nextRung(LADDER, "consensus")).toBe(HUMAN);
     // A ladder configured without `human` still ends with one; an off-ladder profile escalates to it.
     expect(nextRung(["sonnet", "opus"], "opus")).toBe(HUMAN);
     expect(nextRung(["sonnet", "opus", "human"], "gemini-pro")).toBe(HUMAN);
-    expect(pick(LADDER, { from: HUMAN, forced: false }, standing(), true, NOW)).toEqual({ kind: "top", passed: [] });
+    expect(
+      pick({ ladder: LADDER, wanted: { from: HUMAN, forced: false }, standing: standing(), climb: true, now: NOW }),
+    ).toEqual({ kind: "top", passed: [] });
   });
 
   it("passes cooling rungs with the time they cool until; never a forced choice", () => {
     const cooling = { deepseek: NOW + 60_000, "gemini-flash": NOW + 120_000, opus: NOW + 1, consensus: NOW - 1 };
-    expect(pick(LADDER, auto, standing({ cooling }), true, NOW)).toEqual({
+    expect(pick({ ladder: LADDER, wanted: auto, standing: standing({ cooling }), climb: true, now: NOW })).toEqual({
       kind: "run",
       profile: "gemini-pro",
       passed: [
@@ -44,36 +50,68 @@ describe("ladder (pure)", () => {
         { profile: "gemini-flash", why: "cooling until 12:02 UTC after repeated failures", aside: false },
       ],
     });
-    expect(pick(LADDER, { from: "deepseek", forced: true }, standing({ cooling }), true, NOW)).toMatchObject({
+    expect(
+      pick({
+        ladder: LADDER,
+        wanted: { from: "deepseek", forced: true },
+        standing: standing({ cooling }),
+        climb: true,
+        now: NOW,
+      }),
+    ).toMatchObject({
       kind: "run",
       profile: "deepseek",
     });
     // An expired cooldown is no cooldown.
-    expect(pick(LADDER, { from: "consensus", forced: false }, standing({ cooling }), true, NOW)).toMatchObject({
+    expect(
+      pick({
+        ladder: LADDER,
+        wanted: { from: "consensus", forced: false },
+        standing: standing({ cooling }),
+        climb: true,
+        now: NOW,
+      }),
+    ).toMatchObject({
       profile: "consensus",
     });
   });
 
   it("a rung that is not ready is passed and put aside, even when forced; one put aside is not reported twice", () => {
     const ready = { ...READY, missing: { deepseek: "set DEEPSEEK_API_KEY", sonnet: "set ANTHROPIC_API_KEY" } };
-    expect(pick(LADDER, auto, standing({ ready }), true, NOW)).toEqual({
+    expect(pick({ ladder: LADDER, wanted: auto, standing: standing({ ready }), climb: true, now: NOW })).toEqual({
       kind: "run",
       profile: "gemini-flash",
       passed: [{ profile: "deepseek", why: "not ready: set DEEPSEEK_API_KEY", aside: true }],
     });
-    const pinned = pick(LADDER, { from: "sonnet", forced: true }, standing({ ready }), true, NOW);
+    const pinned = pick({
+      ladder: LADDER,
+      wanted: { from: "sonnet", forced: true },
+      standing: standing({ ready }),
+      climb: true,
+      now: NOW,
+    });
     expect(pinned).toEqual({
       kind: "run",
       profile: "opus",
       passed: [{ profile: "sonnet", why: "not ready: set ANTHROPIC_API_KEY", aside: true }],
     });
     const aside = { deepseek: "not ready: set DEEPSEEK_API_KEY" };
-    expect(pick(LADDER, auto, standing({ ready, aside }), true, NOW).passed).toEqual([]);
+    expect(
+      pick({ ladder: LADDER, wanted: auto, standing: standing({ ready, aside }), climb: true, now: NOW }).passed,
+    ).toEqual([]);
   });
 
   it("without climbing (a direct run), a blocked profile ends the pick at the top", () => {
     const ready = { ...READY, missing: { codex: "run `codex login` as the service user" } };
-    expect(pick(LADDER, { from: "codex", forced: true }, standing({ ready }), false, NOW)).toEqual({
+    expect(
+      pick({
+        ladder: LADDER,
+        wanted: { from: "codex", forced: true },
+        standing: standing({ ready }),
+        climb: false,
+        now: NOW,
+      }),
+    ).toEqual({
       kind: "top",
       passed: [{ profile: "codex", why: "not ready: run `codex login` as the service user", aside: true }],
     });
@@ -81,7 +119,13 @@ describe("ladder (pure)", () => {
 
   it("nothing ready at all: every rung passed, the pick reaches the top", () => {
     const missing = Object.fromEntries(LADDER.filter((r) => r !== HUMAN).map((r) => [r, `set ${r.toUpperCase()}_KEY`]));
-    const p = pick(LADDER, auto, standing({ ready: { ...READY, missing } }), true, NOW);
+    const p = pick({
+      ladder: LADDER,
+      wanted: auto,
+      standing: standing({ ready: { ...READY, missing } }),
+      climb: true,
+      now: NOW,
+    });
     expect(p.kind).toBe("top");
     expect(p.passed.map((x) => x.profile)).toEqual([
       "deepseek",

@@ -24,8 +24,22 @@ describe("progress Mermaid", () => {
     ]);
     const label = /A1\["(.*?)"\]/.exec(m)?.[1] ?? "";
     expect(label.startsWith("#1 sonnet: failed x ")).toBe(true);
-    expect(label.slice(3)).not.toMatch(/[<>{}|#;"]/);
+    expect(label.slice(3)).not.toMatch(/[<>{}|;"]/);
     expect(m).toContain('T["t-1 click T"]');
     expect(m.length).toBeLessThan(200);
+  });
+
+  it("no directive, link, control or bidi character gets in through a label", () => {
+    const m = attemptsMermaid("t-1", "running", [
+      {
+        attempt: 1,
+        profile: "sonnet",
+        status: "%%{init: {'securityLevel':'loose'}}%%\nclick A1 \u001b]0;x\u0007\u202e",
+      },
+    ]);
+    expect(m).not.toContain("%%");
+    expect(m.split("\n")).toHaveLength(2);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: checking that none got through
+    expect(m.replace("\n", " ")).not.toMatch(/[\u0000-\u001f\u202e]/);
   });
 });

@@ -83,11 +83,21 @@ describe("init and finish", () => {
     const taskId = await seedTask();
     await env.DB.prepare("UPDATE tasks SET cost_usd = 2.5 WHERE id = ?1").bind(taskId).run();
     expect(
-      await setTaskStatus(env.DB, T, taskId, { status: "halted", error: "cap", budgetUsd: 9 }, Date.now()),
+      await setTaskStatus(env.DB, {
+        taskId,
+        change: { status: "halted", error: "cap", budgetUsd: 9 },
+        thresholds: T,
+        now: Date.now(),
+      }),
     ).toEqual({ taskId, status: "halted", flags: ["task_warn"] });
     expect(await taskRow(taskId)).toMatchObject({ status: "halted", error: "cap", budget_usd: 9 });
     await env.DB.prepare("UPDATE tasks SET status = 'closed' WHERE id = ?1").bind(taskId).run();
-    await setTaskStatus(env.DB, T, taskId, { status: "halted", error: "no budget event" }, Date.now());
+    await setTaskStatus(env.DB, {
+      taskId,
+      change: { status: "halted", error: "no budget event" },
+      thresholds: T,
+      now: Date.now(),
+    });
     expect((await taskRow(taskId)).status).toBe("closed");
   });
 
@@ -98,9 +108,16 @@ describe("init and finish", () => {
       env.DB.prepare("UPDATE tasks SET cost_usd = 1.5 WHERE id = ?1").bind(original),
       env.DB.prepare("UPDATE tasks SET cost_usd = 0.6, replay_root = ?1 WHERE id = ?2").bind(original, replay),
     ]);
-    expect((await setTaskStatus(env.DB, T, replay, { status: "failed", error: "x" }, Date.now())).flags).toEqual([
-      "task_warn",
-    ]);
+    expect(
+      (
+        await setTaskStatus(env.DB, {
+          taskId: replay,
+          change: { status: "failed", error: "x" },
+          thresholds: T,
+          now: Date.now(),
+        })
+      ).flags,
+    ).toEqual(["task_warn"]);
   });
 });
 
@@ -116,14 +133,15 @@ describe("dispatch and poll", () => {
   });
 
   it("buildJobRequest: jobKey = <task>:<attempt>, callbackUrl, the remaining budget; same inputs → same body", () => {
-    const a = buildJobRequest(
-      { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
-      "Fix it",
-      "sonnet",
-      3,
-      CONFIG,
-      1.25,
-    );
+    const request = {
+      params: { ...params("t-x"), verify: ["npm", "test"], ref: "main" },
+      prompt: "Fix it",
+      profile: "sonnet" as const,
+      attempt: 3,
+      config: CONFIG,
+      budgetLeftUsd: 1.25,
+    };
+    const a = buildJobRequest(request);
     expect(a).toEqual({
       jobKey: "t-x:3",
       profile: "sonnet",
@@ -136,11 +154,13 @@ describe("dispatch and poll", () => {
       callbackUrl: "https://vault.example/api/callback/t-x",
       maxBudgetUsd: 1.25,
     });
-    expect(
-      buildJobRequest({ ...params("t-x"), verify: ["npm", "test"], ref: "main" }, "Fix it", "sonnet", 3, CONFIG, 1.25),
-    ).toEqual(a);
+    expect(buildJobRequest({ ...request, params: { ...params("t-x"), verify: ["npm", "test"], ref: "main" } })).toEqual(
+      a,
+    );
     // Nothing left (or less than the smallest budget the contract takes) still sends a valid request.
-    expect(buildJobRequest(params("t-x"), "Fix it", "sonnet", 3, CONFIG, -0.5).maxBudgetUsd).toBe(MIN_BUDGET_USD);
+    expect(buildJobRequest({ ...request, params: params("t-x"), budgetLeftUsd: -0.5 }).maxBudgetUsd).toBe(
+      MIN_BUDGET_USD,
+    );
     expect(jobKeyFor("t-x", 1)).toBe("t-x:1");
   });
 
@@ -149,8 +169,18 @@ describe("dispatch and poll", () => {
     const fake = new FakeExecutor(() => ({ loseCallback: true }));
     const client = executorClient(CONFIG, fake.fetch);
     const base = { taskId, attempt: 1, kind: "general", profile: "sonnet" as const };
-    const first = await dispatchJob(env.DB, client, CONFIG, params(taskId), base, "be brief", 4, Date.now());
-    const again = await dispatchJob(env.DB, client, CONFIG, params(taskId), base, "be brief", 4, Date.now());
+    const dispatch = () =>
+      dispatchJob(env.DB, {
+        client,
+        config: CONFIG,
+        params: params(taskId),
+        base,
+        instructions: "be brief",
+        budgetLeftUsd: 4,
+        now: Date.now(),
+      });
+    const first = await dispatch();
+    const again = await dispatch();
     expect(first).toMatchObject({
       jobKey: `${taskId}:1`,
       status: "queued",
@@ -174,16 +204,15 @@ describe("dispatch and poll", () => {
     const taskId = await seedTask();
     const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
     const client = executorClient(CONFIG, fake.fetch);
-    const job = await dispatchJob(
-      env.DB,
+    const job = await dispatchJob(env.DB, {
       client,
-      CONFIG,
-      params(taskId),
-      { taskId, attempt: 1, kind: "general", profile: "sonnet" },
-      undefined,
-      undefined,
-      Date.now(),
-    );
+      config: CONFIG,
+      params: params(taskId),
+      base: { taskId, attempt: 1, kind: "general", profile: "sonnet" },
+      instructions: undefined,
+      budgetLeftUsd: undefined,
+      now: Date.now(),
+    });
     await expect(pollJob(client, job.jobId)).rejects.toMatchObject({ failure: "running", retryable: true });
     await expect(pollJob(client, job.jobId)).rejects.toThrow(/still running/);
     expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded" });

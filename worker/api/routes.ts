@@ -25,6 +25,7 @@ import { AppError, parseInput } from "../../core/errors.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { HumanEvent } from "../../workflows/params.ts";
 import { readJson } from "../http.ts";
+import type { Caller } from "../services/admission.ts";
 import { verifyBreakers } from "../services/breaker-verify.ts";
 import { ackMonthFlag, BreakerAck, BreakerRaise, breakersView } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
@@ -51,23 +52,16 @@ import {
 } from "../services/records.ts";
 import { ReplayInput, replay } from "../services/replay.ts";
 import { listModelStats, recommendProfile } from "../services/stats.ts";
-import {
-  closeTask,
-  createTask,
-  listTasks,
-  setSpec,
-  TaskClose,
-  TaskFilter,
-  TaskInit,
-  TaskSpec,
-  taskDetail,
-} from "../services/tasks.ts";
+import { taskDetailView, taskListView } from "../services/task-view.ts";
+import { closeTask, createTask, setSpec, TaskClose, TaskFilter, TaskInit, TaskSpec } from "../services/tasks.ts";
 
 export interface ApiContext {
   request: Request;
   env: Env;
   config: Config;
   ctx: ExecutionContext;
+  /** Who is calling: task starts are limited per caller (services/admission.ts). */
+  caller: Caller;
   params: Record<string, string>;
   query: URLSearchParams;
   now: number;
@@ -127,16 +121,17 @@ on("GET", "/health", (c): Promise<HealthView> => health(c.env, c.config, c.now))
 
 on("POST", "/execute", async (c): Promise<ExecuteOutcome> => {
   const exec = await input(ExecuteInput, c);
-  return startExecute(c.env, exec, { waitSeconds: exec.waitSeconds });
+  return startExecute(c.env, exec, { waitSeconds: exec.waitSeconds, caller: c.caller });
 });
 
-on("GET", "/tasks", async (c): Promise<TaskList> => {
-  const tasks = await listTasks(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now);
-  return { tasks: tasks.map((t) => ({ ...t, prompt: t.prompt.slice(0, 200) })) };
-});
+on(
+  "GET",
+  "/tasks",
+  (c): Promise<TaskList> => taskListView(c.env.DB, parseInput(TaskFilter, queryObject(c.query)), c.now),
+);
 on("POST", "/tasks", async (c): Promise<TaskView> => createTask(c.env.DB, await input(TaskInit, c), c.now), 201);
 on("GET", "/tasks/:id", async (c): Promise<TaskDetail> => {
-  const d = await taskDetail(c.env.DB, param(c, "id"));
+  const d = await taskDetailView(c.env.DB, param(c, "id"));
   const breakers = await readBreakers(c.env.DB, c.config.breakers, c.now);
   return { ...d, breakers: { dayBlocked: breakers.blocked, monthFlagged: breakers.flagged } };
 });
@@ -205,7 +200,7 @@ on("POST", "/breakers/ack", async (c): Promise<Acknowledged> => {
 });
 on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
 on("GET", "/chooser", (c) => recommendProfile(c.env.DB, c.query.get("kind") ?? "general", c.config.ladder));
-on("POST", "/replay", async (c): Promise<ReplayReport> => replay(c.env, await input(ReplayInput, c), c.now));
+on("POST", "/replay", async (c): Promise<ReplayReport> => replay(c.env, await input(ReplayInput, c), c.now, c.caller));
 on(
   "POST",
   "/reconcile",
@@ -219,7 +214,13 @@ on(
 );
 on("GET", "/breakers/verify", (c): Promise<BreakerVerification> => verifyBreakers(c.env.DB, c.now));
 
-export async function handleApi(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
+export async function handleApi(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  config: Config,
+  caller: Caller,
+): Promise<Response> {
   const url = new URL(request.url);
   let pathMatched = false;
   for (const route of routes) {
@@ -230,7 +231,16 @@ export async function handleApi(request: Request, env: Env, ctx: ExecutionContex
     const params = Object.fromEntries(
       Object.entries(m.pathname.groups).filter((e): e is [string, string] => typeof e[1] === "string"),
     );
-    const result = await route.handler({ request, env, config, ctx, params, query: url.searchParams, now: Date.now() });
+    const result = await route.handler({
+      request,
+      env,
+      config,
+      ctx,
+      caller,
+      params,
+      query: url.searchParams,
+      now: Date.now(),
+    });
     return Response.json(result, { status: route.status ?? 200 });
   }
   if (pathMatched)

@@ -1,7 +1,8 @@
+import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { errorResponse } from "../errors.ts";
 import { oauthSetup, SCOPE, validateAccessToken } from "../oauth/provider.ts";
-import type { AsyncGuard } from "./types.ts";
+import { BEARER_CALLER, type Caller } from "../services/admission.ts";
 
 const encoder = new TextEncoder();
 
@@ -42,15 +43,16 @@ function challenge(resourceMetadataUrl: string | undefined, error?: "invalid_tok
  * VAULT_AUTH_TOKEN (Claude Code, scripts, the ops CLI) on /mcp and /api, and on /mcp an OAuth access
  * token this Worker issued for `<PUBLIC_URL>/mcp` (Claude.ai) carrying the `vault` scope. The token
  * is compared and dropped: nothing the Worker sends (executor jobs, health probes, logs) carries it.
+ * Answers who the caller is (the static token, or which OAuth client), or the refusal to send.
  */
-export const authGuard: AsyncGuard = async (request, config, env) => {
+export async function authenticate(request: Request, config: Config, env: Env): Promise<Caller | Response> {
   const isMcp = new URL(request.url).pathname === "/mcp";
   const token = bearerOf(request);
-  if (token !== undefined && (await tokensEqual(token, config.authToken))) return undefined;
+  if (token !== undefined && (await tokensEqual(token, config.authToken))) return BEARER_CALLER;
   const metadataUrl = isMcp ? oauthSetup(config).resourceMetadataUrl : undefined;
   if (token !== undefined && isMcp) {
     const granted = await validateAccessToken(env, config, token);
-    if (granted?.scope.includes(SCOPE)) return undefined;
+    if (granted?.scope.includes(SCOPE)) return { id: `oauth:${granted.clientId}` };
     if (granted) {
       return errorResponse(
         new AppError("insufficient_scope", `this token lacks the '${SCOPE}' scope; sign in again to grant it`, {
@@ -69,4 +71,4 @@ export const authGuard: AsyncGuard = async (request, config, env) => {
       headers: { "www-authenticate": challenge(metadataUrl, token === undefined ? undefined : "invalid_token") },
     }),
   );
-};
+}

@@ -15,6 +15,14 @@ export const hostGuard: Guard = (request, config) => {
   const host = request.headers.get("host") ?? new URL(request.url).host;
   const hostname = hostnameOfHost(host);
   if (hostname !== null && isLoopbackHostname(hostname)) return undefined;
+  // `127.0.0.1:28787, evil.com`, a userinfo, a path, a port out of range: not a Host at all.
+  if (hostname === null)
+    return errorResponse(
+      new AppError(
+        "bad_host",
+        "the Host header must be a host name or address with an optional port, e.g. 127.0.0.1:28787",
+      ),
+    );
   return errorResponse(
     new AppError(
       "forbidden_host",

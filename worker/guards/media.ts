@@ -3,7 +3,7 @@ import { errorResponse } from "../errors.ts";
 import type { Guard } from "./types.ts";
 
 /** `application/json` with optional parameters (`; charset=utf-8`), compared as a media type, not a substring. */
-export function isJsonType(contentType: string | null): boolean {
+function isJsonType(contentType: string | null): boolean {
   return /^application\/json\s*(;.*)?$/i.test((contentType ?? "").trim());
 }
 

@@ -10,7 +10,7 @@ import type { Guard } from "./types.ts";
  * tools on this machine (the MCP Inspector UI on another port) can reach the local stack.
  * `null` (sandboxed frames, file: pages) never is.
  */
-export function originAllowed(origin: string, config: Config): boolean {
+function originAllowed(origin: string, config: Config): boolean {
   if (origin === "null") return false;
   if (config.allowedOrigins.includes(origin)) return true;
   let url: URL;

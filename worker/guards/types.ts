@@ -5,5 +5,3 @@ import type { Config } from "../../core/config.ts";
  * compose with `??` in the router: the first Response wins and later guards never run.
  */
 export type Guard = (request: Request, config: Config) => Response | undefined;
-/** The same for a guard that must await (hashing the bearer token, looking up an OAuth token). */
-export type AsyncGuard = (request: Request, config: Config, env: Env) => Promise<Response | undefined>;

@@ -7,9 +7,11 @@ import {
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
+import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../../core/json-limits.ts";
 import { toWireError } from "../errors.ts";
 import { readBodyText } from "../http.ts";
-import { VERSION } from "../services/health.ts";
+import type { Caller } from "../services/admission.ts";
+import { VERSION } from "../version.ts";
 import { type RegisterTool, type ToolDeps, toolServer } from "./tool-kit.ts";
 import { registerBreakers } from "./tools/breakers.ts";
 import { registerExecute } from "./tools/execute.ts";
@@ -65,6 +67,20 @@ function jsonRpcError(status: number, code: number, message: string): Response {
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
 }
 
+/** A tools/call's arguments left out: the tool's own schema checks their depth (tool-kit.ts). */
+function withoutArguments(message: unknown): unknown {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return message;
+  const m = message as { method?: unknown; params?: unknown };
+  if (m.method !== "tools/call" || typeof m.params !== "object" || m.params === null) return message;
+  return { ...m, params: { ...m.params, arguments: null } };
+}
+
+/** The body nests past MAX_REQUEST_DEPTH outside the tools' arguments (a batch counts as a level). */
+function envelopeTooDeep(body: unknown): boolean {
+  if (!Array.isArray(body)) return nestsDeeperThan(withoutArguments(body), MAX_REQUEST_DEPTH);
+  return body.some((m) => nestsDeeperThan(withoutArguments(m), MAX_REQUEST_DEPTH - 1));
+}
+
 /** True when the client asked for progress on a call: then the answer streams (SSE) to carry it. */
 function wantsProgress(body: unknown): boolean {
   const messages = Array.isArray(body) ? body : [body];
@@ -99,7 +115,13 @@ async function serveLegacy(request: Request, body: unknown, server: McpServer): 
  * GET and DELETE are 405: a stateless GET would open an SSE stream that never ends. The body is
  * read here, capped, so the size limit and the JSON error hold whatever the SDK does.
  */
-export async function handleMcp(request: Request, env: Env, ctx: ExecutionContext, config: Config): Promise<Response> {
+export async function handleMcp(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  config: Config,
+  caller: Caller,
+): Promise<Response> {
   if (request.method !== "POST") {
     return new Response(
       JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: use POST" }, id: null }),
@@ -114,7 +136,9 @@ export async function handleMcp(request: Request, env: Env, ctx: ExecutionContex
     if (err instanceof AppError) return jsonRpcError(err.status, -32600, err.message);
     return jsonRpcError(400, -32700, "Parse error: the body is not valid JSON");
   }
-  const deps: ToolDeps = { env, config, ctx, now: () => Date.now() };
+  // A tool's arguments are measured by the tool (a tool error the model can act on); the rest now.
+  if (envelopeTooDeep(body)) return jsonRpcError(400, -32600, tooDeepMessage("the JSON-RPC message"));
+  const deps: ToolDeps = { env, config, ctx, caller, now: () => Date.now() };
   try {
     const legacy = await isLegacyRequest(request, body, { maxRequestBodySize: config.maxBodyBytes });
     const invalid = invalidParamsResponse(body, legacy ? "legacy" : "modern");

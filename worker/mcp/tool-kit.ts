@@ -1,13 +1,18 @@
 import type { CallToolResult, McpServer, ProgressToken, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
+import { MAX_REQUEST_DEPTH, nestsDeeperThan, tooDeepMessage } from "../../core/json-limits.ts";
 import { toWireError } from "../errors.ts";
+import type { Caller } from "../services/admission.ts";
+import { escapeControls, stripControls } from "./safe-text.ts";
 
 /** What every tool handler gets besides its arguments. */
 export interface ToolDeps {
   env: Env;
   config: Config;
   ctx: ExecutionContext;
+  /** Who is calling (the static bearer or an OAuth client): task starts are limited per caller. */
+  caller: Caller;
   now: () => number;
 }
 
@@ -42,6 +47,11 @@ export interface ToolServer {
 
 export type RegisterTool = (server: ToolServer, deps: ToolDeps) => void;
 
+const argumentsDepth = z.superRefine<Record<string, unknown>>((args, ctx) => {
+  if (nestsDeeperThan(args, MAX_REQUEST_DEPTH))
+    ctx.addIssue({ code: "custom", message: tooDeepMessage("the arguments") });
+});
+
 /**
  * Adapts the SDK's registerTool (v2: zod objects only, a `ctx` whose request helpers live on
  * `ctx.mcpReq`) to the small surface above, so the tool files do not depend on the SDK's shape.
@@ -52,7 +62,9 @@ export function toolServer(server: McpServer): ToolServer {
       const { outputSchema, inputSchema, ...rest } = config;
       // Widened to the plain schema type: the SDK's callback type is conditional on the schema and
       // cannot be resolved for a generic one. The SDK has parsed the arguments with it already.
-      const input: z.ZodType = inputSchema;
+      // Every tool's arguments are measured (by a loop) before the SDK hands them to the handler;
+      // their fields have fixed shapes or are boundedJson, so zod never walks deeper than that.
+      const input: z.ZodType = inputSchema instanceof z.ZodObject ? inputSchema.check(argumentsDepth) : inputSchema;
       const output =
         outputSchema instanceof z.ZodObject || outputSchema === undefined ? outputSchema : z.object(outputSchema);
       server.registerTool(
@@ -68,9 +80,12 @@ export function toolServer(server: McpServer): ToolServer {
   };
 }
 
-/** A short text line for the model plus the same data as structuredContent. */
+/**
+ * A short text line for the model plus the same data as structuredContent. The text quotes prompts,
+ * results and messages of agents and callers: no control sequence or bidi control of theirs goes out.
+ */
 export function ok(text: string, structured: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured };
+  return { content: [{ type: "text", text: stripControls(text) }], structuredContent: structured };
 }
 
 /**
@@ -82,7 +97,11 @@ export async function guarded(body: () => Promise<CallToolResult>): Promise<Call
     return await body();
   } catch (err) {
     const { body: wire } = toWireError(err);
-    return { isError: true, content: [{ type: "text", text: `${wire.error.code}: ${wire.error.message}` }] };
+    return {
+      isError: true,
+      // The message may quote the caller's input: written out (`\u001b`), so it still names it.
+      content: [{ type: "text", text: escapeControls(`${wire.error.code}: ${wire.error.message}`) }],
+    };
   }
 }
 

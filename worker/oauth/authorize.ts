@@ -3,7 +3,9 @@
  * exact redirect URI, PKCE S256, resource) and shows who asks for what; POST checks the owner's
  * secret and approves or denies. CSRF: the form carries only the library's one-time handle, which is
  * bound to this browser by a `__Host-` cookie and to the stored request (never rebuilt from the form),
- * and a cross-origin POST is refused outright. Attempts are limited per client IP.
+ * and a POST that is not same-origin (by Origin, or without it by Sec-Fetch-Site) is refused outright.
+ * Page views and attempts are limited per client IP. Errors before consent are redirected only to a
+ * trusted redirect URI (redirects.ts), else shown here.
  */
 import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import type { Config } from "../../core/config.ts";
@@ -11,8 +13,10 @@ import { AppError } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { readBodyText } from "../http.ts";
 import { consentPage, messagePage } from "./consent-page.ts";
+import { limitedPerAddress } from "./limits.ts";
 import { isOwnerSecret, takeOwnerAttempt } from "./owner-attempts.ts";
 import { AUTHORIZE_PATH, OWNER, oauthSetup, SCOPE } from "./provider.ts";
+import { redirectTrusted } from "./redirects.ts";
 
 /** No script and no third-party asset: only our own inline style; never framed. */
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
@@ -42,11 +46,18 @@ export async function handleAuthorize(request: Request, env: Env, config: Config
   }
   const oauth = oauthSetup(config).server.getOAuthApi(env);
   try {
-    return request.method === "GET"
-      ? await show(request, oauth)
-      : await decide(request, env, config, oauth, config.ownerSecret);
+    if (request.method === "GET") {
+      const limited = await limitedPerAddress(env, request, "authorize");
+      if (limited) return html(429, messagePage("Too many requests", limited.message), limited.headers);
+      return await show(request, oauth);
+    }
+    return await decide(request, { env, config, oauth, ownerSecret: config.ownerSecret });
   } catch (err) {
-    if (err instanceof AuthorizationError && err.redirectTo) return Response.redirect(err.redirectTo, 302);
+    if (err instanceof AuthorizationError && err.redirectTo && err.redirectUri) {
+      if (redirectTrusted(err.redirectUri, config)) return Response.redirect(err.redirectTo, 302);
+      // Before consent, an unknown client's redirect URI would make this server an open redirector.
+      log("warn", "oauth_error_not_redirected", { code: err.code, redirectUri: err.redirectUri });
+    }
     if (err instanceof AuthorizationError)
       return html(400, messagePage("This sign-in cannot go on", `${err.description}. Start again from the app.`));
     if (err instanceof CimdFetchError) {
@@ -73,16 +84,22 @@ async function show(request: Request, oauth: OAuthHelpers): Promise<Response> {
   return html(200, consentPage({ details, handle: consent.handle, grant: [SCOPE], query }), consent.headers);
 }
 
-async function decide(
-  request: Request,
-  env: Env,
-  config: Config,
-  oauth: OAuthHelpers,
-  ownerSecret: string,
-): Promise<Response> {
+interface Consent {
+  env: Env;
+  config: Config;
+  oauth: OAuthHelpers;
+  ownerSecret: string;
+}
+
+async function decide(request: Request, { env, config, oauth, ownerSecret }: Consent): Promise<Response> {
+  // A browser sends Origin with a form POST; one that does not (an old browser, a stripped header)
+  // must at least say the POST came from this site's own page.
   const origin = request.headers.get("origin");
-  if (origin !== null && origin !== new URL(config.publicUrl).origin)
-    return html(403, messagePage("Request refused", "The form was posted from another site."));
+  const sameOrigin =
+    origin === null
+      ? request.headers.get("sec-fetch-site") === "same-origin"
+      : origin === new URL(config.publicUrl).origin;
+  if (!sameOrigin) return html(403, messagePage("Request refused", "The form was not posted from this sign-in page."));
   const { allowed, ip } = await takeOwnerAttempt(request, env, "consent");
   if (!allowed) {
     return html(

@@ -5,7 +5,7 @@
  */
 import type { ConsentDescription } from "@cloudflare/workers-oauth-provider";
 
-export function escapeHtml(value: string): string {
+function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

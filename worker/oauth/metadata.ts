@@ -6,7 +6,7 @@
 import type { Config } from "../../core/config.ts";
 import { oauthSetup, SCOPE } from "./provider.ts";
 
-export function resourceMetadata(config: Config): Record<string, unknown> {
+function resourceMetadata(config: Config): Record<string, unknown> {
   const { issuer, resource } = oauthSetup(config);
   return {
     resource,

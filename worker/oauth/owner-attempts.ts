@@ -6,6 +6,7 @@
  */
 import { log } from "../../core/log.ts";
 import { tokensEqual } from "../guards/auth.ts";
+import { clientAddress } from "./limits.ts";
 
 export const OWNER_ATTEMPTS_PER_MINUTE = 5;
 
@@ -16,7 +17,7 @@ export interface OwnerAttempt {
 
 /** Takes one attempt from the caller's budget; `where` names the page in the log line. */
 export async function takeOwnerAttempt(request: Request, env: Env, where: "consent" | "status"): Promise<OwnerAttempt> {
-  const ip = request.headers.get("cf-connecting-ip") ?? "unknown";
+  const ip = clientAddress(request);
   const { success } = await env.CONSENT_LIMITER.limit({ key: `consent:${ip}` });
   if (!success) log("warn", `${where}_rate_limited`, { ip });
   return { allowed: success, ip };

@@ -27,7 +27,7 @@ export const RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource/mcp
  * connector in use never asks again, and an abandoned one stops working within a month.
  */
 const ACCESS_TOKEN_TTL_S = 24 * 3600;
-const GRANT_TTL_S = 90 * 24 * 3600;
+export const GRANT_TTL_S = 90 * 24 * 3600;
 const GRANT_IDLE_TTL_S = 30 * 24 * 3600;
 
 export interface OAuthSetup {

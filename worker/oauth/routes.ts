@@ -16,6 +16,8 @@ import {
   RESOURCE_METADATA_PATH,
   TOKEN_PATH,
 } from "./provider.ts";
+import { screenRegistration } from "./register.ts";
+import { handleToken } from "./token.ts";
 
 const RESOURCE_METADATA_PREFIX = "/.well-known/oauth-protected-resource";
 
@@ -46,7 +48,16 @@ export async function handleOAuth(
   const tooLarge = sizeGuard(request, config);
   if (tooLarge) return tooLarge;
   if (pathname === AUTHORIZE_PATH) return handleAuthorize(request, env, config);
-  const answer = await oauthSetup(config).server.fetch(request, env, ctx);
+  let forward = request;
+  if (pathname === REGISTER_PATH && request.method === "POST") {
+    const screened = await screenRegistration(request, env);
+    if (screened instanceof Response) return screened;
+    forward = screened;
+  }
+  const answer =
+    pathname === TOKEN_PATH && request.method === "POST"
+      ? await handleToken(request, env, ctx, config)
+      : await oauthSetup(config).server.fetch(forward, env, ctx);
   // The library answers only at the issuer's own origin: a request through another host name
   // (a tunnel, localhost instead of 127.0.0.1) must use PUBLIC_URL.
   if (answer.status === 404)

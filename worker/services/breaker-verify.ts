@@ -6,22 +6,27 @@
  * queries for the D1 console.
  */
 import type { BreakerVerification, SpendCheck } from "@vault-mcp/contract";
-import { dayScope, monthScope, type SpendRow, spendRowsStatement } from "../../workflows/breakers.ts";
-
-/** Spend is a sum of REALs: below a micro-dollar a difference is rounding, not drift. */
-export const DRIFT_TOLERANCE_USD = 1e-6;
-
-/**
- * `stages.created_at` is epoch milliseconds; [?1, ?2) is one UTC day or month. A `running` row is an
- * attempt whose result is not written yet: it is counted when it is.
- */
-export const STAGE_SPEND_SQL =
-  "SELECT COALESCE(SUM(cost_usd), 0) AS spentUsd, COUNT(*) AS runs FROM stages WHERE created_at >= ?1 AND created_at < ?2 AND status <> 'running'";
+import { and, count, gte, lt, ne } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { stages } from "../../schema/index.ts";
+import { dayScope, monthScope, type SpendRow, spendRows, TOLERANCE_USD } from "../../workflows/breakers.ts";
+import { type Db, total } from "../../workflows/d1.ts";
 
 interface Period {
   scope: string;
   from: number;
   to: number;
+}
+
+/**
+ * What `stages` says was spent in [from, to) (epoch ms, one UTC day or month). A `running` row is an
+ * attempt whose result is not written yet: it is counted when it is.
+ */
+function stageSpend(d: Db, period: Period) {
+  return d
+    .select({ spentUsd: total(stages.costUsd), runs: count() })
+    .from(stages)
+    .where(and(gte(stages.createdAt, period.from), lt(stages.createdAt, period.to), ne(stages.status, "running")));
 }
 
 /** The UTC day and month that contain `now`, as the scopes the write step keys its totals by. */
@@ -51,34 +56,29 @@ export function compare(
     diffUsd,
     recordedRuns,
     computedRuns: computed.runs,
-    drift: Math.abs(diffUsd) > DRIFT_TOLERANCE_USD || recordedRuns !== computed.runs,
+    drift: Math.abs(diffUsd) > TOLERANCE_USD || recordedRuns !== computed.runs,
   };
 }
 
 /** One D1 batch (one snapshot): the two totals and the two sums over `stages`. */
 export async function verifyBreakers(db: D1Database, now: number): Promise<BreakerVerification> {
   const { day, month } = periodsAt(now);
-  const [recorded, daySum, monthSum] = await db.batch<unknown>([
-    spendRowsStatement(db, now),
-    db.prepare(STAGE_SPEND_SQL).bind(day.from, day.to),
-    db.prepare(STAGE_SPEND_SQL).bind(month.from, month.to),
-  ]);
-  const rows = (recorded?.results ?? []) as SpendRow[];
-  const sum = (r: D1Result<unknown> | undefined) =>
-    (r?.results[0] as { spentUsd: number; runs: number } | undefined) ?? { spentUsd: 0, runs: 0 };
+  const d = drizzle(db);
+  const [rows, [daySum], [monthSum]] = await d.batch([spendRows(d, now), stageSpend(d, day), stageSpend(d, month)]);
+  const none = { spentUsd: 0, runs: 0 };
   const dayCheck = compare(
     day,
     rows.find((r) => r.scope === day.scope),
-    sum(daySum),
+    daySum ?? none,
   );
   const monthCheck = compare(
     month,
     rows.find((r) => r.scope === month.scope),
-    sum(monthSum),
+    monthSum ?? none,
   );
   return {
     checkedAt: now,
-    toleranceUsd: DRIFT_TOLERANCE_USD,
+    toleranceUsd: TOLERANCE_USD,
     day: dayCheck,
     month: monthCheck,
     drift: dayCheck.drift || monthCheck.drift,

@@ -1,11 +1,15 @@
 /** The spend breakers as the tools and REST show them, and acknowledging the monthly flag. */
 import type { Acknowledged, BreakersView } from "@vault-mcp/contract";
 import { TaskId } from "@vault-mcp/contract";
+import { and, eq, isNull } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
+import { circuitBreaker, decisions } from "../../schema/index.ts";
 import { monthScope, readBreakers } from "../../workflows/breakers.ts";
+import { bound, type InsertSelect } from "../../workflows/d1.ts";
 import { BudgetEvent } from "../../workflows/params.ts";
 import { Actor } from "./tasks.ts";
 
@@ -39,22 +43,28 @@ export async function ackMonthFlag(
     throw new AppError("conflict", "this month's spend has not reached the flag; nothing to acknowledge");
   if (!snapshot.flagged) throw new AppError("conflict", "this month's flag is already acknowledged");
   const scope = monthScope(now);
+  const d = drizzle(db);
+  const open = and(eq(circuitBreaker.scope, scope), isNull(circuitBreaker.acknowledgedAt));
+  const decision: InsertSelect<typeof decisions> = {
+    id: bound(decisions.id, newId("d", now)),
+    taskId: bound(decisions.taskId, null),
+    kind: bound(decisions.kind, "ack"),
+    decision: bound(decisions.decision, "monthly flag acknowledged"),
+    rationale: bound(decisions.rationale, input.note ?? null),
+    actor: bound(decisions.actor, input.actor),
+    data: bound(decisions.data, null),
+    createdAt: bound(decisions.createdAt, now),
+  };
   // One transaction: the decision row only when the flag is still open, then the flag itself. A
   // second acknowledgement racing this one finds nothing open and writes nothing.
-  const [, updated] = await db.batch([
-    db
-      .prepare(
-        `INSERT INTO decisions (id, kind, decision, rationale, actor, created_at)
-         SELECT ?1, 'ack', 'monthly flag acknowledged', ?2, ?3, ?4
-         WHERE EXISTS (SELECT 1 FROM circuit_breaker WHERE scope = ?5 AND acknowledged_at IS NULL)`,
-      )
-      .bind(newId("d", now), input.note ?? null, input.actor, now, scope),
-    db
-      .prepare(
-        "UPDATE circuit_breaker SET acknowledged_at = ?1, acknowledged_by = ?2, updated_at = ?1 WHERE scope = ?3 AND acknowledged_at IS NULL",
-      )
-      .bind(now, input.actor, scope),
+  const [, updated] = await d.batch([
+    d.insert(decisions).select(d.select(decision).from(circuitBreaker).where(open)),
+    d
+      .update(circuitBreaker)
+      .set({ acknowledgedAt: now, acknowledgedBy: input.actor, updatedAt: now })
+      .where(open)
+      .returning({ scope: circuitBreaker.scope }),
   ]);
-  if (!updated?.meta.changes) throw new AppError("conflict", "this month's flag is already acknowledged");
+  if (updated.length === 0) throw new AppError("conflict", "this month's flag is already acknowledged");
   return { acknowledged: true };
 }

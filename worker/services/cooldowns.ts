@@ -1,15 +1,28 @@
 /** Cooldowns as the ops CLI sees them: which profiles the ladder passes over, and clearing one. */
 import type { CooldownCleared, CooldownList, ProfileName } from "@vault-mcp/contract";
+import { and, eq, gt, max } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { modelStats } from "../../schema/index.ts";
 
 export async function listCooldowns(db: D1Database, now: number): Promise<CooldownList> {
-  const { results } = await db
-    .prepare(
-      `SELECT profile, MAX(cooldown_until) AS until, MAX(consecutive_failures) AS consecutiveFailures
-         FROM model_stats WHERE cooldown_until > ?1 GROUP BY profile ORDER BY profile`,
-    )
-    .bind(now)
-    .all<CooldownList["cooldowns"][number]>();
-  return { cooldowns: results };
+  const rows = await drizzle(db)
+    .select({
+      profile: modelStats.profile,
+      until: max(modelStats.cooldownUntil),
+      consecutiveFailures: max(modelStats.consecutiveFailures),
+    })
+    .from(modelStats)
+    .where(gt(modelStats.cooldownUntil, now))
+    .groupBy(modelStats.profile)
+    .orderBy(modelStats.profile);
+  // Every row has a cooldown after `now` (the filter), so both maxima are set.
+  return {
+    cooldowns: rows.map((r) => ({
+      profile: r.profile,
+      until: r.until ?? now,
+      consecutiveFailures: r.consecutiveFailures ?? 0,
+    })),
+  };
 }
 
 /**
@@ -17,11 +30,10 @@ export async function listCooldowns(db: D1Database, now: number): Promise<Cooldo
  * tries it again; its statistics stay.
  */
 export async function clearCooldown(db: D1Database, profile: ProfileName, now: number): Promise<CooldownCleared> {
-  const r = await db
-    .prepare(
-      "UPDATE model_stats SET cooldown_until = NULL, consecutive_failures = 0, updated_at = ?1 WHERE profile = ?2 AND cooldown_until > ?1",
-    )
-    .bind(now, profile)
-    .run();
-  return { profile, cleared: r.meta.changes > 0 };
+  const cleared = await drizzle(db)
+    .update(modelStats)
+    .set({ cooldownUntil: null, consecutiveFailures: 0, updatedAt: now })
+    .where(and(eq(modelStats.profile, profile), gt(modelStats.cooldownUntil, now)))
+    .returning({ profile: modelStats.profile });
+  return { profile, cleared: cleared.length > 0 };
 }

@@ -5,10 +5,13 @@
  * finds nothing to claim: 409, and it can never answer a later wait (which has another type).
  */
 import type { DecisionSent, TaskStatus } from "@vault-mcp/contract";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { AppError, describe } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { log } from "../../core/log.ts";
-import type { TaskRow } from "../../schema/index.ts";
+import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
+import { bound, type InsertSelect } from "../../workflows/d1.ts";
 import type { BudgetEvent, HumanEvent, WaitKind } from "../../workflows/params.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
 import { chainCostUsd, refuseOverflow, requireTask } from "./tasks.ts";
@@ -42,39 +45,43 @@ async function answerWait(env: Env, task: TaskRow, answer: Answer, now: number):
   // two concurrent answers exactly one changes the row), and the decision row is written only by the
   // answer whose UPDATE did.
   const decisionId = newId("d", now);
-  const [claim] = await env.DB.batch([
-    env.DB.prepare("UPDATE tasks SET waiting_for = NULL, updated_at = ?1 WHERE id = ?2 AND waiting_for = ?3").bind(
-      now,
-      taskId,
-      type,
-    ),
-    env.DB.prepare(
-      `INSERT INTO decisions (id, task_id, kind, decision, rationale, actor, data, created_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE changes() = 1`,
-    ).bind(
-      decisionId,
-      taskId,
-      answer.kind,
-      answer.decision.decision,
-      answer.decision.rationale,
-      answer.decision.actor,
-      answer.decision.data ? JSON.stringify(answer.decision.data) : null,
-      now,
+  const d = drizzle(env.DB);
+  const decision: InsertSelect<typeof decisions> = {
+    id: bound(decisions.id, decisionId),
+    taskId: bound(decisions.taskId, taskId),
+    kind: bound(decisions.kind, answer.kind),
+    decision: bound(decisions.decision, answer.decision.decision),
+    rationale: bound(decisions.rationale, answer.decision.rationale),
+    actor: bound(decisions.actor, answer.decision.actor),
+    data: bound(decisions.data, answer.decision.data),
+    createdAt: bound(decisions.createdAt, now),
+  };
+  const [claim] = await d.batch([
+    d
+      .update(tasks)
+      .set({ waitingFor: null, updatedAt: now })
+      .where(and(eq(tasks.id, taskId), eq(tasks.waitingFor, type)))
+      .returning({ id: tasks.id }),
+    // changes(): the rows the claim just changed, in this same transaction.
+    d.insert(decisions).select(
+      d
+        .select(decision)
+        .from(tasks)
+        .where(and(eq(tasks.id, taskId), sql`changes() = 1`)),
     ),
   ]);
-  if (!claim?.meta.changes) throw answered();
+  if (claim.length === 0) throw answered();
   try {
     const instance = await env.EXECUTE_WORKFLOW.get(taskId);
     await instance.sendEvent({ type, payload: answer.payload });
   } catch (err) {
     // The claim stands only if the instance got the answer: give the wait back for a retry.
-    await env.DB.batch([
-      env.DB.prepare("UPDATE tasks SET waiting_for = ?1 WHERE id = ?2 AND waiting_for IS NULL AND status = ?3").bind(
-        type,
-        taskId,
-        answer.status,
-      ),
-      env.DB.prepare("DELETE FROM decisions WHERE id = ?1").bind(decisionId),
+    await d.batch([
+      d
+        .update(tasks)
+        .set({ waitingFor: type })
+        .where(and(eq(tasks.id, taskId), isNull(tasks.waitingFor), eq(tasks.status, answer.status))),
+      d.delete(decisions).where(eq(decisions.id, decisionId)),
     ]);
     log("warn", "answer_not_delivered", { taskId, type, error: describe(err) });
     throw new AppError("conflict", `task '${taskId}' cannot take the answer now; try again`, { cause: err });

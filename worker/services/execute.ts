@@ -4,21 +4,24 @@
  * Claude.ai's ~60 s cut. `getTaskState` answers later calls from D1 plus the instance status.
  */
 import { type ExecuteOutcome, TaskId, type TaskState, TERMINAL_TASK_STATUSES } from "@vault-mcp/contract";
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { getConfig } from "../../core/config.ts";
+import { type Config, getConfig } from "../../core/config.ts";
 import { AppError, describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { ExecuteParams } from "../../workflows/params.ts";
-import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from "../../workflows/progress.ts";
+import { admitStart, type Caller, checkStart, INTERNAL_CALLER } from "./admission.ts";
+import { instanceStatus } from "./instances.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
+import { isUniqueViolation } from "./unique.ts";
 
 /** Claude.ai cuts a tool call at ~60 s: `execute` answers `running` well before that. */
-export const MAX_WAIT_SECONDS = 45;
-export const DEFAULT_WAIT_SECONDS = 20;
+const MAX_WAIT_SECONDS = 45;
+const DEFAULT_WAIT_SECONDS = 20;
 
 /**
  * Input of the `execute` tool and `POST /api/execute`: a new task's fields (as `workflow init` takes
@@ -64,6 +67,8 @@ export type ExecuteInput = z.infer<typeof ExecuteInput>;
 
 export interface StartOptions {
   waitSeconds: number;
+  /** Whose start this is, for the per-caller rate (admission.ts); INTERNAL_CALLER when none. */
+  caller?: Caller;
   onProgress?: (p: { message: string; progress: number; total?: number }) => Promise<void> | void;
 }
 
@@ -77,10 +82,10 @@ async function hashRequest(input: ExecuteInput): Promise<string> {
 
 /** The task an earlier call with this key started; 409 when that call asked for something else. */
 async function sameRequest(db: D1Database, key: string, hash: string): Promise<string | null> {
-  const row = await db
-    .prepare("SELECT id, request_hash AS hash FROM tasks WHERE idempotency_key = ?1")
-    .bind(key)
-    .first<{ id: string; hash: string | null }>();
+  const [row] = await drizzle(db)
+    .select({ id: tasks.id, hash: tasks.requestHash })
+    .from(tasks)
+    .where(eq(tasks.idempotencyKey, key));
   if (!row) return null;
   if (row.hash !== hash)
     throw new AppError(
@@ -88,11 +93,6 @@ async function sameRequest(db: D1Database, key: string, hash: string): Promise<s
       `idempotencyKey '${key}' was already used for another request (task ${row.id}); use a new key for a new task`,
     );
   return row.id;
-}
-
-/** D1 refused an insert for a unique index (an idempotency or replay key already taken). */
-export function isUniqueViolation(err: unknown): boolean {
-  return /UNIQUE constraint failed/i.test(describe(err));
 }
 
 export async function startExecute(env: Env, input: ExecuteInput, opts: StartOptions): Promise<ExecuteOutcome> {
@@ -111,6 +111,9 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
       `today's spend $${breakers.day.spentUsd.toFixed(2)} reached the $${breakers.day.limitUsd} daily block; no new dispatch until 00:00 UTC`,
     );
   }
+
+  const caller = opts.caller ?? INTERNAL_CALLER;
+  await checkStart(env.DB, config, caller, now);
 
   let task: TaskRow;
   if (input.taskId) {
@@ -166,6 +169,7 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
       cause: parsed.error,
     });
   const params = parsed.data;
+  await admitOrForget(env, config, caller, task, input.taskId === undefined, now);
   try {
     await env.EXECUTE_WORKFLOW.create({ id: task.id, params });
   } catch (err) {
@@ -185,6 +189,26 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   }
   log("info", "task_started", { taskId: task.id, profile: task.profile, repo: task.repo, replayOf: task.replayOf });
   return waitForOutcome(env, task.id, opts);
+}
+
+/** A refused start leaves nothing behind: the row this call created goes (an init'ed task stays init). */
+async function admitOrForget(
+  env: Env,
+  config: Config,
+  caller: Caller,
+  task: TaskRow,
+  createdHere: boolean,
+  now: number,
+): Promise<void> {
+  try {
+    await admitStart(env.DB, config, caller, task.id, now);
+  } catch (err) {
+    if (createdHere)
+      await drizzle(env.DB)
+        .delete(tasks)
+        .where(and(eq(tasks.id, task.id), eq(tasks.status, "init")));
+    throw err;
+  }
 }
 
 /** Claude.ai cuts a tool call at ~60 s: never wait past MAX_WAIT_SECONDS, whatever the caller asks. */
@@ -246,20 +270,16 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write
     // either; surface that as failed, never as running forever.
-    const instance = await env.EXECUTE_WORKFLOW.get(taskId).catch(() => null);
-    const status = instance ? await instance.status().catch(() => null) : null;
-    if (status?.status === "errored" || status?.status === "terminated") {
+    const status = await instanceStatus(env, taskId);
+    if (status === "errored" || status === "terminated") {
       outcome.status = "failed";
       outcome.error =
         task.error ??
-        `the workflow instance ${status.status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
+        `the workflow instance ${status}; see 'wrangler workflows instances describe execute-workflow ${taskId}'`;
       return outcome;
     }
     const done = recent.reverse();
-    const last = done.at(-1);
-    outcome.progressText = last
-      ? `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way`
-      : "first attempt under way";
+    outcome.progressText = progressOf(done).text;
     outcome.progress = attemptsMermaid(taskId, task.status, done, Math.max(0, (done[0]?.attempt ?? 1) - 1));
   }
   return outcome;

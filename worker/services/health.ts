@@ -1,23 +1,27 @@
 /** What GET /health and the `health` tool report. No secret, token or prompt ever goes in here. */
-import type { HealthView } from "@vault-mcp/contract";
+import type { BreakerSnapshot, BreakerThresholds, HealthView } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { type ConfigError, describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 type Health = HealthView;
 
-async function checkD1(db: D1Database): Promise<Health["d1"]> {
+/** D1 is probed with the read /health needs from it anyway: this period's spend totals. */
+async function checkD1(
+  db: D1Database,
+  t: BreakerThresholds,
+  now: number,
+): Promise<{ d1: Health["d1"]; snapshot: BreakerSnapshot | null }> {
   const started = Date.now();
   try {
-    await db.prepare("SELECT 1").first();
-    return { reachable: true, latencyMs: Date.now() - started };
+    const snapshot = await readBreakers(db, t, now);
+    return { d1: { reachable: true, latencyMs: Date.now() - started }, snapshot };
   } catch (err) {
     log("warn", "health_d1_unreachable", { error: describe(err) });
-    return { reachable: false, latencyMs: Date.now() - started };
+    return { d1: { reachable: false, latencyMs: Date.now() - started }, snapshot: null };
   }
 }
 
@@ -42,7 +46,7 @@ export function setHealthFetch(f: Fetch | null): void {
 }
 
 /** Short: a health probe that hangs on a dead VM would make /health itself look dead. */
-export const EXECUTOR_PROBE_TIMEOUT_MS = 2000;
+const EXECUTOR_PROBE_TIMEOUT_MS = 2000;
 
 async function checkExecutor(config: Config): Promise<Health["executor"]> {
   const started = Date.now();
@@ -76,42 +80,40 @@ async function checkExecutor(config: Config): Promise<Health["executor"]> {
 }
 
 export async function health(env: Env, config: Config, now: number): Promise<Health> {
-  const [d1, executor] = await Promise.all([checkD1(env.DB), checkExecutor(config)]);
-  let breakers: Health["breakers"] = null;
-  if (d1.reachable) {
-    try {
-      const b = await readBreakers(env.DB, config.breakers, now);
-      // Field by field: a field added to the snapshot stays out of /health until it is added here.
-      breakers = {
-        day: {
-          scope: b.day.scope,
-          spentUsd: b.day.spentUsd,
-          limitUsd: b.day.limitUsd,
-          runs: b.day.runs,
-          state: b.day.state,
-        },
-        month: {
-          scope: b.month.scope,
-          spentUsd: b.month.spentUsd,
-          limitUsd: b.month.limitUsd,
-          runs: b.month.runs,
-          state: b.month.state,
-          acknowledgedAt: b.month.acknowledgedAt,
-        },
-        blocked: b.blocked,
-        flagged: b.flagged,
-        thresholds: { ...config.breakers },
-      };
-    } catch (err) {
-      log("warn", "health_breakers_unreadable", { error: describe(err) });
-    }
-  }
+  const [{ d1, snapshot: b }, executor] = await Promise.all([
+    checkD1(env.DB, config.breakers, now),
+    checkExecutor(config),
+  ]);
+  // Field by field: a field added to the snapshot stays out of /health until it is added here.
+  const breakers: Health["breakers"] = b && {
+    day: {
+      scope: b.day.scope,
+      spentUsd: b.day.spentUsd,
+      limitUsd: b.day.limitUsd,
+      runs: b.day.runs,
+      state: b.day.state,
+    },
+    month: {
+      scope: b.month.scope,
+      spentUsd: b.month.spentUsd,
+      limitUsd: b.month.limitUsd,
+      runs: b.month.runs,
+      state: b.month.state,
+      acknowledgedAt: b.month.acknowledgedAt,
+    },
+    blocked: b.blocked,
+    flagged: b.flagged,
+    thresholds: { ...config.breakers },
+  };
   const reasons = [
-    ...(d1.reachable ? [] : ["D1 is unreachable: check the DB binding and Cloudflare's status"]),
+    ...(d1.reachable
+      ? []
+      : [
+          "D1 could not be read: check the DB binding, that the migrations are applied (npm run db:migrate:local), and Cloudflare's status",
+        ]),
     ...(executor.reachable
       ? []
       : [`the executor at ${config.executorUrl} is unreachable: check EXECUTOR_URL and the VM`]),
-    ...(d1.reachable && breakers === null ? ["the spend breakers could not be read from D1"] : []),
     ...noProfileCanRun(executor),
   ];
   return {

@@ -9,7 +9,7 @@ export const KvKey = z
   .max(256, "the key is longer than 256 characters")
   .regex(/^[A-Za-z0-9][A-Za-z0-9:._/-]*$/, "keys use letters, digits and : . _ / - (e.g. 'plan/auth-refactor')")
   .describe("get, put, delete: the key, e.g. 'plan/auth-refactor'.");
-export const MAX_KV_VALUE_BYTES = 128 * 1024;
+const MAX_KV_VALUE_BYTES = 128 * 1024;
 
 export const KvPut = z.strictObject({
   key: KvKey,

@@ -6,14 +6,17 @@
  * guarded batch, so a stage, its cost and its run are counted once whoever writes first.
  * Run by `vault reconcile` (POST /api/reconcile) and by the scheduled trigger.
  */
-import { type ProfileName, type ReconcileReport, TaskId } from "@vault-mcp/contract";
+import { type ReconcileReport, TaskId } from "@vault-mcp/contract";
+import { and, eq, gt, isNotNull, lt, ne, notExists, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
+import { stages, tasks } from "../../schema/index.ts";
 import { executorClient, executorFetch, isFinished } from "../../workflows/executor-client.ts";
 import { factsFromJob } from "../../workflows/steps/facts.ts";
-import { writeStage } from "../../workflows/steps/write.ts";
+import { type Written, writeStage } from "../../workflows/steps/write.ts";
 
 /** `vault reconcile` and `POST /api/reconcile`. */
 export const ReconcileInput = z.strictObject({
@@ -25,16 +28,6 @@ export type ReconcileInput = z.infer<typeof ReconcileInput>;
 /** A stage the instance is still handling is left to it until its job can no longer be running. */
 const GRACE_MS = 10 * 60_000;
 
-interface Unwritten {
-  id: string;
-  taskId: string;
-  attempt: number;
-  kind: string;
-  profile: ProfileName;
-  jobId: string;
-  taskStatus: string;
-}
-
 export async function reconcile(
   env: Env,
   config: Config,
@@ -42,18 +35,32 @@ export async function reconcile(
   now: number,
 ): Promise<ReconcileReport> {
   const stale = now - config.jobTimeoutMs - GRACE_MS;
-  const { results } = await env.DB.prepare(
-    `SELECT s.id, s.task_id AS taskId, s.attempt, s.task_kind AS kind, s.profile, s.job_id AS jobId, t.status AS taskStatus
-       FROM stages s JOIN tasks t ON t.id = s.task_id
-      WHERE s.status = 'running' AND s.job_id IS NOT NULL AND (?1 IS NULL OR s.task_id = ?1)
-        AND (t.status <> 'running' OR s.created_at < ?2)
-      ORDER BY s.created_at LIMIT ?3`,
-  )
-    .bind(input.taskId ?? null, stale, input.limit)
-    .all<Unwritten>();
+  const results = await drizzle(env.DB)
+    .select({
+      taskId: stages.taskId,
+      attempt: stages.attempt,
+      kind: stages.taskKind,
+      profile: stages.profile,
+      jobId: stages.jobId,
+      taskStatus: tasks.status,
+    })
+    .from(stages)
+    .innerJoin(tasks, eq(tasks.id, stages.taskId))
+    .where(
+      and(
+        eq(stages.status, "running"),
+        isNotNull(stages.jobId),
+        input.taskId === undefined ? undefined : eq(stages.taskId, input.taskId),
+        or(ne(tasks.status, "running"), lt(stages.createdAt, stale)),
+      ),
+    )
+    .orderBy(stages.createdAt)
+    .limit(input.limit);
   const client = executorClient(config, executorFetch());
   const items: ReconcileReport["items"] = [];
   for (const s of results) {
+    // Selected where job_id is set; the type cannot say so.
+    if (s.jobId === null) continue;
     const item = { taskId: s.taskId, attempt: s.attempt, jobId: s.jobId };
     try {
       const view = await client.getJob(s.jobId);
@@ -64,8 +71,7 @@ export async function reconcile(
       const facts = factsFromJob(view, { taskId: s.taskId, attempt: s.attempt, kind: s.kind, profile: s.profile });
       const written = await writeStage(env.DB, facts, now, config.breakers);
       // The instance had ended on this unwritten result: the task now says what really happened.
-      if (s.taskStatus === "failed")
-        await settleTask(env.DB, s.taskId, s.attempt, written.ok, written.errorMessage, now);
+      if (s.taskStatus === "failed") await settleTask(env.DB, { taskId: s.taskId, attempt: s.attempt, written }, now);
       items.push({ ...item, outcome: "written", status: written.status, costUsd: written.costUsd });
     } catch (err) {
       log("warn", "reconcile_failed", { taskId: s.taskId, attempt: s.attempt, error: describe(err) });
@@ -79,18 +85,31 @@ export async function reconcile(
 /** A failed task whose last attempt was the unwritten one takes that attempt's outcome. */
 async function settleTask(
   db: D1Database,
-  taskId: string,
-  attempt: number,
-  ok: boolean,
-  message: string | null,
+  settled: { taskId: string; attempt: number; written: Written },
   now: number,
 ): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE tasks SET status = CASE WHEN ?1 THEN 'succeeded' ELSE status END,
-         error = CASE WHEN ?1 THEN NULL ELSE ?2 END, updated_at = ?3
-       WHERE id = ?4 AND status = 'failed' AND NOT EXISTS (SELECT 1 FROM stages WHERE task_id = ?4 AND attempt > ?5)`,
+  const { taskId, attempt, written } = settled;
+  const d = drizzle(db);
+  await d
+    .update(tasks)
+    .set(
+      written.ok
+        ? { status: "succeeded", error: null, updatedAt: now }
+        : {
+            error: written.errorMessage ? `attempt ${attempt}: ${written.errorMessage}`.slice(0, 2000) : null,
+            updatedAt: now,
+          },
     )
-    .bind(ok ? 1 : 0, message ? `attempt ${attempt}: ${message}`.slice(0, 2000) : null, now, taskId, attempt)
-    .run();
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        eq(tasks.status, "failed"),
+        notExists(
+          d
+            .select({ id: stages.id })
+            .from(stages)
+            .where(and(eq(stages.taskId, taskId), gt(stages.attempt, attempt))),
+        ),
+      ),
+    );
 }

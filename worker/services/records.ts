@@ -6,6 +6,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
+import { boundedJson } from "../../core/json-limits.ts";
 import { capText } from "../../core/text.ts";
 import {
   type CheckpointRow,
@@ -17,13 +18,14 @@ import {
 } from "../../schema/index.ts";
 import { requireTask } from "./tasks.ts";
 
+const MAX_CHECKPOINT_BYTES = 256 * 1024;
+
 export const CheckpointCreate = z.strictObject({
   taskId: TaskId.optional().describe("Task the checkpoint belongs to (optional)."),
   label: z.string().min(1).max(200).describe("Short name, e.g. 'after-refactor'."),
-  state: z
-    .json()
-    .refine((v) => v !== null, "state must be JSON other than null")
-    .describe("Any JSON state worth restoring later: object, array, string, number or boolean (≤ 256 KiB)."),
+  state: boundedJson({ maxBytes: MAX_CHECKPOINT_BYTES, what: "state" }).describe(
+    "Any JSON state worth restoring later: object, array, string, number or boolean (≤ 256 KiB, ≤ 64 levels deep).",
+  ),
 });
 export const DecisionCreate = z.strictObject({
   taskId: TaskId.optional(),
@@ -56,8 +58,6 @@ const TRANSCRIPT_META = {
 async function taskMustExist(db: D1Database, taskId: string | undefined): Promise<void> {
   if (taskId !== undefined) await requireTask(db, taskId);
 }
-
-const MAX_CHECKPOINT_BYTES = 256 * 1024;
 
 function checkStateSize(state: unknown): void {
   if (encoder.encode(JSON.stringify(state)).byteLength > MAX_CHECKPOINT_BYTES) {
@@ -186,7 +186,7 @@ export async function getRecord<T extends "checkpoint" | "decision" | "transcrip
 }
 
 /** `workflow write`: the orchestrator's write-up (a `note` transcript) and/or a checkpoint. */
-export const WriteUpFields = {
+const WriteUpFields = {
   content: z
     .string()
     .min(1)

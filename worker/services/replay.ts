@@ -7,10 +7,12 @@
  * A halted or needs_human original may still have a waiting instance, which a decision or a raise
  * would wake next to its replay: such tasks are skipped unless `includeWaiting`, which terminates
  * the original instance first (and records that). A replay carries the original's spec, and the
- * instructions of its last human decision in its prompt (as a human retry passes them).
+ * instructions of its last human decision in its prompt (as a human retry passes them), and asks
+ * what the original asked (replayInit in replay-original.ts).
  */
 
 import {
+  AUTO,
   ProfileChoice,
   ProfileName,
   REPLAYABLE_TASK_STATUSES,
@@ -20,25 +22,28 @@ import {
   TaskStatus,
   TERMINAL_TASK_STATUSES,
 } from "@vault-mcp/contract";
-import { count, eq } from "drizzle-orm";
+import { and, count, eq, isNotNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { getConfig } from "../../core/config.ts";
-import { AppError, describe } from "../../core/errors.ts";
+import { AppError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { decisions, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
-import { composePrompt } from "../../workflows/prompt.ts";
 import { toWireError } from "../errors.ts";
-import { ExecuteInput, isUniqueViolation, startExecute } from "./execute.ts";
+import { type Caller, INTERNAL_CALLER } from "./admission.ts";
+import { ExecuteInput, startExecute } from "./execute.ts";
+import { isInstanceMissing } from "./instances.ts";
 import {
   type LiveInstance,
   lastInstructions,
   liveInstance,
+  replayInit,
   terminateInstance,
   waitingReason,
 } from "./replay-original.ts";
-import { createTask, listTasks, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
+import { createTask, listTasks, type NewTask, requireTask, Since, setSpec, TaskInit } from "./tasks.ts";
+import { isUniqueViolation } from "./unique.ts";
 
 /** `replay` and `POST /api/replay` (ReplayShape without the refinement, for the tool's advertised form). */
 export const ReplayShape = z.strictObject({
@@ -53,7 +58,15 @@ export const ReplayShape = z.strictObject({
     "Bulk (required without taskId): only tasks created within this window, e.g. '24h', '90m', '7d'.",
   ),
   profile: ProfileChoice.optional().describe("Bulk: only tasks that asked for this profile."),
-  fromTier: ProfileName.optional().describe("Start the replay at this ladder profile instead of the original one."),
+  fromTier: ProfileName.optional().describe(
+    "Start the replay at this ladder profile instead of what the original asked (its executor or profile); it climbs from there unless climb is false.",
+  ),
+  climb: z
+    .boolean()
+    .optional()
+    .describe(
+      "Whether a failed run of the replay climbs the ladder: true lets a direct executor run climb from its CLI's profile (as execute's profile 'auto' does); false runs the first profile only. Default: as the original asked.",
+    ),
   dryRun: z.boolean().default(false).describe("List what would be replayed; start nothing."),
   force: z.boolean().default(false).describe("Replay even tasks replayed before."),
   limit: z.number().int().min(1).max(100).default(20).describe("Bulk: at most this many tasks, newest first."),
@@ -91,23 +104,9 @@ async function replayedAs(db: D1Database, originalId: string): Promise<string | 
   return row?.id ?? null;
 }
 
-/** The original's params, re-validated: a row written by an older version must still be a valid input. */
-function replayInit(original: TaskRow, input: ReplayInput, instructions: string | null): TaskInit {
-  const budgetUsd = input.budgetUsd ?? original.budgetUsd;
-  return TaskInit.parse({
-    // The instructions as a human retry hands them to the agent; the spec stays on the row (setSpec).
-    prompt: composePrompt(original.prompt, null, instructions ?? undefined),
-    repo: original.repo,
-    ...(original.ref ? { ref: original.ref } : {}),
-    profile: input.fromTier ?? original.profile,
-    verbosity: original.verbosity,
-    ...(original.verify ? { verify: original.verify } : {}),
-    ...(budgetUsd ? { budgetUsd } : {}),
-    kind: original.kind,
-  });
-}
-
 const ALREADY = "already replayed (use force to replay again)";
+/** Refusals that hold for every task of a bulk replay. */
+const STOPS: ReadonlySet<string> = new Set(["breaker_open", "rate_limited", "overloaded"]);
 
 /** Checked before anything changes: a blocked day would refuse the start after the original was ended. */
 async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
@@ -126,9 +125,7 @@ async function refuseWhenBlocked(env: Env, now: number): Promise<void> {
  */
 async function createReplayTask(
   env: Env,
-  original: TaskRow,
-  init: TaskInit,
-  replayKey: string,
+  { original, init, replayKey, caller }: { original: TaskRow; init: NewTask; replayKey: string; caller: Caller },
   now: number,
 ): Promise<string> {
   let id: string;
@@ -140,7 +137,7 @@ async function createReplayTask(
   }
   try {
     if (original.spec) await setSpec(env.DB, { taskId: id, spec: original.spec }, now);
-    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0 });
+    await startExecute(env, ExecuteInput.parse({ taskId: id, waitSeconds: 0 }), { waitSeconds: 0, caller });
   } catch (err) {
     await forgetIfNeverStarted(env, id);
     throw err;
@@ -151,17 +148,24 @@ async function createReplayTask(
 async function forgetIfNeverStarted(env: Env, taskId: string): Promise<void> {
   const started = await env.EXECUTE_WORKFLOW.get(taskId).then(
     () => true,
-    (err: unknown) => !/not.found/i.test(describe(err)),
+    // Anything but "no such instance" may mean it exists: keep the row rather than orphan an instance.
+    (err: unknown) => !isInstanceMissing(err),
   );
-  if (!started) await env.DB.prepare("DELETE FROM tasks WHERE id = ?1 AND replay_of IS NOT NULL").bind(taskId).run();
+  if (!started)
+    await drizzle(env.DB)
+      .delete(tasks)
+      .where(and(eq(tasks.id, taskId), isNotNull(tasks.replayOf)));
 }
 
 /** Terminate (when asked to) → record → new task → its instance → record. Returns the new task id. */
 async function startReplay(
   env: Env,
-  original: TaskRow,
-  input: ReplayInput,
-  live: LiveInstance | null,
+  {
+    original,
+    input,
+    live,
+    caller,
+  }: { original: TaskRow; input: ReplayInput; live: LiveInstance | null; caller: Caller },
   now: number,
 ): Promise<string> {
   const instructions = await lastInstructions(env.DB, original.id);
@@ -193,7 +197,7 @@ async function startReplay(
     ]);
   }
   const key = await nextReplayKey(env.DB, original, input.force);
-  const newTaskId = await createReplayTask(env, original, init, key, now);
+  const newTaskId = await createReplayTask(env, { original, init, replayKey: key, caller }, now);
   await d.insert(decisions).values({
     id: newId("d", now),
     taskId: original.id,
@@ -203,7 +207,9 @@ async function startReplay(
     data: {
       newTaskId,
       replayKey: key,
-      profile: init.profile,
+      ...(init.executor ? { executor: init.executor } : {}),
+      profile: init.profile ?? AUTO,
+      climb: init.climb,
       ...(init.budgetUsd ? { budgetUsd: init.budgetUsd } : {}),
       spec: original.spec !== null,
       instructions: instructions !== null,
@@ -213,7 +219,13 @@ async function startReplay(
   return newTaskId;
 }
 
-export async function replay(env: Env, input: ReplayInput, now: number): Promise<ReplayReport> {
+/** Each task started counts as a start of `caller` (admission.ts), as an execute would. */
+export async function replay(
+  env: Env,
+  input: ReplayInput,
+  now: number,
+  caller: Caller = INTERNAL_CALLER,
+): Promise<ReplayReport> {
   const originals = input.taskId
     ? [await requireTask(env.DB, input.taskId)]
     : await listTasks(
@@ -279,14 +291,15 @@ export async function replay(env: Env, input: ReplayInput, now: number): Promise
       continue;
     }
     try {
-      const newTaskId = await startReplay(env, original, input, live, now);
+      const newTaskId = await startReplay(env, { original, input, live, caller }, now);
       items.push({ originalId: original.id, newTaskId, status: "started" });
     } catch (err) {
       // A concurrent identical replay won the unique replay_key: the same outcome as "done before".
       if (err instanceof AppError && err.code === "conflict" && err.message === ALREADY) skip(ALREADY);
       else error(err);
-      // Today's block refuses every later start too: say so instead of trying each.
-      if (err instanceof AppError && err.code === "breaker_open") stopped = err.message;
+      // Today's block, the caller's rate or a full cap refuses every later start too: say so instead
+      // of trying each.
+      if (err instanceof AppError && STOPS.has(err.code)) stopped = err.message;
     }
   }
   return {

@@ -5,9 +5,9 @@ import { drizzle } from "drizzle-orm/d1";
 import { type ModelStatsRow, modelStats, stages } from "../../schema/index.ts";
 
 /** Below this many recent runs of a kind, a profile's figures say little; the ladder order decides. */
-export const MIN_RUNS_FOR_STATS = 5;
+const MIN_RUNS_FOR_STATS = 5;
 /** A profile good enough to recommend succeeds at least this often. */
-export const GOOD_SUCCESS_RATE = 0.8;
+const GOOD_SUCCESS_RATE = 0.8;
 const RECENT_RUNS = 100;
 
 export async function listModelStats(db: D1Database, kind?: string): Promise<ModelStatsRow[]> {

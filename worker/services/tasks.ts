@@ -18,7 +18,7 @@ import { z } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
-import { CHAIN_COST_SQL } from "../../workflows/breakers.ts";
+import { chainCost } from "../../workflows/breakers.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
 
 /** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
@@ -77,7 +77,7 @@ export const TaskClose = z.strictObject({
 export type TaskClose = z.infer<typeof TaskClose>;
 
 /** A time window as text: `90m`, `24h`, `7d`. Advertised as is in tool schemas (no transform there). */
-export const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
+const SinceText = z.string().regex(/^\d{1,5}[mhd]$/, "since looks like 90m, 24h or 7d");
 /** `24h`, `90m`, `7d` → milliseconds. */
 export const Since = SinceText.transform(
   (s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"],
@@ -92,6 +92,11 @@ export const TaskFilter = z.strictObject({
 export type TaskFilter = z.infer<typeof TaskFilter>;
 
 export interface NewTask extends TaskInit {
+  /**
+   * Whether a failed run climbs the ladder, when not derived from executor and profile (a replay
+   * repeats its original's rule, or the one it is given).
+   */
+  climb?: boolean;
   /** A task this one replays: it joins that task's chain (one shared budget). */
   replayOf?: string;
   replayKey?: string;
@@ -102,14 +107,12 @@ export interface NewTask extends TaskInit {
 
 export async function createTask(db: D1Database, input: NewTask, now: number): Promise<TaskRow> {
   if (!executorFitsProfile(input)) throw new AppError("invalid_input", EXECUTOR_WITH_PROFILE.message);
-  const replayRoot = input.replayOf
-    ? ((
-        await db
-          .prepare("SELECT COALESCE(replay_root, id) AS root FROM tasks WHERE id = ?1")
-          .bind(input.replayOf)
-          .first<{ root: string }>()
-      )?.root ?? input.replayOf)
-    : null;
+  const d = drizzle(db);
+  const [original] = input.replayOf
+    ? await d.select({ id: tasks.id, root: tasks.replayRoot }).from(tasks).where(eq(tasks.id, input.replayOf))
+    : [];
+  // The chain's first task: the original's root, or the original itself.
+  const replayRoot = input.replayOf ? (original?.root ?? original?.id ?? input.replayOf) : null;
   const row: typeof tasks.$inferInsert = {
     id: newTaskId(now),
     status: "init",
@@ -120,7 +123,7 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
     profile: input.profile ?? AUTO,
     executor: input.executor ?? null,
     // A direct run stays on its CLI unless the caller asked the ladder to take over (profile auto).
-    climb: input.executor === undefined || input.profile === AUTO,
+    climb: input.climb ?? (input.executor === undefined || input.profile === AUTO),
     verbosity: input.verbosity,
     verify: input.verify ?? null,
     budgetUsd: input.budgetUsd ?? null,
@@ -133,12 +136,12 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
     createdAt: now,
     updatedAt: now,
   };
-  const [created] = await drizzle(db).insert(tasks).values(row).returning();
+  const [created] = await d.insert(tasks).values(row).returning();
   if (!created) throw new AppError("internal", "task was not created");
   return created;
 }
 
-export async function getTask(db: D1Database, id: string): Promise<TaskRow | null> {
+async function getTask(db: D1Database, id: string): Promise<TaskRow | null> {
   const [row] = await drizzle(db).select().from(tasks).where(eq(tasks.id, id)).limit(1);
   return row ?? null;
 }
@@ -223,10 +226,7 @@ export async function closeTask(
 
 /** What a task and its replay chain have spent together (the cap applies to them as one); null if no task. */
 export async function chainCostUsd(db: D1Database, taskId: string): Promise<number | null> {
-  const row = await db
-    .prepare(`SELECT ${CHAIN_COST_SQL} AS spent FROM tasks t WHERE t.id = ?1`)
-    .bind(taskId)
-    .first<{ spent: number }>();
+  const [row] = await drizzle(db).select({ spent: chainCost() }).from(tasks).where(eq(tasks.id, taskId));
   return row?.spent ?? null;
 }
 

@@ -6,14 +6,14 @@
  *
  * | trap                                                    | rule                                   |
  * |---------------------------------------------------------|----------------------------------------|
- * | terminal/bidi controls hide or reorder text             | stripControls                          |
- * | `%%{init: …}%%` reconfigures the renderer               | runs of `%` → one `%`                  |
- * | `click X call f()` / `href "javascript:…"`              | the `click` statement is dropped       |
+ * | terminal/bidi controls hide or reorder text             | stripControls (inertText)              |
+ * | `%%{init: …}%%` reconfigures the renderer               | runs of `%` → one `%` (inertText)      |
+ * | `click X call f()` / `href "javascript:…"`              | `click` → `(click)`: no statement      |
  * | `<img onerror>`, `<script>`: labels are parsed as HTML  | `<` before a tag name → `‹`            |
  * | `#lt;` / `#60;` entity codes decode to `<` first        | `#…;` loses its `#`                    |
  * | `$$…$$` is KaTeX, a backtick label is Markdown          | runs of `$` → one; `` ` `` → `'`       |
  */
-import { stripControls } from "@vault-mcp/contract";
+import { inertText } from "../mcp/safe-text.ts";
 
 /** Mermaid's own default cap on a diagram's text. */
 const MAX_SOURCE = 50_000;
@@ -30,10 +30,8 @@ export function splitResult(result: string | null): { diagram: string | null; re
 }
 
 export function inertMermaid(source: string): string {
-  return stripControls(source)
-    .slice(0, MAX_SOURCE)
-    .replace(/%{2,}/g, "%")
-    .replace(/(^|[\n;])[ \t]*click\b[^\n;]*/gi, "$1")
+  // inertText: the MCP answers' rules (controls, directives, `click`); then what only a browser meets.
+  return inertText(source.slice(0, MAX_SOURCE))
     .replace(/<(?=[A-Za-z!/?])/g, "‹")
     .replace(/#(?=[A-Za-z0-9]+;)/g, "")
     .replace(/\$+/g, "$")

@@ -1,6 +1,9 @@
 import type { BreakerSnapshot, BreakerThresholds, ProfileName } from "@vault-mcp/contract";
-import { CHAIN_COST_SQL, type SpendRow, snapshotFrom, spendRowsStatement, taskBreaker } from "../breakers.ts";
-import { COOLING_SQL } from "../ladder.ts";
+import { eq, gt, max } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { modelStats, tasks } from "../../schema/index.ts";
+import { chainCost, snapshotFrom, spendRows, taskBreaker } from "../breakers.ts";
+import type { Db } from "../d1.ts";
 
 export type BreakerVerdict = "ok" | "warn" | "halt" | "block";
 
@@ -26,7 +29,7 @@ export function flagsFor(taskCostUsd: number, t: BreakerThresholds, monthFlagged
 }
 
 /** Pure: block (the day) wins over halt (the task), which wins over warn. */
-export function breakerVerdict(
+function breakerVerdict(
   snapshot: BreakerSnapshot,
   taskCostUsd: number,
   t: BreakerThresholds,
@@ -41,8 +44,14 @@ export interface BreakerCheckInput {
   capUsd: number | undefined;
 }
 
-/** The task's flags, and what its whole replay chain has spent. */
-const TASK_SQL = `SELECT t.flags AS flags, ${CHAIN_COST_SQL} AS chainCostUsd FROM tasks t WHERE t.id = ?1`;
+/** Profiles cooling down now, with when each cooldown ends (model_stats is a small table). */
+function coolingProfiles(d: Db, now: number) {
+  return d
+    .select({ profile: modelStats.profile, until: max(modelStats.cooldownUntil) })
+    .from(modelStats)
+    .where(gt(modelStats.cooldownUntil, now))
+    .groupBy(modelStats.profile);
+}
 
 /**
  * Runs before every dispatch. One D1 round trip of indexed reads (day + month totals, the task row
@@ -56,25 +65,20 @@ export async function checkBreakers(
   input: BreakerCheckInput,
   now: number,
 ): Promise<BreakerCheck> {
-  const [spend, task, cooling] = await db.batch<unknown>([
-    spendRowsStatement(db, now),
-    db.prepare(TASK_SQL).bind(input.taskId),
-    db.prepare(COOLING_SQL).bind(now),
+  const d = drizzle(db);
+  const [spend, [task], cooling] = await d.batch([
+    spendRows(d, now),
+    d.select({ flags: tasks.flags, chainCostUsd: chainCost() }).from(tasks).where(eq(tasks.id, input.taskId)),
+    coolingProfiles(d, now),
   ]);
-  const snapshot = snapshotFrom((spend?.results ?? []) as SpendRow[], t, now);
-  const row = (task?.results[0] ?? null) as { flags: string; chainCostUsd: number } | null;
-  const taskCostUsd = row?.chainCostUsd ?? 0;
+  const snapshot = snapshotFrom(spend, t, now);
+  const taskCostUsd = task?.chainCostUsd ?? 0;
   const capUsd = input.capUsd ?? t.taskHaltUsd;
   const flags = flagsFor(taskCostUsd, t, snapshot.flagged);
-  if (row && row.flags !== JSON.stringify(flags)) {
-    await db
-      .prepare("UPDATE tasks SET flags = ?1, updated_at = ?2 WHERE id = ?3")
-      .bind(JSON.stringify(flags), now, input.taskId)
-      .run();
-  }
+  if (task && JSON.stringify(task.flags) !== JSON.stringify(flags))
+    await d.update(tasks).set({ flags, updatedAt: now }).where(eq(tasks.id, input.taskId));
   const coolingUntil: BreakerCheck["cooling"] = {};
-  for (const r of (cooling?.results ?? []) as { profile: ProfileName; until: number }[])
-    coolingUntil[r.profile] = r.until;
+  for (const r of cooling) if (r.until !== null) coolingUntil[r.profile] = r.until;
   return {
     verdict: breakerVerdict(snapshot, taskCostUsd, t, capUsd),
     flags,

@@ -1,6 +1,9 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import { type JobRequest, type JobStatus, MIN_BUDGET_USD, type ProfileName } from "@vault-mcp/contract";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import type { Config } from "../../core/config.ts";
+import { tasks } from "../../schema/index.ts";
 import type { ExecutorClient } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
 import { composePrompt, promptVersion } from "../prompt.ts";
@@ -18,28 +21,43 @@ export interface Dispatched {
   promptVersion: string;
 }
 
+export interface JobRequestInput {
+  params: Pick<ExecuteParams, "taskId" | "repo" | "ref" | "verbosity" | "verify">;
+  prompt: string;
+  profile: ProfileName;
+  attempt: number;
+  config: Pick<Config, "jobTimeoutMs" | "publicUrl">;
+  /** What is left of the task's cap; undefined: no cap is sent. */
+  budgetLeftUsd: number | undefined;
+}
+
 /** Pure: the same inputs give the same body, which the executor's jobKey check requires (else 422). */
-export function buildJobRequest(
-  p: Pick<ExecuteParams, "taskId" | "repo" | "ref" | "verbosity" | "verify">,
-  prompt: string,
-  profile: ProfileName,
-  attempt: number,
-  config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
-  budgetLeftUsd: number | undefined,
-): JobRequest {
+export function buildJobRequest(r: JobRequestInput): JobRequest {
+  const p = r.params;
   return {
-    jobKey: jobKeyFor(p.taskId, attempt),
-    profile,
-    prompt,
+    jobKey: jobKeyFor(p.taskId, r.attempt),
+    profile: r.profile,
+    prompt: r.prompt,
     repo: p.repo,
     ...(p.ref ? { ref: p.ref } : {}),
-    timeoutMs: config.jobTimeoutMs,
+    timeoutMs: r.config.jobTimeoutMs,
     verbosity: p.verbosity,
     ...(p.verify ? { verify: p.verify } : {}),
-    callbackUrl: `${config.publicUrl}/api/callback/${p.taskId}`,
+    callbackUrl: `${r.config.publicUrl}/api/callback/${p.taskId}`,
     // The run itself stops at what is left of the cap (claude: --max-budget-usd; others: the executor).
-    ...(budgetLeftUsd !== undefined ? { maxBudgetUsd: Math.max(MIN_BUDGET_USD, budgetLeftUsd) } : {}),
+    ...(r.budgetLeftUsd !== undefined ? { maxBudgetUsd: Math.max(MIN_BUDGET_USD, r.budgetLeftUsd) } : {}),
   };
+}
+
+export interface DispatchInput {
+  client: ExecutorClient;
+  config: Pick<Config, "jobTimeoutMs" | "publicUrl">;
+  params: ExecuteParams;
+  base: StageBase;
+  /** A human's instructions for this run (a retry), added to the prompt. */
+  instructions: string | undefined;
+  budgetLeftUsd: number | undefined;
+  now: number;
 }
 
 /**
@@ -48,29 +66,28 @@ export function buildJobRequest(
  * step sends the same jobKey and body, which the executor answers with the job it already has: never
  * a second CLI run; the running row is written once.
  */
-export async function dispatchJob(
-  db: D1Database,
-  client: ExecutorClient,
-  config: Pick<Config, "jobTimeoutMs" | "publicUrl">,
-  p: ExecuteParams,
-  base: StageBase,
-  instructions: string | undefined,
-  budgetLeftUsd: number | undefined,
-  now: number,
-): Promise<Dispatched> {
-  const task = await db
-    .prepare("SELECT prompt, spec FROM tasks WHERE id = ?1")
-    .bind(p.taskId)
-    .first<{ prompt: string; spec: string | null }>();
+export async function dispatchJob(db: D1Database, r: DispatchInput): Promise<Dispatched> {
+  const d = drizzle(db);
+  const { params: p, base } = r;
+  const [task] = await d.select({ prompt: tasks.prompt, spec: tasks.spec }).from(tasks).where(eq(tasks.id, p.taskId));
   if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
-  const prompt = composePrompt(task.prompt, task.spec, instructions);
-  const view = await client.submitJob(buildJobRequest(p, prompt, base.profile, base.attempt, config, budgetLeftUsd));
+  const prompt = composePrompt(task.prompt, task.spec, r.instructions);
+  const view = await r.client.submitJob(
+    buildJobRequest({
+      params: p,
+      prompt,
+      profile: base.profile,
+      attempt: base.attempt,
+      config: r.config,
+      budgetLeftUsd: r.budgetLeftUsd,
+    }),
+  );
   const dispatched = {
     jobId: view.jobId,
     jobKey: view.jobKey,
     status: view.status,
     promptVersion: await promptVersion(prompt),
   };
-  await runningStageStatement(db, base, dispatched, now).run();
+  await runningStageStatement(d, base, dispatched, r.now);
   return dispatched;
 }

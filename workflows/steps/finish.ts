@@ -1,5 +1,8 @@
 import type { BreakerThresholds, TaskStatus } from "@vault-mcp/contract";
-import { CHAIN_COST_SQL, type SpendRow, snapshotFrom, spendRowsStatement } from "../breakers.ts";
+import { and, eq, ne } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { tasks } from "../../schema/index.ts";
+import { chainCost, snapshotFrom, spendRows } from "../breakers.ts";
 import { flagsFor } from "./breaker-check.ts";
 
 export interface StatusChange {
@@ -15,34 +18,56 @@ export interface StatusChange {
  * Sets the task's status (final, or halted / needs_human while the instance waits) with the flags it
  * carries now. A task the orchestrator already `closed` stays closed. Re-running it writes the same.
  */
+export interface StatusWrite {
+  taskId: string;
+  change: StatusChange;
+  thresholds: BreakerThresholds;
+  now: number;
+}
+
 export async function setTaskStatus(
   db: D1Database,
-  t: BreakerThresholds,
-  taskId: string,
-  change: StatusChange,
-  now: number,
+  { taskId, change, thresholds: t, now }: StatusWrite,
 ): Promise<{ taskId: string; status: TaskStatus; flags: string[] }> {
-  const [spend, task] = await db.batch<unknown>([
-    spendRowsStatement(db, now),
+  const d = drizzle(db);
+  const [spend, [task]] = await d.batch([
+    spendRows(d, now),
     // The replay chain's spend, as the breaker check counts it, so a flag it set is not dropped here.
-    db.prepare(`SELECT ${CHAIN_COST_SQL} AS costUsd FROM tasks t WHERE t.id = ?1`).bind(taskId),
+    d.select({ costUsd: chainCost() }).from(tasks).where(eq(tasks.id, taskId)),
   ]);
-  const costUsd = ((task?.results[0] ?? null) as { costUsd: number } | null)?.costUsd ?? 0;
-  const flags = flagsFor(costUsd, t, snapshotFrom((spend?.results ?? []) as SpendRow[], t, now).flagged);
-  await db
-    .prepare(
-      `UPDATE tasks SET status = ?1, error = ?2, flags = ?3, budget_usd = COALESCE(?4, budget_usd), waiting_for = ?5,
-         updated_at = ?6 WHERE id = ?7 AND status <> 'closed'`,
-    )
-    .bind(
-      change.status,
-      change.error?.slice(0, 2000) ?? null,
-      JSON.stringify(flags),
-      change.budgetUsd ?? null,
-      change.waitingFor ?? null,
-      now,
-      taskId,
-    )
-    .run();
+  const flags = flagsFor(task?.costUsd ?? 0, t, snapshotFrom(spend, t, now).flagged);
+  await d
+    .update(tasks)
+    .set({
+      status: change.status,
+      error: change.error?.slice(0, 2000) ?? null,
+      flags,
+      ...(change.budgetUsd === undefined ? {} : { budgetUsd: change.budgetUsd }),
+      waitingFor: change.waitingFor ?? null,
+      updatedAt: now,
+    })
+    .where(and(eq(tasks.id, taskId), ne(tasks.status, "closed")));
   return { taskId, status: change.status, flags };
+}
+
+/**
+ * The instance is about to error (D1 stayed down through a step's retries, or a bug): the task says
+ * `failed` with why, instead of claiming `running` forever. A closed task stays closed.
+ */
+export async function failTask(
+  db: D1Database,
+  taskId: string,
+  message: string,
+  now: number,
+): Promise<{ taskId: string }> {
+  await drizzle(db)
+    .update(tasks)
+    .set({
+      status: "failed",
+      error: `the workflow stopped: ${message}`.slice(0, 2000),
+      waitingFor: null,
+      updatedAt: now,
+    })
+    .where(and(eq(tasks.id, taskId), ne(tasks.status, "closed")));
+  return { taskId };
 }

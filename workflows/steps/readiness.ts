@@ -4,7 +4,7 @@ import type { ExecutorClient } from "../executor-client.ts";
 import type { Readiness } from "../ladder.ts";
 
 /** Keeps only what the choice needs: small, so the step's stored output stays tiny. */
-export function readinessFrom(health: ExecutorHealth): Readiness {
+function readinessFrom(health: ExecutorHealth): Readiness {
   const missing: Readiness["missing"] = {};
   for (const [name, p] of Object.entries(health.profiles)) {
     const profile = ProfileName.safeParse(name);

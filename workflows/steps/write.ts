@@ -1,6 +1,10 @@
 import type { BreakerThresholds } from "@vault-mcp/contract";
+import { and, eq, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { capText } from "../../core/text.ts";
-import { addSpendStatements } from "../breakers.ts";
+import { modelStats, stages, tasks, transcripts } from "../../schema/index.ts";
+import { addSpendStatements, notWritten } from "../breakers.ts";
+import { bound, type Db, type InsertSelect, type Statement, type Statements } from "../d1.ts";
 import { type ExecutorClient, finishedJob } from "../executor-client.ts";
 import { COOLDOWN_AFTER_FAILURES, COOLDOWN_MS } from "../ladder.ts";
 import { factsFromJob, type StageBase, type StageFacts, type StageStatus } from "./facts.ts";
@@ -16,129 +20,139 @@ export interface Written {
   errorMessage: string | null;
 }
 
-export const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
+const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
 
 /**
- * "This attempt has no final row yet": no row, or the `running` row dispatch wrote. Every statement
- * of a write is guarded by it and the stage row comes last, so however often a write runs (a retried
- * step, reconcile racing the instance) its cost, run and row land once.
+ * The model_stats row of the stage's profile and kind: one more run, and the failure streak that
+ * drives the ladder's cooldown (a success ends both). Guarded like every statement of the write.
  */
-const NOT_WRITTEN = "NOT EXISTS (SELECT 1 FROM stages WHERE id = ?stage AND status <> 'running')";
-
-/**
- * Every statement of one stage, for ONE D1 batch (one transaction); transcripts are also keyed by
- * their own primary key. Each statement binds ≤ 24 parameters.
- */
-export function stageStatements(
-  db: D1Database,
-  f: StageFacts,
-  now: number,
-  t: BreakerThresholds,
-): D1PreparedStatement[] {
-  const stageId = stageIdFor(f.taskId, f.attempt);
+function modelStatsStatement(d: Db, f: StageFacts, stageId: string, now: number): Statement {
   const ok = f.status === "succeeded";
-  const stmts: D1PreparedStatement[] = [...addSpendStatements(db, stageId, f.costUsd, now, t)];
-  if (f.modelRun) {
-    // Consecutive failures drive the ladder's cooldown; a success ends both.
-    stmts.push(
-      db
-        .prepare(
-          `INSERT INTO model_stats (profile, task_kind, runs, successes, failures, total_cost_usd, total_latency_ms, consecutive_failures, last_failure_at, cooldown_until, updated_at)
-           SELECT ?1, ?2, 1, ?3, ?4, ?5, ?6, ?4, CASE WHEN ?4 = 1 THEN ?7 END, CASE WHEN ?4 >= ?9 THEN ?7 + ?10 END, ?7 WHERE ${NOT_WRITTEN.replace("?stage", "?8")}
-           ON CONFLICT(profile, task_kind) DO UPDATE SET
-             runs = runs + 1, successes = successes + excluded.successes, failures = failures + excluded.failures,
-             total_cost_usd = total_cost_usd + excluded.total_cost_usd, total_latency_ms = total_latency_ms + excluded.total_latency_ms,
-             consecutive_failures = CASE WHEN excluded.successes = 1 THEN 0 ELSE consecutive_failures + 1 END,
-             last_failure_at = COALESCE(excluded.last_failure_at, last_failure_at),
-             cooldown_until = CASE WHEN excluded.successes = 1 THEN NULL
-                                   WHEN consecutive_failures + 1 >= ?9 THEN ?7 + ?10 ELSE cooldown_until END,
-             updated_at = excluded.updated_at`,
-        )
-        .bind(
-          f.profile,
-          f.kind,
-          ok ? 1 : 0,
-          ok ? 0 : 1,
-          f.costUsd,
-          f.latencyMs,
-          now,
-          stageId,
-          COOLDOWN_AFTER_FAILURES,
-          COOLDOWN_MS,
-        ),
-    );
-  }
-  stmts.push(
-    db
-      .prepare(
-        `UPDATE tasks SET cost_usd = cost_usd + ?1, attempts = MAX(attempts, ?2), result = COALESCE(?3, result), updated_at = ?4
-         WHERE id = ?5 AND ${NOT_WRITTEN.replace("?stage", "?6")}`,
-      )
-      .bind(f.costUsd, f.attempt, f.compressed, now, f.taskId, stageId),
+  const row: InsertSelect<typeof modelStats> = {
+    profile: bound(modelStats.profile, f.profile),
+    taskKind: bound(modelStats.taskKind, f.kind),
+    runs: bound(modelStats.runs, 1),
+    successes: bound(modelStats.successes, ok ? 1 : 0),
+    failures: bound(modelStats.failures, ok ? 0 : 1),
+    totalCostUsd: bound(modelStats.totalCostUsd, f.costUsd),
+    totalLatencyMs: bound(modelStats.totalLatencyMs, f.latencyMs),
+    consecutiveFailures: bound(modelStats.consecutiveFailures, ok ? 0 : 1),
+    lastFailureAt: bound(modelStats.lastFailureAt, ok ? null : now),
+    cooldownUntil: bound(modelStats.cooldownUntil, !ok && COOLDOWN_AFTER_FAILURES <= 1 ? now + COOLDOWN_MS : null),
+    updatedAt: bound(modelStats.updatedAt, now),
+  };
+  return d
+    .insert(modelStats)
+    .select(
+      d
+        .select(row)
+        .from(tasks)
+        .where(and(eq(tasks.id, f.taskId), notWritten(stageId))),
+    )
+    .onConflictDoUpdate({
+      target: [modelStats.profile, modelStats.taskKind],
+      set: {
+        runs: sql`${modelStats.runs} + 1`,
+        successes: sql`${modelStats.successes} + ${ok ? 1 : 0}`,
+        failures: sql`${modelStats.failures} + ${ok ? 0 : 1}`,
+        totalCostUsd: sql`${modelStats.totalCostUsd} + ${f.costUsd}`,
+        totalLatencyMs: sql`${modelStats.totalLatencyMs} + ${f.latencyMs}`,
+        ...(ok
+          ? { consecutiveFailures: 0, cooldownUntil: null }
+          : {
+              consecutiveFailures: sql`${modelStats.consecutiveFailures} + 1`,
+              lastFailureAt: now,
+              cooldownUntil: sql`case when ${modelStats.consecutiveFailures} + 1 >= ${COOLDOWN_AFTER_FAILURES} then ${now + COOLDOWN_MS} else ${modelStats.cooldownUntil} end`,
+            }),
+        updatedAt: now,
+      },
+    });
+}
+
+/** The stage's final row: it replaces the `running` row dispatch wrote, never a final one. */
+function stageRowStatement(d: Db, f: StageFacts, stageId: string, now: number): Statement {
+  const result = {
+    cli: f.cli,
+    model: f.model,
+    status: f.status,
+    costUsd: f.costUsd,
+    tokensIn: f.tokensIn,
+    tokensOut: f.tokensOut,
+    tokensCacheRead: f.tokensCacheRead,
+    tokensCacheWrite: f.tokensCacheWrite,
+    latencyMs: f.latencyMs,
+    errorKind: f.errorKind,
+    errorMessage: f.errorMessage,
+    verifyOk: f.verifyOk,
+    filesChanged: f.filesChanged,
+    branch: f.branch,
+    commit: f.commit,
+    // Spend is counted when it is written: the same day the breaker totals put it in.
+    createdAt: now,
+  };
+  return d
+    .insert(stages)
+    .values({
+      id: stageId,
+      taskId: f.taskId,
+      attempt: f.attempt,
+      taskKind: f.kind,
+      profile: f.profile,
+      jobId: f.jobId,
+      ...result,
+    })
+    .onConflictDoUpdate({
+      target: stages.id,
+      // A write without a job id (an error stage) keeps the one dispatch recorded.
+      set: { ...result, ...(f.jobId === null ? {} : { jobId: f.jobId }) },
+      setWhere: eq(stages.status, "running"),
+    });
+}
+
+/**
+ * Every statement of one stage, for ONE D1 batch (one transaction): the spend totals, model_stats,
+ * the task's totals, the transcripts (keyed by their own primary key) and, last, the stage row.
+ * Each statement binds ≤ 45 parameters.
+ */
+export function stageStatements(d: Db, f: StageFacts, now: number, t: BreakerThresholds): Statements {
+  const stageId = stageIdFor(f.taskId, f.attempt);
+  const statements: Statements = addSpendStatements(d, {
+    taskId: f.taskId,
+    stageId,
+    costUsd: f.costUsd,
+    now,
+    thresholds: t,
+  });
+  if (f.modelRun) statements.push(modelStatsStatement(d, f, stageId, now));
+  statements.push(
+    d
+      .update(tasks)
+      .set({
+        costUsd: sql`${tasks.costUsd} + ${f.costUsd}`,
+        attempts: sql`max(${tasks.attempts}, ${f.attempt})`,
+        ...(f.compressed === null ? {} : { result: f.compressed }),
+        updatedAt: now,
+      })
+      .where(and(eq(tasks.id, f.taskId), notWritten(stageId))),
   );
   for (const part of f.transcripts) {
-    const capped = capText(part.text);
-    stmts.push(
-      db
-        .prepare(
-          `INSERT INTO transcripts (id, task_id, stage_id, attempt, kind, content, bytes, truncated, created_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO NOTHING`,
-        )
-        .bind(
-          `${stageId}:${part.suffix}`,
-          f.taskId,
+    statements.push(
+      d
+        .insert(transcripts)
+        .values({
+          id: `${stageId}:${part.suffix}`,
+          taskId: f.taskId,
           stageId,
-          f.attempt,
-          part.kind,
-          capped.content,
-          capped.bytes,
-          capped.truncated ? 1 : 0,
-          now,
-        ),
+          attempt: f.attempt,
+          kind: part.kind,
+          ...capText(part.text),
+          createdAt: now,
+        })
+        .onConflictDoNothing({ target: transcripts.id }),
     );
   }
-  stmts.push(
-    db
-      .prepare(
-        `INSERT INTO stages (id, task_id, attempt, task_kind, profile, cli, model, status, cost_usd, tokens_in, tokens_out, tokens_cache_read,
-           tokens_cache_write, latency_ms, error_kind, error_message, job_id, verify_ok, files_changed, branch, "commit", created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
-         ON CONFLICT(id) DO UPDATE SET cli = excluded.cli, model = excluded.model, status = excluded.status,
-           cost_usd = excluded.cost_usd, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out,
-           tokens_cache_read = excluded.tokens_cache_read, tokens_cache_write = excluded.tokens_cache_write,
-           latency_ms = excluded.latency_ms, error_kind = excluded.error_kind, error_message = excluded.error_message,
-           job_id = COALESCE(excluded.job_id, stages.job_id), verify_ok = excluded.verify_ok,
-           files_changed = excluded.files_changed, branch = excluded.branch, "commit" = excluded."commit",
-           -- spend is counted when it is written: the same day the breaker totals put it in
-           created_at = excluded.created_at
-         WHERE stages.status = 'running'`,
-      )
-      .bind(
-        stageId,
-        f.taskId,
-        f.attempt,
-        f.kind,
-        f.profile,
-        f.cli,
-        f.model,
-        f.status,
-        f.costUsd,
-        f.tokensIn,
-        f.tokensOut,
-        f.tokensCacheRead,
-        f.tokensCacheWrite,
-        f.latencyMs,
-        f.errorKind,
-        f.errorMessage,
-        f.jobId,
-        f.verifyOk === null ? null : f.verifyOk ? 1 : 0,
-        f.filesChanged,
-        f.branch,
-        f.commit,
-        now,
-      ),
-  );
-  return stmts;
+  statements.push(stageRowStatement(d, f, stageId, now));
+  return statements;
 }
 
 /**
@@ -147,40 +161,47 @@ export function stageStatements(
  * the executor by reconcile. Re-running it changes nothing.
  */
 export function runningStageStatement(
-  db: D1Database,
+  d: Db,
   base: StageBase,
   job: { jobId: string; promptVersion: string },
   now: number,
-): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO stages (id, task_id, attempt, task_kind, profile, cli, model, status, job_id, prompt_version, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, 'none', 'none', 'running', ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING`,
-    )
-    .bind(
-      stageIdFor(base.taskId, base.attempt),
-      base.taskId,
-      base.attempt,
-      base.kind,
-      base.profile,
-      job.jobId,
-      job.promptVersion,
-      now,
-    );
+) {
+  return d
+    .insert(stages)
+    .values({
+      id: stageIdFor(base.taskId, base.attempt),
+      taskId: base.taskId,
+      attempt: base.attempt,
+      taskKind: base.kind,
+      profile: base.profile,
+      cli: "none",
+      model: "none",
+      status: "running",
+      jobId: job.jobId,
+      promptVersion: job.promptVersion,
+      createdAt: now,
+    })
+    .onConflictDoNothing({ target: stages.id });
 }
 
-/** Writes the stage and reads back what is stored: on a retried step the first write's facts are the truth. */
+/**
+ * Writes the stage (one batch), then reads back what is stored: on a retried step, or when reconcile
+ * wrote first, the first write's facts are the truth. A final row never changes, so the read after
+ * the batch sees exactly what the batch or the earlier write left.
+ */
 export async function writeStage(db: D1Database, f: StageFacts, now: number, t: BreakerThresholds): Promise<Written> {
+  const d = drizzle(db);
   const stageId = stageIdFor(f.taskId, f.attempt);
-  const results = await db.batch<unknown>([
-    ...stageStatements(db, f, now, t),
-    db
-      .prepare(
-        "SELECT status, cost_usd AS costUsd, error_kind AS errorKind, error_message AS errorMessage FROM stages WHERE id = ?1",
-      )
-      .bind(stageId),
-  ]);
-  const row = (results.at(-1)?.results[0] ?? null) as Omit<Written, "stageId" | "ok"> | null;
+  await d.batch(stageStatements(d, f, now, t));
+  const [row] = await d
+    .select({
+      status: stages.status,
+      costUsd: stages.costUsd,
+      errorKind: stages.errorKind,
+      errorMessage: stages.errorMessage,
+    })
+    .from(stages)
+    .where(eq(stages.id, stageId));
   const status = row?.status ?? f.status;
   return {
     stageId,
@@ -192,14 +213,15 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
   };
 }
 
+export interface JobStageWrite {
+  client: ExecutorClient;
+  jobId: string;
+  base: StageBase;
+  now: number;
+  thresholds: BreakerThresholds;
+}
+
 /** Fetches the finished job (the callback only woke the instance) and writes its stage. */
-export async function writeJobStage(
-  db: D1Database,
-  client: ExecutorClient,
-  jobId: string,
-  base: StageBase,
-  now: number,
-  t: BreakerThresholds,
-): Promise<Written> {
-  return writeStage(db, factsFromJob(await finishedJob(client, jobId), base), now, t);
+export async function writeJobStage(db: D1Database, w: JobStageWrite): Promise<Written> {
+  return writeStage(db, factsFromJob(await finishedJob(w.client, w.jobId), w.base), w.now, w.thresholds);
 }

@@ -1,11 +1,13 @@
 import { TaskList, type TaskView } from "@vault-mcp/contract";
 import { integer, noPositionals, parseFlags, since, statuses } from "../args.ts";
 import { type Command, connect } from "../command.ts";
-import { age, money, status, table, truncate } from "../format.ts";
+import { age, asked, money, status, table, truncate } from "../format.ts";
 
 export const tasksList: Command = {
   name: "tasks list",
   summary: "List recent tasks, newest first.",
+  about: `ASKED is what the task asked to run (executor claude, profile auto, …); RUNS counts the
+attempts in which a model ran (a rung skipped for a missing key is not one).`,
   usage: ["tasks list [--status <s,…>] [--since <window>] [--profile <name>] [--limit <n>] [--json]"],
   flags: `  --status <s,…>     only these statuses (comma-separated or repeated): init, running, succeeded,
                      failed, halted, blocked, needs_human, closed
@@ -54,8 +56,8 @@ export function renderTaskTable(tasks: readonly TaskView[], now: number, color: 
   const headers = [
     "ID",
     "STATUS",
-    "PROFILE",
-    "TRIES",
+    "ASKED",
+    "RUNS",
     "COST",
     "CREATED",
     ...(replays ? ["REPLAY OF"] : []),
@@ -65,8 +67,8 @@ export function renderTaskTable(tasks: readonly TaskView[], now: number, color: 
   const rows = tasks.map((t) => [
     t.id,
     status(t.status, color),
-    t.profile,
-    String(t.attempts),
+    asked(t),
+    String(t.modelRuns ?? t.attempts),
     money(t.costUsd),
     age(t.createdAt, now),
     ...(replays ? [t.replayOf ?? ""] : []),

@@ -1,20 +1,22 @@
-import { TaskDetail } from "@vault-mcp/contract";
+import { type ConsensusFiles, modelRan, type StageView, TaskDetail } from "@vault-mcp/contract";
 import { parseFlags, taskId, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
-import { age, count, duration, money, paint, status, table, truncate } from "../format.ts";
+import { age, asked, count, duration, money, paint, runsText, status, table, truncate } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
-import { renderResult } from "../mermaid.ts";
 
 export const tasksShow: Command = {
   name: "tasks show",
-  summary: "Show one task: its stages, cost, breaker flags, decisions and result.",
-  about: `On a terminal the result's Mermaid diagram is drawn as a text tree; piped, it is printed as
-Mermaid source. The last line is the wrangler command that shows the workflow instance's steps.`,
-  usage: ["tasks show <id> [--json]"],
-  flags: "  --json   the API's answer as JSON: {task, stages, decisions, breakers}",
-  examples: ["vault tasks show t-20261124-1530-ab12cd"],
+  summary: "Show one task: what it asked for, its stages, cost, breaker flags, decisions and progress.",
+  about: `Each stage shows its model, outcome, cost, files and verify; a consensus run lists the files
+both runs changed (the same way or not) and those only one did. --result adds the result as the MCP
+client got it (a Mermaid diagram by default). The last line is the wrangler command that shows the
+workflow instance's steps.`,
+  usage: ["tasks show <id> [--result] [--json]"],
+  flags: `  --result  also print the stored result (what execute / workflow_query state answered)
+  --json    the API's answer as JSON: {task, stages, decisions, breakers, consensus, progress}`,
+  examples: ["vault tasks show t-20261124-1530-ab12cd", "vault tasks show t-20261124-1530-ab12cd --result"],
   async run(args, io) {
-    const { values, positionals } = parseFlags(args, { json: { type: "boolean" } });
+    const { values, positionals } = parseFlags(args, { json: { type: "boolean" }, result: { type: "boolean" } });
     if (positionals.length > 1) throw new UsageError(`tasks show takes one task id, not ${positionals.length}`);
     const id = taskId(positionals[0]);
     const api = connect(values, io);
@@ -23,7 +25,14 @@ Mermaid source. The last line is the wrangler command that shows the workflow in
       io.out(JSON.stringify(detail, null, 2));
       return 0;
     }
-    io.out(renderTaskDetail(detail, { tty: io.tty, color: io.color, now: io.now(), workerUrl: api.target.url }));
+    io.out(
+      renderTaskDetail(detail, {
+        color: io.color,
+        now: io.now(),
+        workerUrl: api.target.url,
+        result: values.result === true,
+      }),
+    );
     return 0;
   },
 };
@@ -36,9 +45,51 @@ export function describeCommand(taskId: string, workerUrl: string): string {
   return `npx wrangler workflows instances describe execute-workflow ${taskId}${local ? ` --local --port ${port}` : ""}`;
 }
 
+const verifyText = (v: boolean | null | undefined): string => (v === true ? "pass" : v === false ? "fail" : "");
+
+function stageTable(stages: readonly StageView[], color: boolean): string {
+  return table(
+    ["#", "PROFILE", "CLI", "MODEL", "STATUS", "COST", "TOKENS IN", "OUT", "LATENCY", "FILES", "VERIFY", "KIND"],
+    stages.map((s) => [
+      String(s.attempt),
+      s.profile,
+      s.cli,
+      s.model,
+      status(s.status, color),
+      money(s.costUsd),
+      count(s.tokensIn),
+      count(s.tokensOut),
+      duration(s.latencyMs),
+      modelRan(s) && s.filesChanged !== undefined ? String(s.filesChanged) : "",
+      verifyText(s.verifyOk),
+      s.errorKind ?? "",
+    ]),
+    [0, 5, 6, 7, 8, 9],
+  );
+}
+
+/** The consensus run's verdict and its files by group, from the API's fields. */
+export function consensusLines(c: ConsensusFiles): string[] {
+  const [a, b] = c.profiles;
+  const verify = c.verify.map(verifyText).map((v) => v || "–");
+  const groups: [string, string[]][] = [
+    ["same", c.fileAgreement.filter((f) => f.same).map((f) => f.path)],
+    ["differ", c.fileAgreement.filter((f) => !f.same).map((f) => f.path)],
+    [`only ${a}`, c.filesOnlyA],
+    [`only ${b}`, c.filesOnlyB],
+  ];
+  const width = Math.max(...groups.map(([name]) => name.length));
+  return [
+    `consensus (attempt ${c.attempt}): ${c.verdict}, answers ${Math.round(c.answerSimilarity * 100)}% alike · ${a} vs ${b} · verify ${verify.join("/")}`,
+    ...groups
+      .filter(([, files]) => files.length > 0)
+      .map(([name, files]) => `  ${name.padEnd(width)}  ${files.join(", ")}`),
+  ];
+}
+
 export function renderTaskDetail(
   d: TaskDetail,
-  o: { tty: boolean; color: boolean; now: number; workerUrl: string },
+  o: { color: boolean; now: number; workerUrl: string; result?: boolean },
 ): string {
   const t = d.task;
   const flags = [
@@ -52,37 +103,21 @@ export function renderTaskDetail(
     dim(
       [
         `repo ${t.repo}`,
-        `profile ${t.profile}`,
+        asked(t),
         `kind ${t.kind}`,
-        `${t.attempts} attempt${t.attempts === 1 ? "" : "s"}`,
+        runsText(d.stages.filter(modelRan).length, d.stages.length),
         `created ${age(t.createdAt, o.now)}`,
         ...(t.replayOf ? [`replay of ${t.replayOf}`] : []),
       ].join(" · "),
     ),
     `prompt: ${truncate(t.prompt, 100)}`,
     ...(t.error ? [`error: ${t.error}`] : []),
+    ...(d.progress ? [`progress: ${d.progress.text}`] : []),
     "",
   ];
   if (d.stages.length === 0) lines.push("no stages yet");
   else {
-    lines.push(
-      table(
-        ["#", "PROFILE", "CLI", "MODEL", "STATUS", "COST", "TOKENS IN", "OUT", "LATENCY", "KIND"],
-        d.stages.map((s) => [
-          String(s.attempt),
-          s.profile,
-          s.cli,
-          s.model,
-          status(s.status, o.color),
-          money(s.costUsd),
-          count(s.tokensIn),
-          count(s.tokensOut),
-          duration(s.latencyMs),
-          s.errorKind ?? "",
-        ]),
-        [0, 5, 6, 7, 8],
-      ),
-    );
+    lines.push(stageTable(d.stages, o.color));
     // Each stage's own words, whole: a skipped rung says what to configure, a failed one why.
     const said = d.stages.filter((s) => s.errorMessage);
     if (said.length > 0) {
@@ -98,6 +133,7 @@ export function renderTaskDetail(
         `work: branch ${work.branch} @ ${work.commit?.slice(0, 12)} on the executor (attempt ${work.attempt})`,
       );
   }
+  if (d.consensus) lines.push("", ...consensusLines(d.consensus));
   if (d.decisions.length > 0) {
     lines.push("", "decisions:");
     for (const x of d.decisions)
@@ -105,7 +141,7 @@ export function renderTaskDetail(
         `  ${age(x.createdAt, o.now).padEnd(8)} ${x.kind.padEnd(7)} ${x.decision}${x.rationale ? ` — ${truncate(x.rationale, 80)}` : ""} ${dim(`(${x.actor})`)}`,
       );
   }
-  if (t.result) lines.push("", "result:", o.tty ? renderResult(t.result) : t.result);
+  if (o.result && t.result) lines.push("", "result (as the MCP client got it):", t.result);
   lines.push("", dim(describeCommand(t.id, o.workerUrl)));
   return lines.join("\n");
 }

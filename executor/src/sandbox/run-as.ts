@@ -13,6 +13,7 @@ import path from "node:path";
 import { which } from "../health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "../interfaces.ts";
 import type { AgentIdentity } from "./identities.ts";
+import type { AgentPrograms } from "./stage.ts";
 
 export type RunProcess = (o: RunProcessOptions) => Promise<ProcessOutcome>;
 
@@ -22,6 +23,8 @@ export interface RunAsTools {
   kill: string;
   chmod: string;
   runProcess: RunProcess;
+  /** Where the identities find the CLIs and node (stage.ts); set once the sandbox has started. */
+  programs?: AgentPrograms;
 }
 
 export function asIdentity(setpriv: string, id: AgentIdentity, argv: readonly string[]): string[] {
@@ -74,7 +77,10 @@ export async function runAs(tools: RunAsTools, id: AgentIdentity, opts: RunProce
   // Resolved here, with the child's PATH (as spawn would), so the identity execs a fixed path.
   const resolved = await which(program, opts.env.PATH ?? "");
   if (resolved === null) return notStarted(`ENOENT: spawn ${program} ENOENT`);
-  const out = await tools.runProcess({ ...opts, argv: asIdentity(tools.setpriv, id, [resolved, ...args]) });
+  // The copy the identity can reach, when the executor's own path to it is closed to other users.
+  const exe = tools.programs ? await tools.programs.program(resolved) : resolved;
+  const env = tools.programs ? { ...opts.env, PATH: tools.programs.path(opts.env.PATH ?? "") } : opts.env;
+  const out = await tools.runProcess({ ...opts, env, argv: asIdentity(tools.setpriv, id, [exe, ...args]) });
   const failed = (out.exitCode === 126 || out.exitCode === 127) && EXEC_FAILED.exec(out.stderr);
   return failed ? { ...out, spawnError: failed[0].replace(/^setpriv: /, ""), exitCode: null } : out;
 }

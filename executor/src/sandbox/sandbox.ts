@@ -24,6 +24,7 @@ import { type HomeOwner, removeHome } from "./homes.ts";
 import { type AgentIdentity, identityNames, resolveIdentities, SandboxSetupError } from "./identities.ts";
 import { fixPermissions, type RunAsTools, type RunProcess, reap, runAs } from "./run-as.ts";
 import { type MetadataRoute, selfCheck } from "./self-check.ts";
+import { agentPrograms } from "./stage.ts";
 
 export type SandboxConfig = Pick<
   ExecutorConfig,
@@ -34,6 +35,7 @@ export type SandboxConfig = Pick<
   | "REPOS_DIR"
   | "WORKTREES_DIR"
   | "REPO_ALLOWLIST"
+  | "GIT_CREDENTIALS"
   | "CLAUDE_BIN"
   | "CODEX_BIN"
   | "GEMINI_BIN"
@@ -178,17 +180,34 @@ export class AgentSandbox {
       const found = await which(bin);
       if (found) bins[name] = found;
     }
+    // Before the probe: it runs node as the identity, and checks the CLIs where the identities find them.
+    const programs = await agentPrograms({
+      stageDir: path.join(this.#config.DATA_DIR, "agent-tools"),
+      bins,
+      node: process.execPath,
+    });
+    this.#tools.programs = programs;
+    const reachable: Record<string, string> = {};
+    for (const [name, bin] of Object.entries(bins)) reachable[name] = await programs.program(bin);
     const envFile = env.EXECUTOR_ENV_FILE;
     const first = this.identities[0] as AgentIdentity;
-    const report = await selfCheck(this.#tools, first, {
-      dataDir: this.#config.DATA_DIR,
-      reposDir: this.#config.REPOS_DIR,
-      worktreesDir: this.#config.WORKTREES_DIR,
-      homesDir: this.homesDir,
-      allowlist: this.#config.REPO_ALLOWLIST,
-      privateFiles: envFile ? [path.resolve(envFile)] : [],
-      clis: bins,
-    });
+    const report = await selfCheck(
+      this.#tools,
+      first,
+      {
+        dataDir: this.#config.DATA_DIR,
+        reposDir: this.#config.REPOS_DIR,
+        worktreesDir: this.#config.WORKTREES_DIR,
+        homesDir: this.homesDir,
+        allowlist: this.#config.REPO_ALLOWLIST,
+        // The git credentials too: a token an agent could read would push anywhere the operator can.
+        privateFiles: [envFile, this.#config.GIT_CREDENTIALS]
+          .filter((f) => f !== undefined)
+          .map((f) => path.resolve(f)),
+        clis: reachable,
+      },
+      programs.node,
+    );
     this.#metadata = report.metadata;
     this.#clis = report.clis;
     if (report.metadata !== "blocked")
@@ -197,7 +216,7 @@ export class AgentSandbox {
           "agents can reach 169.254.169.254 (cloud metadata): run the executor under the shipped unit (IPAddressDeny) or as root with nftables installed",
       });
     for (const [cli, ok] of Object.entries(report.clis))
-      if (!ok) log("warn", "agent_cannot_execute_cli", { cli, path: bins[cli], identity: first.name });
+      if (!ok) log("warn", "agent_cannot_execute_cli", { cli, path: reachable[cli], identity: first.name });
   }
 
   /**

@@ -82,10 +82,12 @@ describe("systemd unit", () => {
     // A node under /tmp is hidden from the service by PrivateTmp: a real install stops there, the dry
     // run says so and still shows every step.
     const hidden = "/tmp/vault-no-such-dir/node";
-    const r = spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], {
-      encoding: "utf8",
-      env: { ...process.env, NODE_BIN: hidden },
-    });
+    const dryRun = (env: NodeJS.ProcessEnv = {}) =>
+      spawnSync("bash", [path.join(DEPLOY, "install.sh"), "--dry-run"], {
+        encoding: "utf8",
+        env: { ...process.env, NODE_BIN: hidden, ...env },
+      });
+    const r = dryRun();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`would refuse: NODE_BIN=${hidden} is hidden from the service (ProtectHome/PrivateTmp)`);
     for (const step of [
@@ -99,11 +101,34 @@ describe("systemd unit", () => {
     ]) {
       expect(r.stdout).toContain(step);
     }
-    // One identity per slot (MAX_EXECUTORS defaults to 2), the service user in each one's group.
+    // One identity per slot (MAX_EXECUTORS defaults to 2), the service user in each one's group. On a
+    // machine where npm start ran as root (its identities have the same names) the users exist
+    // already, and the dry run says so instead of creating them: either is right.
     for (const i of [0, 1]) {
-      expect(r.stdout).toMatch(new RegExp(`useradd --system --user-group .*vault-agent-${i}\\n`));
+      expect(r.stdout).toMatch(
+        new RegExp(`(useradd --system --user-group .*vault-agent-${i}|user vault-agent-${i} exists)\\n`),
+      );
       expect(r.stdout).toContain(`usermod --append --groups vault-agent-${i} vault-executor`);
     }
     expect(r.stdout).toContain("install -d -m 0700 -o vault-executor -g vault-executor /var/lib/vault-executor/repos");
+
+    // The same dry run where the identities exist already (as after npm start as root), without
+    // touching this machine's users: an `id` in front on PATH reports them.
+    const bin = mkdtempSync(path.join(os.tmpdir(), "vault-fake-id-"));
+    try {
+      writeFileSync(
+        path.join(bin, "id"),
+        '#!/bin/sh\ncase "$2" in vault-agent-*) echo 12345; exit 0 ;; esac\nexec /usr/bin/id "$@"\n',
+        { mode: 0o755 },
+      );
+      const again = dryRun({ PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` });
+      expect(again.status, again.stderr).toBe(0);
+      for (const i of [0, 1]) {
+        expect(again.stdout).toContain(`user vault-agent-${i} exists\n`);
+        expect(again.stdout).toContain(`usermod --append --groups vault-agent-${i} vault-executor`);
+      }
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });

@@ -1,19 +1,13 @@
-/**
- * The real pinned CLIs still do their work as agent identities: each runs the mock's `tool` scenario
- * (a real shell tool call, `id -u > hello.txt`, in the worktree) through a sandboxed executor process,
- * and the job succeeds with hello.txt committed on its branch, holding the uid of an agent identity.
- */
-import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { cliPaths } from "../../../test/clis/paths.ts";
 import { writeProfiles } from "../../../test/e2e/fixture.ts";
 import { type MockModelApi, startMockModelApi } from "../../../test/mock-model-api/server.ts";
-import { type Harness, post } from "../server/harness.ts";
+import type { Harness } from "../server/harness.ts";
 import {
   cleanupAll,
+  expectToolJobAsIdentity,
   IS_ROOT,
-  idOf,
   makeIdentities,
   runningExecutor,
   sandboxHarness,
@@ -53,24 +47,10 @@ describe.skipIf(!IS_ROOT)("real CLIs as agent identities (tool scenario: a real 
   );
 
   for (const cli of ["claude", "codex", "gemini"] as const) {
-    it(`${cli}: creates hello.txt with its shell tool and the job succeeds`, async () => {
-      const res = await post(`${url}/execute`, {
-        jobKey: `tool-${cli}`,
-        executor: cli,
-        prompt: "Create hello.txt",
-        repo: "demo",
-      });
-      const view = (await res.json()) as {
-        status: string;
-        result: { run: { cli: string; error?: unknown }; files: { path: string }[]; branch: string; commit: string };
-      };
-      expect(view.status, JSON.stringify(view.result?.run.error ?? view)).toBe("succeeded");
-      expect(view.result.run.cli).toBe(cli);
-      expect(view.result.files.map((f) => f.path)).toEqual(["hello.txt"]);
-      const repo = path.join(h.dir, "repos", "demo");
-      const show = (spec: string) => execFileSync("git", ["-C", repo, "show", spec], { encoding: "utf8" });
-      const uids = ids.names.map((n) => String(idOf(n).uid));
-      expect(uids).toContain(show(`${view.result.commit}:hello.txt`).trim());
-    }, 90_000);
+    it(
+      `${cli}: creates hello.txt with its shell tool and the job succeeds`,
+      () => expectToolJobAsIdentity(url, h, ids, cli, `tool-${cli}`),
+      90_000,
+    );
   }
 });

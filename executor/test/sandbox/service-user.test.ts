@@ -16,6 +16,7 @@ import {
   cleanupAll,
   IS_ROOT,
   idOf,
+  installedExecutor,
   makeIdentities,
   runningExecutor,
   sandboxHarness,
@@ -53,17 +54,25 @@ describe.skipIf(!IS_ROOT)("as the unit runs it: a service user with the unit's a
     ids = makeIdentities(2, { memberOf: svc });
     h = sandboxHarness(ids.prefix, { KILL_GRACE_MS: "300" });
     spawnSync("chown", ["-R", `${svc}:${svc}`, h.dir]);
-    ({ url, output, stop } = await runningExecutor(h, {}, [
-      "setpriv",
-      `--reuid=${svc}`,
-      `--regid=${svc}`,
-      "--init-groups",
-      `--inh-caps=${CAPS}`,
-      `--ambient-caps=${CAPS}`,
-      `--bounding-set=${CAPS}`,
-      "--no-new-privs",
-      "--",
-    ]));
+    // Run as installed (the bundle and a node under the harness dir): the service user cannot read
+    // a checkout under a folder closed to other users, as it could not read root's home under the unit.
+    const installed = installedExecutor(h.dir);
+    ({ url, output, stop } = await runningExecutor(
+      h,
+      {},
+      [
+        "setpriv",
+        `--reuid=${svc}`,
+        `--regid=${svc}`,
+        "--init-groups",
+        `--inh-caps=${CAPS}`,
+        `--ambient-caps=${CAPS}`,
+        `--bounding-set=${CAPS}`,
+        "--no-new-privs",
+        "--",
+      ],
+      installed,
+    ));
   });
   afterAll(() =>
     cleanupAll(

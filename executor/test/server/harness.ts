@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type ExecutorConfig, loadConfig } from "../../src/config.ts";
@@ -70,14 +70,16 @@ export const MAIN = path.join(import.meta.dirname, "..", "..", "src", "main.ts")
 
 /**
  * The executor as a real process (`node src/main.ts`, Node 22 strips the types) on port 0; `wrap`
- * is an argv prefix that starts it (e.g. setpriv, to run it as the systemd unit would).
+ * is an argv prefix that starts it (e.g. setpriv, to run it as the systemd unit would), `entry` another
+ * node and entry file (the bundle, as installed).
  */
 export async function spawnExecutor(
   h: Harness,
   extra: Record<string, string> = {},
   wrap: readonly string[] = [],
+  entry: { node: string; main: string } = { node: process.execPath, main: MAIN },
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const [file = process.execPath, ...args] = [...wrap, process.execPath, MAIN];
+  const [file = process.execPath, ...args] = [...wrap, entry.node, entry.main];
   const child = spawn(file, args, {
     env: { PATH: process.env.PATH ?? "", ...h.env, ANTHROPIC_API_KEY: "k", ...extra },
     stdio: ["ignore", "pipe", "pipe"],
@@ -168,3 +170,16 @@ export const job = (over: Record<string, unknown> = {}) => ({
   repo: "demo",
   ...over,
 });
+
+/**
+ * The shipped profiles with another consensus pair, written to `dir`/profiles.json (for
+ * PROFILES_FILE). sonnet + opus: both sides run the fake claude.
+ */
+export function consensusProfiles(dir: string, pair: [string, string] = ["sonnet", "opus"]): string {
+  const file = path.join(dir, "profiles.json");
+  const shipped = JSON.parse(
+    readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8"),
+  ) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...shipped, consensus: pair }));
+  return file;
+}

@@ -1,29 +1,9 @@
 import { ExecuteOutcome } from "@vault-mcp/contract";
 import { parseInput } from "../../../core/errors.ts";
 import { ExecuteInput, startExecute } from "../../services/execute.ts";
+import { outcomeContent, outcomeText } from "../outcome.ts";
+import { stripControls } from "../safe-text.ts";
 import { guarded, ok, type RegisterTool } from "../tool-kit.ts";
-
-/** Exactly the advertised fields (the output schema admits no others). */
-export function outcomeContent(o: ExecuteOutcome): ExecuteOutcome {
-  return {
-    taskId: o.taskId,
-    status: o.status,
-    flags: o.flags,
-    costUsd: o.costUsd,
-    ...(o.result !== undefined ? { result: o.result } : {}),
-    ...(o.progress !== undefined ? { progress: o.progress } : {}),
-    ...(o.error !== undefined ? { error: o.error } : {}),
-  };
-}
-
-export function outcomeText(o: ExecuteOutcome): string {
-  const head = `${o.taskId} ${o.status}${o.flags.length ? ` [${o.flags.join(", ")}]` : ""} $${o.costUsd.toFixed(4)}`;
-  const next =
-    o.status === "running"
-      ? `\nstill running: call workflow_query {query:'state', taskId:'${o.taskId}'} in a while`
-      : "";
-  return `${head}\n${o.result ?? o.progress ?? o.error ?? ""}${next}`;
-}
 
 export const registerExecute: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -47,6 +27,7 @@ export const registerExecute: RegisterTool = (server, deps) => {
         const progressToken = extra._meta?.progressToken;
         const out = await startExecute(deps.env, input, {
           waitSeconds: input.waitSeconds,
+          caller: deps.caller,
           onProgress:
             progressToken === undefined
               ? undefined
@@ -56,7 +37,7 @@ export const registerExecute: RegisterTool = (server, deps) => {
                     params: {
                       progressToken,
                       progress: p.progress,
-                      message: p.message,
+                      message: stripControls(p.message),
                       ...(p.total ? { total: p.total } : {}),
                     },
                   }),

@@ -25,7 +25,7 @@ export const registerReplay: RegisterTool = (server, deps) => {
     },
     async (args) =>
       guarded(async () => {
-        const r = await replay(deps.env, parseInput(ReplayInput, args), deps.now());
+        const r = await replay(deps.env, parseInput(ReplayInput, args), deps.now(), deps.caller);
         return ok(
           `${r.dryRun ? "dry run: " : ""}${r.started} started, ${r.skipped} skipped, ${r.errors} errors\n${brief(r.items, 2000)}`,
           { ...r },

@@ -6,8 +6,8 @@ import { getTaskState } from "../../services/execute.ts";
 import { listModelStats, recommendProfile } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
 import { flatInput } from "../flat-input.ts";
+import { outcomeContent, outcomeText } from "../outcome.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
-import { outcomeContent, outcomeText } from "./execute.ts";
 
 const TaskArg = TaskId.describe("The task, for summary, state and consensus.");
 const KindArg = z.string().max(40).describe("Task kind for stats and chooser, e.g. 'bugfix'.");
