@@ -56,6 +56,7 @@ const ConfigSchema = z.object({
   // Optional with defaults, so a deployment whose wrangler.toml predates them still starts.
   EXECUTE_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   MAX_ACTIVE_TASKS: z.coerce.number().int().min(1).max(100_000).default(20),
+  EXECUTOR_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(15_000),
   OAUTH_REDIRECT_ALLOW: z.string().default("").transform(list),
   VAULT_AUTH_TOKEN: z.string().min(1),
   EXECUTOR_SECRET: z.string().min(1),
@@ -81,6 +82,11 @@ export interface Config {
   executeRatePerMinute: number;
   /** Started tasks not yet finished nor waiting for an answer, beyond which a start is refused. */
   maxActiveTasks: number;
+  /**
+   * How long an executor of the pool may go without a heartbeat before it gets no new job and its
+   * running jobs are dispatched again elsewhere (executors heartbeat every few seconds).
+   */
+  leaseMs: number;
   /** Redirect URIs (exact, or an origin for every path under it) an OAuth error may be sent to. */
   oauthRedirectAllow: readonly string[];
   authToken: string;
@@ -124,6 +130,7 @@ export function getConfig(env: Env): Config {
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
     executeRatePerMinute: e.EXECUTE_RATE_PER_MINUTE,
     maxActiveTasks: e.MAX_ACTIVE_TASKS,
+    leaseMs: e.EXECUTOR_LEASE_MS,
     oauthRedirectAllow: e.OAUTH_REDIRECT_ALLOW,
     authToken: e.VAULT_AUTH_TOKEN,
     executorSecret: e.EXECUTOR_SECRET,

@@ -7,6 +7,7 @@ import {
   AUTO,
   DecisionKind,
   ExecutorChoice,
+  type PoolReadiness,
   type ProfileChoice,
   ProfileName,
   StageStatus,
@@ -72,6 +73,8 @@ export const tasks = sqliteTable(
     uniqueIndex("tasks_replay_key_uq").on(t.replayKey),
     uniqueIndex("tasks_idempotency_key_uq").on(t.idempotencyKey),
     index("tasks_replay_root_idx").on(t.replayRoot),
+    // Dispatch prefers the executor that ran the repo last (its worktrees are warm).
+    index("tasks_repo_created_idx").on(t.repo, t.createdAt),
   ],
 );
 
@@ -105,6 +108,8 @@ export const stages = sqliteTable(
     commit: text("commit"),
     /** First 16 hex digits of the SHA-256 of the prompt the CLI got (prompt + spec + instructions). */
     promptVersion: text("prompt_version"),
+    /** The executor the job went to (`executors.id`, or `default` for EXECUTOR_URL); null: none yet. */
+    executorId: text("executor_id"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [
@@ -215,9 +220,45 @@ export const taskStarts = sqliteTable(
   (t) => [index("task_starts_caller_created_idx").on(t.caller, t.createdAt)],
 );
 
+/**
+ * The executor pool: one row per executor that ever heartbeat (POST /api/executors/heartbeat), as it
+ * last described itself. Dispatch reads it instead of asking each executor; an executor whose last
+ * heartbeat is older than the lease is not sent jobs, and its running jobs are taken elsewhere.
+ */
+export const executors = sqliteTable("executors", {
+  id: text("id").primaryKey(),
+  /** Where the Worker reaches its job API. */
+  url: text("url").notNull(),
+  capacity: integer("capacity").notNull().default(0),
+  /** Ids of the jobs it said were running. */
+  running: text("running", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  queued: integer("queued").notNull().default(0),
+  /** The repositories it holds. */
+  repos: text("repos", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  /** Which profiles (and consensus) it can run, what each missing one needs, its direct profiles. */
+  readiness: text("readiness", { mode: "json" })
+    .$type<PoolReadiness>()
+    .notNull()
+    .default(sql`'{"profiles":{},"consensus":{"ready":false},"direct":{}}'`),
+  version: text("version").notNull(),
+  /** `draining`: an operator drained it; no new job goes there. Only an operator sets it back. */
+  state: text("state", { enum: ["active", "draining"] })
+    .notNull()
+    .default("active"),
+  /** The executor said it takes no new job (shutting down, or told to drain). */
+  stopping: integer("stopping", { mode: "boolean" }).notNull().default(false),
+  /** The executor's clock in its last heartbeat: a later heartbeat must carry a later one (no replays). */
+  sentAt: ms("sent_at").notNull(),
+  /** The Worker's clock when the last heartbeat came: what the lease is measured from. */
+  lastHeartbeatAt: ms("last_heartbeat_at").notNull(),
+  createdAt: ms("created_at").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+});
+
 export type TaskRow = typeof tasks.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
 export type ModelStatsRow = typeof modelStats.$inferSelect;
 export type CheckpointRow = typeof checkpoints.$inferSelect;
 export type DecisionRow = typeof decisions.$inferSelect;
 export type TranscriptRow = typeof transcripts.$inferSelect;
+export type ExecutorRow = typeof executors.$inferSelect;

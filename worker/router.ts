@@ -11,12 +11,14 @@ import { hostGuard } from "./guards/host.ts";
 import { mediaGuard } from "./guards/media.ts";
 import { originGuard } from "./guards/origin.ts";
 import { sizeGuard } from "./guards/size.ts";
+import { handleHeartbeat } from "./heartbeat.ts";
 import { handleMcp } from "./mcp/server.ts";
 import { handleOAuth, isOAuthPath } from "./oauth/routes.ts";
 import { health, misconfigured } from "./services/health.ts";
 import { handleStatus, isStatusPath } from "./status/routes.tsx";
 
 const CALLBACK = /^\/api\/callback\/([^/]+)$/;
+const HEARTBEAT = "/api/executors/heartbeat";
 
 /** Open, and still an answer when the config is broken: then it says which variable to fix. */
 async function healthResponse(request: Request, env: Env): Promise<Response> {
@@ -51,7 +53,7 @@ function hostGuardIfConfigured(request: Request, env: Env): Response | undefined
  * every route). Then /mcp and /api: origin → auth → size → media → handler, composed with `??` so
  * the first guard that answers stops the request before anything later (auth before any parsing).
  * /health is open; the OAuth endpoints are how a client gets a token, so they take none; the
- * executor's callback carries its own HMAC instead of the bearer.
+ * executor's callback and heartbeat carry their own HMAC instead of the bearer.
  */
 export async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   try {
@@ -62,6 +64,8 @@ export async function route(request: Request, env: Env, ctx: ExecutionContext): 
     if (wrongHost) return wrongHost;
     const callback = CALLBACK.exec(url.pathname);
     if (callback?.[1] && request.method === "POST") return await handleCallback(request, env, callback[1]);
+    // An executor of the pool, signed like the callback (HMAC), not with the bearer.
+    if (url.pathname === HEARTBEAT && request.method === "POST") return await handleHeartbeat(request, env, ctx);
     if (isOAuthPath(url.pathname)) return await handleOAuth(request, env, ctx, config);
     // The owner's status pages carry their own sign-in (a session cookie) and CSRF checks.
     if (isStatusPath(url.pathname)) return await handleStatus(request, env, ctx, config);

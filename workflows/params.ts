@@ -39,6 +39,16 @@ const EXECUTOR_RESULT_EVENT = "executor-result";
  * callback never wakes the wrong wait. Payload: the JobView slimmed (workflows/result-event.ts).
  */
 export const resultEventType = (attempt: number): string => `${EXECUTOR_RESULT_EVENT}-${attempt}`;
+/**
+ * What the Worker sends on an attempt's result event when the executor running its job stopped
+ * heartbeating past the lease: not a job, so the wait ends without a result and the poll that
+ * follows finds the lease expired (workflows/lease.ts).
+ */
+export interface LeaseLost {
+  leaseExpired: true;
+  executorId: string;
+  jobId: string | null;
+}
 /** jobKey = `<taskId>:<attempt>` (see steps/dispatch.ts). */
 export function attemptOfJobKey(jobKey: string): number | null {
   const m = /:(\d+)$/.exec(jobKey);

@@ -198,6 +198,21 @@ export const HealthView = z.object({
     /** Each profile: can it run now, and if not, what to set or run (names, never values). */
     profiles: z.record(z.string(), z.object({ ready: z.boolean(), missing: z.string().optional() })).optional(),
   }),
+  /**
+   * The executor pool (executors that heartbeat): how many there are, how many are fresh (heartbeat
+   * within the lease) and take jobs, and their slots. Absent while no executor heartbeats (then
+   * `executor` is the one at EXECUTOR_URL); with a pool, `executor` sums up the fresh ones.
+   */
+  pool: z
+    .object({
+      executors: z.number(),
+      fresh: z.number(),
+      draining: z.number(),
+      capacity: z.number(),
+      running: z.number(),
+      leaseMs: z.number(),
+    })
+    .optional(),
   breakers: BreakersView.nullable(),
 });
 export type HealthView = z.infer<typeof HealthView>;

@@ -2,6 +2,7 @@ export * from "./api.ts";
 export * from "./delivery.ts";
 export * from "./health.ts";
 export * from "./job.ts";
+export * from "./pool.ts";
 export * from "./profiles.ts";
 export * from "./result.ts";
 export * from "./signature.ts";

@@ -10,6 +10,8 @@ import {
   type CooldownList,
   type DecisionSent,
   type ExecuteOutcome,
+  type ExecutorList,
+  type ExecutorStateChange,
   type HealthView,
   ProfileName,
   type ReconcileReport,
@@ -32,6 +34,7 @@ import { consensusReport } from "../services/consensus.ts";
 import { clearCooldown, listCooldowns } from "../services/cooldowns.ts";
 import { decide, raiseBudget } from "../services/events.ts";
 import { ExecuteInput, getTaskState, startExecute } from "../services/execute.ts";
+import { drainExecutor, ExecutorTarget, forgetExecutor, listExecutors, resumeExecutor } from "../services/executors.ts";
 import { health } from "../services/health.ts";
 import { KvKey, KvList, KvPut, kvDelete, kvGet, kvList, kvPut } from "../services/kv.ts";
 import { ReconcileInput, reconcile } from "../services/reconcile.ts";
@@ -213,6 +216,23 @@ on(
   (c): Promise<CooldownCleared> => clearCooldown(c.env.DB, parseInput(ProfileName, param(c, "profile")), c.now),
 );
 on("GET", "/breakers/verify", (c): Promise<BreakerVerification> => verifyBreakers(c.env.DB, c.now));
+
+on("GET", "/executors", (c): Promise<ExecutorList> => listExecutors(c.env.DB, c.config, c.now));
+on(
+  "POST",
+  "/executors/:id/drain",
+  async (c): Promise<ExecutorStateChange> =>
+    drainExecutor(c.env.DB, await input(ExecutorTarget, c, { id: decoded(c, "id") }), c.now),
+);
+on(
+  "POST",
+  "/executors/:id/resume",
+  async (c): Promise<ExecutorStateChange> =>
+    resumeExecutor(c.env.DB, await input(ExecutorTarget, c, { id: decoded(c, "id") }), c.now),
+);
+on("DELETE", "/executors/:id", (c) =>
+  forgetExecutor(c.env.DB, c.config, parseInput(ExecutorTarget, { id: decoded(c, "id") }), c.now),
+);
 
 export async function handleApi(
   request: Request,

@@ -15,6 +15,7 @@ import { VERSION } from "../version.ts";
 import { type RegisterTool, type ToolDeps, toolServer } from "./tool-kit.ts";
 import { registerBreakers } from "./tools/breakers.ts";
 import { registerExecute } from "./tools/execute.ts";
+import { registerExecutors } from "./tools/executors.ts";
 import { registerHealth } from "./tools/health.ts";
 import { registerCheckpoint, registerDecision, registerTranscript } from "./tools/records.ts";
 import { registerReplay } from "./tools/replay.ts";
@@ -34,6 +35,7 @@ const TOOLS: readonly RegisterTool[] = [
   registerBreakers,
   registerReplay,
   registerHealth,
+  registerExecutors,
 ];
 
 const INSTRUCTIONS =

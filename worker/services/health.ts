@@ -5,6 +5,8 @@ import type { Config } from "../../core/config.ts";
 import { type ConfigError, describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
+import { type PoolMember, poolProblem } from "../../workflows/pool.ts";
+import { readPool } from "../../workflows/pool-read.ts";
 import { VERSION } from "../version.ts";
 
 type Health = HealthView;
@@ -79,10 +81,54 @@ async function checkExecutor(config: Config): Promise<Health["executor"]> {
   }
 }
 
+/**
+ * The executors: the pool's rows when executors heartbeat (no round trip: what they last said), else
+ * the one at EXECUTOR_URL through its /health. A pool none of whose executors is fresh and open is a
+ * reason to be degraded.
+ */
+async function checkExecutors(
+  db: D1Database,
+  config: Config,
+  now: number,
+): Promise<{ executor: Health["executor"]; pool?: Health["pool"]; problem?: string }> {
+  const started = Date.now();
+  let members: PoolMember[];
+  try {
+    members = (await readPool(db, { now, leaseMs: config.leaseMs, configuredUrl: config.executorUrl })).members;
+  } catch (err) {
+    // D1's own check reports it; the executor is then probed as if there were no pool.
+    log("warn", "health_pool_unreadable", { error: describe(err) });
+    return { executor: await checkExecutor(config) };
+  }
+  if (members.every((m) => m.source === "config")) return { executor: await checkExecutor(config) };
+  const live = members.filter((m) => m.fresh);
+  const open = live.filter((m) => m.open);
+  const pool: NonNullable<Health["pool"]> = {
+    executors: members.length,
+    fresh: live.length,
+    draining: members.filter((m) => !m.open).length,
+    capacity: open.reduce((n, m) => n + m.capacity, 0),
+    running: live.reduce((n, m) => n + m.load, 0),
+    leaseMs: config.leaseMs,
+  };
+  const profiles: NonNullable<Health["executor"]["profiles"]> = {};
+  for (const m of open)
+    for (const [name, p] of Object.entries(m.readiness?.profiles ?? {}))
+      if (!profiles[name]?.ready) profiles[name] = { ready: p.ready, ...(p.missing ? { missing: p.missing } : {}) };
+  const executor: Health["executor"] = {
+    reachable: open.length > 0,
+    latencyMs: Date.now() - started,
+    running: pool.running,
+    capacity: pool.capacity,
+    ...(open.length ? { profiles } : {}),
+  };
+  return { executor, pool, ...(open.length ? {} : { problem: poolProblem(members, "", true) }) };
+}
+
 export async function health(env: Env, config: Config, now: number): Promise<Health> {
-  const [{ d1, snapshot: b }, executor] = await Promise.all([
+  const [{ d1, snapshot: b }, { executor, pool, problem }] = await Promise.all([
     checkD1(env.DB, config.breakers, now),
-    checkExecutor(config),
+    checkExecutors(env.DB, config, now),
   ]);
   // Field by field: a field added to the snapshot stays out of /health until it is added here.
   const breakers: Health["breakers"] = b && {
@@ -113,7 +159,11 @@ export async function health(env: Env, config: Config, now: number): Promise<Hea
         ]),
     ...(executor.reachable
       ? []
-      : [`the executor at ${config.executorUrl} is unreachable: check EXECUTOR_URL and the VM`]),
+      : [
+          problem
+            ? `the executor pool cannot take jobs: ${problem}`
+            : `the executor at ${config.executorUrl} is unreachable: check EXECUTOR_URL and the VM`,
+        ]),
     ...noProfileCanRun(executor),
   ];
   return {
@@ -123,6 +173,7 @@ export async function health(env: Env, config: Config, now: number): Promise<Hea
     time: new Date(now).toISOString(),
     d1,
     executor,
+    ...(pool ? { pool } : {}),
     breakers,
   };
 }

@@ -96,7 +96,7 @@ export interface AttemptView {
   cumulativeUsd: number;
   /** The stage's error or note, stripped of control characters. */
   message: string | null;
-  /** The executor pool (issue 19): which executor ran it. */
+  /** Which executor of the pool ran it (`default`: EXECUTOR_URL; null: none yet). */
   executorId: string | null;
   filesChanged: number;
   verifyOk: boolean | null;
@@ -157,7 +157,7 @@ export interface InstanceInfo {
 }
 
 export interface ExecutorView {
-  /** `default` for the single EXECUTOR_URL; the pool's ids later. */
+  /** `default` for the single EXECUTOR_URL; else the pool's ids (EXECUTOR_ID, the hostname by default). */
   id: string;
   url: string | null;
   state: "ready" | "degraded" | "draining" | "unreachable";
@@ -169,6 +169,6 @@ export interface ExecutorView {
   /** Last heartbeat (the pool) or this probe's time. */
   heartbeatAt: number;
   latencyMs: number | null;
-  /** Draining is a pool action: false until the pool lands. */
+  /** An active executor of the pool (the one at EXECUTOR_URL alone is not drained). */
   canDrain: boolean;
 }

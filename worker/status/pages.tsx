@@ -4,9 +4,10 @@
  * the browser on (303) or shows the page again with why the service refused.
  */
 import type { Config } from "../../core/config.ts";
-import { AppError } from "../../core/errors.ts";
+import { AppError, parseInput } from "../../core/errors.ts";
 import { ackMonthFlag } from "../services/breakers.ts";
 import { decide, raiseBudget } from "../services/events.ts";
+import { drainExecutor, ExecutorTarget } from "../services/executors.ts";
 import { replay } from "../services/replay.ts";
 import { ackInput, budgetInput, decideInput, replayInput } from "./forms.ts";
 import { listFilter } from "./list-query.ts";
@@ -52,6 +53,7 @@ async function timed<T>(reads: () => Promise<T>): Promise<[T, Record<string, str
   return [value, { "server-timing": `db;dur=${(performance.now() - t0).toFixed(1)}` }];
 }
 
+const EXECUTOR_DRAIN = /^\/status\/executors\/([A-Za-z0-9._-]{1,63})\/drain$/;
 const TASK = /^\/status\/tasks\/(t-[0-9a-z-]{1,40})(?:\/(live|diagram|decide|budget|replay))?$/;
 
 /** What a successful action says on the page it lands on (fixed texts: nothing is reflected). */
@@ -60,6 +62,7 @@ const DONE: Readonly<Record<string, string>> = {
   raised: "The cap was raised; the task goes on.",
   replayed: "Replay started: this is the new task.",
   acked: "This month's flag is acknowledged.",
+  drained: "Draining: no new job goes to that executor; its running jobs finish.",
 };
 const doneNotice = (url: URL) => {
   const text = DONE[url.searchParams.get("done") ?? ""];
@@ -101,7 +104,12 @@ export async function showPage(c: PageContext): Promise<Response> {
     );
   if (path === "/status/executors")
     return htmlResponse(
-      <ExecutorsPage session={session} executors={await readExecutors(env, config, now)} now={now} />,
+      <ExecutorsPage
+        session={session}
+        executors={await readExecutors(env, config, now)}
+        now={now}
+        notice={doneNotice(url)}
+      />,
     );
   const m = TASK.exec(path);
   if (m?.[1] && (m[2] === undefined || m[2] === "live"))
@@ -131,6 +139,24 @@ export async function postAction(c: PageContext, form: URLSearchParams): Promise
       );
     }
     return seeOther("/status/spend?done=acked");
+  }
+  const drain = EXECUTOR_DRAIN.exec(path);
+  if (drain?.[1]) {
+    try {
+      await drainExecutor(env.DB, parseInput(ExecutorTarget, { id: decodeURIComponent(drain[1]) }), now);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return htmlResponse(
+        <ExecutorsPage
+          session={c.session}
+          executors={await readExecutors(env, config, now)}
+          now={now}
+          notice={{ kind: "error", text: err.message }}
+        />,
+        { status: err.status },
+      );
+    }
+    return seeOther("/status/executors?done=drained");
   }
   const m = TASK.exec(path);
   const id = m?.[1];

@@ -108,8 +108,7 @@ export function attemptsOf(rows: readonly StageRow[], now: number): AttemptView[
       costUsd: s.costUsd,
       cumulativeUsd: cumulative,
       message: s.errorMessage ? shown(s.errorMessage) : s.errorKind,
-      // Wiring point (issue 19): the executor that ran the attempt, once stages record it.
-      executorId: null,
+      executorId: s.executorId,
       filesChanged: s.filesChanged,
       verifyOk: s.verifyOk,
     };

@@ -1,13 +1,13 @@
 /**
- * The executors. Today one (EXECUTOR_URL), probed through its open /health; the page is laid out for
- * the pool (issue 19): one card per executor with its state, slots, running jobs, ready profiles and
- * heartbeat, and a drain button once the pool's drain endpoint exists (`canDrain`).
+ * The executors: one card per executor of the pool with its state, slots, running jobs, ready
+ * profiles and heartbeat, and a drain button for an active one (POST /status/executors/:id/drain);
+ * while no executor heartbeats, the one at EXECUTOR_URL, probed through its open /health.
  */
 import type { FC } from "hono/jsx";
 import type { ExecutorView } from "../model.ts";
 import type { Session } from "../session.ts";
 import { ago } from "../text.ts";
-import { CsrfField, Layout } from "./layout.tsx";
+import { CsrfField, Layout, Notice } from "./layout.tsx";
 
 const Card: FC<{ e: ExecutorView; session: Session; now: number }> = ({ e, session, now }) => (
   <div class={`card executor ${e.state}`} data-executor={e.id}>
@@ -52,13 +52,15 @@ const Card: FC<{ e: ExecutorView; session: Session; now: number }> = ({ e, sessi
   </div>
 );
 
-export const ExecutorsPage: FC<{ session: Session; executors: ExecutorView[]; now: number }> = ({
-  session,
-  executors,
-  now,
-}) => (
+export const ExecutorsPage: FC<{
+  session: Session;
+  executors: ExecutorView[];
+  now: number;
+  notice: { kind: "ok" | "error"; text: string } | null;
+}> = ({ session, executors, now, notice }) => (
   <Layout title="Executors" section="executors" session={session}>
     <h1>Executors</h1>
+    {notice ? <Notice kind={notice.kind} text={notice.text} /> : null}
     <div class="executors" id="executors">
       {executors.map((e) => (
         <Card e={e} session={session} now={now} />
