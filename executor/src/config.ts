@@ -1,4 +1,5 @@
 /** The executor's configuration, from its environment (the systemd EnvironmentFile in production). */
+import os from "node:os";
 import path from "node:path";
 import { type CliName, MAX_JOB_REQUEST_BYTES } from "@vault-mcp/contract";
 import { z } from "zod";
@@ -79,6 +80,24 @@ const Schema = z.object({
   FETCH_TIMEOUT_MS: ms(60_000, "the fetch of a repo's default branch before a job"),
   CLONE_TIMEOUT_MS: ms(600_000, "the first clone of a repo registered by URL"),
   DELIVERY_TIMEOUT_MS: ms(120_000, "one POST /jobs/:id/deliver or /discard: the push and the GitHub calls"),
+  // pool/: joining the Worker's executor pool (heartbeats). Without POOL_URL the executor is the
+  // Worker's EXECUTOR_URL alone, as before.
+  POOL_URL: z
+    .url({
+      protocol: /^https?$/,
+      error: "must be the Worker's http(s) base URL, e.g. https://vault-mcp.example.workers.dev",
+    })
+    .optional()
+    .transform((u) => u?.replace(/\/+$/, "")),
+  EXECUTOR_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 of letters, digits, . _ - (the hostname by default)")
+    .optional(),
+  EXECUTOR_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: "must be the http(s) URL the Worker reaches this executor at" })
+    .optional()
+    .transform((u) => u?.replace(/\/+$/, "")),
+  HEARTBEAT_MS: int(3_000, 200, 60_000, "how often a pool member tells the Worker it is alive, in milliseconds"),
   // sandbox/: agents run as AGENT_USER_PREFIX0 … AGENT_USER_PREFIX{MAX_EXECUTORS-1}; off only when asked.
   AGENT_SANDBOX: z.enum(["on", "off"], { error: "must be on or off (agent CLIs as separate users)" }).default("on"),
   AGENT_USER_PREFIX: z
@@ -88,7 +107,12 @@ const Schema = z.object({
 });
 
 export interface ExecutorConfig
-  extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR" | "LOGINS_DIR" | "GIT_CREDENTIALS"> {
+  extends Omit<
+    z.infer<typeof Schema>,
+    "REPOS_DIR" | "WORKTREES_DIR" | "LOGINS_DIR" | "GIT_CREDENTIALS" | "EXECUTOR_ID"
+  > {
+  /** This executor's id in the pool: EXECUTOR_ID, else the hostname made into one. */
+  EXECUTOR_ID: string;
   /** Absolute, or undefined when unset. */
   GIT_CREDENTIALS: string | undefined;
   REPOS_DIR: string;
@@ -99,6 +123,15 @@ export interface ExecutorConfig
 /** Each agent CLI's executable as configured: a name looked up in PATH, or a path. */
 export function cliBins(c: Pick<ExecutorConfig, "CLAUDE_BIN" | "CODEX_BIN" | "GEMINI_BIN">): Record<CliName, string> {
   return { claude: c.CLAUDE_BIN, codex: c.CODEX_BIN, gemini: c.GEMINI_BIN };
+}
+
+/** A hostname as a pool id: characters a pool id may not hold become '-', at most 63. */
+export function idFromHostname(host: string): string {
+  const id = host
+    .replace(/[^A-Za-z0-9._-]/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 63);
+  return id || "executor";
 }
 
 export class ConfigError extends Error {
@@ -128,6 +161,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     );
   return {
     ...c,
+    EXECUTOR_ID: c.EXECUTOR_ID ?? idFromHostname(os.hostname()),
     DATA_DIR: path.resolve(c.DATA_DIR),
     REPOS_DIR: path.resolve(c.REPOS_DIR ?? path.join(c.DATA_DIR, "repos")),
     WORKTREES_DIR: path.resolve(c.WORKTREES_DIR ?? path.join(c.DATA_DIR, "worktrees")),

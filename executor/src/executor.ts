@@ -5,18 +5,20 @@
  * adapters, runProcess or the callback's fetch and schedule.
  */
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
-import type { CliName } from "@vault-mcp/contract";
+import { type CliName, type Heartbeat, MAX_HEARTBEAT_JOBS, MAX_HEARTBEAT_REPOS } from "@vault-mcp/contract";
 import type { CallbackOptions } from "./callback.ts";
 import { type AdapterRegistry, makeAdapters } from "./clis/index.ts";
 import { cliBins, type ExecutorConfig } from "./config.ts";
 import { Delivery } from "./delivery/deliver.ts";
 import { DiskMeter, logMeasureFailed } from "./disk.ts";
-import { type CliInfo, probeClis } from "./health.ts";
+import { type CliInfo, probeClis, VERSION } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { JobStore, STORE_FILE } from "./jobs/store.ts";
 import { log, setLogLevel } from "./log.ts";
+import { type Heartbeater, startHeartbeat } from "./pool/heartbeat.ts";
 import { loadPrices } from "./pricing.ts";
 import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadProfiles } from "./profiles.ts";
@@ -38,6 +40,8 @@ export interface ExecutorOverrides {
   callback?: Omit<CallbackOptions, "signal">;
   /** Probe the CLIs' `--version` at start-up (default true). */
   probeClis?: boolean;
+  /** The heartbeat's fetch (tests). */
+  heartbeatFetch?: typeof fetch;
 }
 
 export interface Executor {
@@ -58,6 +62,18 @@ export interface Executor {
 }
 
 const SWEEP_EVERY_MS = 10 * 60_000;
+/** The heartbeat that tells the pool a stopping executor takes no new job: at most this long. */
+const LAST_HEARTBEAT_MS = 2_000;
+
+/**
+ * Where the Worker reaches this executor: EXECUTOR_PUBLIC_URL, else HOST and the port it listens on
+ * (the hostname when HOST listens on every address).
+ */
+export function publicUrl(config: Pick<ExecutorConfig, "EXECUTOR_PUBLIC_URL" | "HOST">, port: number): string {
+  if (config.EXECUTOR_PUBLIC_URL) return config.EXECUTOR_PUBLIC_URL;
+  const host = ["0.0.0.0", "::", ""].includes(config.HOST) ? os.hostname() : config.HOST;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
 
 export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}): Executor {
   setLogLevel(config.LOG_LEVEL);
@@ -165,6 +181,43 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   }, SWEEP_EVERY_MS);
   sweep.unref();
 
+  let heartbeat: Heartbeater | undefined;
+  /** What a heartbeat says about this executor, read fresh each time. */
+  const describeSelf = async (url: string): Promise<Omit<Heartbeat, "sentAt">> => {
+    const ready = readiness(profiles, {
+      env,
+      loginsDir: config.LOGINS_DIR,
+      found: { claude: found("claude"), codex: found("codex"), gemini: found("gemini") },
+    });
+    const repos = await worktrees.repos().catch((err: unknown) => {
+      log("warn", "repos_list_failed", { error: err instanceof Error ? err.message : String(err) });
+      return [];
+    });
+    return {
+      id: config.EXECUTOR_ID,
+      url,
+      version: VERSION,
+      capacity: queue.capacity,
+      running: queue.runningJobIds().slice(0, MAX_HEARTBEAT_JOBS),
+      queued: queue.queued,
+      repos: repos.slice(0, MAX_HEARTBEAT_REPOS),
+      readiness: {
+        profiles: Object.fromEntries(
+          Object.entries(ready.profiles).map(([name, p]) => [
+            name,
+            { ready: p.ready, ...(p.missing ? { missing: p.missing } : {}) },
+          ]),
+        ),
+        consensus: {
+          ready: ready.consensus.ready,
+          ...(ready.consensus.missing ? { missing: ready.consensus.missing } : {}),
+        },
+        direct: { ...profiles.direct },
+      },
+      draining: app.draining || app.drained,
+    };
+  };
+
   let reconciled: RecoveryReport | null = null;
   const executor: Executor = {
     app,
@@ -209,13 +262,36 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         });
       });
       await sandbox?.listening(port);
-      return `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
+      const url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
+      if (config.POOL_URL && !heartbeat) {
+        const announced = publicUrl(config, port);
+        heartbeat = startHeartbeat({
+          poolUrl: config.POOL_URL,
+          secret: config.CALLBACK_SECRET,
+          everyMs: config.HEARTBEAT_MS,
+          describe: () => describeSelf(announced),
+          onAnswer: (a) => app.setDrained(a.drain),
+          ...(o.heartbeatFetch ? { fetch: o.heartbeatFetch } : {}),
+        });
+        log("info", "pool_joined", { poolUrl: config.POOL_URL, id: config.EXECUTOR_ID, url: announced });
+      }
+      return url;
     },
     shutdown: () => {
       clearInterval(sweep);
-      stopping ??= shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS }).finally(() =>
-        sandbox?.stop(),
-      );
+      stopping ??= (async () => {
+        // The pool hears at once that this executor takes nothing new (a heartbeat now, bounded so a
+        // slow Worker cannot eat systemd's stop timeout); heartbeats go on while running jobs finish,
+        // so their leases hold, and stop with the executor.
+        app.startDraining();
+        if (heartbeat)
+          await Promise.race([heartbeat.beat(), new Promise((r) => setTimeout(r, LAST_HEARTBEAT_MS).unref())]);
+        try {
+          await shutdown({ app, queue, runner, store, jobs, graceMs: config.SHUTDOWN_GRACE_MS });
+        } finally {
+          heartbeat?.stop();
+        }
+      })().finally(() => sandbox?.stop());
       return stopping;
     },
   };

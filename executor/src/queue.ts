@@ -14,7 +14,7 @@ export interface QueuedJob {
 export class JobQueue {
   private readonly waiting: QueuedJob[] = [];
   private busy = 0;
-  private runningJobs = 0;
+  private readonly runningIds = new Set<string>();
   private idleWaiters: (() => void)[] = [];
 
   readonly capacity: number;
@@ -26,7 +26,11 @@ export class JobQueue {
   }
 
   get running(): number {
-    return this.runningJobs;
+    return this.runningIds.size;
+  }
+  /** Ids of the jobs running now (a pool member's heartbeat lists them). */
+  runningJobIds(): string[] {
+    return [...this.runningIds];
   }
   get busySlots(): number {
     return this.busy;
@@ -59,7 +63,7 @@ export class JobQueue {
       if (!head || this.busy + head.slots > this.capacity) return;
       this.waiting.shift();
       this.busy += head.slots;
-      this.runningJobs += 1;
+      this.runningIds.add(head.id);
       void head
         .run()
         // The runner records a job's own failures; what reaches here is the store refusing the
@@ -69,7 +73,7 @@ export class JobQueue {
         )
         .finally(() => {
           this.busy -= head.slots;
-          this.runningJobs -= 1;
+          this.runningIds.delete(head.id);
           this.pump();
           if (this.busy === 0 && this.waiting.length === 0) for (const w of this.idleWaiters.splice(0)) w();
         });

@@ -27,8 +27,11 @@ export function bodyHash(req: JobRequest): string {
     .digest("hex");
 }
 
-/** Why a new job may not be created right now (checked only when the key is new). */
-export type Gate = "draining" | "queue_full" | null;
+/**
+ * Why a new job may not be created right now (checked only when the key is new): shutting down,
+ * drained from the pool by an operator, or full.
+ */
+export type Gate = "draining" | "drained" | "queue_full" | null;
 
 export type Admission =
   | { kind: "existing"; jobId: string }

@@ -23,6 +23,9 @@ export interface App {
   /** 503 for new jobs from now on. */
   startDraining(): void;
   readonly draining: boolean;
+  /** The pool's operator drained (true) or resumed (false) this executor: new job keys get 503 meanwhile. */
+  setDrained(drained: boolean): void;
+  readonly drained: boolean;
 }
 
 const methodNotAllowed = (method: string, route: string) =>
@@ -58,7 +61,13 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
 
 export function createApp(deps: AppDeps): App {
   let draining = false;
-  const ctx: RouteContext = { ...deps, now: deps.now ?? (() => new Date()), draining: () => draining };
+  let drained = false;
+  const ctx: RouteContext = {
+    ...deps,
+    now: deps.now ?? (() => new Date()),
+    draining: () => draining,
+    drained: () => drained,
+  };
 
   const server = createServer((req, res) => {
     const t0 = performance.now();
@@ -87,6 +96,13 @@ export function createApp(deps: AppDeps): App {
     },
     get draining() {
       return draining;
+    },
+    setDrained(value) {
+      if (value !== drained) log("info", value ? "pool_drained" : "pool_resumed", {});
+      drained = value;
+    },
+    get drained() {
+      return drained;
     },
   };
 }

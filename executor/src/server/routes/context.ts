@@ -49,6 +49,8 @@ export interface RouteContext extends AppDeps {
   now: () => Date;
   /** True once shutdown began: new jobs get 503. */
   draining(): boolean;
+  /** True while the pool's operator has this executor drained: new jobs get 503, known keys are answered. */
+  drained(): boolean;
 }
 
 export const shuttingDown = () =>

@@ -10,7 +10,7 @@ export function getHealth(ctx: RouteContext, res: ServerResponse): void {
   const ready = ctx.readiness();
   const { queue } = ctx;
   const body: ExecutorHealth & { sandbox: SandboxStatus } = {
-    ...healthStatus(ctx.draining(), ready.profiles),
+    ...healthStatus(ctx.draining() || ctx.drained(), ready.profiles),
     version: VERSION,
     uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
     running: queue.running,

@@ -42,7 +42,7 @@ export async function submitJob(ctx: RouteContext, req: IncomingMessage): Promis
   const a = admit(store, job, {
     newId: () => `j-${randomUUID()}`,
     now: ctx.now,
-    gate: () => (ctx.draining() ? "draining" : queue.hasRoom() ? null : "queue_full"),
+    gate: () => (ctx.draining() ? "draining" : ctx.drained() ? "drained" : queue.hasRoom() ? null : "queue_full"),
   });
   switch (a.kind) {
     case "existing":
@@ -55,6 +55,13 @@ export async function submitJob(ctx: RouteContext, req: IncomingMessage): Promis
       );
     case "refused":
       if (a.reason === "draining") throw shuttingDown();
+      if (a.reason === "drained")
+        throw new HttpError(
+          503,
+          "drained",
+          "this executor was drained from the pool: it finishes its running jobs and takes no new one; the Worker sends jobs to another executor",
+          { "retry-after": "30" },
+        );
       throw new HttpError(
         429,
         "queue_full",
