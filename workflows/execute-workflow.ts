@@ -31,6 +31,7 @@ import {
   isFinished,
 } from "./executor-client.ts";
 import { AUTO, nextRung, type Pass, pick, type Readiness, type Standing, type Wanted } from "./ladder.ts";
+import { lapsedFacts } from "./lease.ts";
 import { BudgetEvent, ExecuteParams, HumanEvent, resultEventType, waitEventType } from "./params.ts";
 import { finishedJobFromEvent } from "./result-event.ts";
 import {
@@ -91,8 +92,10 @@ export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
     try {
       // Safe to re-run: config is the deployment's vars; the client is a plain object over fetch.
       const config = getConfig(this.env);
-      const client = executorClient(config, executorFetch());
-      out = await new TaskRun({ db: this.env.DB, config, client, params: p, step }).drive();
+      const fetchFn = executorFetch();
+      const clientFor = (url: string) =>
+        executorClient({ executorUrl: url, executorSecret: config.executorSecret }, fetchFn);
+      out = await new TaskRun({ db: this.env.DB, config, clientFor, params: p, step }).drive();
     } catch (err) {
       // D1 stayed down through a step's retries, or a bug. The instance errors (visible in the
       // dashboard and to getTaskState), but first one best-effort step marks the task failed so the row
@@ -134,21 +137,22 @@ class TaskRun {
 
   private readonly db: D1Database;
   private readonly config: Config;
-  private readonly client: ExecutorClient;
+  /** A client for the executor at a URL: each attempt talks to the executor its job went to. */
+  private readonly clientFor: (url: string) => ExecutorClient;
   private readonly p: ExecuteParams;
   private readonly step: WorkflowStep;
 
   constructor(run: {
     db: D1Database;
     config: Config;
-    client: ExecutorClient;
+    clientFor: (url: string) => ExecutorClient;
     params: ExecuteParams;
     step: WorkflowStep;
   }) {
     const { config, params: p } = run;
     this.db = run.db;
     this.config = config;
-    this.client = run.client;
+    this.clientFor = run.clientFor;
     this.p = p;
     this.step = run.step;
     // A pinned profile is an explicit choice: its first attempt runs even if it is cooling down.
@@ -173,7 +177,15 @@ class TaskRun {
       await this.init();
 
       const ready = await this.step.do(`readiness #${this.checks}`, READINESS_STEP, (ctx) =>
-        executorStep(ctx, () => readReadiness(this.client)),
+        executorStep(ctx, () =>
+          readReadiness(this.db, {
+            config,
+            clientFor: this.clientFor,
+            repo: p.repo,
+            fetchable: false,
+            now: Date.now(),
+          }),
+        ),
       );
       if (!ready.ok) return this.finish("failed", `the executor could not be asked what it can run: ${ready.message}`);
       if (p.executor !== undefined && this.attempt === 0) {
@@ -316,33 +328,40 @@ class TaskRun {
    * leaves a step here is D1 or a bug, and run() lets it error the instance.
    */
   private async runAttempt(profile: ProfileName, gate: BreakerCheck): Promise<AttemptOutcome> {
-    const { db, config, client, step, p } = this;
+    const { db, config, step, p } = this;
     const n = ++this.attempt;
     const base = this.baseFor(n, profile);
     const budgetLeft = gate.capUsd - gate.taskCostUsd;
     const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
       executorStep(ctx, () =>
         dispatchJob(db, {
-          client,
+          clientFor: this.clientFor,
           config,
           params: p,
           base,
           instructions: this.instructions,
           budgetLeftUsd: budgetLeft,
+          fetchable: false,
           now: Date.now(),
         }),
       ),
     );
     if (!dispatched.ok) return this.attemptFailed(base, dispatched);
+    // The executor chosen for a retried dispatch stopped heartbeating: run it again elsewhere.
+    if ("leaseExpired" in dispatched.value) return this.leaseLost(base, dispatched.value.executorId, null);
     const job = dispatched.value;
+    const client = this.clientFor(job.executorUrl);
     // A retried dispatch may find the job already finished: then there is nothing to wait for.
     if (!isFinished(job)) {
       const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
       if (finishedJobFromEvent(event, job.jobId) === null) {
         const polled = await step.do(`poll ${profile} #${n}`, POLL_STEP, (ctx) =>
-          executorStep(ctx, () => pollJob(client, job.jobId)),
+          executorStep(ctx, () =>
+            pollJob(db, { client, jobId: job.jobId, executorId: job.executorId, config, now: Date.now() }),
+          ),
         );
         if (!polled.ok) return unwritten(base, polled);
+        if (polled.value.leaseExpired) return this.leaseLost(base, job.executorId, job.jobId);
       }
     }
     const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, (ctx) =>
@@ -352,6 +371,21 @@ class TaskRun {
     );
     if (!written.ok) return unwritten(base, written);
     return { ran: true, written: written.value };
+  }
+
+  /**
+   * The executor of this attempt stopped heartbeating past the lease (workflows/lease.ts): the stage
+   * is written `interrupted`, and the drive loop dispatches the same profile again, on another
+   * executor, under the next attempt's job key.
+   */
+  private async leaseLost(base: StageBase, executorId: string, jobId: string | null): Promise<AttemptOutcome> {
+    const { db, config, step } = this;
+    const facts = lapsedFacts(base, { executorId, jobId, leaseMs: config.leaseMs });
+    const written = await step.do(`write ${base.profile} #${base.attempt}`, DB_STEP, async () => {
+      log("warn", "lease_expired", { taskId: base.taskId, attempt: base.attempt, executorId, jobId });
+      return writeStage(db, facts, Date.now(), config.breakers);
+    });
+    return { ran: true, written };
   }
 
   /**

@@ -3,7 +3,7 @@
  * the Worker has out on each executor and the executor that ran the repo last. While no executor has
  * ever sent a heartbeat, the pool is the one at EXECUTOR_URL (`default`), always fresh.
  */
-import { CONFIGURED_EXECUTOR_ID, type PoolReadiness } from "@vault-mcp/contract";
+import { CONFIGURED_EXECUTOR_ID } from "@vault-mcp/contract";
 import { and, count, desc, eq, isNotNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { type ExecutorRow, executors, stages, tasks } from "../schema/index.ts";
@@ -38,7 +38,7 @@ export function memberOf(row: ExecutorRow, load: number, now: number, leaseMs: n
     capacity: row.capacity,
     load: Math.max(load, row.running.length + row.queued),
     repos: row.repos,
-    readiness: row.readiness as PoolReadiness,
+    readiness: row.readiness,
   };
 }
 

@@ -29,7 +29,7 @@ export const PoolReadiness = z.object({
   profiles: z.record(z.string().max(40), CanRun),
   consensus: CanRun,
   /** The profile a direct run (`executor: <cli>`) uses for each CLI. */
-  direct: z.record(CliName, z.string().max(40)),
+  direct: z.partialRecord(CliName, z.string().max(40)),
 });
 export type PoolReadiness = z.infer<typeof PoolReadiness>;
 

@@ -36,6 +36,7 @@ const TOOLS = [
   "breakers",
   "replay",
   "health",
+  "executors",
 ];
 
 describe("MCP tools", () => {

@@ -110,6 +110,15 @@ const queryOf = (): Record<string, () => InputSpec> => {
   return { state: task, summary: task, consensus: task, stats: kind, chooser: kind };
 };
 
+/** An executor id the contract takes (never `default`: that is EXECUTOR_URL, not a pool member). */
+const executorTarget = (): InputSpec => ({
+  valid: fc.record({
+    id: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).filter((id) => id !== "default"),
+  }),
+  bad: { id: fc.oneof(fc.constantFrom("", "-a", "../x", "a b", "x".repeat(64)), notString) },
+  required: ["id"],
+});
+
 const kvGet = (): InputSpec => ({
   valid: fc.record({ key: fc.oneof(fc.constant(fx.kvKey), kvKey) }),
   bad: { key: fc.constantFrom("", " a", "/a", "x".repeat(257)) },
@@ -162,6 +171,12 @@ const TOOLS: Tool[] = [
   },
   { name: "replay", cases: () => cases(replayInput(fx)), refusals: ["not_found"], blocked: true },
   { name: "health", cases: () => cases(nothing()), refusals: [] },
+  {
+    name: "executors",
+    cases: () => actions("action", { list: nothing, drain: executorTarget, resume: executorTarget }),
+    // An id of the right shape names no executor here.
+    refusals: ["not_found"],
+  },
 ];
 
 type Outcome = { http: number; rpcError?: number; isError: boolean; text: string };

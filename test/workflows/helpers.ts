@@ -10,7 +10,7 @@ import { FakeExecutor, type FakeHealth, type Scenario } from "./fake-executor.ts
 export function resetBetweenTests(): void {
   afterEach(async () => {
     setExecutorFetch(null);
-    await env.DB.exec("DELETE FROM circuit_breaker; DELETE FROM model_stats;");
+    await env.DB.exec("DELETE FROM circuit_breaker; DELETE FROM model_stats; DELETE FROM executors;");
   });
 }
 

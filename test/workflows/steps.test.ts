@@ -5,7 +5,13 @@ import { type JobView, MIN_BUDGET_USD } from "@vault-mcp/contract";
 import { describe, expect, it } from "vitest";
 import { executorClient } from "../../workflows/executor-client.ts";
 import { composePrompt, promptVersion } from "../../workflows/prompt.ts";
-import { buildJobRequest, dispatchJob, jobKeyFor } from "../../workflows/steps/dispatch.ts";
+import {
+  buildJobRequest,
+  type Dispatched,
+  type DispatchLapsed,
+  dispatchJob,
+  jobKeyFor,
+} from "../../workflows/steps/dispatch.ts";
 import { errorFacts, factsFromJob } from "../../workflows/steps/facts.ts";
 import { setTaskStatus } from "../../workflows/steps/finish.ts";
 import { initTask } from "../../workflows/steps/init.ts";
@@ -22,6 +28,7 @@ const CONFIG = {
   executorSecret: "s3cret",
   jobTimeoutMs: 180_000,
   publicUrl: "https://vault.example",
+  leaseMs: 15_000,
 };
 const params = (taskId: string) => ({
   taskId,
@@ -33,6 +40,13 @@ const params = (taskId: string) => ({
 });
 
 type Result = NonNullable<JobView["result"]>;
+
+/** A dispatch that reached an executor (not one whose lease had expired). */
+async function dispatched(p: Promise<Dispatched | DispatchLapsed>): Promise<Dispatched> {
+  const d = await p;
+  if ("leaseExpired" in d) throw new Error(`dispatch found executor ${d.executorId}'s lease expired`);
+  return d;
+}
 
 function finishedView(over: Partial<Result> = {}, runOver: Partial<Result["run"]> = {}): JobView {
   return {
@@ -170,15 +184,18 @@ describe("dispatch and poll", () => {
     const client = executorClient(CONFIG, fake.fetch);
     const base = { taskId, attempt: 1, kind: "general", profile: "sonnet" as const };
     const dispatch = () =>
-      dispatchJob(env.DB, {
-        client,
-        config: CONFIG,
-        params: params(taskId),
-        base,
-        instructions: "be brief",
-        budgetLeftUsd: 4,
-        now: Date.now(),
-      });
+      dispatched(
+        dispatchJob(env.DB, {
+          clientFor: () => client,
+          config: CONFIG,
+          params: params(taskId),
+          base,
+          instructions: "be brief",
+          budgetLeftUsd: 4,
+          fetchable: false,
+          now: Date.now(),
+        }),
+      );
     const first = await dispatch();
     const again = await dispatch();
     expect(first).toMatchObject({
@@ -194,29 +211,41 @@ describe("dispatch and poll", () => {
     expect(sent?.prompt).toBe(composePrompt("Create hello.txt", "Greet in English.", "be brief"));
     expect(sent?.maxBudgetUsd).toBe(4);
     expect([...fake.tokens]).toEqual(["s3cret"]);
-    const row = await env.DB.prepare("SELECT status, job_id, prompt_version FROM stages WHERE id = ?1")
+    const row = await env.DB.prepare("SELECT status, job_id, prompt_version, executor_id FROM stages WHERE id = ?1")
       .bind(`${taskId}:1`)
       .first();
-    expect(row).toEqual({ status: "running", job_id: first.jobId, prompt_version: first.promptVersion });
+    // No executor heartbeats: the job went to EXECUTOR_URL, the pool's `default`.
+    expect(row).toEqual({
+      status: "running",
+      job_id: first.jobId,
+      prompt_version: first.promptVersion,
+      executor_id: "default",
+    });
+    expect(first).toMatchObject({ executorId: "default", executorUrl: CONFIG.executorUrl });
   });
 
   it("pollJob throws (to be retried) while the job runs, then answers its final status", async () => {
     const taskId = await seedTask();
     const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
     const client = executorClient(CONFIG, fake.fetch);
-    const job = await dispatchJob(env.DB, {
-      client,
-      config: CONFIG,
-      params: params(taskId),
-      base: { taskId, attempt: 1, kind: "general", profile: "sonnet" },
-      instructions: undefined,
-      budgetLeftUsd: undefined,
-      now: Date.now(),
-    });
-    await expect(pollJob(client, job.jobId)).rejects.toMatchObject({ failure: "running", retryable: true });
-    await expect(pollJob(client, job.jobId)).rejects.toThrow(/still running/);
-    expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded" });
-    await expect(pollJob(client, "job-unknown")).rejects.toMatchObject({ failure: "refused", retryable: false });
+    const job = await dispatched(
+      dispatchJob(env.DB, {
+        clientFor: () => client,
+        config: CONFIG,
+        params: params(taskId),
+        base: { taskId, attempt: 1, kind: "general", profile: "sonnet" },
+        instructions: undefined,
+        budgetLeftUsd: undefined,
+        fetchable: false,
+        now: Date.now(),
+      }),
+    );
+    const poll = (jobId: string) =>
+      pollJob(env.DB, { client, jobId, executorId: job.executorId, config: CONFIG, now: Date.now() });
+    await expect(poll(job.jobId)).rejects.toMatchObject({ failure: "running", retryable: true });
+    await expect(poll(job.jobId)).rejects.toThrow(/still running/);
+    expect(await poll(job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded" });
+    await expect(poll("job-unknown")).rejects.toMatchObject({ failure: "refused", retryable: false });
   });
 });
 

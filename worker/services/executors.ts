@@ -46,7 +46,7 @@ export function executorView(row: ExecutorRow, now: number, leaseMs: number): Ex
     running: row.running,
     queued: row.queued,
     repos: row.repos,
-    ...readinessLists(row.readiness as PoolReadiness),
+    ...readinessLists(row.readiness),
     version: row.version,
     lastHeartbeatAt: row.lastHeartbeatAt,
   };

@@ -15,6 +15,7 @@ import { describe } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
 import { stages, tasks } from "../../schema/index.ts";
 import { executorClient, executorFetch, isFinished } from "../../workflows/executor-client.ts";
+import { findExecutor } from "../../workflows/pool-read.ts";
 import { factsFromJob } from "../../workflows/steps/facts.ts";
 import { type Written, writeStage } from "../../workflows/steps/write.ts";
 
@@ -42,6 +43,7 @@ export async function reconcile(
       kind: stages.taskKind,
       profile: stages.profile,
       jobId: stages.jobId,
+      executorId: stages.executorId,
       taskStatus: tasks.status,
     })
     .from(stages)
@@ -56,13 +58,21 @@ export async function reconcile(
     )
     .orderBy(stages.createdAt)
     .limit(input.limit);
-  const client = executorClient(config, executorFetch());
+  const fetchFn = executorFetch();
   const items: ReconcileReport["items"] = [];
   for (const s of results) {
     // Selected where job_id is set; the type cannot say so.
     if (s.jobId === null) continue;
     const item = { taskId: s.taskId, attempt: s.attempt, jobId: s.jobId };
     try {
+      // The executor the job went to, wherever it listens now (a pool member may have moved).
+      const at = await findExecutor(env.DB, s.executorId, {
+        now,
+        leaseMs: config.leaseMs,
+        configuredUrl: config.executorUrl,
+      });
+      if (!at) throw new Error(`executor '${s.executorId}' is no longer in the pool`);
+      const client = executorClient({ executorUrl: at.url, executorSecret: config.executorSecret }, fetchFn);
       const view = await client.getJob(s.jobId);
       if (!isFinished(view)) {
         items.push({ ...item, outcome: "still_running" });

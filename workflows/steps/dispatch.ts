@@ -3,12 +3,14 @@ import { type JobRequest, type JobStatus, MIN_BUDGET_USD, type ProfileName } fro
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Config } from "../../core/config.ts";
-import { tasks } from "../../schema/index.ts";
-import type { ExecutorClient } from "../executor-client.ts";
+import { stages, tasks } from "../../schema/index.ts";
+import { type ExecutorClient, ExecutorError } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
+import { type PoolMember, selectExecutor } from "../pool.ts";
+import { findExecutor, readPool } from "../pool-read.ts";
 import { composePrompt, promptVersion } from "../prompt.ts";
 import type { StageBase } from "./facts.ts";
-import { runningStageStatement } from "./write.ts";
+import { jobStartedStatement, runningStageStatement } from "./write.ts";
 
 /** The executor's idempotency key: one CLI run per attempt of a task, however often dispatch retries. */
 export const jobKeyFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
@@ -19,6 +21,18 @@ export interface Dispatched {
   jobKey: string;
   status: JobStatus;
   promptVersion: string;
+  /** The executor the job went to (the stage records it): poll, write and delivery go there. */
+  executorId: string;
+  executorUrl: string;
+}
+
+/**
+ * The executor this attempt was sent to stopped heartbeating before its job was confirmed: the
+ * attempt is written `interrupted` and dispatched again elsewhere, under a new job key.
+ */
+export interface DispatchLapsed {
+  leaseExpired: true;
+  executorId: string;
 }
 
 export interface JobRequestInput {
@@ -50,29 +64,74 @@ export function buildJobRequest(r: JobRequestInput): JobRequest {
 }
 
 export interface DispatchInput {
-  client: ExecutorClient;
-  config: Pick<Config, "jobTimeoutMs" | "publicUrl">;
+  /** A client for the executor at `url`. */
+  clientFor: (url: string) => ExecutorClient;
+  config: Pick<Config, "jobTimeoutMs" | "publicUrl" | "executorUrl" | "leaseMs">;
   params: ExecuteParams;
   base: StageBase;
   /** A human's instructions for this run (a retry), added to the prompt. */
   instructions: string | undefined;
   budgetLeftUsd: number | undefined;
+  /** The repo is registered with a URL: any executor can fetch it. */
+  fetchable: boolean;
   now: number;
 }
 
 /**
- * Reads the prompt and spec (they live in D1, not in the instance params), POSTs the job (the
- * executor answers 202 at once), then records the attempt as `running` with its job id. A retried
- * step sends the same jobKey and body, which the executor answers with the job it already has: never
- * a second CLI run; the running row is written once.
+ * The executor for this attempt: the one its stage row already names (a retried step must send the
+ * same job key to the same executor, or a job whose answer was lost would run twice), else the
+ * pool's choice (pool.ts), recorded on a `running` row before the job is sent.
  */
-export async function dispatchJob(db: D1Database, r: DispatchInput): Promise<Dispatched> {
+async function executorFor(
+  db: D1Database,
+  r: DispatchInput,
+): Promise<{ member: Pick<PoolMember, "id" | "url">; fresh: boolean }> {
+  const d = drizzle(db);
+  const { base, config, now } = r;
+  const [row] = await d
+    .select({ executorId: stages.executorId, status: stages.status })
+    .from(stages)
+    .where(eq(stages.id, `${base.taskId}:${base.attempt}`));
+  if (row?.executorId) {
+    const found = await findExecutor(db, row.executorId, {
+      now,
+      leaseMs: config.leaseMs,
+      configuredUrl: config.executorUrl,
+    });
+    return found ? { member: found, fresh: found.fresh } : { member: { id: row.executorId, url: "" }, fresh: false };
+  }
+  const pool = await readPool(db, {
+    now,
+    leaseMs: config.leaseMs,
+    configuredUrl: config.executorUrl,
+    repo: r.params.repo,
+  });
+  const chosen = selectExecutor(
+    pool.members,
+    { profile: base.profile, repo: r.params.repo, fetchable: r.fetchable },
+    pool.ranRepoLast,
+  );
+  // Nobody can take it right now (the pool changed since readiness): the step retries.
+  if (!chosen.ok) throw new ExecutorError("unreachable", `no executor can take the job now: ${chosen.why}`, true);
+  await runningStageStatement(d, base, { executorId: chosen.member.id }, now);
+  return { member: chosen.member, fresh: true };
+}
+
+/**
+ * Reads the prompt and spec (they live in D1, not in the instance params), picks the executor and
+ * records it on the attempt's `running` row, POSTs the job there (the executor answers 202 at once),
+ * then adds the job id to the row. A retried step sends the same jobKey and body to the same
+ * executor, which answers with the job it already has: never a second CLI run.
+ */
+export async function dispatchJob(db: D1Database, r: DispatchInput): Promise<Dispatched | DispatchLapsed> {
   const d = drizzle(db);
   const { params: p, base } = r;
   const [task] = await d.select({ prompt: tasks.prompt, spec: tasks.spec }).from(tasks).where(eq(tasks.id, p.taskId));
   if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
+  const { member, fresh } = await executorFor(db, r);
+  if (!fresh) return { leaseExpired: true, executorId: member.id };
   const prompt = composePrompt(task.prompt, task.spec, r.instructions);
-  const view = await r.client.submitJob(
+  const view = await r.clientFor(member.url).submitJob(
     buildJobRequest({
       params: p,
       prompt,
@@ -87,7 +146,9 @@ export async function dispatchJob(db: D1Database, r: DispatchInput): Promise<Dis
     jobKey: view.jobKey,
     status: view.status,
     promptVersion: await promptVersion(prompt),
+    executorId: member.id,
+    executorUrl: member.url,
   };
-  await runningStageStatement(d, base, dispatched, r.now);
+  await jobStartedStatement(d, base, dispatched);
   return dispatched;
 }

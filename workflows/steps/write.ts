@@ -156,16 +156,12 @@ export function stageStatements(d: Db, f: StageFacts, now: number, t: BreakerThr
 }
 
 /**
- * The attempt's row while its job runs: the job id is in D1 from dispatch on, so a result the
- * instance could not write (D1 down past its retries, the instance gone) can be written later from
- * the executor by reconcile. Re-running it changes nothing.
+ * The attempt's row while its job runs, written before the job is sent: it names the executor the
+ * job goes to (a retried dispatch sends it there again), and from dispatch on the job id, so a result
+ * the instance could not write (D1 down past its retries, the instance gone) can be written later
+ * from that executor by reconcile. Re-running it changes nothing.
  */
-export function runningStageStatement(
-  d: Db,
-  base: StageBase,
-  job: { jobId: string; promptVersion: string },
-  now: number,
-) {
+export function runningStageStatement(d: Db, base: StageBase, at: { executorId: string }, now: number) {
   return d
     .insert(stages)
     .values({
@@ -177,11 +173,18 @@ export function runningStageStatement(
       cli: "none",
       model: "none",
       status: "running",
-      jobId: job.jobId,
-      promptVersion: job.promptVersion,
+      executorId: at.executorId,
       createdAt: now,
     })
     .onConflictDoNothing({ target: stages.id });
+}
+
+/** The job the executor accepted, on the attempt's `running` row (a final row is never touched). */
+export function jobStartedStatement(d: Db, base: StageBase, job: { jobId: string; promptVersion: string }) {
+  return d
+    .update(stages)
+    .set({ jobId: job.jobId, promptVersion: job.promptVersion })
+    .where(and(eq(stages.id, stageIdFor(base.taskId, base.attempt)), eq(stages.status, "running")));
 }
 
 /**
