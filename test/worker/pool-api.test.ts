@@ -4,49 +4,18 @@
  * the pool in /health (empty, fresh, stale, drained).
  */
 import { env, exports } from "cloudflare:workers";
-import { type Heartbeat, HeartbeatAnswer, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
+import { HeartbeatAnswer, signBody } from "@vault-mcp/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { setHealthFetch } from "../../worker/services/health.ts";
+import { beat, heartbeat } from "./heartbeats.ts";
 import { connect } from "./mcp-client.ts";
 
-const SECRET = "test-callback-secret";
 const TOKEN = "test-token";
 
 afterEach(async () => {
   setHealthFetch(null);
   await env.DB.exec("DELETE FROM executors;");
 });
-
-export function heartbeat(id: string, over: Partial<Heartbeat> = {}): Heartbeat {
-  return {
-    id,
-    url: `http://${id}.test:28788`,
-    sentAt: Date.now(),
-    version: "0.1.0",
-    capacity: 2,
-    running: [],
-    queued: 0,
-    repos: ["demo"],
-    readiness: {
-      profiles: { sonnet: { ready: true }, deepseek: { ready: false, missing: "set DEEPSEEK_API_KEY" } },
-      consensus: { ready: false, missing: "consensus needs sonnet and codex" },
-      direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
-    },
-    draining: false,
-    ...over,
-  };
-}
-
-export async function beat(body: string, signature: string | null | "sign" = "sign"): Promise<Response> {
-  const sig = signature === "sign" ? await signBody(SECRET, body) : signature;
-  return exports.default.fetch(
-    new Request("http://localhost/api/executors/heartbeat", {
-      method: "POST",
-      body,
-      headers: { "content-type": "application/json", ...(sig ? { [SIGNATURE_HEADER]: sig } : {}) },
-    }),
-  );
-}
 
 const api = (path: string, init: RequestInit = {}) =>
   exports.default.fetch(
@@ -64,7 +33,7 @@ describe("POST /api/executors/heartbeat", () => {
     const res = await beat(JSON.stringify(first));
     expect(res.status).toBe(200);
     expect(HeartbeatAnswer.parse(await res.json())).toEqual({ drain: false, leaseMs: 15_000 });
-    expect(await row("vm-a")).toMatchObject({ url: "http://vm-a.test:28788", capacity: 2, state: "active" });
+    expect(await row("vm-a")).toMatchObject({ url: "http://vm-a.test", capacity: 2, state: "active" });
     const later = heartbeat("vm-a", { sentAt: first.sentAt + 1, running: ["j-1"], queued: 3, capacity: 4 });
     expect((await beat(JSON.stringify(later))).status).toBe(200);
     expect(await row("vm-a")).toMatchObject({ running: '["j-1"]', queued: 3, capacity: 4 });
@@ -120,7 +89,7 @@ describe("executors: list, drain, resume", () => {
         state: "active",
         fresh: true,
         source: "heartbeat",
-        readyProfiles: ["sonnet"],
+        readyProfiles: ["sonnet", "codex"],
         running: ["j-9"],
         repos: ["demo"],
         version: "0.1.0",

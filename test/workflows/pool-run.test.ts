@@ -6,7 +6,7 @@
  */
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { type Heartbeat, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
+import { SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
 import { beforeEach, describe, expect, it } from "vitest";
 import { getConfig } from "../../core/config.ts";
 import { verifyBreakers } from "../../worker/services/breaker-verify.ts";
@@ -14,6 +14,7 @@ import { sweepLeases } from "../../worker/services/leases.ts";
 import { reconcile } from "../../worker/services/reconcile.ts";
 import { executorClient, executorFetch, setExecutorFetch } from "../../workflows/executor-client.ts";
 import { dispatchJob } from "../../workflows/steps/dispatch.ts";
+import { join } from "../worker/heartbeats.ts";
 import { FakeExecutor, type Scenario } from "./fake-executor.ts";
 import { expectEnded, resetBetweenTests, run, seedTask, taskRow, waitForEnd } from "./helpers.ts";
 
@@ -23,35 +24,6 @@ resetBetweenTests();
 beforeEach(() => env.DB.exec("DELETE FROM transcripts; DELETE FROM stages;"));
 
 const SECRET = "test-callback-secret";
-
-async function join(id: string, over: Partial<Heartbeat> = {}): Promise<void> {
-  const hb: Heartbeat = {
-    id,
-    url: `http://${id}.test`,
-    sentAt: Date.now(),
-    version: "fake",
-    capacity: 2,
-    running: [],
-    queued: 0,
-    repos: ["demo"],
-    readiness: {
-      profiles: { sonnet: { ready: true }, codex: { ready: true } },
-      consensus: { ready: true },
-      direct: { claude: "sonnet", codex: "codex" },
-    },
-    draining: false,
-    ...over,
-  };
-  const body = JSON.stringify(hb);
-  const res = await exports.default.fetch(
-    new Request("http://localhost/api/executors/heartbeat", {
-      method: "POST",
-      body,
-      headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signBody(SECRET, body) },
-    }),
-  );
-  if (res.status !== 200) throw new Error(`heartbeat refused: ${res.status} ${await res.text()}`);
-}
 
 /** One fake executor per host (`a` at http://a.test, …): the Worker's fetch goes to the one it names. */
 function usePool(scenarios: Record<string, (profile: string, attempt: number) => Scenario>) {
