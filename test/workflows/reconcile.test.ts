@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { getConfig } from "../../core/config.ts";
 import { scheduled } from "../../worker/scheduled.ts";
 import { reconcile } from "../../worker/services/reconcile.ts";
-import { expectEnded, resetBetweenTests, runTo, stageRows, taskRow, useExecutor } from "./helpers.ts";
+import { expectEnded, loseCallbacks, resetBetweenTests, runTo, stageRows, taskRow, useExecutor } from "./helpers.ts";
 
 resetBetweenTests();
 
@@ -61,7 +61,7 @@ describe("reconcile", { timeout: 30_000 }, () => {
   it("the scheduled trigger writes an unwritten stage once its job finishes (the poll ran out first)", async () => {
     let finished = false;
     useExecutor(() => ({ loseCallback: true, pollsBeforeDone: finished ? 0 : 1_000_000, costUsd: 0.1 }));
-    const ran = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
+    const ran = await runTo({ profile: "sonnet" }, (m) => loseCallbacks(m, "sonnet"));
     await expectEnded(ran, "failed");
     expect((await stageRows(ran.taskId)).map((s) => s.status)).toEqual(["running"]);
     // The job still reads running on the executor: reconcile leaves it for later.
