@@ -286,7 +286,7 @@ class TaskRun {
     this.interruptedInARow = 0;
     if (this.pinned)
       return {
-        end: `${profile} was interrupted ${times} times in a row (the executor restarted under each run); the task names ${profile}, so it does not climb to another profile: replay it once the executor is stable`,
+        end: `${profile} was interrupted ${times} times in a row (the executor restarted under each run); a task that names its profile does not climb because of restarts: replay it once the executor is stable`,
       };
     return { from: nextRung(this.config.ladder, profile), forced: false };
   }

@@ -182,7 +182,7 @@ describe("ExecuteWorkflow: budget inside a run, interruptions", { timeout: 30_00
     ]);
     expect([...fake.jobs.values()].map((j) => j.request.profile)).toEqual(["sonnet", "sonnet", "sonnet"]);
     expect((await taskRow(ran.taskId)).error).toBe(
-      "sonnet was interrupted 3 times in a row (the executor restarted under each run); the task names sonnet, so it does not climb to another profile: replay it once the executor is stable",
+      "sonnet was interrupted 3 times in a row (the executor restarted under each run); a task that names its profile does not climb because of restarts: replay it once the executor is stable",
     );
   });
 
