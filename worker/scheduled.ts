@@ -1,5 +1,6 @@
 /**
- * The cron trigger: reconcile the results the workflow could not write (see services/reconcile.ts),
+ * The cron trigger (every 10 minutes deployed; `npm start` calls it every minute, since `wrangler dev`
+ * never fires crons on its own): reconcile what the workflow could not finish (services/reconcile.ts),
  * and wake the instances whose executor's lease expired (services/leases.ts: heartbeats do it too,
  * but with every executor gone nobody heartbeats).
  */
@@ -13,8 +14,14 @@ export async function scheduled(env: Env): Promise<void> {
   try {
     await sweepLeases(env, getConfig(env), Date.now(), true);
     const report = await reconcile(env, getConfig(env), { limit: 50 }, Date.now());
-    if (report.items.length)
-      log("info", "reconciled", { written: report.written, stillRunning: report.stillRunning, errors: report.errors });
+    if (report.items.length || report.tasks.length)
+      log("info", "reconciled", {
+        written: report.written,
+        woken: report.woken + report.tasks.filter((t) => t.outcome === "woken").length,
+        ended: report.tasks.filter((t) => t.outcome === "ended").length,
+        stillRunning: report.stillRunning,
+        errors: report.errors,
+      });
   } catch (err) {
     // The next run tries again; the log says why this one could not.
     log("error", "reconcile_run_failed", { error: describe(err) });

@@ -36,5 +36,8 @@ export function lapsedFacts(
       lapse.jobId,
     ),
     status: "interrupted",
+    // A job the executor accepted counts as a run that started (re-dispatched at most twice in a
+    // row); one it never confirmed (the dispatch found the lease gone) is simply sent again.
+    started: lapse.jobId !== null,
   };
 }

@@ -224,7 +224,7 @@ describe("dispatch and poll", () => {
     expect(first).toMatchObject({ executorId: "default", executorUrl: CONFIG.executorUrl });
   });
 
-  it("pollJob throws (to be retried) while the job runs, then answers its final status", async () => {
+  it("pollJob answers whether the job has finished; a job the executor does not know is final", async () => {
     const taskId = await seedTask();
     const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
     const client = executorClient(CONFIG, fake.fetch);
@@ -240,12 +240,22 @@ describe("dispatch and poll", () => {
         now: Date.now(),
       }),
     );
-    const poll = (jobId: string) =>
-      pollJob(env.DB, { client, jobId, executorId: job.executorId, config: CONFIG, now: Date.now() });
-    await expect(poll(job.jobId)).rejects.toMatchObject({ failure: "running", retryable: true });
-    await expect(poll(job.jobId)).rejects.toThrow(/still running/);
-    expect(await poll(job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded" });
+    const poll = (jobId: string, executorId = job.executorId) =>
+      pollJob(env.DB, { client, jobId, executorId, config: CONFIG, now: Date.now() });
+    expect(await poll(job.jobId)).toEqual({ jobId: job.jobId, status: "running", finished: false });
+    expect(await poll(job.jobId)).toEqual({ jobId: job.jobId, status: "running", finished: false });
+    expect(await poll(job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded", finished: true });
     await expect(poll("job-unknown")).rejects.toMatchObject({ failure: "refused", retryable: false });
+    // An executor the pool does not know (forgotten, or never there) holds no lease: the job is lost,
+    // and the executor is not asked.
+    const calls = fake.calls.length;
+    expect(await poll(job.jobId, "vm-gone")).toEqual({
+      jobId: job.jobId,
+      status: "running",
+      finished: false,
+      leaseExpired: true,
+    });
+    expect(fake.calls.length).toBe(calls);
   });
 });
 
@@ -290,8 +300,17 @@ describe("facts", () => {
       status: "interrupted",
       errorKind: "interrupted",
       modelRun: false,
+      started: true,
       cli: "none",
       transcripts: [],
+    });
+    // Still queued when the executor restarted: it never started, and the stage says so.
+    expect(
+      factsFromJob({ ...finishedView(), status: "interrupted", startedAt: null, result: null }, base),
+    ).toMatchObject({
+      status: "interrupted",
+      started: false,
+      errorMessage: "the executor restarted before the run started",
     });
     expect(errorFacts(base, "auth", "x".repeat(5000))).toMatchObject({
       status: "error",
@@ -318,6 +337,7 @@ describe("write", () => {
       costUsd: 0.3,
       errorKind: null,
       errorMessage: null,
+      started: true,
     });
     const count = (sql: string) => env.DB.prepare(sql).bind(taskId).first("n");
     expect(await count("SELECT count(*) AS n FROM stages WHERE task_id = ?1")).toBe(1);
