@@ -5,12 +5,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { ensureIdentities, identityNames, removeIdentities } from "../executor/src/sandbox/provision.ts";
+import { executorEnv, executorLayouts, LocalExecutor, waitPoolFresh } from "./local-executors.ts";
+import { BIN, baseEnv, pipeLines, portFree, ROOT, StackError, stopGroup, waitHealthy } from "./processes.ts";
 
-export const ROOT = path.resolve(import.meta.dirname, "..");
-const BIN = path.join(ROOT, "node_modules", ".bin");
+export type { LocalExecutor } from "./local-executors.ts";
+export { freePorts, portFree, ROOT, StackError, waitHealthy } from "./processes.ts";
 
 export interface StackOptions {
   workerPort: number;
@@ -37,6 +38,15 @@ export interface StackOptions {
    * triggers by itself. Default 60 s (deployed: every 10 minutes); 0 turns it off.
    */
   reconcileEveryMs?: number;
+  /**
+   * How many executors (default 1). More than one form a pool: each joins the Worker by heartbeat
+   * (POOL_URL, EXECUTOR_ID e1, e2, …) on the next port up from `executorPort` (or `executorPorts`).
+   */
+  executors?: number;
+  /** The executors' ports, when not `executorPort` counting up (tests take free ones). */
+  executorPorts?: number[];
+  /** Heartbeats even with one executor (a pool of one), e.g. to compare pool sizes. */
+  pool?: boolean;
 }
 
 export interface AgentSandboxSetup {
@@ -58,6 +68,10 @@ export function setUpAgentSandbox(o: {
   executorPort: number;
   executorEnv: Record<string, string>;
   mode: "persistent" | "ephemeral";
+  /** Which executor of the local pool (0-based): each has identities of its own. */
+  index?: number;
+  /** Its repos directory, closed to the agents like the first one's. */
+  reposDir?: string;
 }): AgentSandboxSetup {
   const none = { remove: () => undefined };
   if (o.executorEnv.AGENT_SANDBOX === "off")
@@ -68,14 +82,18 @@ export function setUpAgentSandbox(o: {
       env: { AGENT_SANDBOX: "off" },
       summary: "off: not root, so agents run as this user (run as root, or install the unit, to sandbox them)",
     };
-  const prefix =
+  const index = o.index ?? 0;
+  const base =
     o.executorEnv.AGENT_USER_PREFIX ?? (o.mode === "persistent" ? "vault-agent-" : `vault-e${o.executorPort}-`);
+  // Each executor of a local pool has its own identities: one executor's start-up kills whatever its
+  // identities still run, which must never be another executor's agents.
+  const prefix = index === 0 || o.mode === "ephemeral" ? base : `${base}e${index + 1}-`;
   const names = identityNames(prefix, Number(o.executorEnv.MAX_EXECUTORS ?? "2"));
   ensureIdentities(names);
   chmodSync(o.stateDir, 0o711);
-  for (const dir of ["repos", "wrangler"]) {
-    mkdirSync(path.join(o.stateDir, dir), { recursive: true });
-    chmodSync(path.join(o.stateDir, dir), 0o700);
+  for (const dir of [o.reposDir ?? path.join(o.stateDir, "repos"), path.join(o.stateDir, "wrangler")]) {
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o700);
   }
   for (const file of [o.secretsFile, o.executorEnv.EXECUTOR_ENV_FILE])
     if (file && existsSync(file)) chmodSync(file, 0o600);
@@ -96,15 +114,21 @@ export interface Secrets {
 
 export interface RunningStack {
   workerUrl: string;
+  /** The first executor's URL (the Worker's EXECUTOR_URL). */
   executorUrl: string;
   secrets: Secrets;
-  /** The agent sandbox as started (on as root, off otherwise). */
+  /** The agent sandbox as started (on as root, off otherwise; the first executor's). */
   agentSandbox: string;
-  executor: ChildProcess;
+  /** The first executor's process. */
+  readonly executor: ChildProcess;
+  /** Every executor (one unless `executors` asked for a pool). */
+  executors: LocalExecutor[];
+  /** Whether the executors heartbeat to the Worker (a pool). */
+  pool: boolean;
   worker: ChildProcess;
-  /** Kills and restarts the executor (same data; `env` overrides): for failure-injection tests. */
+  /** Kills and restarts the first executor (same data; `env` overrides): for failure-injection tests. */
   restartExecutor(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
-  /** Stops the executor and leaves it down. */
+  /** Stops the first executor and leaves it down. */
   stopExecutor(signal?: NodeJS.Signals): Promise<void>;
   /** Stops wrangler dev and starts it again on the same port and state (a Worker restart). */
   restartWorker(): Promise<void>;
@@ -113,10 +137,6 @@ export interface RunningStack {
   /** Starts wrangler dev again after stopWorker, on the same port and state. */
   startWorker(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export class StackError extends Error {
-  override readonly name = "StackError";
 }
 
 const SECRET_KEYS = ["VAULT_AUTH_TOKEN", "EXECUTOR_SECRET", "CALLBACK_SECRET", "OWNER_SECRET"] as const;
@@ -168,77 +188,6 @@ export function ensureDemoRepo(reposDir: string, name = "demo"): string {
 }
 
 /**
- * `n` distinct ports free on 127.0.0.1 a moment ago, from the kernel (listen on port 0, all at once
- * so none repeats): test stacks take these instead of fixed ports, so suites, checkouts and a
- * running `npm start` never collide.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const srv = net.createServer();
-          srv.once("error", reject);
-          srv.listen(0, "127.0.0.1", () => resolve(srv));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
-
-export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
-
-/** Polls `url` until it answers (2xx, or any status `accept` allows) or the child exits. */
-export async function waitHealthy(
-  url: string,
-  timeoutMs: number,
-  child?: ChildProcess,
-  accept: (status: number) => boolean = (s) => s >= 200 && s < 300,
-): Promise<unknown> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null)
-      throw new StackError(`${url} exited with code ${child.exitCode} before it was healthy`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (accept(res.status)) return await res.json();
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new StackError(`${url} not healthy after ${timeoutMs} ms (${last})`);
-}
-
-function pipeLines(child: ChildProcess, source: "worker" | "executor", log: StackOptions["log"]): void {
-  if (!log) return;
-  for (const stream of [child.stdout, child.stderr]) {
-    let buf = "";
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => {
-      buf += chunk;
-      let i = buf.indexOf("\n");
-      while (i >= 0) {
-        log(source, buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        i = buf.indexOf("\n");
-      }
-    });
-  }
-}
-
-/**
  * The Worker's cron handler, run through wrangler dev's own trigger route (miniflare answers
  * `/cdn-cgi/local/scheduled` before the Worker's guards see the request). While wrangler is down the
  * call fails; the next one runs once it is back.
@@ -260,41 +209,6 @@ export function cronTicker(workerUrl: string, everyMs: number): { tick(): Promis
   const timer = everyMs > 0 ? setInterval(() => void tick(), everyMs) : null;
   timer?.unref();
   return { tick, stop: () => (timer ? clearInterval(timer) : undefined) };
-}
-
-/** Signals a whole process group (children run detached), then SIGKILLs it after a grace. */
-async function stopGroup(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    return; // group already gone
-  }
-  const timer = setTimeout(() => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
-  // workerd can outlive wrangler's node process; make sure nothing of the group is left listening.
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // nothing left
-  }
-}
-
-function baseEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`,
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  };
 }
 
 /** Mermaid's browser build into public/ for the status page's diagrams (a no-op when current). */
@@ -320,9 +234,12 @@ export function migrateLocal(persistTo: string): void {
 }
 
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  const count = opts.executors ?? 1;
+  const ports = opts.executorPorts ?? Array.from({ length: count }, (_, i) => opts.executorPort + i);
+  if (ports.length !== count) throw new StackError(`${count} executors need ${count} ports, got ${ports.length}`);
   for (const [what, port] of [
     ["worker", opts.workerPort],
-    ["executor", opts.executorPort],
+    ...ports.map((p, i) => [count > 1 ? `executor ${i + 1}` : "executor", p] as const),
     ["inspector", opts.inspectorPort],
   ] as const) {
     if (!(await portFree(port))) {
@@ -333,42 +250,44 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   }
   mkdirSync(opts.stateDir, { recursive: true });
   const secrets = ensureSecrets(opts.secretsFile);
-  const reposDir = path.join(opts.stateDir, "repos");
-  const sandbox = setUpAgentSandbox({
-    stateDir: opts.stateDir,
-    secretsFile: opts.secretsFile,
-    executorPort: opts.executorPort,
-    executorEnv: opts.executorEnv ?? {},
-    mode: opts.agentIdentities ?? "persistent",
-  });
-  ensureDemoRepo(reposDir);
+  const layouts = executorLayouts(opts.stateDir, ports);
+  const sandboxes = layouts.map((l) =>
+    setUpAgentSandbox({
+      stateDir: opts.stateDir,
+      secretsFile: opts.secretsFile,
+      executorPort: l.port,
+      executorEnv: opts.executorEnv ?? {},
+      mode: opts.agentIdentities ?? "persistent",
+      index: l.index,
+      reposDir: l.reposDir,
+    }),
+  );
+  for (const l of layouts) ensureDemoRepo(l.reposDir);
   ensureStatusAssets();
   const wranglerState = path.join(opts.stateDir, "wrangler");
   migrateLocal(wranglerState);
 
   const workerUrl = `http://127.0.0.1:${opts.workerPort}`;
-  const executorUrl = `http://127.0.0.1:${opts.executorPort}`;
-  const executorEnv: NodeJS.ProcessEnv = {
-    ...baseEnv(),
-    HOST: "127.0.0.1",
-    PORT: String(opts.executorPort),
-    EXECUTOR_SECRET: secrets.EXECUTOR_SECRET,
-    CALLBACK_SECRET: secrets.CALLBACK_SECRET,
-    DATA_DIR: path.join(opts.stateDir, "executor"),
-    REPOS_DIR: reposDir,
-    WORKTREES_DIR: path.join(opts.stateDir, "worktrees"),
-    ...opts.executorEnv,
-    ...sandbox.env,
-  };
-  const spawnExecutor = (extra: Record<string, string> = {}): ChildProcess => {
-    const child = spawn(process.execPath, [path.join(ROOT, "executor", "src", "main.ts")], {
-      cwd: ROOT,
-      env: { ...executorEnv, ...extra },
-      detached: true,
-      stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
-    });
-    pipeLines(child, "executor", opts.log);
-    return child;
+  const executorUrl = layouts[0]?.url ?? "";
+  const pool = opts.pool ?? count > 1;
+  const executors = layouts.map(
+    (layout, i) =>
+      new LocalExecutor(
+        layout,
+        executorEnv({
+          layout,
+          secrets,
+          poolUrl: pool ? workerUrl : undefined,
+          common: opts.executorEnv ?? {},
+          sandbox: sandboxes[i]?.env ?? {},
+        }),
+        opts.log,
+      ),
+  );
+  const first = () => {
+    const e = executors[0];
+    if (!e) throw new StackError("the stack has no executor");
+    return e;
   };
 
   const vars = { EXECUTOR_URL: executorUrl, PUBLIC_URL: workerUrl, ...opts.workerVars };
@@ -406,16 +325,19 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     workerUrl,
     executorUrl,
     secrets,
-    agentSandbox: sandbox.summary,
+    agentSandbox: sandboxes[0]?.summary ?? "",
+    get executor() {
+      return first().child;
+    },
+    executors,
+    pool,
     worker: spawnWorker(),
-    executor: spawnExecutor(),
     async restartExecutor(signal = "SIGKILL", env = {}) {
-      await stopGroup(stack.executor, signal, 10_000);
-      stack.executor = spawnExecutor(env);
-      await waitHealthy(`${executorUrl}/health`, 30_000, stack.executor);
+      await first().stop(signal);
+      await first().start(env);
     },
     async stopExecutor(signal = "SIGTERM") {
-      await stopGroup(stack.executor, signal, 25_000);
+      await first().stop(signal);
     },
     async restartWorker() {
       await stack.stopWorker("SIGINT");
@@ -432,16 +354,22 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     },
     async stop() {
       cron.stop();
-      await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
-      sandbox.remove();
+      await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), ...executors.map((e) => e.stop("SIGTERM"))]);
+      for (const s of sandboxes) s.remove();
     },
   };
   const cron = cronTicker(workerUrl, opts.reconcileEveryMs ?? 60_000);
   try {
     await Promise.all([
-      waitHealthy(`${executorUrl}/health`, 30_000, stack.executor),
+      ...executors.map((e) => waitHealthy(`${e.url}/health`, 30_000, e.child)),
       waitHealthy(`${workerUrl}/health`, 60_000, stack.worker, (s) => s === 200 || s === 503),
     ]);
+    if (pool)
+      await waitPoolFresh(
+        workerUrl,
+        secrets.VAULT_AUTH_TOKEN,
+        executors.map((e) => e.id),
+      );
   } catch (err) {
     await stack.stop();
     throw err;

@@ -2,7 +2,8 @@
  * `npm start`: the whole system on this machine. Applies the D1 migrations, creates dev secrets when
  * missing (.dev.vars), starts `wrangler dev` and the executor on explicit ports, prints how to connect
  * and which profiles can run, and stops both on Ctrl-C. Ports: VAULT_WORKER_PORT (28787),
- * VAULT_EXECUTOR_PORT (28788), VAULT_INSPECTOR_PORT (29229). State: VAULT_STATE_DIR (.vault/); the
+ * VAULT_EXECUTOR_PORT (28788; with VAULT_EXECUTORS=N, N executors on ports counting up from it, a
+ * pool registered by heartbeat), VAULT_INSPECTOR_PORT (29229). State: VAULT_STATE_DIR (.vault/); the
  * executor's local credentials: .vault/executor.env (created, commented out, when missing).
  * Stopping npm itself (any signal, even SIGKILL) stops the stack too (launcher-watch.ts).
  */
@@ -73,8 +74,20 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 // Only under npm: run directly, the caller owns this process and may well exit before it.
 if (process.env.npm_lifecycle_event === "start") watchLaunchers((why) => stop.now(why));
 
+// VAULT_EXECUTORS=3: a pool of three executors on ports counting up from VAULT_EXECUTOR_PORT.
+const executorCount = ((): number => {
+  const raw = process.env.VAULT_EXECUTORS;
+  const n = raw ? Number(raw) : 1;
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    console.error(`VAULT_EXECUTORS must be a number of executors (1-16), got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+})();
+
 try {
   const stack = await startStack({
+    executors: executorCount,
     workerPort: port("VAULT_WORKER_PORT", 28787),
     executorPort: port("VAULT_EXECUTOR_PORT", 28788),
     inspectorPort: port("VAULT_INSPECTOR_PORT", 29229),
@@ -102,7 +115,7 @@ vault-mcp is running
   MCP        ${stack.workerUrl}/mcp
   REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
   status     ${stack.workerUrl}/status   (sign in with OWNER_SECRET from .dev.vars)
-  executor   ${stack.executorUrl}   CLIs: ${found || "unknown"}${
+  executor   ${stack.pool ? `${stack.executors.map((e) => `${e.id} ${e.url}`).join(", ")} (a pool, registered by heartbeat: vault executors)\n            ` : stack.executorUrl}   CLIs: ${found || "unknown"}${
     "missing" in clis
       ? `
              ${clis.missing}`
@@ -121,7 +134,7 @@ OAuth clients (Claude.ai needs the deployed https URL; locally e.g. the MCP Insp
   metadata   ${stack.workerUrl}/.well-known/oauth-protected-resource/mcp
   consent    asks for OWNER_SECRET (in .dev.vars)
 
-Ctrl-C stops both.
+Ctrl-C stops ${stack.pool ? "them all" : "both"}.
 `);
   // Local wrangler keeps finished instances forever; prune those past their retention, in the background.
   const days = (ms: number) => `${ms / 86_400_000} day${ms === 86_400_000 ? "" : "s"}`;
@@ -151,7 +164,7 @@ Ctrl-C stops both.
     void shutdown();
   };
   stack.worker.on("exit", exited("wrangler dev"));
-  stack.executor.on("exit", exited("executor"));
+  for (const e of stack.executors) e.child.on("exit", exited(stack.pool ? `executor ${e.id}` : "executor"));
 } catch (err) {
   console.error(err instanceof StackError ? `npm start: ${err.message}` : err);
   process.exit(1);

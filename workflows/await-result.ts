@@ -50,7 +50,13 @@ export async function awaitResult(
     if (finishedJobFromEvent(event, w.jobId) !== null) return { ok: true };
     const polled = await step.do(`poll ${name}.${k}`, POLL_STEP, (ctx) =>
       executorStep(ctx, () =>
-        pollJob(w.db, { client: w.client, jobId: w.jobId, executorId: w.executorId, config: w.config, now: Date.now() }),
+        pollJob(w.db, {
+          client: w.client,
+          jobId: w.jobId,
+          executorId: w.executorId,
+          config: w.config,
+          now: Date.now(),
+        }),
       ),
     );
     if (polled.ok) {

@@ -10,6 +10,7 @@ import { type Command, helpText, type Io, usageText } from "./command.ts";
 import { breakers } from "./commands/breakers.ts";
 import { cooldowns } from "./commands/cooldowns.ts";
 import { decide } from "./commands/decide.ts";
+import { executors } from "./commands/executors.ts";
 import { health } from "./commands/health.ts";
 import { reconcile } from "./commands/reconcile.ts";
 import { replay } from "./commands/replay.ts";
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   cooldowns,
   reconcile,
   health,
+  executors,
 ];
 
 const GROUPS: Readonly<Record<string, string>> = { tasks: "Look at tasks." };

@@ -69,11 +69,12 @@ export async function startE2E(
   scenarios: Scenarios,
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
-  stackOptions: Pick<StackOptions, "reconcileEveryMs"> = {},
+  stackOptions: Pick<StackOptions, "reconcileEveryMs" | "executors" | "pool"> = {},
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
-  const [worker, executor, inspector] = await freePorts(3);
+  const [worker, inspector, ...executorPorts] = await freePorts(2 + (stackOptions.executors ?? 1));
+  const executor = executorPorts[0];
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   // Searchable: as root the CLIs run as agent identities, which must reach their worktree below it.
   chmodSync(dir, 0o711);
@@ -98,6 +99,7 @@ export async function startE2E(
     },
     workerVars: { JOB_TIMEOUT_MS: "20000", ...workerVars },
     agentIdentities: "ephemeral",
+    executorPorts,
     ...stackOptions,
     log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,
   });

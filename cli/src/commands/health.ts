@@ -37,6 +37,11 @@ export function renderHealth(h: HealthView, color: boolean): string {
     `${paint(h.status, h.status === "ok" ? "good" : "bad", color)}  worker v${h.version}`,
     `d1        ${up(h.d1.reachable, ` (${h.d1.latencyMs}ms)`)}`,
     `executor  ${up(e.reachable, ` (${e.latencyMs}ms${e.version ? `, v${e.version}` : ""}${load})`)}`,
+    ...(h.pool
+      ? [
+          `pool      ${h.pool.executors} executor(s), ${h.pool.fresh} fresh, ${h.pool.draining} draining, ${h.pool.capacity} slots (vault executors)`,
+        ]
+      : []),
     `breakers  ${brk}`,
     ...readiness(h, color),
   ].join("\n");
