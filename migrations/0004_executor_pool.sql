@@ -9,6 +9,8 @@ CREATE TABLE `executors` (
 	`version` text NOT NULL,
 	`state` text DEFAULT 'active' NOT NULL,
 	`stopping` integer DEFAULT false NOT NULL,
+	`claims` integer DEFAULT 0 NOT NULL,
+	`claimed_by` text,
 	`sent_at` integer NOT NULL,
 	`last_heartbeat_at` integer NOT NULL,
 	`created_at` integer NOT NULL,

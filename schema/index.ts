@@ -247,6 +247,13 @@ export const executors = sqliteTable("executors", {
     .default("active"),
   /** The executor said it takes no new job (shutting down, or told to drain). */
   stopping: integer("stopping", { mode: "boolean" }).notNull().default(false),
+  /**
+   * Dispatches that chose this executor so far, and the last one's token: dispatch claims an executor
+   * by moving this from the count it read (compare-and-set), so concurrent dispatches that read the
+   * same free slots do not all pile onto one executor.
+   */
+  claims: integer("claims").notNull().default(0),
+  claimedBy: text("claimed_by"),
   /** The executor's clock in its last heartbeat: a later heartbeat must carry a later one (no replays). */
   sentAt: ms("sent_at").notNull(),
   /** The Worker's clock when the last heartbeat came: what the lease is measured from. */

@@ -37,6 +37,7 @@ export function memberOf(row: ExecutorRow, load: number, now: number, leaseMs: n
     open: row.state === "active" && !row.stopping,
     capacity: row.capacity,
     load: Math.max(load, row.running.length + row.queued),
+    claims: row.claims,
     repos: row.repos,
     readiness: row.readiness,
   };

@@ -22,6 +22,8 @@ export interface PoolMember {
   capacity: number;
   /** Jobs out on it: the larger of the Worker's running stages there and what its heartbeat said. */
   load: number;
+  /** Dispatches that claimed it so far (the compare-and-set of pool-claim.ts); 0 for the configured one. */
+  claims: number;
   /** The repositories it holds; null: unknown (the configured executor refuses a repo it lacks). */
   repos: readonly string[] | null;
   /** What it can run; null: unknown here (the configured executor's /health says). */
@@ -126,6 +128,7 @@ export function configuredMember(url: string): PoolMember {
     open: true,
     capacity: 0,
     load: 0,
+    claims: 0,
     repos: null,
     readiness: null,
   };

@@ -58,6 +58,8 @@ export const StageView = z.object({
   /** Where the attempt's work is on the executor VM: `vault/<jobKey>` and its commit. */
   branch: z.string().nullable(),
   commit: z.string().nullable(),
+  /** The executor of the pool the job went to (`default`: EXECUTOR_URL; null: none yet). */
+  executorId: z.string().nullable().optional(),
   /** Files the attempt changed, and its verify command's outcome (null: no verify ran). */
   filesChanged: z.number().optional(),
   verifyOk: z.boolean().nullable().optional(),

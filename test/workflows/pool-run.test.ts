@@ -149,6 +149,36 @@ describe("ExecuteWorkflow over a pool", { timeout: 30_000 }, () => {
     expect((await verifyBreakers(env.DB, Date.now())).drift).toBe(false);
   });
 
+  it("concurrent dispatches that read the same free slots still spread: each claims its executor", async () => {
+    const fakes = usePool({ a: () => ({ loseCallback: true }), b: () => ({ loseCallback: true }) });
+    await join("a", { capacity: 3 });
+    await join("b", { capacity: 3 });
+    const config = getConfig(env);
+    const ids = await Promise.all(Array.from({ length: 6 }, () => seedTask()));
+    // Their tasks run (the Worker counts a running task's running stages as jobs out).
+    await env.DB.prepare(`UPDATE tasks SET status = 'running' WHERE id IN (${ids.map(() => "?").join(",")})`)
+      .bind(...ids)
+      .run();
+    const sent = await Promise.all(
+      ids.map((taskId) =>
+        dispatchJob(env.DB, {
+          clientFor: (url) => executorClient({ executorUrl: url, executorSecret: "s" }, executorFetch()),
+          config,
+          params: { taskId, profile: "sonnet", repo: "demo", verbosity: "mermaid", kind: "general", climb: true },
+          base: { taskId, attempt: 1, kind: "general", profile: "sonnet" },
+          instructions: undefined,
+          budgetLeftUsd: undefined,
+          fetchable: false,
+          now: Date.now(),
+        }),
+      ),
+    );
+    const on = sent.map((d) => ("executorId" in d ? d.executorId : "?"));
+    expect(on.filter((x) => x === "a")).toHaveLength(3);
+    expect(on.filter((x) => x === "b")).toHaveLength(3);
+    expect([fakes.a?.postCount(), fakes.b?.postCount()]).toEqual([3, 3]);
+  });
+
   it("a retried dispatch keeps the executor its stage names; when that one's lease expired, it says so instead of sending elsewhere", async () => {
     const fakes = usePool({ a: () => ({ loseCallback: true }), b: () => ({}) });
     await join("a");

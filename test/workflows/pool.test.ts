@@ -24,6 +24,7 @@ const member = (id: string, over: Partial<PoolMember> = {}): PoolMember => ({
   open: true,
   capacity: 2,
   load: 0,
+  claims: 0,
   repos: ["demo"],
   readiness: READY,
   ...over,

@@ -1,16 +1,22 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import { type JobRequest, type JobStatus, MIN_BUDGET_USD, type ProfileName } from "@vault-mcp/contract";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Config } from "../../core/config.ts";
 import { stages, tasks } from "../../schema/index.ts";
 import { type ExecutorClient, ExecutorError } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
 import { type PoolMember, selectExecutor } from "../pool.ts";
+import { claimExecutor } from "../pool-claim.ts";
 import { findExecutor, readPool } from "../pool-read.ts";
 import { composePrompt, promptVersion } from "../prompt.ts";
 import type { StageBase } from "./facts.ts";
 import { jobStartedStatement, runningStageStatement } from "./write.ts";
+
+/** Concurrent dispatches that lose the claim of their executor read the pool and choose again, this often. */
+const MAX_CLAIM_TRIES = 5;
+
+const stageIdOf = (base: StageBase): string => `${base.taskId}:${base.attempt}`;
 
 /** The executor's idempotency key: one CLI run per attempt of a task, however often dispatch retries. */
 export const jobKeyFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
@@ -89,9 +95,9 @@ async function executorFor(
   const d = drizzle(db);
   const { base, config, now } = r;
   const [row] = await d
-    .select({ executorId: stages.executorId, status: stages.status })
+    .select({ executorId: stages.executorId })
     .from(stages)
-    .where(eq(stages.id, `${base.taskId}:${base.attempt}`));
+    .where(eq(stages.id, stageIdOf(base)));
   if (row?.executorId) {
     const found = await findExecutor(db, row.executorId, {
       now,
@@ -100,21 +106,37 @@ async function executorFor(
     });
     return found ? { member: found, fresh: found.fresh } : { member: { id: row.executorId, url: "" }, fresh: false };
   }
-  const pool = await readPool(db, {
-    now,
-    leaseMs: config.leaseMs,
-    configuredUrl: config.executorUrl,
-    repo: r.params.repo,
-  });
-  const chosen = selectExecutor(
-    pool.members,
-    { profile: base.profile, repo: r.params.repo, fetchable: r.fetchable },
-    pool.ranRepoLast,
-  );
-  // Nobody can take it right now (the pool changed since readiness): the step retries.
-  if (!chosen.ok) throw new ExecutorError("unreachable", `no executor can take the job now: ${chosen.why}`, true);
-  await runningStageStatement(d, base, { executorId: chosen.member.id }, now);
-  return { member: chosen.member, fresh: true };
+  const token = `${stageIdOf(base)}:${crypto.randomUUID()}`;
+  for (let tries = 1; ; tries++) {
+    const pool = await readPool(db, {
+      now,
+      leaseMs: config.leaseMs,
+      configuredUrl: config.executorUrl,
+      repo: r.params.repo,
+    });
+    const chosen = selectExecutor(
+      pool.members,
+      { profile: base.profile, repo: r.params.repo, fetchable: r.fetchable },
+      pool.ranRepoLast,
+    );
+    // Nobody can take it right now (the pool changed since readiness): the step retries.
+    if (!chosen.ok) throw new ExecutorError("unreachable", `no executor can take the job now: ${chosen.why}`, true);
+    const m = chosen.member;
+    if (m.source === "config" || tries > MAX_CLAIM_TRIES) {
+      // The configured executor (no pool) has no row to claim; after a few lost races the choice is
+      // taken as it is (the executor queues what it cannot run at once).
+      await d.batch([
+        runningStageStatement(d, base, { executorId: m.id }, now),
+        d
+          .update(stages)
+          .set({ executorId: m.id })
+          .where(and(eq(stages.id, stageIdOf(base)), isNull(stages.executorId))),
+      ]);
+      return { member: m, fresh: true };
+    }
+    if (await claimExecutor(d, base, { executorId: m.id, seen: m.claims, token }, now))
+      return { member: m, fresh: true };
+  }
 }
 
 /**

@@ -48,8 +48,24 @@ export function describeCommand(taskId: string, workerUrl: string): string {
 const verifyText = (v: boolean | null | undefined): string => (v === true ? "pass" : v === false ? "fail" : "");
 
 function stageTable(stages: readonly StageView[], color: boolean): string {
+  // Which executor ran each attempt, once there is a pool (EXECUTOR_URL alone is `default`).
+  const pool = stages.some((s) => s.executorId && s.executorId !== "default");
   return table(
-    ["#", "PROFILE", "CLI", "MODEL", "STATUS", "COST", "TOKENS IN", "OUT", "LATENCY", "FILES", "VERIFY", "KIND"],
+    [
+      "#",
+      "PROFILE",
+      "CLI",
+      "MODEL",
+      "STATUS",
+      "COST",
+      "TOKENS IN",
+      "OUT",
+      "LATENCY",
+      "FILES",
+      "VERIFY",
+      "KIND",
+      ...(pool ? ["EXECUTOR"] : []),
+    ],
     stages.map((s) => [
       String(s.attempt),
       s.profile,
@@ -63,6 +79,7 @@ function stageTable(stages: readonly StageView[], color: boolean): string {
       modelRan(s) && s.filesChanged !== undefined ? String(s.filesChanged) : "",
       verifyText(s.verifyOk),
       s.errorKind ?? "",
+      ...(pool ? [s.executorId ?? ""] : []),
     ]),
     [0, 5, 6, 7, 8, 9],
   );
