@@ -60,20 +60,36 @@ export type Selection = { ok: true; member: PoolMember } | { ok: false; why: str
  * The executor for one job: most free slots, then the one that ran the repo last, then by id.
  * `why` (when none can take it) names each member's reason, so the task says what to fix.
  */
-export function selectExecutor(members: readonly PoolMember[], need: JobNeeds, ranRepoLast: string | null): Selection {
+export function selectExecutor(
+  members: readonly PoolMember[],
+  need: JobNeeds,
+  ranRepoLast: string | null,
+  /**
+   * Breaks ties by this seed instead (warmth and id): for a dispatch that lost the claim of its first
+   * choice to a concurrent one, so a burst of dispatches spreads over the tied executors at once.
+   */
+  spreadSeed?: string,
+): Selection {
   const able = members.filter((m) => whyNot(m, need) === null);
   if (able.length === 0) {
     const reasons = members.map((m) => whyNot(m, need)).filter((w): w is string => w !== null);
     return { ok: false, why: reasons.length ? reasons.join("; ") : "the pool is empty: no executor heartbeats" };
   }
   const free = (m: PoolMember) => m.capacity - m.load;
-  const [best] = [...able].sort(
-    (a, b) =>
-      free(b) - free(a) ||
-      Number(b.id === ranRepoLast) - Number(a.id === ranRepoLast) ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  const tie =
+    spreadSeed === undefined
+      ? (a: PoolMember, b: PoolMember) =>
+          Number(b.id === ranRepoLast) - Number(a.id === ranRepoLast) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+      : (a: PoolMember, b: PoolMember) => hash(`${spreadSeed}:${a.id}`) - hash(`${spreadSeed}:${b.id}`);
+  const [best] = [...able].sort((a, b) => free(b) - free(a) || tie(a, b));
   return best ? { ok: true, member: best } : { ok: false, why: "no executor" };
+}
+
+/** FNV-1a: a stable, well-mixed order of ids per seed. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /** Members a job could go to now, whatever its profile: fresh, open, holding (or able to fetch) the repo. */

@@ -43,6 +43,15 @@ describe("selectExecutor", () => {
     expect(chosen(selectExecutor([member("a"), member("c", { load: 1 })], need, "c"))).toBe("a");
   });
 
+  it("after a lost claim, ties are broken by the dispatch's seed: a burst spreads over the tied executors", () => {
+    const even = [member("a"), member("b"), member("c"), member("d", { load: 1 })];
+    const picks = new Set(Array.from({ length: 40 }, (_, i) => chosen(selectExecutor(even, need, "c", `t-x:1:${i}`))));
+    expect([...picks].sort()).toEqual(["a", "b", "c"]);
+    // The same seed chooses the same, and a free slot still beats any seed.
+    expect(chosen(selectExecutor(even, need, null, "s"))).toBe(chosen(selectExecutor(even, need, null, "s")));
+    expect(chosen(selectExecutor([member("a", { load: 1 }), member("b")], need, null, "s"))).toBe("b");
+  });
+
   it("never a stale, draining, repo-less or not-ready executor, whatever its slots", () => {
     const pool = [
       member("stale", { fresh: false, capacity: 64 }),

@@ -13,8 +13,12 @@ import { composePrompt, promptVersion } from "../prompt.ts";
 import type { StageBase } from "./facts.ts";
 import { jobStartedStatement, runningStageStatement } from "./write.ts";
 
-/** Concurrent dispatches that lose the claim of their executor read the pool and choose again, this often. */
-const MAX_CLAIM_TRIES = 5;
+/**
+ * A dispatch that loses the claim of its executor to a concurrent one reads the pool and chooses
+ * again (ties then broken at random, so a burst spreads: about one winner per tied executor and
+ * round), at most this often; then it takes its choice unclaimed.
+ */
+const MAX_CLAIM_TRIES = 20;
 
 const stageIdOf = (base: StageBase): string => `${base.taskId}:${base.attempt}`;
 
@@ -118,6 +122,7 @@ async function executorFor(
       pool.members,
       { profile: base.profile, repo: r.params.repo, fetchable: r.fetchable },
       pool.ranRepoLast,
+      tries > 1 ? `${token}:${tries}` : undefined,
     );
     // Nobody can take it right now (the pool changed since readiness): the step retries.
     if (!chosen.ok) throw new ExecutorError("unreachable", `no executor can take the job now: ${chosen.why}`, true);
