@@ -245,7 +245,7 @@ export const executors = sqliteTable("executors", {
   state: text("state", { enum: ["active", "draining"] })
     .notNull()
     .default("active"),
-  /** The executor said it takes no new job (shutting down, or told to drain). */
+  /** The executor said it is shutting down (it takes no new job). */
   stopping: integer("stopping", { mode: "boolean" }).notNull().default(false),
   /**
    * Dispatches that chose this executor so far, and the last one's token: dispatch claims an executor

@@ -58,7 +58,7 @@ export const Heartbeat = z.object({
   /** The repositories it holds (allowlisted, or cloned from a registered URL). */
   repos: z.array(RepoName).max(MAX_HEARTBEAT_REPOS),
   readiness: PoolReadiness,
-  /** It takes no new job: told to drain, or shutting down. */
+  /** It is shutting down and takes no new job (an operator's drain is the Worker's own state). */
   draining: z.boolean(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
@@ -82,7 +82,7 @@ export const ExecutorView = z.object({
   state: z.enum(["active", "draining"]),
   /** Heartbeat within the lease (always true for the configured one). */
   fresh: z.boolean(),
-  /** The executor said it takes no new job (shutting down, or told to drain). */
+  /** The executor said it is shutting down (it takes no new job). */
   stopping: z.boolean(),
   capacity: z.number().nullable(),
   running: z.array(z.string()),

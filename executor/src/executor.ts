@@ -214,7 +214,8 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         },
         direct: { ...profiles.direct },
       },
-      draining: app.draining || app.drained,
+      // Its own shutdown only: a drain by the pool's operator is the Worker's state, not news to it.
+      draining: app.draining,
     };
   };
 

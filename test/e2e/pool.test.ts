@@ -14,7 +14,7 @@ import { FAKE_CLAUDE } from "../../executor/test/server/harness.ts";
 import { ensureDemoRepo } from "../../scripts/stack.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
 
-const LEASE_MS = 3_000;
+const LEASE_MS = 4_000;
 let e: E2E;
 
 beforeAll(async () => {
@@ -31,7 +31,7 @@ beforeAll(async () => {
       // The fake CLI counts its runs in the executor's data dir, which an agent identity cannot
       // write; the sandbox is not what these tests are about.
       AGENT_SANDBOX: "off",
-      HEARTBEAT_MS: "300",
+      HEARTBEAT_MS: "500",
       MAX_QUEUE: "40",
       REPO_ALLOWLIST: "demo,solo",
     },
@@ -121,9 +121,10 @@ describe("executor pool", { timeout: 240_000 }, () => {
     const per = new Map<string, number>();
     for (const stages of stagesOf.values())
       for (const s of stages) per.set(s.executorId ?? "?", (per.get(s.executorId ?? "?") ?? 0) + 1);
-    expect([...per.keys()].sort()).toEqual(["e1", "e2", "e3"]);
+    const pool = await (await e.api("/api/executors")).text();
+    expect([...per.keys()].sort(), pool).toEqual(["e1", "e2", "e3"]);
     // Spread, not piled up: every executor ran at least a fifth of them.
-    for (const [id, n] of per) expect(n, `${id} ran ${n} of 30`).toBeGreaterThanOrEqual(6);
+    for (const [id, n] of per) expect(n, `${id} ran ${n} of 30; ${pool}`).toBeGreaterThanOrEqual(6);
     expectPaidOnce(stagesOf);
   });
 
@@ -147,7 +148,10 @@ describe("executor pool", { timeout: 240_000 }, () => {
       return list.executors.find((x) => x.id === "e2")?.repos.includes("solo");
     });
     const ids = await Promise.all(Array.from({ length: 4 }, () => start("write:s.txt", "solo")));
-    const stagesOf = await allSucceeded(ids);
+    const pool = await (await e.api("/api/executors")).text();
+    const stagesOf = await allSucceeded(ids).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; pool: ${pool}`);
+    });
     for (const id of ids) expect(stagesOf.get(id)?.map((s) => s.executorId)).toEqual(["e2"]);
   });
 

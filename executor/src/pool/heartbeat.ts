@@ -45,8 +45,8 @@ export function startHeartbeat(o: HeartbeatOptions): Heartbeater {
         method: "POST",
         headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signBody(o.secret, body) },
         body,
-        // Shorter than the lease, so a slow Worker never stacks heartbeats up.
-        signal: AbortSignal.timeout(Math.max(1_000, Math.min(10_000, o.everyMs * 2))),
+        // A busy Worker may take a while to answer; the next heartbeat waits for this one anyway.
+        signal: AbortSignal.timeout(Math.max(2_000, Math.min(10_000, o.everyMs * 3))),
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
