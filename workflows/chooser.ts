@@ -35,14 +35,19 @@
  *     cheaper than the rest, so cheap rungs are retried often and opus rarely.
  * A kind with no runs at all starts at the first ready rung: the seed ladder's order.
  *
- * Ceiling (a proposal, not wired): with `ceiling` and `worthUsd` (what one more solved task may
- * cost, e.g. a human's handling of it), the chooser also says where the climb should stop and hand
- * over to a human: after rung k when going on would cost more than worthUsd per extra solved task.
+ * Ceiling. With `ceiling` and `worthUsd` (what one more solved task may cost), the chooser also says
+ * where the climb stops and hands over to a human: after rung k when going on would cost more than
+ * worthUsd per extra solved task (backward induction over the same objective with λ = worthUsd).
+ * The workflow passes the task's cap (budgetUsd, default the $5 halt) as the worth of a `profile:
+ * auto` task, so no new knob is needed. Why: picking only the start cannot reach the issue's goal
+ * (cost per solved task ≤ 0.6 × always-sonnet), because every sonnet failure climbs into opus at
+ * 5 × sonnet's price for a few points more success; the best fixed start per kind, chosen in
+ * hindsight, costs 1.06 × always-sonnet on the benchmark, the ceiling well under 0.6 × (BENCHMARKS.md).
  * It needs a fixed worth: with the running λ, stopping early lowers λ, which stops earlier still.
  */
 import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
 import { betaDraw, seeded } from "./chooser-draw.ts";
-import { type ChooserRow, explain } from "./chooser-explain.ts";
+import { type ChooserRow, explain, withCeiling } from "./chooser-explain.ts";
 import { pick, type Standing } from "./ladder.ts";
 
 export type { ChooserRow };
@@ -67,8 +72,10 @@ export interface ChooserInput {
   overall?: { spendUsd: number; solved: number };
   /** What one more solved task may cost; given, it replaces the running λ. */
   worthUsd?: number;
-  /** With `worthUsd`: also say where the climb should stop (the ceiling proposal). */
+  /** With `worthUsd`: also say where the climb should stop (the ceiling). */
   ceiling?: boolean;
+  /** false: no draws, the start is the best under the estimates (what `workflow_query chooser` shows). */
+  explore?: boolean;
   /** Expected spend of one run per profile for rungs without data (default PRIOR_COST_USD). */
   priorCostUsd?: Partial<Record<ProfileName, number>>;
   /** The task id: a replay draws the same. */
@@ -82,6 +89,8 @@ export interface ChooserChoice {
   bestKnown: Rung;
   /** With `ceiling`: the last rung to try before a human. */
   stopAfter?: ProfileName;
+  /** With a ceiling below the top: the rung above `stopAfter`, and what going on from it would cost per extra solved task (≥ λ) under the rates this choice used. */
+  next?: { profile: ProfileName; costPerSolvedUsd: number };
   /** cold: no runs of the kind; stats: the best estimate; explore: a draw favoured a less known rung; none: nothing ready. */
   basis: "cold" | "stats" | "explore" | "none";
   /** What an extra solved task was allowed to cost (λ): `worthUsd`, else the overall cost per solved task. */
@@ -194,6 +203,21 @@ function plan(models: readonly Model[], rates: Rates, lambda: number | undefined
   return { starts, best };
 }
 
+/** Where the climb from `start` stops under `p`, and what going on past it would cost per extra solve. */
+function stopping(models: readonly Model[], rates: Rates, p: Plan, start: number, ceiling: boolean) {
+  if (!ceiling) return {};
+  const stop = p.starts[start]?.stop ?? models.length - 1;
+  const stopAfter = (models[stop] as Model).profile;
+  const n = stop + 1;
+  if (n >= models.length) return { stopAfter };
+  const { cost, solve } = climb(models, rates, n, p.starts[n]?.stop ?? n);
+  const next = {
+    profile: (models[n] as Model).profile,
+    costPerSolvedUsd: solve > 0 ? cost / solve : Number.POSITIVE_INFINITY,
+  };
+  return { stopAfter, next };
+}
+
 export function chooseStart(input: ChooserInput): ChooserChoice {
   const { kind } = input;
   const profiles: ProfileName[] = [];
@@ -239,24 +263,31 @@ export function chooseStart(input: ChooserInput): ChooserChoice {
     ...(lambda === undefined ? {} : { lambdaUsd: lambda }),
   };
   const first = table[0] as ChooserRow;
-  if (models.every((m) => m.runs === 0))
+  if (models.every((m) => m.runs === 0)) {
+    const stop = stopping(models, means, known, 0, ceiling);
     return {
       ...common,
       start: first.profile,
-      ...(first.stopAfter ? { stopAfter: first.stopAfter } : {}),
+      ...stop,
       basis: "cold",
-      explanation: `chose ${first.profile} for kind ${kind}: no runs of this kind yet, so the ladder's first rung`,
+      explanation: withCeiling(
+        `chose ${first.profile} for kind ${kind}: no runs of this kind yet, so the ladder's first rung`,
+        table,
+        stop.stopAfter,
+      ),
     };
+  }
 
+  const explore = input.explore !== false;
   const rand = seeded(`${input.seed}\u0000${kind}`);
-  const draws: Rates = models.map((m) => betaDraw(m.counts.s + 1, m.counts.n - m.counts.s + 1, rand));
-  const drawn = plan(models, draws, lambda, ceiling);
-  const stopAfter = ceiling ? models[drawn.starts[drawn.best]?.stop ?? 0]?.profile : undefined;
+  const draws: Rates = explore ? models.map((m) => betaDraw(m.counts.s + 1, m.counts.n - m.counts.s + 1, rand)) : means;
+  const drawn = explore ? plan(models, draws, lambda, ceiling) : known;
+  const stop = stopping(models, draws, drawn, drawn.best, ceiling);
   const basis = drawn.best === known.best ? "stats" : "explore";
   return {
     ...common,
     start: (table[drawn.best] as ChooserRow).profile,
-    ...(stopAfter ? { stopAfter } : {}),
+    ...stop,
     basis,
     explanation: explain({
       kind,
@@ -266,7 +297,7 @@ export function chooseStart(input: ChooserInput): ChooserChoice {
       scores: known.starts.map((st) => st.score),
       best: known.best,
       ...(lambda === undefined ? {} : { lambda: { usd: lambda, fixed: input.worthUsd !== undefined } }),
-      ...(stopAfter ? { stopAfter } : {}),
+      ...(stop.stopAfter ? { stopAfter: stop.stopAfter } : {}),
     }),
   };
 }
