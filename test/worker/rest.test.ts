@@ -176,9 +176,11 @@ describe("REST /api", () => {
     for (const kind of ["checkpoints", "decisions", "transcripts"]) {
       expect((await json<{ items: unknown[] }>(await api(`/api/${kind}?taskId=${id}`))).items).toHaveLength(1);
     }
-    expect(await json(await api("/api/chooser?kind=general"))).toMatchObject({
-      basis: expect.any(String),
-      profile: expect.any(String),
+    expect(await json(await api("/api/chooser?kind=Bug%20fix,%20CSS"))).toMatchObject({
+      kind: "bug-fix-css",
+      bestKnown: "deepseek",
+      basis: "cold",
+      worthUsd: 5,
     });
     await env.DB.prepare("UPDATE tasks SET status = 'failed' WHERE id = ?1").bind(id).run();
     const dry = await json<{ items: { originalId: string; status: string }[] }>(
