@@ -11,16 +11,14 @@
  * where p is the rung's success rate on this kind (a Beta(1, 1) posterior over its runs) and c⁺ / c⁻
  * the mean spend of a successful / failed run, with one pseudo-run at the profile's prior cost, so a
  * rung without data is priced from the price list. A rung above the usual start is mostly measured
- * after the rungs below failed, on the harder tasks: exactly what a climb meets. (Counting first
- * runs apart, to estimate each rung as a start, was tried: it cost more per solved task in the
- * benchmark, about 10 % more, by exploring high starts that rarely pay; model_stats needs no
- * such columns.)
+ * after the rungs below failed, on the harder tasks: exactly what a climb meets. (Estimating each
+ * rung as a start from first runs alone was tried: about 10 % more per solved task on the benchmark.)
  *
- * Objective. A start is worth its extra spend only if each extra task it solves costs less than λ,
- * the running cost per solved task over all kinds (`overall`): the start minimises cost − λ · solve.
- * Minimising each kind's own cost per solved task instead lets one hard kind's solves at many times
- * the average price pull the overall figure up (Dinkelbach: at λ = the best overall ratio, this
- * objective is that ratio's minimiser). Without `overall` data, the kind's cost per solved task.
+ * Objective. A start is worth its extra spend only if each extra task it solves costs less than λ:
+ * the start minimises cost − λ · solve. λ is the worth of one more solved task (`worthUsd`; the
+ * workflow passes the task's cap) or, without one, the running cost per solved task over all kinds
+ * (`overall`; Dinkelbach: at λ = the best overall ratio this objective is that ratio's minimiser,
+ * where each kind's own ratio lets one hard kind's costly solves pull the overall figure up).
  *
  * Exploration: Thompson sampling. Every rate is drawn from its posterior, the objective is evaluated
  * on the draws, and the best start under the draws runs. Why this rule:
@@ -28,22 +26,21 @@
  *     three tasks (Beta(1, 4)) still draws above 40 % one time in eight, so it is tried again, and
  *     when it then succeeds its posterior recovers; a rung that keeps failing is tried less and less;
  *   - the objective is any function of the rates (a climb, a ratio): sampling needs no confidence
- *     bound for it. Optimistic bounds were tried on the benchmark: a KL-UCB bound on every rate
- *     explored too much ($3.29 per solved task), one on the start's rate alone did better ($2.33)
- *     but not as well as sampling ($2.09; 20 seeds, when this was written);
+ *     bound for it. Optimistic bounds were tried on the benchmark (start-only, 20 seeds): a KL-UCB
+ *     bound on every rate cost $3.29 per solved task, one on the start's rate $2.33, sampling $2.09;
  *   - exploring is priced: opus is drawn as the start only if its drawn success would make it
  *     cheaper than the rest, so cheap rungs are retried often and opus rarely.
  * A kind with no runs at all starts at the first ready rung: the seed ladder's order.
  *
- * Ceiling. With `ceiling` and `worthUsd` (what one more solved task may cost), the chooser also says
- * where the climb stops and hands over to a human: after rung k when going on would cost more than
- * worthUsd per extra solved task (backward induction over the same objective with λ = worthUsd).
- * The workflow passes the task's cap (budgetUsd, default the $5 halt) as the worth of a `profile:
- * auto` task, so no new knob is needed. Why: picking only the start cannot reach the issue's goal
- * (cost per solved task ≤ 0.6 × always-sonnet), because every sonnet failure climbs into opus at
- * 5 × sonnet's price for a few points more success; the best fixed start per kind, chosen in
- * hindsight, costs 1.06 × always-sonnet on the benchmark, the ceiling well under 0.6 × (BENCHMARKS.md).
- * It needs a fixed worth: with the running λ, stopping early lowers λ, which stops earlier still.
+ * Ceiling. With `ceiling` and `worthUsd`, the chooser also says where the climb stops and hands over
+ * to a human: after rung k when going on would cost more than worthUsd per extra solved task
+ * (backward induction over the same objective). The workflow uses it for every `auto` task, with the
+ * task's cap (budgetUsd, default the $5 halt) as the worth: no new knob. Why: picking only the start
+ * cannot reach the issue's goal (≤ 0.6 × always-sonnet's cost per solved task), because every sonnet
+ * failure climbs into opus at 5 × sonnet's price for a few points more success (the best fixed start
+ * per kind, chosen in hindsight, costs 1.06 ×); with the ceiling at $5 the benchmark's chooser costs
+ * 0.42 × and solves 77 % against sonnet's 73 % (BENCHMARKS.md). The worth is fixed on purpose: with
+ * the running λ, stopping early lowers λ, which stops earlier still.
  */
 import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
 import { betaDraw, seeded } from "./chooser-draw.ts";
