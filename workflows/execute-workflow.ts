@@ -53,6 +53,14 @@ import { initTask } from "./steps/init.ts";
 import { pollJob } from "./steps/poll.ts";
 import { readReadiness } from "./steps/readiness.ts";
 import { type Written, writeJobStage, writeStage } from "./steps/write.ts";
+import {
+  blockedMessage,
+  haltedMessage,
+  humanAsk,
+  noHumanMessage,
+  nothingRanMessage,
+  unwrittenMessage,
+} from "./task-messages.ts";
 import { waitFor } from "./wait.ts";
 
 export interface ExecuteOutput {
@@ -199,20 +207,12 @@ class TaskRun {
       const chosen = await this.choose(gate, ready.value);
 
       if (chosen.kind === "top") {
-        const ceiling = chosen.ceilingReached ? this.ceiling : undefined;
+        const ceilingWhy = chosen.ceilingReached ? this.ceiling?.why : undefined;
         // Nothing could run for setup reasons alone: no human can fix that, the configuration can.
-        if (!ceiling && ((!this.modelRan && !this.passedCooling) || !p.climb))
-          return this.finish("failed", this.nothingRanMessage(chosen.passed));
-        const last = this.lastError ? ` (last: ${this.lastError})` : "";
-        const why = ceiling
-          ? `${ceiling.why}${last}; retry with a profile to go on, or approve or reject (workflow decide)`
-          : `every rung of the ladder failed${last}; approve, reject, or retry with a profile and instructions (workflow decide)`;
-        const answer = await this.askHuman(why);
-        if (answer === null)
-          return this.finish(
-            "needs_human",
-            `no human decision within 24 hours; ${ceiling ? ceiling.why : "the ladder's last rung failed"}`,
-          );
+        if (ceilingWhy === undefined && ((!this.modelRan && !this.passedCooling) || !p.climb))
+          return this.finish("failed", nothingRanMessage(this.aside, chosen.passed, this.lastError));
+        const answer = await this.askHuman(humanAsk(ceilingWhy, this.lastError));
+        if (answer === null) return this.finish("needs_human", noHumanMessage(ceilingWhy));
         if (answer.decision === "approve") return this.finish("succeeded", null);
         if (answer.decision === "reject") return this.finish("failed", `rejected by ${answer.actor}`);
         // retry: a chosen profile runs as chosen, and climbs past any ceiling; without one the ladder
@@ -341,16 +341,6 @@ class TaskRun {
     this.attempt += passed.length;
   }
 
-  /** Nothing (more) can run: the root cause and the fix, not "every rung failed". */
-  private nothingRanMessage(passed: readonly Pass[]): string {
-    const why = [...Object.entries(this.aside).map(([p, w]) => `${p}: ${w}`)];
-    for (const pass of passed) if (!this.aside[pass.profile]) why.push(`${pass.profile}: ${pass.why}`);
-    const last = this.lastError ? ` (last: ${this.lastError})` : "";
-    return why.length
-      ? `no profile could run${last}. Configure the executor: ${why.join("; ")}`
-      : `no profile could run${last}`;
-  }
-
   /**
    * dispatch → wait for the callback → (poll if none came) → write. No step holds a request open.
    * Each executor-facing step answers a final failure as data (`AttemptFailure`); an exception that
@@ -458,21 +448,7 @@ class TaskRun {
   }
 }
 
-/**
- * The job ran (or may have) but its result could not be read: the stage keeps its `running` row and
- * job id, so `vault reconcile` (and the scheduled reconcile) write it from the executor later.
- */
+/** The job's result could not be read: the task ends, and reconcile writes the stage later. */
 function unwritten(base: StageBase, failure: AttemptFailure): AttemptOutcome {
-  return {
-    ran: false,
-    message: `attempt ${base.attempt} (${base.profile}): its result could not be read from the executor (${failure.message}); it is kept there and reconcile writes it once the executor answers`,
-  };
-}
-
-function blockedMessage(gate: BreakerCheck, dayBlockUsd: number): string {
-  return `today's spend $${gate.daySpentUsd.toFixed(2)} reached the $${dayBlockUsd} daily block; no dispatch until 00:00 UTC (replay the task then)`;
-}
-
-function haltedMessage(gate: BreakerCheck): string {
-  return `task spend $${gate.taskCostUsd.toFixed(2)} reached its $${gate.capUsd} cap; raise it (workflow decide with a budget, or POST /api/tasks/:id/budget) to resume`;
+  return { ran: false, message: unwrittenMessage(base, failure.message) };
 }
