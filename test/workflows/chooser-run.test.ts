@@ -16,7 +16,17 @@ import { chooserView } from "../../worker/services/stats.ts";
 import type { RungStats } from "../../workflows/chooser.ts";
 import type { Standing } from "../../workflows/ladder.ts";
 import { type ChooseInput, chooseRung } from "../../workflows/steps/choose.ts";
-import { coolDown, expectEnded, resetBetweenTests, run, runTo, seedTask, taskRow, useExecutor } from "./helpers.ts";
+import {
+  coolDown,
+  expectEnded,
+  resetBetweenTests,
+  run,
+  runTo,
+  seedStats,
+  seedTask,
+  taskRow,
+  useExecutor,
+} from "./helpers.ts";
 
 resetBetweenTests();
 
@@ -29,22 +39,6 @@ const row = (runs: number, successes: number, perRunUsd: number): RungStats => (
   spendUsd: runs * perRunUsd,
   successSpendUsd: successes * perRunUsd,
 });
-
-/** model_stats rows of one kind, as the write step would have left them. */
-async function seedStats(kind: string, rows: Partial<Record<ProfileName, RungStats>>): Promise<void> {
-  const d = drizzle(env.DB);
-  for (const [profile, r] of Object.entries(rows) as [ProfileName, RungStats][])
-    await d.insert(modelStats).values({
-      profile,
-      taskKind: kind,
-      runs: r.runs,
-      successes: r.successes,
-      failures: r.runs - r.successes,
-      totalCostUsd: r.spendUsd,
-      successCostUsd: r.successSpendUsd,
-      updatedAt: Date.now(),
-    });
-}
 
 /** Refactors: the cheap rungs never solve one, sonnet nearly always does, cheaply. */
 const REFACTOR = {
@@ -262,52 +256,5 @@ describe("workflow_query chooser", () => {
       ["consensus", 0, 0],
     ]);
     expect(view.explanation).toMatch(/^chose sonnet for kind refactor: 95 % of 60 runs, \$0\.\d+ per solved task; /);
-  });
-});
-
-describe("migration 0004", () => {
-  it("fills success_cost_usd from the succeeded stages of each profile and kind, never above the row's total", async () => {
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004_"));
-    const backfill = migration?.queries.find((q) => q.includes("UPDATE"));
-    expect(backfill).toBeDefined();
-    const taskId = await seedTask({ kind: "backfill" });
-    const d = drizzle(env.DB);
-    const stage = (attempt: number, profile: ProfileName, status: "succeeded" | "failed", costUsd: number) => ({
-      id: `${taskId}:${attempt}`,
-      taskId,
-      attempt,
-      taskKind: "backfill",
-      profile,
-      cli: "claude",
-      model: "m",
-      status,
-      costUsd,
-      createdAt: Date.now(),
-    });
-    await d
-      .insert(stages)
-      .values([
-        stage(1, "deepseek", "failed", 0.5),
-        stage(2, "sonnet", "succeeded", 1.25),
-        stage(3, "sonnet", "succeeded", 0.75),
-        stage(4, "opus", "succeeded", 9),
-      ]);
-    // As rows written before the column existed: success spend 0. opus's row was reset since.
-    await seedStats("backfill", {
-      deepseek: { runs: 1, successes: 0, spendUsd: 0.5, successSpendUsd: 0 },
-      sonnet: { runs: 3, successes: 2, spendUsd: 2.5, successSpendUsd: 0 },
-      opus: { runs: 1, successes: 1, spendUsd: 6, successSpendUsd: 0 },
-    });
-    await env.DB.prepare(backfill as string).run();
-    const rows = await d
-      .select({ profile: modelStats.profile, successCostUsd: modelStats.successCostUsd })
-      .from(modelStats)
-      .where(eq(modelStats.taskKind, "backfill"))
-      .orderBy(modelStats.profile);
-    expect(rows).toEqual([
-      { profile: "deepseek", successCostUsd: 0 },
-      { profile: "opus", successCostUsd: 6 },
-      { profile: "sonnet", successCostUsd: 2 },
-    ]);
   });
 });

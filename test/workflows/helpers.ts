@@ -1,8 +1,12 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { ProfileName } from "@vault-mcp/contract";
+import { drizzle } from "drizzle-orm/d1";
 import { afterEach } from "vitest";
+import { modelStats } from "../../schema/index.ts";
 import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import { createTask } from "../../worker/services/tasks.ts";
+import type { RungStats } from "../../workflows/chooser.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor, type FakeHealth, type Scenario } from "./fake-executor.ts";
 
@@ -167,4 +171,20 @@ export async function expectEnded(r: Ran, status: string): Promise<void> {
   if (r.instance !== "errored") throw new Error(`instance of a ${status} task is ${r.instance}, expected errored`);
   if (!r.error?.includes(`${status}: ${row.error ?? ""}`.slice(0, 60)))
     throw new Error(`instance error '${r.error}' does not carry the task's message '${status}: ${row.error}'`);
+}
+
+/** model_stats rows of one kind, as the write step would have left them. */
+export async function seedStats(kind: string, rows: Partial<Record<ProfileName, RungStats>>): Promise<void> {
+  const d = drizzle(env.DB);
+  for (const [profile, r] of Object.entries(rows) as [ProfileName, RungStats][])
+    await d.insert(modelStats).values({
+      profile,
+      taskKind: kind,
+      runs: r.runs,
+      successes: r.successes,
+      failures: r.runs - r.successes,
+      totalCostUsd: r.spendUsd,
+      successCostUsd: r.successSpendUsd,
+      updatedAt: Date.now(),
+    });
 }
