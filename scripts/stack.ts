@@ -264,6 +264,15 @@ function baseEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Mermaid's browser build into public/ for the status page's diagrams (a no-op when current). */
+export function ensureStatusAssets(): void {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "status-assets.mjs")], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new StackError(`copying the status page's assets failed:\n${r.stderr}`);
+}
+
 export function migrateLocal(persistTo: string): void {
   const r = spawnSync(
     path.join(BIN, "wrangler"),
@@ -300,6 +309,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     mode: opts.agentIdentities ?? "persistent",
   });
   ensureDemoRepo(reposDir);
+  ensureStatusAssets();
   const wranglerState = path.join(opts.stateDir, "wrangler");
   migrateLocal(wranglerState);
 

@@ -99,6 +99,7 @@ try {
 vault-mcp is running
   MCP        ${stack.workerUrl}/mcp
   REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
+  status     ${stack.workerUrl}/status   (sign in with OWNER_SECRET from .dev.vars)
   executor   ${stack.executorUrl}   CLIs: ${found || "unknown"}${
     "missing" in clis
       ? `

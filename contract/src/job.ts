@@ -13,6 +13,51 @@ export const GitRef = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/, "ref must be a branch, tag or commit like 'main' or 'v1.2'")
   .refine((s) => !s.includes("..") && !s.endsWith(".lock") && !s.endsWith("/"), "ref is not a valid git ref");
 
+/**
+ * Where a repository registered by URL comes from: the executor clones `url` (as its own user) into
+ * its repos dir under the job's `repo` name, and fetches `defaultBranch` before each job.
+ *
+ * Only http(s): the executor's credentials are git credential-store lines (`https://user:token@host`)
+ * matched by host. No userinfo (a credential in a URL would end up in `.git/config`, logs and
+ * results), no query or fragment, no other scheme: `file:` would let a caller clone any path on the
+ * VM, `ext::` runs programs, and ssh would need keys the executor has no safe place for yet.
+ */
+export const RemoteUrl = z
+  .string()
+  .min(1)
+  .max(2048)
+  .refine((s) => remoteUrlProblem(s) === null, {
+    error: (i) =>
+      `url ${remoteUrlProblem(String(i.input)) ?? "is invalid"}: give an https URL like 'https://github.com/OWNER/REPO.git', without a user or token in it`,
+  });
+
+/** Why `s` is not an acceptable RemoteUrl, or null. */
+export function remoteUrlProblem(s: string): string | null {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+  if (/[\s\u0000-\u001f\u007f]/.test(s)) return "must not contain spaces or control characters";
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return "is not a URL";
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") return `must be http(s), not '${u.protocol}'`;
+  if (u.username !== "" || u.password !== "" || /^[a-z]+:\/\/[^/]*@/i.test(s))
+    return "must not carry a user or token (credentials live in the executor's GIT_CREDENTIALS file)";
+  if (u.hostname === "") return "must name a host";
+  if (u.search !== "" || u.hash !== "" || s.includes("?") || s.includes("#"))
+    return "must not have a query or fragment";
+  if (u.pathname === "/" || u.pathname === "") return "must name a repository path";
+  return null;
+}
+
+export const RepoSource = z.strictObject({
+  url: RemoteUrl,
+  /** The branch fetched before each job; the job's worktree starts from its fetched commit. */
+  defaultBranch: GitRef,
+});
+export type RepoSource = z.infer<typeof RepoSource>;
+
 /** A verification command as an argument vector (never run through a shell), e.g. ["npm", "test"]. */
 export const VerifyCommand = z.array(z.string().min(1).max(1000)).min(1).max(64);
 
@@ -52,7 +97,16 @@ export const JobRequest = z
       .optional(),
     prompt: PromptText,
     repo: RepoName,
+    /**
+     * Start from this branch, tag or commit. With `source`, it is resolved in the executor's clone
+     * after the fetch; without it (the usual case) the job starts from the fetched default branch.
+     */
     ref: GitRef.optional(),
+    /**
+     * The repo was registered by URL: the executor clones it under `repo` if it has no clone yet and
+     * fetches `defaultBranch` before the job. Absent: a repo placed on the VM by hand (REPO_ALLOWLIST).
+     */
+    source: RepoSource.optional(),
     timeoutMs: z.int().min(1_000).max(3_600_000).optional(),
     verbosity: Verbosity.optional(),
     verify: VerifyCommand.optional(),

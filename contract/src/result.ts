@@ -77,6 +77,22 @@ export const ConsensusReport = z.strictObject({
 });
 export type ConsensusReport = z.infer<typeof ConsensusReport>;
 
+/**
+ * The commit a job's worktree started from. For a repo registered by URL (`source`), the executor
+ * fetched `ref` (the default branch) before the job: `fresh` says that fetch succeeded; when it
+ * failed, the job ran on the last fetched commit, `fetchedAt` says when that was and `fetchError`
+ * why this fetch failed. For a repo placed by hand nothing is fetched: `fetchedAt` null, `fresh` false.
+ */
+export const JobBase = z.strictObject({
+  ref: z.string(),
+  commit: z.string(),
+  /** ISO time of the fetch that brought `commit`; null for a repo without source. */
+  fetchedAt: z.string().nullable(),
+  fresh: z.boolean(),
+  fetchError: z.string().max(2000).optional(),
+});
+export type JobBase = z.infer<typeof JobBase>;
+
 /** What one finished job produced: the run, the worktree's outcome, and the compressed view. */
 export const JobResult = z.strictObject({
   ok: z.boolean(),
@@ -87,6 +103,8 @@ export const JobResult = z.strictObject({
   files: z.array(ChangedFile),
   branch: z.string().nullable(),
   commit: z.string().nullable(),
+  /** Where the worktree started (absent when no worktree was made, and on jobs from before it existed). */
+  base: JobBase.optional(),
   verify: VerifyResult.optional(),
   consensus: ConsensusReport.optional(),
   /** The run compressed at the requested verbosity (Mermaid by default). */

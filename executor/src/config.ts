@@ -69,6 +69,16 @@ const Schema = z.object({
     16 * 1024 * 1024,
     "the largest request body accepted; larger ones get 413",
   ),
+  // remote/, delivery/: repos registered by URL, pushes and pull requests.
+  /** A git credential-store file (`https://user:token@host` per line), read only by the executor. */
+  GIT_CREDENTIALS: z.string().min(1).optional(),
+  GITHUB_API_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL, e.g. https://api.github.com" })
+    .default("https://api.github.com")
+    .transform((u) => u.replace(/\/+$/, "")),
+  FETCH_TIMEOUT_MS: ms(60_000, "the fetch of a repo's default branch before a job"),
+  CLONE_TIMEOUT_MS: ms(600_000, "the first clone of a repo registered by URL"),
+  DELIVERY_TIMEOUT_MS: ms(120_000, "one POST /jobs/:id/deliver or /discard: the push and the GitHub calls"),
   // sandbox/: agents run as AGENT_USER_PREFIX0 … AGENT_USER_PREFIX{MAX_EXECUTORS-1}; off only when asked.
   AGENT_SANDBOX: z.enum(["on", "off"], { error: "must be on or off (agent CLIs as separate users)" }).default("on"),
   AGENT_USER_PREFIX: z
@@ -77,7 +87,10 @@ const Schema = z.object({
     .default("vault-agent-"),
 });
 
-export interface ExecutorConfig extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR" | "LOGINS_DIR"> {
+export interface ExecutorConfig
+  extends Omit<z.infer<typeof Schema>, "REPOS_DIR" | "WORKTREES_DIR" | "LOGINS_DIR" | "GIT_CREDENTIALS"> {
+  /** Absolute, or undefined when unset. */
+  GIT_CREDENTIALS: string | undefined;
   REPOS_DIR: string;
   WORKTREES_DIR: string;
   LOGINS_DIR: string;
@@ -119,5 +132,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     REPOS_DIR: path.resolve(c.REPOS_DIR ?? path.join(c.DATA_DIR, "repos")),
     WORKTREES_DIR: path.resolve(c.WORKTREES_DIR ?? path.join(c.DATA_DIR, "worktrees")),
     LOGINS_DIR: path.resolve(c.LOGINS_DIR ?? path.join(c.DATA_DIR, "logins")),
+    GIT_CREDENTIALS: c.GIT_CREDENTIALS === undefined ? undefined : path.resolve(c.GIT_CREDENTIALS),
   };
 }

@@ -10,6 +10,7 @@ import type { CliName } from "@vault-mcp/contract";
 import type { CallbackOptions } from "./callback.ts";
 import { type AdapterRegistry, makeAdapters } from "./clis/index.ts";
 import { cliBins, type ExecutorConfig } from "./config.ts";
+import { Delivery } from "./delivery/deliver.ts";
 import { DiskMeter, logMeasureFailed } from "./disk.ts";
 import { type CliInfo, probeClis } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
@@ -22,6 +23,8 @@ import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
 import { readiness } from "./readiness.ts";
 import { cleanDisk, harvestInterrupted, purgeOld, type RecoveryParts, type RecoveryReport } from "./recovery.ts";
+import { credentialsFileProblem } from "./remote/credentials.ts";
+import { RepoSources } from "./remote/sources.ts";
 import { createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
 import { type App, createApp } from "./server/app.ts";
 import { shutdown } from "./shutdown.ts";
@@ -75,6 +78,16 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     poolSize: config.WORKTREE_POOL,
     ...(sandbox ? { slots: sandbox.slots() } : {}),
   });
+  const credentials = credentialsFileProblem(config.GIT_CREDENTIALS);
+  if (credentials) log("warn", credentials.event, { file: config.GIT_CREDENTIALS, fix: credentials.fix });
+  const sources = new RepoSources({
+    reposDir: config.REPOS_DIR,
+    credentialsFile: config.GIT_CREDENTIALS,
+    fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
+    cloneTimeoutMs: config.CLONE_TIMEOUT_MS,
+  });
+  const repoPath = (repo: string) => worktrees.repoPath(repo);
+  const delivery = new Delivery({ config, store, repoPath });
   const prices = loadPrices(config.PRICES_FILE);
   const adapters = o.adapters ?? makeAdapters(prices);
   const env = o.env ?? process.env;
@@ -92,6 +105,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     runProcess,
     env,
     sandbox,
+    sources,
     ...(o.callback ? { callback: o.callback } : {}),
   });
   const jobs = new AbortController();
@@ -107,7 +121,8 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     store,
     queue,
     runner,
-    checkRepo: (repo) => worktrees.repoPath(repo),
+    checkRepo: (repo, source) => (source ? sources.check(repo) : worktrees.repoPath(repo)),
+    jobRoutes: { delivery, repoPath },
     repos: () => worktrees.repos(),
     readiness: () =>
       readiness(profiles, {

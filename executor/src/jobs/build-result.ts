@@ -1,5 +1,5 @@
 /** A job's result from its sides' runs: one run, or two compared as a consensus. */
-import type { JobRequest, JobResult, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
+import type { JobBase, JobRequest, JobResult, RunResult, Verbosity, VerifyResult } from "@vault-mcp/contract";
 import type { CompareRuns, Compress, WorktreeOutcome } from "../interfaces.ts";
 import type { ResolvedSide } from "../profiles.ts";
 import { ZERO_TOKENS } from "../tokens.ts";
@@ -10,6 +10,8 @@ export interface SideOutcome {
   verify?: VerifyResult;
   collected: WorktreeOutcome;
   branch: string | null;
+  /** The commit the side's worktree started from (absent when it got none). */
+  baseCommit?: string;
 }
 
 export const EMPTY: WorktreeOutcome = { files: [], commit: null, diffs: {} };
@@ -33,12 +35,30 @@ export function failedRun(side: ResolvedSide, kind: "crash" | "interrupted" | "s
   };
 }
 
+/**
+ * Where the job's worktrees started: the fetched base of a repo registered by URL (with `ref` the
+ * request's own when it named one), or the resolved ref of a repo placed by hand. Both sides of a
+ * consensus start from the same commit.
+ */
+export function jobBase(
+  req: JobRequest,
+  fetched: JobBase | null,
+  outcomes: readonly SideOutcome[],
+): JobBase | undefined {
+  const commit = outcomes.find((o) => o.baseCommit !== undefined)?.baseCommit;
+  if (commit === undefined) return undefined;
+  if (fetched) return { ...fetched, ref: req.ref ?? fetched.ref, commit };
+  return { ref: req.ref ?? "HEAD", commit, fetchedAt: null, fresh: false };
+}
+
 export function buildResult(
   req: JobRequest,
   outcomes: readonly SideOutcome[],
   compress: Compress,
   compareRuns: CompareRuns,
+  fetched: JobBase | null = null,
 ): JobResult {
+  const base = jobBase(req, fetched, outcomes);
   const verbosity: Verbosity = req.verbosity ?? "mermaid";
   const [a, b] = outcomes as [SideOutcome, SideOutcome | undefined];
   const profile = req.profile ?? "direct";
@@ -62,6 +82,7 @@ export function buildResult(
       files: a.collected.files,
       branch: a.branch,
       commit: a.collected.commit,
+      ...(base ? { base } : {}),
       ...(a.verify ? { verify: a.verify } : {}),
       compressed: single,
       costUsd: a.run.costUsd,
@@ -89,6 +110,7 @@ export function buildResult(
     files: a.collected.files,
     branch: a.branch,
     commit: a.collected.commit,
+    ...(base ? { base } : {}),
     ...(a.verify ? { verify: a.verify } : {}),
     consensus,
     compressed,

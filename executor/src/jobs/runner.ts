@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import type { JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
+import type { JobBase, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
 import { type CallbackOptions, sendCallback } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
@@ -26,6 +26,7 @@ import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-
 import type { PriceTable } from "../pricing.ts";
 import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { loginHome, profileReadiness } from "../readiness.ts";
+import { jobSource, type RepoSources } from "../remote/sources.ts";
 import { createHome, type HomeOwner, handOver, removeHome } from "../sandbox/homes.ts";
 import type { AgentSandbox } from "../sandbox/sandbox.ts";
 import { costBound, readUsage, reportedUsage, settleCost, sideBudget, wasKilled } from "../usage/killed-run.ts";
@@ -70,6 +71,8 @@ export interface RunnerDeps {
   callback?: Omit<CallbackOptions, "signal">;
   /** Runs each CLI and verify as a slot identity; null/absent = AGENT_SANDBOX=off. */
   sandbox?: AgentSandbox | null;
+  /** Clones and fetches repos registered by URL (a job's `source`); absent: such jobs fail as `setup`. */
+  sources?: RepoSources;
 }
 
 /** One side of a job: the job's only run, or one of a consensus's two. */
@@ -84,6 +87,8 @@ interface SideRun {
   budgetUsd: number | undefined;
   /** Collect per-file diffs (a consensus compares them). */
   diffs: boolean;
+  /** The fetched base of a repo registered by URL (null: a repo placed by hand). */
+  fetched: JobBase | null;
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -155,20 +160,31 @@ export class JobRunner {
       const consensus = sides.length > 1;
       // Both sides of a consensus run at once, so each gets an equal share of what is left.
       const budget = sideBudget(req, sides.length);
-      const outcomes = await Promise.all(
-        sides.map((side, i) =>
-          this.runSide({
-            jobId,
-            req,
-            side,
-            suffix: consensus ? `-${"ab"[i]}` : "",
-            signal,
-            budgetUsd: budget,
-            diffs: consensus,
-          }),
-        ),
-      );
-      result = buildResult(req, outcomes, this.compress, this.compareRuns);
+      // Fetched once for both sides of a consensus, so they start from the same commit.
+      const fetched = await jobSource(this.deps.sources, jobId, req);
+      const outcomes =
+        "error" in fetched
+          ? sides.map((side) => ({
+              side,
+              run: failedRun(side, "setup", fetched.error),
+              collected: EMPTY,
+              branch: null,
+            }))
+          : await Promise.all(
+              sides.map((side, i) =>
+                this.runSide({
+                  jobId,
+                  req,
+                  side,
+                  suffix: consensus ? `-${"ab"[i]}` : "",
+                  signal,
+                  budgetUsd: budget,
+                  diffs: consensus,
+                  fetched: fetched.base,
+                }),
+              ),
+            );
+      result = buildResult(req, outcomes, this.compress, this.compareRuns, "error" in fetched ? null : fetched.base);
       const cut = signal.aborted || outcomes.some((o) => o.run.error?.kind === "interrupted");
       status = result.ok ? "succeeded" : cut ? "interrupted" : "failed";
     } catch (err) {
@@ -258,7 +274,16 @@ export class JobRunner {
     return profileReadiness(p, { env, loginsDir: config.LOGINS_DIR, found });
   }
 
-  private async runSide({ jobId, req, side, suffix, signal, budgetUsd, diffs }: SideRun): Promise<SideOutcome> {
+  private async runSide({
+    jobId,
+    req,
+    side,
+    suffix,
+    signal,
+    budgetUsd,
+    diffs,
+    fetched,
+  }: SideRun): Promise<SideOutcome> {
     const { config, worktrees, adapters } = this.deps;
     // Before a slot, a worktree or a CLI: a missing CLI, key or login fails now, as the executor's setup.
     const ready = await this.readinessOf(side);
@@ -269,12 +294,14 @@ export class JobRunner {
     const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
     let wt: Worktree;
     try {
-      wt = await worktrees.acquire(req.repo, req.ref, `${jobId}${suffix}`, lease ?? undefined);
+      // A repo registered by URL starts from the commit just fetched, unless the job names its own ref.
+      wt = await worktrees.acquire(req.repo, req.ref ?? fetched?.commit, `${jobId}${suffix}`, lease ?? undefined);
     } catch (err) {
       lease?.release();
       log("warn", "worktree_acquire_failed", { jobId, repo: req.repo, error: describeError(err) });
       return { side, run: failedRun(side, "crash", `worktree: ${errText(err)}`), collected: EMPTY, branch: null };
     }
+    const baseCommit = wt.baseCommit;
     const adapter = adapters[side.cli];
     const sandboxed = lease !== null;
     const loginDir = loginHome(config.LOGINS_DIR, side.cli);
@@ -311,6 +338,7 @@ export class JobRunner {
           run: failedRun(side, "interrupted", "stopped by executor shutdown before the CLI started"),
           collected: EMPTY,
           branch: wt.branch,
+          baseCommit,
         };
       const usageLog = adapter.usageLog(side.auth, sandboxed);
       const tracker = usageLog ? new UsageTracker(usageLog, home, side.model) : null;
@@ -380,12 +408,12 @@ export class JobRunner {
           : undefined;
       const collected = await worktrees.collect(wt, { diffs });
       ok = result.ok && (verify?.ok ?? true);
-      return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch };
+      return { side, run: result, ...(verify ? { verify } : {}), collected, branch: wt.branch, baseCommit };
     } catch (err) {
       log("error", "side_crashed", { jobId, cli: side.cli, error: describeError(err) });
       const crash = failedRun(side, "crash", errText(err));
       const run = spent ? { ...spent, ok: false, error: crash.error } : crash;
-      return { side, run, collected: EMPTY, branch: wt.branch };
+      return { side, run, collected: EMPTY, branch: wt.branch, baseCommit };
     } finally {
       releaseLogin?.();
       // Off the job's critical path: the result does not wait for the tree to be cleaned. A failed

@@ -35,6 +35,7 @@ export type SandboxConfig = Pick<
   | "REPOS_DIR"
   | "WORKTREES_DIR"
   | "REPO_ALLOWLIST"
+  | "GIT_CREDENTIALS"
   | "CLAUDE_BIN"
   | "CODEX_BIN"
   | "GEMINI_BIN"
@@ -199,7 +200,10 @@ export class AgentSandbox {
         worktreesDir: this.#config.WORKTREES_DIR,
         homesDir: this.homesDir,
         allowlist: this.#config.REPO_ALLOWLIST,
-        privateFiles: envFile ? [path.resolve(envFile)] : [],
+        // The git credentials too: a token an agent could read would push anywhere the operator can.
+        privateFiles: [envFile, this.#config.GIT_CREDENTIALS]
+          .filter((f) => f !== undefined)
+          .map((f) => path.resolve(f)),
         clis: reachable,
       },
       programs.node,

@@ -4,6 +4,7 @@
  *   POST /jobs      → 202 JobView, idempotent by jobKey          (routes/jobs.ts, routes/submit.ts)
  *   POST /execute   → like /jobs, answers 200 with the finished JobView (curl, scripts)
  *   GET  /jobs/:id  → JobView
+ *   POST /jobs/:id/deliver, POST /jobs/:id/discard, GET /jobs/:id/diff  (routes/delivery.ts)
  *   GET  /health    → open: the contract's ExecutorHealth        (routes/health.ts)
  * Every route but /health needs `x-auth-token`, checked from the headers before any byte of the body
  * is read.
@@ -13,6 +14,7 @@ import { log } from "../log.ts";
 import { tokenMatches } from "./auth.ts";
 import { HttpError, sendError } from "./http.ts";
 import type { AppDeps, RouteContext } from "./routes/context.ts";
+import { JOB_ACTIONS, type JobAction, jobAction } from "./routes/delivery.ts";
 import { getHealth } from "./routes/health.ts";
 import { getJob, postExecute, postJob } from "./routes/jobs.ts";
 
@@ -27,7 +29,8 @@ const methodNotAllowed = (method: string, route: string) =>
   new HttpError(405, "method_not_allowed", `use ${method} ${route}`, { allow: method });
 
 async function route(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { pathname } = new URL(req.url ?? "/", "http://executor");
+  const url = new URL(req.url ?? "/", "http://executor");
+  const { pathname } = url;
   if (pathname === "/health") {
     if (req.method !== "GET") throw methodNotAllowed("GET", "/health");
     return getHealth(ctx, res);
@@ -38,6 +41,9 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
     if (req.method !== "POST") throw methodNotAllowed("POST", pathname);
     return pathname === "/jobs" ? postJob(ctx, req, res) : postExecute(ctx, req, res);
   }
+  const action = /^\/jobs\/([^/]{1,200})\/([a-z]+)$/.exec(pathname);
+  if (action?.[1] && JOB_ACTIONS.includes(action[2] as JobAction))
+    return jobAction(ctx, req, res, { jobId: decodeURIComponent(action[1]), action: action[2] as JobAction, url });
   const m = /^\/jobs\/([^/]{1,200})$/.exec(pathname);
   if (m?.[1]) {
     if (req.method !== "GET") throw methodNotAllowed("GET", "/jobs/:id");
@@ -46,7 +52,7 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   throw new HttpError(
     404,
     "not_found",
-    `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /execute, GET /health`,
+    `no route ${req.method ?? ""} ${pathname}; the routes are POST /jobs, GET /jobs/:id, POST /jobs/:id/deliver, POST /jobs/:id/discard, GET /jobs/:id/diff, POST /execute, GET /health`,
   );
 }
 

@@ -22,6 +22,8 @@ const HINTS: Record<string, string> = {
   prompt: `a non-empty string of at most ${MAX_PROMPT_CHARS} characters, without NUL`,
   repo: "the name of an allowlisted repository, e.g. 'my-app'",
   ref: "a branch, tag or commit, e.g. 'main'",
+  source:
+    'the repo\'s remote, {"url": an https URL without a user or token, "defaultBranch": a branch}, e.g. {"url": "https://github.com/o/app.git", "defaultBranch": "main"}',
   timeoutMs: "an integer number of milliseconds from 1000 to 3600000",
   verbosity: "one of summary, mermaid, standard, full",
   verify: 'a command as an argument array, e.g. ["npm", "test"] (no shell)',

@@ -6,16 +6,19 @@ import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
 import { GitRef, RepoName } from "@vault-mcp/contract";
 import { listDir } from "../fs-missing.ts";
+import { isClone } from "../remote/sources.ts";
 import { InvalidJobIdError, InvalidRefError, RepoNotAllowedError } from "./errors.ts";
 
 /**
  * The repo's real directory. The name must pass the contract's RepoName, be on the allowlist (an
- * empty allowlist admits every repository directly inside reposDir), and resolve, after symlinks,
- * to a direct child of reposDir that holds a `.git`.
+ * empty allowlist admits every repository directly inside reposDir) or be a clone the executor made
+ * from a registered URL (remote/sources.ts: the Worker's registry is its allowlist), and resolve,
+ * after symlinks, to a direct child of reposDir that holds a `.git`.
  */
 export async function resolveRepo(reposDir: string, allowlist: readonly string[], repo: string): Promise<string> {
   if (!RepoName.safeParse(repo).success) throw new RepoNotAllowedError(repo, "not a valid repo name");
-  if (allowlist.length > 0 && !allowlist.includes(repo)) throw new RepoNotAllowedError(repo, "not in REPO_ALLOWLIST");
+  if (allowlist.length > 0 && !allowlist.includes(repo) && !(await isClone(path.join(reposDir, repo))))
+    throw new RepoNotAllowedError(repo, "not in REPO_ALLOWLIST");
   let root: string;
   let real: string;
   try {
@@ -34,9 +37,10 @@ export async function resolveRepo(reposDir: string, allowlist: readonly string[]
   return real;
 }
 
-/** The repos a job may name: those of the allowlist (or, without one, of reposDir) that resolve. */
+/** The repos a job may name: those of the allowlist (or, without one, of reposDir) and the clones that resolve. */
 export async function availableRepos(reposDir: string, allowlist: readonly string[]): Promise<string[]> {
-  const names = allowlist.length > 0 ? allowlist : await listDir(reposDir);
+  const all = await listDir(reposDir);
+  const names = allowlist.length > 0 ? [...new Set([...allowlist, ...all])] : all;
   const ok = await Promise.all(
     names.map((n) =>
       resolveRepo(reposDir, allowlist, n).then(

@@ -7,10 +7,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ProbeResult, type ProbeSpec, probeProgram } from "../../src/sandbox/probe.ts";
+import { importBundled } from "../bundle.ts";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "vault-probe-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,17 +44,10 @@ describe("the probe's source runs on its own under node -e", () => {
   });
 
   it("as esbuild bundles it for dist/server.js", async () => {
-    const outfile = path.join(dir, "probe.mjs");
-    await build({
-      entryPoints: [path.join(import.meta.dirname, "..", "..", "src", "sandbox", "probe.ts")],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      outfile,
-      logLevel: "silent",
-    });
-    const bundled = (await import(pathToFileURL(outfile).href)) as { probeProgram: () => string };
+    const bundled = await importBundled<{ probeProgram: () => string }>(
+      path.join(import.meta.dirname, "..", "..", "src", "sandbox", "probe.ts"),
+      dir,
+    );
     check(runText(bundled.probeProgram(), spec));
   });
 });

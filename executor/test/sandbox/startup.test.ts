@@ -3,7 +3,7 @@
  * (exit 2, a configuration error systemd will not restart) and says what to fix or how to turn it
  * off on purpose.
  */
-import { chmodSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, spawnExecutor } from "../server/harness.ts";
@@ -42,6 +42,18 @@ describe("start-up refuses a sandbox that cannot work", () => {
     expect(message).toMatch(/^executor exited 2/);
     expect(message).toContain(`can read ${path.join(h.dir, "repos", "demo", ".git", "config")}`);
     expect(message).toContain("chmod 0700");
+  });
+
+  it.skipIf(!IS_ROOT)("a GIT_CREDENTIALS file the identities can read: exit 2, names it", async () => {
+    const h = sandboxHarness(ids?.prefix ?? "");
+    hs.push(h);
+    const file = path.join(h.dir, "git-credentials");
+    writeFileSync(file, "https://x-access-token:ghp_0000@github.com\n");
+    chmodSync(file, 0o644);
+    const message = await refusal(h, { GIT_CREDENTIALS: file });
+    expect(message).toMatch(/^executor exited 2/);
+    expect(message).toContain(`can read ${file}`);
+    expect(message).not.toContain("ghp_0000");
   });
 
   it.skipIf(!IS_ROOT)(

@@ -1,5 +1,5 @@
 /** The HTTP API in-process on port 0: real git repo, real worktrees, the fake claude as a real process. */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,7 @@ import type { Executor } from "../../src/executor.ts";
 import { callbackReceiver, type Received } from "../callback/receiver.ts";
 import {
   CALLBACK_SECRET,
+  consensusProfiles,
   getJob,
   type Harness,
   harness,
@@ -248,6 +249,11 @@ describe("auth and body checks", () => {
       [job({ callbackUrl: "ftp://x/y" }), /'callbackUrl' is invalid .*http\(s\) URL/],
       [job({ maxBudgetUsd: 0 }), /'maxBudgetUsd' is invalid .*left of the task's budget/],
       [job({ prompt: "a\u0000b" }), /'prompt': prompt must not contain a NUL character/],
+      [
+        job({ source: { url: "https://u:t@github.com/o/r", defaultBranch: "main" } }),
+        /'source.url': url must not carry a user or token/,
+      ],
+      [job({ source: { url: "https://github.com/o/r" } }), /'source.defaultBranch' is required: the repo's remote/],
       [job({ profile: "gpt" }), /must be one of deepseek, gemini-flash, gemini-pro, sonnet, opus, codex, consensus/],
       [[1, 2], /the body must be a JSON object like .*, not an array/],
     ];
@@ -438,11 +444,7 @@ describe("consensus", () => {
   it("runs two profiles in two worktrees at once (two slots) and compares them", async () => {
     // The shipped pair is sonnet + codex; here it is sonnet + opus, so both sides run the fake claude.
     const dir = mkdtempSync(path.join(os.tmpdir(), "vault-profiles-"));
-    const file = path.join(dir, "profiles.json");
-    const shipped = JSON.parse(
-      readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8"),
-    ) as Record<string, unknown>;
-    writeFileSync(file, JSON.stringify({ ...shipped, consensus: ["sonnet", "opus"] }));
+    const file = consensusProfiles(dir);
     try {
       const url = await boot({ PROFILES_FILE: file });
       const res = await post(`${url}/execute`, job({ profile: "consensus", prompt: "sleep:300 write:hello.txt" }));

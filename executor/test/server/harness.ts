@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type ExecutorConfig, loadConfig } from "../../src/config.ts";
@@ -170,3 +170,16 @@ export const job = (over: Record<string, unknown> = {}) => ({
   repo: "demo",
   ...over,
 });
+
+/**
+ * The shipped profiles with another consensus pair, written to `dir`/profiles.json (for
+ * PROFILES_FILE). sonnet + opus: both sides run the fake claude.
+ */
+export function consensusProfiles(dir: string, pair: [string, string] = ["sonnet", "opus"]): string {
+  const file = path.join(dir, "profiles.json");
+  const shipped = JSON.parse(
+    readFileSync(path.join(import.meta.dirname, "..", "..", "config", "profiles.json"), "utf8"),
+  ) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...shipped, consensus: pair }));
+  return file;
+}

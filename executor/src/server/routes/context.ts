@@ -1,6 +1,7 @@
 /** What the route handlers share: the app's dependencies and its draining state (app.ts wires them). */
-import type { CliName, DiskUse } from "@vault-mcp/contract";
+import type { CliName, DiskUse, RepoSource } from "@vault-mcp/contract";
 import type { ExecutorConfig } from "../../config.ts";
+import type { Delivery } from "../../delivery/deliver.ts";
 import type { CliInfo } from "../../health.ts";
 import type { JobRunner } from "../../jobs/runner.ts";
 import type { JobStore } from "../../jobs/store.ts";
@@ -14,8 +15,11 @@ export interface AppDeps {
   store: JobStore;
   queue: JobQueue;
   runner: JobRunner;
-  /** Refuses a repo the worktree manager would refuse, so the caller gets a 400, not a failed job. */
-  checkRepo?: (repo: string) => Promise<unknown>;
+  /**
+   * Refuses a repo the worktree manager would refuse (with a source: a name taken by a repo placed by
+   * hand), so the caller gets a 400, not a failed job.
+   */
+  checkRepo?: (repo: string, source: RepoSource | undefined) => Promise<unknown>;
   /** The repos a job may name, listed in that refusal. */
   repos?: () => Promise<string[]>;
   /** Each profile's readiness, now. */
@@ -31,6 +35,14 @@ export interface AppDeps {
   sandbox?: () => SandboxStatus;
   startedAt: number;
   now?: () => Date;
+  /** Deliver, discard and diff (routes/delivery.ts); absent: those routes answer 404. */
+  jobRoutes?: JobRoutes;
+}
+
+export interface JobRoutes {
+  delivery: Delivery;
+  /** The repo's directory (the worktree manager's repoPath). */
+  repoPath: (repo: string) => Promise<string>;
 }
 
 export interface RouteContext extends AppDeps {

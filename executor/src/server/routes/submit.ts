@@ -8,6 +8,7 @@ import { JobRequest, MAX_PROMPT_CHARS } from "@vault-mcp/contract";
 import { admit } from "../../jobs/idempotency.ts";
 import { log } from "../../log.ts";
 import { ProfileError } from "../../profiles.ts";
+import { SourceError } from "../../remote/sources.ts";
 import { RepoNotAllowedError } from "../../worktree/errors.ts";
 import { HttpError, readJson } from "../http.ts";
 import { describeIssues } from "../validation.ts";
@@ -29,9 +30,11 @@ export async function submitJob(ctx: RouteContext, req: IncomingMessage): Promis
   let slots: number;
   try {
     slots = runner.sidesFor(job).length;
-    await ctx.checkRepo?.(job.repo);
+    await ctx.checkRepo?.(job.repo, job.source);
   } catch (err) {
     if (err instanceof RepoNotAllowedError) throw new HttpError(400, "repo_not_allowed", await repoRefusal(ctx, err));
+    // A source whose name is taken by a repo placed by hand: the message says what to do instead.
+    if (err instanceof SourceError) throw new HttpError(400, "repo_not_allowed", `invalid job: ${err.message}`);
     if (err instanceof ProfileError) throw new HttpError(400, "invalid_input", `invalid job: ${err.message}`);
     throw err;
   }
