@@ -13,7 +13,6 @@ import { getConfig } from "../../core/config.ts";
 import { modelStats, stages } from "../../schema/index.ts";
 import { getTaskState } from "../../worker/services/execute.ts";
 import { chooserView } from "../../worker/services/stats.ts";
-import type { RungStats } from "../../workflows/chooser.ts";
 import type { Standing } from "../../workflows/ladder.ts";
 import { type ChooseInput, chooseRung } from "../../workflows/steps/choose.ts";
 import {
@@ -24,6 +23,7 @@ import {
   runTo,
   seedStats,
   seedTask,
+  statsRow,
   taskRow,
   useExecutor,
 } from "./helpers.ts";
@@ -33,12 +33,7 @@ resetBetweenTests();
 const LADDER: Rung[] = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
 const T = { taskWarnUsd: 2, taskHaltUsd: 5, dayBlockUsd: 20, monthFlagUsd: 80 };
 
-const row = (runs: number, successes: number, perRunUsd: number): RungStats => ({
-  runs,
-  successes,
-  spendUsd: runs * perRunUsd,
-  successSpendUsd: successes * perRunUsd,
-});
+const row = statsRow;
 
 /** Refactors: the cheap rungs never solve one, sonnet nearly always does, cheaply. */
 const REFACTOR = {

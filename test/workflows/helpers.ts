@@ -188,3 +188,11 @@ export async function seedStats(kind: string, rows: Partial<Record<ProfileName, 
       updatedAt: Date.now(),
     });
 }
+
+/** A model_stats row: `runs` runs, `successes` of them good, each costing `perRunUsd`. */
+export const statsRow = (runs: number, successes: number, perRunUsd: number): RungStats => ({
+  runs,
+  successes,
+  spendUsd: runs * perRunUsd,
+  successSpendUsd: successes * perRunUsd,
+});
