@@ -32,6 +32,11 @@ export interface StackOptions {
    * Not root: the sandbox cannot switch users, and the executor runs with AGENT_SANDBOX=off, said so.
    */
   agentIdentities?: "persistent" | "ephemeral";
+  /**
+   * How often to run the Worker's cron handler (reconcile), in ms: `wrangler dev` never fires cron
+   * triggers by itself. Default 60 s (deployed: every 10 minutes); 0 turns it off.
+   */
+  reconcileEveryMs?: number;
 }
 
 export interface AgentSandboxSetup {
@@ -103,6 +108,10 @@ export interface RunningStack {
   stopExecutor(signal?: NodeJS.Signals): Promise<void>;
   /** Stops wrangler dev and starts it again on the same port and state (a Worker restart). */
   restartWorker(): Promise<void>;
+  /** Stops wrangler dev (its whole process group) and leaves it down: an outage of the Worker. */
+  stopWorker(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts wrangler dev again after stopWorker, on the same port and state. */
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -227,6 +236,30 @@ function pipeLines(child: ChildProcess, source: "worker" | "executor", log: Stac
       }
     });
   }
+}
+
+/**
+ * The Worker's cron handler, run through wrangler dev's own trigger route (miniflare answers
+ * `/cdn-cgi/local/scheduled` before the Worker's guards see the request). While wrangler is down the
+ * call fails; the next one runs once it is back.
+ */
+export function cronTicker(workerUrl: string, everyMs: number): { tick(): Promise<void>; stop(): void } {
+  let running: Promise<void> | null = null;
+  const tick = (): Promise<void> => {
+    running ??= fetch(`${workerUrl}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}`, {
+      signal: AbortSignal.timeout(120_000),
+    })
+      .then(async (res) => void (await res.body?.cancel()))
+      // Wrangler is down or restarting: nothing to reconcile with until it is back.
+      .catch(() => undefined)
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = everyMs > 0 ? setInterval(() => void tick(), everyMs) : null;
+  timer?.unref();
+  return { tick, stop: () => (timer ? clearInterval(timer) : undefined) };
 }
 
 /** Signals a whole process group (children run detached), then SIGKILLs it after a grace. */
@@ -385,15 +418,25 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       await stopGroup(stack.executor, signal, 25_000);
     },
     async restartWorker() {
-      await stopGroup(stack.worker, "SIGINT", 5_000);
+      await stack.stopWorker("SIGINT");
+      await stack.startWorker();
+    },
+    async stopWorker(signal = "SIGINT") {
+      await stopGroup(stack.worker, signal, 5_000);
+    },
+    async startWorker() {
       stack.worker = spawnWorker();
       await waitHealthy(`${workerUrl}/health`, 60_000, stack.worker, (s) => s === 200 || s === 503);
+      // A restarted local engine resumes no instance by itself: reconcile wakes the ones that wait.
+      void cron.tick();
     },
     async stop() {
+      cron.stop();
       await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
       sandbox.remove();
     },
   };
+  const cron = cronTicker(workerUrl, opts.reconcileEveryMs ?? 60_000);
   try {
     await Promise.all([
       waitHealthy(`${executorUrl}/health`, 30_000, stack.executor),
@@ -403,5 +446,6 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await stack.stop();
     throw err;
   }
+  void cron.tick();
   return stack;
 }

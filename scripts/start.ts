@@ -9,8 +9,10 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { ExecutorHealth } from "@vault-mcp/contract";
+import { INSTANCE_RETENTION } from "../workflows/retention.ts";
 import { ensureExecutorEnvFile, pinnedClis, readinessReport } from "./executor-local.ts";
 import { watchLaunchers } from "./launcher-watch.ts";
+import { localWrangler, pruneFinishedInstances } from "./prune-instances.ts";
 import { ROOT, StackError, startStack } from "./stack.ts";
 import { chooseStateDir } from "./state-dir.ts";
 import { workerLogFilter } from "./worker-log.ts";
@@ -121,6 +123,18 @@ OAuth clients (Claude.ai needs the deployed https URL; locally e.g. the MCP Insp
 
 Ctrl-C stops both.
 `);
+  // Local wrangler keeps finished instances forever; prune those past their retention, in the background.
+  const days = (ms: number) => `${ms / 86_400_000} day${ms === 86_400_000 ? "" : "s"}`;
+  pruneFinishedInstances(localWrangler(ROOT, Number(new URL(stack.workerUrl).port)))
+    .then((ids) => {
+      if (ids.length > 0)
+        console.log(
+          `pruned ${ids.length} finished workflow instance${ids.length === 1 ? "" : "s"} past their retention (${days(INSTANCE_RETENTION.successRetention)} succeeded, ${days(INSTANCE_RETENTION.errorRetention)} otherwise); their tasks stay in D1`,
+        );
+    })
+    .catch((err: unknown) =>
+      console.error(`could not prune finished workflow instances: ${err instanceof Error ? err.message : String(err)}`),
+    );
   let stopping = false;
   const shutdown = async (why = "") => {
     if (stopping) return;

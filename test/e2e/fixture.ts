@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { freePorts, ROOT, type RunningStack, startStack } from "../../scripts/stack.ts";
+import { freePorts, ROOT, type RunningStack, type StackOptions, startStack } from "../../scripts/stack.ts";
 import { cliPaths } from "../clis/paths.ts";
 import { type MockModelApi, startMockModelApi } from "../mock-model-api/server.ts";
 
@@ -69,6 +69,7 @@ export async function startE2E(
   scenarios: Scenarios,
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
+  stackOptions: Pick<StackOptions, "reconcileEveryMs"> = {},
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
@@ -97,6 +98,7 @@ export async function startE2E(
     },
     workerVars: { JOB_TIMEOUT_MS: "20000", ...workerVars },
     agentIdentities: "ephemeral",
+    ...stackOptions,
     log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,
   });
   const token = stack.secrets.VAULT_AUTH_TOKEN;

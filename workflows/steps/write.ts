@@ -18,6 +18,8 @@ export interface Written {
   errorKind: string | null;
   /** Why it failed, for the task's top-level error. */
   errorMessage: string | null;
+  /** The executor started the run (see StageFacts.started). */
+  started: boolean;
 }
 
 const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
@@ -215,6 +217,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
     costUsd: row?.costUsd ?? f.costUsd,
     errorKind: row?.errorKind ?? f.errorKind,
     errorMessage: row?.errorMessage ?? f.errorMessage,
+    started: f.started,
   };
 }
 
