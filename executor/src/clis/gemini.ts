@@ -34,9 +34,9 @@ import path from "node:path";
 import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
-import type { PriceTable } from "../pricing.ts";
+import { type PriceTable, priceUsage } from "../pricing.ts";
 import { GEMINI_USAGE_LOG } from "../usage/session-logs.ts";
-import { priceUsage, totalTokens } from "../usage/tracker.ts";
+import { totalTokens } from "../usage/tracker.ts";
 import {
   baseResult,
   binary,
@@ -204,8 +204,7 @@ export function makeGemini(prices: PriceTable): CliAdapter {
           ok: true,
           text: clip(ok.data.response),
           // Side calls (routing, compression) may use other models: each is priced as itself.
-          costUsd: priceUsage(prices, usage),
-          costSource: "computed",
+          ...priceUsage(prices, usage),
           tokens: totalTokens(usage),
           sessionId: ok.data.session_id ?? null,
         };

@@ -93,11 +93,11 @@ describe("kill -9 and restart", () => {
       expect(view.status).toBe("interrupted");
       expect(view.finishedAt).not.toBeNull();
     }
-    // What the killed run had spent, from its CLI's session log: 500,000 × $3 per million (sonnet).
+    // What the killed run had spent, from its CLI's session log: 500,000 × $2 per million (sonnet, claude's list price).
     const killed = JobView.parse(await waitJob(second.url, running.jobId, 2_000));
     expect(killed.result).toMatchObject({
       ok: false,
-      costUsd: 1.5,
+      costUsd: 1,
       run: { error: { kind: "interrupted" }, costSource: "computed", tokens: { input: 500_000 } },
     });
     const health = (await (await fetch(`${second.url}/health`)).json()) as { running: number; queued: number };
@@ -113,7 +113,7 @@ describe("kill -9 and restart", () => {
     );
     // The killed run's callback already carries its cost: the disk is reconciled before callbacks go.
     const killedCallback = cb.got.map((g) => JobView.parse(JSON.parse(g.body))).find((v) => v.jobId === running.jobId);
-    expect(killedCallback?.result?.costUsd).toBe(1.5);
+    expect(killedCallback?.result?.costUsd).toBe(1);
     // Never run again: still the two spawns of the first process.
     await new Promise((r) => setTimeout(r, 300));
     expect(h.spawns()).toHaveLength(2);
@@ -139,7 +139,7 @@ describe("kill -9 and restart", () => {
         n: 0,
       });
       const row = db.prepare("SELECT result FROM jobs WHERE id = ?").get(running.jobId) as { result: string };
-      expect(JSON.parse(row.result)).toMatchObject({ costUsd: 1.5 });
+      expect(JSON.parse(row.result)).toMatchObject({ costUsd: 1 });
     } finally {
       db.close();
     }
