@@ -34,10 +34,10 @@ import { addTokens, anthropicTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   API_KEY_VARS,
+  answer,
   baseResult,
   binary,
   childEnv,
-  clip,
   failedResult,
   kindForStatus,
   kindFromMessage,
@@ -201,7 +201,7 @@ export function makeClaude(prices: PriceTable): CliAdapter {
       return {
         ...baseResult("claude", outcome, mainModel(r, ctx.model)),
         ok: error === undefined,
-        text: clip(r.result ?? ""),
+        ...answer(r.result ?? "", outcome),
         ...costOf(r, prices, ctx.model, tokens),
         tokens,
         sessionId: r.session_id ?? null,

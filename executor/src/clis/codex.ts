@@ -43,10 +43,10 @@ import { type PriceTable, priceUsage } from "../pricing.ts";
 import { addTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CODEX_USAGE_LOG } from "../usage/session-logs.ts";
 import {
+  answer,
   baseResult,
   binary,
   childEnv,
-  clip,
   failedResult,
   jsonLines,
   kindFromMessage,
@@ -231,7 +231,7 @@ export function makeCodex(prices: PriceTable): CliAdapter {
       return {
         ...baseResult("codex", outcome, ctx.model),
         ok: error === undefined,
-        text: clip(s.text),
+        ...answer(s.text, outcome),
         ...priceUsage(prices, [{ model: ctx.model, tokens }]),
         tokens,
         sessionId: s.sessionId,

@@ -38,10 +38,10 @@ import { type PriceTable, priceUsage } from "../pricing.ts";
 import { GEMINI_USAGE_LOG } from "../usage/session-logs.ts";
 import { totalTokens } from "../usage/tracker.ts";
 import {
+  answer,
   baseResult,
   binary,
   childEnv,
-  clip,
   failedResult,
   kindForStatus,
   kindFromMessage,
@@ -202,7 +202,7 @@ export function makeGemini(prices: PriceTable): CliAdapter {
         return {
           ...baseResult("gemini", outcome, main),
           ok: true,
-          text: clip(ok.data.response),
+          ...answer(ok.data.response, outcome),
           // Side calls (routing, compression) may use other models: each is priced as itself.
           ...priceUsage(prices, usage),
           tokens: totalTokens(usage),

@@ -91,6 +91,13 @@ interface SideRun {
   fetched: JobBase | null;
 }
 
+/**
+ * Past the first MiB of a CLI's output, its last 4 MiB are kept too: the result (claude's and
+ * gemini's JSON, codex's last message and turn.completed) comes last, and a paid answer must not be
+ * lost because the run printed a lot before it, or because the answer itself is over a MiB.
+ */
+const CLI_OUTPUT_TAIL_BYTES = 4 * 1024 * 1024;
+
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** For the log: a worktree error's detail (git's stderr, paths) is kept out of results. */
 const describeError = (err: unknown) =>
@@ -360,6 +367,7 @@ export class JobRunner {
         stdin: inv.stdin,
         timeoutMs: this.timeoutFor(req),
         killGraceMs: config.KILL_GRACE_MS,
+        tailBytes: CLI_OUTPUT_TAIL_BYTES,
         signal: AbortSignal.any([signal, overBudget.signal]),
       });
       const overAt = (await monitor?.stop()) ?? null;

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { OMITTED } from "../../src/process/capped-output.ts";
 import { runProcess } from "../../src/process/run.ts";
 import { childEnv, fixture, grandchildPid, isLive } from "./helpers.ts";
 
@@ -256,6 +257,38 @@ describe("output cap", () => {
     const out = await runProcess({ ...fast, maxOutputBytes: 1000, argv: [fixture("floods-output"), "3000", "€"] });
     expect(out.stdoutTruncated).toBe(true);
     expect(out.stdout).toBe("€".repeat(333));
+  });
+
+  it("with a tail: the head and the last bytes of a 99 MB flood, the cut marked between them, RSS flat", async () => {
+    const total = 99 * 1024 * 1024; // whole characters of 3 bytes
+    global.gc?.();
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const out = await runProcess({
+      ...fast,
+      maxOutputBytes: 1000,
+      tailBytes: 4 * 1024 * 1024,
+      argv: [fixture("floods-output"), String(total), "€"],
+      timeoutMs: 60_000,
+    });
+    clearInterval(sampler);
+    expect(out).toMatchObject({ exitCode: 0, stdoutTruncated: true });
+    const [head, tail] = out.stdout.split(OMITTED(total - 1000 - 4 * 1024 * 1024));
+    // Characters cut at either end of the cut are dropped, never mangled.
+    expect(head).toBe("€".repeat(333));
+    expect(tail).toBe("€".repeat(Math.floor((4 * 1024 * 1024) / 3)));
+    expect(peak - base).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("with a tail: output that fits in head and tail together is whole and not truncated", async () => {
+    const out = await runProcess({
+      ...fast,
+      maxOutputBytes: 1000,
+      tailBytes: 3000,
+      argv: [fixture("floods-output"), "3999"],
+    });
+    expect(out).toMatchObject({ stdout: "x".repeat(3999), stdoutTruncated: false });
   });
 
   it("keeps multi-byte output intact when it fits", async () => {
