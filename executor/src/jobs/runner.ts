@@ -248,8 +248,8 @@ export class JobRunner {
         this.deps.store.callbackAttempted(jobId, sent.attempts);
         return;
       }
-      this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "failed", sent.attempts);
-      log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
+      this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "unwanted", sent.attempts);
+      if (sent.ok) log("info", "callback_sent", { jobId, attempts: sent.attempts });
     })()
       // Nobody awaits a delivery, so this is its last handler; a callback not marked sent stays owed
       // in the store and is sent again at the next start.

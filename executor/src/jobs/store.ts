@@ -16,7 +16,13 @@ export class StoreLockedError extends Error {
   override readonly name = "StoreLockedError";
 }
 
-export type CallbackState = "none" | "pending" | "sent" | "failed";
+/**
+ * `pending`: owed, sent until acknowledged. `sent`: the Worker acknowledged it (2xx). `unwanted`: the
+ * Worker said the task no longer wants it (CALLBACK_UNWANTED_STATUSES). A store written before
+ * deliveries were kept until acknowledged may hold `failed` (given up after six tries): it is owed
+ * again, and turned back into `pending` when the store opens.
+ */
+export type CallbackState = "none" | "pending" | "sent" | "unwanted";
 
 export interface JobRecord {
   id: string;
@@ -115,6 +121,8 @@ export class JobStore {
         `job store ${file} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`,
       );
     }
+    // A callback an older executor gave up on was never acknowledged: it is owed again.
+    this.db.prepare("UPDATE jobs SET callback_state = 'pending' WHERE callback_state = 'failed'").run();
   }
 
   private fromRow(row: Row): JobRecord {
@@ -169,7 +177,7 @@ export class JobStore {
   }
 
   /** `attempts` are added to those made before (across restarts). */
-  callbackDone(id: string, state: "sent" | "failed", attempts: number): void {
+  callbackDone(id: string, state: "sent" | "unwanted", attempts: number): void {
     this.db
       .prepare("UPDATE jobs SET callback_state = ?, callback_attempts = callback_attempts + ? WHERE id = ?")
       .run(state, attempts, id);
