@@ -24,6 +24,7 @@ import type {
 import { debugEnabled, log } from "../log.ts";
 import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-sync.ts";
 import type { PriceTable } from "../pricing.ts";
+import { bootId, processRecord, RUN_MARKER } from "../process/orphans.ts";
 import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { loginHome, profileReadiness } from "../readiness.ts";
 import { jobSource, type RepoSources } from "../remote/sources.ts";
@@ -118,6 +119,8 @@ export class JobRunner {
   private readonly stopCallbacks = new AbortController();
   /** Sandboxed runs of a login whose refresh token is single-use take turns (login-sync.ts). */
   private readonly loginLocks = new LoginLocks();
+  /** Recorded with each process a run spawns: its start time means something in this boot only. */
+  private readonly boot = bootId();
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -199,6 +202,11 @@ export class JobRunner {
       status = signal.aborted ? "interrupted" : "failed";
       result = null;
     }
+    // Stopped (shutdown) before any CLI of it started: nothing ran, so it waits for the next start.
+    if (status === "interrupted" && signal.aborted && store.requeue(jobId)) {
+      this.putBack(jobId);
+      return;
+    }
     try {
       store.finish(jobId, {
         status,
@@ -222,12 +230,21 @@ export class JobRunner {
     this.deliver(jobId);
   }
 
-  /** Ends a job that will not run (drained at shutdown): `interrupted`, callback owed. */
+  /** Ends a job that will not run (the queue refused it after admission): `interrupted`, callback owed. */
   interrupt(jobId: string): void {
     this.deps.store.interrupt(jobId, this.now().toISOString());
     log("warn", "job_interrupted", { jobId });
     this.events.emit("done", jobId);
     this.deliver(jobId);
+  }
+
+  /**
+   * A job that did not start before shutdown: it stays `queued` in the store (no callback: it has not
+   * ended) and the next start runs it. Whoever waits on it here is told to stop waiting.
+   */
+  putBack(jobId: string): void {
+    log("info", "job_left_queued", { jobId });
+    this.events.emit("done", jobId);
   }
 
   /**
@@ -269,6 +286,23 @@ export class JobRunner {
     await all;
   }
 
+  /**
+   * A run's process options, marked and recorded: everything it starts carries RUN_MARKER=<run> in its
+   * environment, and the process itself is in the job store (pid = group, start time) from its spawn
+   * until the job ends. After a crash that is how the next start tells a run that had begun
+   * (`interrupted`) from one that never did (queued again), and finds what it left running.
+   */
+  private tracked(jobId: string, run: string): (o: RunProcessOptions) => RunProcessOptions {
+    return (o) => ({
+      ...o,
+      env: { ...o.env, [RUN_MARKER]: run },
+      onSpawn: (pid) => {
+        this.deps.store.recordProcess(processRecord(jobId, run, pid, this.boot));
+        o.onSpawn?.(pid);
+      },
+    });
+  }
+
   /** Whether a side can run now: its CLI is installed and its credential or login is there. */
   async readinessOf(side: ResolvedSide): Promise<ProfileReadiness> {
     const { config, profiles, env } = this.deps;
@@ -298,7 +332,8 @@ export class JobRunner {
       return { side, run: failedRun(side, "setup", ready.missing ?? "not ready"), collected: EMPTY, branch: null };
     // The identity is held until this side's cleanup is done: its next run starts on a clean slot.
     const lease = this.deps.sandbox ? await this.deps.sandbox.lease() : null;
-    const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
+    const tracked = this.tracked(jobId, `${jobId}${suffix}`);
+    const run = (o: RunProcessOptions) => (lease ? lease.run(tracked(o)) : this.deps.runProcess(tracked(o)));
     let wt: Worktree;
     try {
       // A repo registered by URL starts from the commit just fetched, unless the job names its own ref.

@@ -22,7 +22,7 @@ import { log } from "../log.ts";
 import { applyFirewall, removeFirewall, tableName } from "./firewall.ts";
 import { type HomeOwner, removeHome } from "./homes.ts";
 import { type AgentIdentity, identityNames, resolveIdentities, SandboxSetupError } from "./identities.ts";
-import { fixPermissions, type RunAsTools, type RunProcess, reap, runAs } from "./run-as.ts";
+import { fixPermissions, killAllOf, type RunAsTools, type RunProcess, reap, runAs } from "./run-as.ts";
 import { type MetadataRoute, selfCheck } from "./self-check.ts";
 import { agentPrograms } from "./stage.ts";
 
@@ -241,6 +241,17 @@ export class AgentSandbox {
         slot ? { identity: this.#identityOf(slot.gid), fixPermissions: slot.fixPermissions } : null,
       ).catch((err: unknown) => log("warn", "home_remove_failed", { dir, error: String(err) }));
     }
+  }
+
+  /**
+   * Before any slot is used (start-up): kills every process of every slot identity, a CLI a killed
+   * executor left running included (run-as.ts, killAllOf). Throws SandboxSetupError when one
+   * survives: no slot is handed out while something still runs as it.
+   */
+  async killLeftovers(limitMs = 10_000): Promise<number> {
+    let killed = 0;
+    for (const id of this.identities) killed += await killAllOf(this.#tools, id, limitMs);
+    return killed;
   }
 
   #identityOf(gid: number): AgentIdentity {
