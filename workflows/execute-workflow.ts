@@ -36,7 +36,7 @@ import { finishedJobFromEvent } from "./result-event.ts";
 import {
   BUDGET_WAIT,
   DB_STEP,
-  DISPATCH_STEP,
+  dispatchStep,
   FAIL_STEP,
   HUMAN_WAIT,
   POLL_STEP,
@@ -320,7 +320,7 @@ class TaskRun {
     const n = ++this.attempt;
     const base = this.baseFor(n, profile);
     const budgetLeft = gate.capUsd - gate.taskCostUsd;
-    const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
+    const dispatched = await step.do(`dispatch ${profile} #${n}`, dispatchStep(config.jobTimeoutMs), (ctx) =>
       executorStep(ctx, () =>
         dispatchJob(db, {
           client,
