@@ -30,6 +30,7 @@ export type SandboxConfig = Pick<
   ExecutorConfig,
   | "AGENT_SANDBOX"
   | "AGENT_USER_PREFIX"
+  | "AGENT_BLOCK_PORTS"
   | "MAX_EXECUTORS"
   | "DATA_DIR"
   | "REPOS_DIR"
@@ -281,6 +282,7 @@ export class AgentSandbox {
       table: this.#table(),
       uids,
       executorPort: port,
+      blockPorts: this.#config.AGENT_BLOCK_PORTS,
     });
   }
 
