@@ -12,13 +12,12 @@ import { type Harness, harness, job, post, start } from "../server/harness.ts";
 
 const BIG = path.join(import.meta.dirname, "..", "fixtures", "prints-big-answer.mjs");
 
-let h: Harness | undefined;
-let ex: Executor | undefined;
+/** The executor of the current test and its directory, stopped and removed after it. */
+let current: { ex: Executor; h: Harness } | undefined;
 afterEach(async () => {
-  await ex?.shutdown().catch(() => undefined);
-  ex = undefined;
-  h?.cleanup();
-  h = undefined;
+  await current?.ex.shutdown().catch(() => undefined);
+  current?.h.cleanup();
+  current = undefined;
 });
 
 const cases: [CliName, { text: RegExp; costUsd: number; costSource: string }][] = [
@@ -36,9 +35,9 @@ const cases: [CliName, { text: RegExp; costUsd: number; costSource: string }][] 
 describe("an answer after more than 1 MiB of output", () => {
   for (const [cli, want] of cases) {
     it(`${cli}: the parsed result is kept, marked truncated, and the job succeeds`, async () => {
-      h = harness({ CLAUDE_BIN: BIG, CODEX_BIN: BIG, GEMINI_BIN: BIG });
+      const h = harness({ CLAUDE_BIN: BIG, CODEX_BIN: BIG, GEMINI_BIN: BIG });
       const s = await start(h, { env: { ANTHROPIC_API_KEY: "k", OPENAI_API_KEY: "k", GEMINI_API_KEY: "k" } });
-      ex = s.ex;
+      current = { ex: s.ex, h };
       const view = JobView.parse(
         await (await post(`${s.url}/execute`, job({ profile: undefined, executor: cli }))).json(),
       );
