@@ -245,7 +245,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         for (const id of requeued) requeue(id);
       } else await sandbox?.start(env);
       // After it: an interrupted job's callback then carries the cost recovered from its logs.
-      for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
+      for (const rec of store.pendingCallbacks()) runner.callbacks.deliver(rec.id);
       void disk.measure().catch(logMeasureFailed);
       const port = await new Promise<number>((resolve, reject) => {
         app.server.once("error", reject);

@@ -48,7 +48,7 @@ export async function shutdown(p: ShutdownParts): Promise<void> {
     p.jobs.abort();
     await p.queue.idle();
   }
-  await p.runner.flushCallbacks(Date.now() + (p.callbackFlushMs ?? CALLBACK_FLUSH_MS));
+  await p.runner.callbacks.flush(Date.now() + (p.callbackFlushMs ?? CALLBACK_FLUSH_MS));
   await p.runner.settle();
   // Keep-alive sockets would hold close() open: close them now that no job is left to answer.
   const closed = new Promise<void>((r) => p.app.server.close(() => r()));

@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import type { JobBase, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
-import { type CallbackOptions, sendCallback } from "../callback.ts";
+import type { CallbackOptions } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
 import { cliBins, type ExecutorConfig } from "../config.ts";
@@ -35,7 +35,8 @@ import { UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
 import { WorktreeError } from "../worktree/errors.ts";
 import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
-import { type JobStore, toView } from "./store.ts";
+import { CallbackDeliveries } from "./deliveries.ts";
+import type { JobStore } from "./store.ts";
 
 export type RunnerConfig = Pick<
   ExecutorConfig,
@@ -114,9 +115,8 @@ export class JobRunner {
   private readonly compareRuns: CompareRuns;
   /** Worktree releases and home removals, off the job's critical path. */
   private readonly cleanups = new Set<Promise<void>>();
-  /** Callbacks being delivered; they hold no queue slot. */
-  private readonly deliveries = new Map<string, Promise<void>>();
-  private readonly stopCallbacks = new AbortController();
+  /** Owed callbacks, sent until acknowledged (they hold no queue slot). */
+  readonly callbacks: CallbackDeliveries;
   /** Sandboxed runs of a login whose refresh token is single-use take turns (login-sync.ts). */
   private readonly loginLocks = new LoginLocks();
   /** Recorded with each process a run spawns: its start time means something in this boot only. */
@@ -128,6 +128,11 @@ export class JobRunner {
     this.compress = deps.compress ?? realCompress;
     this.compareRuns = deps.compareRuns ?? realCompareRuns;
     this.events.setMaxListeners(0);
+    this.callbacks = new CallbackDeliveries({
+      store: deps.store,
+      secret: deps.config.CALLBACK_SECRET,
+      ...(deps.callback ? { options: deps.callback } : {}),
+    });
   }
 
   private track(p: Promise<void>): void {
@@ -227,7 +232,7 @@ export class JobRunner {
       errorKind: result?.run.error?.kind ?? null,
     });
     this.events.emit("done", jobId);
-    this.deliver(jobId);
+    this.callbacks.deliver(jobId);
   }
 
   /** Ends a job that will not run (the queue refused it after admission): `interrupted`, callback owed. */
@@ -235,7 +240,7 @@ export class JobRunner {
     this.deps.store.interrupt(jobId, this.now().toISOString());
     log("warn", "job_interrupted", { jobId });
     this.events.emit("done", jobId);
-    this.deliver(jobId);
+    this.callbacks.deliver(jobId);
   }
 
   /**
@@ -245,45 +250,6 @@ export class JobRunner {
   putBack(jobId: string): void {
     log("info", "job_left_queued", { jobId });
     this.events.emit("done", jobId);
-  }
-
-  /**
-   * Starts delivering the job's callback if one is owed (after a job, and at start-up for callbacks
-   * owed from before a restart). Never holds a queue slot; at most one delivery per job at a time.
-   */
-  deliver(jobId: string): void {
-    const rec = this.deps.store.get(jobId);
-    if (!rec?.request.callbackUrl || rec.callbackState !== "pending" || this.deliveries.has(jobId)) return;
-    const url = rec.request.callbackUrl;
-    const p = (async () => {
-      const sent = await sendCallback(url, this.deps.config.CALLBACK_SECRET, toView(rec), {
-        ...this.deps.callback,
-        signal: this.stopCallbacks.signal,
-      });
-      if (!sent.ok && sent.reason === "stopped") {
-        // Still `pending` in the store: the next start sends it.
-        this.deps.store.callbackAttempted(jobId, sent.attempts);
-        return;
-      }
-      this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "unwanted", sent.attempts);
-      if (sent.ok) log("info", "callback_sent", { jobId, attempts: sent.attempts });
-    })()
-      // Nobody awaits a delivery, so this is its last handler; a callback not marked sent stays owed
-      // in the store and is sent again at the next start.
-      .catch((err: unknown) => log("error", "callback_crashed", { jobId, error: errText(err) }))
-      .finally(() => this.deliveries.delete(jobId));
-    this.deliveries.set(jobId, p);
-  }
-
-  /** Shutdown: lets callbacks in flight finish until `deadline` (epoch ms), then stops them (they stay owed). */
-  async flushCallbacks(deadline: number): Promise<void> {
-    const all = Promise.all([...this.deliveries.values()]);
-    const wait = Math.max(0, deadline - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, wait)))]);
-    clearTimeout(timer);
-    this.stopCallbacks.abort();
-    await all;
   }
 
   /**

@@ -395,7 +395,7 @@ describe("JobRunner", () => {
     // run() returned while the callback is still in flight: the queue slot is already free.
     expect(store.get(id)?.callbackState).toBe("pending");
     release();
-    await runner.flushCallbacks(Date.now() + 5_000);
+    await runner.callbacks.flush(Date.now() + 5_000);
     expect(store.get(id)).toMatchObject({ callbackState: "sent", callbackAttempts: 1 });
     expect(sent).toHaveLength(1);
     expect((JSON.parse(sent[0]?.body ?? "{}") as JobView).status).toBe("succeeded");
