@@ -3,7 +3,7 @@
  * CLI and `npm run inspect` find it through VAULT_WORKER_PORT alone, a task that fails shows as one
  * line, and killing only the npm process (SIGKILL or SIGTERM) leaves none of its ports taken.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -84,7 +84,10 @@ describe("npm start", () => {
       expect(out).toMatch(/token +in .*\.dev\.vars \(VAULT_AUTH_TOKEN, mode 0600\); not printed/);
       expect(out).toMatch(/log +.*vault\.log made private \(mode 0600\)/);
       // The connect line still works as printed: the shell reads the token from .dev.vars.
-      expect(out).toContain(`--header "Authorization: Bearer $(sed -n 's/^VAULT_AUTH_TOKEN=//p'`);
+      const header = /--header "(Authorization: Bearer \$\(sed [^)]*\))"/.exec(out)?.[1] as string;
+      expect(header).toBeTruthy();
+      const expanded = spawnSync("sh", ["-c", `printf '%s' "${header}"`], { encoding: "utf8" }).stdout;
+      expect(expanded).toBe(`Authorization: Bearer ${token}`);
       expect(statSync(log).mode & 0o777).toBe(0o600);
       expect(statSync(path.join(ROOT, ".dev.vars")).mode & 0o777).toBe(0o600);
     } finally {
