@@ -37,7 +37,7 @@ import { BudgetEvent, ExecuteParams, HumanEvent, waitEventType } from "./params.
 import {
   BUDGET_WAIT,
   DB_STEP,
-  DISPATCH_STEP,
+  dispatchStep,
   FAIL_STEP,
   HUMAN_WAIT,
   READINESS_STEP,
@@ -386,7 +386,7 @@ class TaskRun {
     const n = ++this.attempt;
     const base = this.baseFor(n, profile);
     const budgetLeft = gate.capUsd - gate.taskCostUsd;
-    const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
+    const dispatched = await step.do(`dispatch ${profile} #${n}`, dispatchStep(config.jobTimeoutMs), (ctx) =>
       executorStep(ctx, () =>
         dispatchJob(db, {
           client,
