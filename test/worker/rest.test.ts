@@ -46,6 +46,7 @@ describe("REST /api", () => {
 
   it("list and detail carry what the CLI renders: model runs (not skipped rungs), files, verify, consensus, progress", async () => {
     // deepseek cannot run (skipped), gemini-flash fails its verify, gemini-pro succeeds: 3 attempts, 2 model runs.
+    // A kind no other test ran, so the chooser starts at the first rung (other runs could start it higher).
     setExecutorFetch(
       new FakeExecutor((profile) => (profile === "gemini-flash" ? { verifyFails: true } : {}), undefined, {
         missing: { deepseek: "set DEEPSEEK_API_KEY" },
@@ -56,7 +57,7 @@ describe("REST /api", () => {
     const climbed = await json<{ taskId: string; status: string }>(
       await api("/api/execute", {
         method: "POST",
-        body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", waitSeconds: 10 }),
+        body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", kind: "rest-climb", waitSeconds: 10 }),
       }),
     );
     expect(climbed.status).toBe("succeeded");
