@@ -2,8 +2,9 @@
  * The chooser (workflows/chooser.ts, issue 20) against simple baselines on a simulated stream of
  * 2,000 tasks, 20 seeds: cost per solved task (all spend, failed runs included, ÷ tasks solved) and
  * solve rate, each with a 95 % interval over the seeds. The workload and its sources are in
- * chooser-workload.ts and are printed into BENCHMARKS.md. The human rung is not simulated: a task no
- * rung solves (or, with a ceiling, that reaches it) is unsolved.
+ * chooser-workload.ts and are printed into BENCHMARKS.md. The headline is the production
+ * configuration: `auto` with the ceiling at the default per-task cap ($5) as the worth of a solve.
+ * The human rung is not simulated: a task no rung solves (or that reaches the ceiling) is unsolved.
  */
 import { chooseStart } from "../workflows/chooser.ts";
 import { type PolicyResult, workloadMarkdown } from "./chooser-report.ts";
@@ -25,8 +26,10 @@ import type { Bench, BenchFigure } from "./types.ts";
 
 const SEEDS = 20;
 const TASKS = 2000;
-/** What one more solved task may cost in the ceiling proposal (e.g. a few minutes of a human's time). */
-const WORTH_USD = 8;
+/** What one more solved task may cost: production passes the task's cap, by default the $5 halt line. */
+const WORTH_USD = 5;
+/** The worth moved, for the sensitivity rows (a task with another budgetUsd). */
+const OTHER_WORTHS = [2, 8, 16];
 type Policy = [name: string, what: string, run: (seed: number) => Outcome];
 
 const pick = (results: readonly PolicyResult[], name: string) => results.find((r) => r.name === name) as PolicyResult;
@@ -36,7 +39,11 @@ function evaluate(tasks: (seed: number) => Task[], policies: readonly Policy[]):
   const all: Policy[] = [
     ["always sonnet", "one sonnet run per task, no climbing", (s) => single(tasks(s), "sonnet")],
     ["always opus", "one opus run per task, no climbing", (s) => single(tasks(s), "opus")],
-    ["static ladder", "today's `auto`: from deepseek, climbing to consensus", (s) => ladder(tasks(s), () => 0)],
+    [
+      "static ladder",
+      "`auto` before the chooser: from deepseek, climbing to consensus",
+      (s) => ladder(tasks(s), () => 0),
+    ],
     ...policies,
   ];
   const per = all.map(() => ({ cps: [] as number[], rate: [] as number[] }));
@@ -71,8 +78,8 @@ export const run: Bench = async () => {
   const tasks = streams();
   const learned = new Map<number, ChooserRun>();
   const main = (seed: number) =>
-    learned.get(seed) ?? (learned.set(seed, chooser(tasks(seed), { overall: true })).get(seed) as ChooserRun);
-  const ceilingName = `chooser + ceiling at $${WORTH_USD}`;
+    learned.get(seed) ?? (learned.set(seed, chooser(tasks(seed), { worthUsd: WORTH_USD })).get(seed) as ChooserRun);
+  const noCeiling = "chooser without the ceiling";
   const results = evaluate(tasks, [
     ["oracle", "knows every outcome: one run of the cheapest rung that succeeds", (s) => oracle(tasks(s))],
     [
@@ -80,24 +87,28 @@ export const run: Bench = async () => {
       "knows the workload: the fixed start per kind that is cheapest overall on the stream",
       (s) => bestFixedStart(tasks(s)),
     ],
-    ["chooser", "learns online; λ = the running cost per solved task (what the workflow would pass)", main],
-    ["chooser, second half", "the same run, its last 1,000 tasks only", (s) => main(s).late],
-    ["chooser, per-kind ratio", "no λ: each kind's own cost per solved task", (s) => chooser(tasks(s))],
     [
-      ceilingName,
-      `proposal: also stops the climb where an extra solve costs more than $${WORTH_USD}`,
-      (s) => chooser(tasks(s), { worthUsd: WORTH_USD }),
+      "chooser",
+      `production \`auto\`: learns online; the climb stops (for a human) where an extra solve would cost more than the $${WORTH_USD} cap`,
+      main,
     ],
+    ["chooser, second half", "the same run, its last 1,000 tasks only", (s) => main(s).late],
+    [
+      noCeiling,
+      "picks the start only, climbing to the top; λ = the running cost per solved task",
+      (s) => chooser(tasks(s), { overall: true }),
+    ],
+    ["chooser, per-kind ratio", "no ceiling, no λ: each kind's own cost per solved task", (s) => chooser(tasks(s))],
   ]);
   const sonnet = pick(results, "always sonnet");
   const mine = pick(results, "chooser");
-  const ceiling = pick(results, ceilingName);
+  const startOnly = pick(results, noCeiling);
   const gap = mine.solveRate.mean - sonnet.solveRate.mean;
 
   // Sensitivity: a chosen knob of the workload moved; the chooser against the same baselines.
   const sensitivity = [0, 0.8].map((correlation) => {
     const t = streams({ ...WORKLOAD, correlation });
-    const r = evaluate(t, [["chooser", "", (s) => chooser(t(s), { overall: true })]]);
+    const r = evaluate(t, [["chooser", "", (s) => chooser(t(s), { worthUsd: WORTH_USD })]]);
     return {
       correlation,
       sonnet: pick(r, "always sonnet"),
@@ -105,12 +116,12 @@ export const run: Bench = async () => {
       chooser: pick(r, "chooser"),
     };
   });
-  const worths = [4, 16].map((worthUsd) => ({
+  const worths = OTHER_WORTHS.map((worthUsd) => ({
     worthUsd,
     result: pick(evaluate(tasks, [["ceiling", "", (s) => chooser(tasks(s), { worthUsd })]]), "ceiling"),
   }));
 
-  // What one choice costs in the `choose` step: a kind with data on two rungs, seven rungs ready.
+  // What one choice costs in the `choose` step (as it calls it): a kind with data on two rungs, seven rungs ready.
   const t0 = performance.now();
   const calls = 20_000;
   const stats = {
@@ -123,6 +134,8 @@ export const run: Bench = async () => {
       ladder: ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"],
       stats,
       overall: { spendUsd: 900, solved: 600 },
+      worthUsd: WORTH_USD,
+      ceiling: true,
       seed: `t-${i}`,
     });
   const perCallUs = ((performance.now() - t0) * 1000) / calls;
@@ -151,15 +164,9 @@ export const run: Bench = async () => {
     { name: "chooser solve rate", value: mine.solveRate.mean, unit: "%" },
     { name: "always sonnet solve rate", value: sonnet.solveRate.mean, unit: "%" },
     { name: "chooser − always sonnet, solve rate", value: gap, unit: "points", goal: "≥ −1", met: gap >= -1 },
-    {
-      name: `ceiling at $${WORTH_USD} ÷ always sonnet`,
-      value: ceiling.vsSonnet.mean,
-      unit: "×",
-      goal: "≤ 0.6 (proposal)",
-      met: ceiling.vsSonnet.mean <= 0.6,
-    },
-    { name: `ceiling at $${WORTH_USD} ÷ static ladder`, value: ceiling.vsStatic.mean, unit: "×" },
-    { name: `ceiling at $${WORTH_USD} solve rate`, value: ceiling.solveRate.mean, unit: "%" },
+    { name: "without the ceiling ÷ always sonnet", value: startOnly.vsSonnet.mean, unit: "×" },
+    { name: "without the ceiling ÷ static ladder", value: startOnly.vsStatic.mean, unit: "×" },
+    { name: "without the ceiling solve rate", value: startOnly.solveRate.mean, unit: "%" },
     { name: "chooseStart per call", value: perCallUs, unit: "µs" },
   ];
   const line = (label: string, r: PolicyResult) =>
@@ -169,10 +176,10 @@ export const run: Bench = async () => {
     runs: `${SEEDS} seeds × ${TASKS} tasks, ${WORKLOAD.kinds.length} kinds, ladder of ${LADDER.length} rungs; the chooser learns online`,
     figures,
     notes: [
-      `No rule that only picks the start can reach R ≤ 0.6 on this workload: the best fixed start per kind, chosen in hindsight, costs ${pick(results, "best fixed start").vsSonnet.mean.toFixed(2)} × always-sonnet. Every sonnet failure climbs into opus ($15/$75 per MTok, 5 × sonnet, for a few points more success), a cost one sonnet run never pays. Stopping the climb where it stops paying (the ceiling proposal) reaches it.`,
+      `No rule that only picks the start can reach R ≤ 0.6 on this workload: the best fixed start per kind, chosen in hindsight, costs ${pick(results, "best fixed start").vsSonnet.mean.toFixed(2)} × always-sonnet. Every sonnet failure climbs into opus ($15/$75 per MTok, 5 × sonnet, for a few points more success), a cost one sonnet run never pays. Production \`auto\` therefore stops the climb where one more solve would cost more than the task's cap ($${WORTH_USD} by default) and asks a human: the chooser's figures below. A task stopped there counts as unsolved here.`,
       "Workload, sources, definitions and sensitivity: the section below (from bench/chooser-workload.ts).",
     ],
-    summary: [line(`chooser + ceiling at $${WORTH_USD} (proposal)`, ceiling), line("chooser", mine)],
+    summary: [line("chooser without the ceiling", startOnly), line("chooser", mine)],
     details: workloadMarkdown({ results, sensitivity, worths, seeds: SEEDS, tasks: TASKS, worthUsd: WORTH_USD }),
   };
 };

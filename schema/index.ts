@@ -108,6 +108,8 @@ export const stages = sqliteTable(
     commit: text("commit"),
     /** First 16 hex digits of the SHA-256 of the prompt the CLI got (prompt + spec + instructions). */
     promptVersion: text("prompt_version"),
+    /** Why this rung ran: the chooser's explanation on the attempt it chose (null for every other attempt). */
+    note: text("note"),
     /** The executor the job went to (`executors.id`, or `default` for EXECUTOR_URL); null: none yet. */
     executorId: text("executor_id"),
     createdAt: ms("created_at").notNull(),
@@ -146,6 +148,8 @@ export const modelStats = sqliteTable(
     successes: integer("successes").notNull().default(0),
     failures: integer("failures").notNull().default(0),
     totalCostUsd: real("total_cost_usd").notNull().default(0),
+    /** Spend of the successful runs: the chooser prices a success and a failure apart. */
+    successCostUsd: real("success_cost_usd").notNull().default(0),
     totalLatencyMs: integer("total_latency_ms").notNull().default(0),
     /** Failures since the last success; drives the ladder's cooldown. */
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),

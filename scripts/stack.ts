@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ensureIdentities, identityNames, removeIdentities } from "../executor/src/sandbox/provision.ts";
 import { executorEnv, executorLayouts, LocalExecutor, waitPoolFresh } from "./local-executors.ts";
@@ -59,13 +59,17 @@ export interface AgentSandboxSetup {
 
 /**
  * As root: the slot identities and a layout they cannot read through (the state dir searchable only,
- * repos, wrangler's state and the env files private). Not root: AGENT_SANDBOX=off, as an explicit
- * choice the start-up prints, since switching users needs root here.
+ * repos, wrangler's state and the env files private), and the local Worker's and inspector's ports
+ * closed to them (AGENT_BLOCK_PORTS: the executor's nftables rules), as the executor's own is. Not
+ * root: AGENT_SANDBOX=off, as an explicit choice the start-up prints, since switching users needs
+ * root here.
  */
 export function setUpAgentSandbox(o: {
   stateDir: string;
   secretsFile: string;
   executorPort: number;
+  /** The local Worker's and wrangler inspector's ports: no agent may connect to them. */
+  blockPorts: readonly number[];
   executorEnv: Record<string, string>;
   mode: "persistent" | "ephemeral";
   /** Which executor of the local pool (0-based): each has identities of its own. */
@@ -98,7 +102,7 @@ export function setUpAgentSandbox(o: {
   for (const file of [o.secretsFile, o.executorEnv.EXECUTOR_ENV_FILE])
     if (file && existsSync(file)) chmodSync(file, 0o600);
   return {
-    env: { AGENT_SANDBOX: "on", AGENT_USER_PREFIX: prefix },
+    env: { AGENT_SANDBOX: "on", AGENT_USER_PREFIX: prefix, AGENT_BLOCK_PORTS: o.blockPorts.join(",") },
     summary: `on: agents run as ${names.join(", ")}`,
     remove: () => (o.mode === "ephemeral" ? removeIdentities(names) : undefined),
   };
@@ -116,6 +120,8 @@ export interface RunningStack {
   workerUrl: string;
   /** The first executor's URL (the Worker's EXECUTOR_URL). */
   executorUrl: string;
+  /** wrangler dev's inspector (the Worker's DevTools protocol). */
+  inspectorPort: number;
   secrets: Secrets;
   /** The agent sandbox as started (on as root, off otherwise; the first executor's). */
   agentSandbox: string;
@@ -150,6 +156,8 @@ export function ensureSecrets(file: string): Secrets {
       if (m?.[1] && m[2] !== undefined) existing.set(m[1], m[2].replace(/^"(.*)"$/, "$1"));
     }
   }
+  // The API token and the owner secret are in it: the user's alone, also when it was made by hand.
+  if (existsSync(file) && statSync(file).uid === process.geteuid?.()) chmodSync(file, 0o600);
   const missing = SECRET_KEYS.filter((k) => !existing.get(k));
   if (missing.length > 0) {
     for (const k of missing) existing.set(k, randomBytes(24).toString("hex"));
@@ -220,13 +228,18 @@ export function ensureStatusAssets(): void {
   if (r.status !== 0) throw new StackError(`copying the status page's assets failed:\n${r.stderr}`);
 }
 
+/** wrangler's environment for a stack whose state is in `persistTo`: its debug logs there too (private). */
+function wranglerEnv(persistTo: string): NodeJS.ProcessEnv {
+  return { ...baseEnv(), WRANGLER_LOG_PATH: path.join(persistTo, "logs") };
+}
+
 export function migrateLocal(persistTo: string): void {
   const r = spawnSync(
     path.join(BIN, "wrangler"),
     ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
     {
       cwd: ROOT,
-      env: { ...baseEnv(), CI: "true" },
+      env: { ...wranglerEnv(persistTo), CI: "true" },
       encoding: "utf8",
     },
   );
@@ -256,6 +269,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       stateDir: opts.stateDir,
       secretsFile: opts.secretsFile,
       executorPort: l.port,
+      // The Worker, its inspector and the other executors: no agent connects to them (its own
+      // executor's port is closed by that executor).
+      blockPorts: [opts.workerPort, opts.inspectorPort, ...ports.filter((p) => p !== l.port)],
       executorEnv: opts.executorEnv ?? {},
       mode: opts.agentIdentities ?? "persistent",
       index: l.index,
@@ -312,7 +328,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       ],
       {
         cwd: ROOT,
-        env: baseEnv(),
+        env: wranglerEnv(wranglerState),
         detached: true,
         stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
       },
@@ -324,6 +340,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const stack: RunningStack = {
     workerUrl,
     executorUrl,
+    inspectorPort: opts.inspectorPort,
     secrets,
     agentSandbox: sandboxes[0]?.summary ?? "",
     get executor() {

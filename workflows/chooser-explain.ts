@@ -61,7 +61,12 @@ export function explain(e: Explained): string {
       line += `, but its extra solves would cost ${usd((other.costPerTaskUsd - row.costPerTaskUsd) / extra)} each, over ${worth}`;
     }
   }
-  return e.stopAfter && e.stopAfter !== e.table.at(-1)?.profile ? `${line}; a human after ${e.stopAfter}` : line;
+  return withCeiling(line, e.table, e.stopAfter);
+}
+
+/** `…; a human after sonnet` when the climb stops below the top rung. */
+export function withCeiling(line: string, table: readonly ChooserRow[], stopAfter: ProfileName | undefined): string {
+  return stopAfter && stopAfter !== table.at(-1)?.profile ? `${line}; a human after ${stopAfter}` : line;
 }
 
 /** Two significant digits below a dollar ($0.026, $0.31), cents above ($4.20). */

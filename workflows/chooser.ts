@@ -11,16 +11,14 @@
  * where p is the rung's success rate on this kind (a Beta(1, 1) posterior over its runs) and c⁺ / c⁻
  * the mean spend of a successful / failed run, with one pseudo-run at the profile's prior cost, so a
  * rung without data is priced from the price list. A rung above the usual start is mostly measured
- * after the rungs below failed, on the harder tasks: exactly what a climb meets. (Counting first
- * runs apart, to estimate each rung as a start, was tried: it cost more per solved task in the
- * benchmark, about 10 % more, by exploring high starts that rarely pay; model_stats needs no
- * such columns.)
+ * after the rungs below failed, on the harder tasks: exactly what a climb meets. (Estimating each
+ * rung as a start from first runs alone was tried: about 10 % more per solved task on the benchmark.)
  *
- * Objective. A start is worth its extra spend only if each extra task it solves costs less than λ,
- * the running cost per solved task over all kinds (`overall`): the start minimises cost − λ · solve.
- * Minimising each kind's own cost per solved task instead lets one hard kind's solves at many times
- * the average price pull the overall figure up (Dinkelbach: at λ = the best overall ratio, this
- * objective is that ratio's minimiser). Without `overall` data, the kind's cost per solved task.
+ * Objective. A start is worth its extra spend only if each extra task it solves costs less than λ:
+ * the start minimises cost − λ · solve. λ is the worth of one more solved task (`worthUsd`; the
+ * workflow passes the task's cap) or, without one, the running cost per solved task over all kinds
+ * (`overall`; Dinkelbach: at λ = the best overall ratio this objective is that ratio's minimiser,
+ * where each kind's own ratio lets one hard kind's costly solves pull the overall figure up).
  *
  * Exploration: Thompson sampling. Every rate is drawn from its posterior, the objective is evaluated
  * on the draws, and the best start under the draws runs. Why this rule:
@@ -28,21 +26,25 @@
  *     three tasks (Beta(1, 4)) still draws above 40 % one time in eight, so it is tried again, and
  *     when it then succeeds its posterior recovers; a rung that keeps failing is tried less and less;
  *   - the objective is any function of the rates (a climb, a ratio): sampling needs no confidence
- *     bound for it. Optimistic bounds were tried on the benchmark: a KL-UCB bound on every rate
- *     explored too much ($3.29 per solved task), one on the start's rate alone did better ($2.33)
- *     but not as well as sampling ($2.09; 20 seeds, when this was written);
+ *     bound for it. Optimistic bounds were tried on the benchmark (start-only, 20 seeds): a KL-UCB
+ *     bound on every rate cost $3.29 per solved task, one on the start's rate $2.33, sampling $2.09;
  *   - exploring is priced: opus is drawn as the start only if its drawn success would make it
  *     cheaper than the rest, so cheap rungs are retried often and opus rarely.
  * A kind with no runs at all starts at the first ready rung: the seed ladder's order.
  *
- * Ceiling (a proposal, not wired): with `ceiling` and `worthUsd` (what one more solved task may
- * cost, e.g. a human's handling of it), the chooser also says where the climb should stop and hand
- * over to a human: after rung k when going on would cost more than worthUsd per extra solved task.
- * It needs a fixed worth: with the running λ, stopping early lowers λ, which stops earlier still.
+ * Ceiling. With `ceiling` and `worthUsd`, the chooser also says where the climb stops and hands over
+ * to a human: after rung k when going on would cost more than worthUsd per extra solved task
+ * (backward induction over the same objective). The workflow uses it for every `auto` task, with the
+ * task's cap (budgetUsd, default the $5 halt) as the worth: no new knob. Why: picking only the start
+ * cannot reach the issue's goal (≤ 0.6 × always-sonnet's cost per solved task), because every sonnet
+ * failure climbs into opus at 5 × sonnet's price for a few points more success (the best fixed start
+ * per kind, chosen in hindsight, costs 1.06 ×); with the ceiling at $5 the benchmark's chooser costs
+ * 0.42 × and solves 77 % against sonnet's 73 % (BENCHMARKS.md). The worth is fixed on purpose: with
+ * the running λ, stopping early lowers λ, which stops earlier still.
  */
 import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
 import { betaDraw, seeded } from "./chooser-draw.ts";
-import { type ChooserRow, explain } from "./chooser-explain.ts";
+import { type ChooserRow, explain, withCeiling } from "./chooser-explain.ts";
 import { pick, type Standing } from "./ladder.ts";
 
 export type { ChooserRow };
@@ -67,8 +69,10 @@ export interface ChooserInput {
   overall?: { spendUsd: number; solved: number };
   /** What one more solved task may cost; given, it replaces the running λ. */
   worthUsd?: number;
-  /** With `worthUsd`: also say where the climb should stop (the ceiling proposal). */
+  /** With `worthUsd`: also say where the climb should stop (the ceiling). */
   ceiling?: boolean;
+  /** false: no draws, the start is the best under the estimates (what `workflow_query chooser` shows). */
+  explore?: boolean;
   /** Expected spend of one run per profile for rungs without data (default PRIOR_COST_USD). */
   priorCostUsd?: Partial<Record<ProfileName, number>>;
   /** The task id: a replay draws the same. */
@@ -82,6 +86,8 @@ export interface ChooserChoice {
   bestKnown: Rung;
   /** With `ceiling`: the last rung to try before a human. */
   stopAfter?: ProfileName;
+  /** With a ceiling below the top: the rung above `stopAfter`, and what going on from it would cost per extra solved task (≥ λ) under the rates this choice used. */
+  next?: { profile: ProfileName; costPerSolvedUsd: number };
   /** cold: no runs of the kind; stats: the best estimate; explore: a draw favoured a less known rung; none: nothing ready. */
   basis: "cold" | "stats" | "explore" | "none";
   /** What an extra solved task was allowed to cost (λ): `worthUsd`, else the overall cost per solved task. */
@@ -194,6 +200,21 @@ function plan(models: readonly Model[], rates: Rates, lambda: number | undefined
   return { starts, best };
 }
 
+/** Where the climb from `start` stops under `p`, and what going on past it would cost per extra solve. */
+function stopping(models: readonly Model[], rates: Rates, p: Plan, start: number, ceiling: boolean) {
+  if (!ceiling) return {};
+  const stop = p.starts[start]?.stop ?? models.length - 1;
+  const stopAfter = (models[stop] as Model).profile;
+  const n = stop + 1;
+  if (n >= models.length) return { stopAfter };
+  const { cost, solve } = climb(models, rates, n, p.starts[n]?.stop ?? n);
+  const next = {
+    profile: (models[n] as Model).profile,
+    costPerSolvedUsd: solve > 0 ? cost / solve : Number.POSITIVE_INFINITY,
+  };
+  return { stopAfter, next };
+}
+
 export function chooseStart(input: ChooserInput): ChooserChoice {
   const { kind } = input;
   const profiles: ProfileName[] = [];
@@ -239,24 +260,31 @@ export function chooseStart(input: ChooserInput): ChooserChoice {
     ...(lambda === undefined ? {} : { lambdaUsd: lambda }),
   };
   const first = table[0] as ChooserRow;
-  if (models.every((m) => m.runs === 0))
+  if (models.every((m) => m.runs === 0)) {
+    const stop = stopping(models, means, known, 0, ceiling);
     return {
       ...common,
       start: first.profile,
-      ...(first.stopAfter ? { stopAfter: first.stopAfter } : {}),
+      ...stop,
       basis: "cold",
-      explanation: `chose ${first.profile} for kind ${kind}: no runs of this kind yet, so the ladder's first rung`,
+      explanation: withCeiling(
+        `chose ${first.profile} for kind ${kind}: no runs of this kind yet, so the ladder's first rung`,
+        table,
+        stop.stopAfter,
+      ),
     };
+  }
 
+  const explore = input.explore !== false;
   const rand = seeded(`${input.seed}\u0000${kind}`);
-  const draws: Rates = models.map((m) => betaDraw(m.counts.s + 1, m.counts.n - m.counts.s + 1, rand));
-  const drawn = plan(models, draws, lambda, ceiling);
-  const stopAfter = ceiling ? models[drawn.starts[drawn.best]?.stop ?? 0]?.profile : undefined;
+  const draws: Rates = explore ? models.map((m) => betaDraw(m.counts.s + 1, m.counts.n - m.counts.s + 1, rand)) : means;
+  const drawn = explore ? plan(models, draws, lambda, ceiling) : known;
+  const stop = stopping(models, draws, drawn, drawn.best, ceiling);
   const basis = drawn.best === known.best ? "stats" : "explore";
   return {
     ...common,
     start: (table[drawn.best] as ChooserRow).profile,
-    ...(stopAfter ? { stopAfter } : {}),
+    ...stop,
     basis,
     explanation: explain({
       kind,
@@ -266,7 +294,7 @@ export function chooseStart(input: ChooserInput): ChooserChoice {
       scores: known.starts.map((st) => st.score),
       best: known.best,
       ...(lambda === undefined ? {} : { lambda: { usd: lambda, fixed: input.worthUsd !== undefined } }),
-      ...(stopAfter ? { stopAfter } : {}),
+      ...(stop.stopAfter ? { stopAfter: stop.stopAfter } : {}),
     }),
   };
 }

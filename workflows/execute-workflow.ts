@@ -32,26 +32,34 @@ import {
   executorStep,
   isFinished,
 } from "./executor-client.ts";
-import { AUTO, nextRung, type Pass, pick, type Readiness, type Standing, type Wanted } from "./ladder.ts";
+import { AUTO, nextRung, type Pass, type Readiness, type Standing, type Wanted } from "./ladder.ts";
 import { lapsedFacts } from "./lease.ts";
 import { BudgetEvent, ExecuteParams, HumanEvent, waitEventType } from "./params.ts";
 import {
   BUDGET_WAIT,
   DB_STEP,
-  DISPATCH_STEP,
+  dispatchStep,
   FAIL_STEP,
   HUMAN_WAIT,
   READINESS_STEP,
   WRITE_STEP,
 } from "./step-config.ts";
 import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
-import { recordPasses } from "./steps/choose.ts";
+import { type Chosen, chooseRung } from "./steps/choose.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
 import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
 import { failTask, type StatusChange, setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
 import { readReadiness } from "./steps/readiness.ts";
 import { type Written, writeJobStage, writeStage } from "./steps/write.ts";
+import {
+  blockedMessage,
+  haltedMessage,
+  humanAsk,
+  noHumanMessage,
+  nothingRanMessage,
+  unwrittenMessage,
+} from "./task-messages.ts";
 import { waitFor } from "./wait.ts";
 
 export interface ExecuteOutput {
@@ -137,6 +145,12 @@ class TaskRun {
   /** The caller named what runs (a profile, or a CLI without climb): restarts never move it up the ladder. */
   private readonly pinned: boolean;
   private wanted: Wanted;
+  /** Ask the chooser at the next pick: an `auto` task's first, and after a human's retry without a profile. */
+  private consult: boolean;
+  /** The chooser's ceiling for this climb: its last rung before a human, and why. */
+  private ceiling: { stopAfter: ProfileName; why: string } | undefined;
+  /** The chooser's line, for the stage of the attempt it chose. */
+  private note: { attempt: number; text: string } | undefined;
   private capUsd: number | undefined;
   private instructions: string | undefined;
   private readonly aside: Standing["aside"] = {};
@@ -166,6 +180,8 @@ class TaskRun {
     // (A direct `executor` run is resolved to its profile once the executor says which.)
     this.wanted =
       p.profile === AUTO ? { from: config.ladder[0] ?? "human", forced: false } : { from: p.profile, forced: true };
+    // Pinned profiles and direct `executor` runs never consult the chooser, nor its ceiling.
+    this.consult = this.chooses();
     this.capUsd = p.budgetUsd;
     this.pinned = p.profile !== AUTO || !p.climb;
   }
@@ -206,34 +222,26 @@ class TaskRun {
         this.wanted = direct;
       }
 
-      // The pick reads the clock (cooldowns end), so it runs inside the step: a replay reads it back.
-      const wanted = this.wanted;
-      const standing = this.standing(gate, ready.value);
-      const lastAttempt = this.attempt;
-      const chosen = await this.step.do(`choose #${this.checks}`, DB_STEP, () =>
-        recordPasses(this.db, {
-          baseFor: this.baseFor,
-          lastAttempt,
-          choice: pick({ ladder: config.ladder, wanted, standing, climb: p.climb, now: Date.now() }),
-          now: Date.now(),
-          thresholds: config.breakers,
-        }),
-      );
-      this.notePasses(chosen.passed);
+      // The pick reads the clock (cooldowns end) and the chooser reads D1, so both run inside the
+      // step: a replay reads the stored choice back.
+      const chosen = await this.choose(gate, ready.value);
 
       if (chosen.kind === "top") {
+        const ceilingWhy = chosen.ceilingReached ? this.ceiling?.why : undefined;
         // Nothing could run for setup reasons alone: no human can fix that, the configuration can.
-        if ((!this.modelRan && !this.passedCooling) || !p.climb)
-          return this.finish("failed", this.nothingRanMessage(chosen.passed));
-        const answer = await this.askHuman();
-        if (answer === null)
-          return this.finish("needs_human", "no human decision within 24 hours; the ladder's last rung failed");
+        if (ceilingWhy === undefined && ((!this.modelRan && !this.passedCooling) || !p.climb))
+          return this.finish("failed", nothingRanMessage(this.aside, chosen.passed, this.lastError));
+        const answer = await this.askHuman(humanAsk(ceilingWhy, this.lastError));
+        if (answer === null) return this.finish("needs_human", noHumanMessage(ceilingWhy));
         if (answer.decision === "approve") return this.finish("succeeded", null);
         if (answer.decision === "reject") return this.finish("failed", `rejected by ${answer.actor}`);
-        // retry: a chosen profile runs as chosen; without one the ladder starts again from its first rung.
+        // retry: a chosen profile runs as chosen, and climbs past any ceiling; without one the ladder
+        // starts again (an auto task asks the chooser again).
         this.wanted = answer.profile
           ? { from: answer.profile, forced: true }
           : { from: config.ladder[0] ?? "human", forced: false };
+        this.ceiling = undefined;
+        this.consult = !answer.profile && this.chooses();
         this.instructions = answer.instructions;
         continue;
       }
@@ -316,6 +324,38 @@ class TaskRun {
     this.started = true;
   }
 
+  private chooses(): boolean {
+    return this.p.profile === AUTO && this.p.executor === undefined;
+  }
+
+  /** `choose #k`: the chooser (when asked) and the ladder's pick; keeps the choice for the climb. */
+  private async choose(gate: BreakerCheck, ready: Readiness): Promise<Chosen> {
+    const { config, p } = this;
+    // Copied before the step: its closure must not see fields that change after it.
+    const input = {
+      baseFor: this.baseFor,
+      lastAttempt: this.attempt,
+      ladder: config.ladder,
+      wanted: this.wanted,
+      standing: this.standing(gate, ready),
+      climb: p.climb,
+      ...(this.consult ? { consult: { taskId: p.taskId, kind: p.kind, capUsd: gate.capUsd } } : {}),
+      ...(this.ceiling ? { stopAfter: this.ceiling.stopAfter } : {}),
+      thresholds: config.breakers,
+    };
+    const chosen = await this.step.do(`choose #${this.checks}`, DB_STEP, () =>
+      chooseRung(this.db, { ...input, now: Date.now() }),
+    );
+    this.notePasses(chosen.passed);
+    const c = chosen.choice;
+    if (input.consult) this.consult = false;
+    if (c) {
+      this.ceiling = c.stopAfter && c.ceilingWhy ? { stopAfter: c.stopAfter, why: c.ceilingWhy } : undefined;
+      if (chosen.kind === "run") this.note = { attempt: this.attempt + 1, text: c.note };
+    }
+    return chosen;
+  }
+
   private standing(gate: BreakerCheck, ready: Readiness): Standing {
     return { cooling: gate.cooling, aside: { ...this.aside }, ready };
   }
@@ -333,6 +373,7 @@ class TaskRun {
     attempt,
     kind: this.p.kind,
     profile,
+    ...(this.note?.attempt === attempt ? { note: this.note.text } : {}),
   });
 
   private notePasses(passed: readonly (Pass & { attempt: number })[]): void {
@@ -347,16 +388,6 @@ class TaskRun {
     this.attempt += passed.length;
   }
 
-  /** Nothing (more) can run: the root cause and the fix, not "every rung failed". */
-  private nothingRanMessage(passed: readonly Pass[]): string {
-    const why = [...Object.entries(this.aside).map(([p, w]) => `${p}: ${w}`)];
-    for (const pass of passed) if (!this.aside[pass.profile]) why.push(`${pass.profile}: ${pass.why}`);
-    const last = this.lastError ? ` (last: ${this.lastError})` : "";
-    return why.length
-      ? `no profile could run${last}. Configure the executor: ${why.join("; ")}`
-      : `no profile could run${last}`;
-  }
-
   /**
    * dispatch → wait for the callback → (poll if none came) → write. No step holds a request open.
    * Each executor-facing step answers a final failure as data (`AttemptFailure`); an exception that
@@ -367,7 +398,7 @@ class TaskRun {
     const n = ++this.attempt;
     const base = this.baseFor(n, profile);
     const budgetLeft = gate.capUsd - gate.taskCostUsd;
-    const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
+    const dispatched = await step.do(`dispatch ${profile} #${n}`, dispatchStep(config.jobTimeoutMs), (ctx) =>
       executorStep(ctx, () =>
         dispatchJob(db, {
           clientFor: this.clientFor,
@@ -458,11 +489,10 @@ class TaskRun {
   }
 
   /** The ladder's top: needs_human until a human's answer (approve / reject / retry) or the timeout. */
-  private async askHuman(): Promise<HumanEvent | null> {
+  private async askHuman(why: string): Promise<HumanEvent | null> {
     const { step } = this;
     const h = ++this.humans;
     const type = waitEventType("human", h);
-    const why = `every rung of the ladder failed${this.lastError ? ` (last: ${this.lastError})` : ""}; approve, reject, or retry with a profile and instructions (workflow decide)`;
     await this.setStatus(`await-human #${h}`, { status: "needs_human", error: why, waitingFor: type });
     // Parsing the stored payload is pure; an invalid one counts as no answer (the task ends needs_human).
     const answer = HumanEvent.safeParse(await waitFor(step, `human #${h}`, type, HUMAN_WAIT));
@@ -488,21 +518,7 @@ class TaskRun {
   }
 }
 
-/**
- * The job ran (or may have) but its result could not be read: the stage keeps its `running` row and
- * job id, so `vault reconcile` (and the scheduled reconcile) write it from the executor later.
- */
+/** The job's result could not be read: the task ends, and reconcile writes the stage later. */
 function unwritten(base: StageBase, failure: AttemptFailure): AttemptOutcome {
-  return {
-    ran: false,
-    message: `attempt ${base.attempt} (${base.profile}): its result could not be read from the executor (${failure.message}); it is kept there and reconcile writes it once the executor answers`,
-  };
-}
-
-function blockedMessage(gate: BreakerCheck, dayBlockUsd: number): string {
-  return `today's spend $${gate.daySpentUsd.toFixed(2)} reached the $${dayBlockUsd} daily block; no dispatch until 00:00 UTC (replay the task then)`;
-}
-
-function haltedMessage(gate: BreakerCheck): string {
-  return `task spend $${gate.taskCostUsd.toFixed(2)} reached its $${gate.capUsd} cap; raise it (workflow decide with a budget, or POST /api/tasks/:id/budget) to resume`;
+  return { ran: false, message: unwrittenMessage(base, failure.message) };
 }

@@ -9,6 +9,7 @@
 
 import { ExecutorHealth, JobRequest, JobView, TERMINAL_JOB_STATUSES, WireError } from "@vault-mcp/contract";
 import type { Config } from "../core/config.ts";
+import { parseRetryAfter } from "./retry-delay.ts";
 
 export type ExecutorFailure = "auth" | "refused" | "unreachable" | "busy" | "server" | "running" | "bad_answer";
 export type ExecutorFetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -21,6 +22,8 @@ export class ExecutorError extends Error {
     readonly retryable: boolean,
     /** How long the executor asked us to wait (429), in ms. */
     readonly retryAfterMs: number | null = null,
+    /** The executor's HTTP status, when it answered one. */
+    readonly status: number | null = null,
   ) {
     super(message);
   }
@@ -52,17 +55,6 @@ export function executorFetch(): ExecutorFetch {
 const FINAL_STATUSES = new Set([400, 401, 403, 404, 405, 413, 415, 422]);
 /** One HTTP exchange; the steps' own timeouts (≥ 30 s) leave room for it. */
 const REQUEST_TIMEOUT_MS = 20_000;
-/** Longest Retry-After we honour; a busier executor gets the step's later retries. */
-const MAX_RETRY_AFTER_MS = 10 * 60_000;
-
-/** `Retry-After: 7` or an HTTP date → milliseconds (5 s when absent or unreadable). */
-export function parseRetryAfter(value: string | null, now = Date.now()): number {
-  if (value === null || value.trim() === "") return 5_000;
-  const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : 5_000;
-}
-
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -115,6 +107,7 @@ export function executorClient(
         `executor busy (${detail}); retry after ${Math.ceil(afterMs / 1000)} s`,
         true,
         afterMs,
+        429,
       );
     }
     if (res.status === 401 || res.status === 403) {
@@ -125,7 +118,7 @@ export function executorClient(
     }
     if (FINAL_STATUSES.has(res.status))
       throw final("refused", `executor refused ${method} ${path} (HTTP ${res.status}): ${detail}`);
-    throw new ExecutorError("server", `executor error on ${method} ${path} (${detail})`, true);
+    throw new ExecutorError("server", `executor error on ${method} ${path} (${detail})`, true, null, res.status);
   }
 
   function view(json: unknown, what: string): JobView {
@@ -164,32 +157,6 @@ export async function finishedJob(client: ExecutorClient, jobId: string): Promis
   const view = await client.getJob(jobId);
   if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, true);
   return view;
-}
-
-/**
- * A retry delay for executor-facing steps: exponential from `baseMs`, capped at `maxMs`, and never
- * shorter than the executor's Retry-After. Pass it with `backoff: "constant"`: the engine multiplies
- * a function's answer for other backoffs.
- */
-export function executorRetryDelay(
-  baseMs: number,
-  maxMs: number,
-): (input: { ctx: { attempt: number }; error: Error }) => number {
-  return ({ ctx, error }) => {
-    const backoff = Math.min(baseMs * 2 ** Math.max(0, ctx.attempt - 1), maxMs);
-    const asked = retryAfterOf(error);
-    return asked === null ? backoff : Math.max(backoff, asked);
-  };
-}
-
-/**
- * The Retry-After an error carries. The engine may hand the delay function a copy of the error that
- * lost its class, so the message's "retry after N s" (written above) is the fallback.
- */
-function retryAfterOf(error: Error): number | null {
-  if (error instanceof ExecutorError) return error.retryAfterMs;
-  const m = /retry after (\d+) s/.exec(error.message);
-  return m ? Math.min(Number(m[1]) * 1000, MAX_RETRY_AFTER_MS) : null;
 }
 
 /** Why an attempt could not run, as the workflow sees it: data, not an exception. */

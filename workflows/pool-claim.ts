@@ -45,6 +45,7 @@ export async function claimExecutor(
         model: "none",
         status: "running",
         executorId: sql`(${mine})`,
+        note: base.note ?? null,
         createdAt: now,
       })
       .onConflictDoUpdate({

@@ -20,6 +20,8 @@ export interface AttemptMark {
   attempt: number;
   profile: string;
   status: string;
+  /** The chooser's line on the attempt it picked. */
+  note?: string | null;
 }
 
 export const PROGRESS_ATTEMPTS = 4;
@@ -39,12 +41,20 @@ export function attemptsMermaid(taskId: string, status: string, attempts: readon
   return chain(nodes);
 }
 
-/** The attempt under way after the last one written (oldest first), and the same in words. */
-export function progressOf(attempts: readonly AttemptMark[]): TaskProgress {
+/**
+ * The attempt under way after the last one written (oldest first), and the same in words, with the
+ * chooser's latest line among `noted` (by default the same attempts): why the climb started where it did.
+ */
+export function progressOf(
+  attempts: readonly AttemptMark[],
+  noted: readonly Pick<AttemptMark, "note">[] = attempts,
+): TaskProgress {
   const last = attempts.at(-1);
-  if (!last) return { attempt: 1, text: "first attempt under way" };
+  const note = noted.findLast((a) => a.note)?.note;
+  const why = note ? `; ${note}` : "";
+  if (!last) return { attempt: 1, text: `first attempt under way${why}` };
   return {
     attempt: last.attempt + 1,
-    text: `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way`,
+    text: `attempt ${last.attempt} (${last.profile}) ${last.status}; attempt ${last.attempt + 1} under way${why}`,
   };
 }

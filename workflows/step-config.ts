@@ -1,6 +1,6 @@
 /** Retries and timeouts of every ExecuteWorkflow step, with why each is what it is. */
 import type { WorkflowSleepDuration, WorkflowStepConfig } from "cloudflare:workers";
-import { executorRetryDelay } from "./executor-client.ts";
+import { dispatchRetries, executorRetryDelay } from "./retry-delay.ts";
 
 /** Short D1 steps: a few quick retries ride out a D1 blip (1+2+4+8+16 s), then the instance errors. */
 export const DB_STEP = {
@@ -15,13 +15,16 @@ export const FAIL_STEP = {
 } satisfies WorkflowStepConfig;
 
 /**
- * POST /jobs. The executor may be restarting (systemd, a deploy) or busy (429 + Retry-After): about
- * 4 minutes of retries, 2 s doubling to 60 s, never sooner than Retry-After. One request ≤ 20 s.
+ * POST /jobs. The executor may be busy (429 + Retry-After), restarting (systemd, a deploy) or down:
+ * retried for dispatchWaitMs (5 job timeouts, at least 4 minutes; retry-delay.ts), 2 s doubling to
+ * 20 s, never sooner than Retry-After. One request ≤ 20 s.
  */
-export const DISPATCH_STEP = {
-  retries: { limit: 8, delay: executorRetryDelay(2_000, 60_000), backoff: "constant" },
-  timeout: "60 seconds",
-} satisfies WorkflowStepConfig;
+export function dispatchStep(jobTimeoutMs: number) {
+  return {
+    retries: { ...dispatchRetries(jobTimeoutMs), backoff: "constant" },
+    timeout: "60 seconds",
+  } satisfies WorkflowStepConfig;
+}
 
 /**
  * GET /jobs/:id after each period of the result wait: one cheap look, so a lost callback (or a lost
@@ -34,10 +37,13 @@ export const POLL_STEP = {
 } satisfies WorkflowStepConfig;
 
 /**
- * GET /health before each choice of rung: the executor may be restarting (systemd, a deploy), so as
- * long as dispatch would wait for it (about 4 minutes), then the task ends saying it is unreachable.
+ * GET /health before each choice of rung: the executor may be restarting (systemd, a deploy), so about
+ * 4 minutes of retries (2 s doubling to 60 s), then the task ends saying it is unreachable.
  */
-export const READINESS_STEP = DISPATCH_STEP;
+export const READINESS_STEP = {
+  retries: { limit: 8, delay: executorRetryDelay(2_000, 60_000), backoff: "constant" },
+  timeout: "60 seconds",
+} satisfies WorkflowStepConfig;
 
 /** GET the finished job, then one D1 batch. Either side may blip: ≈ 2 min of retries. */
 export const WRITE_STEP = {

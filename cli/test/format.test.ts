@@ -158,6 +158,7 @@ describe("tasks show", () => {
         latencyMs: 850,
         errorKind: "server_error",
         errorMessage: "API Error: 500",
+        note: "chose deepseek for kind general: no runs of this kind yet, so the ladder's first rung",
       },
       {
         id: "t-20261124-1100-aaaaaa:2",
@@ -209,8 +210,10 @@ describe("tasks show", () => {
       /#\s+PROFILE\s+CLI\s+MODEL\s+STATUS\s+COST\s+TOKENS IN\s+OUT\s+LATENCY\s+FILES\s+VERIFY\s+KIND/,
     );
     expect(text).toMatch(/1\s+deepseek\s+claude\s+deepseek-chat\s+failed\s+\$0\.0000\s+0\s+0\s+850ms\s+server_error\n/);
-    // Each stage's message, whole, under the table.
-    expect(text).toContain("why:\n  #1 deepseek: API Error: 500\n");
+    // Each stage's words, whole, under the table: why the chooser ran it, then why it failed.
+    expect(text).toContain(
+      "why:\n  #1 deepseek: chose deepseek for kind general: no runs of this kind yet, so the ladder's first rung\n  #1 deepseek: API Error: 500\n",
+    );
     expect(text).toMatch(
       /2\s+sonnet\s+claude\s+claude-sonnet-5-5\s+succeeded\s+\$0\.0123\s+1\.2k\s+34\s+4\.2s\s+1\s+pass\n/,
     );

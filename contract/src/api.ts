@@ -63,6 +63,8 @@ export const StageView = z.object({
   /** Files the attempt changed, and its verify command's outcome (null: no verify ran). */
   filesChanged: z.number().optional(),
   verifyOk: z.boolean().nullable().optional(),
+  /** Why this rung ran, on the attempt the chooser picked (`chose sonnet for kind bugfix: …`). */
+  note: z.string().nullable().optional(),
   createdAt: z.number(),
 });
 export type StageView = z.infer<typeof StageView>;

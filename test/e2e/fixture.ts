@@ -43,6 +43,7 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
     model,
     env: { GOOGLE_GEMINI_BASE_URL: url(p), GEMINI_API_KEY: "mock-key" },
   });
+  // The executor (root) reads it; agents need not, so it is as private as any file of the stack.
   writeFileSync(
     file,
     JSON.stringify({
@@ -61,6 +62,7 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
       consensus: ["sonnet", "codex"],
       direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
     }),
+    { mode: 0o600 },
   );
 }
 

@@ -111,7 +111,15 @@ describe("end to end", () => {
   });
 
   it("the ladder climbs past a failing API (deepseek 500 → gemini-flash)", async () => {
-    const r = await call("execute", { prompt: "Create hello.txt", repo: "demo", profile: "auto", waitSeconds: 40 });
+    // A kind no earlier test ran: the chooser starts it at the first rung (other kinds' runs would
+    // let it start higher).
+    const r = await call("execute", {
+      prompt: "Create hello.txt",
+      repo: "demo",
+      profile: "auto",
+      kind: "climb",
+      waitSeconds: 40,
+    });
     const taskId = String(r.structuredContent?.taskId);
     expect((await waitState(e, taskId)).status).toBe("succeeded");
     const detail = (await (await e.api(`/api/tasks/${taskId}`)).json()) as {

@@ -18,6 +18,7 @@
  *   hang          reads the request and never answers
  *   slow          streams the answer one word per `slowMs` (default 1000)
  *   drop          sends the first SSE event, then destroys the socket
+ *   picky         a model that fails hard tasks: a 500 when the prompt contains HARD_MARKER, else ok
  * "Server down" needs no scenario: point the CLI at a closed port.
  *
  * OAuth (oauth.ts): codex's device login and token refresh against the mock, under any scenario.
@@ -103,7 +104,9 @@ export interface MockModelApi {
 }
 
 const SCENARIO = /^\/s\/([a-z0-9_-]+)(\/.*)?$/;
-const KNOWN = new Set(["ok", "tool", "tool-hang", "expensive", "hang", "slow", "drop"]);
+const KNOWN = new Set(["ok", "tool", "tool-hang", "expensive", "hang", "slow", "drop", "picky"]);
+/** What makes a prompt hard for the `picky` scenario. */
+export const HARD_MARKER = "[hard]";
 
 const header = (req: IncomingMessage, name: string): string | null => {
   const v = req.headers[name];
@@ -209,6 +212,7 @@ export async function startMockModelApi(opts: MockModelApiOptions = {}): Promise
     if (path.endsWith("/messages/count_tokens")) return json(res, 200, { input_tokens: USAGE.input });
     if (/:countTokens$/i.test(path)) return json(res, 200, { totalTokens: USAGE.input });
     if (provider === "other") return json(res, 404, { error: { message: "mock: unknown endpoint" } });
+    if (scenario === "picky" && summary.userText.includes(HARD_MARKER)) return json(res, 500, errorBody(provider, 500));
     if (scenario === "hang") return; // the response stays open until the client gives up or close()
     if (scenario === "tool-hang" && summary.toolResult) return;
 

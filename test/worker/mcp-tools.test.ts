@@ -134,8 +134,9 @@ describe("MCP tools", () => {
     });
     expect(textOf(await call("workflow_query", { query: "summary", taskId }))).toContain(taskId);
     expect((await call("workflow_query", { query: "stats" })).isError).toBeFalsy();
-    const chooser = await call("workflow_query", { query: "chooser", kind: "bugfix" });
-    expect(chooser.structuredContent).toMatchObject({ profile: "deepseek", basis: "ladder" });
+    const chooser = await call("workflow_query", { query: "chooser", kind: "Bug fix" });
+    expect(chooser.structuredContent).toMatchObject({ kind: "bug-fix", bestKnown: "deepseek", basis: "cold" });
+    expect(textOf(chooser)).toMatch(/^chose deepseek for kind bug-fix: no runs of this kind yet/);
     const missing = await call("workflow_query", { query: "state", taskId: "t-20200101-0000-aaaaaa" });
     expect(textOf(missing)).toContain("not_found");
     expect((await call("workflow_query", { query: "consensus", taskId })).isError).toBe(true);

@@ -104,8 +104,8 @@ const queryOf = (): Record<string, () => InputSpec> => {
     required: ["taskId"],
   });
   const kind = (): InputSpec => ({
-    valid: fc.record({ kind: text(0, 40) }, { requiredKeys: [] }),
-    bad: { kind: fc.oneof(fc.constant("x".repeat(41)), notString) },
+    valid: fc.record({ kind: text(0, 200) }, { requiredKeys: [] }),
+    bad: { kind: fc.oneof(fc.constant("x".repeat(201)), notString) },
   });
   return { state: task, summary: task, consensus: task, stats: kind, chooser: kind };
 };

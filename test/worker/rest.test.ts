@@ -46,6 +46,7 @@ describe("REST /api", () => {
 
   it("list and detail carry what the CLI renders: model runs (not skipped rungs), files, verify, consensus, progress", async () => {
     // deepseek cannot run (skipped), gemini-flash fails its verify, gemini-pro succeeds: 3 attempts, 2 model runs.
+    // A kind no other test ran, so the chooser starts at the first rung (other runs could start it higher).
     setExecutorFetch(
       new FakeExecutor((profile) => (profile === "gemini-flash" ? { verifyFails: true } : {}), undefined, {
         missing: { deepseek: "set DEEPSEEK_API_KEY" },
@@ -56,7 +57,7 @@ describe("REST /api", () => {
     const climbed = await json<{ taskId: string; status: string }>(
       await api("/api/execute", {
         method: "POST",
-        body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", waitSeconds: 10 }),
+        body: JSON.stringify({ prompt: "Create hello.txt", repo: "demo", kind: "rest-climb", waitSeconds: 10 }),
       }),
     );
     expect(climbed.status).toBe("succeeded");
@@ -176,9 +177,11 @@ describe("REST /api", () => {
     for (const kind of ["checkpoints", "decisions", "transcripts"]) {
       expect((await json<{ items: unknown[] }>(await api(`/api/${kind}?taskId=${id}`))).items).toHaveLength(1);
     }
-    expect(await json(await api("/api/chooser?kind=general"))).toMatchObject({
-      basis: expect.any(String),
-      profile: expect.any(String),
+    expect(await json(await api("/api/chooser?kind=Bug%20fix,%20CSS"))).toMatchObject({
+      kind: "bug-fix-css",
+      bestKnown: "deepseek",
+      basis: "cold",
+      worthUsd: 5,
     });
     await env.DB.prepare("UPDATE tasks SET status = 'failed' WHERE id = ?1").bind(id).run();
     const dry = await json<{ items: { originalId: string; status: string }[] }>(

@@ -244,6 +244,23 @@ describe("headers and hostile text", () => {
   });
 });
 
+describe("the chooser on the pages", () => {
+  it("the task page shows why the chooser ran an attempt; the list filters by kind as a task's kind is normalised", async () => {
+    const id = await insertTask({ kind: "bug-fix", status: "failed" });
+    const note = "chose sonnet for kind bug-fix: 95 % of 60 runs, $0.46 per solved task; gemini-pro $0.99";
+    await env.DB.prepare(
+      "INSERT INTO stages (id, task_id, attempt, task_kind, profile, cli, model, status, error_message, note, created_at) VALUES (?1, ?2, 1, 'bug-fix', 'sonnet', 'claude', 'm', 'failed', 'verify failed', ?3, 1790000000000)",
+    )
+      .bind(`${id}:1`, id, note)
+      .run();
+    const { cookie } = await signIn();
+    const page = await (await get(`/status/tasks/${id}`, cookie)).text();
+    expect(page).toContain(`${note}\nverify failed`);
+    const list = await (await get("/status?kind=Bug%20Fix!", cookie)).text();
+    expect([...list.matchAll(/data-task="([^"]+)"/g)].map((m) => m[1])).toEqual([id]);
+  });
+});
+
 describe("task list", () => {
   it("pages by keyset: newest first, 50 a page, no task skipped or repeated; filters by status, repo and search", async () => {
     const ids: string[] = [];

@@ -6,17 +6,13 @@ import { seeded } from "../../workflows/chooser-draw.ts";
 import { usd } from "../../workflows/chooser-explain.ts";
 import type { Readiness } from "../../workflows/ladder.ts";
 import { GENERAL_KIND, KIND_MAX_LENGTH, normalizeKind } from "../../workflows/task-kind.ts";
+import { statsRow } from "./helpers.ts";
 
 const LADDER: Rung[] = ["deepseek", "gemini-flash", "gemini-pro", "sonnet", "opus", "consensus", "human"];
 const NOW = Date.UTC(2026, 11, 1, 12, 0);
 
 /** A model_stats row: `runs` runs, `successes` of them good, each costing `perRunUsd`. */
-const row = (runs: number, successes: number, perRunUsd: number): RungStats => ({
-  runs,
-  successes,
-  spendUsd: runs * perRunUsd,
-  successSpendUsd: successes * perRunUsd,
-});
+const row = statsRow;
 
 /** A kind where the cheap rungs rarely succeed and each run costs a lot (DeepSWE-like). */
 const HARD = {

@@ -2,6 +2,7 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { dispatchStep } from "../../workflows/step-config.ts";
 import {
   expectEnded,
   loseCallbacks,
@@ -164,12 +165,22 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
+  it("a full queue is back-pressure: 429 thirty times (far past the old 8 retries) and the task still runs, once", async () => {
+    const fake = useExecutor(() => ({ httpStatus: 429, httpTimes: 30, retryAfter: "5" }));
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect(fake.postCount()).toBe(31);
+    expect([...fake.spawns.values()]).toEqual([1]);
+    expect((await taskRow(taskId)).status).toBe("succeeded");
+    expect((await stageRows(taskId)).map((s) => s.status)).toEqual(["succeeded"]);
+  });
+
   it("executor unreachable through every retry → an `unreachable` error stage, task failed, instance errored", async () => {
     const fake = useExecutor(() => ({ networkError: true }));
     const ran = await runTo({ profile: "sonnet" });
     const { taskId } = ran;
     await expectEnded(ran, "failed");
-    expect(fake.postCount()).toBe(9); // the first try + 8 retries
+    // The first try + every retry of dispatch's window (5 job timeouts of wrangler.toml's 180 s).
+    expect(fake.postCount()).toBe(dispatchStep(180_000).retries.limit + 1);
     expect(fake.spawns.size).toBe(0);
     expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "unreachable"]]);
     expect((await taskRow(taskId)).error).toMatch(/could not run: executor unreachable/);

@@ -1,9 +1,13 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { ProfileName } from "@vault-mcp/contract";
+import { drizzle } from "drizzle-orm/d1";
 import { afterEach } from "vitest";
 import { getConfig } from "../../core/config.ts";
+import { modelStats } from "../../schema/index.ts";
 import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import { createTask } from "../../worker/services/tasks.ts";
+import type { RungStats } from "../../workflows/chooser.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { resultWait } from "../../workflows/step-config.ts";
 import { FakeExecutor, type FakeHealth, type Scenario } from "./fake-executor.ts";
@@ -179,3 +183,27 @@ export async function expectEnded(r: Ran, status: string): Promise<void> {
   if (!r.error?.includes(`${status}: ${row.error ?? ""}`.slice(0, 60)))
     throw new Error(`instance error '${r.error}' does not carry the task's message '${status}: ${row.error}'`);
 }
+
+/** model_stats rows of one kind, as the write step would have left them. */
+export async function seedStats(kind: string, rows: Partial<Record<ProfileName, RungStats>>): Promise<void> {
+  const d = drizzle(env.DB);
+  for (const [profile, r] of Object.entries(rows) as [ProfileName, RungStats][])
+    await d.insert(modelStats).values({
+      profile,
+      taskKind: kind,
+      runs: r.runs,
+      successes: r.successes,
+      failures: r.runs - r.successes,
+      totalCostUsd: r.spendUsd,
+      successCostUsd: r.successSpendUsd,
+      updatedAt: Date.now(),
+    });
+}
+
+/** A model_stats row: `runs` runs, `successes` of them good, each costing `perRunUsd`. */
+export const statsRow = (runs: number, successes: number, perRunUsd: number): RungStats => ({
+  runs,
+  successes,
+  spendUsd: runs * perRunUsd,
+  successSpendUsd: successes * perRunUsd,
+});

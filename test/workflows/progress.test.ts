@@ -1,6 +1,6 @@
 /** The progress Mermaid a running task shows (pure). */
 import { describe, expect, it } from "vitest";
-import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid } from "../../workflows/progress.ts";
+import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from "../../workflows/progress.ts";
 
 describe("progress Mermaid", () => {
   it("before the first attempt: task → queued → status", () => {
@@ -41,5 +41,18 @@ describe("progress Mermaid", () => {
     expect(m.split("\n")).toHaveLength(2);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: checking that none got through
     expect(m.replace("\n", " ")).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+});
+
+describe("progress in words", () => {
+  it("names the attempt under way and, once the chooser has picked, why the climb started there", () => {
+    expect(progressOf([])).toEqual({ attempt: 1, text: "first attempt under way" });
+    const chose = "chose sonnet for kind bugfix: 80 % of 50 runs, $1.20 per solved task; deepseek $4.10";
+    const running = [{ attempt: 1, profile: "sonnet", status: "running", note: chose }];
+    // The written attempts say where the climb is; the notes may come from a stage still running.
+    expect(progressOf([], running).text).toBe(`first attempt under way; ${chose}`);
+    expect(progressOf([{ attempt: 1, profile: "sonnet", status: "failed", note: chose }]).text).toBe(
+      `attempt 1 (sonnet) failed; attempt 2 under way; ${chose}`,
+    );
   });
 });

@@ -54,7 +54,7 @@ import {
   writeUp,
 } from "../services/records.ts";
 import { ReplayInput, replay } from "../services/replay.ts";
-import { listModelStats, recommendProfile } from "../services/stats.ts";
+import { ChooserQuery, chooserView, listModelStats, StatsQuery } from "../services/stats.ts";
 import { taskDetailView, taskListView } from "../services/task-view.ts";
 import { closeTask, createTask, setSpec, TaskClose, TaskFilter, TaskInit, TaskSpec } from "../services/tasks.ts";
 
@@ -104,6 +104,9 @@ function decoded(c: ApiContext, name: string): string {
 const MAX_QUERY_VALUES = 20;
 
 /** Query strings as an object; repeated keys (status=a&status=b) and commas become de-duplicated arrays. */
+/** `?kind=` as given: a kind is free text (commas included), normalised by the schema. */
+const kindQuery = (q: URLSearchParams) => ({ kind: q.get("kind") ?? undefined });
+
 function queryObject(q: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const key of new Set(q.keys())) {
@@ -201,8 +204,10 @@ on("POST", "/breakers/ack", async (c): Promise<Acknowledged> => {
   const ack = await input(BreakerAck, c);
   return ackMonthFlag(c.env.DB, c.config, { ...ack, actor: ack.actor ?? "api" }, c.now);
 });
-on("GET", "/stats", (c) => listModelStats(c.env.DB, c.query.get("kind") ?? undefined).then((stats) => ({ stats })));
-on("GET", "/chooser", (c) => recommendProfile(c.env.DB, c.query.get("kind") ?? "general", c.config.ladder));
+on("GET", "/stats", (c) =>
+  listModelStats(c.env.DB, parseInput(StatsQuery, kindQuery(c.query)).kind).then((stats) => ({ stats })),
+);
+on("GET", "/chooser", (c) => chooserView(c.env.DB, parseInput(ChooserQuery, kindQuery(c.query)).kind, c.config, c.now));
 on("POST", "/replay", async (c): Promise<ReplayReport> => replay(c.env, await input(ReplayInput, c), c.now, c.caller));
 on(
   "POST",

@@ -252,7 +252,7 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
   const [[task], recent] = await d.batch([
     d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
     d
-      .select({ attempt: stages.attempt, profile: stages.profile, status: stages.status })
+      .select({ attempt: stages.attempt, profile: stages.profile, status: stages.status, note: stages.note })
       .from(stages)
       .where(eq(stages.taskId, taskId))
       .orderBy(desc(stages.attempt))

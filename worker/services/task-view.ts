@@ -98,6 +98,6 @@ export async function taskDetailView(db: D1Database, id: string): Promise<Omit<T
     stages: d.stages,
     decisions: d.decisions,
     consensus: await consensusFiles(db, id),
-    progress: running ? progressOf(written) : null,
+    progress: running ? progressOf(written, d.stages) : null,
   };
 }

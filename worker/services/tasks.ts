@@ -20,6 +20,7 @@ import { newId, newTaskId } from "../../core/ids.ts";
 import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { chainCost } from "../../workflows/breakers.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
+import { KindText, normalizeKind } from "../../workflows/task-kind.ts";
 
 /** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
 export const TaskFields = z.strictObject({
@@ -29,7 +30,7 @@ export const TaskFields = z.strictObject({
   repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
   profile: ProfileChoice.optional().describe(
-    "'auto' (the default) starts at the cheapest profile and climbs the ladder when a run fails; a profile name starts there. With executor, 'auto' lets the run climb from that CLI's profile.",
+    "'auto' (the default): the chooser starts where this kind of task has been solved cheapest (the cheapest profile while it knows nothing), climbs the ladder when a run fails, and asks a human where climbing on would cost more per solved task than the task's cap. A profile name starts there and climbs without the chooser. With executor, 'auto' lets the run climb from that CLI's profile.",
   ),
   executor: ExecutorChoice.optional().describe(
     "Run this CLI once on its configured profile (claude, codex, gemini), or 'consensus' (two models side by side), instead of the ladder. No climb unless profile is 'auto'.",
@@ -37,11 +38,7 @@ export const TaskFields = z.strictObject({
   verbosity: Verbosity.default("mermaid").describe("How much of the result to return; 'mermaid' is a tiny diagram."),
   verify: VerifyCommand.optional().describe("Command run after the agent, as argv, e.g. ['npm','test']."),
   budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default $5)."),
-  kind: z
-    .string()
-    .regex(/^[a-z0-9-]{1,40}$/)
-    .default("general")
-    .describe("Task kind for statistics, e.g. 'bugfix'."),
+  kind: KindText,
 });
 /** `executor` names what runs; a profile beside it may only be `auto` (climb from it). */
 export const EXECUTOR_WITH_PROFILE = {
@@ -116,7 +113,8 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
   const row: typeof tasks.$inferInsert = {
     id: newTaskId(now),
     status: "init",
-    kind: input.kind,
+    // Stored normalised whoever calls (the input schemas normalise already; this is idempotent).
+    kind: normalizeKind(input.kind),
     prompt: input.prompt,
     repo: input.repo,
     ref: input.ref ?? null,

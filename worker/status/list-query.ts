@@ -2,6 +2,7 @@
 import { ExecutorChoice, ProfileChoice, RepoName, TaskStatus } from "@vault-mcp/contract";
 import { z } from "zod";
 import { AppError, parseInput } from "../../core/errors.ts";
+import { KindFilter } from "../../workflows/task-kind.ts";
 import type { ListFilter } from "./model.ts";
 import { decodeCursor } from "./queries/task-list.ts";
 
@@ -13,7 +14,8 @@ const ListQuery = z.object({
   status: z.array(TaskStatus).max(TaskStatus.options.length),
   repo: optional(RepoName),
   asked: optional(z.union([ProfileChoice, ExecutorChoice])),
-  kind: optional(z.string().regex(/^[a-z0-9-]{1,40}$/, "kind looks like 'bugfix'")),
+  // Free text, normalised as a task's kind is when stored.
+  kind: optional(KindFilter),
   from: optional(z.iso.date()),
   to: optional(z.iso.date()),
   q: optional(z.string().max(200)),

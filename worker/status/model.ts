@@ -94,7 +94,7 @@ export interface AttemptView {
   costUsd: number;
   /** This task's spend up to and including this attempt. */
   cumulativeUsd: number;
-  /** The stage's error or note, stripped of control characters. */
+  /** The chooser's note and the stage's error (one a line), stripped of control characters. */
   message: string | null;
   /** Which executor of the pool ran it (`default`: EXECUTOR_URL; null: none yet). */
   executorId: string | null;

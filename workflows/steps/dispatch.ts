@@ -1,5 +1,12 @@
 import { NonRetryableError } from "cloudflare:workflows";
-import { type JobRequest, type JobStatus, MIN_BUDGET_USD, type ProfileName } from "@vault-mcp/contract";
+import {
+  CONFIGURED_EXECUTOR_ID,
+  type JobRequest,
+  type JobStatus,
+  type JobView,
+  MIN_BUDGET_USD,
+  type ProfileName,
+} from "@vault-mcp/contract";
 import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Config } from "../../core/config.ts";
@@ -158,16 +165,32 @@ export async function dispatchJob(db: D1Database, r: DispatchInput): Promise<Dis
   const { member, fresh } = await executorFor(db, r);
   if (!fresh) return { leaseExpired: true, executorId: member.id };
   const prompt = composePrompt(task.prompt, task.spec, r.instructions);
-  const view = await r.clientFor(member.url).submitJob(
-    buildJobRequest({
-      params: p,
-      prompt,
-      profile: base.profile,
-      attempt: base.attempt,
-      config: r.config,
-      budgetLeftUsd: r.budgetLeftUsd,
-    }),
-  );
+  let view: JobView;
+  try {
+    view = await r.clientFor(member.url).submitJob(
+      buildJobRequest({
+        params: p,
+        prompt,
+        profile: base.profile,
+        attempt: base.attempt,
+        config: r.config,
+        budgetLeftUsd: r.budgetLeftUsd,
+      }),
+    );
+  } catch (err) {
+    // A pool member that refused the job outright (its queue full, drained, shutting down) did not
+    // take it: the retry may choose another executor. Anything else may have created it there.
+    if (
+      err instanceof ExecutorError &&
+      member.id !== CONFIGURED_EXECUTOR_ID &&
+      (err.status === 429 || err.status === 503)
+    )
+      await d
+        .update(stages)
+        .set({ executorId: null })
+        .where(and(eq(stages.id, stageIdOf(base)), eq(stages.status, "running"), isNull(stages.jobId)));
+    throw err;
+  }
   const dispatched = {
     jobId: view.jobId,
     jobKey: view.jobKey,

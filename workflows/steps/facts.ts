@@ -9,6 +9,8 @@ export interface StageBase {
   attempt: number;
   kind: string;
   profile: ProfileName;
+  /** Why this rung runs, on the attempt the chooser picked (stages.note); kept by every later write. */
+  note?: string;
 }
 
 export interface TranscriptPart {

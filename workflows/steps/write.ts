@@ -25,8 +25,9 @@ export interface Written {
 const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
 
 /**
- * The model_stats row of the stage's profile and kind: one more run, and the failure streak that
- * drives the ladder's cooldown (a success ends both). Guarded like every statement of the write.
+ * The model_stats row of the stage's profile and kind: one more run (its spend, and on success its
+ * spend again as success spend, which the chooser reads), and the failure streak that drives the
+ * ladder's cooldown (a success ends both). Guarded like every statement of the write.
  */
 function modelStatsStatement(d: Db, f: StageFacts, stageId: string, now: number): Statement {
   const ok = f.status === "succeeded";
@@ -37,6 +38,7 @@ function modelStatsStatement(d: Db, f: StageFacts, stageId: string, now: number)
     successes: bound(modelStats.successes, ok ? 1 : 0),
     failures: bound(modelStats.failures, ok ? 0 : 1),
     totalCostUsd: bound(modelStats.totalCostUsd, f.costUsd),
+    successCostUsd: bound(modelStats.successCostUsd, ok ? f.costUsd : 0),
     totalLatencyMs: bound(modelStats.totalLatencyMs, f.latencyMs),
     consecutiveFailures: bound(modelStats.consecutiveFailures, ok ? 0 : 1),
     lastFailureAt: bound(modelStats.lastFailureAt, ok ? null : now),
@@ -58,6 +60,7 @@ function modelStatsStatement(d: Db, f: StageFacts, stageId: string, now: number)
         successes: sql`${modelStats.successes} + ${ok ? 1 : 0}`,
         failures: sql`${modelStats.failures} + ${ok ? 0 : 1}`,
         totalCostUsd: sql`${modelStats.totalCostUsd} + ${f.costUsd}`,
+        successCostUsd: sql`${modelStats.successCostUsd} + ${ok ? f.costUsd : 0}`,
         totalLatencyMs: sql`${modelStats.totalLatencyMs} + ${f.latencyMs}`,
         ...(ok
           ? { consecutiveFailures: 0, cooldownUntil: null }
@@ -101,6 +104,7 @@ function stageRowStatement(d: Db, f: StageFacts, stageId: string, now: number): 
       taskKind: f.kind,
       profile: f.profile,
       jobId: f.jobId,
+      note: f.note ?? null,
       ...result,
     })
     .onConflictDoUpdate({
@@ -176,6 +180,7 @@ export function runningStageStatement(d: Db, base: StageBase, at: { executorId: 
       model: "none",
       status: "running",
       executorId: at.executorId,
+      note: base.note ?? null,
       createdAt: now,
     })
     .onConflictDoNothing({ target: stages.id });

@@ -135,11 +135,13 @@ export function renderTaskDetail(
   if (d.stages.length === 0) lines.push("no stages yet");
   else {
     lines.push(stageTable(d.stages, o.color));
-    // Each stage's own words, whole: a skipped rung says what to configure, a failed one why.
-    const said = d.stages.filter((s) => s.errorMessage);
+    // Each stage's own words, whole: why the chooser ran it, what a skipped rung needs, why one failed.
+    const said = d.stages.filter((s) => s.note || s.errorMessage);
     if (said.length > 0) {
       lines.push("", "why:");
-      for (const s of said) lines.push(`  #${s.attempt} ${s.profile}: ${truncate(s.errorMessage ?? "", 300)}`);
+      for (const s of said)
+        for (const words of [s.note, s.errorMessage])
+          if (words) lines.push(`  #${s.attempt} ${s.profile}: ${truncate(words, 300)}`);
     }
     const total = d.stages.reduce((n, s) => n + s.costUsd, 0);
     lines.push(dim(`${d.stages.length} stage${d.stages.length === 1 ? "" : "s"}, ${money(total)}`));

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EXPENSIVE_USAGE,
   FAILED_REPLY,
+  HARD_MARKER,
   jwtClaims,
   MOCK_ACCOUNT_ID,
   type MockModelApi,
@@ -178,6 +179,18 @@ describe("mock model API", () => {
     expect((await post("/s/403/v1/messages", ANTHROPIC())).status).toBe(403);
     expect((await post("/s/529/v1/messages", ANTHROPIC())).status).toBe(529);
     expect((await post("/s/nonsense/v1/messages", ANTHROPIC())).status).toBe(404);
+  });
+
+  it("picky: a 500 for a prompt with the hard marker, the usual answer otherwise", async () => {
+    const hard = [{ role: "user", content: [{ type: "text", text: `${HARD_MARKER} fix the parser` }] }];
+    const failed = await post("/s/picky/v1/messages", ANTHROPIC({ messages: hard }));
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toMatchObject({ type: "error", error: { type: "api_error" } });
+    const easy = await post("/s/picky/v1/messages", ANTHROPIC());
+    expect(easy.status).toBe(200);
+    expect(await easy.text()).toContain(REPLY);
+    const geminiHard = [{ role: "user", parts: [{ text: `${HARD_MARKER} fix the parser` }] }];
+    expect((await post(`/s/picky${GEMINI_PATH}`, GEMINI({ contents: geminiHard }))).status).toBe(500);
   });
 
   it("tool: a shell call first, then the answer that matches the tool result", async () => {

@@ -12,7 +12,7 @@ export const registerExecute: RegisterTool = (server, deps) => {
       title: "Run a coding task on an agent CLI",
       description:
         "Hands a self-contained coding task to a coding-agent CLI (claude, codex or gemini) in a fresh git worktree of an allowlisted repo on the executor VM. " +
-        "profile 'auto' starts at the cheapest model and climbs the ladder (DeepSeek → Gemini Flash → Gemini Pro → Sonnet → Opus → consensus → human) when a run or its verify command fails. " +
+        "profile 'auto' starts where the task's kind has been solved cheapest (at first the cheapest model) and climbs the ladder (DeepSeek → Gemini Flash → Gemini Pro → Sonnet → Opus → consensus → human) when a run or its verify command fails, handing over to a human where one more rung would cost more per solved task than the task's cap. " +
         "Costs real money: each run is priced; a task warns at $2 and halts at $5, and all dispatch stops for the day at $20. " +
         "Waits up to waitSeconds (default 20, max 45), sending progress notifications if you asked for them: returns the result as a small Mermaid diagram if done, " +
         "else {status:'running'} — then call workflow_query with query 'state' and the taskId. Not idempotent: each call starts a new task (unless taskId names an init'ed one).",

@@ -1,29 +1,30 @@
 import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
 import { AppError, parseInput } from "../../../core/errors.ts";
+import { usd } from "../../../workflows/chooser-explain.ts";
+import { KindFilter, KindText } from "../../../workflows/task-kind.ts";
 import { consensusReport } from "../../services/consensus.ts";
 import { getTaskState } from "../../services/execute.ts";
-import { listModelStats, recommendProfile } from "../../services/stats.ts";
+import { type ChooserView, chooserView, listModelStats } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
 import { flatInput } from "../flat-input.ts";
 import { outcomeContent, outcomeText } from "../outcome.ts";
 import { brief, guarded, ok, type RegisterTool } from "../tool-kit.ts";
 
 const TaskArg = TaskId.describe("The task, for summary, state and consensus.");
-const KindArg = z.string().max(40).describe("Task kind for stats and chooser, e.g. 'bugfix'.");
 
 const Query = z.discriminatedUnion("query", [
   z.strictObject({ query: z.literal("summary"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("state"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("consensus"), taskId: TaskArg }),
-  z.strictObject({ query: z.literal("stats"), kind: KindArg.optional() }),
-  z.strictObject({ query: z.literal("chooser"), kind: KindArg.default("general") }),
+  z.strictObject({ query: z.literal("stats"), kind: KindFilter }),
+  z.strictObject({ query: z.literal("chooser"), kind: KindText }),
 ]);
 
 const Input = flatInput(
   "query",
   Query,
-  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
+  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: where an auto task of a kind would start, and why.",
 );
 
 export const registerWorkflowQuery: RegisterTool = (server, deps) => {
@@ -34,7 +35,7 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
       description:
         "Read-only questions, free: 'state' returns a task's status and, once finished, its compressed result (use it after execute answered running); " +
         "'summary' lists every stage (profile, status, cost, tokens, latency); 'consensus' returns the agree/partial/disagree report with its diff Mermaid; " +
-        "'stats' shows per-profile success, cost and latency; 'chooser' recommends a profile for a task kind from those stats.",
+        "'stats' shows per-profile success, cost and latency; 'chooser' shows the table the chooser would use now for a task kind (success, cost per solved task per start), where an auto task would start and where its climb would stop for a human, and why.",
       inputSchema: Input,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -72,10 +73,20 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
             return ok(brief(rows), { stats: rows });
           }
           case "chooser": {
-            const rec = await recommendProfile(deps.env.DB, q.kind, deps.config.ladder);
-            return ok(`${rec.profile}: ${rec.reason}`, { ...rec });
+            const view = await chooserView(deps.env.DB, q.kind, deps.config, deps.now());
+            return ok(chooserText(view), { ...view });
           }
         }
       }),
   );
 };
+
+/** The explanation, then one line per start: what the chooser weighed. */
+function chooserText(v: ChooserView): string {
+  const pct = (x: number) => `${Math.round(100 * x)} %`;
+  const rows = v.table.map(
+    (r) =>
+      `${r.profile}: ${r.successes}/${r.runs} runs, success ${pct(r.success)}; starting here ${usd(r.costPerTaskUsd)} per task, solves ${pct(r.solveRate)}, ${usd(r.costPerSolvedUsd)} per solved task${r.stopAfter ? `, a human after ${r.stopAfter}` : ""}`,
+  );
+  return [`${v.explanation} (worth of a solve: ${usd(v.worthUsd)})`, ...rows].join("\n");
+}

@@ -107,7 +107,8 @@ export function attemptsOf(rows: readonly StageRow[], now: number): AttemptView[
       tokensCache: s.tokensCacheRead + s.tokensCacheWrite,
       costUsd: s.costUsd,
       cumulativeUsd: cumulative,
-      message: s.errorMessage ? shown(s.errorMessage) : s.errorKind,
+      // Why the chooser ran it (the attempt it picked), then why it failed.
+      message: [s.note, s.errorMessage ?? s.errorKind].flatMap((m) => (m ? [shown(m)] : [])).join("\n") || null,
       executorId: s.executorId,
       filesChanged: s.filesChanged,
       verifyOk: s.verifyOk,
