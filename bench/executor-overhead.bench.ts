@@ -33,8 +33,9 @@ export async function run(): Promise<BenchReport> {
   const ex = createExecutor(config, { probeClis: false, env: { ANTHROPIC_API_KEY: "k" } });
   const url = await ex.listen();
   // Time spent in the worktree manager on the job's path (acquire, collect), to report the overhead
-  // with and without it. release runs after the result is stored, off the path.
+  // with and without it, and each on its own. release runs after the result is stored, off the path.
   let wtMs = 0;
+  const part = { acquire: 0, collect: 0 };
   for (const method of ["acquire", "collect"] as const) {
     const original = ex.worktrees[method].bind(ex.worktrees) as (...a: never[]) => Promise<unknown>;
     (ex.worktrees as unknown as Record<string, unknown>)[method] = async (...a: never[]) => {
@@ -42,7 +43,9 @@ export async function run(): Promise<BenchReport> {
       try {
         return await original(...a);
       } finally {
-        wtMs += performance.now() - t0;
+        const ms = performance.now() - t0;
+        wtMs += ms;
+        part[method] += ms;
       }
     };
   }
@@ -62,6 +65,8 @@ export async function run(): Promise<BenchReport> {
   let n = 0;
   const viaExecutor = async (prompt: string) => {
     wtMs = 0;
+    part.acquire = 0;
+    part.collect = 0;
     const t0 = performance.now();
     const res = await fetch(`${url}/execute`, {
       method: "POST",
@@ -74,10 +79,11 @@ export async function run(): Promise<BenchReport> {
     const withoutWorktree = wall - wtMs;
     // The tree's cleanup runs after the answer; let it end so it does not slow the next sample.
     await ex.runner.settle();
-    return { wall, withoutWorktree };
+    return { wall, withoutWorktree, acquire: part.acquire, collect: part.collect };
   };
   try {
     const figures: BenchReport["figures"] = [];
+    const summary: string[] = [];
     for (const [label, prompt] of [
       ["1 s job", "sleep:1000 write:x.txt"],
       ["instant job", "write:x.txt"],
@@ -87,12 +93,20 @@ export async function run(): Promise<BenchReport> {
       const d: number[] = [];
       const e: number[] = [];
       const ew: number[] = [];
+      const acq: number[] = [];
+      const col: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         d.push(await direct(prompt));
         const r = await viaExecutor(prompt);
         e.push(r.wall);
         ew.push(r.withoutWorktree);
+        acq.push(r.acquire);
+        col.push(r.collect);
       }
+      const ms = (xs: number[]) => `${percentile(xs, 50).toFixed(1)} ms`;
+      summary.push(
+        `  ${label}, where the executor's time goes (p50): worktree acquire ${ms(acq)} (1 git checkout), the CLI ≈ direct ${ms(d)}, collect ${ms(col)} (add, then numstat beside commit), the rest (HTTP, queue, store, parse) ${(percentile(ew, 50) - percentile(d, 50)).toFixed(1)} ms`,
+      );
       const ratio = percentile(e, 50) / percentile(d, 50);
       const overhead = percentile(ew, 50) - percentile(d, 50);
       figures.push(
@@ -117,6 +131,7 @@ export async function run(): Promise<BenchReport> {
       title: "Executor overhead per job",
       runs: `${RUNS} jobs per kind, one at a time, after a warm-up`,
       figures,
+      summary,
       notes: [
         "The fake CLI is a node script printing claude's real JSON; `direct` spawns it the same way the executor does (process group, the prompt on stdin).",
       ],

@@ -7,6 +7,7 @@ import { CONFIGURED_EXECUTOR_ID } from "@vault-mcp/contract";
 import { and, count, desc, eq, isNotNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { type ExecutorRow, executors, stages, tasks } from "../schema/index.ts";
+import type { Db } from "./d1.ts";
 import { configuredMember, type PoolMember } from "./pool.ts";
 
 export interface PoolSnapshot {
@@ -43,8 +44,8 @@ export function memberOf(row: ExecutorRow, load: number, now: number, leaseMs: n
   };
 }
 
-export async function readPool(db: D1Database, q: PoolQuery): Promise<PoolSnapshot> {
-  const d = drizzle(db);
+/** The pool's three reads, to run in a batch of their own (readPool) or inside a caller's batch. */
+export function poolQueries(d: Db, q: PoolQuery) {
   // Jobs out per executor: stages still running whose task still runs (an unwritten stage of a task
   // that ended waits for reconcile and runs nothing).
   const out = d
@@ -60,7 +61,17 @@ export async function readPool(db: D1Database, q: PoolQuery): Promise<PoolSnapsh
     .where(and(eq(tasks.repo, q.repo ?? ""), isNotNull(stages.executorId)))
     .orderBy(desc(tasks.createdAt), desc(stages.attempt))
     .limit(1);
-  const [rows, loads, lastRows] = await d.batch([d.select().from(executors), out, last]);
+  return [d.select().from(executors), out, last] as const;
+}
+
+type PoolRows = readonly [
+  ExecutorRow[],
+  { executorId: string | null; jobs: number }[],
+  { executorId: string | null }[],
+];
+
+/** The snapshot from the rows of `poolQueries`. */
+export function poolFrom([rows, loads, lastRows]: PoolRows, q: PoolQuery): PoolSnapshot {
   const loadOf = new Map(loads.map((l) => [l.executorId, l.jobs]));
   const ranRepoLast = q.repo === undefined ? null : (lastRows[0]?.executorId ?? null);
   if (rows.length === 0) {
@@ -68,6 +79,11 @@ export async function readPool(db: D1Database, q: PoolQuery): Promise<PoolSnapsh
     return { members: [{ ...m, load: loadOf.get(CONFIGURED_EXECUTOR_ID) ?? 0 }], ranRepoLast };
   }
   return { members: rows.map((r) => memberOf(r, loadOf.get(r.id) ?? 0, q.now, q.leaseMs)), ranRepoLast };
+}
+
+export async function readPool(db: D1Database, q: PoolQuery): Promise<PoolSnapshot> {
+  const d = drizzle(db);
+  return poolFrom(await d.batch(poolQueries(d, q)), q);
 }
 
 /**

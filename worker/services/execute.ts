@@ -217,15 +217,28 @@ export function clampWaitSeconds(waitSeconds: number): number {
   return Math.min(Math.max(Number.isFinite(waitSeconds) ? waitSeconds : DEFAULT_WAIT_SECONDS, 0), MAX_WAIT_SECONDS);
 }
 
+/**
+ * Polling the task's row while `execute` waits: every 10 ms for the first second (a fast task answers
+ * within a poll of finishing; each poll is one small D1 batch), then backing off to 250 ms. The
+ * instance itself (an RPC to the engine) is asked at most once a second: it only matters if it died.
+ */
+const FAST_POLL_MS = 10;
+const FAST_POLL_FOR_MS = 1_000;
+const MAX_POLL_MS = 250;
+const INSTANCE_CHECK_EVERY_MS = 1_000;
+
 async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Promise<ExecuteOutcome> {
-  const deadline = Date.now() + clampWaitSeconds(opts.waitSeconds) * 1000;
-  // Fast tasks should answer fast: poll every 20 ms at first, backing off to 250 ms.
-  let pollMs = 20;
-  const maxPollMs = 250;
+  const started = Date.now();
+  const deadline = started + clampWaitSeconds(opts.waitSeconds) * 1000;
+  let pollMs = FAST_POLL_MS;
   let lastMessage = "";
   let tick = 0;
+  let instanceCheckedAt = started;
   for (;;) {
-    const state = await getTaskState(env, taskId);
+    const now = Date.now();
+    const checkInstance = now - instanceCheckedAt >= INSTANCE_CHECK_EVERY_MS || now >= deadline;
+    if (checkInstance) instanceCheckedAt = now;
+    const state = await getTaskState(env, taskId, { checkInstance });
     if (state && state.status !== "running" && state.status !== "init") return state;
     const message = state?.progressText ?? "starting";
     if (opts.onProgress && message !== lastMessage) {
@@ -239,7 +252,7 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
         : { taskId, status: "running", flags: [], costUsd: 0, progress: progressMermaid(taskId, "running", 0, null) };
     }
     await new Promise((r) => setTimeout(r, pollMs));
-    pollMs = Math.min(maxPollMs, Math.ceil(pollMs * 1.5));
+    if (Date.now() - started >= FAST_POLL_FOR_MS) pollMs = Math.min(MAX_POLL_MS, Math.ceil(pollMs * 1.5));
   }
 }
 
@@ -247,7 +260,12 @@ async function waitForOutcome(env: Env, taskId: string, opts: StartOptions): Pro
  * The task as `workflow_query state` shows it: the result and flags once finished, else `running`
  * with a progress diagram. Reads D1 (one batch); asks the instance only while the row says it runs.
  */
-export async function getTaskState(env: Env, taskId: string): Promise<TaskState | null> {
+export async function getTaskState(
+  env: Env,
+  taskId: string,
+  /** Ask the instance whether it died while the row says the task runs (default: yes). */
+  o: { checkInstance: boolean } = { checkInstance: true },
+): Promise<TaskState | null> {
   const d = drizzle(env.DB);
   const [[task], recent] = await d.batch([
     d.select().from(tasks).where(eq(tasks.id, taskId)).limit(1),
@@ -271,7 +289,7 @@ export async function getTaskState(env: Env, taskId: string): Promise<TaskState 
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write
     // either; surface that as failed, never as running forever.
-    const status = await instanceStatus(env, taskId);
+    const status = o.checkInstance ? await instanceStatus(env, taskId) : null;
     if (status === "errored" || status === "terminated") {
       outcome.status = "failed";
       outcome.error =

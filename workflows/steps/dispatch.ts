@@ -15,7 +15,7 @@ import { type ExecutorClient, ExecutorError } from "../executor-client.ts";
 import type { ExecuteParams } from "../params.ts";
 import { type PoolMember, selectExecutor } from "../pool.ts";
 import { claimExecutor } from "../pool-claim.ts";
-import { findExecutor, readPool } from "../pool-read.ts";
+import { findExecutor, type PoolSnapshot, poolFrom, poolQueries, readPool } from "../pool-read.ts";
 import { composePrompt, promptVersion } from "../prompt.ts";
 import type { StageBase } from "./facts.ts";
 import { jobStartedStatement, runningStageStatement } from "./write.ts";
@@ -102,29 +102,21 @@ export interface DispatchInput {
 async function executorFor(
   db: D1Database,
   r: DispatchInput,
+  first: { stageExecutor: string | null; pool: PoolSnapshot },
 ): Promise<{ member: Pick<PoolMember, "id" | "url">; fresh: boolean }> {
   const d = drizzle(db);
   const { base, config, now } = r;
-  const [row] = await d
-    .select({ executorId: stages.executorId })
-    .from(stages)
-    .where(eq(stages.id, stageIdOf(base)));
-  if (row?.executorId) {
-    const found = await findExecutor(db, row.executorId, {
-      now,
-      leaseMs: config.leaseMs,
-      configuredUrl: config.executorUrl,
-    });
-    return found ? { member: found, fresh: found.fresh } : { member: { id: row.executorId, url: "" }, fresh: false };
+  const q = { now, leaseMs: config.leaseMs, configuredUrl: config.executorUrl, repo: r.params.repo };
+  if (first.stageExecutor) {
+    const found = await findExecutor(db, first.stageExecutor, q);
+    return found
+      ? { member: found, fresh: found.fresh }
+      : { member: { id: first.stageExecutor, url: "" }, fresh: false };
   }
   const token = `${stageIdOf(base)}:${crypto.randomUUID()}`;
+  let pool = first.pool;
   for (let tries = 1; ; tries++) {
-    const pool = await readPool(db, {
-      now,
-      leaseMs: config.leaseMs,
-      configuredUrl: config.executorUrl,
-      repo: r.params.repo,
-    });
+    if (tries > 1) pool = await readPool(db, q);
     const chosen = selectExecutor(
       pool.members,
       { profile: base.profile, repo: r.params.repo, fetchable: r.fetchable },
@@ -160,9 +152,21 @@ async function executorFor(
 export async function dispatchJob(db: D1Database, r: DispatchInput): Promise<Dispatched | DispatchLapsed> {
   const d = drizzle(db);
   const { params: p, base } = r;
-  const [task] = await d.select({ prompt: tasks.prompt, spec: tasks.spec }).from(tasks).where(eq(tasks.id, p.taskId));
+  const q = { now: r.now, leaseMs: r.config.leaseMs, configuredUrl: r.config.executorUrl, repo: p.repo };
+  // One round trip for what the choice needs: the task's prompt, the attempt's row, the pool.
+  const [[task], [row], ...pool] = await d.batch([
+    d.select({ prompt: tasks.prompt, spec: tasks.spec }).from(tasks).where(eq(tasks.id, p.taskId)),
+    d
+      .select({ executorId: stages.executorId })
+      .from(stages)
+      .where(eq(stages.id, stageIdOf(base))),
+    ...poolQueries(d, q),
+  ]);
   if (!task) throw new NonRetryableError(`task '${p.taskId}' has no row`);
-  const { member, fresh } = await executorFor(db, r);
+  const { member, fresh } = await executorFor(db, r, {
+    stageExecutor: row?.executorId ?? null,
+    pool: poolFrom(pool, q),
+  });
   if (!fresh) return { leaseExpired: true, executorId: member.id };
   const prompt = composePrompt(task.prompt, task.spec, r.instructions);
   let view: JobView;

@@ -16,7 +16,9 @@ import {
   parseNumstatEntries,
   splitPatch,
 } from "./diff-parse.ts";
+import { GitError } from "./errors.ts";
 import { treeGit } from "./git.ts";
+import { commonDirOf, readHead, readRef } from "./refs.ts";
 
 const AUTHOR = ["-c", "user.name=vault-executor", "-c", "user.email=vault-executor@localhost"];
 
@@ -36,20 +38,36 @@ export async function collectTree(
   // every later command fails; nothing can hold it now (the run's processes are gone): it is stale.
   await rm(path.join(wt.gitDir, "index.lock"), { force: true });
   // The CLI may have switched branch or detached HEAD: bring the job branch to where it is now,
-  // keeping the index and files, so the result always lands on vault/<jobId>.
-  const head = await treeGit(wt, ["symbolic-ref", "-q", "HEAD"], { okCodes: [0, 1] });
-  if (head.stdout.trim() !== `refs/heads/${wt.branch}`) await treeGit(wt, ["checkout", "-q", "-B", wt.branch]);
+  // keeping the index and files, so the result always lands on vault/<jobId>. HEAD and the branch's
+  // commit are read from the git directory's files when they say it plainly (refs.ts); on a job's
+  // path each git process saved is a few milliseconds.
+  const branchRef = `refs/heads/${wt.branch}`;
+  const head = await readHead(wt.gitDir);
+  const onBranch =
+    head !== null
+      ? "ref" in head && head.ref === branchRef
+      : (await treeGit(wt, ["symbolic-ref", "-q", "HEAD"], { okCodes: [0, 1] })).stdout.trim() === branchRef;
+  if (!onBranch) await treeGit(wt, ["checkout", "-q", "-B", wt.branch]);
+  const headCommit = async () =>
+    (await readRef(commonDirOf(wt.gitDir), branchRef)) ?? (await treeGit(wt, ["rev-parse", "HEAD"])).stdout.trim();
+  const before = await headCommit();
 
   await treeGit(wt, ["add", "-A"]);
-  // Against the base commit, not HEAD: a CLI that committed its own work still gets it listed.
+  // Against the base commit, not HEAD: a CLI that committed its own work still gets it listed. The
+  // listing and the commit both only read the index once it is staged: they run side by side.
   const diffArgs = ["diff", "--cached", "--find-renames", "--no-ext-diff", "--no-textconv", "--no-color"];
-  const numstat = await treeGit(wt, [...diffArgs, "--numstat", "-z", wt.baseCommit, "--"]);
+  const commitArgs = [...AUTHOR, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", `vault: ${wt.branch}`];
+  // 1: nothing staged (nothing to commit), which the listing and the tip below tell apart from a failure.
+  const [numstat, committed] = await Promise.all([
+    treeGit(wt, [...diffArgs, "--numstat", "-z", wt.baseCommit, "--"]),
+    treeGit(wt, commitArgs, { okCodes: [0, 1] }),
+  ]);
   const entries = parseNumstatEntries(numstat.stdout);
-
-  const staged = await treeGit(wt, ["diff", "--cached", "--quiet"], { okCodes: [0, 1] });
-  if (staged.exitCode === 1)
-    await treeGit(wt, [...AUTHOR, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", `vault: ${wt.branch}`]);
-  const tip = (await treeGit(wt, ["rev-parse", "HEAD"])).stdout.trim();
+  const tip = await headCommit();
+  // With HEAD at the base before, changed files must have made a commit; after a commit of the CLI's
+  // own, whether anything more was staged is git's to say.
+  if (committed.exitCode === 1 && before === wt.baseCommit && entries.length > 0)
+    throw new GitError(`git commit made no commit of ${entries.length} changed file(s)`, committed.stdout, commitArgs);
 
   const diffs = opts.diffs && entries.length > 0 ? await treeDiffs(wt, diffArgs, entries, limits) : {};
   return {

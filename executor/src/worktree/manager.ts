@@ -25,6 +25,7 @@ import { log } from "../log.ts";
 import { collectTree, type DiffLimits } from "./collect.ts";
 import { RefNotFoundError, UnknownWorktreeError, WorktreeError } from "./errors.ts";
 import { type GitOptions, git, gitStatus, treeGit } from "./git.ts";
+import { commonDirOf, readHeadCommit } from "./refs.ts";
 import { createTreeDir, lockTree, openTree, restoreGitFile } from "./slot-access.ts";
 import { clearSlotState, readSlotState, type SlotState, STATE_SUFFIX, writeSlotState } from "./slot-state.ts";
 import { availableRepos, checkJobId, checkRef, resolveRepo } from "./validate.ts";
@@ -93,16 +94,21 @@ export class GitWorktreeManager implements WorktreeManager {
     if (ref !== undefined) checkRef(ref);
     const repoDir = await this.repoPath(repo);
     const rev = ref ?? "HEAD";
-    let commit: string;
+    const pooled = this.#pools.get(poolKey(repo, slot))?.pop();
+    // The repository's HEAD, from its files when they say it plainly (refs.ts: one git process less
+    // on the job's path); a named ref is always resolved (and checked) by git.
+    let commit = ref === undefined && pooled !== undefined ? await readHeadCommit(commonDirOf(pooled.gitDir)) : null;
     try {
-      commit = (await git(repoDir, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`])).trim();
+      commit ??= (
+        await git(repoDir, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`])
+      ).trim();
     } catch (err) {
+      if (pooled !== undefined) this.#pools.get(poolKey(repo, slot))?.push(pooled);
       throw new RefNotFoundError(repo, rev, { cause: err });
     }
     const branch = `vault/${jobId}`;
     const asSlot: GitOptions = slot ? { gid: slot.gid } : {};
 
-    const pooled = this.#pools.get(poolKey(repo, slot))?.pop();
     if (pooled !== undefined) {
       const wt: Worktree = { repo, path: pooled.path, branch, baseCommit: commit, gitDir: pooled.gitDir, slot };
       this.#held.set(pooled.path, { repo, repoDir });
