@@ -12,11 +12,12 @@
  */
 import { JobView, SIGNATURE_HEADER, TaskId, verifyBody } from "@vault-mcp/contract";
 import { getConfig } from "../core/config.ts";
-import { AppError, formatZodError } from "../core/errors.ts";
+import { AppError, describe, formatZodError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
 import { attemptOfJobKey, resultEventType } from "../workflows/params.ts";
 import { slimJobView } from "../workflows/result-event.ts";
 import { jobKeyFor } from "../workflows/steps/dispatch.ts";
+import { recordCallback } from "../workflows/steps/write.ts";
 import { errorResponse } from "./errors.ts";
 import { readBodyText } from "./http.ts";
 
@@ -60,6 +61,11 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
     const { status } = await instance.status().catch(() => ({ status: null }));
     if (status === "complete" || status === "errored" || status === "terminated")
       throw new AppError("conflict", `task '${taskId}' has finished and takes no result event`);
+    // The full job is here: its stage is written now, so the instance's write step need not fetch it
+    // again. A write that fails is the write step's to do (it fetches the job as before).
+    await recordCallback(env.DB, { view, taskId, attempt, now: Date.now(), thresholds: config.breakers }).catch(
+      (err: unknown) => log("warn", "callback_write_failed", { taskId, attempt, error: describe(err) }),
+    );
     try {
       await instance.sendEvent({ type: resultEventType(attempt), payload: slimJobView(view) });
     } catch (err) {

@@ -31,8 +31,8 @@ describe("ExecuteWorkflow: happy path", { timeout: 30_000 }, () => {
     expect(task).toMatchObject({ status: "succeeded", cost_usd: 0.02, attempts: 1, error: null });
     expect(task.result).toContain("flowchart");
     expect([...fake.spawns.entries()]).toEqual([[`${taskId}:1`, 1]]);
-    // The callback woke the wait: one GET (the write step's), no poll.
-    expect(fake.calls).toEqual(["GET /health", "POST /jobs", expect.stringMatching(/^GET \/jobs\//)]);
+    // The callback woke the wait and wrote the stage from the job it carried: no poll, no GET.
+    expect(fake.calls).toEqual(["GET /health", "POST /jobs"]);
     expect([...fake.tokens]).toEqual(["test-executor-secret"]);
     const stage = await env.DB.prepare(
       'SELECT cli, model, tokens_in, tokens_out, tokens_cache_read, latency_ms, job_id, branch, "commit" FROM stages WHERE task_id = ?1',
@@ -266,10 +266,12 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
 
 describe("ExecuteWorkflow: D1 failures", { timeout: 30_000 }, () => {
   it("a write that fails through every retry → the instance errors, and a last step marks the task failed", async () => {
-    const fake = useExecutor(() => ({}));
-    const ran = await runTo({ profile: "sonnet" }, (m) =>
-      m.mockStepError({ name: "write sonnet #1" }, new Error("D1_ERROR: database is locked"), 7),
-    );
+    // No callback (it would have written the stage itself): the write step is the only writer.
+    const fake = useExecutor(() => ({ loseCallback: true }));
+    const ran = await runTo({ profile: "sonnet" }, async (m) => {
+      await loseCallbacks(m, "sonnet");
+      await m.mockStepError({ name: "write sonnet #1" }, new Error("D1_ERROR: database is locked"), 7);
+    });
     const { taskId } = ran;
     expect(String(ran.error)).toContain("D1_ERROR");
     const task = await taskRow(taskId);

@@ -1,11 +1,11 @@
-import type { BreakerThresholds } from "@vault-mcp/contract";
+import type { BreakerThresholds, JobView } from "@vault-mcp/contract";
 import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { capText } from "../../core/text.ts";
 import { modelStats, stages, tasks, transcripts } from "../../schema/index.ts";
 import { addSpendStatements, notWritten } from "../breakers.ts";
 import { bound, type Db, type InsertSelect, type Statement, type Statements } from "../d1.ts";
-import { type ExecutorClient, finishedJob } from "../executor-client.ts";
+import { type ExecutorClient, finishedJob, isFinished } from "../executor-client.ts";
 import { COOLDOWN_AFTER_FAILURES, COOLDOWN_MS } from "../ladder.ts";
 import { factsFromJob, type StageBase, type StageFacts, type StageStatus } from "./facts.ts";
 
@@ -232,7 +232,56 @@ export interface JobStageWrite {
   thresholds: BreakerThresholds;
 }
 
-/** Fetches the finished job (the callback only woke the instance) and writes its stage. */
+/**
+ * Writes the finished job's stage. The callback usually wrote it already, from the full job it
+ * carried (recordCallback): then this only reads the row back, without asking the executor. Else it
+ * fetches the job (the event only woke the instance) and writes it. An `interrupted` row is read
+ * from the executor again either way: whether its run had started decides the re-dispatch.
+ */
 export async function writeJobStage(db: D1Database, w: JobStageWrite): Promise<Written> {
+  const stageId = stageIdFor(w.base.taskId, w.base.attempt);
+  const [row] = await drizzle(db)
+    .select({
+      status: stages.status,
+      costUsd: stages.costUsd,
+      errorKind: stages.errorKind,
+      errorMessage: stages.errorMessage,
+    })
+    .from(stages)
+    .where(and(eq(stages.id, stageId), eq(stages.jobId, w.jobId)));
+  if (row && row.status !== "running" && row.status !== "interrupted")
+    return { stageId, ok: row.status === "succeeded", ...row, started: true };
   return writeStage(db, factsFromJob(await finishedJob(w.client, w.jobId), w.base), w.now, w.thresholds);
+}
+
+/**
+ * The callback's finished job, written as its stage by the Worker that received it (the same
+ * guarded batch as the write step, so whoever writes first counts it, once): the write step then
+ * needs no round trip to the executor. Only for a `running` row of this very job; false otherwise.
+ */
+export async function recordCallback(
+  db: D1Database,
+  r: { view: JobView; taskId: string; attempt: number; now: number; thresholds: BreakerThresholds },
+): Promise<boolean> {
+  if (!isFinished(r.view)) return false;
+  const [row] = await drizzle(db)
+    .select({
+      status: stages.status,
+      jobId: stages.jobId,
+      profile: stages.profile,
+      kind: stages.taskKind,
+      note: stages.note,
+    })
+    .from(stages)
+    .where(eq(stages.id, stageIdFor(r.taskId, r.attempt)));
+  if (row?.status !== "running" || row.jobId !== r.view.jobId) return false;
+  const base = {
+    taskId: r.taskId,
+    attempt: r.attempt,
+    kind: row.kind,
+    profile: row.profile,
+    ...(row.note ? { note: row.note } : {}),
+  };
+  await writeStage(db, factsFromJob(r.view, base), r.now, r.thresholds);
+  return true;
 }
