@@ -5,6 +5,7 @@
  *     → [poll <profile> #1] → write <profile> #1 → breaker-check #2 → … → finish
  *   halt #h → budget #h → resume #h              the task's cap is reached (waits for a budget event)
  *   await-human #h → human #h → resume-human #h  the ladder's top (waits for a human's answer)
+ *   write <profile> #n → deliver #n → finish     a succeeded attempt of a task that delivers (push, pr)
  *   write error <profile> #n → finish            the executor refused the job or stayed unreachable
  *   fail                                         best effort, before the instance errors (D1, bugs)
  *
@@ -36,6 +37,7 @@ import { finishedJobFromEvent } from "./result-event.ts";
 import {
   BUDGET_WAIT,
   DB_STEP,
+  DELIVER_STEP,
   DISPATCH_STEP,
   FAIL_STEP,
   HUMAN_WAIT,
@@ -46,6 +48,7 @@ import {
 } from "./step-config.ts";
 import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
 import { recordPasses } from "./steps/choose.ts";
+import { DELIVERY_FAILED, deliverWork } from "./steps/deliver.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
 import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
 import { failTask, type StatusChange, setTaskStatus } from "./steps/finish.ts";
@@ -76,7 +79,7 @@ class TaskEndedError extends Error {
 
 /** How one attempt ended, as the drive loop needs it. */
 type AttemptOutcome =
-  | { ran: true; written: Written }
+  | { ran: true; written: Written; jobId: string }
   /** Nothing could be learnt from the executor: the task ends with this message. */
   | { ran: false; message: string };
 
@@ -223,7 +226,7 @@ class TaskRun {
       // The outcome is built from stored step results: a replay sees the same.
       if (!outcome.ran) return this.finish("failed", outcome.message);
       const w = outcome.written;
-      if (w.ok) return this.finish("succeeded", null);
+      if (w.ok) return this.succeed(outcome.jobId, w);
       this.lastError = `${profile}: ${w.errorMessage ?? w.errorKind ?? w.status}`;
       this.wanted = this.afterFailure(profile, w);
       if (w.status !== "interrupted") this.interruptedInARow = 0;
@@ -351,7 +354,30 @@ class TaskRun {
       ),
     );
     if (!written.ok) return unwritten(base, written);
-    return { ran: true, written: written.value };
+    return { ran: true, written: written.value, jobId: job.jobId };
+  }
+
+  /**
+   * The attempt succeeded: its work is delivered as the task asked (`deliver #n`, n = the attempt),
+   * then the task ends `succeeded` whatever the delivery did. A failed delivery keeps the work (on
+   * the executor, and on the task as `deliveryError` with the flag) for `vault deliver` to retry.
+   */
+  private async succeed(jobId: string, w: Written): Promise<ExecuteOutput & { error: string | null }> {
+    const { db, client, step, p } = this;
+    const delivery = p.delivery;
+    // Branches on the params and a stored step result: a replay takes the same one. Nothing
+    // committed (the attempt changed no file) means nothing to deliver.
+    if (!delivery || !w.commit) return this.finish("succeeded", null);
+    const n = this.attempt;
+    const out = await step.do(`deliver #${n}`, DELIVER_STEP, (ctx) =>
+      deliverWork(
+        db,
+        { client, taskId: p.taskId, attempt: n, jobId, delivery },
+        (body) => executorStep(ctx, body),
+        Date.now,
+      ),
+    );
+    return this.finish("succeeded", null, out.ok ? [] : [DELIVERY_FAILED]);
   }
 
   /**
@@ -411,9 +437,13 @@ class TaskRun {
     );
   }
 
-  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput & { error: string | null }> {
+  private async finish(
+    status: TaskStatus,
+    error: string | null,
+    flags: readonly string[] = [],
+  ): Promise<ExecuteOutput & { error: string | null }> {
     const { p } = this;
-    const out = await this.setStatus("finish", { status, error });
+    const out = await this.setStatus("finish", { status, error, flags });
     return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags, error };
   }
 }

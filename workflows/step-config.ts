@@ -45,6 +45,17 @@ export const WRITE_STEP = {
   timeout: "60 seconds",
 } satisfies WorkflowStepConfig;
 
+/**
+ * POST /jobs/:id/deliver: the executor answers within its DELIVERY_TIMEOUT_MS (120 s) and the client
+ * waits 150 s (DELIVERY_REQUEST_TIMEOUT_MS), so one try fits in 180 s. Only an unreachable remote or
+ * API (delivery_network), another 5xx or a network error is retried: 10 s doubling to 2 min, 4 more
+ * tries. Refused credentials or a refused push are final at once: a person must fix them.
+ */
+export const DELIVER_STEP = {
+  retries: { limit: 4, delay: executorRetryDelay(10_000, 120_000), backoff: "constant" },
+  timeout: "180 seconds",
+} satisfies WorkflowStepConfig;
+
 /** The callback comes when the CLI ends; the executor kills a CLI at the job timeout, so a little above. */
 export const resultWait = (jobTimeoutMs: number): WorkflowSleepDuration =>
   `${Math.ceil(jobTimeoutMs / 1000) + 60} seconds`;

@@ -289,6 +289,7 @@ describe("write", () => {
       costUsd: 0.3,
       errorKind: null,
       errorMessage: null,
+      commit: "abc",
     });
     const count = (sql: string) => env.DB.prepare(sql).bind(taskId).first("n");
     expect(await count("SELECT count(*) AS n FROM stages WHERE task_id = ?1")).toBe(1);

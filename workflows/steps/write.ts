@@ -18,6 +18,8 @@ export interface Written {
   errorKind: string | null;
   /** Why it failed, for the task's top-level error. */
   errorMessage: string | null;
+  /** The attempt's commit: only an attempt that changed something has work to deliver. */
+  commit?: string | null;
 }
 
 const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
@@ -87,6 +89,10 @@ function stageRowStatement(d: Db, f: StageFacts, stageId: string, now: number): 
     filesChanged: f.filesChanged,
     branch: f.branch,
     commit: f.commit,
+    baseCommit: f.baseCommit,
+    baseFetchedAt: f.baseFetchedAt,
+    baseFresh: f.baseFresh,
+    baseNote: f.baseNote,
     // Spend is counted when it is written: the same day the breaker totals put it in.
     createdAt: now,
   };
@@ -107,6 +113,21 @@ function stageRowStatement(d: Db, f: StageFacts, stageId: string, now: number): 
       set: { ...result, ...(f.jobId === null ? {} : { jobId: f.jobId }) },
       setWhere: eq(stages.status, "running"),
     });
+}
+
+/**
+ * A succeeded attempt's change, on the task: its branch on the executor (delivery later replaces it
+ * with the remote's `vault/<taskId>`), commit and diffstat. Nothing for any other attempt.
+ */
+function workOf(f: StageFacts) {
+  if (f.status !== "succeeded" || f.commit === null) return {};
+  return {
+    branch: f.branch,
+    commit: f.commit,
+    diffFiles: f.filesChanged,
+    diffAdded: f.diffAdded,
+    diffDeleted: f.diffDeleted,
+  };
 }
 
 /**
@@ -131,6 +152,7 @@ export function stageStatements(d: Db, f: StageFacts, now: number, t: BreakerThr
         costUsd: sql`${tasks.costUsd} + ${f.costUsd}`,
         attempts: sql`max(${tasks.attempts}, ${f.attempt})`,
         ...(f.compressed === null ? {} : { result: f.compressed }),
+        ...workOf(f),
         updatedAt: now,
       })
       .where(and(eq(tasks.id, f.taskId), notWritten(stageId))),
@@ -199,6 +221,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
       costUsd: stages.costUsd,
       errorKind: stages.errorKind,
       errorMessage: stages.errorMessage,
+      commit: stages.commit,
     })
     .from(stages)
     .where(eq(stages.id, stageId));
@@ -210,6 +233,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
     costUsd: row?.costUsd ?? f.costUsd,
     errorKind: row?.errorKind ?? f.errorKind,
     errorMessage: row?.errorMessage ?? f.errorMessage,
+    commit: row ? row.commit : f.commit,
   };
 }
 

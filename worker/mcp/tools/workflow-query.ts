@@ -2,6 +2,7 @@ import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
 import { AppError, parseInput } from "../../../core/errors.ts";
 import { consensusReport } from "../../services/consensus.ts";
+import { diffText, TaskDiffQuery, taskDiff } from "../../services/diff.ts";
 import { getTaskState } from "../../services/execute.ts";
 import { listModelStats, recommendProfile } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
@@ -16,6 +17,7 @@ const Query = z.discriminatedUnion("query", [
   z.strictObject({ query: z.literal("summary"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("state"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("consensus"), taskId: TaskArg }),
+  TaskDiffQuery.extend({ query: z.literal("diff"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("stats"), kind: KindArg.optional() }),
   z.strictObject({ query: z.literal("chooser"), kind: KindArg.default("general") }),
 ]);
@@ -23,7 +25,7 @@ const Query = z.discriminatedUnion("query", [
 const Input = flatInput(
   "query",
   Query,
-  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: which profile to use for a task kind.",
+  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; diff: the change to review, a page at a time (cursor, side); stats: per-profile figures; chooser: which profile to use for a task kind.",
 );
 
 export const registerWorkflowQuery: RegisterTool = (server, deps) => {
@@ -34,6 +36,7 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
       description:
         "Read-only questions, free: 'state' returns a task's status and, once finished, its compressed result (use it after execute answered running); " +
         "'summary' lists every stage (profile, status, cost, tokens, latency); 'consensus' returns the agree/partial/disagree report with its diff Mermaid; " +
+        "'diff' returns the unified diff of the task's succeeded attempt against the commit it started from: the diffstat on the first page, then pages of at most 64 KB (pass back `cursor` for the next; side 'b' is a consensus attempt's second model); review it before workflow close; " +
         "'stats' shows per-profile success, cost and latency; 'chooser' recommends a profile for a task kind from those stats.",
       inputSchema: Input,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -62,6 +65,11 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
               stages: d.stages,
               decisions: d.decisions,
             });
+          }
+          case "diff": {
+            const { query: _query, ...diff } = q;
+            const page = await taskDiff(deps.env, deps.config, diff);
+            return ok(diffText(page), { ...page });
           }
           case "consensus": {
             const report = await consensusReport(deps.env.DB, q.taskId);
