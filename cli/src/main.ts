@@ -92,7 +92,8 @@ function liveLine(): Io["live"] {
   let shown = false;
   return {
     update(line) {
-      const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
+      // A pseudo-terminal without a size reports 0 columns: then assume 80.
+      const width = Math.max(20, (process.stderr.columns || 80) - 1);
       const text = forTerminal(line.replace(/\s+/g, " "));
       process.stderr.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
       shown = true;

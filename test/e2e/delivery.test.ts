@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { TaskDetail, TaskDiffPage, TaskState } from "@vault-mcp/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Ran, runVault } from "../../cli/test/helpers.ts";
+import { BIN, cleanEnv, type Ran, runVault, spawnRun } from "../../cli/test/helpers.ts";
 import { type GitRemote, startGitRemote } from "../git-remote/server.ts";
 import { type GitHubStandin, startGitHubStandin } from "../github-standin/server.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
@@ -121,6 +121,29 @@ describe("from a task to a pull request", () => {
     expect(pulls[0]?.body).toMatch(/```mermaid\nflowchart/);
   }, 120_000);
 
+  it("on a terminal, vault execute keeps one status line up to date, then prints the result (deliver push)", async () => {
+    // `script` gives the binary a real pseudo-terminal (stdout and stderr), as a user's shell would.
+    const command = [process.execPath, BIN, "execute", "Create hello.txt", "--repo", "app", "--profile", "sonnet"]
+      .concat(["--deliver", "push", "--interval", "0.3"])
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const r = await spawnRun(
+      "script",
+      ["-qfec", command, "/dev/null"],
+      { ...cleanEnv(), VAULT_URL: e.stack.workerUrl, VAULT_AUTH_TOKEN: e.token, TERM: "xterm" },
+      process.cwd(),
+    );
+    expect(r.code, r.out).toBe(0);
+    const taskId = /(t-\d{8}-\d{4}-[a-z0-9]{6}) started on app/.exec(r.out)?.[1] ?? "";
+    expect(taskId).not.toBe("");
+    // The status line is rewritten in place (carriage return, erase line), never scrolled.
+    expect(r.out).toContain(`\r\x1b[2K${taskId} · attempt 1 running · sonnet · `);
+    expect(r.out).toMatch(new RegExp(`branch {2}vault/${taskId} @ [0-9a-f]{12} \\(on the remote\\)`));
+    expect(r.out).not.toContain("PR      ");
+    expect(remote.show("app", `vault/${taskId}`, "hello.txt")).toBe("hello from the agent\n");
+    expect(pullsOf(taskId)).toEqual([]);
+  }, 120_000);
+
   it("a commit pushed after repos add is the next job's base; a lost PR answer still leaves one PR", async () => {
     const later = remote.commit("app", { "later.txt": "pushed after repos add\n" });
     gh.dropAnswers("pulls/create", 1);
@@ -206,5 +229,11 @@ describe("from a task to a pull request", () => {
     const after = TaskState.parse(await api(`/api/tasks/${taskId}/state`));
     expect(after.flags).not.toContain("delivery_failed");
     expect(after.change?.delivery).toBe("delivered");
+    const show = await vault(["tasks", "show", taskId]);
+    expect(show.code, show.err).toBe(0);
+    expect(show.out).toMatch(/#1 sonnet: stale base: ran on main @ [0-9a-f]{12} fetched /);
+    expect(show.out).toMatch(new RegExp(`branch {2}vault/${taskId} @ [0-9a-f]{12} \\(on the remote\\)`));
+    expect(show.out).toContain("change  2 files, +40001 −0");
+    expect(show.out).toContain(`PR      ${gh.url}/${GITHUB}/pull/`);
   }, 120_000);
 });
