@@ -140,6 +140,8 @@ export const TaskDetail = z.object({
   consensus: ConsensusFiles.nullable().optional(),
   /** While the task runs (init, running): what is under way; null once it has finished. */
   progress: TaskProgress.nullable().optional(),
+  /** The succeeded attempt's change (branch, commit, diffstat, pull request); null before one. */
+  change: TaskChange.nullable().optional(),
 });
 export type TaskDetail = z.infer<typeof TaskDetail>;
 

@@ -1,4 +1,4 @@
-import { type ConsensusFiles, modelRan, type StageView, type TaskChange, TaskDetail } from "@vault-mcp/contract";
+import { type ConsensusFiles, modelRan, type StageView, TaskDetail } from "@vault-mcp/contract";
 import { parseFlags, taskId, UsageError } from "../args.ts";
 import { changeLines } from "../change.ts";
 import { type Command, connect } from "../command.ts";
@@ -88,22 +88,6 @@ export function consensusLines(c: ConsensusFiles): string[] {
   ];
 }
 
-/** The task's change from its view's fields (absent from a Worker older than delivery). */
-function changeOf(t: TaskDetail["task"]): TaskChange | null {
-  if (!t.branch || !t.commit) return null;
-  return {
-    deliver: t.deliver ?? "none",
-    branch: t.branch,
-    commit: t.commit,
-    files: t.diffFiles ?? 0,
-    added: t.diffAdded ?? 0,
-    deleted: t.diffDeleted ?? 0,
-    delivery: t.delivery ?? null,
-    prUrl: t.prUrl ?? null,
-    deliveryError: t.deliveryError ?? null,
-  };
-}
-
 export function renderTaskDetail(
   d: TaskDetail,
   o: { color: boolean; now: number; workerUrl: string; result?: boolean },
@@ -148,7 +132,7 @@ export function renderTaskDetail(
     lines.push(dim(`${d.stages.length} stage${d.stages.length === 1 ? "" : "s"}, ${money(total)}`));
     // The succeeded attempt's change (and where it was delivered); else the last attempt that
     // committed something: where to look at the code on the executor VM.
-    const change = changeOf(t);
+    const change = d.change;
     const work = d.stages.findLast((s) => s.branch && s.commit);
     if (change) lines.push("", ...changeLines(change, o.color), dim(`read it with: vault tasks diff ${t.id}`));
     else if (work)
