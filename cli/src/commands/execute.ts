@@ -9,7 +9,7 @@ import {
   TaskState,
   TERMINAL_TASK_STATUSES,
 } from "@vault-mcp/contract";
-import { parseFlags, positive, UsageError } from "../args.ts";
+import { schemaValue as checked, parseFlags, positive, UsageError } from "../args.ts";
 import { changeLines } from "../change.ts";
 import { type Command, connect, type Io } from "../command.ts";
 import { duration, money, paint, status } from "../format.ts";
@@ -41,18 +41,6 @@ function splitVerify(args: string[]): { flags: string[]; verify: string[] | unde
   if (verify.length === 0)
     throw new UsageError("--verify takes the command to run after the agent, e.g. --verify npm test");
   return { flags: args.slice(0, at), verify };
-}
-
-function checked<T>(
-  flag: string,
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
-  value: string | undefined,
-  hint: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`${flag} takes ${hint}, not '${value}'`);
-  return r.data;
 }
 
 /** Follows the task until it ends: one live line on a terminal, a plain line per change otherwise. */

@@ -9,18 +9,9 @@ import {
   RepoSaved,
   type RepoView,
 } from "@vault-mcp/contract";
-import type { z } from "zod";
-import { noPositionals, parseFlags, UsageError } from "../args.ts";
+import { schemaValue as checked, noPositionals, parseFlags, UsageError } from "../args.ts";
 import { type Command, connect } from "../command.ts";
 import { age, table } from "../format.ts";
-
-/** A value checked with the contract's own schema: the CLI refuses (exit 2) what the Worker would. */
-function checked<S extends z.ZodType>(what: string, schema: S, value: string | undefined): z.infer<S> | undefined {
-  if (value === undefined) return undefined;
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`${what}: ${r.error.issues[0]?.message ?? "invalid"}`);
-  return r.data;
-}
 
 function repoLine(r: RepoView): string {
   return `${r.name}: ${r.url} · branch ${r.defaultBranch} · deliver ${r.deliver}${r.github ? ` (${r.github})` : ""}`;
