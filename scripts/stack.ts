@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { ensureIdentities, identityNames, removeIdentities } from "../executor/src/sandbox/provision.ts";
@@ -32,6 +32,11 @@ export interface StackOptions {
    * Not root: the sandbox cannot switch users, and the executor runs with AGENT_SANDBOX=off, said so.
    */
   agentIdentities?: "persistent" | "ephemeral";
+  /**
+   * How often to run the Worker's cron handler (reconcile), in ms: `wrangler dev` never fires cron
+   * triggers by itself. Default 60 s (deployed: every 10 minutes); 0 turns it off.
+   */
+  reconcileEveryMs?: number;
 }
 
 export interface AgentSandboxSetup {
@@ -44,13 +49,17 @@ export interface AgentSandboxSetup {
 
 /**
  * As root: the slot identities and a layout they cannot read through (the state dir searchable only,
- * repos, wrangler's state and the env files private). Not root: AGENT_SANDBOX=off, as an explicit
- * choice the start-up prints, since switching users needs root here.
+ * repos, wrangler's state and the env files private), and the local Worker's and inspector's ports
+ * closed to them (AGENT_BLOCK_PORTS: the executor's nftables rules), as the executor's own is. Not
+ * root: AGENT_SANDBOX=off, as an explicit choice the start-up prints, since switching users needs
+ * root here.
  */
 export function setUpAgentSandbox(o: {
   stateDir: string;
   secretsFile: string;
   executorPort: number;
+  /** The local Worker's and wrangler inspector's ports: no agent may connect to them. */
+  blockPorts: readonly number[];
   executorEnv: Record<string, string>;
   mode: "persistent" | "ephemeral";
 }): AgentSandboxSetup {
@@ -75,7 +84,7 @@ export function setUpAgentSandbox(o: {
   for (const file of [o.secretsFile, o.executorEnv.EXECUTOR_ENV_FILE])
     if (file && existsSync(file)) chmodSync(file, 0o600);
   return {
-    env: { AGENT_SANDBOX: "on", AGENT_USER_PREFIX: prefix },
+    env: { AGENT_SANDBOX: "on", AGENT_USER_PREFIX: prefix, AGENT_BLOCK_PORTS: o.blockPorts.join(",") },
     summary: `on: agents run as ${names.join(", ")}`,
     remove: () => (o.mode === "ephemeral" ? removeIdentities(names) : undefined),
   };
@@ -92,6 +101,8 @@ export interface Secrets {
 export interface RunningStack {
   workerUrl: string;
   executorUrl: string;
+  /** wrangler dev's inspector (the Worker's DevTools protocol). */
+  inspectorPort: number;
   secrets: Secrets;
   /** The agent sandbox as started (on as root, off otherwise). */
   agentSandbox: string;
@@ -103,6 +114,10 @@ export interface RunningStack {
   stopExecutor(signal?: NodeJS.Signals): Promise<void>;
   /** Stops wrangler dev and starts it again on the same port and state (a Worker restart). */
   restartWorker(): Promise<void>;
+  /** Stops wrangler dev (its whole process group) and leaves it down: an outage of the Worker. */
+  stopWorker(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts wrangler dev again after stopWorker, on the same port and state. */
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -121,6 +136,8 @@ export function ensureSecrets(file: string): Secrets {
       if (m?.[1] && m[2] !== undefined) existing.set(m[1], m[2].replace(/^"(.*)"$/, "$1"));
     }
   }
+  // The API token and the owner secret are in it: the user's alone, also when it was made by hand.
+  if (existsSync(file) && statSync(file).uid === process.geteuid?.()) chmodSync(file, 0o600);
   const missing = SECRET_KEYS.filter((k) => !existing.get(k));
   if (missing.length > 0) {
     for (const k of missing) existing.set(k, randomBytes(24).toString("hex"));
@@ -229,6 +246,30 @@ function pipeLines(child: ChildProcess, source: "worker" | "executor", log: Stac
   }
 }
 
+/**
+ * The Worker's cron handler, run through wrangler dev's own trigger route (miniflare answers
+ * `/cdn-cgi/local/scheduled` before the Worker's guards see the request). While wrangler is down the
+ * call fails; the next one runs once it is back.
+ */
+export function cronTicker(workerUrl: string, everyMs: number): { tick(): Promise<void>; stop(): void } {
+  let running: Promise<void> | null = null;
+  const tick = (): Promise<void> => {
+    running ??= fetch(`${workerUrl}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("*/10 * * * *")}`, {
+      signal: AbortSignal.timeout(120_000),
+    })
+      .then(async (res) => void (await res.body?.cancel()))
+      // Wrangler is down or restarting: nothing to reconcile with until it is back.
+      .catch(() => undefined)
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = everyMs > 0 ? setInterval(() => void tick(), everyMs) : null;
+  timer?.unref();
+  return { tick, stop: () => (timer ? clearInterval(timer) : undefined) };
+}
+
 /** Signals a whole process group (children run detached), then SIGKILLs it after a grace. */
 async function stopGroup(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -264,13 +305,27 @@ function baseEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Mermaid's browser build into public/ for the status page's diagrams (a no-op when current). */
+export function ensureStatusAssets(): void {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "status-assets.mjs")], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new StackError(`copying the status page's assets failed:\n${r.stderr}`);
+}
+
+/** wrangler's environment for a stack whose state is in `persistTo`: its debug logs there too (private). */
+function wranglerEnv(persistTo: string): NodeJS.ProcessEnv {
+  return { ...baseEnv(), WRANGLER_LOG_PATH: path.join(persistTo, "logs") };
+}
+
 export function migrateLocal(persistTo: string): void {
   const r = spawnSync(
     path.join(BIN, "wrangler"),
     ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
     {
       cwd: ROOT,
-      env: { ...baseEnv(), CI: "true" },
+      env: { ...wranglerEnv(persistTo), CI: "true" },
       encoding: "utf8",
     },
   );
@@ -296,10 +351,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     stateDir: opts.stateDir,
     secretsFile: opts.secretsFile,
     executorPort: opts.executorPort,
+    blockPorts: [opts.workerPort, opts.inspectorPort],
     executorEnv: opts.executorEnv ?? {},
     mode: opts.agentIdentities ?? "persistent",
   });
   ensureDemoRepo(reposDir);
+  ensureStatusAssets();
   const wranglerState = path.join(opts.stateDir, "wrangler");
   migrateLocal(wranglerState);
 
@@ -350,7 +407,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       ],
       {
         cwd: ROOT,
-        env: baseEnv(),
+        env: wranglerEnv(wranglerState),
         detached: true,
         stdio: ["ignore", opts.log ? "pipe" : "inherit", opts.log ? "pipe" : "inherit"],
       },
@@ -362,6 +419,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const stack: RunningStack = {
     workerUrl,
     executorUrl,
+    inspectorPort: opts.inspectorPort,
     secrets,
     agentSandbox: sandbox.summary,
     worker: spawnWorker(),
@@ -375,15 +433,25 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       await stopGroup(stack.executor, signal, 25_000);
     },
     async restartWorker() {
-      await stopGroup(stack.worker, "SIGINT", 5_000);
+      await stack.stopWorker("SIGINT");
+      await stack.startWorker();
+    },
+    async stopWorker(signal = "SIGINT") {
+      await stopGroup(stack.worker, signal, 5_000);
+    },
+    async startWorker() {
       stack.worker = spawnWorker();
       await waitHealthy(`${workerUrl}/health`, 60_000, stack.worker, (s) => s === 200 || s === 503);
+      // A restarted local engine resumes no instance by itself: reconcile wakes the ones that wait.
+      void cron.tick();
     },
     async stop() {
+      cron.stop();
       await Promise.all([stopGroup(stack.worker, "SIGINT", 5_000), stopGroup(stack.executor, "SIGTERM", 25_000)]);
       sandbox.remove();
     },
   };
+  const cron = cronTicker(workerUrl, opts.reconcileEveryMs ?? 60_000);
   try {
     await Promise.all([
       waitHealthy(`${executorUrl}/health`, 30_000, stack.executor),
@@ -393,5 +461,6 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await stack.stop();
     throw err;
   }
+  void cron.tick();
   return stack;
 }

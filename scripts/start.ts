@@ -6,11 +6,13 @@
  * executor's local credentials: .vault/executor.env (created, commented out, when missing).
  * Stopping npm itself (any signal, even SIGKILL) stops the stack too (launcher-watch.ts).
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, fchmodSync, fstatSync, mkdirSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { ExecutorHealth } from "@vault-mcp/contract";
+import { INSTANCE_RETENTION } from "../workflows/retention.ts";
 import { ensureExecutorEnvFile, pinnedClis, readinessReport } from "./executor-local.ts";
 import { watchLaunchers } from "./launcher-watch.ts";
+import { localWrangler, pruneFinishedInstances } from "./prune-instances.ts";
 import { ROOT, StackError, startStack } from "./stack.ts";
 import { chooseStateDir } from "./state-dir.ts";
 import { workerLogFilter } from "./worker-log.ts";
@@ -24,6 +26,11 @@ const port = (name: string, fallback: number): number => {
   }
   return n;
 };
+
+// Everything the stack writes (state, logs, wrangler's files) is the user's alone unless a mode is
+// given: what agents must reach (the state dir they pass through, their worktrees) is opened explicitly.
+process.umask(0o077);
+const outputs = privateOutput();
 
 const chosen = await chooseStateDir({
   root: ROOT,
@@ -94,11 +101,19 @@ try {
   const found = Object.entries(health.clis ?? {})
     .map(([name, c]) => `${name} ${c.found ? `${c.version ?? "?"} (${c.path ?? "?"})` : "missing"}`)
     .join(", ");
-  const token = stack.secrets.VAULT_AUTH_TOKEN;
+  // The bearer token opens the whole API: it goes to a terminal only, never into a log file or pipe
+  // (a log an agent could read would hand it over). Elsewhere the line reads it from .dev.vars.
+  const devVars = path.join(ROOT, ".dev.vars");
+  const onTerminal = process.stdout.isTTY === true;
+  const token = onTerminal ? stack.secrets.VAULT_AUTH_TOKEN : `$(sed -n 's/^VAULT_AUTH_TOKEN=//p' ${devVars})`;
+  const tokenLine = onTerminal
+    ? `${token}   (from .dev.vars)`
+    : `in ${devVars} (VAULT_AUTH_TOKEN, mode 0600); not printed: this output is not a terminal`;
   console.log(`
 vault-mcp is running
   MCP        ${stack.workerUrl}/mcp
   REST       ${stack.workerUrl}/api   health: ${stack.workerUrl}/health
+  status     ${stack.workerUrl}/status   (sign in with OWNER_SECRET from .dev.vars)
   executor   ${stack.executorUrl}   CLIs: ${found || "unknown"}${
     "missing" in clis
       ? `
@@ -107,7 +122,7 @@ vault-mcp is running
   }
   sandbox    ${stack.agentSandbox}
   state      ${stateDir}
-  token      ${token}   (from .dev.vars)
+  token      ${tokenLine}${outputs}
 
 ${readinessReport(health, envFile)}
 
@@ -120,6 +135,18 @@ OAuth clients (Claude.ai needs the deployed https URL; locally e.g. the MCP Insp
 
 Ctrl-C stops both.
 `);
+  // Local wrangler keeps finished instances forever; prune those past their retention, in the background.
+  const days = (ms: number) => `${ms / 86_400_000} day${ms === 86_400_000 ? "" : "s"}`;
+  pruneFinishedInstances(localWrangler(ROOT, Number(new URL(stack.workerUrl).port)))
+    .then((ids) => {
+      if (ids.length > 0)
+        console.log(
+          `pruned ${ids.length} finished workflow instance${ids.length === 1 ? "" : "s"} past their retention (${days(INSTANCE_RETENTION.successRetention)} succeeded, ${days(INSTANCE_RETENTION.errorRetention)} otherwise); their tasks stay in D1`,
+        );
+    })
+    .catch((err: unknown) =>
+      console.error(`could not prune finished workflow instances: ${err instanceof Error ? err.message : String(err)}`),
+    );
   let stopping = false;
   const shutdown = async (why = "") => {
     if (stopping) return;
@@ -140,4 +167,24 @@ Ctrl-C stops both.
 } catch (err) {
   console.error(err instanceof StackError ? `npm start: ${err.message}` : err);
   process.exit(1);
+}
+
+/**
+ * A log npm start's output is redirected to (`npm start > vault.log`) is made the user's alone (0600),
+ * whatever the shell's umask gave it: it holds the stack's lines, and the agents must not read them.
+ * Returns what to say about it.
+ */
+function privateOutput(): string {
+  const made: string[] = [];
+  for (const fd of [1, 2]) {
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o077) === 0) continue;
+      fchmodSync(fd, st.mode & 0o700);
+      made.push(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // Not a file we own (a terminal, a pipe), or no /proc to name it: nothing to tighten.
+    }
+  }
+  return made.length > 0 ? `\n  log        ${[...new Set(made)].join(", ")} made private (mode 0600)` : "";
 }

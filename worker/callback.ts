@@ -5,6 +5,10 @@
  * so a late callback of attempt 1 can never wake attempt 2's wait. The payload is the JobView slimmed
  * (workflows/result-event.ts); the workflow validates it again and matches the job id. A lost
  * callback loses nothing: the workflow polls the executor when its wait times out.
+ *
+ * The executor keeps a callback owed until it gets a 2xx, or an answer saying the task no longer
+ * wants it (CALLBACK_UNWANTED_STATUSES: 404 no task or instance, 409 the instance has finished).
+ * So a refusal that may pass is never one of those: an engine that cannot take the event now is 503.
  */
 import { JobView, SIGNATURE_HEADER, TaskId, verifyBody } from "@vault-mcp/contract";
 import { getConfig } from "../core/config.ts";
@@ -51,11 +55,19 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
     } catch (err) {
       throw new AppError("not_found", `no instance for task '${taskId}'`, { cause: err });
     }
+    // A finished instance takes no result: 409 tells the executor to stop (CALLBACK_UNWANTED_STATUSES).
+    // The engine does not always refuse such an event itself, so the status is asked first.
+    const { status } = await instance.status().catch(() => ({ status: null }));
+    if (status === "complete" || status === "errored" || status === "terminated")
+      throw new AppError("conflict", `task '${taskId}' has finished and takes no result event`);
     try {
       await instance.sendEvent({ type: resultEventType(attempt), payload: slimJobView(view) });
     } catch (err) {
-      // A finished instance takes no events. The executor may retry; the workflow polls anyway.
-      throw new AppError("conflict", `task '${taskId}' takes no result event now`, { cause: err });
+      // The engine could not take it now (restarting): worth another try, so the executor keeps it owed.
+      throw new AppError("overloaded", `task '${taskId}' cannot take its result now; try again`, {
+        cause: err,
+        headers: { "retry-after": "5" },
+      });
     }
     log("info", "callback_received", { taskId, attempt, jobId: view.jobId, status: view.status });
     return Response.json({ ok: true }, { status: 202 });

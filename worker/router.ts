@@ -14,6 +14,7 @@ import { sizeGuard } from "./guards/size.ts";
 import { handleMcp } from "./mcp/server.ts";
 import { handleOAuth, isOAuthPath } from "./oauth/routes.ts";
 import { health, misconfigured } from "./services/health.ts";
+import { handleStatus, isStatusPath } from "./status/routes.tsx";
 
 const CALLBACK = /^\/api\/callback\/([^/]+)$/;
 
@@ -62,6 +63,8 @@ export async function route(request: Request, env: Env, ctx: ExecutionContext): 
     const callback = CALLBACK.exec(url.pathname);
     if (callback?.[1] && request.method === "POST") return await handleCallback(request, env, callback[1]);
     if (isOAuthPath(url.pathname)) return await handleOAuth(request, env, ctx, config);
+    // The owner's status pages carry their own sign-in (a session cookie) and CSRF checks.
+    if (isStatusPath(url.pathname)) return await handleStatus(request, env, ctx, config);
     const isMcp = url.pathname === "/mcp";
     if (isMcp || url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       const refused = originGuard(request, config);

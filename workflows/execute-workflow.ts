@@ -1,8 +1,9 @@
 /**
  * One instance per `execute`; instance id = task id. It reads as its step names:
  *
- *   breaker-check #1 → init → readiness #1 → choose #1 → dispatch <profile> #1 → wait <profile> #1
- *     → [poll <profile> #1] → write <profile> #1 → breaker-check #2 → … → finish
+ *   breaker-check #1 → init → readiness #1 → choose #1 → dispatch <profile> #1
+ *     → wait <profile> #1.1 → [poll <profile> #1.1 → wait <profile> #1.2 → …] → write <profile> #1
+ *     → breaker-check #2 → … → finish
  *   halt #h → budget #h → resume #h              the task's cap is reached (waits for a budget event)
  *   await-human #h → human #h → resume-human #h  the ladder's top (waits for a human's answer)
  *   write <profile> #n → deliver #n → finish     a succeeded attempt of a task that delivers (push, pr)
@@ -23,6 +24,7 @@ import type { ProfileName, TaskStatus } from "@vault-mcp/contract";
 import { type Config, getConfig } from "../core/config.ts";
 import { describe } from "../core/errors.ts";
 import { log } from "../core/log.ts";
+import { awaitResult } from "./await-result.ts";
 import {
   type AttemptFailure,
   type ExecutorClient,
@@ -32,18 +34,15 @@ import {
   isFinished,
 } from "./executor-client.ts";
 import { AUTO, nextRung, type Pass, pick, type Readiness, type Standing, type Wanted } from "./ladder.ts";
-import { BudgetEvent, ExecuteParams, HumanEvent, resultEventType, waitEventType } from "./params.ts";
-import { finishedJobFromEvent } from "./result-event.ts";
+import { BudgetEvent, ExecuteParams, HumanEvent, waitEventType } from "./params.ts";
 import {
   BUDGET_WAIT,
   DB_STEP,
   DELIVER_STEP,
-  DISPATCH_STEP,
+  dispatchStep,
   FAIL_STEP,
   HUMAN_WAIT,
-  POLL_STEP,
   READINESS_STEP,
-  resultWait,
   WRITE_STEP,
 } from "./step-config.ts";
 import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
@@ -53,7 +52,6 @@ import { dispatchJob } from "./steps/dispatch.ts";
 import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
 import { failTask, type StatusChange, setTaskStatus } from "./steps/finish.ts";
 import { initTask } from "./steps/init.ts";
-import { pollJob } from "./steps/poll.ts";
 import { readReadiness } from "./steps/readiness.ts";
 import { type Written, writeJobStage, writeStage } from "./steps/write.ts";
 import { waitFor } from "./wait.ts";
@@ -85,6 +83,12 @@ type AttemptOutcome =
 
 /** An executor restart under a run re-dispatches the same profile, at most this many times in a row. */
 const MAX_INTERRUPTED_REDISPATCH = 2;
+/**
+ * A job that never started (it was still queued when the executor restarted) is dispatched again
+ * without counting as an interrupted run; this bounds such re-dispatches in a row (an executor that
+ * keeps restarting), after which the task fails: climbing would meet the same executor.
+ */
+const MAX_NOT_STARTED_REDISPATCH = 5;
 
 export class ExecuteWorkflow extends WorkflowEntrypoint<Env, ExecuteParams> {
   override async run(event: WorkflowEvent<ExecuteParams>, step: WorkflowStep): Promise<ExecuteOutput> {
@@ -129,6 +133,9 @@ class TaskRun {
   /** A rung was passed because it was cooling down (not a setup problem). */
   private passedCooling = false;
   private interruptedInARow = 0;
+  private notStartedInARow = 0;
+  /** The caller named what runs (a profile, or a CLI without climb): restarts never move it up the ladder. */
+  private readonly pinned: boolean;
   private wanted: Wanted;
   private capUsd: number | undefined;
   private instructions: string | undefined;
@@ -159,6 +166,7 @@ class TaskRun {
     this.wanted =
       p.profile === AUTO ? { from: config.ladder[0] ?? "human", forced: false } : { from: p.profile, forced: true };
     this.capUsd = p.budgetUsd;
+    this.pinned = p.profile !== AUTO || !p.climb;
   }
 
   async drive(): Promise<ExecuteOutput & { error: string | null }> {
@@ -228,21 +236,26 @@ class TaskRun {
       const w = outcome.written;
       if (w.ok) return this.succeed(outcome.jobId, w);
       this.lastError = `${profile}: ${w.errorMessage ?? w.errorKind ?? w.status}`;
-      this.wanted = this.afterFailure(profile, w);
-      if (w.status !== "interrupted") this.interruptedInARow = 0;
+      const next = this.afterFailure(profile, w);
+      if ("end" in next) return this.finish("failed", next.end);
+      this.wanted = next;
+      if (w.status !== "interrupted") {
+        this.interruptedInARow = 0;
+        this.notStartedInARow = 0;
+      }
       if (!p.climb && this.wanted.from !== profile && w.status !== "skipped")
         return this.finish("failed", `${profile} failed: ${w.errorMessage ?? w.errorKind ?? w.status}`);
     }
   }
 
-  /** Where the next attempt starts after a failed one; the next breaker check and pick decide. */
-  private afterFailure(profile: ProfileName, w: Written): Wanted {
+  /**
+   * Where the next attempt starts after a failed one (the next breaker check and pick decide), or why
+   * the task ends here.
+   */
+  private afterFailure(profile: ProfileName, w: Written): Wanted | { end: string } {
     switch (w.status) {
       case "interrupted":
-        // The executor restarted under the run: not the model's fault; the same profile again.
-        if (++this.interruptedInARow <= MAX_INTERRUPTED_REDISPATCH) return { from: profile, forced: true };
-        this.interruptedInARow = 0;
-        return { from: nextRung(this.config.ladder, profile), forced: false };
+        return this.afterInterrupted(profile, w);
       case "budget":
         // The run stopped at the task's remaining budget: the next breaker check halts the task.
         return { from: profile, forced: true };
@@ -257,6 +270,28 @@ class TaskRun {
         } else this.modelRan = true;
         return { from: nextRung(this.config.ladder, profile), forced: false };
     }
+  }
+
+  /**
+   * The executor restarted under the attempt: not the model's fault, so the same profile again. Only a
+   * run that started counts toward the limit (a job that never left the queue is simply sent again).
+   * Past the limit an `auto` task climbs; a pinned one ends failed rather than run a rung nobody chose.
+   */
+  private afterInterrupted(profile: ProfileName, w: Written): Wanted | { end: string } {
+    if (!w.started) {
+      if (++this.notStartedInARow <= MAX_NOT_STARTED_REDISPATCH) return { from: profile, forced: true };
+      return {
+        end: `the executor restarted ${this.notStartedInARow} times in a row before ${profile}'s run could start; find out why it keeps restarting, then replay the task`,
+      };
+    }
+    if (++this.interruptedInARow <= MAX_INTERRUPTED_REDISPATCH) return { from: profile, forced: true };
+    const times = this.interruptedInARow;
+    this.interruptedInARow = 0;
+    if (this.pinned)
+      return {
+        end: `${profile} was interrupted ${times} times in a row (the executor restarted under each run); a task that names its profile does not climb because of restarts: replay it once the executor is stable`,
+      };
+    return { from: nextRung(this.config.ladder, profile), forced: false };
   }
 
   private async checkBreakers(): Promise<BreakerCheck> {
@@ -323,7 +358,7 @@ class TaskRun {
     const n = ++this.attempt;
     const base = this.baseFor(n, profile);
     const budgetLeft = gate.capUsd - gate.taskCostUsd;
-    const dispatched = await step.do(`dispatch ${profile} #${n}`, DISPATCH_STEP, (ctx) =>
+    const dispatched = await step.do(`dispatch ${profile} #${n}`, dispatchStep(config.jobTimeoutMs), (ctx) =>
       executorStep(ctx, () =>
         dispatchJob(db, {
           client,
@@ -340,13 +375,14 @@ class TaskRun {
     const job = dispatched.value;
     // A retried dispatch may find the job already finished: then there is nothing to wait for.
     if (!isFinished(job)) {
-      const event = await waitFor(step, `wait ${profile} #${n}`, resultEventType(n), resultWait(config.jobTimeoutMs));
-      if (finishedJobFromEvent(event, job.jobId) === null) {
-        const polled = await step.do(`poll ${profile} #${n}`, POLL_STEP, (ctx) =>
-          executorStep(ctx, () => pollJob(client, job.jobId)),
-        );
-        if (!polled.ok) return unwritten(base, polled);
-      }
+      const waited = await awaitResult(step, {
+        client,
+        profile,
+        attempt: n,
+        jobId: job.jobId,
+        jobTimeoutMs: config.jobTimeoutMs,
+      });
+      if (!waited.ok) return unwritten(base, waited);
     }
     const written = await step.do(`write ${profile} #${n}`, WRITE_STEP, (ctx) =>
       executorStep(ctx, () =>

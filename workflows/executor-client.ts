@@ -24,6 +24,7 @@ import {
 } from "@vault-mcp/contract";
 import type { z } from "zod";
 import type { Config } from "../core/config.ts";
+import { parseRetryAfter } from "./retry-delay.ts";
 
 export type ExecutorFailure = "auth" | "refused" | "unreachable" | "busy" | "server" | "running" | "bad_answer";
 export type ExecutorFetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -82,16 +83,6 @@ const REQUEST_TIMEOUT_MS = 20_000;
  * (120 s by default), so its answer (success or a clear error) comes before this.
  */
 export const DELIVERY_REQUEST_TIMEOUT_MS = 150_000;
-/** Longest Retry-After we honour; a busier executor gets the step's later retries. */
-const MAX_RETRY_AFTER_MS = 10 * 60_000;
-
-/** `Retry-After: 7` or an HTTP date → milliseconds (5 s when absent or unreadable). */
-export function parseRetryAfter(value: string | null, now = Date.now()): number {
-  if (value === null || value.trim() === "") return 5_000;
-  const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : 5_000;
-}
 
 function safeJson(text: string): unknown {
   try {
@@ -238,32 +229,6 @@ export async function finishedJob(client: ExecutorClient, jobId: string): Promis
   const view = await client.getJob(jobId);
   if (!isFinished(view)) throw new ExecutorError("running", `job ${jobId} is still ${view.status}`, true);
   return view;
-}
-
-/**
- * A retry delay for executor-facing steps: exponential from `baseMs`, capped at `maxMs`, and never
- * shorter than the executor's Retry-After. Pass it with `backoff: "constant"`: the engine multiplies
- * a function's answer for other backoffs.
- */
-export function executorRetryDelay(
-  baseMs: number,
-  maxMs: number,
-): (input: { ctx: { attempt: number }; error: Error }) => number {
-  return ({ ctx, error }) => {
-    const backoff = Math.min(baseMs * 2 ** Math.max(0, ctx.attempt - 1), maxMs);
-    const asked = retryAfterOf(error);
-    return asked === null ? backoff : Math.max(backoff, asked);
-  };
-}
-
-/**
- * The Retry-After an error carries. The engine may hand the delay function a copy of the error that
- * lost its class, so the message's "retry after N s" (written above) is the fallback.
- */
-function retryAfterOf(error: Error): number | null {
-  if (error instanceof ExecutorError) return error.retryAfterMs;
-  const m = /retry after (\d+) s/.exec(error.message);
-  return m ? Math.min(Number(m[1]) * 1000, MAX_RETRY_AFTER_MS) : null;
 }
 
 /** Why an attempt could not run, as the workflow sees it: data, not an exception. */

@@ -58,6 +58,13 @@ export function attemptOfJobKey(jobKey: string): number | null {
   return m ? Number(m[1]) : null;
 }
 /**
+ * An event no wait listens for. Sent by reconcile to an instance that shows no sign of life: an engine
+ * that lost its timers (a local `wrangler dev` restarted under it) resumes an instance when it gets an
+ * event, replays it, and takes up the wait or step it was in; a live instance only stores it.
+ */
+export const WAKE_EVENT = "wake";
+
+/**
  * A human's answer and a raised cap: one event type per wait (`human-2`, `budget-1`), written to the
  * task row as `waiting_for` while the instance waits. The Worker claims that value before it sends,
  * so a second answer to the same wait is refused (409) and can never answer the next one.

@@ -1,6 +1,6 @@
 /** Retries and timeouts of every ExecuteWorkflow step, with why each is what it is. */
 import type { WorkflowSleepDuration, WorkflowStepConfig } from "cloudflare:workers";
-import { executorRetryDelay } from "./executor-client.ts";
+import { dispatchRetries, executorRetryDelay } from "./retry-delay.ts";
 
 /** Short D1 steps: a few quick retries ride out a D1 blip (1+2+4+8+16 s), then the instance errors. */
 export const DB_STEP = {
@@ -15,29 +15,35 @@ export const FAIL_STEP = {
 } satisfies WorkflowStepConfig;
 
 /**
- * POST /jobs. The executor may be restarting (systemd, a deploy) or busy (429 + Retry-After): about
- * 4 minutes of retries, 2 s doubling to 60 s, never sooner than Retry-After. One request ≤ 20 s.
+ * POST /jobs. The executor may be busy (429 + Retry-After), restarting (systemd, a deploy) or down:
+ * retried for dispatchWaitMs (5 job timeouts, at least 4 minutes; retry-delay.ts), 2 s doubling to
+ * 20 s, never sooner than Retry-After. One request ≤ 20 s.
  */
-export const DISPATCH_STEP = {
+export function dispatchStep(jobTimeoutMs: number) {
+  return {
+    retries: { ...dispatchRetries(jobTimeoutMs), backoff: "constant" },
+    timeout: "60 seconds",
+  } satisfies WorkflowStepConfig;
+}
+
+/**
+ * GET /jobs/:id after each period of the result wait: one cheap look, so a lost callback (or a lost
+ * engine timer) costs at most one period. A blip is retried briefly; an executor still down after that
+ * is answered as data and the wait goes on to its next period (the executor may be restarting).
+ */
+export const POLL_STEP = {
+  retries: { limit: 2, delay: executorRetryDelay(2_000, 10_000), backoff: "constant" },
+  timeout: "30 seconds",
+} satisfies WorkflowStepConfig;
+
+/**
+ * GET /health before each choice of rung: the executor may be restarting (systemd, a deploy), so about
+ * 4 minutes of retries (2 s doubling to 60 s), then the task ends saying it is unreachable.
+ */
+export const READINESS_STEP = {
   retries: { limit: 8, delay: executorRetryDelay(2_000, 60_000), backoff: "constant" },
   timeout: "60 seconds",
 } satisfies WorkflowStepConfig;
-
-/**
- * GET /jobs/:id when the callback never came. Retries while the job is still queued or running:
- * 5 s doubling to 5 min, 20 tries ≈ 75 min after the wait's own job timeout + 60 s. Bounded, so a
- * job the executor never finishes cannot keep the instance forever.
- */
-export const POLL_STEP = {
-  retries: { limit: 20, delay: executorRetryDelay(5_000, 300_000), backoff: "constant" },
-  timeout: "45 seconds",
-} satisfies WorkflowStepConfig;
-
-/**
- * GET /health before each choice of rung: the executor may be restarting (systemd, a deploy), so as
- * long as dispatch would wait for it (about 4 minutes), then the task ends saying it is unreachable.
- */
-export const READINESS_STEP = DISPATCH_STEP;
 
 /** GET the finished job, then one D1 batch. Either side may blip: ≈ 2 min of retries. */
 export const WRITE_STEP = {
@@ -56,9 +62,22 @@ export const DELIVER_STEP = {
   timeout: "180 seconds",
 } satisfies WorkflowStepConfig;
 
-/** The callback comes when the CLI ends; the executor kills a CLI at the job timeout, so a little above. */
-export const resultWait = (jobTimeoutMs: number): WorkflowSleepDuration =>
-  `${Math.ceil(jobTimeoutMs / 1000) + 60} seconds`;
+/**
+ * The wait for a job's result, in periods: each a bounded `waitForEvent` followed by one poll, so
+ * neither a lost callback nor a timer the engine lost in a restart can hold the task for more than one
+ * period. The period is a third of the job timeout (15 s to 5 min); the whole wait is five job
+ * timeouts and two minutes: the executor's default queue (8 behind 2 slots) is four job timeouts
+ * deep, then the run itself, its kill and its callback.
+ */
+export interface ResultWait {
+  periodMs: number;
+  periods: number;
+}
+export function resultWait(jobTimeoutMs: number): ResultWait {
+  const periodMs = Math.min(300_000, Math.max(15_000, Math.ceil(jobTimeoutMs / 3 / 1000) * 1000));
+  return { periodMs, periods: Math.ceil((5 * jobTimeoutMs + 120_000) / periodMs) };
+}
+export const seconds = (ms: number): WorkflowSleepDuration => `${Math.ceil(ms / 1000)} seconds`;
 
 /** A human raises a halted task's cap or answers at the ladder's top within a day, or the task ends. */
 export const BUDGET_WAIT: WorkflowSleepDuration = "24 hours";

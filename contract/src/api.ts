@@ -239,20 +239,38 @@ export type DecisionSent = z.infer<typeof DecisionSent>;
 export const Acknowledged = z.object({ acknowledged: z.boolean() });
 export type Acknowledged = z.infer<typeof Acknowledged>;
 
-/** `POST /api/reconcile`: stages written from the executor after the workflow could not. */
+/**
+ * `POST /api/reconcile` (and the cron trigger): what was done for results the workflow could not
+ * write and for tasks whose instance stopped moving. `items` are unwritten stages: `written` from the
+ * executor (the instance had ended), `woken` (the job finished and its instance was sent the result
+ * event, so the instance writes it), `still_running`, or `error`. `tasks` are tasks with no unwritten
+ * stage whose instance showed no sign of life (`woken`) or had ended without ending the task (`ended`).
+ */
 export const ReconcileReport = z.object({
   items: z.array(
     z.object({
       taskId: z.string(),
       attempt: z.number(),
       jobId: z.string(),
-      outcome: z.enum(["written", "still_running", "error"]),
+      outcome: z.enum(["written", "woken", "still_running", "error"]),
       status: StageStatus.optional(),
       costUsd: z.number().optional(),
       reason: z.string().optional(),
     }),
   ),
+  tasks: z
+    .array(
+      z.object({
+        taskId: z.string(),
+        outcome: z.enum(["woken", "ended", "error"]),
+        /** The status the task was given (`ended`). */
+        status: TaskStatus.optional(),
+        reason: z.string().optional(),
+      }),
+    )
+    .default([]),
   written: z.number(),
+  woken: z.number().default(0),
   stillRunning: z.number(),
   errors: z.number(),
 });

@@ -52,3 +52,13 @@ export async function verifyBody(
   if (!mac) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), mac, encoder.encode(`${t}.${body}`));
 }
+
+/**
+ * The Worker's answers to a callback that end the executor's delivery without an acknowledgement:
+ * the task no longer wants this result. 404: no such task, or no workflow instance for it. 409 and
+ * 410: the task's instance has finished and takes no result event any more (409 is what Workers
+ * before 410 existed answer). A 2xx acknowledges the callback. Every other answer (401 while a
+ * secret is rotated, 400/413/422 until a deploy fixes a contract mismatch, 408, 429, 5xx) and every
+ * network error leaves it owed: the executor retries, with capped backoff, across its restarts.
+ */
+export const CALLBACK_UNWANTED_STATUSES: readonly number[] = [404, 409, 410];

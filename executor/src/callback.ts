@@ -1,16 +1,19 @@
 /**
- * Posts a finished job's JobView to its callbackUrl, signed with CALLBACK_SECRET, retried with
- * exponential backoff and jitter (6 tries over about a minute by default). Losing it loses nothing:
- * the state stays `pending` in the store until it is delivered (a restart resends it), and the
- * Worker also polls GET /jobs/:id.
+ * Posts a finished job's JobView to its callbackUrl, signed with CALLBACK_SECRET, until the Worker
+ * acknowledges it (a 2xx) or says the task no longer wants it (CALLBACK_UNWANTED_STATUSES: 404, 409,
+ * 410). Nothing else ends it: network errors, 5xx, 429 and every other 4xx are retried with capped
+ * exponential backoff and jitter (2, 4, 8, 16, 32, then every 60 s), for as long as it takes. Only a
+ * shutdown stops it (`stopped`): the state stays `pending` in the store and the next start resends it.
+ * The Worker also polls GET /jobs/:id, so a late callback costs the task time, never its result.
  */
-import { type JobView, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
+import { CALLBACK_UNWANTED_STATUSES, type JobView, SIGNATURE_HEADER, signBody } from "@vault-mcp/contract";
 import { log } from "./log.ts";
 
 export interface CallbackOptions {
-  attempts?: number;
-  /** First retry delay; each further one doubles (2, 4, 8, 16, 32 s: about a minute in all). */
+  /** First retry delay; each further one doubles, up to maxDelayMs. */
   baseDelayMs?: number;
+  /** The longest wait between two tries. */
+  maxDelayMs?: number;
   /** Per attempt. */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -22,12 +25,23 @@ export interface CallbackOptions {
 
 export type CallbackOutcome =
   | { ok: true; attempts: number }
-  /** `gaveUp`: refused (4xx) or out of attempts. `stopped`: the signal fired; try again after a restart. */
-  | { ok: false; attempts: number; reason: "gaveUp" | "stopped" };
+  /** `unwanted`: the Worker answered `status`, one of CALLBACK_UNWANTED_STATUSES. `stopped`: shutdown. */
+  | { ok: false; attempts: number; reason: "unwanted"; status: number }
+  | { ok: false; attempts: number; reason: "stopped" };
 
-/** Delay before retry `i` (1-based): base × 2^(i-1), ±25 %. */
-export function backoffMs(i: number, baseMs: number, random: () => number = Math.random): number {
-  return Math.round(baseMs * 2 ** (i - 1) * (0.75 + random() * 0.5));
+export const DEFAULT_BASE_DELAY_MS = 2_000;
+export const DEFAULT_MAX_DELAY_MS = 60_000;
+
+/** Delay before retry `i` (1-based): base × 2^(i-1), at most `maxMs`, ±25 %. */
+export function backoffMs(
+  i: number,
+  baseMs: number,
+  maxMs: number = DEFAULT_MAX_DELAY_MS,
+  random: () => number = Math.random,
+): number {
+  // The exponent stops growing once the cap is reached, so a long outage never overflows it.
+  const plain = Math.min(maxMs, baseMs * 2 ** Math.min(i - 1, 30));
+  return Math.round(plain * (0.75 + random() * 0.5));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -42,17 +56,20 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The first tries are each logged; after them one in ten, so a long outage does not flood the log. */
+const logged = (attempt: number) => attempt <= 6 || attempt % 10 === 0;
+
 export async function sendCallback(
   url: string,
   secret: string,
   view: JobView,
   opts: CallbackOptions = {},
 ): Promise<CallbackOutcome> {
-  const attempts = opts.attempts ?? 6;
-  const base = opts.baseDelayMs ?? 2_000;
+  const base = opts.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
+  const max = opts.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   const doFetch = opts.fetch ?? fetch;
   const body = JSON.stringify(view);
-  for (let i = 1; i <= attempts; i++) {
+  for (let i = 1; ; i++) {
     if (opts.signal?.aborted) return { ok: false, attempts: i - 1, reason: "stopped" };
     try {
       const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
@@ -65,24 +82,23 @@ export async function sendCallback(
       });
       await res.body?.cancel();
       if (res.ok) return { ok: true, attempts: i };
-      // A 4xx other than 408/429 will not get better by retrying (wrong secret, unknown job).
-      if (res.status < 500 && res.status !== 408 && res.status !== 429) {
-        log("warn", "callback_refused", { jobId: view.jobId, status: res.status, attempt: i });
-        return { ok: false, attempts: i, reason: "gaveUp" };
+      if (CALLBACK_UNWANTED_STATUSES.includes(res.status)) {
+        log("warn", "callback_unwanted", { jobId: view.jobId, status: res.status, attempt: i });
+        return { ok: false, attempts: i, reason: "unwanted", status: res.status };
       }
-      log("warn", "callback_retry", { jobId: view.jobId, status: res.status, attempt: i });
+      if (logged(i)) log("warn", "callback_retry", { jobId: view.jobId, status: res.status, attempt: i });
     } catch (err) {
       if (opts.signal?.aborted) return { ok: false, attempts: i, reason: "stopped" };
       // Our per-attempt timeout, told apart from a refused connection or a reset.
       const timedOut = err instanceof Error && err.name === "TimeoutError";
-      log("warn", "callback_retry", {
-        jobId: view.jobId,
-        error: err instanceof Error ? err.message : String(err),
-        timedOut,
-        attempt: i,
-      });
+      if (logged(i))
+        log("warn", "callback_retry", {
+          jobId: view.jobId,
+          error: err instanceof Error ? err.message : String(err),
+          timedOut,
+          attempt: i,
+        });
     }
-    if (i < attempts) await sleep(backoffMs(i, base, opts.random), opts.signal);
+    await sleep(backoffMs(i, base, max, opts.random), opts.signal);
   }
-  return opts.signal?.aborted ? { ok: false, attempts, reason: "stopped" } : { ok: false, attempts, reason: "gaveUp" };
 }

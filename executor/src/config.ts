@@ -25,6 +25,8 @@ const list = z
       .filter(Boolean),
   );
 
+const PORTS = "must be TCP ports (1-65535), comma-separated, e.g. 28787,29229";
+
 const Schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: int(28788, 0, 65535, "the TCP port to listen on; 0 picks a free one"),
@@ -85,6 +87,19 @@ const Schema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_-]{0,28}$/, "must be the start of a system user name, e.g. vault-agent-")
     .default("vault-agent-"),
+  /**
+   * More local TCP ports the agent identities may not connect to (as root, nftables), beside the
+   * executor's own: the local stack's Worker and its inspector (npm start sets them).
+   */
+  AGENT_BLOCK_PORTS: list.pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^\d{1,5}$/, PORTS)
+        .transform(Number)
+        .pipe(z.number().min(1, PORTS).max(65535, PORTS)),
+    ),
+  ),
 });
 
 export interface ExecutorConfig

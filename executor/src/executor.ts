@@ -15,17 +15,25 @@ import { DiskMeter, logMeasureFailed } from "./disk.ts";
 import { type CliInfo, probeClis } from "./health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "./interfaces.ts";
 import { JobRunner } from "./jobs/runner.ts";
-import { JobStore, STORE_FILE } from "./jobs/store.ts";
+import { JobStore, type ProcessRecord, STORE_FILE } from "./jobs/store.ts";
 import { log, setLogLevel } from "./log.ts";
 import { loadPrices } from "./pricing.ts";
+import { killOrphans } from "./process/orphans.ts";
 import { runProcess as realRunProcess } from "./process/run.ts";
 import { loadProfiles } from "./profiles.ts";
 import { JobQueue } from "./queue.ts";
 import { readiness } from "./readiness.ts";
-import { cleanDisk, harvestInterrupted, purgeOld, type RecoveryParts, type RecoveryReport } from "./recovery.ts";
+import {
+  cleanDisk,
+  harvestInterrupted,
+  jobsWithHomes,
+  purgeOld,
+  type RecoveryParts,
+  type RecoveryReport,
+} from "./recovery.ts";
 import { credentialsFileProblem } from "./remote/credentials.ts";
 import { RepoSources } from "./remote/sources.ts";
-import { createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
+import { type AgentSandbox, createSandbox, SANDBOX_OFF } from "./sandbox/sandbox.ts";
 import { type App, createApp } from "./server/app.ts";
 import { shutdown } from "./shutdown.ts";
 import { GitWorktreeManager } from "./worktree/manager.ts";
@@ -46,8 +54,10 @@ export interface Executor {
   queue: JobQueue;
   runner: JobRunner;
   worktrees: GitWorktreeManager;
-  /** Jobs found `running` or `queued` at start-up (a previous process died): now `interrupted`. */
+  /** Jobs whose run a previous process had started when it died: now `interrupted`. */
   recovered: readonly string[];
+  /** Jobs a previous process left that never started: queued again, they run after listen(). */
+  requeued: readonly string[];
   /** What listen() found on disk from before (null until then). */
   readonly reconciled: RecoveryReport | null;
   disk: DiskMeter;
@@ -59,14 +69,31 @@ export interface Executor {
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 
+/**
+ * What the runs of a dead executor still run: processes carrying their marker or recorded with their
+ * start time (process/orphans.ts) and, with the sandbox on, everything of every slot identity, which
+ * must be gone before a slot is used (a survivor there stops the start).
+ */
+async function killLeftovers(records: readonly ProcessRecord[], sandbox: AgentSandbox | null): Promise<void> {
+  const { killed, survivors } = await killOrphans(records);
+  if (killed.length > 0) log("warn", "orphans_killed", { pids: killed.slice(0, 50) });
+  if (survivors.length > 0) log("error", "orphans_survived", { pids: survivors.slice(0, 50) });
+  await sandbox?.killLeftovers();
+}
+
 export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}): Executor {
   setLogLevel(config.LOG_LEVEL);
   const runProcess = o.runProcess ?? realRunProcess;
   const store = new JobStore(config.DATA_DIR);
-  // Before anything runs: what a dead process left `running` or `queued` reads `interrupted`.
-  const recovered = store.recover(new Date().toISOString());
+  // Before anything runs: of what a dead process left `running` or `queued`, a job whose run had
+  // started reads `interrupted`; one that never started is queued again (it runs once listen() is done).
+  const { interrupted: recovered, requeued } = store.recover(new Date().toISOString(), jobsWithHomes(config.DATA_DIR));
   if (recovered.length)
     log("warn", "jobs_interrupted_by_restart", { count: recovered.length, jobIds: recovered.slice(0, 50) });
+  if (requeued.length)
+    log("info", "jobs_requeued_after_restart", { count: requeued.length, jobIds: requeued.slice(0, 50) });
+  // The processes the dead executor's runs had started, while their records are still there.
+  const leftovers = store.processes();
 
   // Throws SandboxSetupError (exit 2) when on but unable to work: never a silent fallback to off.
   const sandbox = createSandbox(config, runProcess);
@@ -165,6 +192,19 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
   }, SWEEP_EVERY_MS);
   sweep.unref();
 
+  /** A job that never started, back in the queue after a restart (ahead of new ones, beyond MAX_QUEUE). */
+  const requeue = (id: string) => {
+    const rec = store.get(id);
+    if (rec?.status !== "queued") return;
+    let slots = 1;
+    try {
+      slots = runner.sidesFor(rec.request).length;
+    } catch {
+      // Its profile is gone from the config: the run fails it with the reason (one slot meanwhile).
+    }
+    queue.requeue({ id, slots, run: () => runner.run(id, jobs.signal) });
+  };
+
   let reconciled: RecoveryReport | null = null;
   const executor: Executor = {
     app,
@@ -173,6 +213,7 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
     runner,
     worktrees,
     recovered,
+    requeued,
     get reconciled() {
       return reconciled;
     },
@@ -194,12 +235,17 @@ export function createExecutor(config: ExecutorConfig, o: ExecutorOverrides = {}
         ...(sandbox ? { slots: sandbox.slots() } : {}),
       };
       if (reconciled === null) {
-        const costs = await harvestInterrupted(parts);
+        // First what the dead executor's runs still run, so their logs are final and no slot is
+        // reused under them; then their cost; then the disk.
+        await killLeftovers(leftovers, sandbox);
+        const costs = await harvestInterrupted({ ...parts, spawned: new Set(leftovers.map((p) => p.run)) });
+        store.clearProcesses([...new Set(leftovers.map((p) => p.jobId))]);
         await sandbox?.start(env);
         reconciled = await cleanDisk(parts, costs);
+        for (const id of requeued) requeue(id);
       } else await sandbox?.start(env);
       // After it: an interrupted job's callback then carries the cost recovered from its logs.
-      for (const rec of store.pendingCallbacks()) runner.deliver(rec.id);
+      for (const rec of store.pendingCallbacks()) runner.callbacks.deliver(rec.id);
       void disk.measure().catch(logMeasureFailed);
       const port = await new Promise<number>((resolve, reject) => {
         app.server.once("error", reject);

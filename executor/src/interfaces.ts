@@ -28,6 +28,11 @@ export interface RunProcessOptions {
   killGraceMs?: number;
   /** Per-stream cap on stored output; the rest is drained and dropped. Default 1 MiB. */
   maxOutputBytes?: number;
+  /**
+   * Per stream, also keep the last this many bytes past the cap (default 0: the head only). For the
+   * agent CLIs, whose result comes last; the bytes between head and tail are replaced by a marker.
+   */
+  tailBytes?: number;
   /** Aborting kills the tree like a timeout does (used by shutdown). */
   signal?: AbortSignal;
   /** Written to the child's stdin, then EOF (a prompt: never an argument, so never an option). Default: /dev/null. */

@@ -34,6 +34,7 @@ try {
     capacity: config.MAX_EXECUTORS,
     maxQueue: config.MAX_QUEUE,
     interruptedAtStart: executor.recovered.length,
+    requeuedAtStart: executor.requeued.length,
     agentSandbox: config.AGENT_SANDBOX,
   });
 } catch (err) {

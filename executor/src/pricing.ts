@@ -1,11 +1,17 @@
 /**
- * Cost from tokens × a price table (config/prices.json, USD per million tokens) for runs whose CLI
- * reports no cost of its own (codex, gemini) or reports one it cannot know (claude pointed at a
- * non-Anthropic model such as DeepSeek prices it as `costBasis: "unknown"`).
+ * What usage costs. `priceUsage` is the one way every path turns tokens into USD: a run that ended
+ * and reported its usage, a run that was killed (its session log), the budget watch, a run a restart
+ * cut short. A model the CLI priced itself at its list price (claude's `costUSD`, `costBasis: "list"`)
+ * keeps that figure; every other model is priced with the table (config/prices.json, USD per million
+ * tokens): codex and gemini report no cost, and claude guesses for a model it does not know (DeepSeek
+ * behind ANTHROPIC_BASE_URL, `costBasis: "unknown"`). The table's entries for the models claude
+ * prices are claude's own list prices, so a claude run priced from its session log (killed, cut
+ * short) costs what claude would have reported for the same tokens.
  */
 import { readFileSync } from "node:fs";
-import type { Tokens } from "@vault-mcp/contract";
+import type { RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
+import type { ModelTokens } from "./tokens.ts";
 
 const Usd = z.number().nonnegative().finite();
 const Price = z.strictObject({ input: Usd, output: Usd, cacheRead: Usd, cacheWrite: Usd });
@@ -74,4 +80,26 @@ export function computeCost(prices: PriceTable, model: string, t: Tokens, inputI
   const usd =
     (uncached * p.input + t.output * p.output + t.cacheRead * p.cacheRead + t.cacheWrite * p.cacheWrite) / 1_000_000;
   return Math.round(usd * 1e8) / 1e8;
+}
+
+/** One model's usage, and what the CLI said it cost when it priced it at its own list price. */
+export interface UsageToPrice extends ModelTokens {
+  reportedUsd?: number;
+}
+
+/**
+ * The cost of a run's usage, each model at its own price (rounded to 1e-8): `reported` when the CLI
+ * priced every model itself, else `computed`. No usage costs 0 (`computed`).
+ */
+export function priceUsage(
+  prices: PriceTable,
+  usage: readonly UsageToPrice[],
+): Pick<RunResult, "costUsd" | "costSource"> {
+  let usd = 0;
+  let reported = usage.length > 0;
+  for (const m of usage) {
+    if (m.reportedUsd === undefined) reported = false;
+    usd += m.reportedUsd ?? computeCost(prices, m.model, m.tokens);
+  }
+  return { costUsd: Math.round(usd * 1e8) / 1e8, costSource: reported ? "reported" : "computed" };
 }

@@ -53,6 +53,15 @@ export class JobQueue {
     return true;
   }
 
+  /**
+   * A job that never started, back after a restart: queued whatever the room (it was admitted
+   * before, and its caller waits for it), behind those already requeued.
+   */
+  requeue(job: QueuedJob): void {
+    this.waiting.push({ ...job, slots: Math.min(job.slots, this.capacity) });
+    this.pump();
+  }
+
   private pump(): void {
     for (;;) {
       const head = this.waiting[0];
@@ -76,7 +85,7 @@ export class JobQueue {
     }
   }
 
-  /** Drops jobs that have not started (shutdown); returns their ids. */
+  /** Drops jobs that have not started (shutdown; they stay `queued` in the store); returns their ids. */
   drain(): string[] {
     return this.waiting.splice(0).map((j) => j.id);
   }

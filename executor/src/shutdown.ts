@@ -1,6 +1,7 @@
 /**
- * SIGTERM / SIGINT: 503 for new jobs at once; jobs not started end `interrupted`; running jobs get
- * SHUTDOWN_GRACE_MS to finish, then their process trees are killed and they end `interrupted`;
+ * SIGTERM / SIGINT: 503 for new jobs at once; jobs not started stay `queued` for the next start;
+ * running jobs get SHUTDOWN_GRACE_MS to finish, then their process trees are killed and they end
+ * `interrupted` (one whose CLI had not started yet stays `queued` too);
  * callbacks get a short window, and whatever is still owed stays `pending` for the next start;
  * the store is closed (WAL checkpointed) and the process exits 0. The whole sequence stays inside
  * systemd's TimeoutStopSec (40 s) with the defaults: 20 s grace + 5 s kill grace + 2 s callbacks.
@@ -38,15 +39,16 @@ const within = <T>(p: Promise<T>, ms: number): Promise<boolean> =>
 export async function shutdown(p: ShutdownParts): Promise<void> {
   const t0 = Date.now();
   p.app.startDraining();
+  // Jobs not started stay `queued` in the store: the next start runs them (nothing of them ran).
   const drained = p.queue.drain();
-  for (const id of drained) p.runner.interrupt(id);
-  log("info", "shutdown_draining", { running: p.queue.running, interruptedQueued: drained.length, graceMs: p.graceMs });
+  for (const id of drained) p.runner.putBack(id);
+  log("info", "shutdown_draining", { running: p.queue.running, leftQueued: drained.length, graceMs: p.graceMs });
   if (!(await within(p.queue.idle(), p.graceMs))) {
     log("warn", "shutdown_killing_jobs", { running: p.queue.running });
     p.jobs.abort();
     await p.queue.idle();
   }
-  await p.runner.flushCallbacks(Date.now() + (p.callbackFlushMs ?? CALLBACK_FLUSH_MS));
+  await p.runner.callbacks.flush(Date.now() + (p.callbackFlushMs ?? CALLBACK_FLUSH_MS));
   await p.runner.settle();
   // Keep-alive sockets would hold close() open: close them now that no job is left to answer.
   const closed = new Promise<void>((r) => p.app.server.close(() => r()));

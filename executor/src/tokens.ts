@@ -10,6 +10,12 @@
  */
 import type { Tokens } from "@vault-mcp/contract";
 
+/** One model's usage in a run (a run may call more than one model). */
+export interface ModelTokens {
+  model: string;
+  tokens: Tokens;
+}
+
 export const ZERO_TOKENS: Readonly<Tokens> = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
 
 /** Anthropic's usage (claude's result JSON and its session log): cache tokens are already apart. */

@@ -6,7 +6,7 @@
 // an older node's npm would quietly install 2.1.197 instead. After the install each CLI must print
 // its pinned version, else the marker is not written and the next `npm test` tries again.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const dir = import.meta.dirname;
@@ -20,8 +20,36 @@ if (major < 22) {
   process.exit(1);
 }
 
-// `--verify` only checks an existing install (no registry access).
-if (!process.argv.includes("--verify")) {
+const pins = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).dependencies;
+const checks = [
+  ["claude", pins["@anthropic-ai/claude-code"]],
+  ["codex", pins["@openai/codex"]],
+  ["gemini", pins["@google/gemini-cli"]],
+];
+
+/** Each CLI is installed and prints its pinned version; else the first problem. */
+async function problem() {
+  // A fresh import: paths.ts looks for the binaries when it loads, and an install may have added them.
+  const { cliPaths } = await import(`./paths.ts?${Date.now()}`);
+  for (const [name, version] of checks) {
+    const bin = cliPaths[name];
+    if (!bin) return `${name} is missing after the install`;
+    const v = spawnSync(bin, ["--version"], { env, encoding: "utf8", timeout: 60_000 });
+    if (v.status !== 0 || !v.stdout.includes(version))
+      return `${name} did not report version ${version} (${bin}): ${(v.stdout || v.stderr || String(v.error)).trim()}`;
+  }
+  return null;
+}
+
+// Installed already (the pinned versions answer): nothing to fetch. npm install would re-resolve the
+// whole tree against the registry whenever its hidden lockfile is stale, which takes minutes.
+// `--verify` only checks (no registry access).
+const before = existsSync(marker) || process.argv.includes("--verify") ? await problem() : "not installed";
+if (before !== null) {
+  if (process.argv.includes("--verify")) {
+    console.error(before);
+    process.exit(1);
+  }
   console.log("installing the pinned agent CLIs for the contract tests (once; ~880 MB)…");
   const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"], {
     cwd: dir,
@@ -32,26 +60,9 @@ if (!process.argv.includes("--verify")) {
     console.error("could not install the agent CLIs; the contract tests need them");
     process.exit(r.status ?? 1);
   }
-}
-
-const pins = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).dependencies;
-const { cliPaths } = await import("./paths.ts");
-const checks = [
-  ["claude", pins["@anthropic-ai/claude-code"]],
-  ["codex", pins["@openai/codex"]],
-  ["gemini", pins["@google/gemini-cli"]],
-];
-for (const [name, version] of checks) {
-  const bin = cliPaths[name];
-  if (!bin) {
-    console.error(`${name} is missing after the install`);
-    process.exit(1);
-  }
-  const v = spawnSync(bin, ["--version"], { env, encoding: "utf8", timeout: 60_000 });
-  if (v.status !== 0 || !v.stdout.includes(version)) {
-    console.error(
-      `${name} did not report version ${version} (${bin}): ${(v.stdout || v.stderr || String(v.error)).trim()}`,
-    );
+  const after = await problem();
+  if (after !== null) {
+    console.error(after);
     process.exit(1);
   }
 }

@@ -24,9 +24,9 @@ import {
 } from "@modelcontextprotocol/client";
 import { type BrowserContext, chromium } from "playwright-core";
 
-const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM = "/usr/bin/chromium";
 /** No sandbox (containers), no GPU, and nothing that reaches out to Google's services. */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-background-networking",

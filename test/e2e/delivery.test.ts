@@ -44,6 +44,7 @@ beforeAll(async () => {
     { sonnet: "tool" },
     {},
     { GIT_CREDENTIALS: credentials, GITHUB_API_URL: gh.url },
+    {},
     { toolCommand: TOOL },
   );
 }, 120_000);

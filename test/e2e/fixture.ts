@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { freePorts, ROOT, type RunningStack, startStack } from "../../scripts/stack.ts";
+import { freePorts, ROOT, type RunningStack, type StackOptions, startStack } from "../../scripts/stack.ts";
 import { cliPaths } from "../clis/paths.ts";
 import { type MockModelApi, type MockModelApiOptions, startMockModelApi } from "../mock-model-api/server.ts";
 
@@ -43,6 +43,7 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
     model,
     env: { GOOGLE_GEMINI_BASE_URL: url(p), GEMINI_API_KEY: "mock-key" },
   });
+  // The executor (root) reads it; agents need not, so it is as private as any file of the stack.
   writeFileSync(
     file,
     JSON.stringify({
@@ -61,6 +62,7 @@ export function writeProfiles(file: string, mockUrl: string, sc: Scenarios): voi
       consensus: ["sonnet", "codex"],
       direct: { claude: "sonnet", codex: "codex", gemini: "gemini-flash" },
     }),
+    { mode: 0o600 },
   );
 }
 
@@ -69,6 +71,7 @@ export async function startE2E(
   scenarios: Scenarios,
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
+  stackOptions: Pick<StackOptions, "reconcileEveryMs"> = {},
   mockOptions: MockModelApiOptions = {},
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
@@ -98,6 +101,7 @@ export async function startE2E(
     },
     workerVars: { JOB_TIMEOUT_MS: "20000", ...workerVars },
     agentIdentities: "ephemeral",
+    ...stackOptions,
     log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,
   });
   const token = stack.secrets.VAULT_AUTH_TOKEN;

@@ -3,7 +3,9 @@
  * CLI and `npm run inspect` find it through VAULT_WORKER_PORT alone, a task that fails shows as one
  * line, and killing only the npm process (SIGKILL or SIGTERM) leaves none of its ports taken.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
@@ -67,6 +69,31 @@ describe("npm start", () => {
     process.kill(s.npm.pid as number, "SIGKILL");
     expect(await takenAfter(s.ports, 10_000)).toEqual([]);
   }, 240_000);
+
+  it("into a log file: the token is not in it (it says where the token is), and the file is made private", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "vault-log-"));
+    try {
+      const log = path.join(dir, "vault.log");
+      const s = await npmStart({ logFile: log });
+      started.push(s);
+      const out = s.output();
+      expect(out).toContain("vault-mcp is running");
+      const token = /^VAULT_AUTH_TOKEN=(\S+)$/m.exec(readFileSync(path.join(ROOT, ".dev.vars"), "utf8"))?.[1];
+      expect(token).toBeTruthy();
+      expect(out).not.toContain(token as string);
+      expect(out).toMatch(/token +in .*\.dev\.vars \(VAULT_AUTH_TOKEN, mode 0600\); not printed/);
+      expect(out).toMatch(/log +.*vault\.log made private \(mode 0600\)/);
+      // The connect line still works as printed: the shell reads the token from .dev.vars.
+      const header = /--header "(Authorization: Bearer \$\(sed [^)]*\))"/.exec(out)?.[1] as string;
+      expect(header).toBeTruthy();
+      const expanded = spawnSync("sh", ["-c", `printf '%s' "${header}"`], { encoding: "utf8" }).stdout;
+      expect(expanded).toBe(`Authorization: Bearer ${token}`);
+      expect(statSync(log).mode & 0o777).toBe(0o600);
+      expect(statSync(path.join(ROOT, ".dev.vars")).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("SIGTERM of npm alone frees every port too", async () => {
     const s = await startTracked();

@@ -3,7 +3,7 @@
  * node and npm on PATH (no node_modules/.bin in front), on free ports and a state dir of their own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePorts, portFree, ROOT } from "../../scripts/stack.ts";
@@ -41,11 +41,15 @@ export async function takenAfter(ports: readonly number[], withinMs: number): Pr
   }
 }
 
-/** `npm start` until it printed how to connect (or exited); the sandbox off, as root it would make users for good. */
-export async function npmStart(): Promise<NpmStart> {
+/**
+ * `npm start` until it printed how to connect (or exited); the sandbox off, as root it would make users
+ * for good. Its output goes to a pipe, or to `logFile`, created as a shell's `> file` would (0644).
+ */
+export async function npmStart(o: { logFile?: string } = {}): Promise<NpmStart> {
   const ports = await freePorts(3);
   const [worker, executor, inspector] = ports.map(String);
   const state = mkdtempSync(path.join(os.tmpdir(), "vault-npm-start-"));
+  const log = o.logFile ? openSync(o.logFile, "w", 0o644) : null;
   const npm = spawn("npm", ["start"], {
     cwd: ROOT,
     env: systemEnv({
@@ -56,18 +60,20 @@ export async function npmStart(): Promise<NpmStart> {
       AGENT_SANDBOX: "off",
     }),
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: log === null ? ["ignore", "pipe", "pipe"] : ["ignore", log, log],
   });
-  let out = "";
-  npm.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  npm.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  if (log !== null) closeSync(log);
+  let piped = "";
+  npm.stdout?.on("data", (d: Buffer) => (piped += d.toString()));
+  npm.stderr?.on("data", (d: Buffer) => (piped += d.toString()));
+  const output = () => (o.logFile ? readFileSync(o.logFile, "utf8") : piped);
   const deadline = Date.now() + 120_000;
-  while (!out.includes("Ctrl-C stops both") && Date.now() < deadline && npm.exitCode === null)
+  while (!output().includes("Ctrl-C stops both") && Date.now() < deadline && npm.exitCode === null)
     await new Promise((r) => setTimeout(r, 100));
   return {
     npm,
     ports,
-    output: () => out,
+    output,
     async stop() {
       try {
         if (npm.pid) process.kill(-npm.pid, "SIGINT");

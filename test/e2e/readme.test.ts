@@ -265,7 +265,8 @@ async function npmStartPrintsHowToConnect(): Promise<void> {
     expect(out).toContain(`MCP        http://127.0.0.1:${worker}/mcp`);
     expect(out).toMatch(
       new RegExp(
-        `claude mcp add --transport http vault http://127\\.0\\.0\\.1:${worker}/mcp --header "Authorization: Bearer \\S+"`,
+        // The token itself on a terminal; into a pipe (as here), the shell reads it from .dev.vars.
+        `claude mcp add --transport http vault http://127\\.0\\.0\\.1:${worker}/mcp --header "Authorization: Bearer (\\S+|\\$\\(sed -n '[^']+' \\S+/\\.dev\\.vars\\))"`,
       ),
     );
     const health = await fetch(`http://127.0.0.1:${worker}/health`);

@@ -134,9 +134,13 @@ function words(text: string, split: boolean | undefined): string[] {
   return split ? text.split(/(?<= )/) : [text];
 }
 
+/** Anthropic gives every message its own id (claude's session log keeps one usage record per id). */
+let messages = 0;
+const messageId = () => `msg_mock_${(++messages).toString().padStart(6, "0")}`;
+
 export function anthropicTurn(model: string, turn: Turn, u: Usage = USAGE): SseEvent[] {
   const message = {
-    id: "msg_mock",
+    id: messageId(),
     type: "message",
     role: "assistant",
     model,
@@ -184,7 +188,7 @@ export function anthropicTurn(model: string, turn: Turn, u: Usage = USAGE): SseE
 /** A non-streaming Messages answer (side requests such as titles; the CLIs stream their turns). */
 export function anthropicMessage(model: string, text: string): Json {
   return {
-    id: "msg_mock",
+    id: messageId(),
     type: "message",
     role: "assistant",
     model,

@@ -35,7 +35,16 @@ describe("build and types", () => {
           .map((f) => path.relative(root, f.trim())),
       ),
     );
-    const files = run("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.mts", "*.cts"])
+    const files = run("git", [
+      "ls-files",
+      "--cached",
+      "--others",
+      "--exclude-standard",
+      "*.ts",
+      "*.tsx",
+      "*.mts",
+      "*.cts",
+    ])
       .stdout.split("\n")
       .filter((f) => f && !f.includes("node_modules/"));
     expect(files.length).toBeGreaterThan(100);

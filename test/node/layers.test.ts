@@ -8,10 +8,14 @@ const root = path.resolve(import.meta.dirname, "..", "..");
 const declared = readDeclared(root);
 
 function trackedSources(): string[] {
-  const out = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.mjs"], {
-    cwd: root,
-    encoding: "utf8",
-  });
+  const out = execFileSync(
+    "git",
+    ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.tsx", "*.mjs"],
+    {
+      cwd: root,
+      encoding: "utf8",
+    },
+  );
   return out.split("\n").filter((f) => f && !f.includes("node_modules/") && !f.endsWith(".d.ts"));
 }
 

@@ -2,6 +2,7 @@ import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
+import { loseCallbacks } from "../workflows/helpers.ts";
 
 /**
  * An executor whose callback is lost and whose job is still running at the first poll: `execute`
@@ -13,7 +14,7 @@ export async function pollingExecutor() {
   const intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
   await intro.modifyAll(async (m) => {
     await m.disableRetryDelays();
-    await m.forceEventTimeout({ name: "wait sonnet #1" });
+    await loseCallbacks(m, "sonnet");
   });
   return intro;
 }

@@ -95,6 +95,9 @@ describe("executor callback", () => {
     await instance.waitForStatus("complete");
     expect(fake.calls.filter((c) => c.startsWith("GET /jobs"))).toHaveLength(1); // the write step's read, no poll
     expect((await taskRow(taskId)).status).toBe("succeeded");
+    // The same callback again: the task has finished and no longer wants it (the executor stops on 409).
+    const again = await post(taskId, big, await signBody(SECRET, big));
+    expect(again.status).toBe(409);
   });
 });
 

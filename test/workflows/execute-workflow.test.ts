@@ -2,7 +2,18 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectEnded, resetBetweenTests, run, runTo, seedTask, stageRows, taskRow, useExecutor } from "./helpers.ts";
+import { dispatchStep } from "../../workflows/step-config.ts";
+import {
+  expectEnded,
+  loseCallbacks,
+  resetBetweenTests,
+  run,
+  runTo,
+  seedTask,
+  stageRows,
+  taskRow,
+  useExecutor,
+} from "./helpers.ts";
 
 resetBetweenTests();
 
@@ -79,11 +90,11 @@ describe("ExecuteWorkflow: each step failing once", { timeout: 30_000 }, () => {
     });
   }
 
-  it("'poll sonnet #1' fails once (callback lost) → completes with one stage row", async () => {
+  it("'poll sonnet #1.1' fails once (callback lost) → completes with one stage row", async () => {
     const fake = useExecutor(() => ({ loseCallback: true }));
     const { taskId } = await runTo({ profile: "sonnet" }, async (m) => {
-      await m.forceEventTimeout({ name: "wait sonnet #1" });
-      await m.mockStepError({ name: "poll sonnet #1" }, new Error("injected once"), 1);
+      await loseCallbacks(m, "sonnet");
+      await m.mockStepError({ name: "poll sonnet #1.1" }, new Error("injected once"), 1);
     });
     expect((await stageRows(taskId)).map((s) => s.status)).toEqual(["succeeded"]);
     expect([...fake.spawns.values()]).toEqual([1]);
@@ -154,12 +165,22 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
+  it("a full queue is back-pressure: 429 thirty times (far past the old 8 retries) and the task still runs, once", async () => {
+    const fake = useExecutor(() => ({ httpStatus: 429, httpTimes: 30, retryAfter: "5" }));
+    const { taskId } = await runTo({ profile: "sonnet" });
+    expect(fake.postCount()).toBe(31);
+    expect([...fake.spawns.values()]).toEqual([1]);
+    expect((await taskRow(taskId)).status).toBe("succeeded");
+    expect((await stageRows(taskId)).map((s) => s.status)).toEqual(["succeeded"]);
+  });
+
   it("executor unreachable through every retry → an `unreachable` error stage, task failed, instance errored", async () => {
     const fake = useExecutor(() => ({ networkError: true }));
     const ran = await runTo({ profile: "sonnet" });
     const { taskId } = ran;
     await expectEnded(ran, "failed");
-    expect(fake.postCount()).toBe(9); // the first try + 8 retries
+    // The first try + every retry of dispatch's window (5 job timeouts of wrangler.toml's 180 s).
+    expect(fake.postCount()).toBe(dispatchStep(180_000).retries.limit + 1);
     expect(fake.spawns.size).toBe(0);
     expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["error", "unreachable"]]);
     expect((await taskRow(taskId)).error).toMatch(/could not run: executor unreachable/);
@@ -172,11 +193,23 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     expect((await taskRow(taskId)).status).toBe("failed");
   });
 
-  it("callback lost → the wait times out and the poll step reads the job until it has finished", async () => {
+  it("callback lost → each period of the wait ends with one poll, until the job has finished", async () => {
     const fake = useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
-    const { taskId } = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
-    // poll: running, running, done; then the write step's read.
+    const taskId = await seedTask({ profile: "sonnet" });
+    await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
+    await instance.modify(async (m) => {
+      await m.disableRetryDelays();
+      await loseCallbacks(m, "sonnet");
+    });
+    await run(taskId);
+    await instance.waitForStatus("complete");
+    // wait #1.1 → poll: running; wait #1.2 → poll: running; wait #1.3 → poll: done; then the write's read.
     expect(fake.calls.filter((c) => c.startsWith("GET /jobs/"))).toHaveLength(4);
+    for (const k of [1, 2, 3])
+      expect(await instance.waitForStepResult({ name: `poll sonnet #1.${k}` })).toMatchObject({
+        ok: true,
+        value: { finished: k === 3 },
+      });
     expect((await taskRow(taskId)).status).toBe("succeeded");
     expect(await stageRows(taskId)).toHaveLength(1);
   });
@@ -188,14 +221,18 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     expect((await taskRow(taskId)).status).toBe("succeeded");
   });
 
-  it("a job that never finishes → the poll gives up; the running row is kept for reconcile, task failed, instance errored", async () => {
-    useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1000 }));
-    const ran = await runTo({ profile: "sonnet" }, (m) => m.forceEventTimeout({ name: "wait sonnet #1" }));
+  it("a job that never finishes → the wait ends after its last period; the running row is kept for reconcile, task failed, instance errored", async () => {
+    const fake = useExecutor(() => ({ loseCallback: true, pollsBeforeDone: 1000 }));
+    const ran = await runTo({ profile: "sonnet" }, (m) => loseCallbacks(m, "sonnet"));
     const { taskId } = ran;
     await expectEnded(ran, "failed");
     // Unwritten, not an error row: the job id stays on the `running` row for reconcile.
     expect((await stageRows(taskId)).map((s) => [s.status, s.error_kind])).toEqual([["running", null]]);
-    expect((await taskRow(taskId)).error).toMatch(/still running\); it is kept there and reconcile writes it/);
+    expect((await taskRow(taskId)).error).toMatch(
+      /still running after a 17-minute wait\); it is kept there and reconcile writes it/,
+    );
+    // 180 s job timeout: 60 s periods, 17 of them (5 job timeouts + 2 min), one poll after each.
+    expect(fake.calls.filter((c) => c.startsWith("GET /jobs/"))).toHaveLength(17);
   });
 
   it("a 10 MiB CLI output stays out of step outputs; its transcript is capped", async () => {
@@ -204,7 +241,7 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
     await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
     await instance.modify(async (m) => {
       await m.disableRetryDelays();
-      await m.forceEventTimeout({ name: "wait sonnet #1" });
+      await loseCallbacks(m, "sonnet");
     });
     await run(taskId);
     await instance.waitForStatus("complete");
@@ -212,7 +249,7 @@ describe("ExecuteWorkflow: executor faults", { timeout: 30_000 }, () => {
       "readiness #1",
       "choose #1",
       "dispatch sonnet #1",
-      "poll sonnet #1",
+      "poll sonnet #1.1",
       "write sonnet #1",
       "finish",
     ]) {

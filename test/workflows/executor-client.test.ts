@@ -1,13 +1,7 @@
 /** The executor client's failure classes, Retry-After, and how a step answers a final failure as data. */
 import { describe, expect, it } from "vitest";
-import {
-  ExecutorError,
-  type ExecutorFetch,
-  executorClient,
-  executorRetryDelay,
-  executorStep,
-  parseRetryAfter,
-} from "../../workflows/executor-client.ts";
+import { ExecutorError, type ExecutorFetch, executorClient, executorStep } from "../../workflows/executor-client.ts";
+import { executorRetryDelay, parseRetryAfter } from "../../workflows/retry-delay.ts";
 
 const CONFIG = { executorUrl: "http://executor.test", executorSecret: "s3cret" };
 

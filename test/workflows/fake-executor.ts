@@ -46,6 +46,8 @@ export interface Scenario {
   textBytes?: number;
   /** The executor restarted under the run: the job reads `interrupted` (with the cost the run reported). */
   interrupted?: boolean;
+  /** With `interrupted`: the restart came while the job was still queued (no start time, no result). */
+  neverStarted?: boolean;
   /** The job's fetch failed: it ran on a commit fetched 3 h before (its base is not fresh). */
   staleBase?: boolean;
   /** The agent changed nothing: no files, no commit. */
@@ -160,14 +162,15 @@ export class FakeExecutor {
       this.spawns.set(req.jobKey, (this.spawns.get(req.jobKey) ?? 0) + 1);
       const now = new Date().toISOString();
       const result = this.result(req, sc);
+      const queuedAtRestart = sc.interrupted === true && sc.neverStarted === true;
       const view = JobView.parse({
         jobId: `job-${crypto.randomUUID().slice(0, 8)}`,
         jobKey: req.jobKey,
         status: sc.interrupted ? "interrupted" : result.ok ? "succeeded" : "failed",
         createdAt: now,
-        startedAt: now,
+        startedAt: queuedAtRestart ? null : now,
         finishedAt: now,
-        result,
+        result: queuedAtRestart ? null : result,
       });
       this.jobs.set(req.jobKey, { view, request: req, polls: 0 });
       if (!sc.loseCallback && req.callbackUrl) {

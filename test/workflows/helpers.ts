@@ -1,9 +1,11 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
+import { getConfig } from "../../core/config.ts";
 import { ExecuteInput, startExecute } from "../../worker/services/execute.ts";
 import { createTask } from "../../worker/services/tasks.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
+import { resultWait } from "../../workflows/step-config.ts";
 import { FakeExecutor, type FakeHealth, type Scenario } from "./fake-executor.ts";
 
 /** Registers the per-test reset: the real fetch back, clean spend and statistics (cooldowns). */
@@ -38,7 +40,16 @@ export async function run(taskId: string) {
   return startExecute(env, ExecuteInput.parse({ taskId, waitSeconds: 0 }), { waitSeconds: 0 });
 }
 
-type Modifier = Parameters<Parameters<Awaited<ReturnType<typeof introspectWorkflowInstance>>["modify"]>[0]>[0];
+export type Modifier = Parameters<Parameters<Awaited<ReturnType<typeof introspectWorkflowInstance>>["modify"]>[0]>[0];
+
+/**
+ * Every period of an attempt's result wait (`wait <profile> #<attempt>.<k>`) times out at once: no
+ * callback reaches the instance, which then polls the executor after each period.
+ */
+export async function loseCallbacks(m: Pick<Modifier, "forceEventTimeout">, profile: string, attempt = 1) {
+  const { periods } = resultWait(getConfig(env).jobTimeoutMs);
+  for (let k = 1; k <= periods; k++) await m.forceEventTimeout({ name: `wait ${profile} #${attempt}.${k}` });
+}
 
 export interface Ran {
   taskId: string;

@@ -171,6 +171,55 @@ describe("ExecuteWorkflow: budget inside a run, interruptions", { timeout: 30_00
     expect(stats).toEqual({ runs: 1, failures: 0 });
   });
 
+  it("a pinned profile interrupted three times in a row ends failed with why; it never climbs to opus", async () => {
+    const fake = useExecutor((profile) => (profile === "sonnet" ? { interrupted: true, costUsd: 0.02 } : {}));
+    const ran = await runTo({ profile: "sonnet" });
+    await expectEnded(ran, "failed");
+    expect((await stageRows(ran.taskId)).map((s) => [s.profile, s.status])).toEqual([
+      ["sonnet", "interrupted"],
+      ["sonnet", "interrupted"],
+      ["sonnet", "interrupted"],
+    ]);
+    expect([...fake.jobs.values()].map((j) => j.request.profile)).toEqual(["sonnet", "sonnet", "sonnet"]);
+    expect((await taskRow(ran.taskId)).error).toBe(
+      "sonnet was interrupted 3 times in a row (the executor restarted under each run); a task that names its profile does not climb because of restarts: replay it once the executor is stable",
+    );
+  });
+
+  it("a CLI run without climb (executor: claude) is pinned too: interrupted three times, it ends failed on sonnet", async () => {
+    const fake = useExecutor(() => ({ interrupted: true }));
+    const ran = await runTo({ executor: "claude", climb: false });
+    await expectEnded(ran, "failed");
+    expect([...fake.jobs.values()].map((j) => j.request.profile)).toEqual(["sonnet", "sonnet", "sonnet"]);
+    expect((await taskRow(ran.taskId)).error).toMatch(/^sonnet was interrupted 3 times in a row/);
+  });
+
+  it("only a run that started counts: jobs still queued at a restart are sent again, uncounted, and the pinned task succeeds", async () => {
+    const fake = useExecutor((_profile, attempt) =>
+      attempt <= 3 ? { interrupted: true, neverStarted: true } : attempt === 4 ? { interrupted: true } : {},
+    );
+    const ran = await runTo({ profile: "sonnet" });
+    await expectEnded(ran, "succeeded");
+    expect((await stageMessages(ran.taskId)).map(([p, s, m]) => [p, s, m])).toEqual([
+      ["sonnet", "interrupted", "the executor restarted before the run started"],
+      ["sonnet", "interrupted", "the executor restarted before the run started"],
+      ["sonnet", "interrupted", "the executor restarted before the run started"],
+      ["sonnet", "interrupted", "the executor restarted during the run (fake interrupted)"],
+      ["sonnet", "succeeded", null],
+    ]);
+    expect(fake.spawns.size).toBe(5);
+  });
+
+  it("jobs that never start, six times in a row, end the task: the executor keeps restarting", async () => {
+    useExecutor(() => ({ interrupted: true, neverStarted: true }));
+    const ran = await runTo({ profile: "auto" });
+    await expectEnded(ran, "failed");
+    expect((await stageRows(ran.taskId)).map((s) => s.profile)).toEqual(Array(6).fill("deepseek"));
+    expect((await taskRow(ran.taskId)).error).toMatch(
+      /^the executor restarted 6 times in a row before deepseek's run could start/,
+    );
+  });
+
   it("interrupted three times in a row: two re-dispatches, then the ladder climbs", async () => {
     useExecutor((profile) => (profile === "deepseek" ? { interrupted: true } : {}));
     const ran = await runTo({ profile: "auto" });

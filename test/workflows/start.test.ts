@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clampWaitSeconds, ExecuteInput, getTaskState, startExecute } from "../../worker/services/execute.ts";
 import { attemptsMermaid } from "../../workflows/progress.ts";
-import { resetBetweenTests, run, seedTask, taskRow, useExecutor } from "./helpers.ts";
+import { loseCallbacks, resetBetweenTests, run, seedTask, taskRow, useExecutor } from "./helpers.ts";
 
 resetBetweenTests();
 
@@ -15,7 +15,7 @@ describe("startExecute / getTaskState", { timeout: 30_000 }, () => {
     await using instance = await introspectWorkflowInstance(env.EXECUTE_WORKFLOW, taskId);
     await instance.modify(async (m) => {
       await m.disableRetryDelays();
-      await m.forceEventTimeout({ name: "wait sonnet #1" });
+      await loseCallbacks(m, "sonnet");
     });
     const first = await run(taskId);
     expect(first).toMatchObject({ taskId, status: "running", costUsd: 0 });

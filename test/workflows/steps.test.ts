@@ -200,7 +200,7 @@ describe("dispatch and poll", () => {
     expect(row).toEqual({ status: "running", job_id: first.jobId, prompt_version: first.promptVersion });
   });
 
-  it("pollJob throws (to be retried) while the job runs, then answers its final status", async () => {
+  it("pollJob answers whether the job has finished; a job the executor does not know is final", async () => {
     const taskId = await seedTask();
     const fake = new FakeExecutor(() => ({ loseCallback: true, pollsBeforeDone: 2 }));
     const client = executorClient(CONFIG, fake.fetch);
@@ -213,9 +213,9 @@ describe("dispatch and poll", () => {
       budgetLeftUsd: undefined,
       now: Date.now(),
     });
-    await expect(pollJob(client, job.jobId)).rejects.toMatchObject({ failure: "running", retryable: true });
-    await expect(pollJob(client, job.jobId)).rejects.toThrow(/still running/);
-    expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded" });
+    expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "running", finished: false });
+    expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "running", finished: false });
+    expect(await pollJob(client, job.jobId)).toEqual({ jobId: job.jobId, status: "succeeded", finished: true });
     await expect(pollJob(client, "job-unknown")).rejects.toMatchObject({ failure: "refused", retryable: false });
   });
 });
@@ -261,8 +261,17 @@ describe("facts", () => {
       status: "interrupted",
       errorKind: "interrupted",
       modelRun: false,
+      started: true,
       cli: "none",
       transcripts: [],
+    });
+    // Still queued when the executor restarted: it never started, and the stage says so.
+    expect(
+      factsFromJob({ ...finishedView(), status: "interrupted", startedAt: null, result: null }, base),
+    ).toMatchObject({
+      status: "interrupted",
+      started: false,
+      errorMessage: "the executor restarted before the run started",
     });
     expect(errorFacts(base, "auth", "x".repeat(5000))).toMatchObject({
       status: "error",
@@ -289,6 +298,7 @@ describe("write", () => {
       costUsd: 0.3,
       errorKind: null,
       errorMessage: null,
+      started: true,
       commit: "abc",
     });
     const count = (sql: string) => env.DB.prepare(sql).bind(taskId).first("n");

@@ -11,10 +11,10 @@ import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudfla
 import type { Config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { log } from "../../core/log.ts";
-import { tokensEqual } from "../guards/auth.ts";
 import { readBodyText } from "../http.ts";
 import { consentPage, messagePage } from "./consent-page.ts";
-import { clientAddress, limitedPerAddress } from "./limits.ts";
+import { limitedPerAddress } from "./limits.ts";
+import { isOwnerSecret, takeOwnerAttempt } from "./owner-attempts.ts";
 import { AUTHORIZE_PATH, OWNER, oauthSetup, SCOPE } from "./provider.ts";
 import { redirectTrusted } from "./redirects.ts";
 
@@ -100,11 +100,8 @@ async function decide(request: Request, { env, config, oauth, ownerSecret }: Con
       ? request.headers.get("sec-fetch-site") === "same-origin"
       : origin === new URL(config.publicUrl).origin;
   if (!sameOrigin) return html(403, messagePage("Request refused", "The form was not posted from this sign-in page."));
-  // Counted before the secret is even read, so a wrong guess and a right one cost the same attempt.
-  const ip = clientAddress(request);
-  const { success } = await env.CONSENT_LIMITER.limit({ key: `consent:${ip}` });
-  if (!success) {
-    log("warn", "consent_rate_limited", { ip });
+  const { allowed, ip } = await takeOwnerAttempt(request, env, "consent");
+  if (!allowed) {
     return html(
       429,
       messagePage("Too many attempts", "More than 5 sign-in attempts in a minute from this address. Wait a minute."),
@@ -120,7 +117,7 @@ async function decide(request: Request, { env, config, oauth, ownerSecret }: Con
     log("info", "consent_denied", { client: denied.request.clientId });
     return new Response(null, { status: 302, headers: denied.headers });
   }
-  if (!(await tokensEqual(form.get("secret") ?? "", ownerSecret))) {
+  if (!(await isOwnerSecret(form.get("secret") ?? "", ownerSecret))) {
     log("warn", "consent_wrong_secret", { ip });
     // The handle is still unused: starting over shows a fresh page for the same request.
     const retry = `${AUTHORIZE_PATH}?${form.get("query") ?? ""}`;

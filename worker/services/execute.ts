@@ -14,6 +14,7 @@ import { stages, type TaskRow, tasks } from "../../schema/index.ts";
 import { readBreakers } from "../../workflows/breakers.ts";
 import { ExecuteParams } from "../../workflows/params.ts";
 import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from "../../workflows/progress.ts";
+import { INSTANCE_RETENTION } from "../../workflows/retention.ts";
 import { admitStart, type Caller, checkStart, INTERNAL_CALLER } from "./admission.ts";
 import { taskChange } from "./delivery.ts";
 import { instanceStatus } from "./instances.ts";
@@ -183,7 +184,7 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   const params = parsed.data;
   await admitOrForget(env, config, caller, task, input.taskId === undefined, now);
   try {
-    await env.EXECUTE_WORKFLOW.create({ id: task.id, params });
+    await env.EXECUTE_WORKFLOW.create({ id: task.id, params, retention: INSTANCE_RETENTION });
   } catch (err) {
     if (/already.exists/i.test(describe(err))) {
       throw new AppError(

@@ -52,6 +52,11 @@ export interface StageFacts extends StageBase {
    * about the model.
    */
   modelRun: boolean;
+  /**
+   * The executor started the run (the job has a start time). A job that never left the executor's
+   * queue and came back `interrupted` is dispatched again without counting as an interrupted run.
+   */
+  started: boolean;
   transcripts: TranscriptPart[];
 }
 
@@ -82,7 +87,10 @@ function failureOf(view: JobView): { kind: string | null; message: string | null
   if (view.status === "interrupted")
     return {
       kind: "interrupted",
-      message: `the executor restarted during the run (${r?.run.error?.message ?? "no output kept"})`,
+      message:
+        view.startedAt === null
+          ? "the executor restarted before the run started"
+          : `the executor restarted during the run (${r?.run.error?.message ?? "no output kept"})`,
     };
   if (!r) return { kind: "crash", message: `the executor's job ended ${view.status} with no result` };
   const error = r.run.error ?? r.runB?.error;
@@ -167,6 +175,7 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
     ...baseFacts(r?.base, view.startedAt ?? view.createdAt),
     compressed: r?.compressed ?? null,
     modelRun: r !== null && view.status !== "interrupted" && !(runKind && NOT_THE_MODEL.has(runKind)),
+    started: view.startedAt !== null,
     transcripts,
   };
 }
@@ -201,6 +210,7 @@ export function errorFacts(
     ...NO_BASE,
     compressed: null,
     modelRun: false,
+    started: false,
     transcripts: [],
   };
 }

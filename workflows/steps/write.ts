@@ -18,6 +18,8 @@ export interface Written {
   errorKind: string | null;
   /** Why it failed, for the task's top-level error. */
   errorMessage: string | null;
+  /** The executor started the run (see StageFacts.started). */
+  started: boolean;
   /** The attempt's commit: only an attempt that changed something has work to deliver. */
   commit?: string | null;
 }
@@ -233,6 +235,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
     costUsd: row?.costUsd ?? f.costUsd,
     errorKind: row?.errorKind ?? f.errorKind,
     errorMessage: row?.errorMessage ?? f.errorMessage,
+    started: f.started,
     commit: row ? row.commit : f.commit,
   };
 }

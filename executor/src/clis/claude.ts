@@ -20,23 +20,24 @@
  * would win over it. Budget: `--max-budget-usd`; claude checks it after each model turn and ends with
  * `error_max_budget_usd` (kind `budget`).
  *
- * Cost: claude reports `total_cost_usd` from its own price list. For a model it does not know (DeepSeek
- * behind ANTHROPIC_BASE_URL) it says `costBasis: "unknown"` and guesses; then our table prices it.
+ * Cost: claude reports each model's cost from its own price list (`modelUsage[m].costUSD`). For a model
+ * it does not know (DeepSeek behind ANTHROPIC_BASE_URL) it says `costBasis: "unknown"` and guesses;
+ * then our table prices it (pricing.ts, priceUsage: the same function every other path uses).
  */
 import { mkdir } from "node:fs/promises";
 import type { RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
-import { computeCost, type PriceTable } from "../pricing.ts";
+import { type PriceTable, priceUsage } from "../pricing.ts";
 import { CLAUDE_OAUTH_TOKEN_VAR } from "../profiles.ts";
 import { addTokens, anthropicTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CLAUDE_USAGE_LOG } from "../usage/session-logs.ts";
 import {
   API_KEY_VARS,
+  answer,
   baseResult,
   binary,
   childEnv,
-  clip,
   failedResult,
   kindForStatus,
   kindFromMessage,
@@ -107,7 +108,10 @@ function tokensOf(r: ClaudeResult): Tokens {
   return Object.values(r.modelUsage ?? {}).reduce<Tokens>((t, m) => addTokens(t, modelTokens(m)), { ...ZERO_TOKENS });
 }
 
-/** The reported cost, unless claude had to guess a model's price; then ours for those models. */
+/**
+ * Each model at what claude reported for it, unless claude had to guess its price (a model it does not
+ * know): that one at ours. A result without modelUsage is its total, for the model asked for.
+ */
 function costOf(
   r: ClaudeResult,
   prices: PriceTable,
@@ -115,14 +119,18 @@ function costOf(
   tokens: Tokens,
 ): Pick<RunResult, "costUsd" | "costSource"> {
   const models = Object.entries(r.modelUsage ?? {});
-  const guessed = models.some(([, m]) => m.costBasis === "unknown" || m.costUSD === undefined);
-  if (!guessed && r.total_cost_usd !== undefined) return { costUsd: r.total_cost_usd, costSource: "reported" };
-  if (models.length === 0) return { costUsd: computeCost(prices, fallbackModel, tokens), costSource: "computed" };
-  const usd = models.reduce((sum, [name, m]) => {
-    if (m.costBasis !== "unknown" && m.costUSD !== undefined) return sum + m.costUSD;
-    return sum + computeCost(prices, name, modelTokens(m));
-  }, 0);
-  return { costUsd: Math.round(usd * 1e8) / 1e8, costSource: "computed" };
+  if (models.length === 0)
+    return priceUsage(prices, [
+      { model: fallbackModel, tokens, ...(r.total_cost_usd !== undefined ? { reportedUsd: r.total_cost_usd } : {}) },
+    ]);
+  return priceUsage(
+    prices,
+    models.map(([model, m]) => ({
+      model,
+      tokens: modelTokens(m),
+      ...(m.costBasis !== "unknown" && m.costUSD !== undefined ? { reportedUsd: m.costUSD } : {}),
+    })),
+  );
 }
 
 /** The model that did the work: the one with the most output (claude may call a small model on the side). */
@@ -193,7 +201,7 @@ export function makeClaude(prices: PriceTable): CliAdapter {
       return {
         ...baseResult("claude", outcome, mainModel(r, ctx.model)),
         ok: error === undefined,
-        text: clip(r.result ?? ""),
+        ...answer(r.result ?? "", outcome),
         ...costOf(r, prices, ctx.model, tokens),
         tokens,
         sessionId: r.session_id ?? null,

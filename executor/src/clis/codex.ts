@@ -39,14 +39,14 @@ import { mkdir } from "node:fs/promises";
 import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput, ProcessOutcome } from "../interfaces.ts";
-import { computeCost, type PriceTable } from "../pricing.ts";
+import { type PriceTable, priceUsage } from "../pricing.ts";
 import { addTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
 import { CODEX_USAGE_LOG } from "../usage/session-logs.ts";
 import {
+  answer,
   baseResult,
   binary,
   childEnv,
-  clip,
   failedResult,
   jsonLines,
   kindFromMessage,
@@ -231,9 +231,8 @@ export function makeCodex(prices: PriceTable): CliAdapter {
       return {
         ...baseResult("codex", outcome, ctx.model),
         ok: error === undefined,
-        text: clip(s.text),
-        costUsd: computeCost(prices, ctx.model, tokens),
-        costSource: "computed",
+        ...answer(s.text, outcome),
+        ...priceUsage(prices, [{ model: ctx.model, tokens }]),
         tokens,
         sessionId: s.sessionId,
         ...(error ? { error } : {}),

@@ -28,8 +28,13 @@ export function message(text: string): string {
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…` : text;
 }
 
-export function clip(text: string): string {
-  return text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text;
+/**
+ * The answer a run keeps (at most MAX_TEXT_CHARS), and whether anything of it, or of the output it was
+ * read from (a run that printed more than the cap: process/capped-output.ts), was cut.
+ */
+export function answer(text: string, outcome: ProcessOutcome): Pick<RunResult, "text" | "truncated"> {
+  const cut = text.length > MAX_TEXT_CHARS;
+  return { text: cut ? text.slice(0, MAX_TEXT_CHARS) : text, truncated: outcome.stdoutTruncated || cut };
 }
 
 /** Maps an HTTP status a CLI reported to our error kinds. */

@@ -34,14 +34,14 @@ import path from "node:path";
 import type { AuthMode, RunError, RunResult, Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
 import type { CliAdapter, CliRunInput } from "../interfaces.ts";
-import type { PriceTable } from "../pricing.ts";
+import { type PriceTable, priceUsage } from "../pricing.ts";
 import { GEMINI_USAGE_LOG } from "../usage/session-logs.ts";
-import { priceUsage, totalTokens } from "../usage/tracker.ts";
+import { totalTokens } from "../usage/tracker.ts";
 import {
+  answer,
   baseResult,
   binary,
   childEnv,
-  clip,
   failedResult,
   kindForStatus,
   kindFromMessage,
@@ -202,10 +202,9 @@ export function makeGemini(prices: PriceTable): CliAdapter {
         return {
           ...baseResult("gemini", outcome, main),
           ok: true,
-          text: clip(ok.data.response),
+          ...answer(ok.data.response, outcome),
           // Side calls (routing, compression) may use other models: each is priced as itself.
-          costUsd: priceUsage(prices, usage),
-          costSource: "computed",
+          ...priceUsage(prices, usage),
           tokens: totalTokens(usage),
           sessionId: ok.data.session_id ?? null,
         };

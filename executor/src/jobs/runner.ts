@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import type { JobBase, JobRequest, JobResult, JobStatus, ProfileReadiness, RunResult } from "@vault-mcp/contract";
-import { type CallbackOptions, sendCallback } from "../callback.ts";
+import type { CallbackOptions } from "../callback.ts";
 import type { AdapterRegistry } from "../clis/index.ts";
 import { compress as realCompress } from "../compress/index.ts";
 import { cliBins, type ExecutorConfig } from "../config.ts";
@@ -24,6 +24,7 @@ import type {
 import { debugEnabled, log } from "../log.ts";
 import { copyLogin, type LoginCopy, LoginLocks, writeBackLogin } from "../login-sync.ts";
 import type { PriceTable } from "../pricing.ts";
+import { bootId, processRecord, RUN_MARKER } from "../process/orphans.ts";
 import { type LoadedProfiles, type ResolvedSide, resolveSides } from "../profiles.ts";
 import { loginHome, profileReadiness } from "../readiness.ts";
 import { jobSource, type RepoSources } from "../remote/sources.ts";
@@ -34,7 +35,8 @@ import { UsageTracker, watchBudget } from "../usage/tracker.ts";
 import { runVerify } from "../verify.ts";
 import { WorktreeError } from "../worktree/errors.ts";
 import { buildResult, EMPTY, failedRun, type SideOutcome } from "./build-result.ts";
-import { type JobStore, toView } from "./store.ts";
+import { CallbackDeliveries } from "./deliveries.ts";
+import type { JobStore } from "./store.ts";
 
 export type RunnerConfig = Pick<
   ExecutorConfig,
@@ -91,6 +93,13 @@ interface SideRun {
   fetched: JobBase | null;
 }
 
+/**
+ * Past the first MiB of a CLI's output, its last 4 MiB are kept too: the result (claude's and
+ * gemini's JSON, codex's last message and turn.completed) comes last, and a paid answer must not be
+ * lost because the run printed a lot before it, or because the answer itself is over a MiB.
+ */
+const CLI_OUTPUT_TAIL_BYTES = 4 * 1024 * 1024;
+
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** For the log: a worktree error's detail (git's stderr, paths) is kept out of results. */
 const describeError = (err: unknown) =>
@@ -106,11 +115,12 @@ export class JobRunner {
   private readonly compareRuns: CompareRuns;
   /** Worktree releases and home removals, off the job's critical path. */
   private readonly cleanups = new Set<Promise<void>>();
-  /** Callbacks being delivered; they hold no queue slot. */
-  private readonly deliveries = new Map<string, Promise<void>>();
-  private readonly stopCallbacks = new AbortController();
+  /** Owed callbacks, sent until acknowledged (they hold no queue slot). */
+  readonly callbacks: CallbackDeliveries;
   /** Sandboxed runs of a login whose refresh token is single-use take turns (login-sync.ts). */
   private readonly loginLocks = new LoginLocks();
+  /** Recorded with each process a run spawns: its start time means something in this boot only. */
+  private readonly boot = bootId();
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -118,6 +128,11 @@ export class JobRunner {
     this.compress = deps.compress ?? realCompress;
     this.compareRuns = deps.compareRuns ?? realCompareRuns;
     this.events.setMaxListeners(0);
+    this.callbacks = new CallbackDeliveries({
+      store: deps.store,
+      secret: deps.config.CALLBACK_SECRET,
+      ...(deps.callback ? { options: deps.callback } : {}),
+    });
   }
 
   private track(p: Promise<void>): void {
@@ -192,6 +207,11 @@ export class JobRunner {
       status = signal.aborted ? "interrupted" : "failed";
       result = null;
     }
+    // Stopped (shutdown) before any CLI of it started: nothing ran, so it waits for the next start.
+    if (status === "interrupted" && signal.aborted && store.requeue(jobId)) {
+      this.putBack(jobId);
+      return;
+    }
     try {
       store.finish(jobId, {
         status,
@@ -212,54 +232,41 @@ export class JobRunner {
       errorKind: result?.run.error?.kind ?? null,
     });
     this.events.emit("done", jobId);
-    this.deliver(jobId);
+    this.callbacks.deliver(jobId);
   }
 
-  /** Ends a job that will not run (drained at shutdown): `interrupted`, callback owed. */
+  /** Ends a job that will not run (the queue refused it after admission): `interrupted`, callback owed. */
   interrupt(jobId: string): void {
     this.deps.store.interrupt(jobId, this.now().toISOString());
     log("warn", "job_interrupted", { jobId });
     this.events.emit("done", jobId);
-    this.deliver(jobId);
+    this.callbacks.deliver(jobId);
   }
 
   /**
-   * Starts delivering the job's callback if one is owed (after a job, and at start-up for callbacks
-   * owed from before a restart). Never holds a queue slot; at most one delivery per job at a time.
+   * A job that did not start before shutdown: it stays `queued` in the store (no callback: it has not
+   * ended) and the next start runs it. Whoever waits on it here is told to stop waiting.
    */
-  deliver(jobId: string): void {
-    const rec = this.deps.store.get(jobId);
-    if (!rec?.request.callbackUrl || rec.callbackState !== "pending" || this.deliveries.has(jobId)) return;
-    const url = rec.request.callbackUrl;
-    const p = (async () => {
-      const sent = await sendCallback(url, this.deps.config.CALLBACK_SECRET, toView(rec), {
-        ...this.deps.callback,
-        signal: this.stopCallbacks.signal,
-      });
-      if (!sent.ok && sent.reason === "stopped") {
-        // Still `pending` in the store: the next start sends it.
-        this.deps.store.callbackAttempted(jobId, sent.attempts);
-        return;
-      }
-      this.deps.store.callbackDone(jobId, sent.ok ? "sent" : "failed", sent.attempts);
-      log(sent.ok ? "info" : "warn", sent.ok ? "callback_sent" : "callback_failed", { jobId, attempts: sent.attempts });
-    })()
-      // Nobody awaits a delivery, so this is its last handler; a callback not marked sent stays owed
-      // in the store and is sent again at the next start.
-      .catch((err: unknown) => log("error", "callback_crashed", { jobId, error: errText(err) }))
-      .finally(() => this.deliveries.delete(jobId));
-    this.deliveries.set(jobId, p);
+  putBack(jobId: string): void {
+    log("info", "job_left_queued", { jobId });
+    this.events.emit("done", jobId);
   }
 
-  /** Shutdown: lets callbacks in flight finish until `deadline` (epoch ms), then stops them (they stay owed). */
-  async flushCallbacks(deadline: number): Promise<void> {
-    const all = Promise.all([...this.deliveries.values()]);
-    const wait = Math.max(0, deadline - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, wait)))]);
-    clearTimeout(timer);
-    this.stopCallbacks.abort();
-    await all;
+  /**
+   * A run's process options, marked and recorded: everything it starts carries RUN_MARKER=<run> in its
+   * environment, and the process itself is in the job store (pid = group, start time) from its spawn
+   * until the job ends. After a crash that is how the next start tells a run that had begun
+   * (`interrupted`) from one that never did (queued again), and finds what it left running.
+   */
+  private tracked(jobId: string, run: string): (o: RunProcessOptions) => RunProcessOptions {
+    return (o) => ({
+      ...o,
+      env: { ...o.env, [RUN_MARKER]: run },
+      onSpawn: (pid) => {
+        this.deps.store.recordProcess(processRecord(jobId, run, pid, this.boot));
+        o.onSpawn?.(pid);
+      },
+    });
   }
 
   /** Whether a side can run now: its CLI is installed and its credential or login is there. */
@@ -291,7 +298,8 @@ export class JobRunner {
       return { side, run: failedRun(side, "setup", ready.missing ?? "not ready"), collected: EMPTY, branch: null };
     // The identity is held until this side's cleanup is done: its next run starts on a clean slot.
     const lease = this.deps.sandbox ? await this.deps.sandbox.lease() : null;
-    const run = (o: RunProcessOptions) => (lease ? lease.run(o) : this.deps.runProcess(o));
+    const tracked = this.tracked(jobId, `${jobId}${suffix}`);
+    const run = (o: RunProcessOptions) => (lease ? lease.run(tracked(o)) : this.deps.runProcess(tracked(o)));
     let wt: Worktree;
     try {
       // A repo registered by URL starts from the commit just fetched, unless the job names its own ref.
@@ -360,6 +368,7 @@ export class JobRunner {
         stdin: inv.stdin,
         timeoutMs: this.timeoutFor(req),
         killGraceMs: config.KILL_GRACE_MS,
+        tailBytes: CLI_OUTPUT_TAIL_BYTES,
         signal: AbortSignal.any([signal, overBudget.signal]),
       });
       const overAt = (await monitor?.stop()) ?? null;

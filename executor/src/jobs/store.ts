@@ -16,7 +16,13 @@ export class StoreLockedError extends Error {
   override readonly name = "StoreLockedError";
 }
 
-export type CallbackState = "none" | "pending" | "sent" | "failed";
+/**
+ * `pending`: owed, sent until acknowledged. `sent`: the Worker acknowledged it (2xx). `unwanted`: the
+ * Worker said the task no longer wants it (CALLBACK_UNWANTED_STATUSES). A store written before
+ * deliveries were kept until acknowledged may hold `failed` (given up after six tries): it is owed
+ * again, and turned back into `pending` when the store opens.
+ */
+export type CallbackState = "none" | "pending" | "sent" | "unwanted";
 
 export interface JobRecord {
   id: string;
@@ -30,6 +36,32 @@ export interface JobRecord {
   result: JobResult | null;
   callbackState: CallbackState;
   callbackAttempts: number;
+}
+
+/**
+ * A CLI (or verify) process a job started, recorded when it is spawned and kept until the job ends:
+ * at the next start it says the job's run had begun (it was `interrupted`, not never started) and
+ * which process was its own, so one left running by a killed executor is found and killed, and a
+ * pid the kernel has since given to another process never is (process/orphans.ts).
+ */
+export interface ProcessRecord {
+  jobId: string;
+  /** The run's name: the job id, plus `-a`/`-b` for a consensus side (its home and worktree name). */
+  run: string;
+  /** The process's pid, which is also its process group id (spawned detached). */
+  pgid: number;
+  /** Its start time, in clock ticks after boot (/proc/<pid>/stat field 22); -1 if /proc had none. */
+  startTicks: number;
+  /** /proc/sys/kernel/random/boot_id at spawn: start times mean nothing across a reboot. */
+  bootId: string;
+}
+
+/** What start-up recovery did with the jobs a dead process left unfinished (JobStore.recover). */
+export interface Recovered {
+  /** Their run had started (a CLI was spawned, or its home made): now `interrupted`, callback owed. */
+  interrupted: string[];
+  /** They never started a CLI: `queued` again, same id and key, to run after the restart (oldest first). */
+  requeued: string[];
 }
 
 /** How a job ended (JobStore.finish). */
@@ -106,7 +138,15 @@ export class JobStore {
         callback_attempts INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
-      CREATE INDEX IF NOT EXISTS jobs_finished_at ON jobs (finished_at);`);
+      CREATE INDEX IF NOT EXISTS jobs_finished_at ON jobs (finished_at);
+      CREATE TABLE IF NOT EXISTS job_processes (
+        job_id TEXT NOT NULL,
+        run TEXT NOT NULL,
+        pgid INTEGER NOT NULL,
+        start_ticks INTEGER NOT NULL,
+        boot_id TEXT NOT NULL,
+        PRIMARY KEY (job_id, pgid)
+      );`);
     const v = this.db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
     if (!v) this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
     else if (v.version !== SCHEMA_VERSION) {
@@ -115,6 +155,8 @@ export class JobStore {
         `job store ${file} has schema version ${v.version}, this executor reads ${SCHEMA_VERSION}; see executor/STORAGE.md`,
       );
     }
+    // A callback an older executor gave up on was never acknowledged: it is owed again.
+    this.db.prepare("UPDATE jobs SET callback_state = 'pending' WHERE callback_state = 'failed'").run();
   }
 
   private fromRow(row: Row): JobRecord {
@@ -156,6 +198,37 @@ export class JobStore {
     this.db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(now, id);
   }
 
+  /** A process the job's run spawned (see ProcessRecord); a pid recorded twice is its latest spawn. */
+  recordProcess(p: ProcessRecord): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO job_processes (job_id, run, pgid, start_ticks, boot_id) VALUES (?, ?, ?, ?, ?)")
+      .run(p.jobId, p.run, p.pgid, p.startTicks, p.bootId);
+  }
+
+  /** Every process recorded for jobs not yet finished (all of them, at start-up: a dead process's). */
+  processes(): ProcessRecord[] {
+    return (
+      this.db.prepare("SELECT * FROM job_processes ORDER BY job_id").all() as {
+        job_id: string;
+        run: string;
+        pgid: number;
+        start_ticks: number;
+        boot_id: string;
+      }[]
+    ).map((r) => ({ jobId: r.job_id, run: r.run, pgid: r.pgid, startTicks: r.start_ticks, bootId: r.boot_id }));
+  }
+
+  /** Whether the job's run spawned a process (a CLI) in this or an earlier life of the executor. */
+  hasProcesses(jobId: string): boolean {
+    return this.db.prepare("SELECT 1 FROM job_processes WHERE job_id = ? LIMIT 1").get(jobId) !== undefined;
+  }
+
+  /** Forgets the processes of jobs that are over (recovery, once what they left is dealt with). */
+  clearProcesses(jobIds: readonly string[]): void {
+    const del = this.db.prepare("DELETE FROM job_processes WHERE job_id = ?");
+    for (const id of jobIds) del.run(id);
+  }
+
   finish(id: string, end: JobEnd): void {
     this.db
       .prepare("UPDATE jobs SET status = ?, result = ?, finished_at = ?, callback_state = ? WHERE id = ?")
@@ -166,10 +239,25 @@ export class JobStore {
         end.callbackOwed ? "pending" : "none",
         id,
       );
+    // Its processes are gone (runProcess settles only once a whole group is): nothing to find later.
+    this.clearProcesses([id]);
+  }
+
+  /**
+   * A job whose run was stopped (shutdown) before any CLI started: `queued` again, as if never
+   * picked, so the next start runs it. Only a job that started nothing (no process recorded).
+   */
+  requeue(id: string): boolean {
+    const r = this.db
+      .prepare(
+        "UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ? AND status IN ('queued', 'running') AND NOT EXISTS (SELECT 1 FROM job_processes WHERE job_id = jobs.id)",
+      )
+      .run(id);
+    return Number(r.changes) === 1;
   }
 
   /** `attempts` are added to those made before (across restarts). */
-  callbackDone(id: string, state: "sent" | "failed", attempts: number): void {
+  callbackDone(id: string, state: "sent" | "unwanted", attempts: number): void {
     this.db
       .prepare("UPDATE jobs SET callback_state = ?, callback_attempts = callback_attempts + ? WHERE id = ?")
       .run(state, attempts, id);
@@ -182,20 +270,30 @@ export class JobStore {
 
   /**
    * At start-up, before anything runs: a job still `running` or `queued` belongs to a process that
-   * is gone (its CLI died with it, or it never started). It reads `interrupted`, is never run again
-   * (the caller decides whether to retry, with a new jobKey), and its callback is owed.
+   * is gone. One whose run had started (a process recorded, or a home in `started` (the per-run
+   * homes left on disk: runs of executors that recorded no processes)) reads `interrupted`, is never
+   * run again (the caller decides whether to retry, with a new jobKey), and its callback is owed.
+   * One that never started a CLI is `queued` again, with the same id and key, and runs after the
+   * restart: nothing of it ran, so nothing of it is lost or counted.
    */
-  recover(now: string): string[] {
-    const ids = (
-      this.db.prepare("SELECT id FROM jobs WHERE status IN ('running', 'queued') ORDER BY created_at").all() as {
-        id: string;
-      }[]
-    ).map((r) => r.id);
-    for (const id of ids) this.interrupt(id, now);
-    return ids;
+  recover(now: string, started: ReadonlySet<string> = new Set()): Recovered {
+    const rows = this.db
+      .prepare("SELECT id FROM jobs WHERE status IN ('running', 'queued') ORDER BY created_at, id")
+      .all() as { id: string }[];
+    const out: Recovered = { interrupted: [], requeued: [] };
+    for (const { id } of rows) {
+      if (started.has(id) || this.hasProcesses(id)) {
+        this.interrupt(id, now);
+        out.interrupted.push(id);
+      } else {
+        this.requeue(id);
+        out.requeued.push(id);
+      }
+    }
+    return out;
   }
 
-  /** Ends a job that will not run (on): `interrupted`, callback owed when it has a callbackUrl. */
+  /** Ends a job that will not run on: `interrupted`, callback owed when it has a callbackUrl. */
   interrupt(id: string, now: string): void {
     this.db
       .prepare(

@@ -24,8 +24,8 @@ type StopReason = "timeout" | "abort";
 
 export async function runProcess(opts: RunProcessOptions): Promise<ProcessOutcome> {
   const started = performance.now();
-  const stdout = new CappedOutput(opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
-  const stderr = new CappedOutput(opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
+  const stdout = new CappedOutput(opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, opts.tailBytes);
+  const stderr = new CappedOutput(opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, opts.tailBytes);
   const outcome = (o: Partial<ProcessOutcome>): ProcessOutcome => ({
     exitCode: null,
     signal: null,

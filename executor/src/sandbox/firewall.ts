@@ -2,7 +2,9 @@
  * Network rules for the agent identities when the executor runs as root without systemd (a
  * container, the local stack, the tests): an nftables table that rejects, for sockets owned by an
  * agent uid only, the link-local range (169.254.0.0/16: the cloud metadata service and its
- * credentials; fe80::/10 and AWS's fd00:ec2::254) and the executor's own port on any local address.
+ * credentials; fe80::/10 and AWS's fd00:ec2::254), the executor's own port on any local address, and
+ * AGENT_BLOCK_PORTS (the local stack's Worker and wrangler's inspector: a Worker's API is open to
+ * anyone with a token, and the inspector to anyone at all).
  * Under the shipped unit the executor is not root; there `IPAddressDeny=` covers the metadata range
  * for the whole service and EXECUTOR_SECRET, which agents cannot read, guards the port.
  *
@@ -19,7 +21,7 @@ export function tableName(prefix: string): string {
   return `vault_agents_${prefix.replace(/[^A-Za-z0-9]/g, "_")}`.slice(0, 60);
 }
 
-function ruleset(table: string, uids: readonly number[], executorPort: number | null): string {
+function ruleset(table: string, uids: readonly number[], ports: readonly number[]): string {
   const who = `meta skuid { ${uids.join(", ")} }`;
   const reject = "reject with icmpx type admin-prohibited";
   return [
@@ -31,7 +33,9 @@ function ruleset(table: string, uids: readonly number[], executorPort: number | 
     "    type filter hook output priority 0; policy accept;",
     `    ${who} ip daddr ${METADATA_V4} ${reject}`,
     `    ${who} ip6 daddr { ${METADATA_V6.join(", ")} } ${reject}`,
-    ...(executorPort ? [`    ${who} fib daddr type local tcp dport ${executorPort} reject with tcp reset`] : []),
+    ...(ports.length > 0
+      ? [`    ${who} fib daddr type local tcp dport { ${ports.join(", ")} } reject with tcp reset`]
+      : []),
     "  }",
     "}",
   ].join("\n");
@@ -60,10 +64,20 @@ export interface FirewallOptions {
   uids: readonly number[];
   /** The executor's own port, which the agents may not reach (null: none yet). */
   executorPort: number | null;
+  /** Other local ports closed to them (AGENT_BLOCK_PORTS). */
+  blockPorts?: readonly number[];
 }
 
-export async function applyFirewall({ runProcess, bin, table, uids, executorPort }: FirewallOptions): Promise<boolean> {
-  const error = await nft(runProcess, bin, ruleset(table, uids, executorPort));
+export async function applyFirewall({
+  runProcess,
+  bin,
+  table,
+  uids,
+  executorPort,
+  blockPorts = [],
+}: FirewallOptions): Promise<boolean> {
+  const ports = [...new Set([...(executorPort ? [executorPort] : []), ...blockPorts])];
+  const error = await nft(runProcess, bin, ruleset(table, uids, ports));
   if (error !== null) log("warn", "agent_firewall_failed", { table, error });
   return error === null;
 }

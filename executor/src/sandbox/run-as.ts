@@ -12,7 +12,9 @@
 import path from "node:path";
 import { which } from "../health.ts";
 import type { ProcessOutcome, RunProcessOptions } from "../interfaces.ts";
-import type { AgentIdentity } from "./identities.ts";
+import { log } from "../log.ts";
+import { liveProcessesOf } from "../process/orphans.ts";
+import { type AgentIdentity, SandboxSetupError } from "./identities.ts";
 import type { AgentPrograms } from "./stage.ts";
 
 export type RunProcess = (o: RunProcessOptions) => Promise<ProcessOutcome>;
@@ -99,6 +101,30 @@ export async function reap(tools: RunAsTools, id: AgentIdentity): Promise<void> 
     killGraceMs: 1_000,
     maxOutputBytes: 4096,
   });
+}
+
+/**
+ * Kills every process of the identity and waits until /proc shows none alive (zombies run nothing);
+ * returns how many there were. For start-up, when a killed executor may have left a CLI running as
+ * it: that run would spend on, and could read the worktree of the next job given the slot. Throws
+ * SandboxSetupError when one is still alive after `limitMs`. Where /proc hides other users'
+ * processes (ProtectProc) none are seen; kill(-1) as the identity still reaches every one.
+ */
+export async function killAllOf(tools: RunAsTools, id: AgentIdentity, limitMs: number): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  let alive = await liveProcessesOf(id.uid);
+  const found = alive.length;
+  if (found > 0) log("warn", "agent_leftovers_killed", { identity: id.name, pids: alive.slice(0, 20) });
+  for (;;) {
+    await reap(tools, id);
+    if (alive.length === 0) return found;
+    if (Date.now() > deadline)
+      throw new SandboxSetupError(
+        `agent sandbox: ${id.name} still runs pid ${alive.join(", ")} after kill -KILL; stop it (pkill -KILL -u ${id.name}) and start again`,
+      );
+    await new Promise((r) => setTimeout(r, 20));
+    alive = await liveProcessesOf(id.uid);
+  }
 }
 
 /**

@@ -22,7 +22,7 @@ import { log } from "../log.ts";
 import { applyFirewall, removeFirewall, tableName } from "./firewall.ts";
 import { type HomeOwner, removeHome } from "./homes.ts";
 import { type AgentIdentity, identityNames, resolveIdentities, SandboxSetupError } from "./identities.ts";
-import { fixPermissions, type RunAsTools, type RunProcess, reap, runAs } from "./run-as.ts";
+import { fixPermissions, killAllOf, type RunAsTools, type RunProcess, reap, runAs } from "./run-as.ts";
 import { type MetadataRoute, selfCheck } from "./self-check.ts";
 import { agentPrograms } from "./stage.ts";
 
@@ -30,6 +30,7 @@ export type SandboxConfig = Pick<
   ExecutorConfig,
   | "AGENT_SANDBOX"
   | "AGENT_USER_PREFIX"
+  | "AGENT_BLOCK_PORTS"
   | "MAX_EXECUTORS"
   | "DATA_DIR"
   | "REPOS_DIR"
@@ -243,6 +244,17 @@ export class AgentSandbox {
     }
   }
 
+  /**
+   * Before any slot is used (start-up): kills every process of every slot identity, a CLI a killed
+   * executor left running included (run-as.ts, killAllOf). Throws SandboxSetupError when one
+   * survives: no slot is handed out while something still runs as it.
+   */
+  async killLeftovers(limitMs = 10_000): Promise<number> {
+    let killed = 0;
+    for (const id of this.identities) killed += await killAllOf(this.#tools, id, limitMs);
+    return killed;
+  }
+
   #identityOf(gid: number): AgentIdentity {
     return this.identities.find((i) => i.gid === gid) as AgentIdentity;
   }
@@ -270,6 +282,7 @@ export class AgentSandbox {
       table: this.#table(),
       uids,
       executorPort: port,
+      blockPorts: this.#config.AGENT_BLOCK_PORTS,
     });
   }
 

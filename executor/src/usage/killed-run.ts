@@ -12,9 +12,9 @@
  */
 import type { JobRequest, RunResult } from "@vault-mcp/contract";
 import type { ProcessOutcome } from "../interfaces.ts";
-import type { PriceTable } from "../pricing.ts";
+import { type PriceTable, priceUsage } from "../pricing.ts";
 import type { ModelTokens } from "./session-logs.ts";
-import { priceUsage, totalTokens, type UsageTracker } from "./tracker.ts";
+import { totalTokens, type UsageTracker } from "./tracker.ts";
 
 /** What reading a run's session log gave. */
 export type UsageRead =
@@ -65,9 +65,9 @@ export function settleCost(
   o: { read: UsageRead; killed: boolean; prices: PriceTable; boundUsd: number },
 ): RunResult {
   if (o.read.kind === "read") {
-    const costUsd = priceUsage(o.prices, o.read.usage);
-    if (costUsd <= run.costUsd) return run;
-    return { ...run, tokens: totalTokens(o.read.usage), costUsd, costSource: "computed" };
+    const logged = priceUsage(o.prices, o.read.usage);
+    if (logged.costUsd <= run.costUsd) return run;
+    return { ...run, tokens: totalTokens(o.read.usage), ...logged };
   }
   if (!o.killed) return run;
   return { ...run, costUsd: Math.max(run.costUsd, o.boundUsd), costSource: "bound" };

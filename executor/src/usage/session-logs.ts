@@ -14,12 +14,9 @@
  */
 import type { Tokens } from "@vault-mcp/contract";
 import { z } from "zod";
-import { addTokens, anthropicTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
+import { addTokens, anthropicTokens, type ModelTokens, openAiTokens, ZERO_TOKENS } from "../tokens.ts";
 
-export interface ModelTokens {
-  model: string;
-  tokens: Tokens;
-}
+export type { ModelTokens };
 
 /** Folds the lines of one session log file, in order, into per-model usage. */
 export interface UsageReader {

@@ -7,7 +7,7 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Tokens } from "@vault-mcp/contract";
 import { isMissing, listDir } from "../fs-missing.ts";
-import { computeCost, type PriceTable } from "../pricing.ts";
+import { type PriceTable, priceUsage } from "../pricing.ts";
 import { addTokens, ZERO_TOKENS } from "../tokens.ts";
 import { type ModelTokens, sumByModel, type UsageLog, type UsageReader } from "./session-logs.ts";
 
@@ -84,12 +84,6 @@ export function totalTokens(usage: readonly ModelTokens[]): Tokens {
   return usage.reduce<Tokens>((t, m) => addTokens(t, m.tokens), { ...ZERO_TOKENS });
 }
 
-/** USD of the usage, each model at its own price, rounded to 1e-8. */
-export function priceUsage(prices: PriceTable, usage: readonly ModelTokens[]): number {
-  const usd = usage.reduce((sum, m) => sum + computeCost(prices, m.model, m.tokens), 0);
-  return Math.round(usd * 1e8) / 1e8;
-}
-
 export interface BudgetMonitor {
   /** Stops polling and reads once more; the cost when the budget was passed, else null. */
   stop(): Promise<number | null>;
@@ -125,7 +119,7 @@ export function watchBudget({
   let over: number | null = null;
   let stopped = false;
   const check = async () => {
-    const cost = priceUsage(prices, await tracker.poll());
+    const cost = priceUsage(prices, await tracker.poll()).costUsd;
     if (!stopped && over === null && cost > budgetUsd) {
       over = cost;
       onOver(cost);

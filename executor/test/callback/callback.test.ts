@@ -47,27 +47,50 @@ describe("sendCallback", () => {
     for (const g of r.got) expect(await verifyBody(SECRET, g.body, g.sig)).toBe(true);
   });
 
-  it("does not retry a 4xx that will not change (401, 404)", async () => {
-    for (const status of [401, 404]) {
+  it("ends without an acknowledgement only when the Worker says the task no longer wants it (404, 409, 410)", async () => {
+    for (const status of [404, 409, 410]) {
       const r = await receiver([status]);
       expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5 })).toEqual({
         ok: false,
         attempts: 1,
-        reason: "gaveUp",
+        reason: "unwanted",
+        status,
       });
       server?.close();
     }
   });
 
-  it("gives up after `attempts` against a dead endpoint", async () => {
-    const r = await receiver([200]);
+  it("keeps retrying every other refusal (a secret being rotated, a contract a deploy will fix) until it is acknowledged", async () => {
+    const r = await receiver([401, 400, 413, 422, 403, 500, 202]);
+    expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5 })).toEqual({ ok: true, attempts: 7 });
+  });
+
+  it("outlives an endpoint that is down for longer than six tries: the callback arrives once it comes up", async () => {
+    // A port with nothing behind it, then a receiver on that very port after ten refused tries.
+    const closed = await receiver([200]);
     server?.close();
-    await new Promise((res) => setTimeout(res, 20));
-    expect(await sendCallback(r.url, SECRET, view, { baseDelayMs: 5, attempts: 3, timeoutMs: 500 })).toEqual({
-      ok: false,
-      attempts: 3,
-      reason: "gaveUp",
-    });
+    const port = Number(new URL(closed.url).port);
+    const refused: number[] = [];
+    const opts = {
+      baseDelayMs: 5,
+      maxDelayMs: 40,
+      timeoutMs: 500,
+      fetch: async (input: string | URL | Request, init?: RequestInit) => {
+        try {
+          return await fetch(input, init);
+        } catch (err) {
+          refused.push(Date.now());
+          throw err;
+        }
+      },
+    };
+    const sent = sendCallback(closed.url, SECRET, view, opts);
+    while (refused.length < 10) await new Promise((res) => setTimeout(res, 5));
+    const up = await callbackReceiver([200], port);
+    server = up.server;
+    expect(await sent).toMatchObject({ ok: true });
+    expect(up.got).toHaveLength(1);
+    expect(await verifyBody(SECRET, up.got[0]?.body ?? "", up.got[0]?.sig ?? null)).toBe(true);
   });
 
   it("stops when its signal fires (shutdown), reporting `stopped` so the callback stays owed", async () => {
@@ -79,9 +102,12 @@ describe("sendCallback", () => {
     expect(await p).toEqual({ ok: false, attempts: 1, reason: "stopped" });
   });
 
-  it("backs off exponentially with ±25 % jitter: 2, 4, 8, 16, 32 s by default (about a minute)", () => {
-    expect([1, 2, 3, 4, 5].map((i) => backoffMs(i, 2_000, () => 0.5))).toEqual([2_000, 4_000, 8_000, 16_000, 32_000]);
-    expect(backoffMs(1, 2_000, () => 0)).toBe(1_500);
-    expect(backoffMs(1, 2_000, () => 1)).toBe(2_500);
+  it("backs off exponentially with ±25 % jitter, capped: 2, 4, 8, 16, 32, then 60 s by default", () => {
+    const half = () => 0.5;
+    expect([1, 2, 3, 4, 5, 6, 7, 500].map((i) => backoffMs(i, 2_000, 60_000, half))).toEqual([
+      2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000,
+    ]);
+    expect(backoffMs(1, 2_000, 60_000, () => 0)).toBe(1_500);
+    expect(backoffMs(1, 2_000, 60_000, () => 1)).toBe(2_500);
   });
 });

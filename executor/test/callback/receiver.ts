@@ -9,9 +9,13 @@ export interface Received {
   type: string;
 }
 
-/** Answers each request with the next status of `statuses` (the last one repeats); the caller closes `server`. */
+/**
+ * Answers each request with the next status of `statuses` (the last one repeats), on `port` (default:
+ * one the kernel picks); the caller closes `server`.
+ */
 export async function callbackReceiver(
   statuses: readonly number[] = [200],
+  port = 0,
 ): Promise<{ url: string; got: Received[]; server: Server }> {
   const got: Received[] = [];
   const server = createServer((req, res) => {
@@ -22,6 +26,6 @@ export async function callbackReceiver(
       res.writeHead(statuses[Math.min(got.length - 1, statuses.length - 1)] as number).end("ignored");
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`, got, server };
 }

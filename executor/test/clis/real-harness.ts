@@ -34,6 +34,8 @@ export interface RealRun {
   inv: CliInvocation;
   requests: MockRequest[];
   cwd: string;
+  /** The run's home (its session logs are there). */
+  home: string;
 }
 
 export interface RealRunOptions {
@@ -105,7 +107,7 @@ export async function runReal(cli: CliName, o: RealRunOptions): Promise<RealRun>
       killGraceMs: 1_000,
     });
     const run = adapter.parse(outcome, { model, cli });
-    return { run, outcome, inv, requests: mock.requests().slice(seen), cwd };
+    return { run, outcome, inv, requests: mock.requests().slice(seen), cwd, home };
   } finally {
     if (!o.mock) await mock.close();
   }

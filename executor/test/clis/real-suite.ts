@@ -9,8 +9,11 @@ import path from "node:path";
 import { type CliName, type RunError, RunResult, type Tokens } from "@vault-mcp/contract";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPLY } from "../../../test/mock-model-api/server.ts";
+import { failedRun } from "../../src/jobs/build-result.ts";
 import { computeCost } from "../../src/pricing.ts";
-import { cleanupReal, MODELS, prices, runReal } from "./real-harness.ts";
+import { readUsage, settleCost } from "../../src/usage/killed-run.ts";
+import { UsageTracker } from "../../src/usage/tracker.ts";
+import { adapters, cleanupReal, MODELS, prices, runReal } from "./real-harness.ts";
 
 export interface CliExpectations {
   /** Tokens of one model turn under our convention. */
@@ -87,6 +90,20 @@ export function describeRealCli(cli: CliName, x: CliExpectations): void {
       expect(calls.map((q) => q.toolResult?.ok ?? null)).toEqual([null, true]);
       expect(run.tokens).toEqual(twice(x.turn));
       expect(run.costUsd).toBeCloseTo(2 * x.turnCost, 10);
+    });
+
+    it("one pricing path: the same usage read back from its session log (a killed or cut-short run) costs what the run itself came to", async () => {
+      const { run, home } = await runReal(cli, { scenario: "tool" });
+      expect(run.error, JSON.stringify(run.error)).toBeUndefined();
+      // What recovery.ts does with the home of a run a restart cut short, and runner.ts with a killed one.
+      const usageLog = adapters[cli].usageLog("api_key", false);
+      const read = await readUsage(usageLog ? new UsageTracker(usageLog, home, MODELS[cli]) : null);
+      expect(read.kind).toBe("read");
+      const side = { name: "p", cli, model: MODELS[cli], profile: "p", auth: "api_key", env: {} } as const;
+      const cut = settleCost(failedRun(side, "interrupted", "cut short"), { read, killed: true, prices, boundUsd: 99 });
+      expect(cut.tokens).toEqual(run.tokens);
+      expect(cut.costUsd).toBeCloseTo(run.costUsd, 10);
+      expect(cut.costSource).toBe("computed");
     });
 
     const failures: [scenario: string, kind: RunError["kind"]][] = [

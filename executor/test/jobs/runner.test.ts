@@ -21,6 +21,7 @@ import { JobRunner, type RunnerConfig, type RunnerDeps } from "../../src/jobs/ru
 import { JobStore } from "../../src/jobs/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { loadPrices } from "../../src/pricing.ts";
+import { RUN_MARKER } from "../../src/process/orphans.ts";
 import { runProcess as realRunProcess } from "../../src/process/run.ts";
 import type { LoadedProfiles } from "../../src/profiles.ts";
 import { GEMINI_USAGE_LOG } from "../../src/usage/session-logs.ts";
@@ -151,6 +152,8 @@ function fakes(
   const adapters = { claude: adapter, codex: adapter, gemini: adapter } satisfies Record<CliName, CliAdapter>;
   const runProcess = async (o: RunProcessOptions) => {
     procs.push(o);
+    // As the real one: the callback once the child exists (the runner records the process).
+    o.onSpawn?.(100_000 + procs.length);
     const isVerify = o.argv[0] === "verify";
     calls.push(isVerify ? "verify" : `run ${o.argv[2] ?? ""}`);
     return (isVerify ? (opts.verify ?? (async () => outcome())) : (opts.cli ?? (async () => outcome())))(o);
@@ -308,6 +311,31 @@ describe("JobRunner", () => {
     expect(store.get(id)).toMatchObject({ status: "interrupted", result: { run: { error: { kind: "interrupted" } } } });
   });
 
+  it("an abort before any CLI started (shutdown while it waited for a slot): queued again, no callback, no result", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const f = fakes();
+    const id = submit({ callbackUrl: "http://127.0.0.1:1/cb" });
+    await f.runner.run(id, ac.signal);
+    expect(f.procs).toHaveLength(0);
+    expect(store.get(id)).toMatchObject({ status: "queued", startedAt: null, result: null, callbackState: "none" });
+  });
+
+  it("every process of a run is recorded from its spawn, with the run's marker in its environment, until the job ends", async () => {
+    let seen: ReturnType<JobStore["processes"]> = [];
+    const f = fakes({
+      cli: async () => {
+        seen = store.processes();
+        return outcome();
+      },
+    });
+    const id = submit();
+    await f.runner.run(id, never);
+    expect(seen).toMatchObject([{ jobId: id, run: id, pgid: 100_001 }]);
+    expect(f.procs[0]?.env[RUN_MARKER]).toBe(id);
+    expect(store.processes()).toEqual([]);
+  });
+
   it("runs a job only from `queued` (never twice)", async () => {
     const f = fakes();
     const id = submit();
@@ -367,7 +395,7 @@ describe("JobRunner", () => {
     // run() returned while the callback is still in flight: the queue slot is already free.
     expect(store.get(id)?.callbackState).toBe("pending");
     release();
-    await runner.flushCallbacks(Date.now() + 5_000);
+    await runner.callbacks.flush(Date.now() + 5_000);
     expect(store.get(id)).toMatchObject({ callbackState: "sent", callbackAttempts: 1 });
     expect(sent).toHaveLength(1);
     expect((JSON.parse(sent[0]?.body ?? "{}") as JobView).status).toBe("succeeded");

@@ -130,24 +130,63 @@ describe("JobStore", () => {
     expect(store.pendingCallbacks()).toEqual([]);
   });
 
-  it("recover(): running and queued jobs read interrupted, with their callback owed; finished jobs are untouched", () => {
-    store.insert("j-run", req({ jobKey: "a", callbackUrl: "http://127.0.0.1:1/cb" }), "h", NOW);
+  it("recover(): a job whose run had started reads interrupted with its callback owed; one that never started is queued again; finished jobs are untouched", () => {
+    const cb = "http://127.0.0.1:1/cb";
+    store.insert("j-run", req({ jobKey: "a", callbackUrl: cb }), "h", NOW);
     store.markRunning("j-run", NOW);
-    store.insert("j-queued", req({ jobKey: "b" }), "h", NOW);
+    store.recordProcess({ jobId: "j-run", run: "j-run", pgid: 4242, startTicks: 7, bootId: "b" });
+    store.insert("j-home", req({ jobKey: "d" }), "h", NOW);
+    store.markRunning("j-home", NOW);
+    // Marked running, but no CLI spawned yet (its worktree was being made): it never started.
+    store.insert("j-picked", req({ jobKey: "e", callbackUrl: cb }), "h", "2026-01-01T00:00:01.000Z");
+    store.markRunning("j-picked", NOW);
+    store.insert("j-queued", req({ jobKey: "b", callbackUrl: cb }), "h", "2026-01-01T00:00:02.000Z");
     store.insert("j-done", req({ jobKey: "c" }), "h", NOW);
     store.finish("j-done", { status: "failed", result: null, finishedAt: NOW, callbackOwed: false });
     store.close();
     store = new JobStore(dir);
-    expect(store.recover("2026-01-02T00:00:00.000Z").sort()).toEqual(["j-queued", "j-run"]);
-    expect(store.get("j-run")).toMatchObject({
-      status: "interrupted",
-      callbackState: "pending",
-      finishedAt: "2026-01-02T00:00:00.000Z",
-    });
-    expect(store.get("j-queued")).toMatchObject({ status: "interrupted", callbackState: "none" });
+    const later = "2026-01-02T00:00:00.000Z";
+    // j-home has a per-run home on disk (an older executor recorded no processes).
+    const r = store.recover(later, new Set(["j-home"]));
+    expect(r.interrupted.sort()).toEqual(["j-home", "j-run"]);
+    expect(r.requeued).toEqual(["j-picked", "j-queued"]);
+    expect(store.get("j-run")).toMatchObject({ status: "interrupted", callbackState: "pending", finishedAt: later });
+    expect(store.get("j-home")).toMatchObject({ status: "interrupted", callbackState: "none" });
+    for (const id of ["j-picked", "j-queued"])
+      expect(store.get(id)).toMatchObject({
+        status: "queued",
+        startedAt: null,
+        finishedAt: null,
+        callbackState: "none",
+      });
     expect(store.get("j-done")).toMatchObject({ status: "failed", finishedAt: NOW });
-    expect(store.counts()).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 1, interrupted: 2 });
-    expect(store.recover(NOW)).toEqual([]);
+    expect(store.counts()).toEqual({ queued: 2, running: 0, succeeded: 0, failed: 1, interrupted: 2 });
+    expect(store.processes()).toEqual([{ jobId: "j-run", run: "j-run", pgid: 4242, startTicks: 7, bootId: "b" }]);
+    store.clearProcesses(["j-run"]);
+    expect(store.processes()).toEqual([]);
+    expect(store.recover(NOW)).toEqual({ interrupted: [], requeued: ["j-picked", "j-queued"] });
+  });
+
+  it("a job's processes are forgotten when it ends; requeue() refuses a job that started one", () => {
+    store.insert("j-1", req(), "h", NOW);
+    store.markRunning("j-1", NOW);
+    store.recordProcess({ jobId: "j-1", run: "j-1", pgid: 1, startTicks: 1, bootId: "b" });
+    expect(store.hasProcesses("j-1")).toBe(true);
+    expect(store.requeue("j-1")).toBe(false);
+    store.finish("j-1", { status: "succeeded", result, finishedAt: NOW, callbackOwed: false });
+    expect(store.hasProcesses("j-1")).toBe(false);
+    expect(store.requeue("j-1")).toBe(false);
+  });
+
+  it("a callback an older executor gave up on (failed) is owed again once the store opens", () => {
+    store.insert("j-1", req({ callbackUrl: "http://127.0.0.1:1/cb" }), "h", NOW);
+    store.finish("j-1", { status: "succeeded", result, finishedAt: NOW, callbackOwed: true });
+    store.close();
+    const db = new DatabaseSync(path.join(dir, "jobs.sqlite"));
+    db.prepare("UPDATE jobs SET callback_state = 'failed'").run();
+    db.close();
+    store = new JobStore(dir);
+    expect(store.pendingCallbacks().map((r) => r.id)).toEqual(["j-1"]);
   });
 
   it("interrupt() never rewrites a finished job", () => {

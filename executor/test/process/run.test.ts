@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { OMITTED } from "../../src/process/capped-output.ts";
 import { runProcess } from "../../src/process/run.ts";
 import { childEnv, fixture, grandchildPid, isLive } from "./helpers.ts";
 
@@ -217,23 +218,27 @@ describe("abort", () => {
   });
 });
 
+/** What `run` answered, and how far this process's RSS rose above where it was while it ran. */
+async function rssGrowth<T>(run: () => Promise<T>): Promise<{ out: T; grew: number }> {
+  global.gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const out = await run();
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return { out, grew: peak - base };
+}
+
 describe("output cap", () => {
   it("stores at most 1 MiB of a 100 MB flood, marks it truncated, drains the rest, and RSS stays flat", async () => {
-    global.gc?.();
-    const base = process.memoryUsage().rss;
-    let peak = base;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    const out = await runProcess({
-      ...fast,
-      argv: [fixture("floods-output"), String(100 * 1024 * 1024)],
-      timeoutMs: 60_000,
-    });
-    clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const { out, grew } = await rssGrowth(() =>
+      runProcess({ ...fast, argv: [fixture("floods-output"), String(100 * 1024 * 1024)], timeoutMs: 60_000 }),
+    );
     // exit 0 means the child wrote all 100 MB: reading never stopped at the cap.
     expect(out).toMatchObject({ exitCode: 0, timedOut: false, stdoutTruncated: true, stderrTruncated: false });
     expect(Buffer.byteLength(out.stdout)).toBe(1024 * 1024);
-    expect(peak - base).toBeLessThan(64 * 1024 * 1024);
+    expect(grew).toBeLessThan(64 * 1024 * 1024);
   });
 
   it("keeps small output whole and untruncated", async () => {
@@ -256,6 +261,35 @@ describe("output cap", () => {
     const out = await runProcess({ ...fast, maxOutputBytes: 1000, argv: [fixture("floods-output"), "3000", "€"] });
     expect(out.stdoutTruncated).toBe(true);
     expect(out.stdout).toBe("€".repeat(333));
+  });
+
+  it("with a tail: the head and the last bytes of a 99 MB flood, the cut marked between them, RSS flat", async () => {
+    const total = 99 * 1024 * 1024; // whole characters of 3 bytes
+    const { out, grew } = await rssGrowth(() =>
+      runProcess({
+        ...fast,
+        maxOutputBytes: 1000,
+        tailBytes: 4 * 1024 * 1024,
+        argv: [fixture("floods-output"), String(total), "€"],
+        timeoutMs: 60_000,
+      }),
+    );
+    expect(out).toMatchObject({ exitCode: 0, stdoutTruncated: true });
+    const [head, tail] = out.stdout.split(OMITTED(total - 1000 - 4 * 1024 * 1024));
+    // Characters cut at either end of the cut are dropped, never mangled.
+    expect(head).toBe("€".repeat(333));
+    expect(tail).toBe("€".repeat(Math.floor((4 * 1024 * 1024) / 3)));
+    expect(grew).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("with a tail: output that fits in head and tail together is whole and not truncated", async () => {
+    const out = await runProcess({
+      ...fast,
+      maxOutputBytes: 1000,
+      tailBytes: 3000,
+      argv: [fixture("floods-output"), "3999"],
+    });
+    expect(out).toMatchObject({ stdout: "x".repeat(3999), stdoutTruncated: false });
   });
 
   it("keeps multi-byte output intact when it fits", async () => {

@@ -39,6 +39,7 @@ describe("loadConfig", () => {
       REPO_ALLOWLIST: " a, b ,,c",
       MAX_QUEUE: "",
       CLAUDE_BIN: "/x/claude",
+      AGENT_BLOCK_PORTS: "28787, 29229",
     });
     expect(c).toMatchObject({
       PORT: 0,
@@ -46,7 +47,9 @@ describe("loadConfig", () => {
       REPO_ALLOWLIST: ["a", "b", "c"],
       MAX_QUEUE: 8,
       CLAUDE_BIN: "/x/claude",
+      AGENT_BLOCK_PORTS: [28787, 29229],
     });
+    expect(loadConfig(secrets).AGENT_BLOCK_PORTS).toEqual([]);
   });
 
   it("names each bad variable and says how to fix it", () => {
@@ -70,6 +73,8 @@ describe("loadConfig", () => {
     expect(fail({ ...secrets, AGENT_USER_PREFIX: "Agents/" })).toMatch(
       /AGENT_USER_PREFIX must be the start of a system user name/,
     );
+    for (const ports of ["http", "70000", "0"])
+      expect(fail({ ...secrets, AGENT_BLOCK_PORTS: ports })).toMatch(/AGENT_BLOCK_PORTS\.0 must be TCP ports/);
     expect(fail({ ...secrets, DEFAULT_TIMEOUT_MS: "9000", MAX_TIMEOUT_MS: "5000" })).toMatch(
       /DEFAULT_TIMEOUT_MS \(9000\) must not exceed MAX_TIMEOUT_MS \(5000\)/,
     );

@@ -30,7 +30,7 @@ async function boot(extra: Record<string, string> = {}) {
 }
 
 describe("SIGTERM", () => {
-  it("503 for new jobs at once; the running job finishes within the grace; the queued one ends interrupted; exit 0", async () => {
+  it("503 for new jobs at once; the running job finishes within the grace; the queued one stays queued and runs after the next start; exit 0", async () => {
     h = harness({ SHUTDOWN_GRACE_MS: "8000", MAX_EXECUTORS: "1" });
     const { child, url } = await boot();
     const running = JobView.parse(await (await post(`${url}/jobs`, job({ prompt: "sleep:1500 write:x.txt" }))).json());
@@ -52,15 +52,16 @@ describe("SIGTERM", () => {
           await fetch(`${url}/jobs/${queued.jobId}`, { headers: { "x-auth-token": h.env.EXECUTOR_SECRET as string } })
         ).json(),
       ).status,
-    ).toBe("interrupted");
+    ).toBe("queued");
 
     expect(await exited(child)).toBe(0);
     expect(Date.now() - t0).toBeLessThan(8_000);
 
     const again = await boot();
+    expect(again.output()).toMatch(/"interruptedAtStart":0,"requeuedAtStart":1/);
     expect(JobView.parse(await waitJob(again.url, running.jobId, 2_000)).status).toBe("succeeded");
-    expect(JobView.parse(await waitJob(again.url, queued.jobId, 2_000)).status).toBe("interrupted");
-    expect(h.spawns()).toHaveLength(1);
+    expect(JobView.parse(await waitJob(again.url, queued.jobId, 10_000)).status).toBe("succeeded");
+    expect(h.spawns()).toHaveLength(2);
   });
 
   it("a job still running when the grace ends is killed with its tree, reads interrupted, and the executor exits 0", async () => {

@@ -6,9 +6,9 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadPrices } from "../../src/pricing.ts";
+import { loadPrices, priceUsage } from "../../src/pricing.ts";
 import { CLAUDE_USAGE_LOG, CODEX_USAGE_LOG, GEMINI_USAGE_LOG } from "../../src/usage/session-logs.ts";
-import { priceUsage, UsageTracker, watchBudget } from "../../src/usage/tracker.ts";
+import { UsageTracker, watchBudget } from "../../src/usage/tracker.ts";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "vault-usage-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,7 +72,7 @@ describe("UsageTracker", () => {
     append(path.join(h, ".codex", "sessions", "other.jsonl"), count(9, 9, 9)); // not a rollout
     const usage = await new UsageTracker(CODEX_USAGE_LOG, h, "m").poll();
     expect(usage).toEqual([{ model: "gpt-5.5", tokens: { input: 1800, output: 68, cacheRead: 600, cacheWrite: 0 } }]);
-    expect(priceUsage(loadPrices(), usage)).toBeCloseTo((1800 * 1.25 + 68 * 10 + 600 * 0.125) / 1e6, 10);
+    expect(priceUsage(loadPrices(), usage).costUsd).toBeCloseTo((1800 * 1.25 + 68 * 10 + 600 * 0.125) / 1e6, 10);
   });
 
   it("gemini: records by id, thoughts billed as output", async () => {
@@ -104,16 +104,16 @@ describe("UsageTracker", () => {
       },
       everyMs: 10,
     });
-    append(file, claudeLine("m1", "claude-sonnet-5-5", 100_000, 0)); // $0.30
+    append(file, claudeLine("m1", "claude-sonnet-5-5", 150_000, 0)); // $0.30
     await new Promise((r) => setTimeout(r, 60));
     expect(calls).toEqual([]);
-    append(file, claudeLine("m2", "claude-sonnet-5-5", 300_000, 0)); // $1.20 in all
+    append(file, claudeLine("m2", "claude-sonnet-5-5", 450_000, 0)); // $1.20 in all
     for (let i = 0; i < 100 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    append(file, claudeLine("m3", "claude-sonnet-5-5", 300_000, 0));
+    append(file, claudeLine("m3", "claude-sonnet-5-5", 450_000, 0));
     await new Promise((r) => setTimeout(r, 60));
     const over = await m.stop();
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toBeCloseTo(1.2 + (2 * (10 * 0.3 + 5 * 3.75)) / 1e6, 8);
+    expect(calls[0]).toBeCloseTo(1.2 + (2 * (10 * 0.1 + 5 * 2.5)) / 1e6, 8);
     expect(over).toBe(calls[0]);
   });
 
