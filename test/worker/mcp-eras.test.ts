@@ -47,7 +47,7 @@ describe("MCP 2026-07-28 (modern era)", () => {
     expect(client.getProtocolEra()).toBe("modern");
     expect(client.getServerVersion()?.name).toBe("vault-mcp");
     const { tools } = await client.listTools();
-    expect(tools).toHaveLength(10);
+    expect(tools).toHaveLength(11);
     for (const t of tools) {
       expect(t.title, t.name).toBeTruthy();
       expect(t.annotations?.readOnlyHint, t.name).toBeTypeOf("boolean");
@@ -146,9 +146,9 @@ describe("MCP 2025-11-25 (legacy era)", () => {
     const v2 = await connectV2({ era: "legacy", log });
     expect(v2.getProtocolEra()).toBe("legacy");
     expect(log[0]?.rpcMethod).toBe("initialize");
-    expect((await v2.listTools()).tools).toHaveLength(10);
+    expect((await v2.listTools()).tools).toHaveLength(11);
     const v1 = await connect();
-    expect((await v1.listTools()).tools).toHaveLength(10);
+    expect((await v1.listTools()).tools).toHaveLength(11);
     const r = (await v1.callTool({ name: "task", arguments: { action: "list", prefix: "eras/" } })) as ToolResult;
     expect(r.isError, textOf(r)).toBeFalsy();
     // The 2025 client also tries GET for a standalone SSE stream; a stateless server answers 405.

@@ -29,6 +29,7 @@ const TOOLS = [
   "execute",
   "workflow",
   "workflow_query",
+  "repos",
   "task",
   "checkpoint",
   "decision",
