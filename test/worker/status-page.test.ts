@@ -340,6 +340,22 @@ async function executeTask(
   return (await res.json()) as { taskId: string; status: string; flags: string[] };
 }
 
+/**
+ * `fake` as the executor, the workflow's retry delays off, and the repo `web` registered to deliver
+ * by `mode`; dispose the returned introspector (`await using`) to restore the workflow.
+ */
+async function deliveringTo(fake: FakeExecutor, mode: "push" | "pr") {
+  setExecutorFetch(fake.fetch);
+  const intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
+  await intro.modifyAll(async (m) => m.disableRetryDelays());
+  const repo = await api("/api/repos", {
+    method: "POST",
+    body: JSON.stringify({ name: "web", url: "https://github.com/octo-org/web.git", deliver: mode }),
+  });
+  expect(repo.status, await repo.clone().text()).toBe(200);
+  return intro;
+}
+
 describe("delivery on the pages", { timeout: 30_000 }, () => {
   afterEach(async () => {
     setExecutorFetch(null);
@@ -401,14 +417,7 @@ describe("delivery on the pages", { timeout: 30_000 }, () => {
 
   it("a failed delivery: its message, and a deliver-again form that needs the CSRF token and then delivers", async () => {
     const fake = new FakeExecutor(() => ({}));
-    setExecutorFetch(fake.fetch);
-    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
-    await intro.modifyAll(async (m) => m.disableRetryDelays());
-    const repo = await api("/api/repos", {
-      method: "POST",
-      body: JSON.stringify({ name: "web", url: "https://github.com/octo-org/web.git", deliver: "pr" }),
-    });
-    expect(repo.status, await repo.clone().text()).toBe(200);
+    await using _workflow = await deliveringTo(fake, "pr");
     fake.remote.failDeliveries("delivery_auth", 1);
     const out = await executeTask({ repo: "web", profile: "sonnet" });
     expect(out.status).toBe("succeeded");
@@ -454,13 +463,7 @@ describe("delivery on the pages", { timeout: 30_000 }, () => {
 
   it("a refused delivery shows the page again with what to fix, and the task keeps delivery_failed", async () => {
     const fake = new FakeExecutor(() => ({}));
-    setExecutorFetch(fake.fetch);
-    await using intro = await introspectWorkflow(env.EXECUTE_WORKFLOW);
-    await intro.modifyAll(async (m) => m.disableRetryDelays());
-    await api("/api/repos", {
-      method: "POST",
-      body: JSON.stringify({ name: "web", url: "https://github.com/octo-org/web.git", deliver: "push" }),
-    });
+    await using _workflow = await deliveringTo(fake, "push");
     fake.remote.failDeliveries("delivery_auth", 2);
     const out = await executeTask({ repo: "web", profile: "sonnet" });
     expect(out.flags).toContain("delivery_failed");
@@ -471,6 +474,12 @@ describe("delivery on the pages", { timeout: 30_000 }, () => {
     expect(html).toContain('id="notice"');
     expect(html).toContain("fake delivery_auth: fix it");
     expect(html).toContain('id="deliver-form"');
+    const row = await env.DB.prepare("SELECT delivery, flags FROM tasks WHERE id = ?1")
+      .bind(out.taskId)
+      .first<{ delivery: string; flags: string }>();
+    expect(row?.delivery).toBe("failed");
+    expect(JSON.parse(row?.flags ?? "[]")).toContain("delivery_failed");
+    expect(fake.remote.branches.size).toBe(0);
   });
 
   it("the diff: agent text shown as text, the first page with its diffstat, the rest by cursor; a consensus task links side b", async () => {
