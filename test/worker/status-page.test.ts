@@ -432,7 +432,9 @@ describe("delivery on the pages", { timeout: 30_000 }, () => {
     );
     expect(/id="deliver-form">\s*<input type="hidden" name="csrf" value="([^"]+)"/.exec(page)?.[1]).toBe(s.csrf);
     // The change is there to review before delivering again.
-    expect(page).toContain('<span class="file">+++ b/hello.txt\n</span>');
+    expect(page).toContain(
+      '<span class="file">diff --git a/hello.txt b/hello.txt\n--- /dev/null\n+++ b/hello.txt\n</span><span class="hunk">@@ -0,0 +1 @@\n</span><span class="add">+hello\n</span>',
+    );
 
     const deliver = (form: Record<string, string>) =>
       post(`/status/tasks/${out.taskId}/deliver`, form, { cookie: s.cookie });

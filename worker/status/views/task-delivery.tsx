@@ -86,14 +86,21 @@ function lineClass(line: string): string | null {
   return null;
 }
 
-/** Context lines stay bare text: a page of 64 KiB carries a span only where a colour needs one. */
+/**
+ * The lines in runs of one class, a span a run (context stays bare text): a page of 64 KiB of added
+ * lines is one element, not ten thousand, which keeps the page light and quick to lay out.
+ */
 function lines(text: string) {
   const all = text.split("\n");
   if (all.at(-1) === "") all.pop();
-  return all.map((l) => {
-    const c = lineClass(l);
-    return c ? <span class={c}>{`${l}\n`}</span> : `${l}\n`;
-  });
+  const runs: { cls: string | null; text: string }[] = [];
+  for (const l of all) {
+    const cls = lineClass(l);
+    const last = runs.at(-1);
+    if (last && last.cls === cls) last.text += `${l}\n`;
+    else runs.push({ cls, text: `${l}\n` });
+  }
+  return runs.map((r) => (r.cls ? <span class={r.cls}>{r.text}</span> : r.text));
 }
 
 const diffHref = (taskId: string, side: DiffSide, next?: { cursor: string; number: number }) =>
