@@ -110,7 +110,7 @@ describe("chooseStart", () => {
     );
     const e = chooseStart({ kind: "easy", ladder: LADDER, stats: EASY, overall: OVERALL, seed: "t-1" });
     expect(e.explanation).toBe(
-      "chose deepseek for kind easy: 90 % of 60 runs, $0.12 per solved task; gemini-flash $0.80",
+      "chose deepseek for kind easy: 90 % of 60 runs, $0.079 per solved task; gemini-flash $0.46",
     );
     expect(e.table[0]).toMatchObject({ profile: "deepseek", runs: 60, successes: 54 });
     expect(e.table[0]?.success).toBeCloseTo(55 / 62, 10);
