@@ -21,26 +21,26 @@ export const SOURCES = {
   deepswe:
     "DeepSWE (Datacurve, 2026; long-horizon tasks written from scratch): GPT-5.5 70 %, Opus 4.7 54 %, Gemini 3.5 Flash 28 %, DeepSeek V4 Pro 8 %.",
   tokens:
-    "holyai.me/solve-tax: a SWE-bench Verified attempt averages about 250k input and 30k output tokens; with executor/config/prices.json that prices deepseek at 0.084 × sonnet, gemini-flash at 0.245 × gemini-pro, and opus at 5 × sonnet.",
+    "holyai.me/solve-tax: a SWE-bench Verified attempt averages about 250k input and 30k output tokens; with executor/config/prices.json that prices deepseek at 0.126 × sonnet, gemini-flash at 0.245 × gemini-pro, and opus at 2 × sonnet.",
   consensus:
     "executor/src/jobs/build-result.ts: a consensus run succeeds only when both sides (sonnet and codex) succeed and do not disagree, so it succeeds less often than sonnet alone; chosen ≈ 0.9 × the weaker side.",
 } as const;
 
 /** Spend of one run on a SWE-bench-Verified-sized task (kind multiplier 1), and where it comes from. */
 export const BASE_COST_USD: Readonly<Record<LadderProfile, number>> = {
-  deepseek: 1.193 * 0.084,
+  deepseek: 1.193 * 0.126,
   "gemini-flash": 0.403 * 0.245,
   "gemini-pro": 0.403,
   sonnet: 1.193,
-  opus: 1.193 * 5,
+  opus: 1.193 * 2,
   consensus: 1.193 + 0.126,
 };
 export const COST_BASIS: Readonly<Record<LadderProfile, string>> = {
-  deepseek: "sonnet's $1.193 (wtbca) × 0.084 (tokens)",
+  deepseek: "sonnet's $1.193 (wtbca) × 0.126 (tokens)",
   "gemini-flash": "gemini-pro's $0.403 (wtbca) × 0.245 (tokens)",
   "gemini-pro": "$0.403 measured (wtbca)",
   sonnet: "$1.193 measured (wtbca; vals: $1.24)",
-  opus: "5 × sonnet (tokens: prices.json $15/$75 against $3/$15)",
+  opus: "2 × sonnet (tokens: prices.json $4/$20 against $2/$10, claude's own list prices)",
   consensus: "sonnet $1.193 + codex $0.126 (wtbca)",
 };
 

@@ -176,7 +176,7 @@ export const run: Bench = async () => {
     runs: `${SEEDS} seeds × ${TASKS} tasks, ${WORKLOAD.kinds.length} kinds, ladder of ${LADDER.length} rungs; the chooser learns online`,
     figures,
     notes: [
-      `No rule that only picks the start can reach R ≤ 0.6 on this workload: the best fixed start per kind, chosen in hindsight, costs ${pick(results, "best fixed start").vsSonnet.mean.toFixed(2)} × always-sonnet. Every sonnet failure climbs into opus ($15/$75 per MTok, 5 × sonnet, for a few points more success), a cost one sonnet run never pays. Production \`auto\` therefore stops the climb where one more solve would cost more than the task's cap ($${WORTH_USD} by default) and asks a human: the chooser's figures below. A task stopped there counts as unsolved here.`,
+      `No rule that only picks the start can reach R ≤ 0.6 on this workload: the best fixed start per kind, chosen in hindsight, costs ${pick(results, "best fixed start").vsSonnet.mean.toFixed(2)} × always-sonnet. Every sonnet failure climbs into opus ($4/$20 per MTok, 2 × sonnet, for a few points more success), a cost one sonnet run never pays. Production \`auto\` therefore stops the climb where one more solve would cost more than the task's cap ($${WORTH_USD} by default) and asks a human: the chooser's figures below. A task stopped there counts as unsolved here.`,
       "Workload, sources, definitions and sensitivity: the section below (from bench/chooser-workload.ts).",
     ],
     summary: [line("chooser without the ceiling", startOnly), line("chooser", mine)],

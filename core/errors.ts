@@ -21,6 +21,7 @@ export type ErrorCode =
   | "conflict"
   | "breaker_open"
   | "executor_unavailable"
+  | "delivery_failed"
   | "overloaded"
   | "internal";
 
@@ -53,6 +54,7 @@ function statusFor(code: ErrorCode): number {
     case "breaker_open":
       return 429;
     case "executor_unavailable":
+    case "delivery_failed":
       return 502;
     case "overloaded":
       return 503;

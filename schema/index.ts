@@ -6,6 +6,8 @@
 import {
   AUTO,
   DecisionKind,
+  DeliverSetting,
+  DeliveryState,
   ExecutorChoice,
   type PoolReadiness,
   type ProfileChoice,
@@ -63,6 +65,19 @@ export const tasks = sqliteTable(
     /** The first task of a replay chain (null for a task that is not a replay): they share one budget. */
     replayRoot: text("replay_root"),
     replayKey: text("replay_key"),
+    /** What happens to the work: asked with the task, else the repo's default, set when it starts. */
+    deliver: text("deliver", { enum: oneOf(DeliverSetting.options) }),
+    /** The succeeding attempt's change: `vault/<taskId>` on the remote once delivered, else the executor's branch. */
+    branch: text("branch"),
+    commit: text("commit"),
+    diffFiles: integer("diff_files"),
+    diffAdded: integer("diff_added"),
+    diffDeleted: integer("diff_deleted"),
+    prUrl: text("pr_url"),
+    prNumber: integer("pr_number"),
+    delivery: text("delivery", { enum: oneOf(DeliveryState.options) }),
+    deliveryError: text("delivery_error"),
+    deliveredAt: ms("delivered_at"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     closedAt: ms("closed_at"),
@@ -112,6 +127,12 @@ export const stages = sqliteTable(
     note: text("note"),
     /** The executor the job went to (`executors.id`, or `default` for EXECUTOR_URL); null: none yet. */
     executorId: text("executor_id"),
+    /** The commit the worktree started from, when it was fetched, and whether that fetch was this job's. */
+    baseCommit: text("base_commit"),
+    baseFetchedAt: ms("base_fetched_at"),
+    baseFresh: integer("base_fresh", { mode: "boolean" }),
+    /** A stale base: how old it was and why the fetch failed. */
+    baseNote: text("base_note"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [
@@ -266,6 +287,26 @@ export const executors = sqliteTable("executors", {
   updatedAt: ms("updated_at").notNull(),
 });
 
+/**
+ * Repos registered by URL (`vault repos add`): a task naming one sends its `source` to the executor,
+ * which clones and fetches it, and its work is delivered as `deliver` says. A repo placed on the
+ * executor by hand (REPO_ALLOWLIST) has no row. Tasks name repos by `name`, without a reference: a
+ * removed repo leaves its tasks as they were.
+ */
+export const repos = sqliteTable("repos", {
+  name: text("name").primaryKey(),
+  /** https URL without credentials (contract RemoteUrl); the executor holds the token. */
+  url: text("url").notNull(),
+  defaultBranch: text("default_branch").notNull().default("main"),
+  deliver: text("deliver", { enum: oneOf(DeliverSetting.options) })
+    .notNull()
+    .default("none"),
+  /** `OWNER/REPO` where pull requests go: derived from a github.com URL, or given. */
+  github: text("github"),
+  createdAt: ms("created_at").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+});
+
 export type TaskRow = typeof tasks.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
 export type ModelStatsRow = typeof modelStats.$inferSelect;
@@ -273,3 +314,4 @@ export type CheckpointRow = typeof checkpoints.$inferSelect;
 export type DecisionRow = typeof decisions.$inferSelect;
 export type TranscriptRow = typeof transcripts.$inferSelect;
 export type ExecutorRow = typeof executors.$inferSelect;
+export type RepoRow = typeof repos.$inferSelect;

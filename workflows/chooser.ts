@@ -37,9 +37,9 @@
  * (backward induction over the same objective). The workflow uses it for every `auto` task, with the
  * task's cap (budgetUsd, default the $5 halt) as the worth: no new knob. Why: picking only the start
  * cannot reach the issue's goal (≤ 0.6 × always-sonnet's cost per solved task), because every sonnet
- * failure climbs into opus at 5 × sonnet's price for a few points more success (the best fixed start
- * per kind, chosen in hindsight, costs 1.06 ×); with the ceiling at $5 the benchmark's chooser costs
- * 0.42 × and solves 77 % against sonnet's 73 % (BENCHMARKS.md). The worth is fixed on purpose: with
+ * failure climbs into opus at 2 × sonnet's price for a few points more success (the best fixed start
+ * per kind, chosen in hindsight, costs 1.01 ×); with the ceiling at $5 the benchmark's chooser costs
+ * 0.51 × and solves 77.5 % against sonnet's 73.1 % (BENCHMARKS.md). The worth is fixed on purpose: with
  * the running λ, stopping early lowers λ, which stops earlier still.
  */
 import { HUMAN, type ProfileName, type Rung } from "@vault-mcp/contract";
@@ -105,10 +105,10 @@ export const PRIOR_COST_USD: Readonly<Record<ProfileName, number>> = {
   deepseek: 0.1,
   "gemini-flash": 0.15,
   "gemini-pro": 0.61,
-  sonnet: 1.2,
-  opus: 6,
+  sonnet: 0.8,
+  opus: 1.6,
   codex: 0.61,
-  consensus: 1.81,
+  consensus: 1.41,
 };
 
 /** The rungs `pick` would run now if asked (ready, not put aside, not cooling), in ladder order. */

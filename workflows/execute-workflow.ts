@@ -6,6 +6,7 @@
  *     → breaker-check #2 → … → finish
  *   halt #h → budget #h → resume #h              the task's cap is reached (waits for a budget event)
  *   await-human #h → human #h → resume-human #h  the ladder's top (waits for a human's answer)
+ *   write <profile> #n → deliver #n → finish     a succeeded attempt of a task that delivers (push, pr)
  *   write error <profile> #n → finish            the executor refused the job or stayed unreachable
  *   fail                                         best effort, before the instance errors (D1, bugs)
  *
@@ -38,6 +39,7 @@ import { BudgetEvent, ExecuteParams, HumanEvent, waitEventType } from "./params.
 import {
   BUDGET_WAIT,
   DB_STEP,
+  DELIVER_STEP,
   dispatchStep,
   FAIL_STEP,
   HUMAN_WAIT,
@@ -46,6 +48,7 @@ import {
 } from "./step-config.ts";
 import { type BreakerCheck, checkBreakers } from "./steps/breaker-check.ts";
 import { type Chosen, chooseRung } from "./steps/choose.ts";
+import { DELIVERY_FAILED, deliverWork } from "./steps/deliver.ts";
 import { dispatchJob } from "./steps/dispatch.ts";
 import { errorFacts, type StageBase, stageErrorKind } from "./steps/facts.ts";
 import { failTask, type StatusChange, setTaskStatus } from "./steps/finish.ts";
@@ -81,9 +84,16 @@ class TaskEndedError extends Error {
   }
 }
 
+/** The job an attempt ran and the executor holding its work. */
+interface RanJob {
+  jobId: string;
+  executorUrl: string;
+}
+
 /** How one attempt ended, as the drive loop needs it. */
 type AttemptOutcome =
-  | { ran: true; written: Written }
+  /** `job`: where the attempt's work is (null when its executor's lease lapsed: no work to deliver). */
+  | { ran: true; written: Written; job: RanJob | null }
   /** Nothing could be learnt from the executor: the task ends with this message. */
   | { ran: false; message: string };
 
@@ -206,7 +216,7 @@ class TaskRun {
             config,
             clientFor: this.clientFor,
             repo: p.repo,
-            fetchable: false,
+            fetchable: p.source !== undefined,
             now: Date.now(),
           }),
         ),
@@ -251,7 +261,7 @@ class TaskRun {
       // The outcome is built from stored step results: a replay sees the same.
       if (!outcome.ran) return this.finish("failed", outcome.message);
       const w = outcome.written;
-      if (w.ok) return this.finish("succeeded", null);
+      if (w.ok && outcome.job) return this.succeed(outcome.job, w);
       this.lastError = `${profile}: ${w.errorMessage ?? w.errorKind ?? w.status}`;
       const next = this.afterFailure(profile, w);
       if ("end" in next) return this.finish("failed", next.end);
@@ -407,7 +417,7 @@ class TaskRun {
           base,
           instructions: this.instructions,
           budgetLeftUsd: budgetLeft,
-          fetchable: false,
+          fetchable: p.source !== undefined,
           now: Date.now(),
         }),
       ),
@@ -437,7 +447,33 @@ class TaskRun {
       ),
     );
     if (!written.ok) return unwritten(base, written);
-    return { ran: true, written: written.value };
+    return { ran: true, written: written.value, job: { jobId: job.jobId, executorUrl: job.executorUrl } };
+  }
+
+  /**
+   * The attempt succeeded: its work is delivered as the task asked (`deliver #n`, n = the attempt),
+   * then the task ends `succeeded` whatever the delivery did. A failed delivery keeps the work (on
+   * the executor, and on the task as `deliveryError` with the flag) for `vault deliver` to retry.
+   */
+  private async succeed(job: RanJob, w: Written): Promise<ExecuteOutput & { error: string | null }> {
+    const { db, step, p } = this;
+    const { jobId } = job;
+    // The work is on the executor that ran the attempt.
+    const client = this.clientFor(job.executorUrl);
+    const delivery = p.delivery;
+    // Branches on the params and a stored step result: a replay takes the same one. Nothing
+    // committed (the attempt changed no file) means nothing to deliver.
+    if (!delivery || !w.commit) return this.finish("succeeded", null);
+    const n = this.attempt;
+    const out = await step.do(`deliver #${n}`, DELIVER_STEP, (ctx) =>
+      deliverWork(
+        db,
+        { client, taskId: p.taskId, attempt: n, jobId, delivery },
+        (body) => executorStep(ctx, body),
+        Date.now,
+      ),
+    );
+    return this.finish("succeeded", null, out.ok ? [] : [DELIVERY_FAILED]);
   }
 
   /**
@@ -452,7 +488,7 @@ class TaskRun {
       log("warn", "lease_expired", { taskId: base.taskId, attempt: base.attempt, executorId, jobId });
       return writeStage(db, facts, Date.now(), config.breakers);
     });
-    return { ran: true, written };
+    return { ran: true, written, job: null };
   }
 
   /**
@@ -511,9 +547,13 @@ class TaskRun {
     );
   }
 
-  private async finish(status: TaskStatus, error: string | null): Promise<ExecuteOutput & { error: string | null }> {
+  private async finish(
+    status: TaskStatus,
+    error: string | null,
+    flags: readonly string[] = [],
+  ): Promise<ExecuteOutput & { error: string | null }> {
     const { p } = this;
-    const out = await this.setStatus("finish", { status, error });
+    const out = await this.setStatus("finish", { status, error, flags });
     return { taskId: p.taskId, status, attempts: this.attempt, flags: out.flags, error };
   }
 }

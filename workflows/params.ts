@@ -3,16 +3,25 @@
  * creates instances with these params and sends these events; nothing here imports the Worker.
  */
 import {
+  DeliveryMode,
   ExecutorChoice,
+  GitHubRepoName,
   GitRef,
   ProfileChoice,
   ProfileName,
   RepoName,
+  RepoSource,
   TaskId,
   Verbosity,
   VerifyCommand,
 } from "@vault-mcp/contract";
 import { z } from "zod";
+
+/** How a task's work is delivered, fixed when it starts: push, or push and a pull request on `github`. */
+export const TaskDelivery = z
+  .strictObject({ mode: DeliveryMode, github: GitHubRepoName.optional() })
+  .refine((d) => d.mode !== "pr" || d.github !== undefined, "a pull request needs github: OWNER/REPO");
+export type TaskDelivery = z.infer<typeof TaskDelivery>;
 
 /** Params of one ExecuteWorkflow instance (instance id = taskId). Kept small: the prompt lives in D1. */
 export const ExecuteParams = z.strictObject({
@@ -29,6 +38,10 @@ export const ExecuteParams = z.strictObject({
   executor: ExecutorChoice.optional(),
   /** Whether a failed run escalates up the ladder. */
   climb: z.boolean(),
+  /** The repo is registered by URL: every job carries it, so the executor clones and fetches it. */
+  source: RepoSource.optional(),
+  /** Deliver the succeeded attempt's work (absent: `none`, it stays on the executor). */
+  delivery: TaskDelivery.optional(),
 });
 export type ExecuteParams = z.infer<typeof ExecuteParams>;
 

@@ -52,6 +52,17 @@ export const WRITE_STEP = {
 } satisfies WorkflowStepConfig;
 
 /**
+ * POST /jobs/:id/deliver: the executor answers within its DELIVERY_TIMEOUT_MS (120 s) and the client
+ * waits 150 s (DELIVERY_REQUEST_TIMEOUT_MS), so one try fits in 180 s. Only an unreachable remote or
+ * API (delivery_network), another 5xx or a network error is retried: 10 s doubling to 2 min, 4 more
+ * tries. Refused credentials or a refused push are final at once: a person must fix them.
+ */
+export const DELIVER_STEP = {
+  retries: { limit: 4, delay: executorRetryDelay(10_000, 120_000), backoff: "constant" },
+  timeout: "180 seconds",
+} satisfies WorkflowStepConfig;
+
+/**
  * The wait for a job's result, in periods: each a bounded `waitForEvent` followed by one poll, so
  * neither a lost callback nor a timer the engine lost in a restart can hold the task for more than one
  * period. The period is a third of the job timeout (15 s to 5 min); the whole wait is five job

@@ -5,6 +5,7 @@
  */
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { ProfileName, TaskId, TaskStatus } from "@vault-mcp/contract";
+import type { z } from "zod";
 
 /** Bad usage: the message, then the command's usage, and exit 2. */
 export class UsageError extends Error {
@@ -94,4 +95,22 @@ export function positive(flag: string, value: string | undefined, max = Number.P
 
 export function noPositionals(positionals: readonly string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+}
+
+/**
+ * A flag or argument checked with the contract's own schema, so the CLI refuses (exit 2) what the
+ * Worker would: `--deliver takes none, push or pr, not 'x'` with a hint, else the schema's message.
+ */
+export function schemaValue<S extends z.ZodType>(
+  what: string,
+  schema: S,
+  value: string | undefined,
+  hint?: string,
+): z.infer<S> | undefined {
+  if (value === undefined) return undefined;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new UsageError(
+    hint ? `${what} takes ${hint}, not '${value}'` : `${what}: ${r.error.issues[0]?.message ?? "invalid"}`,
+  );
 }

@@ -14,6 +14,11 @@ export interface Io {
   cwd: string;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /**
+   * One status line rewritten in place, when stderr is a terminal (absent otherwise: print plain
+   * lines with `err`). `done` clears it before the result is printed.
+   */
+  live?: { update(line: string): void; done(): void };
 }
 
 export interface Command {

@@ -131,11 +131,17 @@ export class Api {
     return this.request("GET", pathname, schema);
   }
 
-  post<S extends z.ZodType>(pathname: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    return this.request("POST", pathname, schema, body);
+  post<S extends z.ZodType>(pathname: string, body: unknown, schema: S, timeoutMs?: number): Promise<z.infer<S>> {
+    return this.request("POST", pathname, schema, body, timeoutMs);
   }
 
-  async request<S extends z.ZodType>(method: string, pathname: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+  async request<S extends z.ZodType>(
+    method: string,
+    pathname: string,
+    schema: S,
+    body?: unknown,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<z.infer<S>> {
     const { url, token, tokenSource } = this.target;
     let res: Response;
     try {
@@ -147,13 +153,11 @@ export class Api {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       if (err instanceof Error && err.name === "TimeoutError")
-        throw new CliError(
-          `the Worker at ${url} did not answer ${method} ${pathname} within ${REQUEST_TIMEOUT_MS / 1000}s`,
-        );
+        throw new CliError(`the Worker at ${url} did not answer ${method} ${pathname} within ${timeoutMs / 1000}s`);
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
       throw new CliError(unreachable(this.target, cause));
     }

@@ -10,17 +10,27 @@ import { type Command, helpText, type Io, usageText } from "./command.ts";
 import { breakers } from "./commands/breakers.ts";
 import { cooldowns } from "./commands/cooldowns.ts";
 import { decide } from "./commands/decide.ts";
+import { deliver } from "./commands/deliver.ts";
+import { execute } from "./commands/execute.ts";
 import { executors } from "./commands/executors.ts";
 import { health } from "./commands/health.ts";
 import { reconcile } from "./commands/reconcile.ts";
 import { replay } from "./commands/replay.ts";
+import { reposAdd, reposList, reposRemove } from "./commands/repos.ts";
+import { tasksDiff } from "./commands/tasks-diff.ts";
 import { tasksList } from "./commands/tasks-list.ts";
 import { tasksShow } from "./commands/tasks-show.ts";
 import { CliError } from "./http.ts";
 
 export const COMMANDS: readonly Command[] = [
+  execute,
   tasksList,
   tasksShow,
+  tasksDiff,
+  deliver,
+  reposAdd,
+  reposList,
+  reposRemove,
   replay,
   decide,
   breakers,
@@ -30,11 +40,14 @@ export const COMMANDS: readonly Command[] = [
   executors,
 ];
 
-const GROUPS: Readonly<Record<string, string>> = { tasks: "Look at tasks." };
+const GROUPS: Readonly<Record<string, string>> = {
+  tasks: "Look at tasks.",
+  repos: "The repos tasks may work in, registered by URL.",
+};
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `vault: replay, inspect and answer vault-mcp tasks from the terminal, over the Worker's REST API.
+  return `vault: run, inspect, deliver, replay and answer vault-mcp tasks from the terminal, over the Worker's REST API.
 
 USAGE
   vault <command> [flags]
@@ -75,9 +88,30 @@ export function forTerminal(line: string): string {
     .join("");
 }
 
+/** The status line on a terminal: `\r`, erase the line, then the text cut to the terminal's width. */
+function liveLine(): Io["live"] {
+  if (process.stderr.isTTY !== true) return undefined;
+  let shown = false;
+  return {
+    update(line) {
+      // A pseudo-terminal without a size reports 0 columns: then assume 80.
+      const width = Math.max(20, (process.stderr.columns || 80) - 1);
+      const text = forTerminal(line.replace(/\s+/g, " "));
+      process.stderr.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+      shown = true;
+    },
+    done() {
+      if (shown) process.stderr.write("\r\x1b[2K");
+      shown = false;
+    },
+  };
+}
+
 export function processIo(): Io {
   const tty = process.stdout.isTTY === true;
+  const live = liveLine();
   return {
+    ...(live ? { live } : {}),
     out: (line) => void process.stdout.write(`${forTerminal(line)}\n`),
     err: (line) => void process.stderr.write(`${forTerminal(line)}\n`),
     tty,

@@ -12,7 +12,7 @@ const ID = "t-20261124-1530-ab12cd";
 
 describe("bad usage: the message and the command's usage on stderr, exit 2", () => {
   const cases: [string[], RegExp][] = [
-    [[], /^vault: replay, inspect and answer/],
+    [[], /^vault: run, inspect, deliver, replay and answer/],
     [["frobnicate"], /^vault: unknown command 'frobnicate'/],
     [["tasks"], /^Look at tasks\.\n\nUSAGE\n {2}vault tasks list/],
     [["tasks", "delete"], /^vault: unknown command 'vault tasks delete'/],
@@ -41,6 +41,28 @@ describe("bad usage: the message and the command's usage on stderr, exit 2", () 
     [["breakers", "--cap", "3"], /^vault: --cap goes with --raise <id>/],
     [["breakers", "--ack", "--raise", ID], /^vault: --ack and --raise are separate actions; give one/],
     [["health", "extra"], /^vault: unexpected argument 'extra'/],
+    [["execute", "Fix it"], /^vault: give --repo <name> \(vault repos list shows them\)\n\nUSAGE\n {2}vault execute/],
+    [["execute", "--repo", "app"], /^vault: give the prompt as one argument, in quotes/],
+    [["execute", "Fix it", "--repo", "app", "--verify"], /^vault: --verify takes the command to run after the agent/],
+    [
+      ["execute", "Fix it", "--repo", "app", "--deliver", "email"],
+      /^vault: --deliver takes none, push or pr, not 'email'/,
+    ],
+    [
+      ["execute", "Fix it", "--repo", "app", "--executor", "claude", "--profile", "opus"],
+      /^vault: give --executor or --profile, not both/,
+    ],
+    [["repos"], /^The repos tasks may work in, registered by URL\.\n\nUSAGE\n {2}vault repos add/],
+    [["repos", "add", "app"], /^vault: give a name and a URL/],
+    [
+      ["repos", "add", "app", "https://x-access-token:ghp_1@github.com/o/app.git"],
+      /^vault: url: url must not carry a user or token/,
+    ],
+    [["repos", "add", "app", "https://github.com/o/app", "--deliver", "mail"], /^vault: --deliver: /],
+    [["repos", "remove"], /^vault: give the repo's name/],
+    [["deliver", ID, "--mode", "none"], /^vault: --mode takes push or pr, not 'none'/],
+    [["tasks", "diff", ID, "--cursor", "o1"], /^vault: --cursor goes with --page/],
+    [["tasks", "diff", ID, "--side", "c"], /^vault: --side takes a or b, not 'c'/],
     [["health", "--url", "not a url"], /^vault: 'not a url' is not a URL \(--url\)/],
   ];
   it.each(cases)("vault %j", async (args, message) => {

@@ -5,6 +5,8 @@
  * does not break an older CLI.
  */
 import { z } from "zod";
+import { DeliveryState, TaskChange } from "./api-delivery.ts";
+import { DeliverSetting } from "./delivery.ts";
 import { ProfileName, Verbosity } from "./profiles.ts";
 import { ProfileChoice, StageStatus, TaskStatus } from "./task.ts";
 
@@ -34,6 +36,21 @@ export const TaskView = z.object({
   waitingFor: z.string().nullable(),
   /** Attempts in which a model ran (`modelRan`): skipped rungs and refused starts are not counted. */
   modelRuns: z.number().optional(),
+  /** What happens to its work: asked with the task, else the repo's default (set when it starts). */
+  deliver: DeliverSetting.nullable().optional(),
+  /** The succeeding attempt's change: `vault/<taskId>` on the remote once delivered, else its branch on the executor. */
+  branch: z.string().nullable().optional(),
+  commit: z.string().nullable().optional(),
+  /** Its diffstat: files changed, lines added and deleted. */
+  diffFiles: z.number().nullable().optional(),
+  diffAdded: z.number().nullable().optional(),
+  diffDeleted: z.number().nullable().optional(),
+  prUrl: z.string().nullable().optional(),
+  prNumber: z.number().nullable().optional(),
+  delivery: DeliveryState.nullable().optional(),
+  /** Why the last delivery failed and what to fix (the task then carries the flag `delivery_failed`). */
+  deliveryError: z.string().nullable().optional(),
+  deliveredAt: z.number().nullable().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   closedAt: z.number().nullable(),
@@ -65,6 +82,13 @@ export const StageView = z.object({
   verifyOk: z.boolean().nullable().optional(),
   /** Why this rung ran, on the attempt the chooser picked (`chose sonnet for kind bugfix: …`). */
   note: z.string().nullable().optional(),
+  /** The commit the attempt's worktree started from (a repo registered by URL: its fetched default branch). */
+  baseCommit: z.string().nullable().optional(),
+  /** When that commit was fetched; null for a repo placed on the executor by hand. */
+  baseFetchedAt: z.number().nullable().optional(),
+  /** False when the fetch before the job failed and it ran on an older commit: `baseNote` says how old and why. */
+  baseFresh: z.boolean().nullable().optional(),
+  baseNote: z.string().nullable().optional(),
   createdAt: z.number(),
 });
 export type StageView = z.infer<typeof StageView>;
@@ -120,6 +144,8 @@ export const TaskDetail = z.object({
   consensus: ConsensusFiles.nullable().optional(),
   /** While the task runs (init, running): what is under way; null once it has finished. */
   progress: TaskProgress.nullable().optional(),
+  /** The succeeded attempt's change (branch, commit, diffstat, pull request); null before one. */
+  change: TaskChange.nullable().optional(),
 });
 export type TaskDetail = z.infer<typeof TaskDetail>;
 
@@ -134,6 +160,9 @@ export const ExecuteOutcome = z.object({
   result: z.string().optional().describe("The compressed result (a small Mermaid diagram by default) once finished."),
   progress: z.string().optional().describe("A progress Mermaid while running."),
   error: z.string().optional(),
+  change: TaskChange.optional().describe(
+    "A succeeded task's change: branch, commit, diffstat, and the pull request once delivered (read it with workflow_query diff).",
+  ),
 });
 export type ExecuteOutcome = z.infer<typeof ExecuteOutcome>;
 

@@ -36,6 +36,13 @@ export type GitHubRepoName = z.infer<typeof GitHubRepoName>;
 export const DeliveryMode = z.enum(["push", "pr"]);
 export type DeliveryMode = z.infer<typeof DeliveryMode>;
 
+/**
+ * What happens to a succeeded task's work, per repo (its default) and per task: `none` (it stays on
+ * the executor's branch), `push` (pushed to `vault/<taskId>`), `pr` (pushed, then a pull request).
+ */
+export const DeliverSetting = z.enum(["none", ...DeliveryMode.options]);
+export type DeliverSetting = z.infer<typeof DeliverSetting>;
+
 export const PullRequestSpec = z.strictObject({
   github: GitHubRepoName,
   /** The branch the pull request merges into; default: the job's source default branch. */

@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./api-delivery.ts";
 export * from "./delivery.ts";
 export * from "./health.ts";
 export * from "./job.ts";

@@ -28,7 +28,9 @@ export type AuthMode = z.infer<typeof AuthMode>;
  * Why a run failed. `setup` is the executor's side, never the model's: the CLI is not installed
  * (spawn ENOENT), a credential or login is missing, or the CLI refused its configuration; nothing
  * reached a model, so it says nothing about the profile. `auth` is a credential the provider refused.
- * `budget` is a run stopped at its spending or turn limit.
+ * `budget` is a run stopped at its spending limit. `turns` is a run that used all its turns without
+ * finishing: the model's failure (a task climbs on), unlike `budget`, where the same profile would
+ * finish with more money.
  */
 export const ErrorKind = z.enum([
   "setup",
@@ -40,5 +42,6 @@ export const ErrorKind = z.enum([
   "bad_output",
   "budget",
   "interrupted",
+  "turns",
 ]);
 export type ErrorKind = z.infer<typeof ErrorKind>;

@@ -14,6 +14,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliPaths } from "../clis/paths.ts";
+import { sortedToolNames } from "../mcp-tool-names.ts";
 import { BrowserOAuthClient } from "./browser-oauth.ts";
 import { type E2E, startE2E } from "./fixture.ts";
 import { type RecordingProxy, startRecordingProxy } from "./recording-proxy.ts";
@@ -158,16 +159,16 @@ describe("Claude.ai's sign-in, in a real browser", () => {
     const oauth = await BrowserOAuthClient.start(e.stack.workerUrl);
     try {
       const tools = await oauth.signInAndList(e.stack.secrets.OWNER_SECRET, screenshot);
-      expect(tools).toHaveLength(10);
+      expect(tools.sort()).toEqual(sortedToolNames());
       expect(oauth.consentText).toContain("vault-mcp e2e browser client");
       expect(oauth.consentText).toContain("127.0.0.1");
       await e.stack.restartWorker();
       // Grants live in the KV state on disk: the old token still works, and refresh rotates it.
-      expect(await oauth.listTools()).toHaveLength(10);
+      expect((await oauth.listTools()).sort()).toEqual(sortedToolNames());
       const before = oauth.accessToken;
       await oauth.refresh();
       expect(oauth.accessToken).not.toBe(before);
-      expect(await oauth.listTools()).toHaveLength(10);
+      expect((await oauth.listTools()).sort()).toEqual(sortedToolNames());
     } finally {
       await oauth.close();
       if (!process.env.UPDATE_CONSENT_SCREENSHOT) rmSync(screenshot, { force: true });

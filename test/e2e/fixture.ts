@@ -11,7 +11,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { freePorts, ROOT, type RunningStack, type StackOptions, startStack } from "../../scripts/stack.ts";
 import { cliPaths } from "../clis/paths.ts";
-import { type MockModelApi, startMockModelApi } from "../mock-model-api/server.ts";
+import { type MockModelApi, type MockModelApiOptions, startMockModelApi } from "../mock-model-api/server.ts";
 
 export interface E2E {
   stack: RunningStack;
@@ -72,6 +72,7 @@ export async function startE2E(
   workerVars: Record<string, string> = {},
   executorEnv: Record<string, string> = {},
   stackOptions: Pick<StackOptions, "reconcileEveryMs" | "executors" | "pool"> = {},
+  mockOptions: MockModelApiOptions = {},
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
@@ -80,7 +81,7 @@ export async function startE2E(
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   // Searchable: as root the CLIs run as agent identities, which must reach their worktree below it.
   chmodSync(dir, 0o711);
-  const mock = await startMockModelApi();
+  const mock = await startMockModelApi(mockOptions);
   const profilesFile = path.join(dir, "profiles.json");
   writeProfiles(profilesFile, mock.url, scenarios);
   const stack = await startStack({

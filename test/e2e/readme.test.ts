@@ -5,10 +5,13 @@
  * new command cannot go untested.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
+import { type GitRemote, startGitRemote } from "../git-remote/server.ts";
+import { type GitHubStandin, startGitHubStandin } from "../github-standin/server.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
 import { npmStart, systemEnv } from "./npm-start.ts";
 
@@ -52,13 +55,19 @@ function executeExamples(): unknown[] {
 }
 
 let e: E2E;
-const ids: Record<"failed" | "needsHuman" | "waiting" | "halted" | "any", string> = {
+const ids: Record<"failed" | "needsHuman" | "waiting" | "halted" | "any" | "delivered", string> = {
   failed: "",
   needsHuman: "",
   waiting: "",
   halted: "",
   any: "",
+  delivered: "",
 };
+/** The README's github.com repo, played by a git remote over smart HTTP and the GitHub stand-in. */
+const TOKEN = "ghp_readmeStandinToken0123456789abcdef";
+let remote: GitRemote;
+let gh: GitHubStandin;
+let secrets: string;
 
 async function executeBody(body: Record<string, unknown>): Promise<string> {
   const r = await e.api("/api/execute", { method: "POST", body: JSON.stringify({ waitSeconds: 0, ...body }) });
@@ -67,7 +76,25 @@ async function executeBody(body: Record<string, unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  e = await startE2E({ deepseek: "500", "gemini-flash": "500" }, { LADDER: "deepseek,human" });
+  remote = await startGitRemote({ token: TOKEN });
+  remote.createRepo("app", { "README.md": "# app\n" });
+  gh = await startGitHubStandin({ token: TOKEN, branchSha: (_o, repo, branch) => remote.sha(repo, branch) });
+  secrets = mkdtempSync(path.join(os.tmpdir(), "vault-readme-creds-"));
+  const credentials = path.join(secrets, "git-credentials");
+  writeFileSync(credentials, `${remote.credentialLine()}\n`);
+  chmodSync(credentials, 0o600);
+  // sonnet makes a change (a real shell tool call writes hello.txt), so there is something to deliver.
+  e = await startE2E(
+    { deepseek: "500", "gemini-flash": "500", sonnet: "tool" },
+    { LADDER: "deepseek,human" },
+    { GIT_CREDENTIALS: credentials, GITHUB_API_URL: gh.url },
+  );
+  const added = await e.api("/api/repos", {
+    method: "POST",
+    body: JSON.stringify({ name: "app", url: remote.repoUrl("app"), deliver: "pr", github: "octo-org/app" }),
+  });
+  expect(added.status, await added.clone().text()).toBe(200);
+  ids.delivered = await executeBody({ prompt: "Create hello.txt", repo: "app", executor: "claude" });
   ids.failed = await executeBody({ prompt: "Create hello.txt", repo: "demo", executor: "gemini" });
   ids.needsHuman = await executeBody({ prompt: "Create hello.txt", repo: "demo" });
 
@@ -89,12 +116,16 @@ beforeAll(async () => {
     [ids.waiting, "halted"],
     [ids.halted, "halted"],
     [ids.any, "succeeded"],
+    [ids.delivered, "succeeded"],
   ] as const)
     expect((await waitState(e, id)).status).toBe(status);
 }, 180_000);
 
 afterAll(async () => {
   await e?.stop();
+  await remote?.close();
+  await gh?.close();
+  rmSync(secrets, { recursive: true, force: true });
 }, 60_000);
 
 /** The README's placeholders, filled for this stack. */
@@ -105,6 +136,8 @@ function fill(line: string): string {
     .replaceAll("--port 28787", `--port ${port}`)
     .replaceAll("<task id>", ids.any)
     .replaceAll("$TOKEN", e.token)
+    .replace("https://github.com/octo-org/app.git", `${remote.repoUrl("app")} --github octo-org/app`)
+    .replace(/vault (tasks diff|deliver) t-20261124-1530-ab12cd/, (_m, cmd: string) => `vault ${cmd} ${ids.delivered}`)
     .replace(
       /vault (tasks show|replay) t-20261124-1530-ab12cd/,
       (_m, cmd: string) => `vault ${cmd} ${cmd === "replay" ? ids.failed : ids.any}`,
@@ -181,6 +214,16 @@ describe("README commands", () => {
         const r = await sh(fill(line));
         expect(r.code, r.err).toBe(0);
         expect(r.out).toContain(ids.any);
+      },
+    ],
+    [
+      /^curl -X POST \S+\/api\/execute /,
+      async (line) => {
+        const r = await sh(`${fill(line)} --fail --silent --show-error`);
+        expect(r.code, r.err).toBe(0);
+        const out = JSON.parse(r.out) as { taskId: string; status: string };
+        expect(out.taskId).toMatch(/^t-/);
+        expect((await waitState(e, out.taskId, 90_000)).status).toBe("succeeded");
       },
     ],
     [

@@ -42,7 +42,7 @@ export interface Tripwires {
 }
 
 const OUR_PATHS =
-  /^\/status(?:\/assets\/.+|\/sign-(?:in|out)|\/spend(?:\/ack)?|\/executors|\/tasks\/t-[0-9a-z-]+(?:\/(?:live|diagram|decide|budget|replay))?)?$/;
+  /^\/status(?:\/assets\/.+|\/sign-(?:in|out)|\/spend(?:\/ack)?|\/executors|\/tasks\/t-[0-9a-z-]+(?:\/(?:live|diagram|diff|decide|budget|replay|deliver))?)?$/;
 
 /** Records every dialog, console error and stray request of `page` and its frames. */
 export function tripwires(page: Page, workerUrl: string): Tripwires {

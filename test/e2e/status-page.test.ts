@@ -1,14 +1,22 @@
 /**
  * The status pages in a real browser (Debian's Chromium via playwright-core) against the real stack
- * started as processes (wrangler dev + executor + the pinned claude CLI against the mock model API).
- * Ladder `deepseek,human` with deepseek failing (500): an unpinned task ends needs_human; `sonnet`
- * answers slowly (one word a second) so a task is seen running; `opus` answers at once.
- * UPDATE_STATUS_SCREENSHOTS=1 rewrites docs/status-*.png.
+ * started as processes (wrangler dev + executor + the pinned claude and codex CLIs against the mock
+ * model API). Ladder `deepseek,human` with deepseek failing (500): an unpinned task ends needs_human;
+ * `sonnet` answers slowly (one word a second) so a task is seen running; `opus` answers at once;
+ * `codex` makes a real change with a shell tool call, which is delivered as delivery.test.ts does it:
+ * to a bare repo served over git's smart HTTP (test/git-remote) and a pull request on the GitHub
+ * stand-in (test/github-standin). UPDATE_STATUS_SCREENSHOTS=1 rewrites docs/status-*.png.
  */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { TaskState } from "@vault-mcp/contract";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GitRemote, startGitRemote } from "../git-remote/server.ts";
+import { type GitHubStandin, startGitHubStandin } from "../github-standin/server.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
 import { launchChromium, newContext, screenshot, signIn, tripwires } from "./status-browser.ts";
 
@@ -18,6 +26,20 @@ let context: BrowserContext;
 let page: Page;
 let url: string;
 let needsHuman: string;
+let remote: GitRemote;
+let gh: GitHubStandin;
+let secretsDir: string;
+let credentials: string;
+
+const TOKEN = "ghp_statusStandinToken0123456789abcdAB";
+const GITHUB = "octo-org/app";
+/** codex's shell tool call: hello.txt and 20,000 numbers, a diff of two pages (≤ 64 KiB each). */
+const TOOL = "echo 'hello from the agent' > hello.txt && seq 1 20000 > numbers.txt";
+
+function writeCredentials(token: string): void {
+  writeFileSync(credentials, `${remote.credentialLine(token)}\n`);
+  chmodSync(credentials, 0o600);
+}
 
 async function execute(body: Record<string, unknown>): Promise<string> {
   const r = await e.api("/api/execute", {
@@ -53,8 +75,25 @@ function seed(): void {
 }
 
 beforeAll(async () => {
-  e = await startE2E({ deepseek: "500", sonnet: "slow", opus: "ok" }, { LADDER: "deepseek,human" });
+  remote = await startGitRemote({ token: TOKEN });
+  remote.createRepo("app", { "README.md": "# app\n" });
+  gh = await startGitHubStandin({ token: TOKEN, branchSha: (_o, repo, branch) => remote.sha(repo, branch) });
+  secretsDir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-status-creds-"));
+  credentials = path.join(secretsDir, "git-credentials");
+  writeCredentials(TOKEN);
+  e = await startE2E(
+    { deepseek: "500", sonnet: "slow", opus: "ok", codex: "tool" },
+    { LADDER: "deepseek,human" },
+    { GIT_CREDENTIALS: credentials, GITHUB_API_URL: gh.url },
+    {},
+    { toolCommand: TOOL },
+  );
   url = e.stack.workerUrl;
+  const repo = await e.api("/api/repos", {
+    method: "POST",
+    body: JSON.stringify({ name: "app", url: remote.repoUrl("app"), deliver: "pr", github: GITHUB }),
+  });
+  expect(repo.status, await repo.clone().text()).toBe(200);
   seed();
   needsHuman = await execute({ prompt: "Create hello.txt (will need a human)" });
   browser = await launchChromium();
@@ -71,7 +110,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await e?.stop();
+  await remote?.close();
+  if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  // Throws if any request the executor sent broke GitHub's description.
+  await gh?.close();
 }, 60_000);
+
+/** A codex task on the registered repo, run to its end; its state. */
+async function changeTask(prompt: string): Promise<{ id: string; state: TaskState }> {
+  const id = await execute({ prompt, repo: "app", profile: "codex" });
+  const state = TaskState.parse(await waitState(e, id, 90_000));
+  expect(state.status, state.error).toBe("succeeded");
+  return { id, state };
+}
+
+const pullsOf = (taskId: string) => gh.pulls().filter((p) => p.head === `vault/${taskId}`);
 
 describe("status page in Chromium", () => {
   it("sign-in: the cookie is __Host-, HttpOnly, Secure, SameSite=Strict; a wrong secret is refused; 429 after the limit", async () => {
@@ -146,7 +199,6 @@ describe("status page in Chromium", () => {
       expect(await frame.locator("#out svg").count()).toBe(1);
       expect(await frame.locator("body").getAttribute("data-rendered")).toBe("svg");
       await page.waitForFunction(() => Number(document.querySelector("iframe.diagram")?.getAttribute("height")) > 20);
-      await screenshot(page, "status-task");
     } finally {
       page.off("framenavigated", onNav);
     }
@@ -257,6 +309,70 @@ describe("status page in Chromium", () => {
       await new Promise<void>((resolve) => evil.close(() => resolve()));
     }
   });
+
+  it("a delivered task: its PR link in the list, its change, and its diff with the diffstat, page by page", async () => {
+    const { id, state } = await changeTask("Create hello.txt and numbers.txt\nThen say so.");
+    expect(state.flags).not.toContain("delivery_failed");
+    const pulls = pullsOf(id);
+    expect(pulls).toHaveLength(1);
+    const prUrl = `${gh.url}/${GITHUB}/pull/${pulls[0]?.number}`;
+    expect(state.change?.prUrl).toBe(prUrl);
+
+    await page.goto(`${url}/status?repo=app`);
+    const row = page.locator(`#tasks tr[data-task="${id}"]`);
+    expect(await row.locator("a.pr-link").getAttribute("href")).toBe(prUrl);
+    await Promise.all([page.waitForURL(`${url}/status/tasks/${id}`), row.locator("td.what a").click()]);
+    expect(await page.getAttribute("#live", "data-poll")).toBeNull();
+    expect(await page.getAttribute("#delivery", "data-delivery")).toBe("delivered");
+    expect(await page.textContent("#delivery-branch")).toBe(`vault/${id}`);
+    expect(await page.textContent("#delivery")).toContain("2 files +20001 −0");
+    expect(await page.getAttribute("#pr-link", "href")).toBe(prUrl);
+    expect(await page.textContent("#diff h2")).toBe("Diff 2 files +20001 −0");
+    expect(await page.textContent("#diff-files")).toMatch(/hello\.txt \+1 −0\s*numbers\.txt \+20000 −0/);
+    const first = (await page.textContent("#diff-text")) ?? "";
+    expect(first).toMatch(/^diff --git a\/hello\.txt b\/hello\.txt\n/);
+    expect(first).toContain("+hello from the agent\n");
+    expect(Buffer.byteLength(first)).toBeLessThanOrEqual(64 * 1024);
+    expect(first).not.toContain("+20000\n");
+    await page.frameLocator("#diagram").locator("#out svg").waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => Number(document.querySelector("iframe.diagram")?.getAttribute("height")) > 20);
+    await screenshot(page, "status-task");
+
+    await Promise.all([page.waitForURL(/\/diff\?side=a&cursor=.+&page=2$/), page.click("#diff-next")]);
+    const second = (await page.textContent("#diff-text")) ?? "";
+    expect(second).toMatch(/\+20000\n$/);
+    expect(await page.locator("#diff-next").count()).toBe(0);
+    // The two pages are the remote branch's whole diff: the second starts where the first ended.
+    const numbers = Array.from({ length: 20_000 }, (_, i) => `+${i + 1}\n`).join("");
+    expect((first + second).slice((first + second).indexOf("+1\n+2\n"))).toBe(numbers);
+    expect(remote.show("app", `vault/${id}`, "hello.txt")).toBe("hello from the agent\n");
+  }, 120_000);
+
+  it("after a failed delivery, deliver again from the page: the task's delivery becomes delivered", async () => {
+    writeCredentials("not-the-token");
+    const { id, state } = await changeTask("Create hello.txt");
+    expect(state.flags).toContain("delivery_failed");
+    expect(pullsOf(id)).toEqual([]);
+    await page.goto(`${url}/status/tasks/${id}`);
+    expect(await page.getAttribute("#delivery", "data-delivery")).toBe("failed");
+    expect(await page.textContent("#delivery-error")).toContain(`vault deliver ${id}`);
+    expect(await page.textContent("#diff h2")).toBe("Diff 2 files +20001 −0");
+    await page.frameLocator("#diagram").locator("#out svg").waitFor({ timeout: 20_000 });
+    await screenshot(page, "status-deliver-again");
+
+    writeCredentials(TOKEN);
+    await Promise.all([page.waitForURL(/done=delivered/, { timeout: 60_000 }), page.click("#deliver-again")]);
+    expect(await page.textContent("#notice")).toContain("Delivered");
+    expect(await page.getAttribute("#delivery", "data-delivery")).toBe("delivered");
+    expect(await page.locator("#deliver-form").count()).toBe(0);
+    const pulls = pullsOf(id);
+    expect(pulls).toHaveLength(1);
+    expect(await page.getAttribute("#pr-link", "href")).toBe(`${gh.url}/${GITHUB}/pull/${pulls[0]?.number}`);
+    const after = TaskState.parse(await (await e.api(`/api/tasks/${id}/state`)).json());
+    expect(after.change?.delivery).toBe("delivered");
+    expect(after.flags).not.toContain("delivery_failed");
+    expect(remote.show("app", `vault/${id}`, "hello.txt")).toBe("hello from the agent\n");
+  }, 120_000);
 
   it("spend and executors read at a glance", async () => {
     await page.goto(`${url}/status/spend`);

@@ -71,7 +71,8 @@ export function summarize(provider: Provider, body: unknown, pathModel: string |
   const model = pathModel ?? (typeof b.model === "string" ? b.model : null);
   if (provider === "anthropic") {
     const tools = arr(b.tools).flatMap((t) => (isObj(t) && typeof t.name === "string" ? [t.name] : []));
-    const last = arr(b.messages).at(-1);
+    // With --max-budget-usd, claude appends a `system` message ("USD budget: …") after the tool result.
+    const last = arr(b.messages).findLast((m) => !(isObj(m) && m.role === "system"));
     const result = isObj(last) ? arr(last.content).find((c) => isObj(c) && c.type === "tool_result") : undefined;
     const toolResult = isObj(result) ? { ok: result.is_error !== true, text: textOf(result.content) } : null;
     return {

@@ -8,6 +8,7 @@ import { tasks } from "../../schema/index.ts";
 import { setHealthFetch } from "../../worker/services/health.ts";
 import { createTask } from "../../worker/services/tasks.ts";
 import { setExecutorFetch } from "../../workflows/executor-client.ts";
+import { sortedToolNames } from "../mcp-tool-names.ts";
 import { FakeExecutor } from "../workflows/fake-executor.ts";
 import { connect, textOf } from "./mcp-client.ts";
 import { pollingExecutor } from "./polling-executor.ts";
@@ -25,24 +26,10 @@ type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknow
 const call = async (name: string, args: Record<string, unknown>) =>
   (await client.callTool({ name, arguments: args })) as ToolResult;
 
-const TOOLS = [
-  "execute",
-  "workflow",
-  "workflow_query",
-  "task",
-  "checkpoint",
-  "decision",
-  "transcript",
-  "breakers",
-  "replay",
-  "health",
-  "executors",
-];
-
 describe("MCP tools", () => {
   it("lists every tool with a title, a description and annotations", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([...TOOLS].sort());
+    expect(tools.map((t) => t.name).sort()).toEqual(sortedToolNames());
     for (const t of tools) {
       expect(t.title, t.name).toBeTruthy();
       expect((t.description ?? "").length, t.name).toBeGreaterThan(60);

@@ -14,6 +14,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { route } from "../../worker/router.ts";
+import { sortedToolNames } from "../mcp-tool-names.ts";
 import { CLAUDE_CLIENT_ID, CLAUDE_REDIRECT } from "./cimd-documents.ts";
 import { api, connectV2, PUBLIC_URL, TOKEN } from "./mcp-client.ts";
 import {
@@ -111,9 +112,9 @@ describe("OAuth sign-in", () => {
     expect(tokens.expires_in).toBe(24 * 3600);
     expect((await listWith(tokens.access_token)).status).toBe(200);
     const modern = await connectV2({ era: "modern", token: tokens.access_token, base: PUBLIC_URL });
-    expect((await modern.listTools()).tools).toHaveLength(10);
+    expect((await modern.listTools()).tools.map((t) => t.name).sort()).toEqual(sortedToolNames());
     const legacy = await connectV2({ era: "legacy", token: tokens.access_token, base: PUBLIC_URL });
-    expect((await legacy.listTools()).tools).toHaveLength(10);
+    expect((await legacy.listTools()).tools.map((t) => t.name).sort()).toEqual(sortedToolNames());
     // The OAuth token is for /mcp only; the REST API keeps the static bearer.
     expect((await api("/api/health", { token: tokens.access_token })).status).toBe(401);
   });

@@ -91,6 +91,7 @@ const badRef = fc.oneof(fc.constantFrom("", "-x", "a..b", "main.lock", "a/", " m
 /** Free text, normalised on the way in (workflows/task-kind.ts). */
 export const kind = fc.string({ maxLength: 200, unit: "grapheme" }).filter((s) => s.length <= 200);
 const badKind = tooLong(200);
+const badDeliver = fc.oneof(fc.constantFrom("", "email", "PR", "Push", "pull"), notString);
 const verify = fc.array(fc.string({ minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 4 });
 const badVerify = fc.oneof(
   fc.constantFrom(
@@ -185,6 +186,8 @@ export function taskInit(): InputSpec {
         verify,
         budgetUsd: usd,
         kind,
+        // push and pr need a registered repo (else 400, by design): `none` is valid for any repo.
+        deliver: fc.constant("none"),
       },
       { requiredKeys: ["prompt", "repo"] },
     ),
@@ -197,6 +200,7 @@ export function taskInit(): InputSpec {
       verify: badVerify,
       budgetUsd: badUsd,
       kind: badKind,
+      deliver: badDeliver,
     },
     required: ["prompt", "repo"],
   };
@@ -254,10 +258,88 @@ export function writeUp(fx: Fixtures): InputSpec {
 
 export function taskClose(fx: Fixtures): InputSpec {
   return {
-    valid: fc.record({ taskId: taskRef(fx), note: text(0, 20_000), actor }, { requiredKeys: ["taskId"] }),
-    bad: { taskId: badTaskId, note: tooLong(20_000), actor: fc.oneof(fc.constant(""), tooLong(100)) },
+    valid: fc.record(
+      { taskId: taskRef(fx), note: text(0, 20_000), actor, discard: fc.boolean() },
+      { requiredKeys: ["taskId"] },
+    ),
+    bad: {
+      taskId: badTaskId,
+      note: tooLong(20_000),
+      actor: fc.oneof(fc.constant(""), tooLong(100)),
+      discard: notBoolean,
+    },
     required: ["taskId"],
   };
+}
+
+/** `vault deliver`, `POST /api/tasks/:id/deliver`, `workflow deliver`: no fixture task has a change (409). */
+export function taskDeliver(fx: Fixtures): InputSpec {
+  return {
+    valid: fc.record({ taskId: taskRef(fx), deliver: fc.constantFrom("push", "pr") }, { requiredKeys: ["taskId"] }),
+    bad: { taskId: badTaskId, deliver: fc.oneof(fc.constant("none"), badDeliver) },
+    required: ["taskId"],
+  };
+}
+
+/** `GET /api/tasks/:id/diff`, `workflow_query diff`: no fixture task has a change (409). */
+export function taskDiff(fx: Fixtures): InputSpec {
+  return {
+    valid: fc.record(
+      { taskId: taskRef(fx), cursor: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/), side: fc.constantFrom("a", "b") },
+      { requiredKeys: ["taskId"] },
+    ),
+    bad: { taskId: badTaskId, cursor: fc.constant("x".repeat(1001)), side: fc.constantFrom("c", "A", "") },
+    required: ["taskId"],
+  };
+}
+
+const githubName = fc
+  .tuple(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,20}$/), fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,20}$/))
+  .map(([o, r]) => `${o}/${r}`)
+  .filter((s) => !s.endsWith("/.") && !s.endsWith("/.."));
+
+/** `repos add`, `POST /api/repos`: a deliver `pr` always comes with a github (or a github.com URL). */
+export function repoInput(): InputSpec {
+  return {
+    valid: fc
+      .record(
+        {
+          name: repoName,
+          url: fc.constantFrom(
+            "https://github.com/octo-org/app.git",
+            "https://git.example.com/team/svc",
+            "http://127.0.0.1:9/a.git",
+          ),
+          defaultBranch: gitRef,
+          deliver: fc.constantFrom("none", "push", "pr"),
+          github: githubName,
+        },
+        { requiredKeys: ["name", "url"] },
+      )
+      .map((r) => (r.deliver === "pr" && !r.github ? { ...r, github: "octo-org/app" } : r)),
+    bad: {
+      name: badRepo,
+      url: fc.oneof(
+        fc.constantFrom(
+          "",
+          "file:///etc",
+          "https://user:tok@github.com/o/r",
+          "ext::sh -c x",
+          "https://h/r?x=1",
+          "https://h/",
+        ),
+        notString,
+      ),
+      defaultBranch: badRef,
+      deliver: badDeliver,
+      github: fc.oneof(fc.constantFrom("", "nope", "a/b/c", "-a/b", "o/.."), notString),
+    },
+    required: ["name", "url"],
+  };
+}
+
+export function repoNameInput(): InputSpec {
+  return { valid: fc.record({ name: repoName }), bad: { name: badRepo }, required: ["name"] };
 }
 
 /** HumanEvent: the body of POST /api/tasks/:id/decide and `workflow decide`'s `human`. */

@@ -40,10 +40,14 @@ import {
   notString,
   recordGet,
   replayInput,
+  repoInput,
+  repoNameInput,
   rowCounts,
   runSchema,
   type Tally,
   taskClose,
+  taskDeliver,
+  taskDiff,
   taskInit,
   taskRef,
   taskSpec,
@@ -107,7 +111,7 @@ const queryOf = (): Record<string, () => InputSpec> => {
     valid: fc.record({ kind: text(0, 200) }, { requiredKeys: [] }),
     bad: { kind: fc.oneof(fc.constant("x".repeat(201)), notString) },
   });
-  return { state: task, summary: task, consensus: task, stats: kind, chooser: kind };
+  return { state: task, summary: task, consensus: task, diff: () => taskDiff(fx), stats: kind, chooser: kind };
 };
 
 /** An executor id the contract takes (never `default`: that is EXECUTOR_URL, not a pool member). */
@@ -150,11 +154,18 @@ const TOOLS: Tool[] = [
         spec: () => taskSpec(fx),
         write: () => writeUp(fx),
         close: () => taskClose(fx),
+        deliver: () => taskDeliver(fx),
         decide,
       }),
     refusals: ["not_found", "conflict"],
   },
-  { name: "workflow_query", cases: () => actions("query", queryOf()), refusals: ["not_found"] },
+  // A diff of a task without a change is a conflict (no fixture task has one).
+  { name: "workflow_query", cases: () => actions("query", queryOf()), refusals: ["not_found", "conflict"] },
+  {
+    name: "repos",
+    cases: () => actions("action", { list: nothing, add: repoInput, remove: repoNameInput }),
+    refusals: [],
+  },
   {
     name: "task",
     cases: () => actions("action", { get: kvGet, delete: kvGet, put: () => kvPut(fx), list: kvList }),

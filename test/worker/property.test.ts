@@ -31,11 +31,15 @@ import {
   profileChoice,
   recordGet,
   replayInput,
+  repoInput,
+  repoNameInput,
   rowCounts,
   runSchema,
   sinceText,
   type Tally,
   taskClose,
+  taskDeliver,
+  taskDiff,
   taskInit,
   taskRef,
   taskSpec,
@@ -255,6 +259,34 @@ const ROUTES: Route[] = [
     spec: () => withPathTask(writeUp(fx)),
     send: pathed("POST", (id) => `/api/tasks/${id}/write`),
     ok: [201, 404],
+  },
+  {
+    name: "POST /api/tasks/:id/deliver",
+    spec: () => withPathTask(taskDeliver(fx)),
+    send: pathed("POST", (id) => `/api/tasks/${id}/deliver`),
+    ok: [404, 409],
+  },
+  {
+    name: "GET /api/tasks/:id/diff",
+    spec: () => withPathTask(taskDiff(fx)),
+    send: (input) => {
+      const { taskId, ...rest } = (isObject(input) ? input : {}) as Input;
+      return query(`/api/tasks/${typeof taskId === "string" ? encodeURIComponent(taskId) : fx.tasks.init}/diff`)(rest);
+    },
+    ok: [404, 409],
+  },
+  { name: "POST /api/repos", spec: repoInput, send: json("POST", "/api/repos"), ok: [200] },
+  {
+    name: "DELETE /api/repos/:name",
+    // In the path: a value is its text there (0 is the name "0"); junk is any segment.
+    spec: () => ({
+      valid: repoNameInput().valid,
+      bad: { name: fc.constantFrom(".hidden", "-rf", "a..b", "a/b", "x".repeat(101)) },
+      open: true,
+      junk: pathJunk("name"),
+    }),
+    send: (input) => api(`/api/repos/${segment(input, "name")}`, { method: "DELETE" }),
+    ok: [200],
   },
   {
     name: "POST /api/tasks/:id/close",

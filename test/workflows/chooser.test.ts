@@ -106,11 +106,11 @@ describe("chooseStart", () => {
     expect(h).toMatchObject({ start: "consensus", bestKnown: "consensus", basis: "stats", lambdaUsd: 2 });
     // deepseek's climb is cheaper per solved task, but what its extra solves cost is above the average.
     expect(h.explanation).toBe(
-      "chose consensus for kind hard: 19 % of 16 runs, $16.91 per solved task; deepseek $14.19, but its extra solves would cost $13.15 each, over $2.00, the cost per solved task overall",
+      "chose consensus for kind hard: 19 % of 16 runs, $16.71 per solved task; deepseek $14.00, but its extra solves would cost $12.97 each, over $2.00, the cost per solved task overall",
     );
     const e = chooseStart({ kind: "easy", ladder: LADDER, stats: EASY, overall: OVERALL, seed: "t-1" });
     expect(e.explanation).toBe(
-      "chose deepseek for kind easy: 90 % of 60 runs, $0.12 per solved task; gemini-flash $0.80",
+      "chose deepseek for kind easy: 90 % of 60 runs, $0.079 per solved task; gemini-flash $0.46",
     );
     expect(e.table[0]).toMatchObject({ profile: "deepseek", runs: 60, successes: 54 });
     expect(e.table[0]?.success).toBeCloseTo(55 / 62, 10);

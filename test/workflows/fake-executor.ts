@@ -3,7 +3,9 @@
  * GET /jobs/:id with real JobView/JobResult shapes (validated by the contract), keeps one job per
  * jobKey like the real one, counts spawns and POSTs per jobKey (a second spawn would be a duplicate
  * CLI run), and sends the signed callback through the Worker's own fetch handler, like the real one.
- * Only the model behind the CLI is fake here; everything on the Worker side runs for real.
+ * A finished job's deliver, discard and diff (fake-delivery.ts) keep a remote's branches and pull
+ * requests in memory, with the real executor's rules. Only the model behind the CLI is fake here;
+ * everything on the Worker side runs for real.
  */
 
 import { exports } from "cloudflare:workers";
@@ -16,6 +18,7 @@ import {
   SIGNATURE_HEADER,
   signBody,
 } from "@vault-mcp/contract";
+import { FakeRemote, jobAction } from "./fake-delivery.ts";
 
 export interface Scenario {
   ok?: boolean;
@@ -45,6 +48,10 @@ export interface Scenario {
   interrupted?: boolean;
   /** With `interrupted`: the restart came while the job was still queued (no start time, no result). */
   neverStarted?: boolean;
+  /** The job's fetch failed: it ran on a commit fetched 3 h before (its base is not fresh). */
+  staleBase?: boolean;
+  /** The agent changed nothing: no files, no commit. */
+  noChange?: boolean;
 }
 
 /** What the fake's /health says about readiness: profiles that cannot run, with what is missing. */
@@ -73,6 +80,8 @@ export class FakeExecutor {
   readonly calls: string[] = [];
   /** x-auth-token of every request: the executor's secret, never the caller's bearer. */
   readonly tokens = new Set<string | null>();
+  /** The repos' remote: branches pushed and pull requests, as deliver and discard leave them. */
+  readonly remote = new FakeRemote();
   private failures = new Map<string, number>();
 
   constructor(
@@ -187,6 +196,11 @@ export class FakeExecutor {
         return Response.json({ error: { code: "fake", message: "fake" } }, { status: this.health.status });
       return Response.json(this.healthView());
     }
+    const action = /^\/jobs\/([^/]+)\/(deliver|discard|diff)$/.exec(url.pathname);
+    if (action) {
+      const job = [...this.jobs.values()].find((j) => j.view.jobId === decodeURIComponent(action[1] as string));
+      return jobAction(this.remote, { job, action: action[2] as "deliver" | "discard" | "diff", method, url, init });
+    }
     const m = /^\/jobs\/([^/]+)$/.exec(url.pathname);
     if (method === "GET" && m) {
       const job = [...this.jobs.values()].find((j) => j.view.jobId === decodeURIComponent(m[1] as string));
@@ -226,9 +240,16 @@ export class FakeExecutor {
       profile: req.profile ?? "direct",
       run,
       ...(sc.consensus ? { runB: { ...run, cli: "codex", model: "codex-model", text: "Done too" } } : {}),
-      files: [{ path: "hello.txt", added: 1, deleted: 0 }],
-      branch: `vault/${req.jobKey}`,
-      commit: "0123456789abcdef0123456789abcdef01234567",
+      files: sc.noChange ? [] : [{ path: "hello.txt", added: 1, deleted: 0 }],
+      branch: sc.noChange ? null : `vault/${req.jobKey}`,
+      commit: sc.noChange ? null : "0123456789abcdef0123456789abcdef01234567",
+      base: {
+        ref: req.source?.defaultBranch ?? "HEAD",
+        commit: "ba5e000000000000000000000000000000000000",
+        fetchedAt: req.source ? new Date(Date.now() - (sc.staleBase ? 3 * 3_600_000 : 0)).toISOString() : null,
+        fresh: req.source !== undefined && !sc.staleBase,
+        ...(sc.staleBase ? { fetchError: "fetch of main failed (network): could not resolve host" } : {}),
+      },
       ...(sc.verifyFails
         ? { verify: { command: ["npm", "test"], ok: false, exitCode: 1, durationMs: 10, output: "1 failing" } }
         : {}),

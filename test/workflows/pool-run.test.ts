@@ -12,9 +12,11 @@ import { getConfig } from "../../core/config.ts";
 import { verifyBreakers } from "../../worker/services/breaker-verify.ts";
 import { sweepLeases } from "../../worker/services/leases.ts";
 import { reconcile } from "../../worker/services/reconcile.ts";
+import { saveRepo } from "../../worker/services/repos.ts";
 import { executorClient, executorFetch, setExecutorFetch } from "../../workflows/executor-client.ts";
 import { dispatchJob } from "../../workflows/steps/dispatch.ts";
 import { join } from "../worker/heartbeats.ts";
+import { api } from "../worker/mcp-client.ts";
 import { FakeExecutor, type Scenario } from "./fake-executor.ts";
 import { expectEnded, resetBetweenTests, run, seedTask, taskRow, waitForEnd } from "./helpers.ts";
 
@@ -81,6 +83,26 @@ describe("ExecuteWorkflow over a pool", { timeout: 30_000 }, () => {
     expect(await stages(ran.taskId)).toMatchObject([{ status: "succeeded", executor_id: "b" }]);
     expect(fakes.a?.postCount()).toBe(0);
     expect(fakes.b?.postCount()).toBe(1);
+  });
+
+  it("a repo registered by URL goes to an executor that can fetch it; its delivery and diff go where it ran", async () => {
+    const fakes = usePool({ a: () => ({}), b: () => ({}) });
+    await saveRepo(
+      env.DB,
+      { name: "fetched", url: "https://git.example.com/o/fetched.git", defaultBranch: "main", deliver: "push" },
+      Date.now(),
+    );
+    // Neither holds it; both can fetch it. b has the most free slots.
+    await join("a", { running: ["x-1"] });
+    await join("b");
+    const ran = await runOn({ profile: "sonnet", repo: "fetched" });
+    await expectEnded(ran, "succeeded");
+    const [stage] = await stages(ran.taskId);
+    expect(stage).toMatchObject({ status: "succeeded", executor_id: "b" });
+    const diff = await api(`/api/tasks/${ran.taskId}/diff`);
+    expect(diff.status).toBe(200);
+    expect(fakes.b?.remote.calls).toEqual([`deliver ${stage?.job_id}`, `diff ${stage?.job_id} a`]);
+    expect(fakes.a?.remote.calls).toEqual([]);
   });
 
   it("never to a drained executor, nor to one without the repo, whatever their slots", async () => {

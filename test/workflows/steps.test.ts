@@ -338,6 +338,7 @@ describe("write", () => {
       errorKind: null,
       errorMessage: null,
       started: true,
+      commit: "abc",
     });
     const count = (sql: string) => env.DB.prepare(sql).bind(taskId).first("n");
     expect(await count("SELECT count(*) AS n FROM stages WHERE task_id = ?1")).toBe(1);

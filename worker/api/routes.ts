@@ -16,7 +16,12 @@ import {
   ProfileName,
   type ReconcileReport,
   type ReplayReport,
+  type RepoList,
+  type RepoRemoved,
+  type RepoSaved,
+  type TaskDelivered,
   type TaskDetail,
+  type TaskDiffPage,
   type TaskList,
   type TaskState,
   type TaskView,
@@ -32,6 +37,8 @@ import { verifyBreakers } from "../services/breaker-verify.ts";
 import { ackMonthFlag, BreakerAck, BreakerRaise, breakersView } from "../services/breakers.ts";
 import { consensusReport } from "../services/consensus.ts";
 import { clearCooldown, listCooldowns } from "../services/cooldowns.ts";
+import { closeWithDiscard, redeliver, TaskDeliver } from "../services/delivery.ts";
+import { TaskDiffQuery, taskDiff } from "../services/diff.ts";
 import { decide, raiseBudget } from "../services/events.ts";
 import { ExecuteInput, getTaskState, startExecute } from "../services/execute.ts";
 import { drainExecutor, ExecutorTarget, forgetExecutor, listExecutors, resumeExecutor } from "../services/executors.ts";
@@ -54,9 +61,10 @@ import {
   writeUp,
 } from "../services/records.ts";
 import { ReplayInput, replay } from "../services/replay.ts";
+import { listRepos, RepoInput, RepoNameInput, removeRepo, saveRepo } from "../services/repos.ts";
 import { ChooserQuery, chooserView, listModelStats, StatsQuery } from "../services/stats.ts";
 import { taskDetailView, taskListView } from "../services/task-view.ts";
-import { closeTask, createTask, setSpec, TaskClose, TaskFilter, TaskInit, TaskSpec } from "../services/tasks.ts";
+import { createTask, setSpec, TaskClose, TaskFilter, TaskInit, TaskSpec } from "../services/tasks.ts";
 
 export interface ApiContext {
   request: Request;
@@ -160,8 +168,20 @@ on(
 );
 on("POST", "/tasks/:id/close", async (c): Promise<TaskView> => {
   const close = await input(TaskClose, c, { taskId: param(c, "id") });
-  return closeTask(c.env.DB, { ...close, actor: close.actor ?? "api" }, c.now);
+  return closeWithDiscard(c.env, c.config, { ...close, actor: close.actor ?? "api" }, c.now);
 });
+on(
+  "POST",
+  "/tasks/:id/deliver",
+  async (c): Promise<TaskDelivered> =>
+    redeliver(c.env, c.config, await input(TaskDeliver, c, { taskId: param(c, "id") }), c.now),
+);
+on(
+  "GET",
+  "/tasks/:id/diff",
+  (c): Promise<TaskDiffPage> =>
+    taskDiff(c.env, c.config, parseInput(TaskDiffQuery, { ...queryObject(c.query), taskId: param(c, "id") })),
+);
 on(
   "POST",
   "/tasks/:id/decide",
@@ -176,6 +196,14 @@ on(
     return raiseBudget(c.env, taskId, raise, c.now);
   },
   202,
+);
+
+on("GET", "/repos", (c): Promise<RepoList> => listRepos(c.env.DB));
+on("POST", "/repos", async (c): Promise<RepoSaved> => saveRepo(c.env.DB, await input(RepoInput, c), c.now));
+on(
+  "DELETE",
+  "/repos/:name",
+  (c): Promise<RepoRemoved> => removeRepo(c.env.DB, parseInput(RepoNameInput, { name: decoded(c, "name") }).name),
 );
 
 on("GET", "/kv", (c) => kvList(c.env.TASKS, parseInput(KvList, queryObject(c.query))));

@@ -1,5 +1,5 @@
 /** A task's outcome as the `execute` and `workflow_query state` tools answer it (text and structuredContent). */
-import type { ExecuteOutcome } from "@vault-mcp/contract";
+import type { ExecuteOutcome, TaskChange } from "@vault-mcp/contract";
 import { inertText } from "./safe-text.ts";
 
 /**
@@ -15,7 +15,33 @@ export function outcomeContent(o: ExecuteOutcome): ExecuteOutcome {
     ...(o.result !== undefined ? { result: inertText(o.result) } : {}),
     ...(o.progress !== undefined ? { progress: inertText(o.progress) } : {}),
     ...(o.error !== undefined ? { error: inertText(o.error) } : {}),
+    ...(o.change !== undefined
+      ? {
+          change: {
+            ...o.change,
+            ...(o.change.deliveryError === null ? {} : { deliveryError: inertText(o.change.deliveryError) }),
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * The change in one line, beside the diagram (never inside it): branch, commit, diffstat, and the
+ * pull request or why the delivery failed.
+ */
+export function changeText(c: TaskChange): string {
+  const where = c.delivery === "delivered" || c.delivery === "discarded" ? "" : " (on the executor)";
+  const stat = `${c.files} file${c.files === 1 ? "" : "s"} +${c.added} -${c.deleted}`;
+  const pr = c.prUrl ? ` · PR ${c.prUrl}` : "";
+  const state =
+    c.delivery === "failed"
+      ? `
+${inertText(c.deliveryError ?? "delivery failed")}`
+      : c.delivery === "discarded"
+        ? " · discarded"
+        : "";
+  return `branch ${c.branch}${where} @ ${c.commit.slice(0, 12)} · ${stat}${pr}${state}`;
 }
 
 export function outcomeText(o: ExecuteOutcome): string {
@@ -24,5 +50,6 @@ export function outcomeText(o: ExecuteOutcome): string {
     o.status === "running"
       ? `\nstill running: call workflow_query {query:'state', taskId:'${o.taskId}'} in a while`
       : "";
-  return `${head}\n${inertText(o.result ?? o.progress ?? o.error ?? "")}${next}`;
+  const change = o.change ? `\n${changeText(o.change)}` : "";
+  return `${head}${change}\n${inertText(o.result ?? o.progress ?? o.error ?? "")}${next}`;
 }

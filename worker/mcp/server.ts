@@ -19,6 +19,7 @@ import { registerExecutors } from "./tools/executors.ts";
 import { registerHealth } from "./tools/health.ts";
 import { registerCheckpoint, registerDecision, registerTranscript } from "./tools/records.ts";
 import { registerReplay } from "./tools/replay.ts";
+import { registerRepos } from "./tools/repos.ts";
 import { registerTask } from "./tools/task.ts";
 import { registerWorkflow } from "./tools/workflow.ts";
 import { registerWorkflowQuery } from "./tools/workflow-query.ts";
@@ -28,6 +29,7 @@ const TOOLS: readonly RegisterTool[] = [
   registerExecute,
   registerWorkflow,
   registerWorkflowQuery,
+  registerRepos,
   registerTask,
   registerCheckpoint,
   registerDecision,
@@ -40,8 +42,9 @@ const TOOLS: readonly RegisterTool[] = [
 
 const INSTRUCTIONS =
   "vault-mcp hands coding tasks to agent CLIs on a VM and keeps their results. Usual order: workflow init → workflow spec → " +
-  "execute {taskId} → (workflow_query state while it runs) → workflow write → workflow close. execute and replay cost money; " +
-  "everything else is free. Results are small Mermaid diagrams.";
+  "execute {taskId} → (workflow_query state while it runs) → workflow_query diff (review the change) → workflow write → workflow close. " +
+  "repos list names the repos you may target. execute and replay cost money; everything else is free. Results are small Mermaid diagrams, " +
+  "with the change's branch, commit, diffstat and pull request beside them.";
 
 /** The tool list changes only with a deploy: clients of 2026-07-28 may keep it for 5 minutes. */
 const LIST_CACHE = { ttlMs: 5 * 60_000, cacheScope: "private" } as const;

@@ -16,7 +16,9 @@ import { ExecuteParams } from "../../workflows/params.ts";
 import { attemptsMermaid, PROGRESS_ATTEMPTS, progressMermaid, progressOf } from "../../workflows/progress.ts";
 import { INSTANCE_RETENTION } from "../../workflows/retention.ts";
 import { admitStart, type Caller, checkStart, INTERNAL_CALLER } from "./admission.ts";
+import { taskChange } from "./delivery.ts";
 import { instanceStatus } from "./instances.ts";
+import { type RepoPlan, repoPlan } from "./repos.ts";
 import { createTask, EXECUTOR_WITH_PROFILE, executorFitsProfile, requireTask, TaskFields } from "./tasks.ts";
 import { isUniqueViolation } from "./unique.ts";
 
@@ -60,7 +62,8 @@ export const ExecuteInput = TaskFields.partial({ prompt: true, repo: true })
       ctx.addIssue({
         code: "custom",
         path: ["repo"],
-        message: "required for a new task: an allowlisted repository name on the executor, e.g. 'demo'",
+        message:
+          "required for a new task: a repo registered by URL (vault repos list) or one placed on the executor by hand, e.g. 'demo'",
       });
   })
   .refine(executorFitsProfile, EXECUTOR_WITH_PROFILE);
@@ -117,6 +120,8 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
   await checkStart(env.DB, config, caller, now);
 
   let task: TaskRow;
+  // Where the repo comes from and where its work goes, fixed now: the instance carries both.
+  let plan: RepoPlan;
   if (input.taskId) {
     task = await requireTask(env.DB, input.taskId);
     if (task.status !== "init")
@@ -124,12 +129,16 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
         "conflict",
         `task '${task.id}' is ${task.status}; only a task created with 'workflow init' can be executed by id`,
       );
+    plan = await repoPlan(env.DB, task.repo, task.deliver);
+    if (task.deliver !== plan.deliver)
+      await drizzle(env.DB).update(tasks).set({ deliver: plan.deliver }).where(eq(tasks.id, task.id));
   } else if (input.prompt === undefined || input.repo === undefined) {
     throw new AppError(
       "invalid_input",
       "give prompt and repo for a new task, or the taskId of a task created with 'workflow init'",
     );
   } else {
+    plan = await repoPlan(env.DB, input.repo, input.deliver);
     try {
       task = await createTask(
         env.DB,
@@ -137,6 +146,7 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
           ...input,
           prompt: input.prompt,
           repo: input.repo,
+          deliver: plan.deliver,
           ...(input.idempotencyKey && requestHash ? { idempotencyKey: input.idempotencyKey, requestHash } : {}),
         },
         now,
@@ -164,6 +174,8 @@ export async function startExecute(env: Env, input: ExecuteInput, opts: StartOpt
     ...(task.replayOf ? { replayOf: task.replayOf } : {}),
     ...(task.executor ? { executor: task.executor } : {}),
     climb: task.climb,
+    ...(plan.source ? { source: plan.source } : {}),
+    ...(plan.delivery ? { delivery: plan.delivery } : {}),
   });
   if (!parsed.success)
     throw new AppError("internal", `task '${task.id}' cannot run: its stored fields are invalid`, {
@@ -285,6 +297,8 @@ export async function getTaskState(
   };
   if (task.result) outcome.result = task.result;
   if (task.error) outcome.error = task.error;
+  const change = taskChange(task);
+  if (change) outcome.change = change;
   if (task.waitingFor) outcome.waitingFor = task.waitingFor;
   if (!TERMINAL_TASK_STATUSES.includes(task.status)) {
     // The row lags the instance only if the instance died and its last `fail` step could not write

@@ -109,6 +109,8 @@ export function replayInit(
     ...(original.verify ? { verify: original.verify } : {}),
     ...(budgetUsd ? { budgetUsd } : {}),
     kind: original.kind,
+    // Delivered as the original was (its mode when it started).
+    ...(original.deliver ? { deliver: original.deliver } : {}),
   });
   return { ...init, climb };
 }

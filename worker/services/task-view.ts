@@ -16,6 +16,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { log } from "../../core/log.ts";
 import { stages, type TaskRow, transcripts } from "../../schema/index.ts";
 import { progressOf } from "../../workflows/progress.ts";
+import { taskChange } from "./delivery.ts";
 import { listTasks, type TaskFilter, type TaskDetail as TaskRows, taskDetail } from "./tasks.ts";
 
 /** Task ids per statement: D1 binds at most 100 parameters. */
@@ -99,5 +100,6 @@ export async function taskDetailView(db: D1Database, id: string): Promise<Omit<T
     decisions: d.decisions,
     consensus: await consensusFiles(db, id),
     progress: running ? progressOf(written, d.stages) : null,
+    change: taskChange(d.task) ?? null,
   };
 }

@@ -1,5 +1,6 @@
 import {
   AUTO,
+  DeliverSetting,
   ExecutorChoice,
   GitRef,
   MAX_PROMPT_CHARS,
@@ -21,13 +22,16 @@ import { type DecisionRow, decisions, type StageRow, stages, type TaskRow, tasks
 import { chainCost } from "../../workflows/breakers.ts";
 import { promptOverflow } from "../../workflows/prompt.ts";
 import { KindText, normalizeKind } from "../../workflows/task-kind.ts";
+import { repoPlan } from "./repos.ts";
 
 /** A new task's fields, as `workflow init`, `execute` and `POST /api/tasks` take them. */
 export const TaskFields = z.strictObject({
   prompt: PromptText.describe(
     "What the coding agent should do, self-contained (up to 100,000 characters, with any spec and reviewer instructions).",
   ),
-  repo: RepoName.describe("Allowlisted repository name on the executor VM, e.g. 'demo'."),
+  repo: RepoName.describe(
+    "A repo registered by URL (the repos tool lists them), or one placed on the executor VM by hand, e.g. 'demo'.",
+  ),
   ref: GitRef.optional().describe("Branch, tag or commit to start from (default: the repo's HEAD)."),
   profile: ProfileChoice.optional().describe(
     "'auto' (the default): the chooser starts where this kind of task has been solved cheapest (the cheapest profile while it knows nothing), climbs the ladder when a run fails, and asks a human where climbing on would cost more per solved task than the task's cap. A profile name starts there and climbs without the chooser. With executor, 'auto' lets the run climb from that CLI's profile.",
@@ -39,6 +43,9 @@ export const TaskFields = z.strictObject({
   verify: VerifyCommand.optional().describe("Command run after the agent, as argv, e.g. ['npm','test']."),
   budgetUsd: z.number().positive().max(1000).optional().describe("Per-task halt cap in USD (default $5)."),
   kind: KindText,
+  deliver: DeliverSetting.optional().describe(
+    "What happens to the work once the task succeeds (default: the repo's setting): none (stays on the executor), push (branch vault/<taskId> on the repo's remote), pr (push and open a pull request). Needs a repo registered by URL.",
+  ),
 });
 /** `executor` names what runs; a profile beside it may only be `auto` (climb from it). */
 export const EXECUTOR_WITH_PROFILE = {
@@ -70,6 +77,12 @@ export const TaskClose = z.strictObject({
   taskId: TaskId,
   note: z.string().max(20_000).optional().describe("close: why it is closed."),
   actor: Actor.optional(),
+  discard: z
+    .boolean()
+    .optional()
+    .describe(
+      "close: also throw the delivered work away: close its pull request and delete its branch vault/<taskId> (a plain close leaves both).",
+    ),
 });
 export type TaskClose = z.infer<typeof TaskClose>;
 
@@ -104,6 +117,8 @@ export interface NewTask extends TaskInit {
 
 export async function createTask(db: D1Database, input: NewTask, now: number): Promise<TaskRow> {
   if (!executorFitsProfile(input)) throw new AppError("invalid_input", EXECUTOR_WITH_PROFILE.message);
+  // A delivery the repo cannot take is refused now, not when the work is done.
+  if (input.deliver) await repoPlan(db, input.repo, input.deliver);
   const d = drizzle(db);
   const [original] = input.replayOf
     ? await d.select({ id: tasks.id, root: tasks.replayRoot }).from(tasks).where(eq(tasks.id, input.replayOf))
@@ -131,6 +146,7 @@ export async function createTask(db: D1Database, input: NewTask, now: number): P
     replayOf: input.replayOf ?? null,
     replayRoot,
     replayKey: input.replayKey ?? null,
+    deliver: input.deliver ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -190,11 +206,15 @@ export async function setSpec(db: D1Database, { taskId: id, spec }: TaskSpec, no
   return row;
 }
 
-/** Closes a finished task after review. The status update and its decision row go in one batch. */
+/**
+ * Closes a finished task after review. The status update and its decision row go in one batch;
+ * `data` goes on the decision (what a discard did).
+ */
 export async function closeTask(
   db: D1Database,
   { taskId: id, note, actor }: TaskClose & { actor: string },
   now: number,
+  data: Record<string, unknown> | null = null,
 ): Promise<TaskRow> {
   const task = await requireTask(db, id);
   if (task.status === "closed") return task;
@@ -214,6 +234,7 @@ export async function closeTask(
       decision: "closed",
       rationale: note ?? null,
       actor,
+      data,
       createdAt: now,
     }),
   ]);

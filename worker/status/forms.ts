@@ -1,12 +1,13 @@
 /**
  * The status pages' forms, read and checked. A form is parsed into the same zod schema the MCP tool
- * and the REST route of that action use (HumanEvent, BudgetEvent, ReplayInput, BreakerAck), so the
- * page can ask for nothing the API would refuse. Empty fields mean "not given".
+ * and the REST route of that action use (HumanEvent, BudgetEvent, ReplayInput, BreakerAck,
+ * TaskDeliver), so the page can ask for nothing the API would refuse. Empty fields mean "not given".
  */
 import { AppError, parseInput } from "../../core/errors.ts";
 import { BudgetEvent, HumanEvent } from "../../workflows/params.ts";
 import { readBodyText } from "../http.ts";
 import { BreakerAck } from "../services/breakers.ts";
+import { TaskDeliver } from "../services/delivery.ts";
 import { ReplayInput } from "../services/replay.ts";
 
 /** Instructions may be 20,000 characters; percent-encoding can triple them. */
@@ -48,4 +49,8 @@ export function replayInput(form: URLSearchParams, taskId: string): ReplayInput 
 
 export function ackInput(form: URLSearchParams): BreakerAck & { actor: string } {
   return { ...parseInput(BreakerAck, fields(form, ["note"])), actor: ACTOR };
+}
+
+export function deliverInput(form: URLSearchParams, taskId: string): TaskDeliver {
+  return parseInput(TaskDeliver, { taskId, ...fields(form, ["deliver"]) });
 }

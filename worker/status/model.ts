@@ -1,10 +1,10 @@
 /**
  * What the status pages show, as data: the queries fill these, the views render them. Fields for
- * work that lands later (delivery: branch, commit, diffstat, PR; the executor pool: which executor
- * ran an attempt, each executor's state) are here already, null until their data exists, so the
- * pages render those sections as soon as the queries fill them (see docs/API.md, "Status pages").
+ * work that lands later (the executor pool: which executor ran an attempt, each executor's state)
+ * are here already, null until their data exists, so the pages render those sections as soon as the
+ * queries fill them (see docs/API.md, "Status pages").
  */
-import type { StageStatus, TaskStatus } from "@vault-mcp/contract";
+import type { DeliverSetting, DeliveryState, DiffSide, StageStatus, TaskStatus } from "@vault-mcp/contract";
 
 /** `(created_at, id)` of the last row shown: the next page starts strictly after it (keyset). */
 export interface Cursor {
@@ -55,28 +55,55 @@ export interface Diffstat {
   deleted: number;
 }
 
-/** Delivery (issue 17): where the change went. Null on the task until delivery records something. */
+/** Where a succeeded task's change went (issue 17), from the task row; null while it has none. */
 export interface DeliveryView {
+  /** `vault/<taskId>` on the remote once delivered, else the attempt's branch on the executor. */
   branch: string | null;
   commit: string | null;
   prUrl: string | null;
   diffstat: Diffstat | null;
+  /** none, push or pr: how the task delivers (null: not decided yet, the repo's). */
+  deliver: DeliverSetting | null;
+  /** delivered, failed, discarded; null: not delivered (deliver none, or not yet). */
+  state: DeliveryState | null;
+  deliveredAt: number | null;
   /** The last delivery failed (flag `delivery_failed`): what to fix, and "deliver again" applies. */
   failed: boolean;
   message: string | null;
 }
 
-/** One page of a task's unified diff (GET /api/tasks/:id/diff once delivery lands). */
-export interface DiffPage {
-  diffstat: Diffstat;
-  text: string;
-  /** Binary files are named, not dumped. */
-  binary: string[];
-  nextCursor: string | null;
+/** A file of a diffstat: null counts for a binary file. */
+export interface DiffFileStat {
+  path: string;
+  added: number | null;
+  deleted: number | null;
 }
 
-/** Reads a task's diff; the status page shows the section only when one is given and answers. */
-export type DiffFetcher = (taskId: string, cursor: string | null) => Promise<DiffPage | null>;
+/**
+ * One page (≤ 64 KiB) of the unified diff of a task's change, as GET /api/tasks/:id/diff serves it
+ * (worker/services/diff.ts), its text already made plain (no control sequence or bidi control).
+ */
+export interface DiffPage {
+  attempt: number;
+  side: DiffSide;
+  /** `["a"]`, or `["a", "b"]` for a consensus attempt. */
+  sides: DiffSide[];
+  base: string;
+  commit: string | null;
+  /** The diffstat and its files: on the first page only. */
+  diffstat: Diffstat | null;
+  files: DiffFileStat[];
+  text: string;
+  /** 1 for the first page. */
+  number: number;
+  /** The cursor of the next page; null on the last. */
+  nextCursor: string | null;
+  /** The executor serves no more than 16 MiB of a diff: the last page ends there. */
+  truncated: boolean;
+}
+
+/** The diff section: a page, or why it could not be read (the executor is down, the job is gone). */
+export type DiffSection = { page: DiffPage; unavailable: null } | { page: null; unavailable: string };
 
 export interface AttemptView {
   attempt: number;

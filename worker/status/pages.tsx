@@ -6,12 +6,14 @@
 import type { Config } from "../../core/config.ts";
 import { AppError, parseInput } from "../../core/errors.ts";
 import { ackMonthFlag } from "../services/breakers.ts";
+import { redeliver } from "../services/delivery.ts";
 import { decide, raiseBudget } from "../services/events.ts";
 import { drainExecutor, ExecutorTarget } from "../services/executors.ts";
 import { replay } from "../services/replay.ts";
-import { ackInput, budgetInput, decideInput, replayInput } from "./forms.ts";
+import { ackInput, budgetInput, decideInput, deliverInput, replayInput } from "./forms.ts";
 import { listFilter } from "./list-query.ts";
-import type { DiffFetcher } from "./model.ts";
+import type { DiffSection, TaskPageView } from "./model.ts";
+import { diffAt, diffSection, readDiff } from "./queries/diff.ts";
 import { readExecutors } from "./queries/executors.ts";
 import { readSpend } from "./queries/spend.ts";
 import { filterChoices, listTaskPage } from "./queries/task-list.ts";
@@ -22,6 +24,7 @@ import { DiagramFrame } from "./views/diagram.tsx";
 import { ExecutorsPage } from "./views/executors.tsx";
 import { SpendPage } from "./views/spend.tsx";
 import { Live, TaskPage } from "./views/task.tsx";
+import { DiffPageView } from "./views/task-delivery.tsx";
 import { TasksPage } from "./views/tasks.tsx";
 
 export interface PageContext {
@@ -37,12 +40,6 @@ export interface PageContext {
 }
 
 /**
- * Wiring point (issue 17): the task's diff, once GET /api/tasks/:id/diff exists — a DiffFetcher that
- * reads the first page through the same service. Null: the page shows no diff section.
- */
-const diffFetcher: DiffFetcher | null = null;
-
-/**
  * Runs the page's D1 reads and says how long they took, as a Server-Timing header (`db;dur=…`): the
  * browser's devtools show it, and bench/status-page.bench.ts reads it. workerd's clock moves on I/O,
  * so the figure is the reads' wall time.
@@ -54,13 +51,14 @@ async function timed<T>(reads: () => Promise<T>): Promise<[T, Record<string, str
 }
 
 const EXECUTOR_DRAIN = /^\/status\/executors\/([A-Za-z0-9._-]{1,63})\/drain$/;
-const TASK = /^\/status\/tasks\/(t-[0-9a-z-]{1,40})(?:\/(live|diagram|decide|budget|replay))?$/;
+const TASK = /^\/status\/tasks\/(t-[0-9a-z-]{1,40})(?:\/(live|diagram|diff|decide|budget|replay|deliver))?$/;
 
 /** What a successful action says on the page it lands on (fixed texts: nothing is reflected). */
 const DONE: Readonly<Record<string, string>> = {
   decided: "Your decision was sent; the workflow goes on.",
   raised: "The cap was raised; the task goes on.",
   replayed: "Replay started: this is the new task.",
+  delivered: "Delivered: the change is on its branch on the remote (and in its pull request).",
   acked: "This month's flag is acknowledged.",
   drained: "Draining: no new job goes to that executor; its running jobs finish.",
 };
@@ -68,6 +66,14 @@ const doneNotice = (url: URL) => {
   const text = DONE[url.searchParams.get("done") ?? ""];
   return text ? { kind: "ok" as const, text } : null;
 };
+
+/**
+ * The first page of the change's diff, read from the executor once the task has a change and has
+ * stopped running: the live fragment, polled every second, never asks the executor for it.
+ */
+function diffOf(c: PageContext, view: TaskPageView): Promise<DiffSection> | null {
+  return view.delivery?.commit && !view.live ? diffSection(c.env, c.config, view.id) : null;
+}
 
 async function taskResponse(
   c: PageContext,
@@ -79,11 +85,16 @@ async function taskResponse(
   const [view, timing] = await timed(() => readTaskPage(c.env.DB, c.config, id, c.now));
   if (!view) throw new AppError("not_found", `no task '${id}'; find it in the list at /status`);
   // A finished task's instance has finished too (its outcome is the task's status): asked only while it matters.
-  const instance = view.live || view.waitingFor ? await instanceStatus(c.env, id) : null;
-  const diff = diffFetcher ? await diffFetcher(id, null) : null;
+  const t0 = performance.now();
+  const [instance, diff] = await Promise.all([
+    view.live || view.waitingFor ? instanceStatus(c.env, id) : null,
+    diffOf(c, view),
+  ]);
+  // The executor's part of the answer (the diff's first page, the instance's status), beside db.
+  const headers = { "server-timing": `${timing["server-timing"]}, exec;dur=${(performance.now() - t0).toFixed(1)}` };
   const props = { view, session: c.session, instance, now: c.now, diff };
-  if (part === "live") return fragmentResponse(<Live {...props} />, timing);
-  return htmlResponse(<TaskPage {...props} notice={notice} />, { status, headers: timing });
+  if (part === "live") return fragmentResponse(<Live {...props} />, headers);
+  return htmlResponse(<TaskPage {...props} notice={notice} />, { status, headers });
 }
 
 export async function showPage(c: PageContext): Promise<Response> {
@@ -114,6 +125,10 @@ export async function showPage(c: PageContext): Promise<Response> {
   const m = TASK.exec(path);
   if (m?.[1] && (m[2] === undefined || m[2] === "live"))
     return taskResponse(c, m[1], m[2] ? "live" : "page", doneNotice(url));
+  if (m?.[1] && m[2] === "diff") {
+    const page = await readDiff(env, config, m[1], diffAt(url.searchParams));
+    return htmlResponse(<DiffPageView taskId={m[1]} page={page} session={session} />);
+  }
   if (m?.[1] && m[2] === "diagram") {
     const view = await readTaskPage(env.DB, config, m[1], now);
     if (!view?.diagram) throw new AppError("not_found", `task '${m[1]}' has no diagram`);
@@ -161,7 +176,7 @@ export async function postAction(c: PageContext, form: URLSearchParams): Promise
   const m = TASK.exec(path);
   const id = m?.[1];
   const action = m?.[2];
-  if (!id || (action !== "decide" && action !== "budget" && action !== "replay"))
+  if (!id || (action !== "decide" && action !== "budget" && action !== "replay" && action !== "deliver"))
     throw new AppError("not_found", `nothing to post to at ${path}`);
   try {
     if (action === "decide") {
@@ -171,6 +186,11 @@ export async function postAction(c: PageContext, form: URLSearchParams): Promise
     if (action === "budget") {
       await raiseBudget(env, id, budgetInput(form), now);
       return seeOther(`/status/tasks/${id}?done=raised`);
+    }
+    if (action === "deliver") {
+      // Synchronous like `vault deliver`: the executor pushes (and opens the PR) before this answers.
+      await redeliver(env, config, deliverInput(form, id), now);
+      return seeOther(`/status/tasks/${id}?done=delivered`);
     }
     const report = await replay(env, replayInput(form, id), now);
     const item = report.items[0];

@@ -53,7 +53,7 @@ export interface DispatchLapsed {
 }
 
 export interface JobRequestInput {
-  params: Pick<ExecuteParams, "taskId" | "repo" | "ref" | "verbosity" | "verify">;
+  params: Pick<ExecuteParams, "taskId" | "repo" | "ref" | "verbosity" | "verify" | "source">;
   prompt: string;
   profile: ProfileName;
   attempt: number;
@@ -71,6 +71,8 @@ export function buildJobRequest(r: JobRequestInput): JobRequest {
     prompt: r.prompt,
     repo: p.repo,
     ...(p.ref ? { ref: p.ref } : {}),
+    // A repo registered by URL: the executor clones it once and fetches its default branch first.
+    ...(p.source ? { source: p.source } : {}),
     timeoutMs: r.config.jobTimeoutMs,
     verbosity: p.verbosity,
     ...(p.verify ? { verify: p.verify } : {}),

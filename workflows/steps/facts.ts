@@ -1,5 +1,6 @@
 /** Pure mapping from the executor's finished job (or a failed attempt) to one stage row and its transcripts. */
-import type { JobView, ProfileName, RunError, StageStatus } from "@vault-mcp/contract";
+import type { JobBase, JobView, ProfileName, RunError, StageStatus } from "@vault-mcp/contract";
+import { spanText } from "../../core/text.ts";
 import type { ExecutorFailure } from "../executor-client.ts";
 
 export type { StageStatus };
@@ -37,6 +38,14 @@ export interface StageFacts extends StageBase {
   filesChanged: number;
   branch: string | null;
   commit: string | null;
+  /** Lines added and deleted over the changed files (binary files count 0). */
+  diffAdded: number;
+  diffDeleted: number;
+  /** Where the worktree started (stages.base_*); all null when the job got none. */
+  baseCommit: string | null;
+  baseFetchedAt: number | null;
+  baseFresh: boolean | null;
+  baseNote: string | null;
   /** The compressed result (Mermaid by default), kept on the task row. */
   compressed: string | null;
   /**
@@ -93,6 +102,35 @@ function failureOf(view: JobView): { kind: string | null; message: string | null
   return { kind: "crash", message: "the run failed" };
 }
 
+const NO_BASE = { baseCommit: null, baseFetchedAt: null, baseFresh: null, baseNote: null } as const;
+
+/**
+ * The job's base as stage columns. A stale one (its fetch failed, so the job ran on an older commit)
+ * gets a note saying how old that commit's fetch was when the job started, and why the fetch failed.
+ */
+export function baseFacts(
+  base: JobBase | undefined,
+  startedAt: string | null,
+): Pick<StageFacts, "baseCommit" | "baseFetchedAt" | "baseFresh" | "baseNote"> {
+  if (!base) return NO_BASE;
+  const fetchedAt = base.fetchedAt === null ? null : Date.parse(base.fetchedAt);
+  const fetched = fetchedAt === null || Number.isNaN(fetchedAt) ? null : fetchedAt;
+  const started = startedAt === null ? Number.NaN : Date.parse(startedAt);
+  const stale = fetched !== null && !base.fresh;
+  const age = stale && !Number.isNaN(started) ? ` fetched ${spanText(started - fetched)} before the job started` : "";
+  return {
+    baseCommit: base.commit,
+    baseFetchedAt: fetched,
+    baseFresh: fetched === null ? null : base.fresh,
+    baseNote: stale
+      ? `stale base: ran on ${base.ref} @ ${base.commit.slice(0, 12)}${age}, because ${base.fetchError ?? "the fetch failed"}`.slice(
+          0,
+          2000,
+        )
+      : null,
+  };
+}
+
 export function factsFromJob(view: JobView, base: StageBase): StageFacts {
   const r = view.result;
   const run = r?.run;
@@ -134,6 +172,9 @@ export function factsFromJob(view: JobView, base: StageBase): StageFacts {
     filesChanged: r?.files.length ?? 0,
     branch: r?.branch ?? null,
     commit: r?.commit ?? null,
+    diffAdded: (r?.files ?? []).reduce((n, f) => n + (f.added ?? 0), 0),
+    diffDeleted: (r?.files ?? []).reduce((n, f) => n + (f.deleted ?? 0), 0),
+    ...baseFacts(r?.base, view.startedAt ?? view.createdAt),
     compressed: r?.compressed ?? null,
     modelRun: r !== null && view.status !== "interrupted" && !(runKind && NOT_THE_MODEL.has(runKind)),
     started: view.startedAt !== null,
@@ -166,6 +207,9 @@ export function errorFacts(
     filesChanged: 0,
     branch: null,
     commit: null,
+    diffAdded: 0,
+    diffDeleted: 0,
+    ...NO_BASE,
     compressed: null,
     modelRun: false,
     started: false,

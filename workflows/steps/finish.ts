@@ -12,6 +12,8 @@ export interface StatusChange {
   budgetUsd?: number;
   /** The event type the instance now waits for (`human-2`); null once it stops waiting. */
   waitingFor?: string | null;
+  /** Flags beside the breakers' (e.g. `delivery_failed`). */
+  flags?: readonly string[];
 }
 
 /**
@@ -35,7 +37,7 @@ export async function setTaskStatus(
     // The replay chain's spend, as the breaker check counts it, so a flag it set is not dropped here.
     d.select({ costUsd: chainCost() }).from(tasks).where(eq(tasks.id, taskId)),
   ]);
-  const flags = flagsFor(task?.costUsd ?? 0, t, snapshotFrom(spend, t, now).flagged);
+  const flags = [...flagsFor(task?.costUsd ?? 0, t, snapshotFrom(spend, t, now).flagged), ...(change.flags ?? [])];
   await d
     .update(tasks)
     .set({

@@ -20,6 +20,8 @@ export interface Written {
   errorMessage: string | null;
   /** The executor started the run (see StageFacts.started). */
   started: boolean;
+  /** The attempt's commit: only an attempt that changed something has work to deliver. */
+  commit?: string | null;
 }
 
 const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
@@ -92,6 +94,10 @@ function stageRowStatement(d: Db, f: StageFacts, stageId: string, now: number): 
     filesChanged: f.filesChanged,
     branch: f.branch,
     commit: f.commit,
+    baseCommit: f.baseCommit,
+    baseFetchedAt: f.baseFetchedAt,
+    baseFresh: f.baseFresh,
+    baseNote: f.baseNote,
     // Spend is counted when it is written: the same day the breaker totals put it in.
     createdAt: now,
   };
@@ -116,6 +122,21 @@ function stageRowStatement(d: Db, f: StageFacts, stageId: string, now: number): 
 }
 
 /**
+ * A succeeded attempt's change, on the task: its branch on the executor (delivery later replaces it
+ * with the remote's `vault/<taskId>`), commit and diffstat. Nothing for any other attempt.
+ */
+function workOf(f: StageFacts) {
+  if (f.status !== "succeeded" || f.commit === null) return {};
+  return {
+    branch: f.branch,
+    commit: f.commit,
+    diffFiles: f.filesChanged,
+    diffAdded: f.diffAdded,
+    diffDeleted: f.diffDeleted,
+  };
+}
+
+/**
  * Every statement of one stage, for ONE D1 batch (one transaction): the spend totals, model_stats,
  * the task's totals, the transcripts (keyed by their own primary key) and, last, the stage row.
  * Each statement binds ≤ 45 parameters.
@@ -137,6 +158,7 @@ export function stageStatements(d: Db, f: StageFacts, now: number, t: BreakerThr
         costUsd: sql`${tasks.costUsd} + ${f.costUsd}`,
         attempts: sql`max(${tasks.attempts}, ${f.attempt})`,
         ...(f.compressed === null ? {} : { result: f.compressed }),
+        ...workOf(f),
         updatedAt: now,
       })
       .where(and(eq(tasks.id, f.taskId), notWritten(stageId))),
@@ -209,6 +231,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
       costUsd: stages.costUsd,
       errorKind: stages.errorKind,
       errorMessage: stages.errorMessage,
+      commit: stages.commit,
     })
     .from(stages)
     .where(eq(stages.id, stageId));
@@ -221,6 +244,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
     errorKind: row?.errorKind ?? f.errorKind,
     errorMessage: row?.errorMessage ?? f.errorMessage,
     started: f.started,
+    commit: row ? row.commit : f.commit,
   };
 }
 
@@ -246,6 +270,7 @@ export async function writeJobStage(db: D1Database, w: JobStageWrite): Promise<W
       costUsd: stages.costUsd,
       errorKind: stages.errorKind,
       errorMessage: stages.errorMessage,
+      commit: stages.commit,
     })
     .from(stages)
     .where(and(eq(stages.id, stageId), eq(stages.jobId, w.jobId)));

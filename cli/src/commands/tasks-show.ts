@@ -1,5 +1,6 @@
 import { type ConsensusFiles, modelRan, type StageView, TaskDetail } from "@vault-mcp/contract";
 import { parseFlags, taskId, UsageError } from "../args.ts";
+import { changeLines } from "../change.ts";
 import { type Command, connect } from "../command.ts";
 import { age, asked, count, duration, money, paint, runsText, status, table, truncate } from "../format.ts";
 import { orUnknownTask } from "../http.ts";
@@ -119,7 +120,7 @@ export function renderTaskDetail(
     `${t.id}  ${status(t.status, o.color)}  ${money(t.costUsd)} total${flags.length ? `  ${paint(`flags: ${flags.join(", ")}`, "warn", o.color)}` : ""}`,
     dim(
       [
-        `repo ${t.repo}`,
+        `repo ${t.repo}${t.deliver && t.deliver !== "none" ? ` (deliver ${t.deliver})` : ""}`,
         asked(t),
         `kind ${t.kind}`,
         runsText(d.stages.filter(modelRan).length, d.stages.length),
@@ -135,19 +136,23 @@ export function renderTaskDetail(
   if (d.stages.length === 0) lines.push("no stages yet");
   else {
     lines.push(stageTable(d.stages, o.color));
-    // Each stage's own words, whole: why the chooser ran it, what a skipped rung needs, why one failed.
-    const said = d.stages.filter((s) => s.note || s.errorMessage);
+    // Each stage's own words, whole: why the chooser ran it, what a skipped rung needs, why one
+    // failed, and for one that ran on an old commit (its fetch failed) how old.
+    const said = d.stages.filter((s) => s.note || s.errorMessage || s.baseNote);
     if (said.length > 0) {
       lines.push("", "why:");
       for (const s of said)
-        for (const words of [s.note, s.errorMessage])
+        for (const words of [s.note, s.errorMessage, s.baseNote])
           if (words) lines.push(`  #${s.attempt} ${s.profile}: ${truncate(words, 300)}`);
     }
     const total = d.stages.reduce((n, s) => n + s.costUsd, 0);
     lines.push(dim(`${d.stages.length} stage${d.stages.length === 1 ? "" : "s"}, ${money(total)}`));
-    // The last attempt that committed something: where to look at the code on the executor VM.
+    // The succeeded attempt's change (and where it was delivered); else the last attempt that
+    // committed something: where to look at the code on the executor VM.
+    const change = d.change;
     const work = d.stages.findLast((s) => s.branch && s.commit);
-    if (work)
+    if (change) lines.push("", ...changeLines(change, o.color), dim(`read it with: vault tasks diff ${t.id}`));
+    else if (work)
       lines.push(
         `work: branch ${work.branch} @ ${work.commit?.slice(0, 12)} on the executor (attempt ${work.attempt})`,
       );

@@ -96,7 +96,8 @@ function modelTokens(m: z.infer<typeof ModelUsage>): Tokens {
 function errorOf(r: ClaudeResult): RunError | undefined {
   if (!r.is_error) return undefined;
   const text = message(r.result ?? (r.errors?.length ? r.errors.join("; ") : r.subtype));
-  if (r.subtype === "error_max_budget_usd" || r.subtype === "error_max_turns") return { kind: "budget", message: text };
+  if (r.subtype === "error_max_budget_usd") return { kind: "budget", message: text };
+  if (r.subtype === "error_max_turns") return { kind: "turns", message: text };
   // API errors keep subtype "success" with is_error true; other error_* subtypes are the CLI's own failures.
   if (typeof r.api_error_status === "number") return { kind: kindForStatus(r.api_error_status), message: text };
   if (r.subtype.startsWith("error_")) return { kind: "crash", message: text };

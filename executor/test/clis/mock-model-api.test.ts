@@ -213,6 +213,10 @@ describe("mock model API", () => {
     });
     expect(await done(result(false))).toMatchObject({ delta: { text: REPLY } });
     expect(await done(result(true))).toMatchObject({ delta: { text: FAILED_REPLY } });
+    // claude with --max-budget-usd sends a system message ("USD budget: …") after the tool result.
+    const budgeted = result(false);
+    budgeted.messages.push({ role: "system", content: [{ type: "text", text: "USD budget: $0.01/$5" }] } as never);
+    expect(await done(budgeted)).toMatchObject({ delta: { text: REPLY } });
     expect(await done({ tools: [{ name: "Read" }] })).toMatchObject({ delta: { text: NO_TOOL_REPLY } });
 
     const codex = parseSse(await (await post("/s/tool/v1/responses", OPENAI())).text());

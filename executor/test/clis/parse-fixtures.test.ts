@@ -47,7 +47,7 @@ const EXPECTED: Record<string, "ok" | RunError["kind"]> = {
   "claude-json-server-down-default-retries": "api",
   "claude-json-stream-dropped": "api",
   "claude-json-max-budget-exceeded": "budget",
-  "claude-json-max-turns-1": "budget",
+  "claude-json-max-turns-1": "turns",
   "claude-json-permission-mode-bypass-as-root": "crash",
   "claude-json-skip-permissions-as-root": "crash",
   "claude-json-timeout-sigterm": "crash",

@@ -39,7 +39,7 @@ describe("refs from files", () => {
     const { dir, git } = repo();
     const tree = path.join(path.dirname(dir), "tree");
     git("worktree", "add", "-q", "-b", "vault/j-1", tree);
-    const treeGitDir = git("rev-parse", "--path-format=absolute", "--git-common-dir") + "/worktrees/tree";
+    const treeGitDir = `${git("rev-parse", "--path-format=absolute", "--git-common-dir")}/worktrees/tree`;
     expect(await readHeadCommit(treeGitDir)).toBe(git("rev-parse", "HEAD"));
   });
 

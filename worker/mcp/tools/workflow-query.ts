@@ -4,6 +4,7 @@ import { AppError, parseInput } from "../../../core/errors.ts";
 import { usd } from "../../../workflows/chooser-explain.ts";
 import { KindFilter, KindText } from "../../../workflows/task-kind.ts";
 import { consensusReport } from "../../services/consensus.ts";
+import { diffText, TaskDiffQuery, taskDiff } from "../../services/diff.ts";
 import { getTaskState } from "../../services/execute.ts";
 import { type ChooserView, chooserView, listModelStats } from "../../services/stats.ts";
 import { taskDetail } from "../../services/tasks.ts";
@@ -17,6 +18,7 @@ const Query = z.discriminatedUnion("query", [
   z.strictObject({ query: z.literal("summary"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("state"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("consensus"), taskId: TaskArg }),
+  TaskDiffQuery.extend({ query: z.literal("diff"), taskId: TaskArg }),
   z.strictObject({ query: z.literal("stats"), kind: KindFilter }),
   z.strictObject({ query: z.literal("chooser"), kind: KindText }),
 ]);
@@ -24,7 +26,7 @@ const Query = z.discriminatedUnion("query", [
 const Input = flatInput(
   "query",
   Query,
-  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; stats: per-profile figures; chooser: where an auto task of a kind would start, and why.",
+  "state: a task's status and result (poll after execute said running); summary: its stages and cost; consensus: the two-model comparison; diff: the change to review, a page at a time (cursor, side); stats: per-profile figures; chooser: where an auto task of a kind would start, and why.",
 );
 
 export const registerWorkflowQuery: RegisterTool = (server, deps) => {
@@ -35,6 +37,7 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
       description:
         "Read-only questions, free: 'state' returns a task's status and, once finished, its compressed result (use it after execute answered running); " +
         "'summary' lists every stage (profile, status, cost, tokens, latency); 'consensus' returns the agree/partial/disagree report with its diff Mermaid; " +
+        "'diff' returns the unified diff of the task's succeeded attempt against the commit it started from: the diffstat on the first page, then pages of at most 64 KB (pass back `cursor` for the next; side 'b' is a consensus attempt's second model); review it before workflow close; " +
         "'stats' shows per-profile success, cost and latency; 'chooser' shows the table the chooser would use now for a task kind (success, cost per solved task per start), where an auto task would start and where its climb would stop for a human, and why.",
       inputSchema: Input,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -63,6 +66,11 @@ export const registerWorkflowQuery: RegisterTool = (server, deps) => {
               stages: d.stages,
               decisions: d.decisions,
             });
+          }
+          case "diff": {
+            const { query: _query, ...diff } = q;
+            const page = await taskDiff(deps.env, deps.config, diff);
+            return ok(diffText(page), { ...page });
           }
           case "consensus": {
             const report = await consensusReport(deps.env.DB, q.taskId);

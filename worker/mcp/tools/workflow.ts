@@ -2,10 +2,10 @@ import { TaskId } from "@vault-mcp/contract";
 import { z } from "zod";
 import { AppError, parseInput } from "../../../core/errors.ts";
 import { BudgetEvent, HumanEvent } from "../../../workflows/params.ts";
+import { closeWithDiscard, redeliver, TaskDeliver } from "../../services/delivery.ts";
 import { decide, raiseBudget } from "../../services/events.ts";
 import { hasWriteUp, WRITE_UP_NEEDS, WriteUpShape, writeUp } from "../../services/records.ts";
 import {
-  closeTask,
   createTask,
   EXECUTOR_WITH_PROFILE,
   executorFitsProfile,
@@ -23,6 +23,7 @@ const Action = z.discriminatedUnion("action", [
   TaskSpec.extend({ action: z.literal("spec") }),
   WriteUpShape.extend({ action: z.literal("write") }).refine(hasWriteUp, WRITE_UP_NEEDS),
   TaskClose.extend({ action: z.literal("close") }),
+  TaskDeliver.extend({ action: z.literal("deliver") }),
   z
     .strictObject({
       action: z.literal("decide"),
@@ -40,7 +41,7 @@ const Action = z.discriminatedUnion("action", [
 const Input = flatInput(
   "action",
   Action,
-  "init → spec → (execute) → write → close; decide answers a halted or human-escalated task. taskId is required for every action but init.",
+  "init → spec → (execute) → write → close; decide answers a halted or human-escalated task; deliver pushes a succeeded task's work again (after a failed delivery). taskId is required for every action but init.",
 );
 
 export const registerWorkflow: RegisterTool = (server, deps) => {
@@ -50,7 +51,8 @@ export const registerWorkflow: RegisterTool = (server, deps) => {
       title: "Manage a task's lifecycle",
       description:
         "Task lifecycle around execute: 'init' registers a task (prompt, repo, …) without running it and returns its taskId (run it later with execute {taskId}); 'spec' stores a specification the agent gets with the prompt; " +
-        "'write' records your review or write-up (content) and/or a checkpoint {label, state}; 'close' ends a finished task; 'decide' answers a task waiting on a human " +
+        "'write' records your review or write-up (content) and/or a checkpoint {label, state}; 'close' ends a finished task (with discard: true it also closes the task's pull request and deletes its branch; a plain close leaves both); " +
+        "'deliver' pushes a succeeded task's work again, e.g. after its delivery failed (flag delivery_failed) and the cause was fixed (deliver: push|pr overrides); 'decide' answers a task waiting on a human " +
         "(needs_human: human {decision: approve|reject|retry, profile?}) or raises the cap of a halted task (budget {capUsd}). " +
         "Free: no model runs, except that 'decide' with retry or a raised budget resumes a paid run. Returns the taskId and the ids it wrote.",
       inputSchema: Input,
@@ -85,8 +87,26 @@ export const registerWorkflow: RegisterTool = (server, deps) => {
             return ok(`${up.taskId} write-up saved (${ids})`, { ...out });
           }
           case "close": {
-            const task = await closeTask(deps.env.DB, { ...a, actor: a.actor ?? "orchestrator" }, now);
-            return ok(`${task.id} closed`, { taskId: task.id, status: task.status });
+            const { action: _action, ...close } = a;
+            const task = await closeWithDiscard(
+              deps.env,
+              deps.config,
+              { ...close, actor: close.actor ?? "orchestrator" },
+              now,
+            );
+            const discarded = close.discard ? " (its pull request closed and its branch deleted)" : "";
+            return ok(`${task.id} closed${discarded}`, { taskId: task.id, status: task.status });
+          }
+          case "deliver": {
+            const { action: _action, ...deliver } = a;
+            const out = await redeliver(deps.env, deps.config, deliver, now);
+            const c = out.change;
+            return ok(
+              `${out.taskId} delivered: ${c.branch} @ ${c.commit.slice(0, 12)}${c.prUrl ? ` ${c.prUrl}` : ""}`,
+              {
+                ...out,
+              },
+            );
           }
           case "decide": {
             let out: { decisionId: string };

@@ -62,6 +62,7 @@ export async function listTaskPage(db: D1Database, f: ListFilter, pageSize = PAG
       attempts: tasks.attempts,
       costUsd: tasks.costUsd,
       createdAt: tasks.createdAt,
+      prUrl: tasks.prUrl,
     })
     .from(tasks)
     .where(where.length ? and(...where) : undefined)
@@ -80,8 +81,7 @@ export async function listTaskPage(db: D1Database, f: ListFilter, pageSize = PAG
       attempts: r.attempts,
       costUsd: r.costUsd,
       createdAt: r.createdAt,
-      // Wiring point (issue 17): the task's PR URL once delivery stores it on the row.
-      prUrl: null,
+      prUrl: r.prUrl,
     })),
     next: rows.length > pageSize && last ? encodeCursor(last) : null,
   };

@@ -13,6 +13,7 @@ import { decisions, type StageRow, stages, type TaskRow, tasks } from "../../../
 import { inertMermaid, splitResult } from "../diagram.ts";
 import type { AttemptView, DecisionView, StepView, TaskPageView } from "../model.ts";
 import { askedOf, shown } from "../text.ts";
+import { deliveryOf } from "./delivery.ts";
 
 /** An answer sent this recently leaves the page polling while the instance resumes. */
 const RESUMING_MS = 60_000;
@@ -82,8 +83,7 @@ export async function readTaskPage(
     decisions: decided,
     replayOf: task.replayOf,
     replays: replayRows.map((r) => r.id),
-    // Wiring point (issue 17): branch, commit, diffstat, PR URL and delivery_failed from the task row.
-    delivery: null,
+    delivery: deliveryOf(task),
     live: !TERMINAL_TASK_STATUSES.includes(task.status) || resuming,
   };
 }

@@ -1,10 +1,10 @@
 /**
  * What a person can do on a task: answer it when it waits for one (the same services as `workflow
- * decide` and `breakers raise`), and replay it. Every form posts with the session's CSRF token.
- * "Deliver again" (issue 17) appears here once POST /api/tasks/:id/deliver exists: render it when
- * `view.delivery?.failed`, posting to /status/tasks/:id/deliver (see routes.ts).
+ * decide` and `breakers raise`), replay it, and deliver its change again after a failed delivery
+ * (the service of `vault deliver`, POST /api/tasks/:id/deliver). Every form posts with the
+ * session's CSRF token.
  */
-import { ProfileName } from "@vault-mcp/contract";
+import { DeliveryMode, ProfileName } from "@vault-mcp/contract";
 import type { FC } from "hono/jsx";
 import type { TaskPageView } from "../model.ts";
 import { isWaiting } from "../queries/task-page.ts";
@@ -92,6 +92,30 @@ const ReplayForm: FC<{ view: TaskPageView; session: Session }> = ({ view, sessio
   </form>
 );
 
+const ownMode = (view: TaskPageView) => {
+  const mode = view.delivery?.deliver;
+  return mode && mode !== "none" ? `its own (${mode})` : "the repo's";
+};
+
+/** Shown while the last delivery failed: after fixing what its message names, try again from here. */
+const DeliverForm: FC<{ view: TaskPageView; session: Session }> = ({ view, session }) => (
+  <form method="post" action={`/status/tasks/${view.id}/deliver`} class="inline" id="deliver-form">
+    <CsrfField session={session} />
+    <label>
+      as
+      <select name="deliver">
+        <option value="">{ownMode(view)}</option>
+        {DeliveryMode.options.map((m) => (
+          <option value={m}>{m}</option>
+        ))}
+      </select>
+    </label>
+    <button type="submit" class="primary" id="deliver-again">
+      Deliver again
+    </button>
+  </form>
+);
+
 export const Actions: FC<{ view: TaskPageView; session: Session; replayable: boolean }> = ({
   view,
   session,
@@ -100,6 +124,7 @@ export const Actions: FC<{ view: TaskPageView; session: Session; replayable: boo
   <div class="actions">
     {view.status === "needs_human" && isWaiting(view, "human") ? <DecideForm view={view} session={session} /> : null}
     {view.status === "halted" && isWaiting(view, "budget") ? <BudgetForm view={view} session={session} /> : null}
+    {view.status === "succeeded" && view.delivery?.failed ? <DeliverForm view={view} session={session} /> : null}
     {replayable && !view.live && !view.waitingFor ? <ReplayForm view={view} session={session} /> : null}
   </div>
 );

@@ -5,7 +5,7 @@
  */
 import { REPLAYABLE_TASK_STATUSES } from "@vault-mcp/contract";
 import type { FC } from "hono/jsx";
-import type { DiffPage, InstanceInfo, TaskPageView } from "../model.ts";
+import type { DiffSection, InstanceInfo, TaskPageView } from "../model.ts";
 import type { Session } from "../session.ts";
 import { ago, money, utc } from "../text.ts";
 import { Meter } from "./charts.tsx";
@@ -19,7 +19,8 @@ export interface LiveProps {
   session: Session;
   instance: InstanceInfo | null;
   now: number;
-  diff: DiffPage | null;
+  /** The first page of the change's diff, once the task has one and has stopped running. */
+  diff: DiffSection | null;
 }
 
 const Result: FC<{ view: TaskPageView }> = ({ view }) =>
@@ -97,7 +98,7 @@ export const Live: FC<LiveProps> = ({ view, session, instance, diff }) => (
     <Timeline view={view} />
     <Result view={view} />
     <Delivery delivery={view.delivery} />
-    <Diff diff={diff} />
+    <Diff taskId={view.id} diff={diff} />
     <Steps view={view} instance={instance} />
     <Decisions view={view} />
   </section>

@@ -8,6 +8,17 @@ import { Layout, Notice, StatusBadge } from "./layout.tsx";
 
 const ASKED = [...new Set([AUTO, ...ProfileName.options, ...ExecutorChoice.options])];
 
+/** The task's pull request, only as an http(s) link (a stored `javascript:` URL is no link). */
+const PrLink: FC<{ url: string | null }> = ({ url }) => {
+  const href = safeHref(url);
+  const number = href ? /\/pull\/(\d+)$/.exec(href)?.[1] : undefined;
+  return href ? (
+    <a href={href} class="pr-link" title={href}>
+      {number ? `#${number}` : "PR"}
+    </a>
+  ) : null;
+};
+
 const day = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString().slice(0, 10));
 
 /** The list's query string for `filter`, optionally with another cursor. */
@@ -130,7 +141,9 @@ export const TasksPage: FC<{
               <td class="num" title={new Date(t.createdAt).toISOString()}>
                 {ago(now - t.createdAt)}
               </td>
-              <td>{safeHref(t.prUrl) ? <a href={safeHref(t.prUrl) ?? undefined}>PR</a> : null}</td>
+              <td>
+                <PrLink url={t.prUrl} />
+              </td>
             </tr>
           ))}
         </tbody>
