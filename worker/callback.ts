@@ -14,6 +14,7 @@ import { JobView, SIGNATURE_HEADER, TaskId, verifyBody } from "@vault-mcp/contra
 import { getConfig } from "../core/config.ts";
 import { AppError, describe, formatZodError } from "../core/errors.ts";
 import { log } from "../core/log.ts";
+import { recordLateResult } from "../workflows/lease.ts";
 import { attemptOfJobKey, resultEventType } from "../workflows/params.ts";
 import { slimJobView } from "../workflows/result-event.ts";
 import { jobKeyFor } from "../workflows/steps/dispatch.ts";
@@ -50,6 +51,11 @@ export async function handleCallback(request: Request, env: Env, taskId: string)
     const attempt = attemptOfJobKey(view.jobKey);
     if (attempt === null || view.jobKey !== jobKeyFor(taskId, attempt))
       throw new AppError("invalid_input", "callback jobKey does not belong to this task");
+    // An attempt lost to an expired lease: its executor came back with the result. Noted on the
+    // attempt whatever the instance does now; it is never counted (the attempt ran again).
+    await recordLateResult(env.DB, { view, taskId, attempt, now: Date.now() }).catch((err: unknown) =>
+      log("warn", "late_result_write_failed", { taskId, attempt, error: describe(err) }),
+    );
     let instance: WorkflowInstance;
     try {
       instance = await env.EXECUTE_WORKFLOW.get(taskId);

@@ -8,7 +8,13 @@
  * wait (the event type is per attempt) and no write counts it again (every write is guarded by the
  * stage row).
  */
+import type { JobView } from "@vault-mcp/contract";
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import type { Config } from "../core/config.ts";
+import { log } from "../core/log.ts";
+import { stages, transcripts } from "../schema/index.ts";
+import { isFinished } from "./executor-client.ts";
 import { findExecutor } from "./pool-read.ts";
 import { errorFacts, type StageBase, type StageFacts } from "./steps/facts.ts";
 
@@ -40,4 +46,56 @@ export function lapsedFacts(
     // row); one it never confirmed (the dispatch found the lease gone) is simply sent again.
     started: lapse.jobId !== null,
   };
+}
+
+/**
+ * A finished job of an attempt lost to an expired lease, sent late by its executor (it came back):
+ * recorded as a note on that attempt (what it did and cost), never as spend nor as the attempt's
+ * outcome, since the attempt already ran again. Once per job (the note's id); false for any other job.
+ */
+export async function recordLateResult(
+  db: D1Database,
+  r: { view: JobView; taskId: string; attempt: number; now: number },
+): Promise<boolean> {
+  if (!isFinished(r.view)) return false;
+  const stageId = `${r.taskId}:${r.attempt}`;
+  const d = drizzle(db);
+  const [row] = await d
+    .select({ executorId: stages.executorId })
+    .from(stages)
+    .where(
+      and(
+        eq(stages.id, stageId),
+        eq(stages.jobId, r.view.jobId),
+        eq(stages.status, "interrupted"),
+        eq(stages.errorKind, "lease_expired"),
+      ),
+    );
+  if (!row) return false;
+  const res = r.view.result;
+  const text = `late result from executor ${row.executorId ?? "?"} after its lease expired: ${r.view.status}${res ? `, $${res.costUsd.toFixed(4)}${res.commit ? `, commit ${res.commit.slice(0, 12)}` : ""}` : ""}. Recorded only: the attempt had run again, so this result is neither counted nor paid.`;
+  const inserted = await d
+    .insert(transcripts)
+    .values({
+      id: `${stageId}:late`,
+      taskId: r.taskId,
+      stageId,
+      attempt: r.attempt,
+      kind: "note",
+      content: text,
+      bytes: new TextEncoder().encode(text).length,
+      createdAt: r.now,
+    })
+    .onConflictDoNothing({ target: transcripts.id })
+    .returning({ id: transcripts.id });
+  if (inserted.length > 0)
+    log("warn", "late_result", {
+      taskId: r.taskId,
+      attempt: r.attempt,
+      jobId: r.view.jobId,
+      executorId: row.executorId,
+      status: r.view.status,
+      costUsd: res?.costUsd ?? null,
+    });
+  return true;
 }

@@ -117,7 +117,7 @@ describe("ExecuteWorkflow over a pool", { timeout: 30_000 }, () => {
     expect([fakes.b?.postCount(), fakes.c?.postCount()]).toEqual([0, 0]);
   });
 
-  it("an executor silent past the lease loses its job: interrupted, run again on the other; its late result counts nowhere", async () => {
+  it("an executor silent past the lease loses its job: interrupted, run again on the other; its late result is noted, counted nowhere", async () => {
     const fakes = usePool({
       a: () => ({ loseCallback: true, pollsBeforeDone: 1_000_000, costUsd: 0.5 }),
       b: () => ({ costUsd: 0.02 }),
@@ -167,6 +167,16 @@ describe("ExecuteWorkflow over a pool", { timeout: 30_000 }, () => {
     ]);
     expect((await taskRow(ran.taskId)).cost_usd).toBeCloseTo(0.02, 6);
     expect((await verifyBreakers(env.DB, Date.now())).drift).toBe(false);
+    // Recorded, once, on the lost attempt: what it did and cost, counted nowhere.
+    const notes = await env.DB.prepare(
+      "SELECT id, attempt, kind, content FROM transcripts WHERE task_id = ?1 AND kind = 'note'",
+    )
+      .bind(ran.taskId)
+      .all<{ id: string; attempt: number; kind: string; content: string }>();
+    expect(notes.results).toMatchObject([{ id: `${ran.taskId}:1:late`, attempt: 1 }]);
+    expect(notes.results[0]?.content).toMatch(
+      /^late result from executor a after its lease expired: succeeded, \$0\.5000/,
+    );
   });
 
   it("concurrent dispatches that read the same free slots still spread: each claims its executor", async () => {
