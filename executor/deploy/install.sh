@@ -7,7 +7,10 @@
 #   --dry-run     print every step and command; change nothing (needs neither root nor systemd)
 #   --skip-build  install the existing executor/dist/server.js instead of running the build
 # Environment: NODE_BIN (node >= 22.13 the unit runs; default /usr/bin/node),
-#              HEALTH_TIMEOUT (seconds to wait for /health; default 30).
+#              HEALTH_TIMEOUT (seconds to wait for /health; default 30),
+#              POOL_URL (the Worker's URL: join its executor pool by heartbeat; written to the env
+#              file), EXECUTOR_ID (its id there; default the hostname), EXECUTOR_PUBLIC_URL (where the
+#              Worker reaches it; default http://HOST:PORT). executor/README.md, "Joining a pool".
 set -euo pipefail
 
 DRY=0
@@ -17,7 +20,7 @@ for arg in "$@"; do
     --dry-run) DRY=1 ;;
     --skip-build) BUILD=0 ;;
     -h | --help)
-      sed -n '2,10s/^# \{0,1\}//p' "$0"
+      sed -n '2,13s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)
@@ -38,6 +41,9 @@ STATE=/var/lib/vault-executor
 UNIT_DEST="/etc/systemd/system/$UNIT"
 NODE_BIN="${NODE_BIN:-/usr/bin/node}"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
+POOL_URL="${POOL_URL:-}"
+EXECUTOR_ID="${EXECUTOR_ID:-}"
+EXECUTOR_PUBLIC_URL="${EXECUTOR_PUBLIC_URL:-}"
 # Oldest node that runs the bundle: node:sqlite without a flag (package.json engines).
 NODE_MIN_MAJOR=22
 NODE_MIN_MINOR=13
@@ -82,6 +88,14 @@ case "$NODE_BIN" in
     ;;
 esac
 [[ -x "$NODE_BIN" ]] || refuse "no node at $NODE_BIN; install node $NODE_MIN_MAJOR (e.g. NodeSource) or set NODE_BIN"
+# The pool's settings, as the executor's config checks them (executor/src/config.ts).
+URL_RE='^https?://[^[:space:]/?#]+(/[^[:space:]]*)?$'
+[[ -z "$POOL_URL" || "$POOL_URL" =~ $URL_RE ]] ||
+  refuse "POOL_URL='$POOL_URL' is not the Worker's http(s) base URL (e.g. https://vault-mcp.example.workers.dev)"
+[[ -z "$EXECUTOR_PUBLIC_URL" || "$EXECUTOR_PUBLIC_URL" =~ $URL_RE ]] ||
+  refuse "EXECUTOR_PUBLIC_URL='$EXECUTOR_PUBLIC_URL' is not an http(s) URL"
+[[ -z "$EXECUTOR_ID" || "$EXECUTOR_ID" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] ||
+  refuse "EXECUTOR_ID='$EXECUTOR_ID' must be 1-63 of letters, digits, . _ - starting with a letter or digit"
 # The agent sandbox starts every CLI through setpriv (util-linux) and cleans up with procps' kill.
 for tool in setpriv kill useradd; do
   command -v "$tool" >/dev/null 2>&1 || refuse "$tool is missing (apt-get install util-linux procps passwd)"
@@ -160,13 +174,54 @@ else
   note "fill in the model keys and REPO_ALLOWLIST, then re-run this script or: systemctl restart $NAME"
 fi
 
-# One identity per concurrency slot (MAX_EXECUTORS), alone in its own group; the service user joins
-# each group so it can read and clean what that slot's agent writes (executor/src/sandbox/).
 env_value() {
   local v=""
   [[ -r "$ENV_FILE" ]] && v="$(sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1)"
   printf '%s' "${v:-$2}"
 }
+# Sets KEY=value in the env file (replacing any earlier line of that key), keeping it root's, 0600.
+set_env() {
+  if ((DRY)); then
+    note "would set $1=$2 in $ENV_FILE"
+    return
+  fi
+  (
+    umask 077
+    tmp="$(mktemp "$CONF/.executor.env.XXXXXX")"
+    { grep -v "^$1=" "$ENV_FILE" || true; } >"$tmp"
+    printf '%s=%s\n' "$1" "$2" >>"$tmp"
+    chown root:root "$tmp"
+    chmod 0600 "$tmp"
+    mv "$tmp" "$ENV_FILE"
+  )
+  note "set $1=$2 in $ENV_FILE"
+}
+
+# With POOL_URL the executor heartbeats to the Worker, which sends it jobs while its lease holds.
+pool="${POOL_URL:-$(env_value POOL_URL "")}"
+if [[ -z "$pool" ]]; then
+  step "executor pool: none (no POOL_URL): the Worker reaches this executor alone, at its EXECUTOR_URL"
+else
+  step "executor pool: join $pool by heartbeat"
+  [[ -n "$POOL_URL" ]] && set_env POOL_URL "$POOL_URL"
+  [[ -n "$EXECUTOR_ID" ]] && set_env EXECUTOR_ID "$EXECUTOR_ID"
+  [[ -n "$EXECUTOR_PUBLIC_URL" ]] && set_env EXECUTOR_PUBLIC_URL "$EXECUTOR_PUBLIC_URL"
+  # The executor's own default (config.ts idFromHostname): the hostname, other characters as '-'.
+  host_id="$(hostname | sed -e 's/[^A-Za-z0-9._-]/-/g' -e 's/^[^A-Za-z0-9]*//' | cut -c1-63)"
+  id="${EXECUTOR_ID:-$(env_value EXECUTOR_ID "${host_id:-executor}")}"
+  public="${EXECUTOR_PUBLIC_URL:-$(env_value EXECUTOR_PUBLIC_URL "")}"
+  note "its id in the pool: $id${EXECUTOR_ID:+ (EXECUTOR_ID)}"
+  if [[ -n "$public" ]]; then
+    note "the Worker reaches it at $public"
+  else
+    note "the Worker reaches it at http://HOST:PORT from the env file: behind a TLS proxy or tunnel, set EXECUTOR_PUBLIC_URL"
+  fi
+  note "every executor of the pool needs the Worker's EXECUTOR_SECRET and CALLBACK_SECRET in $ENV_FILE;"
+  note "after the start, 'vault executors' lists $id as active once its first heartbeat arrived"
+fi
+
+# One identity per concurrency slot (MAX_EXECUTORS), alone in its own group; the service user joins
+# each group so it can read and clean what that slot's agent writes (executor/src/sandbox/).
 slots="$(env_value MAX_EXECUTORS 2)"
 prefix="$(env_value AGENT_USER_PREFIX vault-agent-)"
 [[ "$slots" =~ ^[0-9]+$ ]] || die "MAX_EXECUTORS='$slots' in $ENV_FILE is not a number"

@@ -111,6 +111,33 @@ describe("systemd unit", () => {
       expect(r.stdout).toContain(`usermod --append --groups vault-agent-${i} vault-executor`);
     }
     expect(r.stdout).toContain("install -d -m 0700 -o vault-executor -g vault-executor /var/lib/vault-executor/repos");
+    expect(r.stdout).toContain("executor pool: none (no POOL_URL)");
+
+    // Joining a pool: POOL_URL goes into the env file; the id is the hostname's unless given.
+    const hostId = os
+      .hostname()
+      .replace(/[^A-Za-z0-9._-]/g, "-")
+      .replace(/^[^A-Za-z0-9]+/, "")
+      .slice(0, 63);
+    const pooled = dryRun({ POOL_URL: "https://vault.example.com" });
+    expect(pooled.status, pooled.stderr).toBe(0);
+    expect(pooled.stdout).toContain("executor pool: join https://vault.example.com by heartbeat");
+    expect(pooled.stdout).toContain("would set POOL_URL=https://vault.example.com in /etc/vault-executor/executor.env");
+    expect(pooled.stdout).toContain(`its id in the pool: ${hostId}\n`);
+    expect(pooled.stdout).not.toContain("would set EXECUTOR_ID");
+    const named = dryRun({
+      POOL_URL: "https://vault.example.com",
+      EXECUTOR_ID: "vm-2",
+      EXECUTOR_PUBLIC_URL: "https://vm-2.example.com",
+    });
+    expect(named.stdout).toContain("would set EXECUTOR_ID=vm-2 in");
+    expect(named.stdout).toContain("its id in the pool: vm-2 (EXECUTOR_ID)");
+    expect(named.stdout).toContain("the Worker reaches it at https://vm-2.example.com");
+    const bad = dryRun({ POOL_URL: "ftp://vault.example.com", EXECUTOR_ID: "-bad" });
+    expect(bad.stdout).toContain(
+      "would refuse: POOL_URL='ftp://vault.example.com' is not the Worker's http(s) base URL",
+    );
+    expect(bad.stdout).toContain("would refuse: EXECUTOR_ID='-bad' must be");
 
     // The same dry run where the identities exist already (as after npm start as root), without
     // touching this machine's users: an `id` in front on PATH reports them.
