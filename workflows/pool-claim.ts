@@ -10,6 +10,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { executors, stages } from "../schema/index.ts";
 import type { Db } from "./d1.ts";
 import type { StageBase } from "./steps/facts.ts";
+import { runningStageRow } from "./steps/write.ts";
 
 const stageIdFor = (base: StageBase) => `${base.taskId}:${base.attempt}`;
 
@@ -35,19 +36,7 @@ export async function claimExecutor(
       .where(and(eq(executors.id, claim.executorId), eq(executors.claims, claim.seen))),
     d
       .insert(stages)
-      .values({
-        id: stageId,
-        taskId: base.taskId,
-        attempt: base.attempt,
-        taskKind: base.kind,
-        profile: base.profile,
-        cli: "none",
-        model: "none",
-        status: "running",
-        executorId: sql`(${mine})`,
-        note: base.note ?? null,
-        createdAt: now,
-      })
+      .values(runningStageRow(base, sql`(${mine})`, now))
       .onConflictDoUpdate({
         target: stages.id,
         set: { executorId: sql`excluded.executor_id` },

@@ -1,5 +1,5 @@
 import type { BreakerThresholds, JobView } from "@vault-mcp/contract";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { capText } from "../../core/text.ts";
 import { modelStats, stages, tasks, transcripts } from "../../schema/index.ts";
@@ -25,6 +25,15 @@ export interface Written {
 }
 
 const stageIdFor = (taskId: string, attempt: number): string => `${taskId}:${attempt}`;
+
+/** What a stored stage says of its outcome, as `Written` carries it. */
+const WRITTEN = {
+  status: stages.status,
+  costUsd: stages.costUsd,
+  errorKind: stages.errorKind,
+  errorMessage: stages.errorMessage,
+  commit: stages.commit,
+};
 
 /**
  * The model_stats row of the stage's profile and kind: one more run (its spend, and on success its
@@ -192,20 +201,25 @@ export function stageStatements(d: Db, f: StageFacts, now: number, t: BreakerThr
 export function runningStageStatement(d: Db, base: StageBase, at: { executorId: string }, now: number) {
   return d
     .insert(stages)
-    .values({
-      id: stageIdFor(base.taskId, base.attempt),
-      taskId: base.taskId,
-      attempt: base.attempt,
-      taskKind: base.kind,
-      profile: base.profile,
-      cli: "none",
-      model: "none",
-      status: "running",
-      executorId: at.executorId,
-      note: base.note ?? null,
-      createdAt: now,
-    })
+    .values(runningStageRow(base, at.executorId, now))
     .onConflictDoNothing({ target: stages.id });
+}
+
+/** An attempt's `running` row before its job is sent: no model yet, the executor it goes to. */
+export function runningStageRow(base: StageBase, executorId: string | SQL, now: number) {
+  return {
+    id: stageIdFor(base.taskId, base.attempt),
+    taskId: base.taskId,
+    attempt: base.attempt,
+    taskKind: base.kind,
+    profile: base.profile,
+    cli: "none",
+    model: "none",
+    status: "running" as const,
+    executorId,
+    note: base.note ?? null,
+    createdAt: now,
+  };
 }
 
 /** The job the executor accepted, on the attempt's `running` row (a final row is never touched). */
@@ -225,16 +239,7 @@ export async function writeStage(db: D1Database, f: StageFacts, now: number, t: 
   const d = drizzle(db);
   const stageId = stageIdFor(f.taskId, f.attempt);
   await d.batch(stageStatements(d, f, now, t));
-  const [row] = await d
-    .select({
-      status: stages.status,
-      costUsd: stages.costUsd,
-      errorKind: stages.errorKind,
-      errorMessage: stages.errorMessage,
-      commit: stages.commit,
-    })
-    .from(stages)
-    .where(eq(stages.id, stageId));
+  const [row] = await d.select(WRITTEN).from(stages).where(eq(stages.id, stageId));
   const status = row?.status ?? f.status;
   return {
     stageId,
@@ -265,13 +270,7 @@ export interface JobStageWrite {
 export async function writeJobStage(db: D1Database, w: JobStageWrite): Promise<Written> {
   const stageId = stageIdFor(w.base.taskId, w.base.attempt);
   const [row] = await drizzle(db)
-    .select({
-      status: stages.status,
-      costUsd: stages.costUsd,
-      errorKind: stages.errorKind,
-      errorMessage: stages.errorMessage,
-      commit: stages.commit,
-    })
+    .select(WRITTEN)
     .from(stages)
     .where(and(eq(stages.id, stageId), eq(stages.jobId, w.jobId)));
   if (row && row.status !== "running" && row.status !== "interrupted")
