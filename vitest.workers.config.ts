@@ -35,6 +35,7 @@ export default defineConfig(async () => {
     ],
     test: {
       name: "workers",
+      maxWorkers: 2, // see ./vitest.config.ts
       include: ["test/worker/**/*.test.ts", "test/workflows/**/*.test.ts"],
       setupFiles: ["./test/worker/apply-migrations.ts"],
     },
