@@ -49,11 +49,19 @@ export interface StackOptions {
   pool?: boolean;
 }
 
+/** One line for the banner: each executor of a local pool has identities of its own (e1, e2, …). */
+function sandboxSummary(sandboxes: readonly AgentSandboxSetup[]): string {
+  if (sandboxes.length < 2 || sandboxes.some((s) => s.identities.length === 0)) return sandboxes[0]?.summary ?? "";
+  return `on: agents run as ${sandboxes.map((s, i) => `${s.identities.join(", ")} (e${i + 1})`).join("; ")}`;
+}
+
 export interface AgentSandboxSetup {
   /** The executor environment that turns the sandbox on or (explicitly) off. */
   env: Record<string, string>;
   /** What to print: on (and as whom) or off (and why). */
   summary: string;
+  /** The slot identities its agents run as; none when the sandbox is off. */
+  identities: string[];
   remove(): void;
 }
 
@@ -77,7 +85,7 @@ export function setUpAgentSandbox(o: {
   /** Its repos directory, closed to the agents like the first one's. */
   reposDir?: string;
 }): AgentSandboxSetup {
-  const none = { remove: () => undefined };
+  const none = { remove: () => undefined, identities: [] };
   if (o.executorEnv.AGENT_SANDBOX === "off")
     return { ...none, env: {}, summary: "off (AGENT_SANDBOX=off): agents run as this user and can read its secrets" };
   if (process.geteuid?.() !== 0)
@@ -104,6 +112,7 @@ export function setUpAgentSandbox(o: {
   return {
     env: { AGENT_SANDBOX: "on", AGENT_USER_PREFIX: prefix, AGENT_BLOCK_PORTS: o.blockPorts.join(",") },
     summary: `on: agents run as ${names.join(", ")}`,
+    identities: names,
     remove: () => (o.mode === "ephemeral" ? removeIdentities(names) : undefined),
   };
 }
@@ -342,7 +351,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     executorUrl,
     inspectorPort: opts.inspectorPort,
     secrets,
-    agentSandbox: sandboxes[0]?.summary ?? "",
+    agentSandbox: sandboxSummary(sandboxes),
     get executor() {
       return first().child;
     },
