@@ -17,33 +17,40 @@ export class StackError extends Error {
 export type LineSink = (source: "worker" | "executor", line: string) => void;
 
 /**
+ * A listener that only holds a port: any connection made to it meanwhile is dropped at once. A
+ * client that reaches it (another stack's process still calling a port it used before) would
+ * otherwise keep `close` waiting for as long as that client holds its socket, minutes for a
+ * callback that waits for an answer.
+ */
+export function holdPort(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((socket) => socket.destroy());
+    srv.once("error", reject);
+    srv.listen(port, "127.0.0.1", () => resolve(srv));
+  });
+}
+
+export const release = (srv: net.Server): Promise<void> => new Promise((r) => srv.close(() => r()));
+
+/**
  * `n` distinct ports free on 127.0.0.1 a moment ago, from the kernel (listen on port 0, all at once
  * so none repeats): test stacks take these instead of fixed ports, so suites, checkouts and a
  * running `npm start` never collide.
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const srv = net.createServer();
-          srv.once("error", reject);
-          srv.listen(0, "127.0.0.1", () => resolve(srv));
-        }),
-    ),
-  );
+  const servers = await Promise.all(Array.from({ length: n }, () => holdPort(0)));
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await Promise.all(servers.map(release));
   return ports;
 }
 
-export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
+export async function portFree(port: number): Promise<boolean> {
+  try {
+    await release(await holdPort(port));
+    return true;
+  } catch {
+    return false; // in use (EADDRINUSE), or not ours to bind
+  }
 }
 
 /** Polls `url` until it answers (2xx, or any status `accept` allows) or the child exits. */

@@ -76,12 +76,32 @@ export async function startE2E(
 ): Promise<E2E> {
   for (const [name, p] of Object.entries(cliPaths))
     if (!p) throw new Error(`the pinned ${name} CLI is missing; npm test installs test/clis`);
+  // A start-up slower than a minute says where it is and what the stack last printed (a suite's
+  // hook timeout alone says nothing), and the lines stay quiet otherwise.
+  const began = Date.now();
+  const phases: string[] = [];
+  const mark = (phase: string) => phases.push(`${phase} +${Date.now() - began} ms`);
+  const recent: string[] = [];
+  const keep = (src: string, line: string) => {
+    recent.push(`[${src}] ${line}`);
+    if (recent.length > 40) recent.shift();
+  };
+  const watchdog = setTimeout(
+    () =>
+      process.stderr.write(
+        `startE2E is slow (${Date.now() - began} ms): ${phases.join(", ")}; the stack's last lines:\n${recent.join("\n")}\n`,
+      ),
+    60_000,
+  );
+  watchdog.unref();
   const [worker, inspector, ...executorPorts] = await freePorts(2 + (stackOptions.executors ?? 1));
+  mark("ports");
   const executor = executorPorts[0];
   const dir = mkdtempSync(path.join(os.tmpdir(), "vault-e2e-"));
   // Searchable: as root the CLIs run as agent identities, which must reach their worktree below it.
   chmodSync(dir, 0o711);
   const mock = await startMockModelApi(mockOptions);
+  mark("mock model API");
   const profilesFile = path.join(dir, "profiles.json");
   writeProfiles(profilesFile, mock.url, scenarios);
   const stack = await startStack({
@@ -104,8 +124,8 @@ export async function startE2E(
     agentIdentities: "ephemeral",
     executorPorts,
     ...stackOptions,
-    log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : () => undefined,
-  });
+    log: process.env.E2E_VERBOSE ? (src, line) => process.stderr.write(`[${src}] ${line}\n`) : keep,
+  }).finally(() => clearTimeout(watchdog));
   const token = stack.secrets.VAULT_AUTH_TOKEN;
   return {
     stack,

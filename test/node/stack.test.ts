@@ -3,6 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { holdPort, release } from "../../scripts/processes.ts";
 import { ensureSecrets, freePorts, StackError, startStack } from "../../scripts/stack.ts";
 import { chooseStateDir } from "../../scripts/state-dir.ts";
 import { workerLogFilter } from "../../scripts/worker-log.ts";
@@ -46,6 +47,22 @@ describe("npm start's stack", () => {
     const ports = await freePorts(3);
     expect(new Set(ports).size).toBe(3);
     for (const p of ports) expect(p).toBeGreaterThan(1023);
+  });
+
+  it("a port held for a moment is let go at once even while a stray client is connected to it", async () => {
+    // A process of another stack still calling a port it used before can reach a port we probe; the
+    // probe must not wait for that client (it hung an e2e suite's start-up for 3 minutes once).
+    const srv = await holdPort(0);
+    const port = (srv.address() as net.AddressInfo).port;
+    const client = net.connect(port, "127.0.0.1");
+    client.on("error", () => undefined); // the probe drops it: a reset is the expected end
+    await new Promise<void>((r) => client.once("connect", () => r()));
+    const released = await Promise.race([
+      release(srv).then(() => "released"),
+      new Promise((r) => setTimeout(() => r("still waiting"), 2_000)),
+    ]);
+    client.destroy();
+    expect(released).toBe("released");
   });
 
   it("a task that ended unsuccessfully is one plain line in npm start's output, not wrangler's red stack trace", () => {
