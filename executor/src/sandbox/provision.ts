@@ -10,6 +10,8 @@ import { asIdentity, KILL_ALL } from "./run-as.ts";
 export { identityNames };
 
 const LOCKED = /lock|try again/i;
+/** userdel's exit status for a user that still runs a process. */
+const USERDEL_BUSY = 8;
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -55,9 +57,18 @@ export function removeIdentities(names: readonly string[]): void {
     const id = resolveIdentity(name);
     if (id === null) continue;
     const [setpriv, ...args] = asIdentity("setpriv", id, ["kill", ...KILL_ALL]);
-    spawnSync(setpriv as string, args, { timeout: 5_000 });
-    // 6: the user's group is gone already (userdel removes a user-private group itself).
-    shadow(["userdel", name], [0, 6]);
+    const killAll = () => spawnSync(setpriv as string, args, { timeout: 5_000 });
+    killAll();
+    // A process is gone a moment after its SIGKILL, not at once, and userdel refuses a user that
+    // still runs one (8): kill again and retry for up to ~3 s, then let userdel's message speak.
+    for (let tries = 0; tries < 60; tries++) {
+      const r = spawnSync("userdel", [name], { encoding: "utf8", timeout: 30_000 });
+      if (r.status !== USERDEL_BUSY) break;
+      sleepSync(50);
+      killAll();
+    }
+    // Deleted above, or why not (a lock is retried); 6: the user's group is gone already.
+    if (resolveIdentity(name) !== null) shadow(["userdel", name], [0, 6]);
     if (spawnSync("getent", ["group", name]).status === 0) shadow(["groupdel", name], [0, 6]);
   }
 }
