@@ -65,7 +65,7 @@ describe("npm start's stack", () => {
     expect(released).toBe("released");
   });
 
-  it("a task that ended unsuccessfully is one plain line in npm start's output, not wrangler's red stack trace", () => {
+  it("a task that ended unsuccessfully is one plain line in npm start's output, not wrangler's red stack trace; accepted heartbeats are not printed", () => {
     const filter = workerLogFilter();
     const wrangler = [
       "[wrangler:info] POST /api/execute 200 OK (299ms)",
@@ -75,11 +75,15 @@ describe("npm start's stack", () => {
       "",
       "",
       "[wrangler:info] GET /health 200 OK (3ms)",
+      "[wrangler:info] POST /api/executors/heartbeat 200 OK (8ms)",
+      "[wrangler:info] POST /api/executors/heartbeat 401 Unauthorized (3ms)",
     ];
     expect(wrangler.map(filter).filter((l) => l !== null)).toEqual([
       "[wrangler:info] POST /api/execute 200 OK (299ms)",
       "task t-20261207-0119-9fajas failed: no profile could run",
       "[wrangler:info] GET /health 200 OK (3ms)",
+      // An accepted heartbeat is not news; a refused one is.
+      "[wrangler:info] POST /api/executors/heartbeat 401 Unauthorized (3ms)",
     ]);
   });
 
