@@ -14,7 +14,12 @@ import { FAKE_CLAUDE } from "../../executor/test/server/harness.ts";
 import { ensureDemoRepo } from "../../scripts/stack.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
 
-const LEASE_MS = 4_000;
+/**
+ * Short, so a lost executor's jobs move on quickly, yet 12 heartbeats long: a 2-core machine running
+ * another suite beside this one can hold up a heartbeat for seconds, and a lapse here would move a
+ * healthy executor's jobs.
+ */
+const LEASE_MS = 6_000;
 let e: E2E;
 
 beforeAll(async () => {
@@ -56,12 +61,19 @@ async function start(prompt: string, repo = "demo"): Promise<string> {
 const detail = async (id: string): Promise<TaskDetail> =>
   (await (await e.api(`/api/tasks/${id}`)).json()) as TaskDetail;
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => Promise<T | null | undefined | false>,
+  ms = 30_000,
+  /** What to say besides the timeout: the state that did not come. */
+  seen?: () => Promise<string>,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await f();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${seen ? `; ${await seen().catch(String)}` : ""}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -159,10 +171,23 @@ describe("executor pool", { timeout: 240_000 }, () => {
     const e3 = e.stack.executors[2];
     if (!e3) throw new Error("no third executor");
     // Only e3 can take the next job: the others are drained for a moment.
-    for (const id of ["e1", "e2"]) vault(["executors", "drain", id]);
-    const id = await start("sleep:2500 write:late.txt");
-    await until("the job on e3", async () => (await detail(id)).stages.find((s) => s.jobId && s.executorId === "e3"));
-    for (const x of ["e1", "e2"]) vault(["executors", "resume", x]);
+    let id: string;
+    try {
+      for (const x of ["e1", "e2"]) {
+        const drained = vault(["executors", "drain", x]);
+        expect(drained.status, drained.stdout + drained.stderr).toBe(0);
+      }
+      id = await start("sleep:2500 write:late.txt");
+      await until(
+        "the job on e3",
+        async () => (await detail(id)).stages.find((s) => s.jobId && s.executorId === "e3"),
+        30_000,
+        async () => `task: ${JSON.stringify(await detail(id))}; pool: ${await (await e.api("/api/executors")).text()}`,
+      );
+    } finally {
+      // Resumed whatever happened above, so the next test finds the whole pool open.
+      for (const x of ["e1", "e2"]) vault(["executors", "resume", x]);
+    }
     e3.freeze(true);
     try {
       const s = await waitState(e, id, 60_000);
@@ -197,10 +222,16 @@ describe("executor pool", { timeout: 240_000 }, () => {
 
   it("one executor SIGKILLed mid-run and not restarted: every task succeeds, its jobs ran again on the others", async () => {
     const ids = await Promise.all(Array.from({ length: 9 }, () => start("sleep:4000 write:k.txt")));
-    const on = await until("jobs running on all three", async () => {
-      const m = await runningOn(ids);
-      return m.size === 3 ? m : null;
-    });
+    const on = await until(
+      "jobs running on all three",
+      async () => {
+        const m = await runningOn(ids);
+        return m.size === 3 ? m : null;
+      },
+      30_000,
+      async () =>
+        `running: ${JSON.stringify([...(await runningOn(ids))])}; pool: ${await (await e.api("/api/executors")).text()}`,
+    );
     const victim = e.stack.executors[0];
     if (!victim) throw new Error("no first executor");
     const lost = on.get(victim.id) ?? [];
