@@ -5,6 +5,7 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MCP_TOOL_NAMES } from "../mcp-tool-names.ts";
 import { type E2E, startE2E, waitState } from "./fixture.ts";
 
 let e: E2E;
@@ -27,20 +28,7 @@ const call = async (name: string, args: Record<string, unknown>) =>
 describe("end to end", () => {
   it("lists every tool over HTTP", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(
-      expect.arrayContaining([
-        "execute",
-        "workflow",
-        "workflow_query",
-        "task",
-        "checkpoint",
-        "decision",
-        "transcript",
-        "breakers",
-        "replay",
-        "health",
-      ]),
-    );
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([...MCP_TOOL_NAMES]));
   });
 
   it("as root the CLIs run sandboxed: the executor's /health names the agent identities", async () => {
